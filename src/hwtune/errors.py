@@ -1,0 +1,50 @@
+"""The one domain exception and the documented exit codes.
+
+The CLI turns a HwtuneError into its exit code at one place; the core never
+exits or prints.
+"""
+
+from __future__ import annotations
+
+# Exit codes (documented in README.md and in `hwtune --help`).
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # a check FAILed or ERRORed (or WARNed with --fail-on warn)
+EXIT_USAGE = 2  # bad usage, configuration or input file
+EXIT_NEEDS_ROOT = 3  # the live system needs root for this
+EXIT_APPLY_FAILED = 4  # a write failed; every change was undone
+EXIT_UNDO_FAILED = 5  # a write failed and an undo failed too: the host is partly changed
+
+
+class HwtuneError(Exception):
+    """An error a user can act on: a one-line message and an exit code."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigError(HwtuneError):
+    """A profile, check file, model or option is malformed or unknown (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class ParseError(HwtuneError):
+    """Text from the kernel, a tool or a file could not be parsed.
+
+    Parsers raise only this; probes turn it into an unavailable fact with the
+    message as the reason.
+    """
+
+    exit_code = EXIT_USAGE
+
+
+class NeedsRoot(HwtuneError):
+    exit_code = EXIT_NEEDS_ROOT

@@ -1,0 +1,105 @@
+"""Facts: what the probes observed, nothing judged.
+
+Facts are a flat map of stable dotted ids to plain JSON values (units in the
+names: `mem.total_kib`), plus one record per GPU. A fact that could not be
+observed is None, with the reason in `unavailable`; zero is never "unknown".
+This is the `hwtune facts --json` interface (schema 1) that other tools rely
+on, so Facts round-trip through JSON unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Mapping
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class Gpu:
+    index: int
+    name: str | None = None
+    bus_id: str | None = None  # "00000000:81:00.0", as nvidia-smi prints it
+    uuid: str | None = None
+    memory_mib: int | None = None
+    persistence_mode: bool | None = None
+    mig_mode: str | None = None  # "enabled" / "disabled"; None when not supported
+    mig_mode_pending: str | None = None
+    ecc_current: str | None = None  # "enabled" / "disabled"
+    ecc_pending: str | None = None
+    pcie_gen_current: int | None = None
+    pcie_gen_max: int | None = None
+    pcie_width_current: int | None = None
+    pcie_width_max: int | None = None
+    power_limit_w: float | None = None
+    power_limit_default_w: float | None = None
+    architecture: str | None = None
+    numa_node: int | None = None  # None: unknown (the kernel says -1)
+    error: str | None = None  # this GPU could not be queried; the others still report
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Gpu":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Facts:
+    values: Mapping[str, Any] = field(default_factory=dict)
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+    gpus: tuple[Gpu, ...] = ()
+
+    def get(self, fact_id: str, default: Any = None) -> Any:
+        value = self.values.get(fact_id)
+        return default if value is None else value
+
+    def reason(self, fact_id: str) -> str:
+        """Why a fact is unknown (or an empty string when it is known)."""
+        if self.values.get(fact_id) is not None:
+            return ""
+        return self.unavailable.get(fact_id, f"{fact_id} was not probed")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "facts": dict(sorted(self.values.items())),
+            "gpus": [g.to_json() for g in self.gpus],
+            "unavailable": dict(sorted(self.unavailable.items())),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Facts":
+        from hwtune.errors import ConfigError
+
+        if not isinstance(data, Mapping) or data.get("schema") != SCHEMA or "facts" not in data:
+            raise ConfigError(f"not a hwtune facts document of schema {SCHEMA}")
+        return cls(
+            values=dict(data["facts"]),
+            unavailable=dict(data.get("unavailable", {})),
+            gpus=tuple(Gpu.from_json(g) for g in data.get("gpus", [])),
+        )
+
+
+class FactsBuilder:
+    """Collects facts from the probes; `None` always comes with a reason."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.unavailable: dict[str, str] = {}
+        self.gpus: list[Gpu] = []
+
+    def set(self, fact_id: str, value: Any, reason: str = "") -> None:
+        self.values[fact_id] = value
+        if value is None:
+            self.unavailable[fact_id] = reason or "not observed"
+        else:
+            self.unavailable.pop(fact_id, None)
+
+    def unknown(self, fact_id: str, reason: str) -> None:
+        self.set(fact_id, None, reason)
+
+    def build(self) -> Facts:
+        return Facts(dict(self.values), dict(self.unavailable), tuple(self.gpus))

@@ -1,0 +1,74 @@
+"""The only code that opens kernel files.
+
+A Host is a root directory passed around as a value: `/` for the live
+machine, or a snapshot folder laid out like `/`. Reads go through it so that
+`hwtune snapshot` can record exactly what the probes read. Reading is kept
+apart from parsing: this module returns text; `parse_*` functions elsewhere
+turn text into facts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+
+from hwtune.run import CmdResult, Runner
+
+MAX_READ_BYTES = 4 * 1024 * 1024  # sysfs/procfs files are small; a snapshot file is never huge
+
+
+class Host:
+    def __init__(self, root: Path | str = "/", *, runner: Runner | None = None) -> None:
+        self.root = Path(root)
+        self.live = self.root.resolve() == Path("/")
+        self.runner = runner or Runner(None if self.live else self.root)
+        self.files_read: set[str] = set()  # absolute paths whose content was read
+        self.dirs_listed: set[str] = set()  # absolute paths listed (kept even when empty)
+
+    # -- paths --------------------------------------------------------------
+    def path(self, abspath: str) -> Path:
+        rel = PurePosixPath(abspath).relative_to("/") if abspath.startswith("/") else PurePosixPath(abspath)
+        return self.root / rel
+
+    # -- reads --------------------------------------------------------------
+    def read(self, abspath: str, *, record: bool = True) -> str | None:
+        """The text of a file, NULs stripped; None when it is absent or unreadable."""
+        try:
+            with open(self.path(abspath), "rb") as fh:
+                data = fh.read(MAX_READ_BYTES)
+        except OSError:
+            return None
+        if record:
+            self.files_read.add(abspath)
+        # sysfs files of some drivers end in "\n\0"
+        return data.decode("utf-8", errors="replace").replace("\0", "")
+
+    def read_line(self, abspath: str) -> str | None:
+        text = self.read(abspath)
+        return None if text is None else text.strip()
+
+    def listdir(self, abspath: str) -> list[str] | None:
+        """Entry names, sorted; None when the folder is absent. Never follows links recursively."""
+        try:
+            names = sorted(os.listdir(self.path(abspath)))
+        except OSError:
+            return None
+        self.dirs_listed.add(abspath)
+        return names
+
+    def is_dir(self, abspath: str) -> bool:
+        p = self.path(abspath)
+        return p.is_dir() and not p.is_symlink()
+
+    def exists(self, abspath: str) -> bool:
+        return os.path.lexists(self.path(abspath))
+
+    def readlink(self, abspath: str) -> str | None:
+        try:
+            return os.readlink(self.path(abspath))
+        except OSError:
+            return None
+
+    # -- commands -----------------------------------------------------------
+    def run(self, argv: list[str], timeout_s: float = 10.0) -> CmdResult:
+        return self.runner.run(argv, timeout_s)

@@ -1,0 +1,104 @@
+"""The only place a subprocess starts.
+
+argv lists only, never a shell; LC_ALL=C; a timeout on every call; a missing
+binary is a result, not a crash. With a snapshot root nothing is run: the
+output comes from ROOT/cmd/NAME.{xml,csv,txt} (see the snapshot format in
+README.md), where NAME is the argv joined by "_".
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_TIMEOUT_S = 10.0
+RECORDED_SUFFIXES = (".xml", ".csv", ".txt")
+
+
+@dataclass(frozen=True)
+class CmdResult:
+    argv: tuple[str, ...]
+    returncode: int | None  # None: it did not run to an exit status
+    stdout: str
+    stderr: str = ""
+    error: str | None = None  # why there is no usable output: not found, timeout, not recorded
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.returncode == 0
+
+
+def cmd_name(argv: tuple[str, ...] | list[str]) -> str:
+    """The snapshot file stem of a command: `nvidia-smi -q -x` -> `nvidia-smi_-q_-x`."""
+    return "_".join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv))
+
+
+def suffix_for(stdout: str) -> str:
+    text = stdout.lstrip()
+    if text.startswith("<"):
+        return ".xml"
+    first = text.splitlines()[0] if text else ""
+    if first.count(",") >= 1 and "\n" in text and all(
+        line.count(",") == first.count(",") for line in text.splitlines()[1:3] if line
+    ):
+        return ".csv"
+    return ".txt"
+
+
+class Runner:
+    """Runs commands live, or answers them from a snapshot's cmd/ folder."""
+
+    def __init__(self, snapshot_root: Path | None = None) -> None:
+        self.snapshot_root = snapshot_root
+        self.record: list[CmdResult] = []  # what ran, for `hwtune snapshot`
+
+    def run(self, argv: list[str], timeout_s: float = DEFAULT_TIMEOUT_S) -> CmdResult:
+        key = tuple(argv)
+        if self.snapshot_root is not None:
+            return self._recorded(key)
+        result = run_live(key, timeout_s)
+        self.record.append(result)
+        return result
+
+    def _recorded(self, argv: tuple[str, ...]) -> CmdResult:
+        stem = cmd_name(argv)
+        for suffix in RECORDED_SUFFIXES:
+            path = self.snapshot_root / "cmd" / (stem + suffix)
+            if path.is_file():
+                try:
+                    text = path.read_bytes().decode("utf-8", errors="replace")
+                except OSError as exc:
+                    return CmdResult(argv, None, "", error=f"cannot read {path}: {exc.strerror}")
+                return CmdResult(argv, 0, text.replace("\0", ""))
+        return CmdResult(argv, None, "", error=f"not recorded in the snapshot (cmd/{stem}.*)")
+
+
+def run_live(argv: tuple[str, ...], timeout_s: float) -> CmdResult:
+    env = dict(os.environ, LC_ALL="C", LANG="C")
+    try:
+        proc = subprocess.run(
+            list(argv),
+            capture_output=True,
+            timeout=timeout_s,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except FileNotFoundError:
+        return CmdResult(argv, None, "", error=f"{argv[0]} not found")
+    except PermissionError:
+        return CmdResult(argv, None, "", error=f"{argv[0]}: permission denied")
+    except subprocess.TimeoutExpired:
+        return CmdResult(argv, None, "", error=f"{argv[0]} did not answer within {timeout_s:g} s")
+    except OSError as exc:
+        return CmdResult(argv, None, "", error=f"{argv[0]}: {exc.strerror}")
+    out = proc.stdout.decode("utf-8", errors="replace")
+    err = proc.stderr.decode("utf-8", errors="replace")
+    if proc.returncode != 0:
+        msg = (err.strip() or out.strip()).splitlines()
+        reason = msg[-1] if msg else ""
+        return CmdResult(argv, proc.returncode, out, err,
+                         error=f"{argv[0]} exited {proc.returncode}" + (f": {reason}" if reason else ""))
+    return CmdResult(argv, 0, out, err)
