@@ -1,0 +1,102 @@
+"""The plain values apply passes between its stages: Step, Item, Plan.
+
+A Step is one write with its old and new value, exactly what goes into the
+journal before the write. An Item is one row of the plan a user sees: a
+change (with its Step), something already so, something skipped with the
+reason, or something that needs a reboot (with the command).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Mapping
+
+# Step kinds: how a step is written and undone (see apply/steps.py).
+VALUE = "value"  # a kernel value in an existing sysfs/procfs file
+FILE = "file"  # hwtune's own file (sysctl.d drop-in, systemd unit); None = absent
+LINK = "link"  # hwtune's own symlink (the unit's `wants` link); None = absent
+SYSTEMD = "systemd"  # a systemd unit's state, "enabled,active"
+NVML = "nvml"  # per-GPU persistence mode through NVML, "Enabled"/"Disabled"
+
+# Item statuses
+CHANGE = "change"
+OK = "ok"  # already at the target
+SKIP = "skip"  # the interface does not exist here, or does not apply
+PENDING = "pending reboot"  # never applied; the item carries the command
+INVALID = "not available"  # the target is not a value this host allows
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str  # the profile key: cpu.governor, sysctl.vm.swappiness, persist.unit
+    where: str  # policy3, /proc/sys/vm/swappiness, GPU 00000000:81:00.0
+    kind: str
+    path: str  # absolute path on the host; a unit name for SYSTEMD; a PCI bus id for NVML
+    old: str | None
+    new: str | None
+    reader: str  # how the current value is read back (apply/readers.py)
+    old_raw_b64: str | None = None  # exact old bytes, restored byte for byte under --root
+    created_dirs: tuple[str, ...] = ()  # folders this step creates, removed again on undo
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created_dirs"] = list(self.created_dirs)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Step":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["created_dirs"] = tuple(values.get("created_dirs", ()))
+        return cls(**values)
+
+    @property
+    def label(self) -> str:
+        return f"{self.key} ({self.where})"
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    where: str
+    current: str | None  # None: could not be read
+    target: str | None
+    status: str
+    reason: str = ""
+    mode: str = "runtime"  # runtime | persistent | boot
+    reboot: bool = False
+    command: str | None = None  # for PENDING: exactly what to run
+    step: Step | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "step"}
+        data["step"] = self.step.to_json() if self.step else None
+        return data
+
+
+@dataclass(frozen=True)
+class Plan:
+    profile: str
+    root: str
+    live: bool
+    items: tuple[Item, ...]
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return tuple(i.step for i in self.items if i.status == CHANGE and i.step is not None)
+
+    @property
+    def invalid(self) -> tuple[Item, ...]:
+        return tuple(i for i in self.items if i.status == INVALID)
+
+    @property
+    def pending(self) -> tuple[Item, ...]:
+        return tuple(i for i in self.items if i.status == PENDING)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "root": self.root,
+            "live": self.live,
+            "items": [i.to_json() for i in self.items],
+        }

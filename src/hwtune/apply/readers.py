@@ -1,0 +1,70 @@
+"""Read the current value of a tunable, the same way for plan, verify and undo.
+
+"What would I write" and "is it already so" share this code path: a plan
+compares what these readers return with the target, a write is verified by
+reading back through them, and rollback skips a step whose value is already
+the old one.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from hwtune.host import Host
+
+SYSTEMCTL_TIMEOUT_S = 30.0
+
+
+def parse_word(text: str) -> str:
+    return text.strip()
+
+
+def parse_bracketed(text: str) -> str:
+    """THP files list every mode and bracket the active one: `always [madvise] never`."""
+    for token in text.split():
+        if token.startswith("[") and token.endswith("]"):
+            return token[1:-1]
+    return text.strip()
+
+
+def parse_choices(text: str) -> list[str]:
+    return [t.strip("[]") for t in text.split()]
+
+
+def parse_sysctl(text: str) -> str:
+    # multi-field values (kernel.printk) are tab-separated when read, space-separated when written
+    return " ".join(text.split())
+
+
+def read_systemd(host: Host, unit: str) -> str | None:
+    """`enabled,active` and the like; None when systemctl gives no answer."""
+    enabled = host.run(["systemctl", "is-enabled", unit], SYSTEMCTL_TIMEOUT_S)
+    active = host.run(["systemctl", "is-active", unit], SYSTEMCTL_TIMEOUT_S)
+    e, a = enabled.stdout.strip(), active.stdout.strip()
+    if not e or not a:
+        return None
+    # a unit on its way up counts as active; failed, dead or on its way down as inactive
+    return f"{e},{'active' if a in ('active', 'activating', 'reloading') else 'inactive'}"
+
+
+def _text(parse: Callable[[str], str]) -> Callable[[Host, str], str | None]:
+    def read(host: Host, path: str) -> str | None:
+        text = host.read(path)
+        return None if text is None else parse(text)
+    return read
+
+
+READERS: dict[str, Callable[[Host, str], str | None]] = {
+    "word": _text(parse_word),
+    "bracket": _text(parse_bracketed),
+    "sysctl": _text(parse_sysctl),
+    "file": lambda host, path: host.read(path, record=False),
+    "link": lambda host, path: host.readlink(path),
+    "systemd": read_systemd,
+}
+
+
+def read_current(host: Host, reader: str, path: str, nvml=None) -> str | None:
+    if reader == "nvml":
+        return None if nvml is None else nvml.persistence(path)
+    return READERS[reader](host, path)

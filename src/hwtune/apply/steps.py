@@ -1,0 +1,157 @@
+"""Carry out one Step forward or back: every write of apply and rollback passes here.
+
+Because all writes pass through `Executor.perform`, tests can make the k-th
+write (or the k-th undo) fail and can stop a real apply after k writes:
+
+    HWTUNE_TEST_FAIL_WRITE=k[:ERRNO]   the k-th forward write fails (default EINVAL)
+    HWTUNE_TEST_FAIL_UNDO=k[:ERRNO]    the k-th undo write fails
+    HWTUNE_TEST_PAUSE_AFTER_WRITES=k   after k forward writes, wait (for kill -9)
+    HWTUNE_TEST_PAUSE_FILE=PATH        created when the pause begins
+
+They exist for the tests and change nothing when unset.
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hwtune.apply import sysfs
+from hwtune.apply.model import FILE, LINK, NVML, SYSTEMD, VALUE, Step
+from hwtune.apply.readers import SYSTEMCTL_TIMEOUT_S, read_current
+from hwtune.host import Host
+
+FAIL_WRITE_ENV = "HWTUNE_TEST_FAIL_WRITE"
+FAIL_UNDO_ENV = "HWTUNE_TEST_FAIL_UNDO"
+PAUSE_ENV = "HWTUNE_TEST_PAUSE_AFTER_WRITES"
+PAUSE_FILE_ENV = "HWTUNE_TEST_PAUSE_FILE"
+PAUSE_MAX_S = 300.0
+
+
+@dataclass(frozen=True)
+class Fault:
+    at: int
+    errno_name: str
+
+    @classmethod
+    def from_env(cls, name: str) -> "Fault | None":
+        raw = os.environ.get(name, "").strip()
+        if not raw:
+            return None
+        at, _, err = raw.partition(":")
+        err = err or "EINVAL"
+        if not at.isdigit() or not hasattr(errno, err):
+            return None
+        return cls(int(at), err)
+
+    def error(self, step: Step) -> sysfs.WriteError:
+        code = getattr(errno, self.errno_name)
+        return sysfs.WriteError(step.path, f"{self.errno_name} ({os.strerror(code)}) [injected by {FAIL_WRITE_ENV}/{FAIL_UNDO_ENV}]",
+                                self.errno_name)
+
+
+class StepFailed(Exception):
+    def __init__(self, step: Step, reason: str) -> None:
+        super().__init__(f"{step.label}: {reason}")
+        self.step = step
+        self.reason = reason
+
+
+class Executor:
+    """Writes steps to one root; `live` decides whether undo restores values or exact bytes."""
+
+    def __init__(self, host: Host, live: bool, nvml=None) -> None:
+        self.host = host
+        self.root = host.root
+        self.live = live
+        self.nvml = nvml
+        self.writes = 0
+        self.undos = 0
+        self.fail_write = Fault.from_env(FAIL_WRITE_ENV)
+        self.fail_undo = Fault.from_env(FAIL_UNDO_ENV)
+        pause = os.environ.get(PAUSE_ENV, "")
+        self.pause_after = int(pause) if pause.isdigit() else None
+
+    def current(self, step: Step) -> str | None:
+        return read_current(self.host, step.reader, step.path, self.nvml)
+
+    def do(self, step: Step) -> None:
+        self.writes += 1
+        if self.fail_write and self.fail_write.at == self.writes:
+            raise StepFailed(step, self.fail_write.error(step).reason)
+        self._perform(step, step.new, raw=None, created=step.created_dirs)
+        self._verify(step, step.new)
+        if self.pause_after == self.writes:
+            self._pause()
+
+    def undo(self, step: Step) -> bool:
+        """Restore the old value; False when it already was the old value (nothing written)."""
+        if self.current(step) == step.old:
+            if step.kind in (FILE, LINK):
+                sysfs.remove_dirs(self.root, step.created_dirs)
+            return False
+        self.undos += 1
+        if self.fail_undo and self.fail_undo.at == self.undos:
+            raise StepFailed(step, self.fail_undo.error(step).reason)
+        raw = None
+        if step.kind == VALUE and not self.live and step.old_raw_b64 is not None:
+            # under --root the file is a copy, not a kernel interface: restore it byte for byte
+            raw = base64.b64decode(step.old_raw_b64)
+        self._perform(step, step.old, raw=raw, created=())
+        self._verify(step, step.old)
+        if step.kind in (FILE, LINK):
+            sysfs.remove_dirs(self.root, step.created_dirs)
+        return True
+
+    def _perform(self, step: Step, value: str | None, raw: bytes | None, created: tuple[str, ...]) -> None:
+        try:
+            if step.kind == VALUE:
+                if value is None:
+                    raise StepFailed(step, "no value to write")
+                sysfs.write_value(self.root, step.path, raw if raw is not None else (value + "\n").encode())
+            elif step.kind == FILE:
+                sysfs.make_dirs(self.root, created)
+                sysfs.write_own_file(self.root, step.path, value)
+            elif step.kind == LINK:
+                sysfs.make_dirs(self.root, created)
+                sysfs.write_own_link(self.root, step.path, value)
+            elif step.kind == SYSTEMD:
+                self._systemd(step, value)
+            elif step.kind == NVML:
+                self._nvml(step, value)
+            else:
+                raise StepFailed(step, f"unknown step kind {step.kind!r}")
+        except sysfs.WriteError as exc:
+            raise StepFailed(step, exc.reason) from None
+
+    def _verify(self, step: Step, expected: str | None) -> None:
+        now = self.current(step)
+        if now != expected:
+            raise StepFailed(step, f"the write was accepted but it reads back {now!r}, not {expected!r}")
+
+    def _systemd(self, step: Step, value: str | None) -> None:
+        from hwtune.apply.nvidia import systemd_commands
+
+        for argv in systemd_commands(step.path, self.current(step), value):
+            result = self.host.run(argv, SYSTEMCTL_TIMEOUT_S)
+            if not result.ok:
+                raise StepFailed(step, f"`{' '.join(argv)}` failed: {result.error}")
+
+    def _nvml(self, step: Step, value: str | None) -> None:
+        if self.nvml is None:
+            raise StepFailed(step, "NVML is not available")
+        error = self.nvml.set_persistence(step.path, value == "Enabled")
+        if error:
+            raise StepFailed(step, error)
+
+    def _pause(self) -> None:
+        marker = os.environ.get(PAUSE_FILE_ENV)
+        if marker:
+            Path(marker).write_text(str(os.getpid()))
+        deadline = time.monotonic() + PAUSE_MAX_S
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
