@@ -15,6 +15,9 @@ from pathlib import Path, PurePosixPath
 from hwtune.run import CmdResult, Runner
 
 MAX_READ_BYTES = 4 * 1024 * 1024  # sysfs/procfs files are small; a snapshot file is never huge
+# /proc/sys handlers allocate the whole requested count in one go (and fail
+# with ENOMEM on a 4 MiB request), so read in small chunks.
+CHUNK_BYTES = 64 * 1024
 
 
 class Host:
@@ -34,8 +37,16 @@ class Host:
     def read(self, abspath: str, *, record: bool = True) -> str | None:
         """The text of a file, NULs stripped; None when it is absent or unreadable."""
         try:
-            with open(self.path(abspath), "rb") as fh:
-                data = fh.read(MAX_READ_BYTES)
+            with open(self.path(abspath), "rb", buffering=0) as fh:
+                chunks = []
+                size = 0
+                while size < MAX_READ_BYTES:
+                    chunk = fh.read(CHUNK_BYTES)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                data = b"".join(chunks)
         except OSError:
             return None
         if record:
