@@ -25,7 +25,7 @@ class Host:
         self.root = Path(root)
         self.live = self.root.resolve() == Path("/")
         self.runner = runner or Runner(None if self.live else self.root)
-        self.files_read: set[str] = set()  # absolute paths whose content was read
+        self.files_read: dict[str, bytes] = {}  # absolute path -> the bytes read, for `hwtune snapshot`
         self.dirs_listed: set[str] = set()  # absolute paths listed (kept even when empty)
 
     # -- paths --------------------------------------------------------------
@@ -50,7 +50,7 @@ class Host:
         except OSError:
             return None
         if record:
-            self.files_read.add(abspath)
+            self.files_read[abspath] = data
         # sysfs files of some drivers end in "\n\0"
         return data.decode("utf-8", errors="replace").replace("\0", "")
 

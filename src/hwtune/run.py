@@ -16,6 +16,7 @@ from typing import Callable
 
 DEFAULT_TIMEOUT_S = 10.0
 RECORDED_SUFFIXES = (".xml", ".csv", ".txt")
+ERROR_SUFFIX = ".err"  # a command that failed live: the snapshot keeps why, and replays it
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,10 @@ class Runner:
                 except OSError as exc:
                     return CmdResult(argv, None, "", error=f"cannot read {path}: {exc.strerror}")
                 return CmdResult(argv, 0, text.replace("\0", ""))
+        err = self.snapshot_root / "cmd" / (stem + ERROR_SUFFIX)
+        if err.is_file():
+            reason = err.read_text(encoding="utf-8", errors="replace").strip()
+            return CmdResult(argv, None, "", error=reason or f"{argv[0]} failed when the snapshot was taken")
         return CmdResult(argv, None, "", error=f"not recorded in the snapshot (cmd/{stem}.*)")
 
 

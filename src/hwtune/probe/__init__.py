@@ -38,3 +38,12 @@ def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
             for key in ("onnxruntime.providers", "openvino.devices"):
                 b.unknown(key, "runtime devices are asked from the live runtimes only")
     return b.build()
+
+
+def snapshot_commands(host: Host) -> list[list[str]]:
+    """Commands whose output a snapshot records even when the probes did not run them."""
+    try:
+        from hwtune.probe.gpu import snapshot_commands as gpu_commands
+    except ImportError:  # TEMPORARY until the GPU probe lands
+        return []
+    return gpu_commands(host)
