@@ -8,7 +8,9 @@ them (hundreds of milliseconds), so that is `probe_runtime_devices`, used by
 
 from __future__ import annotations
 
+import os
 import platform
+import sys
 
 from hwtune.facts import FactsBuilder
 from hwtune.host import Host
@@ -20,17 +22,32 @@ PIP_ARGV = ["python3", "-m", "pip", "list", "--format=freeze"]
 
 
 def installed_versions() -> str:
-    """`pip list --format=freeze` limited to the packages hwtune reports."""
-    from importlib import metadata
+    """`pip list --format=freeze` limited to the packages hwtune reports.
 
-    lines = []
-    for dists in PACKAGES.values():
-        for dist in dists:
-            try:
-                lines.append(f"{dist}=={metadata.version(dist)}")
-            except metadata.PackageNotFoundError:
+    The versions are read from the names of the installed `*.dist-info`
+    folders (NAME-VERSION.dist-info, normalised by PEP 491): importing
+    importlib.metadata and scanning every distribution costs ~20 ms, a sixth
+    of `hwtune check`'s start-up.
+    """
+    wanted = {_canonical(d): d for dists in PACKAGES.values() for d in dists}
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith(".dist-info"):
                 continue
-    return "\n".join(lines) + "\n"
+            dist, _, version = name[: -len(".dist-info")].partition("-")
+            key = _canonical(dist)
+            if key in wanted and key not in found and version:
+                found[key] = version  # first on sys.path wins, as for imports
+    return "".join(f"{wanted[k]}=={v}\n" for k, v in sorted(found.items()))
+
+
+def _canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
 
 
 def parse_freeze(text: str) -> dict[str, str]:
