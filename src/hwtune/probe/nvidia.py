@@ -120,14 +120,14 @@ def _int(value: str | None, unit: str = "") -> int | None:
     if value is None or not value.endswith(unit):
         return None
     number = value[: len(value) - len(unit)].strip()
-    return int(number) if number.isascii() and number.isdigit() else None
+    return int(number) if re.fullmatch(r"[0-9]{1,9}", number) else None
 
 
 def _power(readings: ET.Element | None, *names: str) -> float | None:
     if readings is None:
         return None
     for name in names:
-        m = re.fullmatch(r"(\d+(?:\.\d+)?) W", _text(readings, name) or "")
+        m = re.fullmatch(r"([0-9]{1,6}(?:\.[0-9]{1,6})?) W", _text(readings, name) or "")
         if m:
             return float(m.group(1))
     return None
@@ -147,9 +147,10 @@ def _lower(value: str | None) -> str | None:
 
 # -- /proc/driver/nvidia/version -----------------------------------------------------
 
-_OPEN_MODULE = re.compile(r"Open Kernel Module for (\S+)\s+(\d+(?:\.\d+)+)\s")
-_PROPRIETARY_MODULE = re.compile(r"NVIDIA UNIX (\S+) Kernel Module\s+(\d+(?:\.\d+)+)\s")
-_ANY_VERSION = re.compile(r"\s(\d+\.\d+(?:\.\d+)?)\s")
+_VERSION = r"([0-9]+(?:\.[0-9]+)+)"
+_OPEN_MODULE = re.compile(r"Open Kernel Module for (\S+)\s+" + _VERSION + r"\s")
+_PROPRIETARY_MODULE = re.compile(r"NVIDIA UNIX (\S+) Kernel Module\s+" + _VERSION + r"\s")
+_ANY_VERSION = re.compile(r"\s([0-9]+\.[0-9]+(?:\.[0-9]+)?)\s")
 
 
 def parse_proc_driver_version(text: str) -> DriverModule:
@@ -170,8 +171,8 @@ def parse_proc_driver_version(text: str) -> DriverModule:
 
 # -- CUDA toolkit and cuDNN ----------------------------------------------------------
 
-_NVCC_RELEASE = re.compile(r"\brelease (\d+)\.(\d+)\b")
-_NVCC_V = re.compile(r"\bV(\d+)\.(\d+)\.\d+\b")
+_NVCC_RELEASE = re.compile(r"\brelease ([0-9]{1,4})\.([0-9]{1,4})\b")
+_NVCC_V = re.compile(r"\bV([0-9]{1,4})\.([0-9]{1,4})\.[0-9]+\b")
 
 
 def parse_nvcc_version(text: str) -> str:
@@ -197,20 +198,20 @@ def parse_cuda_version_json(text: str) -> str:
 
 def parse_cuda_version_txt(text: str) -> str:
     """The toolkit's version.txt (before 11.1): `CUDA Version 10.2.89` -> "10.2"."""
-    m = re.search(r"CUDA Version (\d+\.\d+)", text)
+    m = re.search(r"CUDA Version ([0-9]+\.[0-9]+)", text)
     if not m:
         raise ParseError("CUDA version.txt has no 'CUDA Version X.Y'")
     return _major_minor(m.group(1), "CUDA version.txt")
 
 
 def _major_minor(version: str, what: str) -> str:
-    m = re.fullmatch(r"(\d+)\.(\d+)(?:\.\d+)*", version.strip())
+    m = re.fullmatch(r"([0-9]{1,4})\.([0-9]{1,4})(?:\.[0-9]+)*", version.strip())
     if not m:
         raise ParseError(f"{what} is not a version: {version!r}")
     return f"{int(m.group(1))}.{int(m.group(2))}"
 
 
-_CUDNN_DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+CUDNN_(MAJOR|MINOR|PATCHLEVEL)[ \t]+(\d+)\b", re.M)
+_CUDNN_DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+CUDNN_(MAJOR|MINOR|PATCHLEVEL)[ \t]+([0-9]{1,4})\b", re.M)
 
 
 def parse_cudnn_header(text: str) -> str:
@@ -228,5 +229,5 @@ def parse_cudnn_header(text: str) -> str:
 
 def parse_cudnn_lib_name(name: str) -> str | None:
     """`libcudnn.so.9.6.0` -> "9.6.0"; None for any other file name."""
-    m = re.fullmatch(r"libcudnn\.so\.(\d+)\.(\d+)\.(\d+)", name)
+    m = re.fullmatch(r"libcudnn\.so\.([0-9]{1,4})\.([0-9]{1,4})\.([0-9]{1,4})", name)
     return ".".join(str(int(g)) for g in m.groups()) if m else None
