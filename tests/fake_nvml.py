@@ -9,7 +9,9 @@ NVML function of the real module is ever called.
 
 Install it with `use_fake(monkeypatch, fake)`; scenarios: `no_driver()`,
 `eight_a100()`, `one_gpu_lost()`, `fields_not_supported()`,
-`two_a5000_as_in_xml()`.
+`two_a5000_as_in_xml()`. `write_a100_box` lays out the sysfs side of the
+eight-GPU box; `ScriptedRunner` answers commands from a table and notes what
+was asked.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from hwtune.probe import nvml
+from hwtune.run import CmdResult, Runner
 
 REAL = nvml.import_pynvml()  # exception classes and constants only
 MIB = 1024 * 1024
@@ -173,3 +176,44 @@ def two_a5000_as_in_xml() -> FakePynvml:
     return FakePynvml([a5000("00000000:81:00.0", "GPU-12345678-aaaa-bbbb-cccc-0123456789ab"),
                        a5000("00000000:C1:00.0", "GPU-12345678-aaaa-bbbb-cccc-0123456789cd")],
                       driver="590.44.01", cuda=13010)
+
+
+# -- the sysfs side of a scenario -------------------------------------------------
+
+def write_pci_device(root: Any, address: str, vendor: str, device: str, pci_class: str,
+                     numa_node: int = -1) -> None:
+    """One PCI function laid out as the kernel does: the device folder under
+    sys/devices and a relative link to it from sys/bus/pci/devices."""
+    folder = root / "sys" / "devices" / f"pci{address[:7]}" / address
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, value in (("vendor", vendor), ("device", device), ("class", pci_class),
+                        ("numa_node", str(numa_node))):
+        (folder / name).write_text(value + "\n")
+    links = root / "sys" / "bus" / "pci" / "devices"
+    links.mkdir(parents=True, exist_ok=True)
+    (links / address).symlink_to(f"../../../devices/pci{address[:7]}/{address}")
+
+
+def write_a100_box(root: Any) -> None:
+    """The eight A100 of `eight_a100()` (3D controllers, class 0x0302), four
+    behind each socket, plus a NIC, so that not every device is NVIDIA."""
+    for i, bus_id in enumerate(A100_BUS_IDS):
+        address = bus_id[4:].lower()
+        write_pci_device(root, address, "0x10de", "0x20b2", "0x030200", numa_node=0 if i < 4 else 1)
+    write_pci_device(root, "0000:c1:00.0", "0x15b3", "0x101b", "0x020700", numa_node=1)
+
+
+class ScriptedRunner(Runner):
+    """Commands answered from a table {argv tuple: stdout}; anything else is not found."""
+
+    def __init__(self, answers: dict[tuple[str, ...], str] | None = None) -> None:
+        super().__init__(None)
+        self.answers = answers or {}
+        self.asked: list[tuple[str, ...]] = []
+
+    def run(self, argv: list[str], timeout_s: float = 10.0) -> CmdResult:
+        key = tuple(argv)
+        self.asked.append(key)
+        if key in self.answers:
+            return CmdResult(key, 0, self.answers[key])
+        return CmdResult(key, None, "", error=f"{argv[0]} not found")
