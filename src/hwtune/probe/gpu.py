@@ -69,11 +69,11 @@ def probe_nvidia(host: Host, b: FactsBuilder, *, use_nvml: bool | None = None) -
         for fact_id in DRIVER_FACTS:
             b.unknown(fact_id, NO_NVIDIA)
         return
-    driver = _read_driver_module(host, b)
+    driver, driver_why = _read_driver_module(host, b)
     report, why = _probe_gpus(host, b, host.live if use_nvml is None else use_nvml)
     version = report.driver_version if report else None
     b.set("nvidia.driver_version", version or (driver.version if driver else None),
-          f"{why or 'the driver did not report it'}; {b.unavailable.get('nvidia.kernel_module')}")
+          f"{why or 'the driver did not report it'}; {driver_why}")
     b.set("nvidia.cuda_version", report.cuda_version if report else None,
           why or f"{b.values['gpu.source']} did not report it")
     probe_persistenced(host, b)
@@ -126,19 +126,20 @@ def _with_numa_node(host: Host, gpu: Gpu) -> Gpu:
     return gpu if address is None else replace(gpu, numa_node=pci.read_numa_node(host, address))
 
 
-def _read_driver_module(host: Host, b: FactsBuilder) -> DriverModule | None:
+def _read_driver_module(host: Host, b: FactsBuilder) -> tuple[DriverModule | None, str]:
     text = host.read(PROC_DRIVER_VERSION)
     if text is None:
-        b.unknown("nvidia.kernel_module", f"{PROC_DRIVER_VERSION} is absent")
-        return None
+        why = f"{PROC_DRIVER_VERSION} is absent"
+        b.unknown("nvidia.kernel_module", why)
+        return None, why
     try:
         driver = parse_proc_driver_version(text)
     except ParseError as exc:
         b.unknown("nvidia.kernel_module", exc.message)
-        return None
+        return None, exc.message
     b.set("nvidia.kernel_module", driver.kernel_module,
           f"{PROC_DRIVER_VERSION} does not say which kernel module it is")
-    return driver
+    return driver, ""
 
 
 # -- nvidia-persistenced ------------------------------------------------------------
