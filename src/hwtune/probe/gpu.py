@@ -7,6 +7,7 @@ guessed: a fact no source gives is None with the reason.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 
 from hwtune.errors import ParseError
@@ -252,6 +253,4 @@ def _cudnn_headers(host: Host) -> list[str]:
 
 
 def _on_path(name: str) -> bool:
-    import shutil
-
     return shutil.which(name) is not None
