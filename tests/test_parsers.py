@@ -112,3 +112,21 @@ def test_meminfo_and_thp():
     mem = parse_meminfo((snapshot("laptop-i7-1370p-powersave") / "proc/meminfo").read_text())
     assert mem["MemTotal"] == 32489496
     assert parse_bracketed("always [madvise] never\n") == "madvise"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_leading_version_never_raises(text):
+    from hwtune.checks.versions import leading_version
+
+    v = leading_version(text)
+    assert v is None or str(v)[0].isdigit()
+
+
+@pytest.mark.parametrize("text,want", [("6.1.0-13-amd64", "6.1.0"), ("4.18.0-513.5.1.el8_9.x86_64", "4.18.0"),
+                                       ("590.44.01", "590.44.1"), ("12.8", "12.8"), ("V12.8.93", None), ("", None)])
+def test_leading_version(text, want):
+    from hwtune.checks.versions import leading_version
+
+    got = leading_version(text)
+    assert (str(got) if got else None) == want

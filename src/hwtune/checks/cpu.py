@@ -107,7 +107,7 @@ def check_vnni(facts: Facts, p: Mapping[str, Any]) -> Finding:
 def check_hypervisor(facts: Facts, p: Mapping[str, Any]) -> Finding:
     flag = facts.get("cpu.hypervisor")
     if flag is None:
-        return skip(f"hypervisor flag unknown: {facts.reason('cpu.hypervisor')}")
+        return skip(f"hypervisor flag unknown: {facts.reason('cpu.hypervisor')}", "bare metal")
     if not flag:
         return passed("bare metal", "bare metal")
     vendor = " ".join(x for x in (facts.get("virt.dmi_vendor"), facts.get("virt.dmi_product")) if x)

@@ -37,13 +37,13 @@ def check_health(facts: Facts, p: Mapping[str, Any]) -> Finding:
         return problem(facts.get("gpu.count_mismatch"), "every attached GPU listed", facts.get("gpu.count_mismatch"))
     if count is None and not pci:
         return skip(f"{NO_GPU}" if facts.get("pci.nvidia_devices") == [] else
-                    f"GPU count unknown: {facts.reason('gpu.count')}")
+                    f"GPU count unknown: {facts.reason('gpu.count')}", "every GPU answers")
     if pci and (count or 0) < len(pci):
         return problem(f"{count or 0} GPUs answer, {len(pci)} on the PCI bus", f"{len(pci)} GPUs answer",
                        f"{len(pci) - (count or 0)} NVIDIA device(s) on the PCI bus are not served by the driver"
                        + (f": {facts.reason('gpu.count')}" if count is None else ""))
     if count == 0:
-        return skip(NO_GPU)
+        return skip(NO_GPU, "every GPU answers")
     return passed(f"{count} GPUs answer", "every GPU answers")
 
 
@@ -76,7 +76,7 @@ def check_persistenced(facts: Facts, p: Mapping[str, Any]) -> Finding:
 def check_pcie_link(facts: Facts, p: Mapping[str, Any]) -> Finding:
     gpus = _gpus(facts)
     if isinstance(gpus, str):
-        return skip(gpus)
+        return skip(gpus, "every link at its maximum width and generation")
     narrow, slow, unknown = [], [], []
     for g in gpus:
         if None in (g.pcie_width_current, g.pcie_width_max, g.pcie_gen_current, g.pcie_gen_max):
@@ -87,7 +87,7 @@ def check_pcie_link(facts: Facts, p: Mapping[str, Any]) -> Finding:
         if g.pcie_gen_current < g.pcie_gen_max:
             slow.append(f"{_label(g)} gen{g.pcie_gen_current} of gen{g.pcie_gen_max}")
     if len(unknown) == len(gpus):
-        return skip("PCIe link state unknown for every GPU")
+        return skip("PCIe link state unknown for every GPU", "every link at its maximum width and generation")
     observed = "; ".join(narrow + slow) or "every link at its maximum"
     if narrow:
         return problem(observed, "every link at its maximum width",
@@ -104,11 +104,11 @@ def check_pcie_link(facts: Facts, p: Mapping[str, Any]) -> Finding:
 def check_gpu_numa(facts: Facts, p: Mapping[str, Any]) -> Finding:
     gpus = _gpus(facts)
     if isinstance(gpus, str):
-        return skip(gpus)
+        return skip(gpus, "every GPU's NUMA node known, with CPUs")
     nodes = facts.get("numa.nodes")
     node_cpus = facts.get("numa.node_cpus") or {}
     if nodes is None:
-        return skip(f"NUMA layout unknown: {facts.reason('numa.nodes')}")
+        return skip(f"NUMA layout unknown: {facts.reason('numa.nodes')}", "every GPU's NUMA node known, with CPUs")
     if nodes < 2:
         return passed("1 NUMA node", "GPUs local to known CPUs")
     unknown = [_label(g) for g in gpus if g.numa_node is None]
@@ -130,12 +130,12 @@ def check_gpu_numa(facts: Facts, p: Mapping[str, Any]) -> Finding:
 def check_ecc(facts: Facts, p: Mapping[str, Any]) -> Finding:
     gpus = _gpus(facts)
     if isinstance(gpus, str):
-        return skip(gpus)
+        return skip(gpus, "pending ECC mode = current")
     pending = [f"{_label(g)} {g.ecc_current} -> {g.ecc_pending}" for g in gpus
                if g.ecc_current and g.ecc_pending and g.ecc_current != g.ecc_pending]
     known = [g for g in gpus if g.ecc_current]
     if not known:
-        return skip("no GPU reports an ECC mode (not supported on these cards)")
+        return skip("no GPU reports an ECC mode (not supported on these cards)", "pending ECC mode = current")
     if pending:
         return warn("; ".join(pending), "pending ECC mode = current",
                     "an ECC mode change waits for a GPU reset or reboot")
@@ -146,10 +146,10 @@ def check_ecc(facts: Facts, p: Mapping[str, Any]) -> Finding:
 def check_mig(facts: Facts, p: Mapping[str, Any]) -> Finding:
     gpus = _gpus(facts)
     if isinstance(gpus, str):
-        return skip(gpus)
+        return skip(gpus, "pending MIG mode = current")
     known = [g for g in gpus if g.mig_mode]
     if not known:
-        return skip("no GPU supports MIG")
+        return skip("no GPU supports MIG", "pending MIG mode = current")
     pending = [f"{_label(g)} {g.mig_mode} -> {g.mig_mode_pending}" for g in known
                if g.mig_mode_pending and g.mig_mode_pending != g.mig_mode]
     if pending:
@@ -164,7 +164,7 @@ def check_mig(facts: Facts, p: Mapping[str, Any]) -> Finding:
 def check_power_limit(facts: Facts, p: Mapping[str, Any]) -> Finding:
     gpus = _gpus(facts)
     if isinstance(gpus, str):
-        return skip(gpus)
+        return skip(gpus, "power limit at its default")
     low, known = [], 0
     for g in gpus:
         if g.power_limit_w is None or g.power_limit_default_w is None:
@@ -173,11 +173,14 @@ def check_power_limit(facts: Facts, p: Mapping[str, Any]) -> Finding:
         if g.power_limit_w < g.power_limit_default_w * p["min_fraction"] - 0.5:
             low.append(f"{_label(g)} {g.power_limit_w:g} W of {g.power_limit_default_w:g} W")
     if not known:
-        return skip("no GPU reports its power limits")
+        return skip("no GPU reports its power limits", "power limit at its default")
     if low:
         return warn("; ".join(low), "power limit at its default",
                     "a capped power limit lowers clocks under load", gpus=" ".join(str(g.index) for g in gpus))
     return passed("at default on every GPU", "power limit at its default")
+
+
+COMPAT = "toolkit <= the CUDA version the driver supports"
 
 
 @check("cuda.driver_compat")
@@ -185,16 +188,16 @@ def check_cuda_compat(facts: Facts, p: Mapping[str, Any]) -> Finding:
     toolkit, driver_cuda = facts.get("cuda.toolkit_version"), facts.get("nvidia.cuda_version")
     if toolkit is None or driver_cuda is None:
         missing = "cuda.toolkit_version" if toolkit is None else "nvidia.cuda_version"
-        return skip(f"needs both versions; {missing}: {facts.reason(missing)}")
+        return skip(f"needs both versions; {missing}: {facts.reason(missing)}", COMPAT)
     t, d = leading_version(toolkit), leading_version(driver_cuda)
     if t is None or d is None:
-        return skip(f"cannot compare '{toolkit}' with '{driver_cuda}'")
+        return skip(f"cannot compare '{toolkit}' with '{driver_cuda}'", COMPAT)
     observed = f"toolkit {toolkit}, driver supports {driver_cuda}"
     if (t.major, t.minor) <= (d.major, d.minor):
-        return passed(observed, "toolkit <= the CUDA version the driver supports")
+        return passed(observed, COMPAT)
     if t.major == d.major:
         # Minor-version compatibility (CUDA >= 11): runs, but PTX JIT and new APIs may fail.
-        return warn(observed, "toolkit <= the CUDA version the driver supports",
+        return warn(observed, COMPAT,
                     "minor-version compatibility only: newer features and PTX may fail", cuda=toolkit)
-    return problem(observed, "toolkit <= the CUDA version the driver supports",
+    return problem(observed, COMPAT,
                    f"CUDA {toolkit} programs need a driver that supports CUDA {t.major}.{t.minor}", cuda=toolkit)

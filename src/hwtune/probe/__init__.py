@@ -14,6 +14,7 @@ def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
     """
     from hwtune.probe.cpu import probe_cpu
     from hwtune.probe.cpufreq import probe_cpufreq
+    from hwtune.probe.gpu import probe_nvidia
     from hwtune.probe.kernel import probe_kernel
     from hwtune.probe.memory import probe_memory
     from hwtune.probe.numa import probe_numa
@@ -25,12 +26,7 @@ def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
     for probe in (probe_kernel, probe_os, probe_cpu, probe_numa, probe_cpufreq, probe_memory,
                   probe_virt, probe_runtimes):
         probe(host, b)
-    try:
-        from hwtune.probe.gpu import probe_nvidia
-    except ImportError:  # TEMPORARY until the GPU probe lands
-        probe_nvidia = None
-    if probe_nvidia is not None:
-        probe_nvidia(host, b)
+    probe_nvidia(host, b)
     if runtimes:
         if host.live:
             probe_runtime_devices(b)
@@ -42,8 +38,6 @@ def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
 
 def snapshot_commands(host: Host) -> list[list[str]]:
     """Commands whose output a snapshot records even when the probes did not run them."""
-    try:
-        from hwtune.probe.gpu import snapshot_commands as gpu_commands
-    except ImportError:  # TEMPORARY until the GPU probe lands
-        return []
+    from hwtune.probe.gpu import snapshot_commands as gpu_commands
+
     return gpu_commands(host)
