@@ -45,8 +45,23 @@ EXPECTED = {
         "cpu.hypervisor": True, "cpu.flags.avx512_vnni": False, "cpu.flags.avx512f": False,
         "mem.total_kib": 2052540,
         "virt.dmi_vendor": "Apache Software Foundation", "virt.dmi_product": "CloudStack KVM Hypervisor",
+        "pci.nvidia_devices": [], "gpu.count": None,
+    },
+    "gpu-2xa5000-xml": {
+        "kernel.release": None, "os.id": None, "cpu.model": None, "cpu.sockets": None, "numa.nodes": None,
+        "cpufreq.governors": None, "nvidia.driver_version": "590.44.01", "nvidia.cuda_version": "13.1",
+        "gpu.count": 2, "cuda.toolkit_version": "12.8", "cudnn.version": "9.6.0",
     },
 }
+EXPECTED["epyc7451-2s-8numa"]["pci.nvidia_devices"] = []
+
+
+def test_gpu_snapshot_gpus(probed):
+    gpus = probed["gpu-2xa5000-xml"].gpus
+    assert [(g.bus_id, g.name, g.memory_mib, g.persistence_mode, g.mig_mode, g.ecc_current) for g in gpus] == [
+        ("00000000:81:00.0", "NVIDIA RTX A5000", 24564, True, None, "disabled"),
+        ("00000000:C1:00.0", "NVIDIA RTX A5000", 24564, True, None, "disabled"),
+    ]
 
 
 @pytest.fixture(scope="module")
