@@ -33,6 +33,8 @@ class Gpu:
     pcie_width_max: int | None = None
     power_limit_w: float | None = None
     power_limit_default_w: float | None = None
+    power_limit_max_w: float | None = None  # the highest limit the board accepts
+    compute_mode: str | None = None  # "default" / "exclusive_process" / "prohibited"
     architecture: str | None = None
     numa_node: int | None = None  # None: unknown (the kernel says -1)
     error: str | None = None  # this GPU could not be queried; the others still report

@@ -15,6 +15,9 @@ from pathlib import Path, PurePosixPath
 from hwtune.run import CmdResult, Runner
 
 MAX_READ_BYTES = 4 * 1024 * 1024  # sysfs/procfs files are small; a snapshot file is never huge
+# /proc/sys handlers allocate the whole requested count in one go (and fail
+# with ENOMEM on a 4 MiB request), so read in small chunks.
+CHUNK_BYTES = 64 * 1024
 
 
 class Host:
@@ -22,7 +25,7 @@ class Host:
         self.root = Path(root)
         self.live = self.root.resolve() == Path("/")
         self.runner = runner or Runner(None if self.live else self.root)
-        self.files_read: set[str] = set()  # absolute paths whose content was read
+        self.files_read: dict[str, bytes] = {}  # absolute path -> the bytes read, for `hwtune snapshot`
         self.dirs_listed: set[str] = set()  # absolute paths listed (kept even when empty)
 
     # -- paths --------------------------------------------------------------
@@ -34,12 +37,20 @@ class Host:
     def read(self, abspath: str, *, record: bool = True) -> str | None:
         """The text of a file, NULs stripped; None when it is absent or unreadable."""
         try:
-            with open(self.path(abspath), "rb") as fh:
-                data = fh.read(MAX_READ_BYTES)
+            with open(self.path(abspath), "rb", buffering=0) as fh:
+                chunks = []
+                size = 0
+                while size < MAX_READ_BYTES:
+                    chunk = fh.read(CHUNK_BYTES)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                data = b"".join(chunks)
         except OSError:
             return None
         if record:
-            self.files_read.add(abspath)
+            self.files_read[abspath] = data
         # sysfs files of some drivers end in "\n\0"
         return data.decode("utf-8", errors="replace").replace("\0", "")
 

@@ -12,9 +12,11 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 DEFAULT_TIMEOUT_S = 10.0
 RECORDED_SUFFIXES = (".xml", ".csv", ".txt")
+ERROR_SUFFIX = ".err"  # a command that failed live: the snapshot keeps why, and replays it
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,17 @@ class Runner:
         self.record.append(result)
         return result
 
+    def answer(self, argv: list[str], live_output: Callable[[], str]) -> CmdResult:
+        """A command whose output hwtune computes in-process on the live machine
+        (same text the real command prints, limited to what hwtune reads), and
+        replays from the snapshot like any recorded command."""
+        key = tuple(argv)
+        if self.snapshot_root is not None:
+            return self._recorded(key)
+        result = CmdResult(key, 0, live_output())
+        self.record.append(result)
+        return result
+
     def _recorded(self, argv: tuple[str, ...]) -> CmdResult:
         stem = cmd_name(argv)
         for suffix in RECORDED_SUFFIXES:
@@ -72,6 +85,10 @@ class Runner:
                 except OSError as exc:
                     return CmdResult(argv, None, "", error=f"cannot read {path}: {exc.strerror}")
                 return CmdResult(argv, 0, text.replace("\0", ""))
+        err = self.snapshot_root / "cmd" / (stem + ERROR_SUFFIX)
+        if err.is_file():
+            reason = err.read_text(encoding="utf-8", errors="replace").strip()
+            return CmdResult(argv, None, "", error=reason or f"{argv[0]} failed when the snapshot was taken")
         return CmdResult(argv, None, "", error=f"not recorded in the snapshot (cmd/{stem}.*)")
 
 

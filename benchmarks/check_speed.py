@@ -1,0 +1,70 @@
+"""How fast is `hwtune check`?
+
+1. `hwtune check` on this machine as a whole process, against the floor every
+   typer/rich CLI pays (`python -c "import typer, rich.console"`), alternating
+   in one run; the figure is the ratio of medians (target <= 1.5).
+2. Probing the 96-thread EPYC snapshot in-process (target <= 50 ms, median).
+
+Run: python benchmarks/check_speed.py [--runs N] [--shared PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def timed(argv: list[str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        sys.exit(f"{' '.join(argv)} exited {proc.returncode}")
+    return elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=21)
+    ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    args = ap.parse_args()
+
+    floor_cmd = [sys.executable, "-c", "import typer, rich.console"]
+    check_cmd = [sys.executable, "-m", "hwtune", "check"]
+    for cmd in (floor_cmd, check_cmd):  # warm the page cache and .pyc files
+        timed(cmd)
+    floor, check = [], []
+    for _ in range(args.runs):
+        floor.append(timed(floor_cmd))
+        check.append(timed(check_cmd))
+    f, c = statistics.median(floor), statistics.median(check)
+
+    from hwtune.host import Host
+    from hwtune.probe import probe_facts
+
+    epyc = args.shared / "fixtures" / "epyc7451-2s-8numa"
+    probe_facts(Host(epyc))
+    probes = []
+    for _ in range(args.runs):
+        start = time.perf_counter()
+        probe_facts(Host(epyc))
+        probes.append(time.perf_counter() - start)
+    p = statistics.median(probes)
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}, {args.runs} runs each, medians")
+    print(f"import typer, rich.console : {f * 1000:7.1f} ms")
+    print(f"hwtune check (process)     : {c * 1000:7.1f} ms   ratio {c / f:.2f} (target <= 1.5)")
+    print(f"probe EPYC snapshot        : {p * 1000:7.1f} ms   (target <= 50 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Check text (title, severity, rationale, source, remediation) from the data folder."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from hwtune.errors import ConfigError
+
+TEXT_DIR = Path(__file__).resolve().parent.parent / "checktext"  # the top-level checks/ folder
+FIELDS = ("title", "severity", "rationale", "source", "remediation")
+
+
+@dataclass(frozen=True)
+class CheckText:
+    title: str
+    severity: str
+    rationale: str
+    source: str
+    remediation: str
+
+
+def load_text_file(path: Path) -> dict[str, CheckText]:
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    out = {}
+    for check_id, table in doc.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: '{check_id}' must be a table")
+        for key in table:
+            if key not in FIELDS:
+                raise ConfigError(f"{path}: unknown key '{check_id}.{key}' (allowed: {', '.join(FIELDS)})")
+        for key in FIELDS:
+            if not isinstance(table.get(key), str) or not table[key].strip():
+                raise ConfigError(f"{path}: '{check_id}.{key}' is missing or not a string")
+        if table["severity"] not in ("fail", "warn"):
+            raise ConfigError(f"{path}: '{check_id}.severity' must be \"fail\" or \"warn\"")
+        out[check_id] = CheckText(**{k: table[k] for k in FIELDS})
+    return out
+
+
+@lru_cache(maxsize=4)
+def load_texts(folder: Path = TEXT_DIR) -> dict[str, CheckText]:
+    from hwtune.checks.registry import REGISTRY
+
+    texts: dict[str, CheckText] = {}
+    for path in sorted(folder.glob("*.toml")):
+        for check_id, text in load_text_file(path).items():
+            if check_id not in REGISTRY:
+                raise ConfigError(f"{path}: text for unknown check id '{check_id}'")
+            if check_id in texts:
+                raise ConfigError(f"{path}: text for '{check_id}' is given twice")
+            texts[check_id] = text
+    return texts

@@ -1,0 +1,245 @@
+"""The hwtune command line. Thin: build options, call one core function,
+render, and turn the one domain exception into an exit code, here only."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+
+from hwtune import __version__
+from hwtune.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, HwtuneError
+
+EXIT_CODES_HELP = """
+Exit codes: 0 no FAIL or ERROR; 1 a check FAILed or ERRORed (--fail-on warn: WARN too);
+2 usage or configuration error (unknown profile, malformed profile, check or input file);
+3 needs root; 4 apply failed and was undone; 5 apply failed and an undo failed too.
+"""
+
+app = typer.Typer(
+    name="hwtune",
+    help="Check, tune, benchmark and size Linux hosts for deep-learning inference.\n" + EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+profiles_app = typer.Typer(help="List and show profiles (merged with what they include).", no_args_is_help=True)
+app.add_typer(profiles_app, name="profiles")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class FailOn(str, Enum):
+    fail = "fail"
+    warn = "warn"
+
+
+class CheckFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def run_command(fn: Callable[[], int | None]) -> None:
+    """The one place a HwtuneError becomes a one-line message and an exit code."""
+    try:
+        code = fn()
+    except HwtuneError as exc:
+        err.print(f"hwtune: error: {exc.message}", markup=False, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("hwtune: interrupted")
+        raise typer.Exit(130) from None
+    raise typer.Exit(code or EXIT_OK)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def _host(root: Optional[Path]):
+    from hwtune.host import Host
+
+    if root is not None and not root.is_dir():
+        raise HwtuneError(f"--root {root}: not a folder", EXIT_USAGE)
+    return Host(root or "/")
+
+
+def _facts(root: Optional[Path], facts_file: Optional[Path], runtimes: bool = False):
+    from hwtune.facts import Facts
+    from hwtune.probe import probe_facts
+
+    if facts_file is not None:
+        try:
+            return Facts.from_json(json.loads(facts_file.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise HwtuneError(f"--facts {facts_file}: {exc}", EXIT_USAGE) from None
+        except HwtuneError as exc:
+            raise HwtuneError(f"--facts {facts_file}: {exc.message}", EXIT_USAGE) from None
+    return probe_facts(_host(root), runtimes=runtimes)
+
+
+ROOT_OPT = typer.Option(None, "--root", help="Read a recorded snapshot (or a mounted image) instead of this machine.",
+                        file_okay=False)
+
+
+@app.command()
+def check(
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile name or .toml path "
+                                          "(default: gpu-inference if an NVIDIA GPU or driver is present, "
+                                          "else cpu-inference)."),
+    root: Optional[Path] = ROOT_OPT,
+    facts_file: Optional[Path] = typer.Option(None, "--facts", help="Judge facts saved by `hwtune facts --json`."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON (same as --format json)."),
+    fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", help="table or json."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Add each check's rationale and source."),
+    fail_on: FailOn = typer.Option(FailOn.fail, "--fail-on", help="Exit 1 on FAIL/ERROR (fail) or also on WARN."),
+) -> None:
+    """Probe the host and judge it against a profile: expected vs observed, and the fix.
+
+    Examples:  hwtune check;  hwtune check --profile gpu-inference --json;  hwtune check --root host-snap/
+    """
+
+    def go() -> int:
+        from hwtune import profile as profiles
+        from hwtune.verdict import choose_profile, evaluate
+
+        facts = _facts(root, facts_file)
+        report = evaluate(facts, profiles.load(profile or choose_profile(facts)))
+        if json_out or fmt is CheckFormat.json:
+            print_json(report.to_json())
+        else:
+            from hwtune.render import render_report
+
+            render_report(out, report, verbose=verbose, host_label=str(root) if root else "")
+        failing = {"fail", "error"} | ({"warn"} if fail_on is FailOn.warn else set())
+        return EXIT_FINDINGS if report.status in failing else EXIT_OK
+
+    run_command(go)
+
+
+@app.command()
+def facts(
+    root: Optional[Path] = ROOT_OPT,
+    json_out: bool = typer.Option(False, "--json", help="Print {schema, facts, gpus, unavailable} as JSON."),
+    runtimes: bool = typer.Option(False, "--runtimes", help="Also import ONNX Runtime and OpenVINO to list "
+                                  "their providers and devices (slower)."),
+) -> None:
+    """Print every fact probed, nothing judged.
+
+    Examples:  hwtune facts;  hwtune facts --json > host.json;  hwtune facts --root host-snap/ --json
+    """
+
+    def go() -> int:
+        result = _facts(root, None, runtimes=runtimes)
+        if json_out:
+            print_json(result.to_json())
+        else:
+            from hwtune.render import render_facts
+
+            render_facts(out, result)
+        return EXIT_OK
+
+    run_command(go)
+
+
+@app.command()
+def snapshot(
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to write (must not exist, or be empty)."),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Record what the probes read on this machine, to replay anywhere with --root.
+
+    Example:  hwtune snapshot --out host-snap/ && tar czf host-snap.tgz host-snap/
+    """
+
+    def go() -> int:
+        from hwtune.snapshot import take_snapshot
+
+        summary = take_snapshot(out_dir)
+        data = {"out": str(summary.out), "files": summary.files, "dirs": summary.dirs,
+                "commands": summary.commands}
+        if json_out:
+            print_json(data)
+        else:
+            out.print(f"snapshot written to {summary.out}: {summary.files} files, {summary.commands} command "
+                      f"outputs; replay with: hwtune check --root {summary.out}", markup=False)
+        return EXIT_OK
+
+    run_command(go)
+
+
+@profiles_app.command("list")
+def profiles_list(json_out: bool = typer.Option(False, "--json")) -> None:
+    """List the known profiles.  Example:  hwtune profiles list"""
+
+    def go() -> int:
+        from hwtune import profile as profiles
+
+        rows = []
+        for name, path in profiles.available().items():
+            p = profiles.load(name)
+            rows.append({"name": name, "description": p.description, "includes": list(p.chain[:-1]),
+                         "path": str(path)})
+        if json_out:
+            print_json(rows)
+        else:
+            for r in rows:
+                inc = f" (includes {', '.join(r['includes'])})" if r["includes"] else ""
+                out.print(f"{r['name']:<16} {r['description']}{inc}", markup=False)
+        return EXIT_OK
+
+    run_command(go)
+
+
+@profiles_app.command("show")
+def profiles_show(name: str = typer.Argument(..., help="Profile name or .toml path"),
+                  json_out: bool = typer.Option(False, "--json")) -> None:
+    """Show a profile merged with everything it includes, with every check's effective parameters.
+
+    Example:  hwtune profiles show gpu-inference
+    """
+
+    def go() -> int:
+        from hwtune import profile as profiles
+        from hwtune.verdict import effective_params
+
+        p = profiles.load(name)
+        data = p.to_json()
+        data["checks"] = effective_params(p)
+        if json_out:
+            print_json(data)
+        else:
+            from hwtune.render import render_profile
+
+            render_profile(out, data)
+        return EXIT_OK
+
+    run_command(go)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        out.print(f"hwtune {__version__}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    pass
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit:
+        raise

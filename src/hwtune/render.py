@@ -1,0 +1,137 @@
+"""Rendering for people: rich tables for check reports, facts and profiles.
+
+Only this module and cli.py use rich. Without a terminal the same tables are
+printed as plain text (no colour, ASCII rules).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from hwtune.facts import Facts
+from hwtune.verdict import Report
+
+STATUS_STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red", "SKIP": "dim", "ERROR": "bold magenta"}
+
+
+def table_box(console: Console) -> box.Box:
+    return box.ROUNDED if console.is_terminal else box.ASCII
+
+
+def show(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(", ", ": "))
+    return str(value)
+
+
+def _observed(r) -> str:
+    if r.status.value == "SKIP" and r.observed is None:
+        return f"skipped: {r.message}"
+    return show(r.observed)
+
+
+def render_report(console: Console, report: Report, *, verbose: bool = False, host_label: str = "") -> None:
+    title = f"hwtune check: profile {report.profile}" + (f" on {host_label}" if host_label else "")
+    if console.is_terminal:
+        _report_table(console, report, title)
+    else:
+        console.print(title, markup=False, soft_wrap=True)
+        for r in report.results:
+            console.print(f"{r.status.value:<5} {r.id:<22} {_observed(r)}  (expected: {show(r.expected)})",
+                          markup=False, soft_wrap=True)
+    findings = [r for r in report.results if r.status.value in ("FAIL", "ERROR", "WARN") or
+                (verbose and r.status.value != "SKIP")]
+    if findings:
+        console.print()
+    for r in findings:
+        line = Text(f"{r.status.value} ", style=STATUS_STYLE[r.status.value])
+        line.append(f"{r.id}: ", style="bold")
+        line.append(r.message or r.title)
+        console.print(line, soft_wrap=not console.is_terminal)
+        if r.fix:
+            console.print(Text("  fix: " + r.fix, style="cyan"), soft_wrap=not console.is_terminal)
+        if verbose:
+            console.print(Text(f"  why: {r.rationale}\n  source: {r.source}", style="dim"),
+                          soft_wrap=not console.is_terminal)
+    counts = report.counts()
+    summary = Text(f"{report.status.upper()}: ", style=STATUS_STYLE.get(report.status.upper(), "green"))
+    summary.append(", ".join(f"{n} {st}" for st, n in counts.items() if n))
+    console.print()
+    console.print(summary, soft_wrap=True)
+
+
+def _report_table(console: Console, report: Report, title: str) -> None:
+    table = Table(title=title, box=table_box(console), expand=False)
+    table.add_column("status", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("observed", overflow="fold", ratio=3)
+    table.add_column("expected", overflow="fold", ratio=2)
+    area = None
+    for r in report.results:
+        if area is not None and r.area != area:
+            table.add_section()
+        area = r.area
+        observed = Text(_observed(r), style="dim" if r.status.value == "SKIP" else "")
+        table.add_row(Text(r.status.value, style=STATUS_STYLE[r.status.value]), r.id, observed,
+                      escape(show(r.expected)))
+    console.print(table)
+
+
+def render_facts(console: Console, facts: Facts) -> None:
+    table = Table(title="hwtune facts", box=table_box(console))
+    table.add_column("fact", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for key, value in sorted(facts.values.items()):
+        if isinstance(value, dict) and len(value) > 8:
+            distinct = sorted({show(v) for v in value.values()})
+            text = f"{len(value)} entries: " + ", ".join(distinct[:4]) + (" ..." if len(distinct) > 4 else "")
+        else:
+            text = show(value)
+        cell = Text(text) if value is not None else Text(f"unknown: {facts.reason(key)}", style="dim")
+        table.add_row(key, cell)
+    console.print(table)
+    if facts.gpus:
+        gt = Table(title="GPUs", box=table_box(console))
+        for col in ("index", "name", "bus id", "memory MiB", "persistence", "MIG", "PCIe", "power W", "NUMA"):
+            gt.add_column(col)
+        for g in facts.gpus:
+            if g.error:
+                gt.add_row(str(g.index), Text(f"error: {g.error}", style="bold magenta"), *[""] * 7)
+                continue
+            link = (f"gen{show(g.pcie_gen_current)}/{show(g.pcie_gen_max)} "
+                    f"x{show(g.pcie_width_current)}/{show(g.pcie_width_max)}")
+            gt.add_row(str(g.index), show(g.name), show(g.bus_id), show(g.memory_mib), show(g.persistence_mode),
+                       show(g.mig_mode), link, show(g.power_limit_w), show(g.numa_node))
+        console.print(gt)
+
+
+def render_profile(console: Console, data: dict[str, Any]) -> None:
+    console.print(f"[bold]{escape(data['name'])}[/bold]: {escape(data['description'])}")
+    console.print(f"merged from: {' -> '.join(data['chain'])}")
+    table = Table(title="check parameters", box=table_box(console))
+    table.add_column("check")
+    table.add_column("parameters")
+    for check_id, params in data["checks"].items():
+        table.add_row(check_id, escape(show(params)))
+    console.print(table)
+    tune = Table(title="tunables (hwtune apply)", box=table_box(console))
+    tune.add_column("key")
+    tune.add_column("target")
+    for key, value in data["tune"].items():
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                tune.add_row(f"{key}.{sub}", show(v))
+        else:
+            tune.add_row(key, show(value))
+    console.print(tune)

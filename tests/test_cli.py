@@ -1,0 +1,139 @@
+"""The command line as a user runs it: exit codes, JSON interfaces, one-line errors, snapshots."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import snapshot
+from hwtune.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_check_json_interface_on_a_snapshot():
+    res = invoke("check", "--root", str(snapshot("laptop-i7-1370p-powersave")), "--json")
+    assert res.exit_code == 1  # the laptop is on powersave
+    report = json.loads(res.stdout)
+    assert report["schema"] == 1 and report["profile"] == "cpu-inference" and report["status"] == "fail"
+    governor = next(r for r in report["results"] if r["id"] == "cpu.governor")
+    assert governor["status"] == "FAIL" and governor["fix"]
+    for r in report["results"]:
+        assert set(r) >= {"id", "status", "observed", "expected", "message", "fix"}
+        assert r["status"] in {"PASS", "WARN", "FAIL", "SKIP", "ERROR"}
+
+
+def test_check_exit_codes_and_fail_on_warn():
+    epyc = str(snapshot("epyc7451-2s-8numa"))
+    assert invoke("check", "--root", epyc).exit_code == 0  # only WARN (no VNNI)
+    assert invoke("check", "--root", epyc, "--fail-on", "warn").exit_code == 1
+
+
+def test_profile_chosen_by_gpu_presence():
+    res = invoke("check", "--root", str(snapshot("gpu-2xa5000-xml")), "--json")
+    assert json.loads(res.stdout)["profile"] == "gpu-inference"
+    res = invoke("check", "--root", str(snapshot("vm-kvm-2vcpu-nocpufreq")), "--json")
+    assert json.loads(res.stdout)["profile"] == "cpu-inference"
+
+
+def test_unknown_profile_is_a_one_line_usage_error():
+    res = invoke("check", "--profile", "nope", "--root", str(snapshot("vm-kvm-2vcpu-nocpufreq")))
+    assert res.exit_code == 2
+    assert res.stderr.strip().count("\n") == 0
+    assert "unknown profile 'nope'" in res.stderr and "gpu-inference" in res.stderr
+
+
+def test_malformed_profile_file_names_file_and_key(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[tune]\n"cpu.govenor" = "performance"\n')
+    res = invoke("check", "--profile", str(bad), "--root", str(snapshot("vm-kvm-2vcpu-nocpufreq")))
+    assert res.exit_code == 2
+    assert str(bad) in res.stderr and "tune.cpu.govenor" in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+
+
+def test_missing_root_and_bad_facts_file(tmp_path):
+    res = invoke("check", "--root", str(tmp_path / "nowhere"))
+    assert res.exit_code == 2 and "Traceback" not in res.stderr
+    junk = tmp_path / "facts.json"
+    junk.write_text("{not json")
+    res = invoke("check", "--facts", str(junk))
+    assert res.exit_code == 2 and str(junk) in res.stderr
+
+
+def test_facts_json_interface_and_replay_of_saved_facts(tmp_path):
+    res = invoke("facts", "--root", str(snapshot("epyc7451-2s-8numa")), "--json")
+    assert res.exit_code == 0
+    doc = json.loads(res.stdout)
+    assert set(doc) == {"schema", "facts", "gpus", "unavailable"} and doc["schema"] == 1
+    required = ["kernel.release", "os.id", "os.version_id", "os.pretty_name", "cpu.arch", "cpu.vendor", "cpu.model",
+                "cpu.sockets", "cpu.cores", "cpu.threads", "cpu.smt", "cpu.hypervisor", "cpu.flags.avx2",
+                "cpu.flags.avx512f", "cpu.flags.avx512_vnni", "cpu.flags.avx_vnni", "cpu.flags.amx_int8",
+                "numa.nodes", "numa.node_cpus", "cpufreq.driver", "cpufreq.governors", "mem.total_kib",
+                "mm.thp_enabled", "vm.swappiness", "nvidia.driver_version", "nvidia.cuda_version",
+                "cuda.toolkit_version", "cudnn.version", "nvidia.persistenced", "gpu.count", "python.version"]
+    for key in required:
+        assert key in doc["facts"], key
+        if doc["facts"][key] is None:
+            assert doc["unavailable"][key], key
+    saved = tmp_path / "facts.json"
+    saved.write_text(res.stdout)
+    direct = json.loads(invoke("check", "--root", str(snapshot("epyc7451-2s-8numa")), "--json").stdout)
+    replayed = json.loads(invoke("check", "--facts", str(saved), "--json").stdout)
+    assert direct == replayed
+
+
+def test_profiles_list_and_show():
+    res = invoke("profiles", "list", "--json")
+    names = [p["name"] for p in json.loads(res.stdout)]
+    assert {"base", "cpu-inference", "gpu-inference"} <= set(names)
+    shown = json.loads(invoke("profiles", "show", "gpu-inference", "--json").stdout)
+    assert shown["chain"] == ["base", "cpu-inference", "gpu-inference"]
+    assert shown["checks"]["kernel.version"]["min"] == "5.1"
+    assert shown["checks"]["cpu.vnni"]["informative"] is True
+    assert invoke("profiles", "show", "nope").exit_code == 2
+
+
+def test_table_output_without_a_terminal_is_plain_text():
+    res = invoke("check", "--root", str(snapshot("laptop-i7-1370p-powersave")))
+    assert "\x1b[" not in res.stdout
+    assert "FAIL  cpu.governor" in res.stdout and "fix: sudo hwtune apply" in res.stdout
+
+
+@pytest.mark.live
+def test_live_check_runs_and_skips_cpufreq_in_this_vm():
+    res = subprocess.run([sys.executable, "-m", "hwtune", "check", "--json"], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode in (0, 1), res.stderr
+    report = json.loads(res.stdout)
+    if os.path.isdir("/sys/devices/system/cpu/cpufreq") and not any(
+            n.startswith("policy") for n in os.listdir("/sys/devices/system/cpu/cpufreq")):
+        governor = next(r for r in report["results"] if r["id"] == "cpu.governor")
+        assert governor["status"] == "SKIP" and "no cpufreq policy" in governor["message"]
+    else:
+        pytest.skip("this machine has cpufreq policies; the SKIP path is covered by the VM snapshot")
+
+
+@pytest.mark.live
+def test_snapshot_replays_to_the_same_facts(tmp_path):
+    out = tmp_path / "snap"
+    res = invoke("snapshot", "--out", str(out), "--json")
+    assert res.exit_code == 0, res.stderr
+    live = json.loads(invoke("facts", "--json").stdout)
+    replay = json.loads(invoke("facts", "--root", str(out), "--json").stdout)
+    assert replay == live
+    assert invoke("snapshot", "--out", str(out)).exit_code == 2  # never overwrites
+
+
+def test_version_and_module_entry_point():
+    res = subprocess.run([sys.executable, "-m", "hwtune", "--version"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and res.stdout.startswith("hwtune ")
