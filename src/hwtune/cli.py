@@ -224,6 +224,11 @@ def profiles_show(name: str = typer.Argument(..., help="Profile name or .toml pa
     run_command(go)
 
 
+from hwtune import cli_apply  # noqa: E402  (apply, rollback, history)
+
+cli_apply.register(app)
+
+
 def version_callback(value: bool) -> None:
     if value:
         out.print(f"hwtune {__version__}", markup=False)

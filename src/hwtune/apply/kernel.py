@@ -37,10 +37,10 @@ def plan_sysctl(host: Host, values: Mapping[str, Any], mode: str) -> list[Item]:
         path = sysctl_path(name)
         raw = host.read(path, record=False)
         if raw is None:
-            items.append(Item(f"sysctl.{name}", path, None, target, SKIP, mode=mode,
+            items.append(Item(f"sysctl.{name}", "", None, target, SKIP, mode=mode,
                               reason=f"{path} does not exist on this host"))
             continue
-        items.append(value_item(host, f"sysctl.{name}", path, path, target, reader="sysctl",
+        items.append(value_item(host, f"sysctl.{name}", "", path, target, reader="sysctl",
                                 current=parse_sysctl(raw), mode=mode))
     return items
 
@@ -54,15 +54,15 @@ def plan_thp(host: Host, tune: Mapping[str, Any], mode: str) -> list[Item]:
         path = f"{THP}/{leaf}"
         raw = host.read(path, record=False)
         if raw is None:
-            items.append(Item(key, path, None, target, SKIP, mode=mode,
+            items.append(Item(key, "", None, target, SKIP, mode=mode,
                               reason="transparent hugepages are not available on this host "
                                      f"({path} does not exist)"))
             continue
         allowed = parse_choices(raw)
         current = parse_bracketed(raw)
         if target not in allowed:
-            items.append(Item(key, path, current, target, INVALID, mode=mode,
+            items.append(Item(key, "", current, target, INVALID, mode=mode,
                               reason=f"value not available: {target} is not one of {', '.join(allowed)}"))
             continue
-        items.append(value_item(host, key, path, path, target, reader="bracket", current=current, mode=mode))
+        items.append(value_item(host, key, "", path, target, reader="bracket", current=current, mode=mode))
     return items

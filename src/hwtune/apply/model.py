@@ -52,7 +52,7 @@ class Step:
 
     @property
     def label(self) -> str:
-        return f"{self.key} ({self.where})"
+        return f"{self.key} ({self.where})" if self.where else self.key
 
 
 @dataclass(frozen=True)

@@ -1,29 +1,30 @@
-"""Render plans, results and history as rich tables (rendering only; no decisions here)."""
+"""Plans, results and history for people: rich tables in a terminal, plain lines when piped."""
 
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from dataclasses import replace
+from typing import Iterable, Sequence
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from hwtune.apply.model import CHANGE, FILE, INVALID, LINK, OK, PENDING, SKIP, Item, Plan, Step
+from hwtune.apply.model import CHANGE, FILE, INVALID, LINK, OK, PENDING, SKIP, Item, Plan
 from hwtune.apply.transaction import ApplyResult, Check, RollbackResult
+from hwtune.render import table_box
 
-STATUS_STYLE = {CHANGE: "yellow", OK: "green", SKIP: "dim", PENDING: "magenta", INVALID: "red"}
+STATUS_STYLE = {CHANGE: "yellow", OK: "green", SKIP: "dim", PENDING: "magenta", INVALID: "bold red"}
 
 
 def show(value: str | None, kind: str | None = None) -> str:
-    if kind in (FILE, LINK):
-        return "absent" if value is None else ("installed" if kind == FILE else f"-> {value}")
+    if kind == FILE:
+        return "absent" if value is None else "installed"
+    if kind == LINK:
+        return "not enabled" if value is None else "enabled"
     if value is None:
         return "?"
-    return value if len(value) <= 40 else value[:37] + "..."
-
-
-def _kind(item: Item) -> str | None:
-    return item.step.kind if item.step else None
+    return value if len(value) <= 48 else value[:45] + "..."
 
 
 def group_where(wheres: list[str]) -> str:
@@ -31,7 +32,7 @@ def group_where(wheres: list[str]) -> str:
     matches = [re.fullmatch(r"policy(\d+)", w) for w in wheres]
     if len(wheres) < 2 or not all(matches):
         return ", ".join(wheres)
-    values = [int(m.group(1)) for m in matches]
+    values = sorted(int(m.group(1)) for m in matches)
     runs = []
     start = prev = values[0]
     for v in values[1:] + [None]:
@@ -47,69 +48,81 @@ def _signature(item: Item) -> tuple:
     return (item.key, item.status, item.current, item.target, item.reason, item.mode, item.command)
 
 
-def grouped(items: Iterable[Item]) -> list[tuple[Item, str]]:
-    """Merge neighbouring rows that differ only in the policy (20 policies -> one row)."""
+def grouped(items: Iterable[Item]) -> list[Item]:
+    """Merge rows that differ only in the policy (20 policies -> one row), keeping key order."""
+    items = list(items)
+    order = {k: n for n, k in enumerate(dict.fromkeys(i.key for i in items))}
     rows: list[tuple[Item, list[str]]] = []
-    for item in items:
-        if rows and rows[-1][0].where.startswith("policy") and item.where.startswith("policy") \
-                and _signature(rows[-1][0]) == _signature(item):
+    # cpu items come interleaved in the order the kernel accepts them; show them by key
+    for item in sorted(items, key=lambda i: order[i.key]):
+        last = rows[-1][0] if rows else None
+        if last and last.where.startswith("policy") and item.where.startswith("policy") \
+                and _signature(last) == _signature(item):
             rows[-1][1].append(item.where)
         else:
             rows.append((item, [item.where]))
-    return [(item, group_where(wheres)) for item, wheres in rows]
+    return [replace(item, where=group_where(wheres)) for item, wheres in rows]
+
+
+def _table(console: Console, title: str, headers: Sequence[str], rows: list[list[Text | str]]) -> None:
+    if console.is_terminal:
+        table = Table(title=title, title_justify="left", box=table_box(console))
+        for h in headers:
+            table.add_column(h, overflow="fold")
+        for row in rows:
+            table.add_row(*[r if isinstance(r, Text) else Text(r) for r in row])
+        console.print(table)
+        return
+    console.print(title, markup=False, soft_wrap=True)
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))] if cells else []
+    for row in cells:
+        line = "  ".join(c.ljust(w) for c, w in zip(row, widths))
+        console.print("  " + line.rstrip(), markup=False, soft_wrap=True)
 
 
 def render_plan(console: Console, plan: Plan, title: str) -> None:
-    table = Table(title=title, title_justify="left")
-    for col in ("key", "where", "current -> target", "status", "mode", "reboot"):
-        table.add_column(col)
-    # cpu items come in kernel-safe order (EPP and governor interleaved); show them by key
-    order = {k: n for n, k in enumerate(dict.fromkeys(i.key for i in plan.items))}
-    items = sorted(plan.items, key=lambda i: order[i.key])
-    for item, where in grouped(items):
-        kind = _kind(item)
-        table.add_row(item.key, where, f"{show(item.current, kind)} -> {show(item.target, kind)}",
-                      f"[{STATUS_STYLE.get(item.status, '')}]{item.status}[/]", item.mode,
-                      "yes" if item.reboot else "no")
-    console.print(table)
-    notes = [(item, where) for item, where in grouped(items) if item.reason and item.status != OK]
-    for item, where in notes:
-        console.print(f"  [{STATUS_STYLE.get(item.status, '')}]{item.status}[/] {item.key} ({where}): {item.reason}",
-                      highlight=False)
+    rows = []
+    items = grouped(plan.items)
+    for item in items:
+        kind = item.step.kind if item.step else None
+        values = "-" if item.current is None and item.target is None else \
+            f"{show(item.current, kind)} -> {show(item.target, kind)}"
+        rows.append([Text(item.status, style=STATUS_STYLE.get(item.status, "")), item.key, item.where or "-",
+                     values, item.mode,
+                     "reboot" if item.reboot else "-"])
+    _table(console, title, ("status", "key", "where", "current -> target", "mode", "reboot needed"), rows)
+    for item in items:
+        if item.reason and item.status not in (OK, PENDING):
+            label = f"{item.key} ({item.where})" if item.where else item.key
+            console.print(Text(f"  {item.status}: {label}: {item.reason}",
+                               style=STATUS_STYLE.get(item.status, "")), soft_wrap=True)
     render_pending(console, plan.pending)
 
 
 def render_pending(console: Console, pending: tuple[Item, ...]) -> None:
     if pending:
-        console.print("[magenta]Pending reboot[/] (never applied by hwtune; run these yourself):")
+        console.print(Text("Pending reboot (never applied by hwtune; run these yourself):", style="magenta"))
         for item in pending:
-            console.print(f"  {item.key} ({item.where}): {item.command}", highlight=False)
+            console.print(f"  {item.key} ({item.where}): {item.reason}\n    {item.command}",
+                          markup=False, soft_wrap=True)
 
 
 def render_checks(console: Console, checks: Iterable[Check], title: str) -> None:
-    table = Table(title=title, title_justify="left")
-    for col in ("key", "where", "expected", "now", "ok"):
-        table.add_column(col)
-    for check in checks:
+    rows = []
+    for check in _grouped_checks(list(checks)):
         kind = check.step.kind
-        table.add_row(check.step.key, check.step.where, show(check.expected, kind), show(check.now, kind),
-                      "[green]yes[/]" if check.ok else "[red]NO[/]")
-    console.print(table)
+        rows.append([Text("ok" if check.ok else "DIFFERS", style="green" if check.ok else "bold red"),
+                     check.step.key, check.step.where or "-", show(check.expected, kind), show(check.now, kind)])
+    _table(console, title, ("verified", "key", "where", "expected", "read back"), rows)
 
 
-def render_apply(console: Console, result: ApplyResult) -> None:
-    n = len(result.plan.steps)
-    console.print(f"Applied {n} change(s) from profile {result.plan.profile} (journal {result.journal_id}).")
-    render_checks(console, _grouped_checks(result.checks), "Verification (read back after apply)")
-    render_pending(console, result.plan.pending)
-    console.print(f"Undo with: sudo hwtune rollback {result.journal_id}", highlight=False)
-
-
-def _grouped_checks(checks: tuple[Check, ...]) -> list[Check]:
-    """One row per (key, expected, now, ok) run of policies, as in the plan."""
+def _grouped_checks(checks: list[Check]) -> list[Check]:
+    """As `grouped`: one row per key and value, policies merged."""
+    order = {k: n for n, k in enumerate(dict.fromkeys(c.step.key for c in checks))}
     out: list[Check] = []
     wheres: list[list[str]] = []
-    for c in checks:
+    for c in sorted(checks, key=lambda c: order[c.step.key]):
         prev = out[-1] if out else None
         if prev and prev.step.where.startswith("policy") and c.step.where.startswith("policy") and \
                 (prev.step.key, prev.expected, prev.now) == (c.step.key, c.expected, c.now):
@@ -117,34 +130,33 @@ def _grouped_checks(checks: tuple[Check, ...]) -> list[Check]:
             continue
         out.append(c)
         wheres.append([c.step.where])
-    return [Check(_with_where(c.step, group_where(w)), c.expected, c.now) for c, w in zip(out, wheres)]
+    return [Check(replace(c.step, where=group_where(w)), c.expected, c.now) for c, w in zip(out, wheres)]
 
 
-def _with_where(step: Step, where: str) -> Step:
-    from dataclasses import replace
-
-    return replace(step, where=where)
+def render_apply(console: Console, result: ApplyResult) -> None:
+    n = len(result.plan.steps)
+    console.print(f"Applied {n} change(s) from profile {result.plan.profile} (journal {result.journal_id}).",
+                  markup=False)
+    render_checks(console, result.checks, "Verification (every tunable read back after apply)")
+    render_pending(console, result.plan.pending)
+    console.print(f"Undo with: sudo hwtune rollback {result.journal_id}", markup=False)
 
 
 def render_rollback(console: Console, result: RollbackResult) -> None:
     if not result.journal_ids:
-        console.print(result.note.capitalize() + ".")
+        console.print(result.note[:1].upper() + result.note[1:] + ".", markup=False)
         return
-    ids = ", ".join(result.journal_ids)
-    console.print(f"Rolled back {ids}: {len(result.restored)} value(s) restored, "
-                  f"{result.already} already had their old value.")
+    console.print(f"Rolled back {', '.join(result.journal_ids)}: {len(result.restored)} value(s) restored, "
+                  f"{result.already} already had their old value.", markup=False)
     if result.restored:
-        render_checks(console, _grouped_checks(result.restored), "Restored (read back after rollback)")
+        render_checks(console, result.restored, "Restored (read back after rollback)")
 
 
 def render_history(console: Console, rows: list[dict]) -> None:
     if not rows:
         console.print("No apply recorded yet.")
         return
-    table = Table(title="hwtune apply history (newest last)", title_justify="left")
-    for col in ("id", "time (UTC)", "profile", "changes", "state"):
-        table.add_column(col)
-    for row in rows:
-        state = row["state"] + (" (boot)" if row.get("boot") else "")
-        table.add_row(row["id"], row["started"], row["profile"], str(row["changes"]), state)
-    console.print(table)
+    table_rows = [[row["id"], row["started"], row["profile"], str(row["changes"]),
+                   row["state"] + (" (at boot)" if row.get("boot") else "")] for row in rows]
+    _table(console, "hwtune apply history (oldest first)", ("id", "time (UTC)", "profile", "changes", "state"),
+           table_rows)

@@ -1,0 +1,193 @@
+"""`hwtune apply`, `hwtune rollback`, `hwtune history`: thin commands over hwtune.apply."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from hwtune.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, NeedsRoot
+
+ROOT_HELP = "Apply to a mounted image or a copy of a snapshot laid out like / (no root needed)."
+
+
+def register(app: typer.Typer) -> None:
+    app.command("apply")(apply_cmd)
+    app.command("rollback")(rollback_cmd)
+    app.command("history")(history_cmd)
+
+
+def _root(root: Optional[Path]) -> tuple[Path, bool]:
+    if root is None:
+        return Path("/"), True
+    if not root.is_dir():
+        raise ConfigError(f"--root {root}: not a folder")
+    return root, os.path.realpath(root) == "/"
+
+
+def _need_root(live: bool, what: str) -> None:
+    if live and os.geteuid() != 0:
+        raise NeedsRoot(f"hwtune {what} changes the live system: run with sudo (nothing was written)")
+
+
+def _profile_ref(name_or_path: str) -> str:
+    """What the boot unit passes to --profile: the name of a packaged profile, else an absolute path."""
+    from hwtune import profile as profiles
+
+    path = profiles.resolve(name_or_path)
+    if path.resolve().parent == profiles.PACKAGED.resolve():
+        return path.stem
+    return str(path.resolve())
+
+
+def apply_cmd(
+    profile: str = typer.Option(..., "--profile", "-p", help="Profile name or .toml path."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan; change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking (needed without a terminal)."),
+    persist: bool = typer.Option(False, "--persist", help="Also re-apply at every boot: installs a sysctl.d "
+                                 "drop-in and a systemd oneshot unit (rollback removes them)."),
+    boot: bool = typer.Option(False, "--boot", help="Used by the boot unit: apply without asking, "
+                              "install nothing."),
+    root: Optional[Path] = typer.Option(None, "--root", help=ROOT_HELP, file_okay=False),
+    json_out: bool = typer.Option(False, "--json", help="Print the plan and the result as JSON."),
+) -> None:
+    """Tune this host to a profile, as a journaled transaction: a failed write undoes everything.
+
+    Examples:  sudo hwtune apply --profile gpu-inference --dry-run;
+    sudo hwtune apply --profile gpu-inference --yes --persist;  hwtune apply -p cpu-inference --root copy/ --yes
+    """
+    from hwtune.cli import run_command
+
+    run_command(lambda: _apply(profile, dry_run, yes, persist, boot, root, json_out))
+
+
+def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, root: Optional[Path],
+           json_out: bool) -> int:
+    from hwtune import profile as profiles
+    from hwtune.apply.transaction import apply_profile, make_plan
+
+    root_path, live = _root(root)
+    if not dry_run:
+        _need_root(live, "apply")
+    yes = yes or boot
+    if not dry_run and not yes and not sys.stdin.isatty():
+        raise ConfigError("no terminal to ask for confirmation: pass --yes to apply without asking")
+    prof = profiles.load(profile)
+    ref = _profile_ref(profile)
+    plan = make_plan(root_path, prof, profile_ref=ref, persist=persist, boot=boot)
+    out = _console()
+    if dry_run or not plan.steps or plan.invalid:
+        return _show_plan_only(out, plan, dry_run, json_out)
+    if not json_out:
+        from hwtune.apply.render import render_plan
+
+        render_plan(out, plan, f"Plan: profile {prof.name} on {root_path}")
+    if not yes and not typer.confirm(f"Apply these {len(plan.steps)} change(s)?", default=False, err=True):
+        if json_out:
+            _print_json({"plan": plan.to_json(), "applied": False, "journal": None, "changes": 0})
+        else:
+            out.print("Nothing was changed.")
+        return EXIT_OK
+    result = apply_profile(root_path, prof, profile_ref=ref, persist=persist, boot=boot, expected=plan.steps)
+    ok = all(c.ok for c in result.checks)
+    if json_out:
+        _print_json({"plan": result.plan.to_json(), "applied": True, "journal": result.journal_id,
+                     "changes": len(result.plan.steps), "verification": [c.to_json() for c in result.checks],
+                     "verified": ok})
+    else:
+        from hwtune.apply.render import render_apply
+
+        render_apply(out, result)
+    return EXIT_OK if ok else EXIT_FINDINGS
+
+
+def _show_plan_only(out, plan, dry_run: bool, json_out: bool) -> int:
+    from hwtune.apply.errors import ApplyFailed
+
+    if json_out:
+        _print_json({"plan": plan.to_json(), "dry_run": dry_run, "applied": False, "journal": None,
+                     "changes": len(plan.steps)})
+    else:
+        from hwtune.apply.render import render_plan
+
+        render_plan(out, plan, f"Plan: profile {plan.profile} on {plan.root}" + (" (dry run)" if dry_run else ""))
+        if not plan.invalid:
+            out.print("Dry run: nothing was changed." if dry_run and plan.steps
+                      else f"Nothing to change: the host already matches profile {plan.profile}.")
+    if plan.invalid and not dry_run:
+        first = plan.invalid[0]
+        raise ApplyFailed(f"{first.key} ({first.where}): {first.reason}; nothing was changed")
+    return EXIT_OK
+
+
+def rollback_cmd(
+    journal_id: Optional[str] = typer.Argument(None, metavar="[ID]", help="Journal id from `hwtune history` "
+                                               "(default: the last apply still in effect)."),
+    root: Optional[Path] = typer.Option(None, "--root", help=ROOT_HELP, file_okay=False),
+    json_out: bool = typer.Option(False, "--json", help="Print what was restored as JSON."),
+) -> None:
+    """Undo an apply: restore the old values from its journal, in reverse order.
+
+    Works on the journal of an apply that was killed half-way, too; rolling back twice is harmless.
+    Examples:  sudo hwtune rollback;  sudo hwtune rollback 20250101-120000-000001;  hwtune rollback --root copy/
+    """
+    from hwtune.cli import run_command
+
+    run_command(lambda: _rollback(journal_id, root, json_out))
+
+
+def _rollback(journal_id: Optional[str], root: Optional[Path], json_out: bool) -> int:
+    from hwtune.apply.transaction import rollback
+
+    root_path, live = _root(root)
+    _need_root(live, "rollback")
+    result = rollback(root_path, journal_id)
+    if json_out:
+        _print_json({"rolled_back": list(result.journal_ids), "note": result.note, "already": result.already,
+                     "restored": [c.to_json() for c in result.restored]})
+    else:
+        from hwtune.apply.render import render_rollback
+
+        render_rollback(_console(), result)
+    return EXIT_OK if all(c.ok for c in result.restored) else EXIT_FINDINGS
+
+
+def history_cmd(
+    root: Optional[Path] = typer.Option(None, "--root", help=ROOT_HELP, file_okay=False),
+    json_out: bool = typer.Option(False, "--json", help="Print the history as JSON."),
+) -> None:
+    """List past applies: id, time, profile, number of changes, state.
+
+    Examples:  hwtune history;  hwtune history --json
+    """
+    from hwtune.cli import run_command
+
+    def go() -> int:
+        from hwtune.apply.transaction import history
+
+        rows = history(_root(root)[0])
+        if json_out:
+            _print_json(rows)
+        else:
+            from hwtune.apply.render import render_history
+
+            render_history(_console(), rows)
+        return EXIT_OK
+
+    run_command(go)
+
+
+def _console():
+    from hwtune.cli import out
+
+    return out
+
+
+def _print_json(data) -> None:
+    from hwtune.cli import print_json
+
+    print_json(data)
+
