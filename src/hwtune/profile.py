@@ -27,6 +27,10 @@ TUNE_KEYS = {
     "mm.thp_enabled": str,
     "mm.thp_defrag": str,
     "nvidia.persistenced": bool,
+    # need a reboot or a GPU reset: apply lists them with the command, never applies them
+    "nvidia.ecc": bool,
+    "nvidia.mig": bool,
+    "kernel.cmdline": list,  # kernel arguments, "name" or "name=value"
     "sysctl": dict,
 }
 SYSCTL_PREFIXES = ("vm.", "kernel.", "net.core.")
