@@ -1,0 +1,96 @@
+"""Helpers for the apply/rollback tests: snapshot copies, tree fingerprints, running the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from conftest import snapshot
+from hwtune.cli import app
+
+# hwtune's own state (journal, lock) stays after a rollback: it is the history.
+STATE = "var/lib/hwtune"
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src"
+
+
+def copy_snapshot(name: str, dst: Path) -> Path:
+    """A writable copy of a real snapshot; its symlinks are copied as links, never followed."""
+    shutil.copytree(snapshot(name), dst, symlinks=True)
+    for folder, dirs, files in os.walk(dst):
+        for entry in [folder] + [os.path.join(folder, n) for n in dirs + files]:
+            st = os.lstat(entry)
+            if not stat.S_ISLNK(st.st_mode):
+                # the recorded files are read-only; a non-root test run needs to write the copy
+                os.chmod(entry, st.st_mode | stat.S_IWUSR)
+    return dst
+
+
+def tree_state(root: Path, *, keep_state: bool = False) -> dict[str, Any]:
+    """Every entry under root: files by content hash, links by target, folders by name.
+
+    Unless keep_state, hwtune's own state folder (var/lib/hwtune, and var, var/lib
+    above it) is left out: the journal remains after rollback on purpose.
+    """
+    out: dict[str, Any] = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            rel = os.path.relpath(path, root)
+            if not keep_state and (rel in ("var", "var/lib") or rel == STATE or rel.startswith(STATE + "/")):
+                continue
+            if os.path.islink(path):
+                out[rel] = ("link", os.readlink(path))
+            elif os.path.isdir(path):
+                out[rel] = ("dir",)
+            else:
+                out[rel] = ("file", hashlib.sha256(Path(path).read_bytes()).hexdigest())
+    return out
+
+
+def journals(root: Path) -> list[Path]:
+    folder = root / STATE / "journal"
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+_runner = CliRunner()
+
+
+def invoke(*args: str):
+    """The CLI in-process, without a terminal (as in a script)."""
+    return _runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def hwtune_argv() -> list[str]:
+    """The installed `hwtune` script beside this interpreter, else the module."""
+    script = Path(sys.executable).parent / "hwtune"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-m", "hwtune"]
+
+
+def run_hwtune(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(hwtune_argv() + list(args), capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+
+
+def add_kernel_files(root: Path, files: dict[str, str]) -> None:
+    """Add kernel files a snapshot lacks (the real snapshots have no /proc/sys and no THP files)."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def write_profile(folder: Path, name: str, text: str) -> Path:
+    path = folder / f"{name}.toml"
+    path.write_text(text)
+    return path
