@@ -36,6 +36,7 @@ PAUSE_MAX_S = 300.0
 class Fault:
     at: int
     errno_name: str
+    env: str
 
     @classmethod
     def from_env(cls, name: str) -> "Fault | None":
@@ -46,11 +47,11 @@ class Fault:
         err = err or "EINVAL"
         if not at.isdigit() or not hasattr(errno, err):
             return None
-        return cls(int(at), err)
+        return cls(int(at), err, name)
 
     def error(self, step: Step) -> sysfs.WriteError:
         code = getattr(errno, self.errno_name)
-        return sysfs.WriteError(step.path, f"{self.errno_name} ({os.strerror(code)}) [injected by {FAIL_WRITE_ENV}/{FAIL_UNDO_ENV}]",
+        return sysfs.WriteError(step.path, f"{self.errno_name} ({os.strerror(code)}) [injected by {self.env}]",
                                 self.errno_name)
 
 
