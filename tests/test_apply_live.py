@@ -1,0 +1,101 @@
+"""The live system: an unprivileged apply is refused; as root, vm.swappiness is changed and restored.
+
+Both use a private journal folder ($HWTUNE_STATE_DIR) so that no history is
+left on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import site
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from apply_helpers import SRC, run_hwtune, write_profile
+
+SWAPPINESS = Path("/proc/sys/vm/swappiness")
+NOBODY = 65534
+
+
+def unprivileged_python() -> list[str] | None:
+    """An interpreter the unprivileged user can run with this project importable, or None."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    for python in dict.fromkeys([sys.executable, shutil.which("python3") or "", "/usr/bin/python3"]):
+        if not python:
+            continue
+        try:
+            proc = subprocess.run(drop + [python, "-c", "import sys; print(sys.version_info[:2])"],
+                                  capture_output=True, text=True, timeout=30)
+        except OSError:
+            continue
+        if proc.returncode == 0 and proc.stdout.strip() == str(tuple(sys.version_info[:2])):
+            return drop + [python]
+    return None
+
+
+def swappiness_profile(tmp_path: Path, current: int) -> Path:
+    target = 10 if current != 10 else 11
+    return write_profile(tmp_path, "swappiness-only", f'[tune.sysctl]\n"vm.swappiness" = {target}\n')
+
+
+@pytest.mark.live
+def test_unprivileged_live_apply_exits_3_and_writes_nothing():
+    if os.geteuid() != 0:
+        pytest.skip("needs root to start the command as an unprivileged user (uid 65534)")
+    runner = unprivileged_python()
+    if runner is None:
+        pytest.skip("no Python interpreter that uid 65534 may run (setpriv missing, or Python under /root)")
+    # pytest's tmp_path is private to root; this folder is readable by the unprivileged user
+    with tempfile.TemporaryDirectory(prefix="hwtune-nonroot-") as shared:
+        shared = Path(shared)
+        os.chmod(shared, 0o755)
+        state = shared / "state"
+        state.mkdir()
+        os.chmod(state, 0o777)  # writable on purpose: the test must see any write apply would make
+        profile = swappiness_profile(shared, int(SWAPPINESS.read_text()))
+        os.chmod(profile, 0o644)
+        before = SWAPPINESS.read_text()
+        path = os.pathsep.join([str(SRC)] + site.getsitepackages())
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": path,
+               "HWTUNE_STATE_DIR": str(state), "LC_ALL": "C"}
+        proc = subprocess.run(runner + ["-m", "hwtune", "apply", "--profile", str(profile), "--yes"],
+                              capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+        assert proc.returncode == 3, proc.stderr
+        assert "run with sudo" in proc.stderr
+        assert list(state.iterdir()) == []
+        assert SWAPPINESS.read_text() == before
+
+
+@pytest.mark.live
+def test_live_apply_changes_swappiness_and_rollback_restores_it(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("changes /proc/sys/vm/swappiness on this machine: needs root")
+    if not SWAPPINESS.exists():
+        pytest.skip("this kernel has no /proc/sys/vm/swappiness")
+    original = SWAPPINESS.read_text()
+    profile = swappiness_profile(tmp_path, int(original))
+    target = profile.read_text().split("= ")[1].strip()
+    env = {"HWTUNE_STATE_DIR": str(tmp_path / "state")}
+    try:
+        res = run_hwtune("apply", "--profile", str(profile), "--yes", env=env)
+        assert res.returncode == 0, res.stderr
+        assert SWAPPINESS.read_text().strip() == target
+        assert "Verification" in res.stdout and "sysctl.vm.swappiness" in res.stdout
+
+        again = run_hwtune("apply", "--profile", str(profile), "--yes", env=env)
+        assert again.returncode == 0 and "Nothing to change" in again.stdout
+
+        res = run_hwtune("rollback", env=env)
+        assert res.returncode == 0, res.stderr
+        assert SWAPPINESS.read_text() == original
+    finally:
+        if SWAPPINESS.read_text() != original:
+            SWAPPINESS.write_text(original)
