@@ -33,6 +33,10 @@ def _need_root(live: bool, what: str) -> None:
         raise NeedsRoot(f"hwtune {what} changes the live system: run with sudo (nothing was written)")
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
 def _profile_ref(name_or_path: str) -> str:
     """What the boot unit passes to --profile: the name of a packaged profile, else an absolute path."""
     from hwtune import profile as profiles
@@ -73,7 +77,7 @@ def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, ro
     if not dry_run:
         _need_root(live, "apply")
     yes = yes or boot
-    if not dry_run and not yes and not sys.stdin.isatty():
+    if not dry_run and not yes and not _interactive():
         raise ConfigError("no terminal to ask for confirmation: pass --yes to apply without asking")
     prof = profiles.load(profile)
     ref = _profile_ref(profile)
