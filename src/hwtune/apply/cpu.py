@@ -10,6 +10,7 @@ import base64
 import re
 from typing import Any, Mapping
 
+from hwtune.apply import sysfs
 from hwtune.apply.model import CHANGE, INVALID, OK, SKIP, VALUE, Item, Step
 from hwtune.apply.readers import parse_word
 from hwtune.host import Host
@@ -26,11 +27,12 @@ EPP_PINNED_DRIVERS = ("intel_pstate", "amd-pstate-epp")
 def value_item(host: Host, key: str, where: str, path: str, target: str, reader: str = "word",
                current: str | None = None, mode: str = "runtime") -> Item:
     """An OK or CHANGE item for one kernel value file; its step also says how to verify it."""
-    raw = host.read(path, record=False)
     if current is None:
-        current = None if raw is None else parse_word(raw)
+        text = host.read(path)
+        current = None if text is None else parse_word(text)
+    raw = sysfs.read_raw(host.root, path)
     step = Step(key, where, VALUE, path, current, target, reader,
-                old_raw_b64=None if raw is None else base64.b64encode(raw.encode()).decode())
+                old_raw_b64=None if raw is None else base64.b64encode(raw).decode())
     return Item(key, where, current, target, OK if current == target else CHANGE, mode=mode, step=step)
 
 

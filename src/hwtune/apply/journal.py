@@ -165,10 +165,12 @@ class JournalStore:
     def all(self) -> list[Journal]:
         """Every journal, oldest first."""
         try:
-            paths = sorted(self.dir.glob("*.json")) if self.dir.is_dir() else []
+            names = sorted(n for n in os.listdir(self.dir) if n.endswith(".json") and not n.startswith("."))
+        except FileNotFoundError:
+            return []
         except PermissionError:
             raise NeedsRoot(f"{self.dir} is readable by root only: run with sudo") from None
-        return [self.load_path(p) for p in paths]
+        return [self.load_path(self.dir / n) for n in names]
 
     def load(self, jid: str) -> Journal:
         if "/" in jid or jid.startswith("."):

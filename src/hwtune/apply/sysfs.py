@@ -26,6 +26,7 @@ UNIT_NAME = "hwtune-apply.service"
 UNIT = f"/etc/systemd/system/{UNIT_NAME}"
 UNIT_LINK = f"/etc/systemd/system/multi-user.target.wants/{UNIT_NAME}"
 OWN_FILES = (DROP_IN, UNIT)
+MAX_RAW_BYTES = 64 * 1024
 OWN_LINKS = (UNIT_LINK,)
 # Folders an own file may need; created when absent (a mounted image, a snapshot).
 OWN_DIRS = ("/etc", "/etc/sysctl.d", "/etc/systemd", "/etc/systemd/system",
@@ -81,6 +82,15 @@ def write_value(root: Path, abspath: str, data: bytes) -> None:
         raise WriteError(abspath, reason, name) from None
     finally:
         os.close(fd)
+
+
+def read_raw(root: Path, abspath: str) -> bytes | None:
+    """The exact bytes of a kernel file (NULs and all), kept in the journal for --root restores."""
+    try:
+        with open(host_path(root, abspath, is_kernel_path(abspath)), "rb") as fh:
+            return fh.read(MAX_RAW_BYTES)
+    except (OSError, WriteError):
+        return None
 
 
 def make_dirs(root: Path, dirs: tuple[str, ...]) -> None:
