@@ -99,3 +99,27 @@ def test_live_apply_changes_swappiness_and_rollback_restores_it(tmp_path):
     finally:
         if SWAPPINESS.read_text() != original:
             SWAPPINESS.write_text(original)
+
+
+@pytest.mark.live
+def test_live_write_the_kernel_rejects_undoes_the_earlier_change(tmp_path):
+    # vm.watermark_scale_factor must be >= 1: the kernel answers EINVAL to 0 (Linux >= 4.6)
+    factor = Path("/proc/sys/vm/watermark_scale_factor")
+    if os.geteuid() != 0:
+        pytest.skip("changes /proc/sys/vm/swappiness on this machine: needs root")
+    if not SWAPPINESS.exists() or not factor.exists():
+        pytest.skip("this kernel has no vm.swappiness or vm.watermark_scale_factor")
+    original, original_factor = SWAPPINESS.read_text(), factor.read_text()
+    target = 10 if int(original) != 10 else 11
+    profile = write_profile(tmp_path, "rejected", f'[tune.sysctl]\n"vm.swappiness" = {target}\n'
+                                                  '"vm.watermark_scale_factor" = 0\n')
+    try:
+        res = run_hwtune("apply", "--profile", str(profile), "--yes",
+                         env={"HWTUNE_STATE_DIR": str(tmp_path / "state")})
+        assert res.returncode == 4, res.stderr
+        assert "sysctl.vm.watermark_scale_factor" in res.stderr and "EINVAL" in res.stderr
+        assert "the 1 change(s) made before it were undone" in res.stderr
+        assert SWAPPINESS.read_text() == original and factor.read_text() == original_factor
+    finally:
+        if SWAPPINESS.read_text() != original:
+            SWAPPINESS.write_text(original)

@@ -91,8 +91,12 @@ def apply_profile(root: Path, profile: Profile, *, profile_ref: str, persist: bo
                                   "run hwtune apply again", EXIT_USAGE)
             journal_id = None
             if plan.steps:
-                journal = store.create(profile=profile.name, profile_ref=profile_ref, root=root_key(root),
-                                       live=host.live, boot=boot, persist=persist)
+                try:
+                    journal = store.create(profile=profile.name, profile_ref=profile_ref, root=root_key(root),
+                                           live=host.live, boot=boot, persist=persist)
+                except OSError as exc:
+                    raise ApplyFailed(f"cannot write the journal in {store.dir}: {exc.strerror}; "
+                                      "nothing was changed") from None
                 run_steps(journal, Executor(host, host.live, nvml), plan.steps)
                 journal_id = journal.id
         return ApplyResult(plan, journal_id, verify_plan(Host(root), plan, nvml))
@@ -107,28 +111,39 @@ def _changes(steps: tuple[Step, ...]) -> list[tuple[str, str | None, str | None]
 def run_steps(journal: jr.Journal, executor: Executor, steps: tuple[Step, ...]) -> None:
     done: list[Step] = []
     for step in steps:
-        journal.add_step(step)
+        try:
+            journal.add_step(step)
+        except OSError as exc:
+            fail(journal, executor, done, step, f"cannot write the journal {journal.path}: {exc.strerror}")
         try:
             executor.do(step)
         except (StepFailed, KeyboardInterrupt) as exc:
             reason = exc.reason if isinstance(exc, StepFailed) else "interrupted"
+            # the failed step is undone too: a write can fail after it changed something
             fail(journal, executor, done + [step], step, reason)
         done.append(step)
-    journal.set_state(jr.APPLIED, finished=jr.now_iso())
+    _set_state(journal, jr.APPLIED)
 
 
 def fail(journal: jr.Journal, executor: Executor, made: list[Step], step: Step, reason: str) -> None:
     what = f"apply failed at {step.label}: writing {_short(step.new)} to {step.path}: {reason}"
     still = undo_steps(executor, made)
     if still:
-        journal.set_state(jr.UNDO_FAILED, finished=jr.now_iso(), error=what)
+        _set_state(journal, jr.UNDO_FAILED, error=what)
         raise UndoFailed(f"{what}; undoing failed too, so the host is partly changed. Still changed:\n"
                          + still_changed_text(still)
                          + f"\nTry again with: sudo hwtune rollback {journal.id}")
-    journal.set_state(jr.UNDONE, finished=jr.now_iso(), error=what)
-    earlier = len(made) - 1
+    _set_state(journal, jr.UNDONE, error=what)
+    earlier = len([s for s in made if s is not step])
     raise ApplyFailed(f"{what}; the {earlier} change(s) made before it were undone and the host is as it was "
                       f"(journal {journal.id})")
+
+
+def _set_state(journal: jr.Journal, state: str, **extra) -> None:
+    try:
+        journal.set_state(state, finished=jr.now_iso(), **extra)
+    except OSError:
+        pass  # the journal's steps are on disk already; only its summary is stale
 
 
 def undo_steps(executor: Executor, steps: list[Step]) -> list[tuple[Step, str | None, str]]:
