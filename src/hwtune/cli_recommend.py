@@ -51,6 +51,7 @@ def recommend_command(
     latency_ms: Optional[float] = typer.Option(None, "--latency-ms", help="Latency SLO per batch, in ms (limits the batch)."),
     workload: str = typer.Option("resnet50", "--workload", help="Built-in workload: resnet50, ssd-mobilenet, ssd-vgg300, bert-base, bert-large."),
     model: Optional[Path] = typer.Option(None, "--model", help="ONNX model to count FLOPs and bytes from, instead of --workload."),
+    shape: list[str] = typer.Option([], "--shape", help="Shape of a dynamic --model input, NAME=1x128 (repeatable); a dynamic batch dim is taken as 1."),
     precision: str = typer.Option("fp16", "--precision", help="fp32, fp16, bf16 or int8."),
     accumulate: str = typer.Option("fp32", "--accumulate", help="FP16 accumulation: fp32 (framework default) or fp16 (GeForce runs it at twice the rate)."),
     batch: int = typer.Option(32, "--batch", help="Largest batch; lowered to fit memory and the latency SLO."),
@@ -89,7 +90,7 @@ def recommend_command(
         if value <= 0 or (label == "--hours-per-day" and value > 24):
             raise ConfigError(f"{label}: out of range: {value:g}")
     req = Request(
-        workload=workload, model_path=model, precision=precision, accumulate=accumulate,
+        workload=workload, model_path=model, model_shapes=tuple(shape), precision=precision, accumulate=accumulate,
         batch=batch, budget_usd=budget, target_fps=target_fps, latency_slo_ms=latency_ms,
         bench_path=from_bench, price_basis=price_basis, price_overrides=parse_gpu_prices(gpu_price),
         vendors=tuple(vendor),

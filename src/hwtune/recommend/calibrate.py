@@ -79,7 +79,9 @@ def parse_bench(data: object, name: str) -> list[BenchPoint]:
             index=i, device=_device_name(item), model=str(item.get("model", "")),
             precision=str(item.get("precision_executed") or item.get("precision_requested") or ""),
             throughput_fps=_number(item, "throughput_fps", name, i),
-            flops_per_inference=_number(item, "flops_per_inference", name, i),
+            # bench writes flops_per_frame; flops_per_inference is the documented name too.
+            flops_per_inference=(_number(item, "flops_per_inference", name, i)
+                                 or _number(item, "flops_per_frame", name, i)),
             gflops_per_s=_number(item, "gflops_per_s", name, i),
             noisy=bool(item.get("noisy", False)),
         ))
@@ -135,7 +137,9 @@ def calibrate_point(p: BenchPoint, catalog: Catalog, accumulate: str) -> Calibra
     gpu = match_gpu(p.device, catalog.gpus)
     if gpu is None:
         return reject(f"device {p.device!r} is not a GPU of the catalog")
-    prec = PRECISION_NAMES.get(p.precision.lower())
+    # A mixed execution ("int8+fp32") is named by its main precision first.
+    parts = p.precision.lower().split("+")
+    prec = PRECISION_NAMES.get(parts[0].strip())
     if prec is None:
         return reject(f"unknown precision {p.precision!r}", gpu)
     path = resolve_precision(gpu, prec, accumulate)
@@ -149,7 +153,10 @@ def calibrate_point(p: BenchPoint, catalog: Catalog, accumulate: str) -> Calibra
     if eff > 1:
         return reject(f"measured {achieved / 1e12:.1f} TFLOP/s is above the catalog peak "
                       f"{path.peak_tops:g}: check the FLOP count or the catalog row", gpu, prec)
-    note = "noisy measurement" if p.noisy else ""
+    notes = ["noisy measurement"] if p.noisy else []
+    if len(parts) > 1:
+        notes.append(f"mixed precision {p.precision}: efficiency taken against the {prec} peak")
+    note = "; ".join(notes)
     return Calibration(p, gpu.name, gpu.family, prec, achieved / 1e12, path.peak_tops, eff,
                        True, note)
 

@@ -37,6 +37,7 @@ class CloudQuote:
 class CloudVsBuy:
     setup: Setup
     usage: UsageOptions
+    throughput_per_s: float  # what the cloud must deliver: the target, else the setup's throughput
     quotes: tuple[CloudQuote, ...]  # cheapest first
     unmatched: tuple[tuple[CloudOffer, str], ...]  # offers not usable, with the reason
     power_kwh_per_year: float
@@ -75,8 +76,10 @@ def cloud_quotes(offers: tuple[CloudOffer, ...], estimates: dict[str, Estimate],
 
 
 def cloud_vs_buy(setup: Setup, offers: tuple[CloudOffer, ...], estimates: dict[str, Estimate],
-                 usage: UsageOptions) -> CloudVsBuy:
-    quotes, unmatched = cloud_quotes(offers, estimates, setup.throughput_per_s, usage)
+                 usage: UsageOptions, target_per_s: float | None = None) -> CloudVsBuy:
+    """Renting what the setup delivers (or only the target, when one is given) against owning it."""
+    need = min(target_per_s, setup.throughput_per_s) if target_per_s else setup.throughput_per_s
+    quotes, unmatched = cloud_quotes(offers, estimates, need, usage)
     kwh = setup.power_w / 1000.0 * usage.hours_per_year
     power_usd = kwh * usage.kwh_price_usd
     own = setup.total_cost_usd + power_usd * usage.years
@@ -86,5 +89,5 @@ def cloud_vs_buy(setup: Setup, offers: tuple[CloudOffer, ...], estimates: dict[s
         saving_per_month = (quotes[0].usd_per_year - power_usd) / 12.0
         if saving_per_month > 0:
             months = setup.total_cost_usd / saving_per_month
-    return CloudVsBuy(setup, usage, tuple(quotes), tuple(unmatched), kwh, power_usd, own,
+    return CloudVsBuy(setup, usage, need, tuple(quotes), tuple(unmatched), kwh, power_usd, own,
                       cloud_total, months)

@@ -24,6 +24,7 @@ DEFAULT_BATCH = 32
 class Request:
     workload: str = DEFAULT_WORKLOAD
     model_path: Path | None = None  # an ONNX file to count instead of a built-in workload
+    model_shapes: tuple[str, ...] = ()  # NAME=DxD... for the model's dynamic inputs
     precision: str = DEFAULT_PRECISION
     accumulate: str = "fp32"
     batch: int = DEFAULT_BATCH
@@ -78,7 +79,7 @@ def resolve_workload(req: Request, catalog: Catalog) -> Workload:
     if req.model_path is not None:
         from hwtune.recommend.model import workload_from_model
 
-        return workload_from_model(req.model_path)
+        return workload_from_model(req.model_path, req.model_shapes)
     wl = catalog.workload(req.workload)
     if wl is None:
         names = ", ".join(w.name for w in catalog.workloads)
@@ -98,6 +99,15 @@ def check_request(req: Request, catalog: Catalog) -> None:
             raise ConfigError(f"{label}: must be positive, got {value:g}")
 
 
+def calibration_line(c: Calibration) -> str:
+    head = f"--from-bench result {c.point.index} ({c.point.device or 'no device name'})"
+    if not c.accepted:
+        return f"{head} ignored: {c.note}"
+    used = (f"{head}: measured efficiency {c.efficiency:.3f} of the {c.precision} peak of "
+            f"{c.gpu}, used for every {c.family} GPU")
+    return f"{used} ({c.note})" if c.note else used
+
+
 def _value_key(e: Estimate) -> tuple:
     return (e.throughput_per_usd is None, -(e.throughput_per_usd or 0.0),
             -e.throughput_per_s, e.gpu.name)
@@ -114,8 +124,7 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     if req.bench_path is not None:
         cals = [calibrate_point(p, catalog, req.accumulate) for p in read_bench(req.bench_path)]
         effs.update(measured_efficiencies(cals, base, str(req.bench_path)))
-        warnings += [f"--from-bench result {c.point.index}: {c.note}" for c in cals
-                     if c.note and not c.accepted]
+        warnings += [calibration_line(c) for c in cals]
         if not any(c.accepted for c in cals):
             warnings.append("--from-bench: no result could calibrate a GPU; data efficiencies used")
     measured = {k for k, e in effs.items() if e.basis == "measured"}
@@ -141,10 +150,11 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
         comparison = comparison or Comparison(best_of_class(target_setups, ("server",)),
                                               best_of_class(target_setups, ("desktop",)))
     primary = (target_setups or budget_setups)[:1]
-    cloud_for = primary + [s for s in (comparison.server, comparison.desktop)
-                           if comparison and s and s not in primary]
+    bests = (comparison.server, comparison.desktop) if comparison else ()
+    cloud_for = primary + [s for s in bests if s and s not in primary]
     by_name = {e.gpu.name: e for e in estimates}
-    cloud = tuple(cloud_vs_buy(s, catalog.cloud, by_name, req.usage) for s in cloud_for)
+    cloud = tuple(cloud_vs_buy(s, catalog.cloud, by_name, req.usage, req.target_fps)
+                  for s in cloud_for)
     return Recommendation(
         request=req, workload=workload, estimates=tuple(estimates), calibrations=tuple(cals),
         efficiencies=tuple(effs[k] for k in sorted(effs)), budget_setups=tuple(budget_setups),

@@ -81,6 +81,7 @@ def quote_json(q: CloudQuote) -> dict:
 def cloud_json(c: CloudVsBuy) -> dict:
     return {
         "setup": setup_json(c.setup),
+        "cloud_throughput_per_s": _r(c.throughput_per_s),
         "year_convention": f"{DAYS_PER_YEAR} days x {c.usage.hours_per_day:g} h = "
                            f"{c.usage.hours_per_year:g} h",
         "cloud_cheapest": quote_json(c.quotes[0]) if c.quotes else None,
@@ -109,6 +110,7 @@ def request_json(rec: Recommendation) -> dict:
             "data_row": {"file": "workloads.csv", "row": w.row} if w.row else None,
         },
         "model_path": str(q.model_path) if q.model_path else None,
+        "model_shapes": list(q.model_shapes),
         "precision": q.precision, "accumulate": q.accumulate, "max_batch": q.batch,
         "budget_usd": q.budget_usd, "target_fps": q.target_fps, "latency_slo_ms": q.latency_slo_ms,
         "from_bench": str(q.bench_path) if q.bench_path else None,
@@ -134,8 +136,8 @@ def to_json(rec: Recommendation, show_all: bool = False, top: int = 10) -> dict:
         },
         "cloud_vs_buy": [cloud_json(c) for c in rec.cloud],
         "efficiencies": [
-            {"family": e.family, "precision": e.precision, "compute": e.compute,
-             "memory": e.memory, "basis": e.basis, "source": e.source}
+            {"family": e.family, "precision": e.precision, "compute": _r(e.compute),
+             "memory": _r(e.memory), "basis": e.basis, "source": e.source}
             for e in rec.efficiencies
         ],
         "calibration": [

@@ -105,8 +105,8 @@ def render_comparison(rec: Recommendation) -> Text:
 def render_cloud(c: CloudVsBuy) -> Text:
     s, u = c.setup, c.usage
     t = Text()
-    t.append(f"Cloud vs buy for {s.cards} x {s.estimate.gpu.name} "
-             f"({_fps(s.throughput_per_s)} inf/s): ", style="bold")
+    t.append(f"Cloud vs buy for {s.cards} x {s.estimate.gpu.name}, renting "
+             f"{_fps(c.throughput_per_s)} inf/s: ", style="bold")
     t.append(f"year = 365 days x {u.hours_per_day:g} h = {u.hours_per_year:,.0f} h. ")
     if not c.quotes:
         t.append("No current cloud offer maps to an estimated GPU.")
