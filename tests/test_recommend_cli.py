@@ -51,7 +51,8 @@ def test_json_all_lists_every_gpu_and_traces_figures_to_rows():
     # The throughput follows from the figures the document shows.
     assert e["throughput_per_s"] == pytest.approx(min(e["compute_limit_per_s"], e["memory_limit_per_s"]), rel=1e-5)
     assert e["compute_limit_per_s"] == pytest.approx(
-        e["peak_tops"] * 1e12 * e["compute_efficiency"] / e["flops_per_inference"], rel=1e-5)
+        e["peak_tops"] * 1e12 * e["compute_efficiency"] * doc["inputs"]["workload"]["compute_scale"]
+        / e["flops_per_inference"], rel=1e-5)
     assert doc["inputs"]["workload"]["data_row"]["file"] == "workloads.csv"
 
 

@@ -97,3 +97,11 @@ def test_street_price_ranges_and_basis():
     assert price_of(g, "street", {}).usd == 2275
     assert price_of(gpu(launch_msrp_usd=None, street_price_usd="1000"), "list", {}).basis == "street"
     assert price_of(g, "list", {"Test GPU": 1234.0}).basis == "user"
+
+
+def test_workload_compute_scale_multiplies_the_compute_limit():
+    full = roofline(gpu(), workload(), resolve_precision(gpu(), "fp16"), eff(), batch=10)
+    scaled = roofline(gpu(), workload(compute_scale=0.4), resolve_precision(gpu(), "fp16"), eff(),
+                      batch=10)
+    assert scaled.compute_limit_per_s == pytest.approx(0.4 * full.compute_limit_per_s)
+    assert scaled.memory_limit_per_s == full.memory_limit_per_s

@@ -84,6 +84,10 @@ class Workload:
     flops_source: str
     activations_source: str
     row: int  # 0 for a workload counted from a user's model
+    # Multiplies the architecture's compute efficiency: how well this network's layers use
+    # matrix units compared with ResNet-50, on which the efficiencies were fitted.
+    compute_scale: float = 1.0
+    compute_scale_basis: str = "no workload-specific data: 1.0"
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,13 @@ def parse_gpus(text: str, fname: str = "gpus.csv") -> tuple[GpuSpec, ...]:
     return tuple(gpus)
 
 
+def _fraction(r: _Row, col: str) -> float:
+    value = r.num(col)
+    if value > 1:
+        raise r._fail(col, f"a fraction of peak is at most 1: {value:g}")
+    return value
+
+
 def _whole(r: _Row, col: str) -> int:
     raw = r.text(col)
     if not raw.isdigit():
@@ -228,7 +239,7 @@ def parse_cloud(text: str, fname: str = "cloud.csv") -> tuple[CloudOffer, ...]:
 
 WORKLOAD_COLUMNS = (
     "name", "description", "input", "gflops_per_inference", "params_m", "activations_m",
-    "flops_source", "activations_source", "checked",
+    "flops_source", "activations_source", "compute_scale", "compute_scale_basis", "checked",
 )
 
 
@@ -239,7 +250,8 @@ def parse_workloads(text: str, fname: str = "workloads.csv") -> tuple[Workload, 
             flops_per_inference=r.num("gflops_per_inference") * 1e9,
             params=r.num("params_m") * 1e6, activations=r.num("activations_m") * 1e6,
             flops_source=r.text("flops_source"), activations_source=r.text("activations_source"),
-            row=r.line,
+            row=r.line, compute_scale=_fraction(r, "compute_scale"),
+            compute_scale_basis=r.text("compute_scale_basis"),
         )
         for r in parse_rows(text, fname, WORKLOAD_COLUMNS)
     )
@@ -255,10 +267,7 @@ EFFICIENCY_COLUMNS = (
 def parse_efficiencies(text: str, fname: str = "efficiency.csv") -> tuple[Efficiency, ...]:
     rows = []
     for r in parse_rows(text, fname, EFFICIENCY_COLUMNS):
-        compute, memory = r.num("compute_efficiency"), r.num("memory_efficiency")
-        for col, value in (("compute_efficiency", compute), ("memory_efficiency", memory)):
-            if value > 1:
-                raise r._fail(col, f"an efficiency is a fraction of peak, at most 1: {value}")
+        compute, memory = _fraction(r, "compute_efficiency"), _fraction(r, "memory_efficiency")
         rows.append(Efficiency(
             family=r.text("family"), precision=r.choice("precision", ("fp32", "fp16", "int8")),
             compute=compute, memory=memory,

@@ -107,6 +107,7 @@ def request_json(rec: Recommendation) -> dict:
             "flops_per_inference": _r(w.flops_per_inference), "params": _r(w.params),
             "activations": _r(w.activations), "flops_source": w.flops_source,
             "activations_source": w.activations_source,
+            "compute_scale": w.compute_scale, "compute_scale_basis": w.compute_scale_basis,
             "data_row": {"file": "workloads.csv", "row": w.row} if w.row else None,
         },
         "model_path": str(q.model_path) if q.model_path else None,

@@ -1,6 +1,6 @@
 """Roofline estimate of inference throughput for one GPU, workload and precision.
 
-throughput = min(peak x compute efficiency / FLOPs per inference,
+throughput = min(peak x compute efficiency x workload scale / FLOPs per inference,
                  bandwidth x memory efficiency / bytes per inference)
 
 Bytes per inference = weights / batch + activations x bytes per element: the
@@ -95,7 +95,7 @@ def roofline(gpu: GpuSpec, workload: Workload, path: PrecisionPath, eff: Efficie
              batch: int) -> Roofline:
     flops = workload.flops_per_inference
     nbytes = bytes_per_inference(workload, path.executed, batch)
-    compute = path.peak_tops * 1e12 * eff.compute / flops
+    compute = path.peak_tops * 1e12 * eff.compute * workload.compute_scale / flops
     memory = gpu.mem_bw_gbps * 1e9 * eff.memory / nbytes
     throughput = min(compute, memory)
     return Roofline(
