@@ -24,7 +24,9 @@ def _fps(x: float) -> str:
 
 
 def _per_k(x: float | None) -> str:
-    return "-" if x is None else f"{x * 1000:,.0f}"
+    if x is None:
+        return "-"
+    return f"{x * 1000:,.0f}" if x * 1000 >= 100 else f"{x * 1000:.3g}"
 
 
 def render_header(rec: Recommendation) -> Text:
@@ -40,7 +42,9 @@ def render_header(rec: Recommendation) -> Text:
 
 
 def render_estimates(rec: Recommendation, show_all: bool, top: int) -> Table:
-    t = Table(title="Estimated throughput per GPU (roofline)", title_justify="left")
+    t = Table(title="Estimated throughput per GPU (roofline)", title_justify="left",
+              caption="runs as *: the requested precision fell back (see caveats)",
+              caption_justify="left")
     for col, just in (("GPU", "left"), ("class", "left"), ("runs as", "left"), ("batch", "right"),
                       ("inf/s", "right"), ("bound", "left"), ("card price", "right"),
                       ("inf/s per $1k", "right"), ("efficiency", "right")):
@@ -67,7 +71,7 @@ def render_bars(rows: list[tuple[str, float]], title: str) -> Group:
         n = round(BAR_WIDTH * value / top) if top else 0
         line = Text(f"{name:<{width}} ")
         line.append("█" * max(n, 1), style="green")
-        line.append(f" {value * 1000:,.0f}")
+        line.append(f" {_per_k(value)}")
         lines.append(line)
     return Group(*lines)
 
@@ -128,6 +132,7 @@ def render_cloud(c: CloudVsBuy) -> Text:
 def collect_caveats(rec: Recommendation, shown: list[Estimate]) -> list[str]:
     out: list[str] = []
     names = {s.estimate.gpu.name for s in rec.budget_setups[:10] + rec.target_setups[:10]}
+    shown_names = {e.gpu.name for e in shown}
     for e in shown:
         if e.gpu.name.startswith("GeForce") and GEFORCE_CAVEAT not in out:
             out.append(GEFORCE_CAVEAT)
@@ -137,6 +142,10 @@ def collect_caveats(rec: Recommendation, shown: list[Estimate]) -> list[str]:
             line = f"{e.gpu.name}: {c}"
             if (e.roof is None or e.path.note or e.gpu.name in names) and line not in out:
                 out.append(line)
+    # A priced GPU left out of every setup deserves its reason even when its row is not shown.
+    for e in rec.estimates:
+        if e.roof is None and e.price.usd and e.gpu.name not in shown_names:
+            out.append(f"{e.gpu.name}: {e.excluded}")
     out.append("Prices are estimates with a date (list price at launch or street listings "
                "2025-2026; see --json price_as_of); cloud prices are on-demand list prices.")
     out.append("Throughput is a roofline estimate, not a measurement: see docs/recommend.md.")
