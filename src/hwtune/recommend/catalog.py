@@ -96,7 +96,7 @@ class Efficiency:
     precision: str  # fp32, fp16 (also used for bf16) or int8
     compute: float
     memory: float
-    basis: str  # fit, judgement or measured
+    basis: str  # fit, carried (the family's fit, other precision), judgement or measured
     source: str
 
 
@@ -271,7 +271,7 @@ def parse_efficiencies(text: str, fname: str = "efficiency.csv") -> tuple[Effici
         rows.append(Efficiency(
             family=r.text("family"), precision=r.choice("precision", ("fp32", "fp16", "int8")),
             compute=compute, memory=memory,
-            basis=r.choice("basis", ("fit", "judgement")), source=r.text("source"),
+            basis=r.choice("basis", ("fit", "carried", "judgement")), source=r.text("source"),
         ))
     _unique(fname, [f"{e.family}/{e.precision}" for e in rows])
     return tuple(rows)

@@ -129,6 +129,14 @@ def render_cloud(c: CloudVsBuy) -> Text:
     return t
 
 
+def _headline(rec: Recommendation) -> list[Estimate]:
+    """The GPUs of the setups a reader acts on: the first three, and the best server and desktop."""
+    setups = list(rec.target_setups[:3] or rec.budget_setups[:3])
+    if rec.comparison:
+        setups += [s for s in (rec.comparison.server, rec.comparison.desktop) if s]
+    return [s.estimate for s in setups]
+
+
 def collect_caveats(rec: Recommendation, shown: list[Estimate]) -> list[str]:
     out: list[str] = []
     names = {s.estimate.gpu.name for s in rec.budget_setups[:10] + rec.target_setups[:10]}
@@ -142,6 +150,15 @@ def collect_caveats(rec: Recommendation, shown: list[Estimate]) -> list[str]:
             line = f"{e.gpu.name}: {c}"
             if (e.roof is None or e.path.note or e.gpu.name in names) and line not in out:
                 out.append(line)
+    for e in _headline(rec):
+        if e.efficiency.basis == "judgement":
+            line = (f"{e.gpu.name}: its efficiency ({e.efficiency.compute:g} for {e.gpu.family}) "
+                    "is a judgement, no published result behind it; calibrate with --from-bench")
+            if line not in out:
+                out.append(line)
+        if e.gpu.estimated_fields and not any(x.startswith(f"{e.gpu.name}: figures") for x in out):
+            out.append(f"{e.gpu.name}: figures not verified against a primary source: "
+                       f"{e.gpu.estimated_fields}")
     # A priced GPU left out of every setup deserves its reason even when its row is not shown.
     for e in rec.estimates:
         if e.roof is None and e.price.usd and e.gpu.name not in shown_names:
