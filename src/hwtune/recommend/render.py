@@ -51,7 +51,7 @@ def render_estimates(rec: Recommendation, show_all: bool, top: int) -> Table:
         t.add_column(col, justify=just)
     for e in selected_estimates(rec, show_all, top):
         runs = e.path.executed + ("*" if e.path.note else "")
-        eff = f"{e.efficiency.compute:.2f} {e.efficiency_source}"
+        eff = f"{e.efficiency.compute:.2f} {e.efficiency.basis}"
         if e.roof is None:
             t.add_row(e.gpu.name, e.gpu.gpu_class, runs, "-", "-", e.excluded, _usd(e.price.usd),
                       "-", eff, style="dim")
