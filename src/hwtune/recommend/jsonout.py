@@ -46,6 +46,8 @@ def estimate_json(e: Estimate) -> dict:
         "peak_tops": _r(e.path.peak_tops), "peak_field": e.path.peak_field,
         "compute_efficiency": _r(e.efficiency.compute), "memory_efficiency": _r(e.efficiency.memory),
         "efficiency_basis": e.efficiency.basis, "efficiency_source": e.efficiency.source,
+        "efficiency_row": {"file": "efficiency.csv", "family": e.efficiency.family,
+                           "precision": e.efficiency.precision},
         "memory_gb": g.memory_gb, "mem_bw_gbps": g.mem_bw_gbps, "tdp_w": g.tdp_w,
         "host": g.host, "form_factor": g.form_factor,
         "price_basis": e.price.basis or None, "price_figure": e.price.text or None,
