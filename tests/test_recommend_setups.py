@@ -127,3 +127,10 @@ def test_target_fps_returns_the_cheapest_setup_meeting_target_and_slo():
     assert cheapest.total_cost_usd == min(s.total_cost_usd for s in rec.target_setups)
     n = math.ceil(2000 / cheapest.estimate.throughput_per_s)
     assert cheapest.cards == n
+
+
+def test_target_and_budget_together_keep_setups_within_the_budget():
+    rec = recommend(Request(target_fps=50000, budget_usd=20000, precision="int8"))
+    assert rec.target_setups and all(s.total_cost_usd <= 20000 for s in rec.target_setups)
+    rec = recommend(Request(target_fps=1e9, budget_usd=5000))
+    assert not rec.target_setups and any("no setup reaches" in w for w in rec.warnings)

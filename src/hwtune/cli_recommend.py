@@ -49,7 +49,7 @@ def recommend_command(
     budget: Optional[float] = typer.Option(None, "--budget", help="Budget in USD for GPUs and hosts."),
     target_fps: Optional[float] = typer.Option(None, "--target-fps", help="Throughput to reach (inferences/s): the cheapest setup that does."),
     latency_ms: Optional[float] = typer.Option(None, "--latency-ms", help="Latency SLO per batch, in ms (limits the batch)."),
-    workload: str = typer.Option("resnet50", "--workload", help="Built-in workload: resnet50, ssd-mobilenet, ssd-vgg300, bert-base, bert-large."),
+    workload: str = typer.Option("resnet50", "--workload", help="Built-in workload: resnet50, ssd-mobilenet, ssd-vgg300, bert-base (seq 128), bert-large (seq 384), plate-classifier."),
     model: Optional[Path] = typer.Option(None, "--model", help="ONNX model to count FLOPs and bytes from, instead of --workload."),
     shape: list[str] = typer.Option([], "--shape", help="Shape of a dynamic --model input, NAME=1x128 (repeatable); a dynamic batch dim is taken as 1."),
     precision: str = typer.Option("fp16", "--precision", help="fp32, fp16, bf16 or int8."),

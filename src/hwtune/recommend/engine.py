@@ -147,6 +147,11 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
             warnings.append(f"no priced GPU setup fits a budget of ${req.budget_usd:,.0f}")
     if req.target_fps is not None:
         target_setups = size_for_target(estimates, req.target_fps, req.hosts)
+        if req.budget_usd is not None:
+            target_setups = [s for s in target_setups if s.total_cost_usd <= req.budget_usd]
+        if not target_setups:
+            warnings.append(f"no setup reaches {req.target_fps:,.0f} inferences/s"
+                            + (f" within ${req.budget_usd:,.0f}" if req.budget_usd else ""))
         comparison = comparison or Comparison(best_of_class(target_setups, ("server",)),
                                               best_of_class(target_setups, ("desktop",)))
     primary = (target_setups or budget_setups)[:1]
