@@ -119,3 +119,26 @@ def test_bad_files_are_one_line_errors(tmp_path, text, message):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match="no such file"):
         read_bench(tmp_path / "nope.json")
+
+
+def test_provider_only_device_names_need_bench_gpu():
+    (p,) = parse_bench(result(device_name="CUDAExecutionProvider (onnxruntime 1.31.1)"), "r")
+    c = calibrate_point(p, CAT, "fp32")
+    assert not c.accepted and "--bench-gpu" in c.note
+    c = calibrate_point(p, CAT, "fp32", bench_gpu="Tesla T4")
+    assert c.accepted and c.gpu == "Tesla T4"
+
+
+def test_real_bench_cpu_run_is_reported_not_used(tmp_path):
+    # The shape hwtune bench writes (a CPU run on the development VM, trimmed).
+    doc = {"command": "bench", "results": [{
+        "backend": "onnxruntime", "device": "CPU",
+        "device_name": "CPUExecutionProvider (onnxruntime 1.31.1)", "model": "plate-classifier",
+        "batch": 8, "mode": "sync", "precision_requested": "fp32", "precision_executed": "fp32",
+        "throughput_fps": 215.481, "latency_ms": {"p50": 37.0, "p90": 38.0, "p99": 40.0},
+        "flops_per_frame": 206440996, "gflops_per_s": 44.484, "noisy": False}]}
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(doc))
+    rec = recommend(Request(bench_path=path))
+    (c,) = rec.calibrations
+    assert not c.accepted and "CPU measurement cannot calibrate GPU" in c.note

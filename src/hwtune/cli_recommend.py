@@ -56,6 +56,7 @@ def recommend_command(
     accumulate: str = typer.Option("fp32", "--accumulate", help="FP16 accumulation: fp32 (framework default) or fp16 (GeForce runs it at twice the rate)."),
     batch: int = typer.Option(32, "--batch", help="Largest batch; lowered to fit memory and the latency SLO."),
     from_bench: Optional[Path] = typer.Option(None, "--from-bench", help="hwtune bench JSON: calibrate the efficiency with a measured GPU result."),
+    bench_gpu: Optional[str] = typer.Option(None, "--bench-gpu", help="Catalog GPU the --from-bench results ran on, when their device names no model (onnxruntime CUDA)."),
     show_all: bool = typer.Option(False, "--all", help="List every GPU of the catalog."),
     top: int = typer.Option(10, "--top", help="Rows per table without --all."),
     as_json: bool = typer.Option(False, "--json", help="Print every estimate and input as JSON."),
@@ -92,7 +93,7 @@ def recommend_command(
     req = Request(
         workload=workload, model_path=model, model_shapes=tuple(shape), precision=precision, accumulate=accumulate,
         batch=batch, budget_usd=budget, target_fps=target_fps, latency_slo_ms=latency_ms,
-        bench_path=from_bench, price_basis=price_basis, price_overrides=parse_gpu_prices(gpu_price),
+        bench_path=from_bench, bench_gpu=bench_gpu, price_basis=price_basis, price_overrides=parse_gpu_prices(gpu_price),
         vendors=tuple(vendor),
         hosts=HostCosts(desktop_usd=desktop_host_usd, desktop_max_cards=desktop_max_cards,
                         pcie_server_usd=server_host_usd, pcie_server_max_cards=server_max_cards,

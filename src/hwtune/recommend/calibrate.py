@@ -127,7 +127,8 @@ def match_gpu(device: str, gpus: tuple[GpuSpec, ...]) -> GpuSpec | None:
     return None
 
 
-def calibrate_point(p: BenchPoint, catalog: Catalog, accumulate: str) -> Calibration:
+def calibrate_point(p: BenchPoint, catalog: Catalog, accumulate: str,
+                    bench_gpu: str | None = None) -> Calibration:
     def reject(note: str, gpu: GpuSpec | None = None, prec: str | None = None) -> Calibration:
         return Calibration(p, gpu.name if gpu else None, gpu.family if gpu else None, prec,
                            None, None, None, False, note)
@@ -135,8 +136,13 @@ def calibrate_point(p: BenchPoint, catalog: Catalog, accumulate: str) -> Calibra
     if is_cpu(p.device):
         return reject(f"CPU result ({p.device}): a CPU measurement cannot calibrate GPU estimates")
     gpu = match_gpu(p.device, catalog.gpus)
+    if gpu is None and bench_gpu:
+        gpu = catalog.gpu(bench_gpu)
     if gpu is None:
-        return reject(f"device {p.device!r} is not a GPU of the catalog")
+        # onnxruntime names only its provider ("CUDAExecutionProvider (onnxruntime 1.x)").
+        hint = "; name the GPU it ran on with --bench-gpu" if "executionprovider" in p.device.lower() \
+            or p.device.upper().startswith("GPU") else ""
+        return reject(f"device {p.device!r} is not a GPU of the catalog{hint}")
     # A mixed execution ("int8+fp32") is named by its main precision first.
     parts = p.precision.lower().split("+")
     prec = PRECISION_NAMES.get(parts[0].strip())

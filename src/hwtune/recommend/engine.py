@@ -32,6 +32,7 @@ class Request:
     target_fps: float | None = None
     latency_slo_ms: float | None = None
     bench_path: Path | None = None
+    bench_gpu: str | None = None  # catalog GPU of bench results whose device names no model
     price_basis: str = "list"
     price_overrides: tuple[tuple[str, float], ...] = ()
     hosts: HostCosts = field(default_factory=HostCosts)
@@ -90,6 +91,8 @@ def resolve_workload(req: Request, catalog: Catalog) -> Workload:
 def check_request(req: Request, catalog: Catalog) -> None:
     if req.precision not in PRECISIONS:
         raise ConfigError(f"--precision: {req.precision!r} is not one of {', '.join(PRECISIONS)}")
+    if req.bench_gpu is not None and catalog.gpu(req.bench_gpu) is None:
+        raise ConfigError(f"--bench-gpu: unknown GPU {req.bench_gpu!r} (see --all for the names)")
     for name, _ in req.price_overrides:
         if catalog.gpu(name) is None:
             raise ConfigError(f"--gpu-price: unknown GPU {name!r} (see --all for the names)")
@@ -122,7 +125,8 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     warnings: list[str] = []
     effs = dict(base)
     if req.bench_path is not None:
-        cals = [calibrate_point(p, catalog, req.accumulate) for p in read_bench(req.bench_path)]
+        cals = [calibrate_point(p, catalog, req.accumulate, req.bench_gpu)
+                for p in read_bench(req.bench_path)]
         effs.update(measured_efficiencies(cals, base, str(req.bench_path)))
         warnings += [calibration_line(c) for c in cals]
         if not any(c.accepted for c in cals):

@@ -116,7 +116,7 @@ def request_json(rec: Recommendation) -> dict:
         "model_shapes": list(q.model_shapes),
         "precision": q.precision, "accumulate": q.accumulate, "max_batch": q.batch,
         "budget_usd": q.budget_usd, "target_fps": q.target_fps, "latency_slo_ms": q.latency_slo_ms,
-        "from_bench": str(q.bench_path) if q.bench_path else None,
+        "from_bench": str(q.bench_path) if q.bench_path else None, "bench_gpu": q.bench_gpu,
         "price_basis": q.price_basis, "gpu_prices": dict(q.price_overrides),
         "vendors": list(q.vendors), "hosts": asdict(q.hosts), "usage": asdict(q.usage),
     }
