@@ -89,20 +89,27 @@ def render_setups(setups: list[Setup], title: str) -> Table:
     return t
 
 
-def render_comparison(rec: Recommendation) -> Text:
+def render_comparison(rec: Recommendation) -> Table:
     c = rec.comparison
-    t = Text()
-    t.append("Server vs desktop: ", style="bold")
-    for label, s in (("best server", c.server), ("best desktop", c.desktop)):
-        if s is None:
-            t.append(f"{label}: none fits. ")
-        else:
-            t.append(f"{label} {s.cards} x {s.estimate.gpu.name} "
-                     f"({_fps(s.throughput_per_s)} inf/s for {_usd(s.total_cost_usd)}, "
-                     f"{_per_k(s.throughput_per_usd)} per $1k). ")
-    if c.throughput_ratio is not None:
-        t.append(f"Server/desktop: {c.throughput_ratio:.2f}x the throughput, "
-                 f"{c.value_ratio:.2f}x the throughput per dollar.")
+    t = Table(title="Best server setup vs best desktop setup", title_justify="left")
+    t.add_column("")
+    t.add_column("server", justify="right")
+    t.add_column("desktop", justify="right")
+    t.add_column("server / desktop", justify="right")
+
+    def cell(s: Setup | None, f) -> str:
+        return f(s) if s else "none fits"
+
+    rows = [
+        ("setup", lambda s: f"{s.cards} x {s.estimate.gpu.name}", None),
+        ("hosts", lambda s: f"{s.hosts} {s.estimate.gpu.host}", None),
+        ("total cost", lambda s: _usd(s.total_cost_usd), None),
+        ("inf/s", lambda s: _fps(s.throughput_per_s), c.throughput_ratio),
+        ("inf/s per $1k", lambda s: _per_k(s.throughput_per_usd), c.value_ratio),
+    ]
+    for label, f, ratio in rows:
+        t.add_row(label, cell(c.server, f), cell(c.desktop, f),
+                  f"{ratio:.2f}x" if ratio is not None else "")
     return t
 
 
