@@ -224,6 +224,16 @@ def profiles_show(name: str = typer.Argument(..., help="Profile name or .toml pa
     run_command(go)
 
 
+def register_commands() -> None:
+    """The other rooms' commands; their modules import only typer and rich at the top."""
+    from hwtune import cli_recommend
+
+    cli_recommend.register(app)
+
+
+register_commands()
+
+
 def version_callback(value: bool) -> None:
     if value:
         out.print(f"hwtune {__version__}", markup=False)
