@@ -130,3 +130,12 @@ def test_leading_version(text, want):
 
     got = leading_version(text)
     assert (str(got) if got else None) == want
+
+
+@pytest.mark.parametrize("text", ["\u00b2", "1-\u00b2", "\u0663-\u00b9"])
+def test_unicode_digits_are_not_cpu_numbers(text):
+    # "²".isdigit() is True but int("²") raises: found by the fuzzer above.
+    try:
+        parse_cpulist(text)
+    except ParseError:
+        pass

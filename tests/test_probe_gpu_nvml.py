@@ -248,4 +248,5 @@ def test_live_probe_on_this_machine():
     facts = b.build()
     assert isinstance(facts.values["pci.nvidia_devices"], list)
     if not facts.values["pci.nvidia_devices"] and not os.path.exists("/proc/driver/nvidia"):
-        assert facts.reason("gpu.count") == gpu.NO_NVIDIA and facts.gpus == ()
+        assert facts.values["gpu.count"] == 0 and facts.gpus == ()
+        assert facts.reason("nvidia.driver_version") == gpu.NO_NVIDIA

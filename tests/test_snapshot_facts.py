@@ -45,7 +45,7 @@ EXPECTED = {
         "cpu.hypervisor": True, "cpu.flags.avx512_vnni": False, "cpu.flags.avx512f": False,
         "mem.total_kib": 2052540,
         "virt.dmi_vendor": "Apache Software Foundation", "virt.dmi_product": "CloudStack KVM Hypervisor",
-        "pci.nvidia_devices": [], "gpu.count": None,
+        "pci.nvidia_devices": [], "gpu.count": 0,
     },
     "gpu-2xa5000-xml": {
         "kernel.release": None, "os.id": None, "cpu.model": None, "cpu.sockets": None, "numa.nodes": None,

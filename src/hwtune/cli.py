@@ -224,9 +224,15 @@ def profiles_show(name: str = typer.Argument(..., help="Profile name or .toml pa
     run_command(go)
 
 
-from hwtune import cli_apply  # noqa: E402  (apply, rollback, history)
+def register_commands() -> None:
+    """The other rooms' commands; their modules import only typer and rich at the top."""
+    from hwtune import cli_apply, cli_recommend
 
-cli_apply.register(app)
+    cli_recommend.register(app)
+    cli_apply.register(app)
+
+
+register_commands()
 
 
 def version_callback(value: bool) -> None:

@@ -48,3 +48,15 @@ class ParseError(HwtuneError):
 
 class NeedsRoot(HwtuneError):
     exit_code = EXIT_NEEDS_ROOT
+
+
+def read_toml(path) -> dict:
+    """A TOML data file, or a ConfigError naming the file (profiles, check texts)."""
+    import tomllib
+
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None

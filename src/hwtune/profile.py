@@ -10,12 +10,11 @@ the file and the key.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from hwtune.errors import ConfigError
+from hwtune.errors import ConfigError, read_toml
 
 TOP_KEYS = {"description", "include", "checks", "tune"}
 # What `hwtune apply` may set; the values are validated by apply against what
@@ -104,12 +103,7 @@ def resolve(name_or_path: str) -> Path:
 
 
 def read_document(path: Path) -> dict[str, Any]:
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    doc = read_toml(path)
     validate_document(path, doc)
     return doc
 

@@ -10,7 +10,7 @@ from hwtune.facts import Facts
 
 def _compress(names: list[str]) -> str:
     """policy0..policy95 -> "policy0-95" for readable output."""
-    nums = sorted(int(n[6:]) for n in names if n.startswith("policy") and n[6:].isdigit())
+    nums = sorted(int(n[6:]) for n in names if n.startswith("policy") and n[6:].isdecimal())
     if len(nums) != len(names) or not nums:
         return ", ".join(names)
     from hwtune.probe.cpulist import format_cpulist

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from hwtune.errors import ConfigError
+from hwtune.errors import ConfigError, read_toml
 
 TEXT_DIR = Path(__file__).resolve().parent.parent / "checktext"  # the top-level checks/ folder
 FIELDS = ("title", "severity", "rationale", "source", "remediation")
@@ -23,12 +22,7 @@ class CheckText:
 
 
 def load_text_file(path: Path) -> dict[str, CheckText]:
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    doc = read_toml(path)
     out = {}
     for check_id, table in doc.items():
         if not isinstance(table, dict):

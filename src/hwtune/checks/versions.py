@@ -16,7 +16,7 @@ def leading_version(text: str) -> Version | None:
     for part in str(text).split("."):
         digits = ""
         for ch in part:
-            if not ch.isdigit():
+            if not ch.isdecimal():
                 break
             digits += ch
         if not digits:

@@ -142,7 +142,7 @@ def _probe_topology(host: Host, info: CpuInfo | None, b: FactsBuilder) -> None:
         except ParseError:
             cpus = None
     if cpus is None and info is not None:
-        cpus = sorted(int(p["processor"]) for p in info.processors if p["processor"].isdigit())
+        cpus = sorted(int(p["processor"]) for p in info.processors if p["processor"].isdecimal())
     b.set("cpu.threads", len(cpus) if cpus else None, "neither sysfs cpu/online nor /proc/cpuinfo")
     b.set("cpu.online", _fmt(cpus), "neither sysfs cpu/online nor /proc/cpuinfo")
     topo = _read_topology(host, cpus) if cpus else None

@@ -15,7 +15,7 @@ CPUFREQ_DIR = f"{CPU_DIR}/cpufreq"
 
 
 def policy_names(names: list[str]) -> list[str]:
-    return sorted((n for n in names if n.startswith("policy") and n[6:].isdigit()), key=lambda n: int(n[6:]))
+    return sorted((n for n in names if n.startswith("policy") and n[6:].isdecimal()), key=lambda n: int(n[6:]))
 
 
 def probe_cpufreq(host: Host, b: FactsBuilder) -> None:
@@ -45,7 +45,7 @@ def probe_cpufreq(host: Host, b: FactsBuilder) -> None:
         if pref:
             epp[name] = pref
         freq = host.read_line(f"{base}/cpuinfo_max_freq")
-        if freq and freq.isdigit():
+        if freq and freq.isdecimal():
             max_freq[name] = int(freq)
     none = "no cpufreq policy: no cpufreq driver (usual in VMs)"
     b.set("cpufreq.policies", len(policies))

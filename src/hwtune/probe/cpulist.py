@@ -16,7 +16,7 @@ def parse_cpulist(text: str) -> frozenset[int]:
     for part in text.split(","):
         part = part.strip()
         lo, sep, hi = part.partition("-")
-        if not lo.isdigit() or (sep and not hi.isdigit()):
+        if not lo.isdecimal() or (sep and not hi.isdecimal()):
             raise ParseError(f"not a CPU list: {text[:60]!r}")
         first, last = int(lo), int(hi) if sep else int(lo)
         if last < first or last >= MAX_CPUS:

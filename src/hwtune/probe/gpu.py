@@ -69,6 +69,7 @@ def probe_nvidia(host: Host, b: FactsBuilder, *, use_nvml: bool | None = None) -
     if devices == [] and not host.exists(PROC_DRIVER):
         for fact_id in DRIVER_FACTS:
             b.unknown(fact_id, NO_NVIDIA)
+        b.set("gpu.count", 0)  # observed: the PCI bus lists no NVIDIA display or 3D device
         return
     driver, driver_why = _read_driver_module(host, b)
     report, why = _probe_gpus(host, b, host.live if use_nvml is None else use_nvml)

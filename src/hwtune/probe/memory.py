@@ -53,5 +53,5 @@ def probe_memory(host: Host, b: FactsBuilder) -> None:
             b.unknown(f"mm.thp_{name}", f"{THP_DIR}/{name}: {exc.message}")
     for key, path in SYSCTLS.items():
         raw = host.read_line(path)
-        b.set(key, int(raw) if raw is not None and raw.lstrip("-").isdigit() else None,
+        b.set(key, int(raw) if raw is not None and raw.lstrip("-").isdecimal() else None,
               f"{path} absent" if raw is None else f"{path}: not an integer: {raw[:20]!r}")

@@ -11,7 +11,7 @@ NODE_DIR = "/sys/devices/system/node"
 
 
 def node_ids(names: list[str]) -> list[int]:
-    return sorted(int(n[4:]) for n in names if n.startswith("node") and n[4:].isdigit())
+    return sorted(int(n[4:]) for n in names if n.startswith("node") and n[4:].isdecimal())
 
 
 def probe_numa(host: Host, b: FactsBuilder) -> None:
@@ -42,7 +42,7 @@ def probe_numa(host: Host, b: FactsBuilder) -> None:
             continue
         node_cpus[str(node)] = format_cpulist(cpus)
         dist = host.read_line(f"{base}/distance")
-        if dist and all(d.isdigit() for d in dist.split()):
+        if dist and all(d.isdecimal() for d in dist.split()):
             distances[str(node)] = [int(d) for d in dist.split()]
     b.set("numa.nodes", len(ids) if ids else None, f"no node directories in {NODE_DIR}")
     b.set("numa.node_cpus", node_cpus if not problems else None, "; ".join(problems))

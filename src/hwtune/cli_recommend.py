@@ -1,0 +1,116 @@
+"""`hwtune recommend`: performance per dollar for inference, server vs desktop GPUs, cloud vs buy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from hwtune.errors import ConfigError
+
+HELP = """Estimate inference throughput per GPU and per dollar, and recommend setups.
+
+Examples:
+
+  hwtune recommend --budget 5000
+
+  hwtune recommend --budget 20000 --workload bert-base --precision fp16
+
+  hwtune recommend --workload resnet50 --precision int8 --all --json
+
+  hwtune recommend --model my.onnx --target-fps 2000 --latency-ms 20
+
+  hwtune recommend --from-bench run.json --budget 5000
+
+  hwtune recommend --budget 5000 --hours-per-day 24 --years 3 --kwh-price 0.15
+
+Estimates are rooflines with efficiencies from data (docs/recommend.md says how
+they were chosen); --from-bench replaces them with a measured one.
+"""
+
+
+def parse_gpu_prices(values: list[str]) -> tuple[tuple[str, float], ...]:
+    out = []
+    for v in values:
+        name, sep, usd = v.rpartition("=")
+        try:
+            price = float(usd)
+        except ValueError:
+            price = -1.0
+        if not sep or not name.strip() or price <= 0:
+            raise ConfigError(f"--gpu-price: expected NAME=USD with a positive price, got {v!r}")
+        out.append((name.strip(), price))
+    return tuple(out)
+
+
+def recommend_command(
+    budget: Optional[float] = typer.Option(None, "--budget", help="Budget in USD for GPUs and hosts."),
+    target_fps: Optional[float] = typer.Option(None, "--target-fps", help="Throughput to reach (inferences/s): the cheapest setup that does."),
+    latency_ms: Optional[float] = typer.Option(None, "--latency-ms", help="Latency SLO per batch, in ms (limits the batch)."),
+    workload: str = typer.Option("resnet50", "--workload", help="Built-in workload: resnet50, ssd-mobilenet, ssd-vgg300, bert-base (seq 128), bert-large (seq 384), plate-classifier."),
+    model: Optional[Path] = typer.Option(None, "--model", help="ONNX model to count FLOPs and bytes from, instead of --workload."),
+    shape: list[str] = typer.Option([], "--shape", help="Shape of a dynamic --model input, NAME=1x128 (repeatable); a dynamic batch dim is taken as 1."),
+    precision: str = typer.Option("fp16", "--precision", help="fp32, fp16, bf16 or int8."),
+    accumulate: str = typer.Option("fp32", "--accumulate", help="FP16 accumulation: fp32 (framework default) or fp16 (GeForce runs it at twice the rate)."),
+    batch: int = typer.Option(32, "--batch", help="Largest batch; lowered to fit memory and the latency SLO."),
+    from_bench: Optional[Path] = typer.Option(None, "--from-bench", help="hwtune bench JSON: calibrate the efficiency with a measured GPU result."),
+    bench_gpu: Optional[str] = typer.Option(None, "--bench-gpu", help="Catalog GPU the --from-bench results ran on, when their device names no model (onnxruntime CUDA)."),
+    show_all: bool = typer.Option(False, "--all", help="List every GPU of the catalog."),
+    top: int = typer.Option(10, "--top", help="Rows per table without --all."),
+    as_json: bool = typer.Option(False, "--json", help="Print every estimate and input as JSON."),
+    price_basis: str = typer.Option("list", "--price-basis", help="list (launch list or analyst price) or street (2025-26 listings); the other stands in when one is missing."),
+    gpu_price: list[str] = typer.Option([], "--gpu-price", help="Your own quote, NAME=USD (repeatable), e.g. 'L4=2100'."),
+    vendor: list[str] = typer.Option([], "--vendor", help="Only GPUs of this vendor (repeatable): NVIDIA, AMD, Intel."),
+    hours_per_day: float = typer.Option(24.0, "--hours-per-day", help="Hours of use a day (cloud billing and power)."),
+    years: float = typer.Option(3.0, "--years", help="Years of ownership to compare with renting."),
+    kwh_price: float = typer.Option(0.15, "--kwh-price", help="Electricity price, USD per kWh."),
+    desktop_host_usd: float = typer.Option(1500.0, "--desktop-host-usd", help="Desktop host without GPUs (desktop and workstation cards)."),
+    desktop_max_cards: int = typer.Option(2, "--desktop-max-cards", help="Cards per desktop host (cards wider than 2 slots: 1)."),
+    server_host_usd: float = typer.Option(3500.0, "--server-host-usd", help="PCIe GPU server without GPUs (server PCIe cards)."),
+    server_max_cards: int = typer.Option(4, "--server-max-cards", help="Cards per PCIe server."),
+    baseboard_usd: float = typer.Option(60000.0, "--baseboard-usd", help="SXM/OAM baseboard server without GPUs."),
+    baseboard_max_cards: int = typer.Option(8, "--baseboard-max-cards", help="Modules per baseboard server."),
+) -> None:
+    from rich.console import Console
+
+    from hwtune.recommend.costs import UsageOptions
+    from hwtune.recommend.engine import Request, recommend
+    from hwtune.recommend.jsonout import to_json
+    from hwtune.recommend.render import render
+    from hwtune.recommend.setups import HostCosts
+
+    _check_choice("--precision", precision, ("fp32", "fp16", "bf16", "int8"))
+    _check_choice("--accumulate", accumulate, ("fp32", "fp16"))
+    _check_choice("--price-basis", price_basis, ("list", "street"))
+    for label, value in (("--hours-per-day", hours_per_day), ("--years", years),
+                         ("--kwh-price", kwh_price), ("--desktop-max-cards", desktop_max_cards),
+                         ("--server-max-cards", server_max_cards),
+                         ("--baseboard-max-cards", baseboard_max_cards), ("--top", top)):
+        if value <= 0 or (label == "--hours-per-day" and value > 24):
+            raise ConfigError(f"{label}: out of range: {value:g}")
+    req = Request(
+        workload=workload, model_path=model, model_shapes=tuple(shape), precision=precision, accumulate=accumulate,
+        batch=batch, budget_usd=budget, target_fps=target_fps, latency_slo_ms=latency_ms,
+        bench_path=from_bench, bench_gpu=bench_gpu, price_basis=price_basis, price_overrides=parse_gpu_prices(gpu_price),
+        vendors=tuple(vendor),
+        hosts=HostCosts(desktop_usd=desktop_host_usd, desktop_max_cards=desktop_max_cards,
+                        pcie_server_usd=server_host_usd, pcie_server_max_cards=server_max_cards,
+                        baseboard_usd=baseboard_usd, baseboard_max_cards=baseboard_max_cards),
+        usage=UsageOptions(hours_per_day=hours_per_day, years=years, kwh_price_usd=kwh_price),
+    )
+    rec = recommend(req)
+    if as_json:
+        typer.echo(json.dumps(to_json(rec, show_all, top), indent=2))
+        return
+    render(rec, Console(), show_all, top)
+
+
+def _check_choice(label: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{label}: {value!r} is not one of {', '.join(allowed)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("recommend", help=HELP)(recommend_command)

@@ -1,0 +1,93 @@
+"""Cloud versus buying: the yearly cloud bill for the same throughput, the cost of owning, break-even."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from hwtune.recommend.catalog import CloudOffer
+from hwtune.recommend.estimate import Estimate
+from hwtune.recommend.setups import Setup
+
+DAYS_PER_YEAR = 365  # a year is 365 days: 8,760 h at 24 h a day
+
+
+@dataclass(frozen=True)
+class UsageOptions:
+    hours_per_day: float = 24.0
+    years: float = 3.0
+    kwh_price_usd: float = 0.15
+
+    @property
+    def hours_per_year(self) -> float:
+        return self.hours_per_day * DAYS_PER_YEAR
+
+
+@dataclass(frozen=True)
+class CloudQuote:
+    offer: CloudOffer
+    estimate: Estimate  # the catalog GPU behind the offer, for the same workload
+    gpus_needed: int
+    instances: int
+    usd_per_hour: float
+    usd_per_year: float
+
+
+@dataclass(frozen=True)
+class CloudVsBuy:
+    setup: Setup
+    usage: UsageOptions
+    throughput_per_s: float  # what the cloud must deliver: the target, else the setup's throughput
+    quotes: tuple[CloudQuote, ...]  # cheapest first
+    unmatched: tuple[tuple[CloudOffer, str], ...]  # offers not usable, with the reason
+    power_kwh_per_year: float
+    power_usd_per_year: float
+    own_usd_total: float  # purchase plus power over the years
+    cloud_usd_total: float | None  # cheapest quote over the years
+    break_even_months: float | None  # None: renting stays cheaper than the power bill
+
+
+def quote(offer: CloudOffer, est: Estimate, target_per_s: float, usage: UsageOptions) -> CloudQuote:
+    gpus = max(1, math.ceil(target_per_s / est.throughput_per_s))
+    instances = math.ceil(gpus / offer.gpu_count)
+    hourly = instances * offer.price_usd_per_hour
+    return CloudQuote(offer, est, gpus, instances, hourly, hourly * usage.hours_per_year)
+
+
+def cloud_quotes(offers: tuple[CloudOffer, ...], estimates: dict[str, Estimate],
+                 target_per_s: float, usage: UsageOptions
+                 ) -> tuple[list[CloudQuote], list[tuple[CloudOffer, str]]]:
+    quotes, unmatched = [], []
+    for offer in offers:
+        if not offer.current:
+            unmatched.append((offer, f"status {offer.status}"))
+            continue
+        if not offer.catalog_gpu:
+            unmatched.append((offer, f"GPU {offer.gpu!r} not mapped to the catalog"))
+            continue
+        est = estimates.get(offer.catalog_gpu)
+        if est is None or est.roof is None:
+            why = est.excluded if est else "GPU not estimated"
+            unmatched.append((offer, f"{offer.catalog_gpu}: {why}"))
+            continue
+        quotes.append(quote(offer, est, target_per_s, usage))
+    quotes.sort(key=lambda q: (q.usd_per_year, q.offer.provider, q.offer.instance_type))
+    return quotes, unmatched
+
+
+def cloud_vs_buy(setup: Setup, offers: tuple[CloudOffer, ...], estimates: dict[str, Estimate],
+                 usage: UsageOptions, target_per_s: float | None = None) -> CloudVsBuy:
+    """Renting what the setup delivers (or only the target, when one is given) against owning it."""
+    need = min(target_per_s, setup.throughput_per_s) if target_per_s else setup.throughput_per_s
+    quotes, unmatched = cloud_quotes(offers, estimates, need, usage)
+    kwh = setup.power_w / 1000.0 * usage.hours_per_year
+    power_usd = kwh * usage.kwh_price_usd
+    own = setup.total_cost_usd + power_usd * usage.years
+    cloud_total = quotes[0].usd_per_year * usage.years if quotes else None
+    months = None
+    if quotes:
+        saving_per_month = (quotes[0].usd_per_year - power_usd) / 12.0
+        if saving_per_month > 0:
+            months = setup.total_cost_usd / saving_per_month
+    return CloudVsBuy(setup, usage, need, tuple(quotes), tuple(unmatched), kwh, power_usd, own,
+                      cloud_total, months)

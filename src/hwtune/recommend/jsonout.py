@@ -1,0 +1,154 @@
+"""The `--json` document: every estimate and every input, each figure traceable to its data row."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from hwtune.recommend.costs import DAYS_PER_YEAR, CloudQuote, CloudVsBuy
+from hwtune.recommend.engine import Recommendation
+from hwtune.recommend.estimate import Estimate
+from hwtune.recommend.setups import Setup
+
+SCHEMA = "hwtune.recommend/1"
+
+
+def _r(x: float | None) -> float | None:
+    """Six significant digits: enough to trace a figure, stable across platforms."""
+    return None if x is None else float(f"{x:.6g}")
+
+
+def selected_estimates(rec: Recommendation, show_all: bool, top: int) -> list[Estimate]:
+    """The top estimates, plus every GPU a setup or a cloud quote uses; all of them with show_all."""
+    if show_all:
+        return list(rec.estimates)
+    used = {s.estimate.gpu.name for s in rec.budget_setups[:top] + rec.target_setups[:top]}
+    used |= {q.estimate.gpu.name for c in rec.cloud for q in c.quotes[:1]}
+    return [e for i, e in enumerate(rec.estimates) if i < top or e.gpu.name in used]
+
+
+def estimate_json(e: Estimate) -> dict:
+    roof = e.roof
+    g = e.gpu
+    return {
+        "gpu": g.name, "vendor": g.vendor, "class": g.gpu_class, "architecture": g.architecture,
+        "family": g.family, "precision": e.path.requested, "precision_executed": e.path.executed,
+        "fallback": e.path.note or None,
+        "throughput_per_s": _r(e.throughput_per_s) if roof else None,
+        "price_usd": _r(e.price.usd), "throughput_per_usd": _r(e.throughput_per_usd),
+        "batch": roof.batch if roof else None, "bound": roof.bound if roof else None,
+        "latency_ms": _r(roof.latency_ms) if roof else None,
+        "compute_limit_per_s": _r(roof.compute_limit_per_s) if roof else None,
+        "memory_limit_per_s": _r(roof.memory_limit_per_s) if roof else None,
+        "flops_per_inference": _r(roof.flops_per_inference) if roof else None,
+        "bytes_per_inference": _r(roof.bytes_per_inference) if roof else None,
+        "memory_needed_gb": _r(roof.memory_needed_gb) if roof else None,
+        "excluded": e.excluded or None,
+        "peak_tops": _r(e.path.peak_tops), "peak_field": e.path.peak_field,
+        "compute_efficiency": _r(e.efficiency.compute), "memory_efficiency": _r(e.efficiency.memory),
+        "efficiency_basis": e.efficiency.basis, "efficiency_source": e.efficiency.source,
+        "efficiency_row": {"file": "efficiency.csv", "family": e.efficiency.family,
+                           "precision": e.efficiency.precision},
+        "memory_gb": g.memory_gb, "mem_bw_gbps": g.mem_bw_gbps, "tdp_w": g.tdp_w,
+        "host": g.host, "form_factor": g.form_factor,
+        "price_basis": e.price.basis or None, "price_figure": e.price.text or None,
+        "price_confidence": e.price.confidence, "price_as_of": e.price.as_of or None,
+        "estimated_fields": g.estimated_fields or None,
+        "data_row": {"file": "gpus.csv", "row": g.row, "source": g.source, "checked": g.checked},
+        "caveats": list(e.caveats),
+    }
+
+
+def setup_json(s: Setup) -> dict:
+    return {
+        "gpu": s.estimate.gpu.name, "class": s.estimate.gpu.gpu_class, "host": s.estimate.gpu.host,
+        "cards": s.cards, "hosts": s.hosts, "cards_per_host": s.cards_per_host,
+        "gpu_cost_usd": _r(s.gpu_cost_usd), "host_cost_usd": _r(s.host_cost_usd),
+        "total_cost_usd": _r(s.total_cost_usd), "throughput_per_s": _r(s.throughput_per_s),
+        "throughput_per_usd": _r(s.throughput_per_usd), "power_w": _r(s.power_w),
+    }
+
+
+def quote_json(q: CloudQuote) -> dict:
+    o = q.offer
+    return {
+        "provider": o.provider, "service": o.service, "instance_type": o.instance_type,
+        "catalog_gpu": o.catalog_gpu, "gpus_needed": q.gpus_needed, "instances": q.instances,
+        "usd_per_hour": _r(q.usd_per_hour), "usd_per_year": _r(q.usd_per_year),
+        "throughput_per_gpu_per_s": _r(q.estimate.throughput_per_s),
+        "price_as_of": o.as_of, "status": o.status,
+        "data_row": {"file": "cloud.csv", "row": o.row, "source": o.source},
+    }
+
+
+def cloud_json(c: CloudVsBuy) -> dict:
+    return {
+        "setup": setup_json(c.setup),
+        "cloud_throughput_per_s": _r(c.throughput_per_s),
+        "year_convention": f"{DAYS_PER_YEAR} days x {c.usage.hours_per_day:g} h = "
+                           f"{c.usage.hours_per_year:g} h",
+        "cloud_cheapest": quote_json(c.quotes[0]) if c.quotes else None,
+        "cloud_quotes": [quote_json(q) for q in c.quotes],
+        "cloud_offers_not_used": [
+            {"provider": o.provider, "instance_type": o.instance_type, "reason": why,
+             "data_row": {"file": "cloud.csv", "row": o.row}}
+            for o, why in c.unmatched
+        ],
+        "power_kwh_per_year": _r(c.power_kwh_per_year),
+        "power_usd_per_year": _r(c.power_usd_per_year),
+        "own_usd_total": _r(c.own_usd_total), "cloud_usd_total": _r(c.cloud_usd_total),
+        "years": c.usage.years, "break_even_months": _r(c.break_even_months),
+    }
+
+
+def request_json(rec: Recommendation) -> dict:
+    q = rec.request
+    w = rec.workload
+    return {
+        "workload": {
+            "name": w.name, "description": w.description, "input": w.input,
+            "flops_per_inference": _r(w.flops_per_inference), "params": _r(w.params),
+            "activations": _r(w.activations), "flops_source": w.flops_source,
+            "activations_source": w.activations_source,
+            "compute_scale": w.compute_scale, "compute_scale_basis": w.compute_scale_basis,
+            "data_row": {"file": "workloads.csv", "row": w.row} if w.row else None,
+        },
+        "model_path": str(q.model_path) if q.model_path else None,
+        "model_shapes": list(q.model_shapes),
+        "precision": q.precision, "accumulate": q.accumulate, "max_batch": q.batch,
+        "budget_usd": q.budget_usd, "target_fps": q.target_fps, "latency_slo_ms": q.latency_slo_ms,
+        "from_bench": str(q.bench_path) if q.bench_path else None, "bench_gpu": q.bench_gpu,
+        "price_basis": q.price_basis, "gpu_prices": dict(q.price_overrides),
+        "vendors": list(q.vendors), "hosts": asdict(q.hosts), "usage": asdict(q.usage),
+    }
+
+
+def to_json(rec: Recommendation, show_all: bool = False, top: int = 10) -> dict:
+    comp = rec.comparison
+    return {
+        "schema": SCHEMA,
+        "inputs": request_json(rec),
+        "estimates": [estimate_json(e) for e in selected_estimates(rec, show_all, top)],
+        "budget_setups": [setup_json(s) for s in rec.budget_setups],
+        "best_value_setups": [setup_json(s) for s in rec.value_setups],
+        "target_setups": [setup_json(s) for s in rec.target_setups],
+        "server_vs_desktop": None if comp is None else {
+            "server": setup_json(comp.server) if comp.server else None,
+            "desktop": setup_json(comp.desktop) if comp.desktop else None,
+            "throughput_ratio": _r(comp.throughput_ratio),
+            "throughput_per_usd_ratio": _r(comp.value_ratio),
+        },
+        "cloud_vs_buy": [cloud_json(c) for c in rec.cloud],
+        "efficiencies": [
+            {"family": e.family, "precision": e.precision, "compute": _r(e.compute),
+             "memory": _r(e.memory), "basis": e.basis, "source": e.source}
+            for e in rec.efficiencies
+        ],
+        "calibration": [
+            {"result": c.point.index, "device": c.point.device, "model": c.point.model,
+             "gpu": c.gpu, "precision": c.precision, "achieved_tops": _r(c.achieved_tops),
+             "peak_tops": _r(c.peak_tops), "efficiency": _r(c.efficiency),
+             "accepted": c.accepted, "note": c.note or None}
+            for c in rec.calibrations
+        ],
+        "warnings": list(rec.warnings),
+    }

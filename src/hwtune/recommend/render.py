@@ -1,0 +1,206 @@
+"""Terminal rendering of a Recommendation with rich: tables, a bar chart, caveats."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from hwtune.recommend.costs import CloudVsBuy
+from hwtune.recommend.engine import Recommendation
+from hwtune.recommend.estimate import GEFORCE_CAVEAT, Estimate
+from hwtune.recommend.jsonout import selected_estimates
+from hwtune.recommend.setups import Setup
+
+BAR_WIDTH = 40
+
+
+def _usd(x: float | None) -> str:
+    return "-" if x is None else f"${x:,.0f}"
+
+
+def _fps(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _per_k(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x * 1000:,.0f}" if x * 1000 >= 100 else f"{x * 1000:.3g}"
+
+
+def render_header(rec: Recommendation) -> Text:
+    q, w = rec.request, rec.workload
+    t = Text()
+    t.append(f"Workload {w.name}", style="bold")
+    t.append(f" ({w.description}; {w.flops_per_inference / 1e9:.3g} GFLOP/inference), ")
+    t.append(f"precision {q.precision}, batch up to {q.batch}")
+    if q.latency_slo_ms:
+        t.append(f", latency SLO {q.latency_slo_ms:g} ms")
+    t.append(f". Prices: {q.price_basis} basis.")
+    return t
+
+
+def render_estimates(rec: Recommendation, show_all: bool, top: int) -> Table:
+    t = Table(title="Estimated throughput per GPU (roofline)", title_justify="left",
+              caption="runs as *: the requested precision fell back (see caveats)",
+              caption_justify="left")
+    for col, just in (("GPU", "left"), ("class", "left"), ("runs as", "left"), ("batch", "right"),
+                      ("inf/s", "right"), ("bound", "left"), ("card price", "right"),
+                      ("inf/s per $1k", "right"), ("efficiency", "right")):
+        t.add_column(col, justify=just)
+    for e in selected_estimates(rec, show_all, top):
+        runs = e.path.executed + ("*" if e.path.note else "")
+        eff = f"{e.efficiency.compute:.2f} {e.efficiency.basis}"
+        if e.roof is None:
+            t.add_row(e.gpu.name, e.gpu.gpu_class, runs, "-", "-", e.excluded, _usd(e.price.usd),
+                      "-", eff, style="dim")
+            continue
+        t.add_row(e.gpu.name, e.gpu.gpu_class, runs, str(e.roof.batch), _fps(e.throughput_per_s),
+                  e.roof.bound, _usd(e.price.usd), _per_k(e.throughput_per_usd), eff)
+    return t
+
+
+def render_bars(rows: list[tuple[str, float]], title: str) -> Group:
+    """Proportional bars of block characters, longest first."""
+    rows = [(n, v) for n, v in rows if v > 0]
+    top = max((v for _, v in rows), default=0.0)
+    width = max((len(n) for n, _ in rows), default=0)
+    lines = [Text(title, style="bold")]
+    for name, value in rows:
+        n = round(BAR_WIDTH * value / top) if top else 0
+        line = Text(f"{name:<{width}} ")
+        line.append("█" * max(n, 1), style="green")
+        line.append(f" {_per_k(value)}")
+        lines.append(line)
+    return Group(*lines)
+
+
+def render_setups(setups: list[Setup], title: str) -> Table:
+    t = Table(title=title, title_justify="left")
+    for col, just in (("#", "right"), ("GPU", "left"), ("class", "left"), ("cards", "right"),
+                      ("hosts", "right"), ("total cost", "right"), ("inf/s", "right"),
+                      ("inf/s per $1k", "right"), ("power", "right")):
+        t.add_column(col, justify=just)
+    for i, s in enumerate(setups, start=1):
+        t.add_row(str(i), s.estimate.gpu.name, s.estimate.gpu.gpu_class, str(s.cards),
+                  f"{s.hosts} {s.estimate.gpu.host}", _usd(s.total_cost_usd),
+                  _fps(s.throughput_per_s), _per_k(s.throughput_per_usd), f"{s.power_w:,.0f} W")
+    return t
+
+
+def render_comparison(rec: Recommendation) -> Table:
+    c = rec.comparison
+    t = Table(title="Best server setup vs best desktop setup", title_justify="left")
+    t.add_column("")
+    t.add_column("server", justify="right")
+    t.add_column("desktop", justify="right")
+    t.add_column("server / desktop", justify="right")
+
+    def cell(s: Setup | None, f) -> str:
+        return f(s) if s else "none fits"
+
+    rows = [
+        ("setup", lambda s: f"{s.cards} x {s.estimate.gpu.name}", None),
+        ("hosts", lambda s: f"{s.hosts} {s.estimate.gpu.host}", None),
+        ("total cost", lambda s: _usd(s.total_cost_usd), None),
+        ("inf/s", lambda s: _fps(s.throughput_per_s), c.throughput_ratio),
+        ("inf/s per $1k", lambda s: _per_k(s.throughput_per_usd), c.value_ratio),
+    ]
+    for label, f, ratio in rows:
+        t.add_row(label, cell(c.server, f), cell(c.desktop, f),
+                  f"{ratio:.2f}x" if ratio is not None else "")
+    return t
+
+
+def render_cloud(c: CloudVsBuy) -> Text:
+    s, u = c.setup, c.usage
+    t = Text()
+    t.append(f"Cloud vs buy for {s.cards} x {s.estimate.gpu.name}, renting "
+             f"{_fps(c.throughput_per_s)} inf/s: ", style="bold")
+    t.append(f"year = 365 days x {u.hours_per_day:g} h = {u.hours_per_year:,.0f} h. ")
+    if not c.quotes:
+        t.append("No current cloud offer maps to an estimated GPU.")
+        return t
+    q = c.quotes[0]
+    t.append(f"Cheapest cloud: {q.instances} x {q.offer.provider} {q.offer.instance_type} "
+             f"({q.gpus_needed} x {q.estimate.gpu.name}, ${q.offer.price_usd_per_hour:g}/h, "
+             f"as of {q.offer.as_of}) = {_usd(q.usd_per_year)} a year. ")
+    t.append(f"Owning over {u.years:g} years: {_usd(s.total_cost_usd)} + power "
+             f"{c.power_kwh_per_year:,.0f} kWh/yr at ${u.kwh_price_usd:g}/kWh = "
+             f"{_usd(c.own_usd_total)} vs cloud {_usd(c.cloud_usd_total)}. ")
+    if c.break_even_months is None:
+        t.append("Renting costs less than the power bill: buying never breaks even.")
+    else:
+        t.append(f"Break-even after {c.break_even_months:.1f} months.")
+    return t
+
+
+def _headline(rec: Recommendation) -> list[Estimate]:
+    """The GPUs of the setups a reader acts on: the first three, and the best server and desktop."""
+    setups = list(rec.target_setups[:3] or rec.budget_setups[:3])
+    if rec.comparison:
+        setups += [s for s in (rec.comparison.server, rec.comparison.desktop) if s]
+    return [s.estimate for s in setups]
+
+
+def collect_caveats(rec: Recommendation, shown: list[Estimate]) -> list[str]:
+    out: list[str] = []
+    names = {s.estimate.gpu.name for s in rec.budget_setups[:10] + rec.target_setups[:10]}
+    shown_names = {e.gpu.name for e in shown}
+    for e in shown:
+        if e.gpu.name.startswith("GeForce") and GEFORCE_CAVEAT not in out:
+            out.append(GEFORCE_CAVEAT)
+        for c in e.caveats:
+            if c.startswith(("price is", "no public price", "estimated or", "GeForce")):
+                continue
+            line = f"{e.gpu.name}: {c}"
+            if (e.roof is None or e.path.note or e.gpu.name in names) and line not in out:
+                out.append(line)
+    for e in _headline(rec):
+        if e.efficiency.basis == "judgement":
+            line = (f"{e.gpu.name}: its efficiency ({e.efficiency.compute:g} for {e.gpu.family}) "
+                    "is a judgement, no published result behind it; calibrate with --from-bench")
+            if line not in out:
+                out.append(line)
+        if e.gpu.estimated_fields and not any(x.startswith(f"{e.gpu.name}: figures") for x in out):
+            out.append(f"{e.gpu.name}: figures not verified against a primary source: "
+                       f"{e.gpu.estimated_fields}")
+    # A priced GPU left out of every setup deserves its reason even when its row is not shown.
+    for e in rec.estimates:
+        if e.roof is None and e.price.usd and e.gpu.name not in shown_names:
+            out.append(f"{e.gpu.name}: {e.excluded}")
+    out.append("Prices are estimates with a date (list price at launch or street listings "
+               "2025-2026; see --json price_as_of); cloud prices are on-demand list prices.")
+    out.append("Throughput is a roofline estimate, not a measurement: see docs/recommend.md.")
+    return out + list(rec.warnings)
+
+
+def render(rec: Recommendation, console: Console, show_all: bool = False, top: int = 10) -> None:
+    console.print(render_header(rec))
+    shown = selected_estimates(rec, show_all, top)
+    if rec.budget_setups or rec.target_setups:
+        if rec.budget_setups:
+            console.print(render_setups(list(rec.budget_setups[:top]),
+                                        f"Best setups within ${rec.request.budget_usd:,.0f}, "
+                                        "by total throughput"))
+            console.print(render_bars(
+                [(f"{s.cards} x {s.estimate.gpu.name}", s.throughput_per_usd)
+                 for s in rec.value_setups[:top]],
+                "Throughput per dollar of the whole setup (inf/s per $1k)"))
+        if rec.target_setups:
+            console.print(render_setups(list(rec.target_setups[:top]),
+                                        f"Cheapest setups reaching {rec.request.target_fps:,.0f} "
+                                        "inf/s"))
+        if rec.comparison:
+            console.print(render_comparison(rec))
+        for c in rec.cloud[:1]:
+            console.print(render_cloud(c))
+    if show_all or not (rec.budget_setups or rec.target_setups):
+        console.print(render_estimates(rec, show_all, top))
+        console.print(render_bars(
+            [(e.gpu.name, e.throughput_per_usd or 0.0) for e in shown],
+            "Throughput per dollar of card price (inf/s per $1k)"))
+    console.print(Text("Caveats", style="bold"))
+    for line in collect_caveats(rec, shown):
+        console.print(Text(f"- {line}"))

@@ -1,0 +1,132 @@
+"""The command as a user runs it: tables, JSON, --model, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from hwtune.cli_recommend import register
+from hwtune.errors import ConfigError
+from hwtune.recommend.catalog import load_catalog
+
+app = typer.Typer()
+register(app)
+
+
+@app.callback()
+def _root() -> None:
+    """Root with one sub-command, as the project CLI has many."""
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, ["recommend", *args], env={"COLUMNS": "160"})
+
+
+def test_budget_table_chart_comparison_cloud_and_caveats():
+    r = run("--budget", "5000")
+    assert r.exit_code == 0, r.output
+    out = r.output
+    assert "Best setups within $5,000" in out
+    assert "█" in out and "Throughput per dollar" in out
+    assert "Best server setup vs best desktop setup" in out and "server / desktop" in out
+    assert "Cloud vs buy" in out and "365 days x 24 h = 8,760 h" in out and "Break-even" in out
+    assert "GeForce driver licence" in out
+    assert "Prices are estimates with a date" in out
+
+
+def test_json_all_lists_every_gpu_and_traces_figures_to_rows():
+    r = run("--workload", "resnet50", "--precision", "int8", "--all", "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert len(doc["estimates"]) == len(load_catalog().gpus)
+    e = next(x for x in doc["estimates"] if x["gpu"] == "L4")
+    for key in ("gpu", "class", "precision", "throughput_per_s", "price_usd", "peak_tops",
+                "compute_efficiency", "efficiency_source", "data_row", "price_as_of"):
+        assert key in e
+    assert e["class"] == "server" and e["precision_executed"] == "int8"
+    assert e["data_row"]["file"] == "gpus.csv" and e["data_row"]["source"]
+    # The throughput follows from the figures the document shows.
+    assert e["throughput_per_s"] == pytest.approx(min(e["compute_limit_per_s"], e["memory_limit_per_s"]), rel=1e-5)
+    assert e["compute_limit_per_s"] == pytest.approx(
+        e["peak_tops"] * 1e12 * e["compute_efficiency"] * doc["inputs"]["workload"]["compute_scale"]
+        / e["flops_per_inference"], rel=1e-5)
+    assert doc["inputs"]["workload"]["data_row"]["file"] == "workloads.csv"
+
+
+def test_json_is_deterministic():
+    args = ("--budget", "20000", "--workload", "bert-base", "--json")
+    assert run(*args).output == run(*args).output
+
+
+def test_json_cloud_vs_buy_states_year_convention():
+    doc = json.loads(run("--budget", "5000", "--hours-per-day", "8", "--years", "2",
+                         "--kwh-price", "0.3", "--json").output)
+    cvb = doc["cloud_vs_buy"][0]
+    assert cvb["year_convention"] == "365 days x 8 h = 2920 h"
+    assert cvb["power_kwh_per_year"] == pytest.approx(cvb["setup"]["power_w"] / 1000 * 2920, rel=1e-5)
+    assert cvb["own_usd_total"] == pytest.approx(
+        cvb["setup"]["total_cost_usd"] + 2 * cvb["power_usd_per_year"], rel=1e-5)
+
+
+def test_gpu_price_override_and_host_options_change_the_packing():
+    doc = json.loads(run("--budget", "5000", "--vendor", "NVIDIA", "--gpu-price", "L4=1000",
+                         "--server-host-usd", "1000", "--json").output)
+    l4 = next(s for s in doc["budget_setups"] if s["gpu"] == "L4")
+    assert (l4["cards"], l4["total_cost_usd"]) == (4, 5000)
+    assert all(e["vendor"] == "NVIDIA" for e in doc["estimates"])
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--precision", "fp8"), "--precision: 'fp8' is not one of"),
+    (("--workload", "gpt9"), "--workload: unknown workload 'gpt9'"),
+    (("--gpu-price", "L4"), "--gpu-price: expected NAME=USD"),
+    (("--gpu-price", "Nope=100"), "--gpu-price: unknown GPU 'Nope'"),
+    (("--budget", "-5"), "--budget: must be positive"),
+    (("--hours-per-day", "25"), "--hours-per-day: out of range"),
+])
+def test_bad_input_is_one_domain_error(args, message):
+    r = run(*args)
+    assert isinstance(r.exception, ConfigError), r.output
+    assert message in r.exception.message
+
+
+def _tiny_model(path, dims):
+    onnx = pytest.importorskip("onnx")
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((8, 3, 3, 3), np.float32), "w")
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["y"], ["z"])]
+    graph = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
+                              [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, str(path))
+
+
+def test_model_is_counted_with_the_shared_counter_at_batch_one(tmp_path):
+    path = tmp_path / "tiny.onnx"
+    _tiny_model(path, ["batch", 3, 32, 32])
+    doc = json.loads(run("--model", str(path), "--json").output)
+    wl = doc["inputs"]["workload"]
+    # Conv: 32 x 32 x 8 outputs x 27 MACs x 2 = 442,368; Relu: 8,192 elements x 1.
+    assert wl["flops_per_inference"] == 442368 + 8192
+    assert wl["input"] == "x=1x3x32x32"
+    assert wl["params"] == 216
+
+
+def test_model_with_a_dynamic_non_batch_dim_needs_a_shape(tmp_path):
+    path = tmp_path / "tiny.onnx"
+    _tiny_model(path, ["batch", 3, "h", "w"])
+    r = run("--model", str(path))
+    assert isinstance(r.exception, ConfigError) and "dynamic dimensions" in r.exception.message
+    r = run("--model", str(path), "--shape", "x=1x3x64x64", "--json")
+    assert json.loads(r.output)["inputs"]["workload"]["flops_per_inference"] == 4 * (442368 + 8192)
+
+
+def test_help_has_examples():
+    r = CliRunner().invoke(app, ["recommend", "--help"], env={"COLUMNS": "160"})
+    assert "hwtune recommend --budget 5000" in r.output
