@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from apply_helpers import copy_snapshot, hwtune_argv, invoke, run_hwtune, tree_state
+from apply_helpers import copy_snapshot, scratch, hwtune_argv, invoke, run_hwtune, tree_state
 
 
 def start_paused_apply(root, k, marker, *args):
@@ -41,8 +41,8 @@ def kill9(proc):
 
 
 @pytest.fixture()
-def laptop(tmp_path):
-    return copy_snapshot("laptop-i7-1370p-powersave", tmp_path / "laptop")
+def laptop(scratch):
+    return copy_snapshot("laptop-i7-1370p-powersave", scratch / "laptop")
 
 
 @pytest.mark.parametrize("k", [1, 21, 41, 42])

@@ -13,7 +13,9 @@ import json
 
 import pytest
 
-from apply_helpers import add_kernel_files, copy_snapshot, invoke, journals, tree_state, write_profile
+from apply_helpers import (
+    add_kernel_files, copy_snapshot, module_scratch, invoke, journals, tree_state, write_profile,
+)
 
 KERNEL_FILES = {
     "proc/sys/vm/swappiness": "60\n",
@@ -24,8 +26,8 @@ KERNEL_FILES = {
 
 
 @pytest.fixture(scope="module")
-def kernel_tree(tmp_path_factory):
-    root = copy_snapshot("laptop-i7-1370p-powersave", tmp_path_factory.mktemp("faults") / "laptop")
+def kernel_tree(module_scratch):
+    root = copy_snapshot("laptop-i7-1370p-powersave", module_scratch / "laptop")
     add_kernel_files(root, KERNEL_FILES)
     return root
 

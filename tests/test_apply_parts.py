@@ -11,7 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from apply_helpers import add_kernel_files, copy_snapshot, invoke, journals, tree_state, write_profile
+from apply_helpers import (
+    add_kernel_files, copy_snapshot, scratch, invoke, journals, tree_state, write_profile,
+)
 from hwtune.apply import sysfs
 from hwtune.apply.model import CHANGE, OK, SKIP
 from hwtune.apply.nvidia import plan_persistenced, systemd_commands
@@ -278,8 +280,8 @@ def test_no_systemd_and_no_nvml_is_a_skip_with_both_reasons(tmp_path, monkeypatc
 
 # -- pending reboot ------------------------------------------------------------------
 
-def test_ecc_mig_and_kernel_arguments_are_listed_as_pending_never_applied(tmp_path):
-    root = copy_snapshot("gpu-2xa5000-xml", tmp_path / "gpu")
+def test_ecc_mig_and_kernel_arguments_are_listed_as_pending_never_applied(scratch, tmp_path):
+    root = copy_snapshot("gpu-2xa5000-xml", scratch / "gpu")
     add_kernel_files(root, {"proc/cmdline": "BOOT_IMAGE=/vmlinuz ro quiet\n", "usr/sbin/grubby": ""})
     before = tree_state(root, keep_state=True)
     profile = write_profile(tmp_path, "reboot", '[tune]\n"nvidia.ecc" = true\n"nvidia.mig" = true\n'
@@ -304,8 +306,8 @@ def test_ecc_mig_and_kernel_arguments_are_listed_as_pending_never_applied(tmp_pa
     assert tree_state(root, keep_state=True) == before
 
 
-def test_a_malformed_kernel_argument_is_a_one_line_error(tmp_path):
-    root = copy_snapshot("vm-kvm-2vcpu-nocpufreq", tmp_path / "vm")
+def test_a_malformed_kernel_argument_is_a_one_line_error(scratch, tmp_path):
+    root = copy_snapshot("vm-kvm-2vcpu-nocpufreq", scratch / "vm")
     profile = write_profile(tmp_path, "bad", '[tune]\n"kernel.cmdline" = ["a b; reboot"]\n')
     res = invoke("apply", "-p", str(profile), "--root", str(root), "--dry-run")
     assert res.exit_code == 2 and "tune.kernel.cmdline" in res.stderr
@@ -313,10 +315,10 @@ def test_a_malformed_kernel_argument_is_a_one_line_error(tmp_path):
 
 # -- persist and boot -------------------------------------------------------------------
 
-def test_unit_names_a_custom_profile_by_absolute_path_and_quotes_for_systemd(tmp_path):
+def test_unit_names_a_custom_profile_by_absolute_path_and_quotes_for_systemd(scratch, tmp_path):
     assert unit_quote("/opt/my tools/hwtune") == '"/opt/my tools/hwtune"'
     assert unit_quote("50%") == "50%%"
-    root = copy_snapshot("laptop-i7-1370p-powersave", tmp_path / "laptop")
+    root = copy_snapshot("laptop-i7-1370p-powersave", scratch / "laptop")
     profile = write_profile(tmp_path, "mine", '[tune]\n"cpu.governor" = "performance"\n')
     assert invoke("apply", "-p", str(profile), "--root", str(root), "--yes", "--persist").exit_code == 0
     unit = (root / "etc/systemd/system/hwtune-apply.service").read_text()
@@ -324,8 +326,8 @@ def test_unit_names_a_custom_profile_by_absolute_path_and_quotes_for_systemd(tmp
     assert render_unit("x", "x", "/usr/bin/hwtune").count("[Install]") == 1
 
 
-def test_rollback_after_a_boot_reapply_removes_the_boot_unit_too(tmp_path):
-    root = copy_snapshot("laptop-i7-1370p-powersave", tmp_path / "laptop")
+def test_rollback_after_a_boot_reapply_removes_the_boot_unit_too(scratch):
+    root = copy_snapshot("laptop-i7-1370p-powersave", scratch / "laptop")
     before = tree_state(root)
     assert invoke("apply", "-p", "cpu-inference", "--root", str(root), "--yes", "--persist").exit_code == 0
     # a reboot resets the kernel values; the boot unit applies the profile again
@@ -341,10 +343,10 @@ def test_rollback_after_a_boot_reapply_removes_the_boot_unit_too(tmp_path):
     assert tree_state(root) == before
 
 
-def test_a_journal_belongs_to_its_root(tmp_path, monkeypatch):
+def test_a_journal_belongs_to_its_root(scratch, tmp_path, monkeypatch):
     monkeypatch.setenv("HWTUNE_STATE_DIR", str(tmp_path / "state"))
-    a = copy_snapshot("laptop-i7-1370p-powersave", tmp_path / "a")
-    b = copy_snapshot("vm-kvm-2vcpu-nocpufreq", tmp_path / "b")
+    a = copy_snapshot("laptop-i7-1370p-powersave", scratch / "a")
+    b = copy_snapshot("vm-kvm-2vcpu-nocpufreq", scratch / "b")
     jid = json.loads(invoke("apply", "-p", "cpu-inference", "--root", str(a), "--yes", "--json").stdout)["journal"]
     assert not (a / "var").exists()  # the journal went to $HWTUNE_STATE_DIR
     res = invoke("rollback", jid, "--root", str(b))
@@ -355,22 +357,22 @@ def test_a_journal_belongs_to_its_root(tmp_path, monkeypatch):
 
 # -- confirmation ---------------------------------------------------------------------
 
-def test_without_a_terminal_and_without_yes_apply_refuses(tmp_path):
-    root = copy_snapshot("laptop-i7-1370p-powersave", tmp_path / "laptop")
+def test_without_a_terminal_and_without_yes_apply_refuses(scratch):
+    root = copy_snapshot("laptop-i7-1370p-powersave", scratch / "laptop")
     before = tree_state(root, keep_state=True)
     res = invoke("apply", "-p", "cpu-inference", "--root", str(root))
     assert res.exit_code == 2 and "--yes" in res.stderr
     assert tree_state(root, keep_state=True) == before
 
 
-def test_in_a_terminal_apply_asks_first(tmp_path, monkeypatch):
+def test_in_a_terminal_apply_asks_first(scratch, monkeypatch):
     from typer.testing import CliRunner
 
     from hwtune import cli_apply
     from hwtune.cli import app
 
     monkeypatch.setattr(cli_apply, "_interactive", lambda: True)
-    root = copy_snapshot("laptop-i7-1370p-powersave", tmp_path / "laptop")
+    root = copy_snapshot("laptop-i7-1370p-powersave", scratch / "laptop")
     before = tree_state(root, keep_state=True)
     res = CliRunner().invoke(app, ["apply", "-p", "cpu-inference", "--root", str(root)], input="n\n")
     assert res.exit_code == 0 and "Nothing was changed" in res.stdout

@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from apply_helpers import copy_snapshot, invoke, journals, tree_state
+from apply_helpers import copy_snapshot, module_scratch, scratch, invoke, journals, tree_state
 from conftest import SNAPSHOTS, snapshot
 
 CPUFREQ = "sys/devices/system/cpu/cpufreq"
@@ -27,13 +27,13 @@ def policies(root):
 
 
 @pytest.fixture(scope="module")
-def shared_copy(tmp_path_factory):
+def shared_copy(module_scratch):
     """One copy per snapshot for the tests below that must leave it as they found it (and check that)."""
     copies = {}
 
     def get(name):
         if name not in copies:
-            copies[name] = copy_snapshot(name, tmp_path_factory.mktemp("shared") / name)
+            copies[name] = copy_snapshot(name, module_scratch / name)
             assert tree_state(copies[name]) == tree_state(snapshot(name))  # the copy is faithful
         return copies[name]
     return get
@@ -60,8 +60,8 @@ def test_apply_then_rollback_restores_every_file(shared_copy, name):
     assert not (root / "etc").exists()  # the folders apply created for its unit are gone too
 
 
-def test_laptop_powersave_ends_on_performance_on_every_policy(tmp_path):
-    root = copy_snapshot("laptop-i7-1370p-powersave", tmp_path / "laptop")
+def test_laptop_powersave_ends_on_performance_on_every_policy(scratch):
+    root = copy_snapshot("laptop-i7-1370p-powersave", scratch / "laptop")
     before = tree_state(root)
     res = invoke("apply", "--profile", "cpu-inference", "--root", str(root), "--yes", "--json")
     assert res.exit_code == 0, res.stderr
@@ -85,8 +85,8 @@ def test_laptop_powersave_ends_on_performance_on_every_policy(tmp_path):
         assert (policy / "scaling_governor").read_text() == "powersave\n"
 
 
-def test_dry_run_changes_nothing_at_all(tmp_path):
-    root = copy_snapshot("laptop-i7-1370p-powersave", tmp_path / "laptop")
+def test_dry_run_changes_nothing_at_all(scratch):
+    root = copy_snapshot("laptop-i7-1370p-powersave", scratch / "laptop")
     before = tree_state(root, keep_state=True)
     res = invoke("apply", "--profile", "gpu-inference", "--root", str(root), "--dry-run", "--persist")
     assert res.exit_code == 0, res.stderr
@@ -94,8 +94,8 @@ def test_dry_run_changes_nothing_at_all(tmp_path):
     assert tree_state(root, keep_state=True) == before  # not even a state folder
 
 
-def test_second_apply_has_nothing_to_change_and_writes_no_journal(tmp_path):
-    root = copy_snapshot("laptop-i7-1370p-powersave", tmp_path / "laptop")
+def test_second_apply_has_nothing_to_change_and_writes_no_journal(scratch):
+    root = copy_snapshot("laptop-i7-1370p-powersave", scratch / "laptop")
     assert invoke("apply", "-p", "gpu-inference", "--root", str(root), "--yes", "--persist").exit_code == 0
     assert len(journals(root)) == 1
     state = tree_state(root, keep_state=True)
@@ -139,8 +139,8 @@ def test_vm_without_cpufreq_skips_with_the_reason(shared_copy):
     assert tree_state(root, keep_state=True) == before
 
 
-def test_history_lists_applies_and_their_state(tmp_path):
-    root = copy_snapshot("laptop-i7-1370p-powersave", tmp_path / "laptop")
+def test_history_lists_applies_and_their_state(scratch):
+    root = copy_snapshot("laptop-i7-1370p-powersave", scratch / "laptop")
     assert invoke("apply", "-p", "cpu-inference", "--root", str(root), "--yes").exit_code == 0
     assert invoke("rollback", "--root", str(root)).exit_code == 0
     assert invoke("apply", "-p", "gpu-inference", "--root", str(root), "--yes", "--persist").exit_code == 0
@@ -151,8 +151,8 @@ def test_history_lists_applies_and_their_state(tmp_path):
     assert rows[1]["id"] in text and "gpu-inference" in text
 
 
-def test_rollback_twice_is_harmless(tmp_path):
-    root = copy_snapshot("laptop-i7-1370p-powersave", tmp_path / "laptop")
+def test_rollback_twice_is_harmless(scratch):
+    root = copy_snapshot("laptop-i7-1370p-powersave", scratch / "laptop")
     before = tree_state(root)
     res = invoke("apply", "-p", "gpu-inference", "--root", str(root), "--yes", "--persist", "--json")
     jid = json.loads(res.stdout)["journal"]
@@ -164,8 +164,8 @@ def test_rollback_twice_is_harmless(tmp_path):
     assert tree_state(root) == before
 
 
-def test_rollback_without_id_undoes_the_last_apply_first(tmp_path):
-    root = copy_snapshot("laptop-i7-1370p-powersave", tmp_path / "laptop")
+def test_rollback_without_id_undoes_the_last_apply_first(scratch):
+    root = copy_snapshot("laptop-i7-1370p-powersave", scratch / "laptop")
     before = tree_state(root)
     first = json.loads(invoke("apply", "-p", "cpu-inference", "--root", str(root), "--yes", "--json").stdout)
     after_first = tree_state(root)
@@ -180,8 +180,8 @@ def test_rollback_without_id_undoes_the_last_apply_first(tmp_path):
     assert tree_state(root) == before
 
 
-def test_journal_is_private_and_holds_old_and_new_values(tmp_path):
-    root = copy_snapshot("laptop-i7-1370p-powersave", tmp_path / "laptop")
+def test_journal_is_private_and_holds_old_and_new_values(scratch):
+    root = copy_snapshot("laptop-i7-1370p-powersave", scratch / "laptop")
     assert invoke("apply", "-p", "cpu-inference", "--root", str(root), "--yes").exit_code == 0
     (path,) = journals(root)
     assert path.stat().st_mode & 0o777 == 0o600
@@ -196,12 +196,12 @@ def test_journal_is_private_and_holds_old_and_new_values(tmp_path):
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 
 
-def test_persisted_unit_passes_systemd_analyze_verify(tmp_path):
+def test_persisted_unit_passes_systemd_analyze_verify(scratch):
     if SYSTEMD_ANALYZE is None:
         if os.environ.get("CI"):
             pytest.fail("systemd-analyze is required in CI (Debian/Ubuntu package: systemd)")
         pytest.skip("systemd-analyze is not installed (Debian/Ubuntu package: systemd)")
-    root = copy_snapshot("laptop-i7-1370p-powersave", tmp_path / "laptop")
+    root = copy_snapshot("laptop-i7-1370p-powersave", scratch / "laptop")
     assert invoke("apply", "-p", "gpu-inference", "--root", str(root), "--yes", "--persist").exit_code == 0
     unit = root / "etc/systemd/system/hwtune-apply.service"
     text = unit.read_text()
