@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from apply_helpers import copy_snapshot, scratch, hwtune_argv, invoke, run_hwtune, tree_state
+from apply_helpers import copy_snapshot, hwtune_argv, invoke, run_hwtune, tree_state
+from apply_helpers import scratch  # noqa: F401  (fixtures)
 
 
 def start_paused_apply(root, k, marker, *args):

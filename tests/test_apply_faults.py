@@ -13,9 +13,8 @@ import json
 
 import pytest
 
-from apply_helpers import (
-    add_kernel_files, copy_snapshot, module_scratch, invoke, journals, tree_state, write_profile,
-)
+from apply_helpers import add_kernel_files, copy_snapshot, invoke, journals, tree_state, write_profile
+from apply_helpers import module_scratch  # noqa: F401  (fixtures)
 
 KERNEL_FILES = {
     "proc/sys/vm/swappiness": "60\n",

@@ -11,9 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from apply_helpers import (
-    add_kernel_files, copy_snapshot, scratch, invoke, journals, tree_state, write_profile,
-)
+from apply_helpers import add_kernel_files, copy_snapshot, invoke, journals, tree_state, write_profile
+from apply_helpers import scratch  # noqa: F401  (fixtures)
 from hwtune.apply import sysfs
 from hwtune.apply.model import CHANGE, OK, SKIP
 from hwtune.apply.nvidia import plan_persistenced, systemd_commands
