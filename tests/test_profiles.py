@@ -88,3 +88,14 @@ def test_check_text_unknown_key(tmp_path):
                     'remediation = "x"\nremedy = "typo"\n')
     with pytest.raises(ConfigError, match=r"x.toml: unknown key 'cpu.governor.remedy'"):
         load_text_file(path)
+
+
+def test_unreadable_profile_folder_is_a_one_line_error(tmp_path, monkeypatch):
+    # As an unprivileged user, Path.is_file() raises PermissionError for a file
+    # inside a folder the user may not enter; root can enter any, so simulate it.
+    def denied(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(type(tmp_path), "is_file", denied)
+    with pytest.raises(ConfigError, match=r"p.toml: cannot read: Permission denied"):
+        profile.load(str(tmp_path / "p.toml"))

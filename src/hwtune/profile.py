@@ -84,16 +84,23 @@ def available() -> dict[str, Path]:
     """Profile name -> file; earlier folders win."""
     found: dict[str, Path] = {}
     for folder in reversed(search_dirs()):
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.toml")):
-                found[path.stem] = path
+        try:
+            paths = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+        except OSError as exc:
+            raise ConfigError(f"profile folder {folder}: cannot read: {exc.strerror}") from None
+        for path in paths:
+            found[path.stem] = path
     return dict(sorted(found.items()))
 
 
 def resolve(name_or_path: str) -> Path:
     if name_or_path.endswith(".toml") or "/" in name_or_path:
         path = Path(name_or_path)
-        if not path.is_file():
+        try:
+            exists = path.is_file()
+        except OSError as exc:  # a folder on the way this user may not enter
+            raise ConfigError(f"profile file {path}: cannot read: {exc.strerror}") from None
+        if not exists:
             raise ConfigError(f"profile file {path} does not exist")
         return path
     known = available()
