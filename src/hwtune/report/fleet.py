@@ -47,13 +47,15 @@ def _check_report(doc: Any, path: Path) -> dict[str, Any]:
 
 def load_host_dir(folder: Path) -> HostResult:
     check, facts, error = folder / CHECK_FILE, folder / FACTS_FILE, folder / ERROR_FILE
+    # The playbook removes error.txt when a host succeeds, so one present is the
+    # latest run's outcome, even beside the check.json of an earlier run.
+    if error.is_file():
+        text = error.read_text(encoding="utf-8", errors="replace").strip()
+        return HostResult(folder.name, error=text.splitlines()[0] if text else "failed (empty error.txt)")
     if check.is_file():
         report = _check_report(read_json(check), check)
         facts_doc = read_json(facts) if facts.is_file() else None
         return HostResult(folder.name, report, facts_doc if isinstance(facts_doc, dict) else None)
-    if error.is_file():
-        text = error.read_text(encoding="utf-8", errors="replace").strip()
-        return HostResult(folder.name, error=text.splitlines()[0] if text else "failed (empty error.txt)")
     return HostResult(folder.name, error=f"no {CHECK_FILE} in {folder}")
 
 

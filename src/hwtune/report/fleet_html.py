@@ -6,7 +6,7 @@ from html import escape
 from typing import Any
 
 from hwtune.report.fleet import HostResult, check_rows, fleet_json
-from hwtune.report.html import STATUS_COLOR, badge, counts_line, page
+from hwtune.report.layout import STATUS_COLOR, badge, counts_line, page
 
 STYLE = """
 .grid th.c{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;font-weight:500;padding:6px 3px}
@@ -42,8 +42,10 @@ def render_fleet_html(hosts: list[HostResult], title: str, generated: str) -> st
     for h in hosts:
         info = by_name[h.name]
         if h.report is None:
-            body_rows.append(f'<tr><td class="host"><b>{escape(h.name)}</b></td><td>{badge("ERROR")}</td>'
-                             f'<td colspan="{len(rows) + 1}">no result: {escape(h.error or "")}</td></tr>')
+            # width:0 + min-width:100%: a long error wraps inside the row instead of widening a column
+            body_rows.append(f'<tr><td class="host"><b>{escape(h.name)}</b></td><td>{badge("no result")}</td>'
+                             f'<td colspan="{len(rows) + 1}"><div style="width:0;min-width:100%">no result: '
+                             f'{escape(h.error or "")}</div></td></tr>')
             continue
         st = h.statuses()
         cells = "".join(_cell(st.get(r.id), h.name in r.differ, cls[r.id], f"{h.name} {r.id}") for r in rows)

@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 
 from hwtune.report import bench
-from hwtune.report.html import STATUS_COLOR, badge, cell, counts_line, empty, page, table
+from hwtune.report.layout import STATUS_COLOR, badge, cell, counts_line, empty, page, table
 from hwtune.report.svg import PALETTE, Axis, Series, bar_chart, fmt, xy_chart
 
 PROBLEMS = ("FAIL", "ERROR", "WARN")

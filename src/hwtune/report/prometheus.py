@@ -114,10 +114,10 @@ def _bench(w: _Writer, bench_results: list[dict[str, Any]]) -> None:
         w.sample("hwtune_bench_throughput_samples_per_second", labels(r), float(r["throughput_fps"]))
     w.family("hwtune_bench_latency_seconds", "Per-request latency percentile of that run, in seconds.")
     for r in latest:
-        for q, quantile in (("p50", "0.5"), ("p99", "0.99")):
+        for q, quantile in (("p50", "50"), ("p99", "99")):
             ms = (r.get("latency_ms") or {}).get(q)
             if isinstance(ms, (int, float)):
-                w.sample("hwtune_bench_latency_seconds", labels(r) + [("quantile", quantile)], ms / 1000)
+                w.sample("hwtune_bench_latency_seconds", labels(r) + [("percentile", quantile)], ms / 1000)
     stamps = [r for r in latest if r.get("_run_time_s") is not None]
     if stamps:
         w.family("hwtune_bench_timestamp_seconds", "When that bench run was made, in seconds since the epoch.")

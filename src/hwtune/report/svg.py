@@ -108,7 +108,7 @@ def _legend(series: list[Series], x0: float, y0: float, width: float) -> tuple[l
             out.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x + 22:.1f}" y2="{y:.1f}" stroke="{s.color}" '
                        f'stroke-width="2.5"{dash}/>')
         if s.marker:
-            out.append(f'<circle cx="{x + 11:.1f}" cy="{y:.1f}" r="3.5" fill="{s.color}"/>')
+            out.append(f'<circle class="key" cx="{x + 11:.1f}" cy="{y:.1f}" r="3.5" fill="{s.color}"/>')
         out.append(f'<text x="{x + 28:.1f}" y="{y + 4:.1f}" font-size="12" fill="{INK}">{escape(s.name)}</text>')
         x += w
     return out, y + 18 - y0
