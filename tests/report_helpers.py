@@ -5,8 +5,12 @@ are built on other branches; these samples follow their JSON, field for field)."
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from typer.testing import CliRunner
 
@@ -23,7 +27,7 @@ def cli_app():
     names = {c.name for c in app.registered_commands}
     if "diff" in names:
         return app
-    fresh = typer.Typer(pretty_exceptions_enable=False)
+    fresh = typer.Typer(pretty_exceptions_enable=False, rich_markup_mode=None)
     for cmd in app.registered_commands:
         fresh.registered_commands.append(cmd)
     fresh.registered_groups.extend(app.registered_groups)
@@ -111,3 +115,21 @@ def write_json(path: Path, doc: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
     return path
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--enable-logging=stderr", "--v=0"]
+
+
+def chromium(page: Path, tmp: Path, *extra: str) -> tuple[str, list[str]]:
+    """Run Chromium on a file; its stdout, and the page's console messages (errors, CSP violations, logs)."""
+    profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
+    proc = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, page.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+    return proc.stdout, console
+
+
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian package chromium; "
+                                    ".ci/run installs it)")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, snapshot
-from report_helpers import check_json, facts_json, invoke, write_json
+from report_helpers import chromium, check_json, facts_json, invoke, needs_chromium, write_json
 
 HOSTS = {"laptop-a": "laptop-i7-1370p-powersave", "laptop-b": "laptop-i7-1370p-powersave",
          "epyc": "epyc7451-2s-8numa", "vm": "vm-kvm-2vcpu-nocpufreq"}
@@ -69,6 +69,21 @@ def test_fleet_html_marks_the_outliers(tmp_path):
     outlined = re.findall(r'<td class="s (?:diff|same) odd" title="([^"]+)"', text)
     assert sorted(t.split(":")[0] for t in outlined) == ["vm cpu.boost", "vm cpu.hypervisor"]
     assert "no result: hwtune needs Python 3.11" in text and "<script" not in text
+
+
+@needs_chromium
+def test_fleet_page_renders_in_chromium(tmp_path):
+    out = tmp_path / "fleet.html"
+    invoke("fleet", "report", make_fleet(tmp_path / "r"), "--out", out)
+    dom, console = chromium(out, tmp_path, "--dump-dom")
+    assert console == []
+    assert len(re.findall(r'<td class="host">', dom)) == 1 + 5  # the majority row and five hosts
+    png = tmp_path / "fleet.png"
+    _, console = chromium(out, tmp_path, f"--screenshot={png}", "--window-size=1280,900")
+    assert console == [] and png.read_bytes()[:4] == b"\x89PNG"
+    keep = os.environ.get("HWTUNE_SCREENSHOT_DIR")
+    if keep:
+        shutil.copy(png, Path(keep) / "fleet-screenshot.png")
 
 
 def test_fleet_exit_codes_and_bad_input(tmp_path):

@@ -6,15 +6,12 @@ import math
 import os
 import re
 import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-
 from conftest import snapshot
 from hwtune.report import bench, svg
-from report_helpers import bench_run, invoke, journal, recommend_doc, write_json
+from report_helpers import bench_run, chromium, invoke, journal, needs_chromium, recommend_doc, write_json
 
 LAPTOP = "laptop-i7-1370p-powersave"
 
@@ -188,24 +185,6 @@ def test_latency_series_come_from_the_newest_run_only():
 
 
 # ---- headless Chromium ----------------------------------------------------------------------------
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--enable-logging=stderr", "--v=0"]
-
-
-def chromium(page: Path, tmp: Path, *extra: str) -> tuple[str, list[str]]:
-    """Run Chromium on a file; its stdout, and the page's console messages (errors, CSP violations, logs)."""
-    profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
-    proc = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, page.as_uri()],
-                          capture_output=True, text=True, timeout=120)
-    console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
-    return proc.stdout, console
-
-
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian package chromium; "
-                                    ".ci/run installs it)")
-
 
 @needs_chromium
 def test_console_capture_sees_script_errors_and_blocked_loads(tmp_path):

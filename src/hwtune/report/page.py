@@ -132,17 +132,20 @@ def throughput_charts(results: list[dict[str, Any]]) -> list[str]:
     return charts
 
 
+def _tips(configs: dict[tuple[float, float], str], pts: list[tuple[float, float]]) -> tuple[str, ...]:
+    return tuple(f"{configs[p]}: p99 {fmt(p[0])} ms, {fmt(p[1])} samples/s" for p in pts)
+
+
 def pareto_charts(results: list[dict[str, Any]]) -> list[str]:
     charts = []
     for title, points in list(bench.tuner_points(results).items())[:MAX_CHARTS]:
         xy = [(r["latency_ms"]["p99"], r["throughput_fps"]) for r in points]
-        tips = {(r["latency_ms"]["p99"], r["throughput_fps"]): bench.config_text(r) for r in points}
+        configs = {(r["latency_ms"]["p99"], r["throughput_fps"]): bench.config_text(r) for r in points}
         front = bench.pareto_front(xy)
         others = [p for p in xy if p not in front]
-        tip = lambda p: f"{tips[p]}: p99 {fmt(p[0])} ms, {fmt(p[1])} samples/s"  # noqa: E731
-        series = [Series("configurations tried", tuple(others), "#999999", line=False, tips=tuple(map(tip, others))),
-                  Series("Pareto front (no configuration is both faster and lower-latency)", tuple(front),
-                         PALETTE[3], tips=tuple(map(tip, front)))]
+        series = [Series("configurations tried", tuple(others), "#999999", line=False, tips=_tips(configs, others)),
+                  Series("Pareto front (nothing beats these on both throughput and p99)", tuple(front),
+                         PALETTE[3], tips=_tips(configs, front))]
         charts.append(xy_chart(f"Pareto front: {title}", series,
                                Axis("p99 latency (ms)"), Axis("throughput (samples/s)")))
     return charts
