@@ -44,6 +44,8 @@ class FailOn(str, Enum):
 class CheckFormat(str, Enum):
     table = "table"
     json = "json"
+    junit = "junit"
+    prometheus = "prometheus"
 
 
 def run_command(fn: Callable[[], int | None]) -> None:
@@ -97,13 +99,16 @@ def check(
     root: Optional[Path] = ROOT_OPT,
     facts_file: Optional[Path] = typer.Option(None, "--facts", help="Judge facts saved by `hwtune facts --json`."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON (same as --format json)."),
-    fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", help="table or json."),
+    fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", help="table, json, junit or prometheus."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Write json, junit or prometheus to this file "
+                                          "(replaced atomically) instead of stdout."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Add each check's rationale and source."),
     fail_on: FailOn = typer.Option(FailOn.fail, "--fail-on", help="Exit 1 on FAIL/ERROR (fail) or also on WARN."),
 ) -> None:
     """Probe the host and judge it against a profile: expected vs observed, and the fix.
 
-    Examples:  hwtune check;  hwtune check --profile gpu-inference --json;  hwtune check --root host-snap/
+    Examples:  hwtune check;  hwtune check --profile gpu-inference --json;  hwtune check --root host-snap/;
+    hwtune check --format prometheus --output /var/lib/node_exporter/textfile_collector/hwtune.prom
     """
 
     def go() -> int:
@@ -112,7 +117,11 @@ def check(
 
         facts = _facts(root, facts_file)
         report = evaluate(facts, profiles.load(profile or choose_profile(facts)))
-        if json_out or fmt is CheckFormat.json:
+        if output is not None or fmt in (CheckFormat.junit, CheckFormat.prometheus):
+            from hwtune.report.formats import write_check
+
+            write_check("json" if json_out else fmt.value, report.to_json(), facts.to_json(), root, output)
+        elif json_out or fmt is CheckFormat.json:
             print_json(report.to_json())
         else:
             from hwtune.render import render_report

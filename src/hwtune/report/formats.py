@@ -1,0 +1,54 @@
+"""`hwtune check --format json|junit|prometheus [--output PATH]`: the machine-readable outputs.
+
+With --output the file is replaced atomically, so node_exporter's textfile
+collector or a CI job never reads half a report.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from hwtune.errors import ConfigError
+
+FORMATS = ("json", "junit", "prometheus")
+
+
+def render_check(fmt: str, report_json: dict[str, Any], facts_json: dict[str, Any] | None, hostname: str,
+                 bench_results: list[dict[str, Any]], now_s: float) -> str:
+    if fmt == "json":
+        return json.dumps(report_json, indent=2, default=str) + "\n"
+    if fmt == "junit":
+        from hwtune.report.junit import render_junit
+
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now_s))
+        return render_junit(report_json, hostname, timestamp=stamp)
+    if fmt == "prometheus":
+        from hwtune.report.prometheus import render_prometheus
+
+        return render_prometheus(report_json, facts_json, bench_results, now_s)
+    raise ConfigError(f"--output writes {', '.join(FORMATS)}; add --format (not {fmt})")
+
+
+def write_check(fmt: str, report_json: dict[str, Any], facts_json: dict[str, Any] | None, root: Path | None,
+                output: Path | None, stdout: TextIO | None = None) -> None:
+    """Render one format and write it to `output` (atomically) or to stdout.
+
+    The newest bench results are exported only for the live host: with --root
+    the saved runs on this machine are not the snapshot's.
+    """
+    from hwtune.report import inputs
+
+    bench_results: list[dict[str, Any]] = []
+    if fmt == "prometheus" and root is None:
+        bench_results = inputs.all_results(inputs.load_bench_runs(inputs.bench_runs_dir()).docs)
+    text = render_check(fmt, report_json, facts_json, inputs.host_name(root), bench_results, time.time())
+    if output is None:
+        (stdout or sys.stdout).write(text)
+        return
+    from hwtune.report.atomic import write_atomic
+
+    write_atomic(output, text)

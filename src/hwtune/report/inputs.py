@@ -1,0 +1,140 @@
+"""Read the saved documents a report is made of: bench runs, apply journals, recommend output.
+
+Folders are scanned leniently (a file that is not a bench run is listed as
+skipped on the page, not fatal); a file named on the command line must be
+what it says, or it is a one-line error naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hwtune.errors import ConfigError
+from hwtune.report.bench import is_result
+
+DATA_ENV = "HWTUNE_DATA_DIR"  # the same override `hwtune bench` honours
+STATE_ENV = "HWTUNE_STATE_DIR"  # the same override `hwtune apply` honours
+STATE_SUBDIR = "var/lib/hwtune"
+
+
+def host_name(root: Path | None) -> str:
+    """The live hostname; for a snapshot the name its manifest recorded, else its folder name."""
+    if root is None:
+        return socket.gethostname()
+    try:
+        manifest = json.loads((Path(root) / "hwtune-snapshot.json").read_text(encoding="utf-8"))
+        if isinstance(manifest, dict) and manifest.get("hostname"):
+            return str(manifest["hostname"])
+    except (OSError, ValueError):
+        pass
+    return Path(root).resolve().name
+
+
+def bench_runs_dir() -> Path:
+    """Where `hwtune bench` saves runs: $HWTUNE_DATA_DIR/bench/runs or the user data dir."""
+    override = os.environ.get(DATA_ENV)
+    if override:
+        return Path(override).expanduser() / "bench" / "runs"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("hwtune")) / "bench" / "runs"
+
+
+def journal_dir(root: Path) -> Path:
+    override = os.environ.get(STATE_ENV)
+    return (Path(override) if override else root / STATE_SUBDIR) / "journal"
+
+
+@dataclass
+class Loaded:
+    """Documents read from a folder, and the files passed over with the reason."""
+
+    docs: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not JSON: {exc.msg} at line {exc.lineno}") from None
+
+
+def iso_to_epoch(text: Any) -> float | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def bench_run(path: Path) -> dict[str, Any]:
+    """One saved run, with `_run` and `_run_time_s` added to the run and to each result."""
+    doc = read_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
+        raise ConfigError(f"{path}: not a hwtune bench run (no 'results' list)")
+    when = iso_to_epoch(doc.get("created_utc"))
+    if when is None:
+        when = path.stat().st_mtime
+    doc = {**doc, "_run": path.stem, "_run_time_s": when}
+    tuner = doc.get("tuner") if isinstance(doc.get("tuner"), dict) else {}
+    extra = [r for v in tuner.values() if isinstance(v, list) for r in v if is_result(r)]
+    doc["results"] = [{**r, "_run": path.stem, "_run_time_s": when}
+                      for r in [*doc["results"], *extra] if is_result(r)]
+    return doc
+
+
+def load_bench_runs(folder: Path) -> Loaded:
+    loaded = Loaded()
+    if not folder.is_dir():
+        return loaded
+    for path in sorted(folder.glob("*.json")):
+        try:
+            loaded.docs.append(bench_run(path))
+        except ConfigError as exc:
+            loaded.skipped.append(exc.message)
+    loaded.docs.sort(key=lambda d: d["_run_time_s"])
+    return loaded
+
+
+def all_results(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for run in runs for r in run["results"]]
+
+
+def load_journals(folder: Path) -> Loaded:
+    """Apply journals, oldest first; a journal readable by root only is reported, not fatal."""
+    loaded = Loaded()
+    try:
+        paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    except PermissionError:
+        loaded.skipped.append(f"{folder}: readable by root only")
+        return loaded
+    for path in paths:
+        try:
+            doc = read_json(path)
+        except ConfigError as exc:
+            loaded.skipped.append(exc.message)
+            continue
+        if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list):
+            loaded.skipped.append(f"{path}: not a hwtune journal (no 'steps' list)")
+            continue
+        loaded.docs.append(doc)
+    return loaded
+
+
+def load_recommend(path: Path) -> dict[str, Any]:
+    doc = read_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("estimates"), list):
+        raise ConfigError(f"{path}: not `hwtune recommend --json` output (no 'estimates' list)")
+    return doc

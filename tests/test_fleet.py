@@ -1,0 +1,229 @@
+"""hwtune fleet report and hwtune diff, on the real snapshots; and the Ansible playbook run for real."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, snapshot
+from report_helpers import chromium, check_json, facts_json, invoke, needs_chromium, write_json
+
+HOSTS = {"laptop-a": "laptop-i7-1370p-powersave", "laptop-b": "laptop-i7-1370p-powersave",
+         "epyc": "epyc7451-2s-8numa", "vm": "vm-kvm-2vcpu-nocpufreq"}
+
+
+def make_fleet(root: Path, broken: bool = True) -> Path:
+    for host, snap in HOSTS.items():
+        write_json(root / host / "check.json", check_json(snap))
+        write_json(root / host / "facts.json", facts_json(snap))
+    if broken:
+        (root / "old").mkdir()
+        (root / "old" / "error.txt").write_text("hwtune needs Python 3.11 or newer, and python3 on old is 3.9.2\n")
+    return root
+
+
+def test_fleet_json_majorities_and_outliers(tmp_path):
+    res = invoke("fleet", "report", make_fleet(tmp_path / "r"), "--json")
+    assert res.exit_code == 1  # the laptops FAIL, and one host has no result
+    doc = json.loads(res.stdout)
+    hosts = {h["name"]: h for h in doc["hosts"]}
+    assert set(hosts) == {"laptop-a", "laptop-b", "epyc", "vm", "old"}
+    assert hosts["old"]["status"] == "no result" and "3.9.2" in hosts["old"]["error"]
+    assert hosts["epyc"]["cpu_model"] == "AMD EPYC 7451 24-Core Processor"
+    checks = {c["id"]: c for c in doc["checks"]}
+    # hypervisor: three bare-metal PASS, the KVM guest WARNs
+    assert checks["cpu.hypervisor"]["majority"] == "PASS"
+    assert checks["cpu.hypervisor"]["differ"] == [{"host": "vm", "status": "WARN"}]
+    # governor: 2 FAIL (laptops), 1 PASS, 1 SKIP: no status has more than half
+    assert checks["cpu.governor"]["majority"] is None and checks["cpu.governor"]["counts"] == {
+        "PASS": 1, "FAIL": 2, "SKIP": 1}
+    assert checks["cpu.vnni"]["majority"] == "WARN" and checks["cpu.vnni"]["differ"] == []
+    assert hosts["vm"]["differs_from_majority"] == ["cpu.boost", "cpu.hypervisor"]
+    assert hosts["laptop-a"]["differs_from_majority"] == []
+
+
+def test_fleet_terminal_table(tmp_path):
+    res = invoke("fleet", "report", make_fleet(tmp_path / "r"))
+    lines = res.stdout.splitlines()
+    header = next(line for line in lines if "laptop-a" in line and "majority" in line)
+    assert "old" not in header.split()  # a host without a result has no column
+    row = next(line for line in lines if line.startswith("| cpu.hypervisor"))
+    assert re.search(r"PASS\s+\|\s+PASS\s+\|\s+PASS\s+\|\s+WARN \*", row) and "3 PASS, 1 WARN" in row
+    assert re.search(r"\| cpu\.governor .*\| split", res.stdout)
+    assert "old: no result: hwtune needs Python 3.11 or newer" in res.stdout
+
+
+def test_fleet_html_marks_the_outliers(tmp_path):
+    out = tmp_path / "fleet.html"
+    assert invoke("fleet", "report", make_fleet(tmp_path / "r"), "--out", out).exit_code == 1
+    text = out.read_text(encoding="utf-8")
+    outlined = re.findall(r'<td class="s (?:diff|same) odd" title="([^"]+)"', text)
+    assert sorted(t.split(":")[0] for t in outlined) == ["vm cpu.boost", "vm cpu.hypervisor"]
+    assert "no result: hwtune needs Python 3.11" in text and "<script" not in text
+
+
+@needs_chromium
+def test_fleet_page_renders_in_chromium(tmp_path):
+    out = tmp_path / "fleet.html"
+    invoke("fleet", "report", make_fleet(tmp_path / "r"), "--out", out)
+    dom, console = chromium(out, tmp_path, "--dump-dom")
+    assert console == []
+    assert len(re.findall(r'<td class="host">', dom)) == 1 + 5  # the majority row and five hosts
+    png = tmp_path / "fleet.png"
+    _, console = chromium(out, tmp_path, f"--screenshot={png}", "--window-size=1280,900")
+    assert console == [] and png.read_bytes()[:4] == b"\x89PNG"
+    keep = os.environ.get("HWTUNE_SCREENSHOT_DIR")
+    if keep:
+        shutil.copy(png, Path(keep) / "fleet-screenshot.png")
+
+
+def test_fleet_exit_codes_and_bad_input(tmp_path):
+    ok = tmp_path / "ok"
+    write_json(ok / "epyc" / "check.json", check_json("epyc7451-2s-8numa"))
+    write_json(ok / "vm.json", check_json("vm-kvm-2vcpu-nocpufreq"))  # a flat <host>.json counts too
+    res = invoke("fleet", "report", ok, "--json")
+    assert res.exit_code == 0 and [h["name"] for h in json.loads(res.stdout)["hosts"]] == ["epyc", "vm"]
+    res = invoke("fleet", "report", tmp_path / "missing")
+    assert res.exit_code == 2 and res.stderr.count("\n") == 1 and "not a folder" in res.stderr
+    (tmp_path / "empty").mkdir()
+    assert invoke("fleet", "report", tmp_path / "empty").exit_code == 2
+    (ok / "epyc" / "check.json").write_text('{"schema": 1}')
+    res = invoke("fleet", "report", ok)
+    assert res.exit_code == 2 and str(ok / "epyc" / "check.json") in res.stderr
+
+
+def test_diff_two_hosts(tmp_path):
+    fleet = make_fleet(tmp_path / "r", broken=False)
+    res = invoke("diff", fleet / "laptop-a", fleet / "epyc", "--json")
+    assert res.exit_code == 1
+    d = json.loads(res.stdout)
+    facts = {f["id"]: f for f in d["facts"]["changed"]}
+    assert facts["cpu.model"]["a"] == "13th Gen Intel(R) Core(TM) i7-1370P"
+    assert facts["cpu.model"]["b"] == "AMD EPYC 7451 24-Core Processor"
+    assert facts["numa.nodes"] == {"id": "numa.nodes", "a": 1, "b": 8}
+    checks = {c["id"]: c for c in d["checks"]["changed"]}
+    assert checks["cpu.governor"]["a"]["status"] == "FAIL" and checks["cpu.governor"]["b"]["status"] == "PASS"
+    assert "cpu.hypervisor" not in checks  # PASS on both, same observation
+    res = invoke("diff", fleet / "laptop-a", fleet / "epyc")
+    assert "verdicts that differ" in res.stdout and "facts that differ" in res.stdout
+
+
+def test_diff_one_host_before_and_after_a_change(tmp_path):
+    before = snapshot("laptop-i7-1370p-powersave")
+    after = tmp_path / "after"
+    shutil.copytree(before, after, symlinks=True)
+    for gov in glob.glob(str(after / "sys/devices/system/cpu/cpufreq/policy*/scaling_governor")):
+        Path(gov).write_text("performance\n")
+    res = invoke("diff", before, after, "--json")
+    assert res.exit_code == 1
+    d = json.loads(res.stdout)
+    assert [f["id"] for f in d["facts"]["changed"]] == ["cpufreq.governors"]
+    assert {c["id"]: (c["a"]["status"], c["b"]["status"]) for c in d["checks"]["changed"]}["cpu.governor"] == (
+        "FAIL", "PASS")
+    # the same host, as a snapshot and as the JSON it gives: nothing differs
+    write_json(tmp_path / "same" / "check.json", check_json("laptop-i7-1370p-powersave"))
+    write_json(tmp_path / "same" / "facts.json", facts_json("laptop-i7-1370p-powersave"))
+    res = invoke("diff", before, tmp_path / "same")
+    assert res.exit_code == 0 and "no difference" in res.stdout
+
+
+def test_diff_bad_inputs(tmp_path):
+    check = write_json(tmp_path / "c.json", check_json("epyc7451-2s-8numa"))
+    facts = write_json(tmp_path / "f.json", facts_json("epyc7451-2s-8numa"))
+    res = invoke("diff", check, facts)
+    assert res.exit_code == 2 and "nothing to compare" in res.stderr and res.stderr.count("\n") == 1
+    other = write_json(tmp_path / "o.json", {"hello": 1})
+    res = invoke("diff", check, other)
+    assert res.exit_code == 2 and str(other) in res.stderr
+    res = invoke("diff", check, tmp_path / "nope")
+    assert res.exit_code == 2 and "no such file or folder" in res.stderr
+
+
+# ---- the real playbook ------------------------------------------------------------------------------
+
+ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
+PLAYBOOK = REPO / "contrib" / "ansible" / "hwtune.yml"
+
+
+def old_python() -> str | None:
+    """A Python older than 3.11 on this machine, to stand for a host that lacks 3.11."""
+    candidates = sorted(glob.glob("/root/.pyenv/versions/3.[89].*/bin/python3")) + \
+        sorted(glob.glob("/root/.pyenv/versions/3.10.*/bin/python3")) + \
+        [p for p in ("/usr/bin/python3.9", "/usr/bin/python3.10") if os.path.exists(p)]
+    return candidates[0] if candidates else None
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    out = {}
+    for host, stats in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.M):
+        out[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", stats)}
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(), reason="ansible-core not installed (pip install -e '.[test]')")
+def test_ansible_playbook_on_two_local_hosts_then_fleet_report(tmp_path):
+    old = old_python()
+    lines = ["[fleet]"]
+    for name in ("node-a", "node-b"):
+        lines.append(f"{name} hwtune_venv={tmp_path}/{name}/venv hwtune_work_dir={tmp_path}/{name}/work")
+    if old:
+        lines.append(f"old-py hwtune_venv={tmp_path}/old/venv hwtune_work_dir={tmp_path}/old/work "
+                     f"hwtune_python={old}")
+    lines += ["[all:vars]", "ansible_connection=local", f"ansible_python_interpreter={sys.executable}"]
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("\n".join(lines) + "\n")
+    results = tmp_path / "results"
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+           "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"), "LC_ALL": "C.UTF-8",
+           "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    argv = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(PLAYBOOK), "-e", f"hwtune_results_dir={results}"]
+    try:
+        run = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+        log = run.stdout + run.stderr
+        stats = recap(log)
+        assert stats["node-a"]["failed"] == 0 and stats["node-b"]["failed"] == 0, log[-4000:]
+        for name in ("node-a", "node-b"):
+            report = json.loads((results / name / "check.json").read_text())
+            assert report["schema"] == 1 and len(report["results"]) == 16
+            assert json.loads((results / name / "facts.json").read_text())["facts"]["cpu.threads"] >= 1
+            with tarfile.open(results / name / "snapshot.tar.gz") as tar:
+                assert "snapshot/hwtune-snapshot.json" in tar.getnames()
+        if old:  # that host fails alone, with the reason, and the run says so
+            assert run.returncode == 2 and stats["old-py"]["failed"] == 1
+            assert "hwtune needs Python 3.11 or newer" in (results / "old-py" / "error.txt").read_text()
+        else:
+            assert run.returncode == 0, log[-4000:]
+
+        res = invoke("fleet", "report", results)
+        assert "node-a" in res.stdout and "node-b" in res.stdout
+        doc = json.loads(invoke("fleet", "report", results, "--json").stdout)
+        assert all(c["differ"] == [] for c in doc["checks"])  # one machine twice: nobody differs
+        keep = os.environ.get("HWTUNE_FLEET_TABLE_OUT")
+        if keep:  # how docs/report.md's fleet table is made
+            Path(keep).write_text(res.stdout)
+
+        # --check --limit: only node-a is touched, nothing runs, nothing is fetched again
+        stamp = (results / "node-a" / "check.json").stat().st_mtime_ns
+        run = subprocess.run([*argv, "--check", "--limit", "node-a"], capture_output=True, text=True,
+                             timeout=300, env=env, cwd=tmp_path)
+        log = run.stdout + run.stderr
+        assert run.returncode == 0, log[-4000:]
+        assert set(recap(log)) == {"node-a"}
+        assert "--check: hwtune check, facts and snapshot would run on node-a" in log
+        keep_log = os.environ.get("HWTUNE_ANSIBLE_LOG_OUT")
+        if keep_log:
+            Path(keep_log).write_text(log)
+        assert (results / "node-a" / "check.json").stat().st_mtime_ns == stamp
+    finally:
+        for name in ("node-a", "node-b", "old"):  # 400 MB each: do not leave them to pytest's tmp rotation
+            shutil.rmtree(tmp_path / name, ignore_errors=True)
