@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from hwtune.facts import Facts
@@ -21,8 +19,17 @@ from hwtune.verdict import Report
 STATUS_STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red", "SKIP": "dim", "ERROR": "bold magenta"}
 
 
-def table_box(console: Console) -> box.Box:
+def table_box(console: Console):
+    from rich import box
+
     return box.ROUNDED if console.is_terminal else box.ASCII
+
+
+def new_table(console: Console, title: str, **options: Any):
+    """A rich Table; imported here because piped output (plain lines) never needs one."""
+    from rich.table import Table
+
+    return Table(title=title, box=table_box(console), **options)
 
 
 def show(value: Any) -> str:
@@ -72,7 +79,7 @@ def render_report(console: Console, report: Report, *, verbose: bool = False, ho
 
 
 def _report_table(console: Console, report: Report, title: str) -> None:
-    table = Table(title=title, box=table_box(console), expand=False)
+    table = new_table(console, title, expand=False)
     table.add_column("status", no_wrap=True)
     table.add_column("check", no_wrap=True)
     table.add_column("observed", overflow="fold", ratio=3)
@@ -89,7 +96,7 @@ def _report_table(console: Console, report: Report, title: str) -> None:
 
 
 def render_facts(console: Console, facts: Facts) -> None:
-    table = Table(title="hwtune facts", box=table_box(console))
+    table = new_table(console, "hwtune facts")
     table.add_column("fact", no_wrap=True)
     table.add_column("value", overflow="fold")
     for key, value in sorted(facts.values.items()):
@@ -102,7 +109,7 @@ def render_facts(console: Console, facts: Facts) -> None:
         table.add_row(key, cell)
     console.print(table)
     if facts.gpus:
-        gt = Table(title="GPUs", box=table_box(console))
+        gt = new_table(console, "GPUs")
         for col in ("index", "name", "bus id", "memory MiB", "persistence", "MIG", "PCIe", "power W", "NUMA"):
             gt.add_column(col)
         for g in facts.gpus:
@@ -119,13 +126,13 @@ def render_facts(console: Console, facts: Facts) -> None:
 def render_profile(console: Console, data: dict[str, Any]) -> None:
     console.print(f"[bold]{escape(data['name'])}[/bold]: {escape(data['description'])}")
     console.print(f"merged from: {' -> '.join(data['chain'])}")
-    table = Table(title="check parameters", box=table_box(console))
+    table = new_table(console, "check parameters")
     table.add_column("check")
     table.add_column("parameters")
     for check_id, params in data["checks"].items():
         table.add_row(check_id, escape(show(params)))
     console.print(table)
-    tune = Table(title="tunables (hwtune apply)", box=table_box(console))
+    tune = new_table(console, "tunables (hwtune apply)")
     tune.add_column("key")
     tune.add_column("target")
     for key, value in data["tune"].items():

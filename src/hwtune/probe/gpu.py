@@ -13,7 +13,7 @@ from dataclasses import replace
 from hwtune.errors import ParseError
 from hwtune.facts import FactsBuilder, Gpu
 from hwtune.host import Host
-from hwtune.probe import nvml, pci
+from hwtune.probe import pci
 from hwtune.probe.nvidia import (
     DriverModule,
     NvidiaSmiReport,
@@ -87,6 +87,7 @@ def _probe_gpus(host: Host, b: FactsBuilder, use_nvml: bool) -> tuple[NvidiaSmiR
     """The driver's report and where it came from; or None and why not."""
     reasons = []
     if use_nvml:
+        from hwtune.probe import nvml  # NVML only where there is a GPU to ask
         try:
             return _set_gpu_facts(host, b, nvml.read_nvml_report(), "nvml"), ""
         except nvml.NvmlUnavailable as exc:
@@ -227,6 +228,8 @@ def probe_cudnn(host: Host, b: FactsBuilder) -> None:
     found = []
     for folder in CUDNN_LIB_DIRS:
         for name in host.listdir(folder) or ():
+            if not name.startswith("libcudnn.so."):  # lib folders hold thousands of files
+                continue
             version = parse_cudnn_lib_name(name)
             if version is not None:
                 found.append((tuple(int(p) for p in version.split(".")), version, f"{folder}/{name}"))

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hwtune.errors import ParseError
 from hwtune.facts import Gpu
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 _MIB = 1024 * 1024
 
@@ -66,6 +69,8 @@ def _xml_root(text: str) -> ET.Element:
     # entity-expansion blow-ups. ElementTree never fetches the external DTD.
     if "<!ENTITY" in text:
         raise ParseError("nvidia-smi XML declares entities; refusing to expand them")
+    import xml.etree.ElementTree as ET  # only hosts with NVIDIA GPUs pay for it
+
     try:
         root = ET.fromstring(text)
     except (ET.ParseError, ValueError) as exc:
