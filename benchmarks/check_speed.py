@@ -38,7 +38,8 @@ def main() -> None:
     args = ap.parse_args()
 
     floor_cmd = [sys.executable, "-c", "import typer, rich.console"]
-    check_cmd = [sys.executable, "-m", "hwtune", "check"]
+    script = Path(sys.executable).with_name("hwtune")  # the console script a user runs
+    check_cmd = [str(script), "check"] if script.exists() else [sys.executable, "-m", "hwtune", "check"]
     for cmd in (floor_cmd, check_cmd):  # warm the page cache and .pyc files
         timed(cmd)
     floor, check = [], []
@@ -59,6 +60,7 @@ def main() -> None:
         probes.append(time.perf_counter() - start)
     p = statistics.median(probes)
 
+    print(f"command: {' '.join(check_cmd)}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}, {args.runs} runs each, medians")
     print(f"import typer, rich.console : {f * 1000:7.1f} ms")
