@@ -74,7 +74,7 @@ DTYPE_BYTES_FALLBACK = 4
 
 def count_cost(model: "onnx.ModelProto | str | Path", shapes: dict[str, Shape] | None = None) -> ModelCost:
     """The cost of one inference at `shapes` (every dynamic input dimension must be given)."""
-    proto = _load(model)
+    proto = load_model(model)
     graph_inputs = _resolve_inputs(proto, shapes or {})
     inferred = _infer(proto, graph_inputs)
     g = inferred.graph
@@ -97,7 +97,8 @@ def count_cost(model: "onnx.ModelProto | str | Path", shapes: dict[str, Shape] |
 
 # -- loading and shapes ------------------------------------------------------
 
-def _load(model: Any) -> "onnx.ModelProto":
+def load_model(model: Any) -> "onnx.ModelProto":
+    """A ModelProto from a path (or as given); a bad file is a one-line ConfigError."""
     import onnx
 
     if isinstance(model, onnx.ModelProto):
