@@ -134,7 +134,9 @@ class Bench:
             self._peaks[key] = peak.calibrate(same, precision_class, self.cache_dir)
         return self._peaks[key]
 
-    def evaluate(self, cfg: RunConfig, on_phase: Callable[[str], None] | None = None) -> BenchResult | Skipped:
+    def evaluate(self, cfg: RunConfig, on_phase: Callable[[str], None] | None = None,
+                 time_s: float | None = None) -> BenchResult | Skipped:
+        """Measure one configuration (`time_s` overrides the plan's window length)."""
         reason = self.supports(cfg)
         if reason:
             return Skipped(cfg, reason)
@@ -150,7 +152,7 @@ class Bench:
         engine = open_engine(cfg, path, feeds)
         try:
             first_ms = engine.first_inference_ms()
-            stop = StopRule(self.plan.time_s, self.plan.min_count)
+            stop = StopRule(time_s or self.plan.time_s, self.plan.min_count)
             phase("warming up")
             engine.measure(warmup_rule(stop, engine.executed.requests))
             windows = []
