@@ -30,7 +30,7 @@ class RunConfig:
     def label(self) -> str:
         parts = [f"{self.backend}/{self.device}", self.precision, f"b{self.batch}", self.mode]
         if self.mode == "async":
-            parts.append(f"s{self.streams if self.streams is not None else 'auto'}")
+            parts.append(f"s{self.streams}" if self.streams is not None else "s=auto")
         if self.threads is not None:
             parts.append(f"t{self.threads}")
         return " ".join(parts)

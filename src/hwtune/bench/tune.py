@@ -63,8 +63,7 @@ class DeviceTune:
 
 def space_for(bench: Bench, info: DeviceInfo) -> Space:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    explicit = bench.plan.precisions if bench.plan.precisions != ("fp32",) else TUNE_PRECISIONS
-    precisions = tuple(p for p in explicit if p in info.precisions and p != "auto") or ("fp32",)
+    precisions = tuple(p for p in bench.plan.precisions if p in info.precisions and p != "auto") or ("fp32",)
     ladder = sorted({1, cpus} | {2 ** i for i in range(8) if 2 ** i <= cpus})
     requests = tuple(sorted(set(ladder) | {2 * cpus}))
     threads = tuple(t for t in bench.plan.threads if t is not None) or tuple(ladder)
