@@ -252,6 +252,11 @@ def _need(shape: Shape | None) -> Shape:
     return shape
 
 
+def _has_input(node: Any, i: int) -> bool:
+    """An optional input is present when named (its shape may still be unknown, e.g. a dequantized bias)."""
+    return i < len(node.input) and bool(node.input[i])
+
+
 def _attr(node: Any, name: str, default: Any) -> Any:
     import onnx
 
@@ -267,7 +272,7 @@ def _conv(node: Any, inp: Callable, out: Callable) -> int:
     y = _need(out(0))
     macs = math.prod(y) * math.prod(w[1:])  # each output element: C/group * kernel MACs
     bias_index = 8 if node.op_type == "QLinearConv" else 2
-    bias = math.prod(y) if node.op_type != "ConvInteger" and inp(bias_index) is not None else 0
+    bias = math.prod(y) if node.op_type != "ConvInteger" and _has_input(node, bias_index) else 0
     return 2 * macs + bias
 
 
@@ -276,7 +281,7 @@ def _conv_transpose(node: Any, inp: Callable, out: Callable) -> int:
     w = _need(inp(1))  # (C_in, M/group, k...)
     y = _need(out(0))
     macs = x[0] * math.prod(x[1:]) * math.prod(w[1:])
-    bias = math.prod(y) if inp(2) is not None else 0
+    bias = math.prod(y) if _has_input(node, 2) else 0
     return 2 * macs + bias
 
 
@@ -291,7 +296,7 @@ def _gemm(node: Any, inp: Callable, out: Callable) -> int:
     a = _need(inp(0))
     y = _need(out(0))
     k = a[0] if _attr(node, "transA", 0) else a[1]
-    bias = math.prod(y) if inp(2) is not None else 0
+    bias = math.prod(y) if _has_input(node, 2) else 0
     return 2 * math.prod(y) * k + bias
 
 
