@@ -67,17 +67,12 @@ def host_identity() -> dict[str, str]:
 
 
 def _uname_facts() -> dict[str, Any]:
+    from hwtune.host import Host
+
     facts: dict[str, Any] = dict(platform.uname()._asdict())
-    model = None
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    facts["cpu_model_name"] = model
+    text = Host("/").read("/proc/cpuinfo") or ""
+    models = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")]
+    facts["cpu_model_name"] = models[0] if models else None
     facts["cpu_count"] = os.cpu_count()
     return facts
 
