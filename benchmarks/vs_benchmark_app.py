@@ -3,7 +3,7 @@
 On the same exported model, device, precision, batch and streams, in one run,
 alternating tool by tool for several rounds (so drift and foreign load hit
 every tool alike) and waiting before each measurement for the CPU to be
-quiet (foreign load under 0.1 cores, for at most a minute), this prints the median throughput of each and the ratios
+quiet (foreign load under 0.1 cores, for at most 20 s), this prints the median throughput of each and the ratios
 hwtune / reference. Target: each ratio between 0.95 and 1.05.
 
 - OpenVINO async: `benchmark_app -hint none -nstreams S -nireq S -api async
@@ -82,7 +82,7 @@ def run_plain_ort(model: Path, shapes: dict[str, tuple[int, ...]], time_s: float
             return n * batch / (now - start)
 
 
-def wait_quiet(max_wait_s: float = 60.0) -> float:
+def wait_quiet(max_wait_s: float = 20.0) -> float:
     """Wait (a while) for other processes to leave the CPU alone; returns the last foreign load seen."""
     deadline = time.perf_counter() + max_wait_s
     while True:

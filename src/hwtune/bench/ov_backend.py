@@ -131,6 +131,9 @@ class OvEngine:
         return self._run_queue(stop)
 
     def _run_queue(self, stop: StopRule) -> Timing:
+        """benchmark_app's loop: wait for an idle request, read the latency OpenVINO measured for
+        its previous run, start it again. No Python completion callback: one would cost a GIL
+        hand-off per request on the runtime's threads."""
         import openvino as ov
 
         queue = ov.AsyncInferQueue(self.compiled, self.requests)
@@ -138,15 +141,20 @@ class OvEngine:
             for name, tensor in self.tensors.items():
                 req.set_tensor(name, tensor)
         latencies: list[float] = []
-        queue.set_callback(lambda _req, t0: latencies.append(perf() - t0))
+        in_flight: set[int] = set()
         start = perf()
         submitted = 0
         while not stop.done(perf() - start, submitted):
-            queue.get_idle_request_id()  # wait for a free slot first, so latency excludes queueing here
-            queue.start_async(None, perf())
+            idle = queue.get_idle_request_id()
+            if idle in in_flight:
+                latencies.append(queue[idle].latency / 1000.0)
+            in_flight.add(idle)
+            queue.start_async()
             submitted += 1
         queue.wait_all()
-        return Timing(latencies, perf() - start)
+        wall = perf() - start
+        latencies.extend(queue[i].latency / 1000.0 for i in in_flight)
+        return Timing(latencies, wall)
 
     def close(self) -> None:
         self.compiled = None
