@@ -1,8 +1,8 @@
 """The metric math, pure, with the definitions docs/bench.md states.
 
-- Latency of a request: from handing it to the runtime to its completion
-  being seen (sync: around the blocking call; async: from submission, once a
-  request slot is free, to its completion callback). One request = one batch.
+- Latency of a request (one batch): sync, around the blocking call;
+  onnxruntime async, around each thread's run(); OpenVINO async, the
+  request's latency as OpenVINO measured it (what benchmark_app reports).
 - Percentiles: nearest rank on the sorted latencies, p-th = the value at rank
   ceil(p/100 * n) (1-based); never interpolated, so p99 is a latency that
   really occurred.
