@@ -3,8 +3,10 @@
 On the same exported model, device, precision, batch and streams, in one run,
 alternating tool by tool for several rounds (so drift and foreign load hit
 every tool alike) and waiting before each measurement for the CPU to be
-quiet (foreign load under 0.1 cores, for at most 20 s), this prints the median throughput of each and the ratios
-hwtune / reference. Target: each ratio between 0.95 and 1.05.
+quiet (foreign load under 0.1 cores, for at most 20 s), this prints the median throughput of each and the ratio
+hwtune / reference: the median of the per-round ratios over the rounds in
+which neither side saw foreign load (all rounds when none was quiet).
+Target: each ratio between 0.95 and 1.05.
 
 - OpenVINO async: `benchmark_app -hint none -nstreams S -nireq S -api async
   -shape ... -infer_precision ...` against `hwtune bench --backend openvino
@@ -14,7 +16,7 @@ hwtune / reference. Target: each ratio between 0.95 and 1.05.
 - onnxruntime: a plain `InferenceSession.run` loop (default session options)
   against hwtune's sync mode with the same defaults.
 
-Usage: python benchmarks/vs_benchmark_app.py [--time 2] [--rounds 5] [--models plate-classifier,resnet-block]
+Usage: python benchmarks/vs_benchmark_app.py [--time 2] [--rounds 7] [--models plate-classifier,resnet-block]
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pathlib import Path
 from hwtune.bench import store
 from hwtune.bench.feeds import make_feeds, read_input_types
 from hwtune.bench.modelfile import export_model, open_model
-from hwtune.bench.noise import sample_before
+from hwtune.bench.noise import LoadMeter, sample_before
 from hwtune.bench.result import BenchResult, RunConfig
 from hwtune.bench.runner import Bench, BenchPlan
 from hwtune.run import Runner
@@ -100,7 +102,7 @@ def hwtune_fps(bench: Bench, cfg: RunConfig) -> BenchResult:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--time", type=float, default=2.0)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--models", default="plate-classifier,resnet-block")
     ap.add_argument("--precisions", default="fp32,bf16")
     ap.add_argument("--batch", type=int, default=1)
@@ -119,44 +121,48 @@ def main() -> int:
         cases = [(p, m) for p in args.precisions.split(",") for m in ("async", "sync")]
         cases.append(("fp32", "ort-sync"))
         for precision, mode in cases:
-            ref, ours, noisy = [], [], []
+            ref, ours, quiet = [], [], []
             for _ in range(args.rounds):
+                wait_quiet()
+                meter = LoadMeter(include_children=True).start()
                 if mode == "ort-sync":
-                    wait_quiet()
                     ref.append(run_plain_ort(path, shapes, args.time))
-                    wait_quiet()
+                else:
+                    ref.append(run_benchmark_app(path, shapes, precision, mode, args.streams, args.time))
+                ref_load = meter.stop()
+                wait_quiet()
+                if mode == "ort-sync":
                     r = hwtune_fps(bench, RunConfig("onnxruntime", "CPU", args.batch, "sync", precision))
                 else:
-                    wait_quiet()
-                    ref.append(run_benchmark_app(path, shapes, precision, mode, args.streams, args.time))
-                    wait_quiet()
                     r = hwtune_fps(bench, RunConfig("openvino", "CPU", args.batch, mode, precision,
                                                     streams=args.streams if mode == "async" else None))
                 ours.append(r.throughput_fps)
-                noisy.append(r.noisy)
+                quiet.append(not ref_load.noisy and not r.load_during.noisy)
+            ratios = [o / f for o, f in zip(ours, ref)]
+            kept = [x for x, q in zip(ratios, quiet) if q] or ratios
             row = {
                 "model": model, "precision": precision, "batch": args.batch,
                 "case": {"async": f"openvino async, {args.streams} streams", "sync": "openvino sync",
                          "ort-sync": "onnxruntime sync"}[mode],
                 "reference": "plain InferenceSession.run loop" if mode == "ort-sync" else "benchmark_app",
                 "reference_fps": round(statistics.median(ref), 2), "hwtune_fps": round(statistics.median(ours), 2),
-                "reference_rounds": [round(x, 1) for x in ref], "hwtune_rounds": [round(x, 1) for x in ours],
-                "noisy_rounds": sum(noisy),
+                "round_ratios": [round(x, 3) for x in ratios], "quiet_rounds": sum(quiet),
+                # the median of per-round ratios over rounds where neither side saw foreign load
+                "ratio": round(statistics.median(kept), 3),
             }
-            row["ratio"] = round(row["hwtune_fps"] / row["reference_fps"], 3)
             rows.append(row)
             print(f"{model:20} {precision:5} {row['case']:28} {row['reference']:32} ref {row['reference_fps']:9.1f} "
-                  f"hwtune {row['hwtune_fps']:9.1f}  ratio {row['ratio']:.3f}  noisy rounds {row['noisy_rounds']}",
-                  file=sys.stderr)
+                  f"hwtune {row['hwtune_fps']:9.1f}  ratio {row['ratio']:.3f}  quiet rounds {sum(quiet)}/{args.rounds} "
+                  f"{row['round_ratios']}", file=sys.stderr)
     shutil.rmtree(tmp, ignore_errors=True)
     if args.json:
         print(json.dumps({"time_s": args.time, "rounds": args.rounds, "rows": rows}, indent=1))
     else:
-        print("\n| model | precision | case | reference | reference fps | hwtune fps | ratio |")
-        print("|---|---|---|---|---:|---:|---:|")
+        print("\n| model | precision | case | reference | reference fps | hwtune fps | ratio | quiet rounds |")
+        print("|---|---|---|---|---:|---:|---:|---:|")
         for r in rows:
             print(f"| {r['model']} | {r['precision']} | {r['case']} | {r['reference']} | {r['reference_fps']:.1f} "
-                  f"| {r['hwtune_fps']:.1f} | {r['ratio']:.3f} |")
+                  f"| {r['hwtune_fps']:.1f} | {r['ratio']:.3f} | {r['quiet_rounds']}/{args.rounds} |")
     return 0
 
 

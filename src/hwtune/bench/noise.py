@@ -39,9 +39,10 @@ class LoadSample:
 class LoadMeter:
     """start() ... stop() -> LoadSample over that window."""
 
-    def __init__(self) -> None:
+    def __init__(self, include_children: bool = False) -> None:
         import psutil
 
+        self._children = include_children  # count waited-for child processes as ours (a tool we ran)
         self._psutil = psutil
         self._proc = psutil.Process()
         self._t0 = 0.0
@@ -62,7 +63,8 @@ class LoadMeter:
 
     def _own(self) -> float:
         t = self._proc.cpu_times()
-        return t.user + t.system
+        own = t.user + t.system
+        return own + t.children_user + t.children_system if self._children else own
 
 
 def foreign_load(before: object, after: object, own_s: float, window_s: float) -> LoadSample:
