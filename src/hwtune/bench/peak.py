@@ -13,6 +13,7 @@ from pathlib import Path
 
 from hwtune.bench.devices import DeviceInfo
 from hwtune.bench.measure import StopRule
+from hwtune.bench.noise import NOISY_FOREIGN_CORES, LoadMeter
 from hwtune.bench.result import RunConfig
 
 GEMM_N = 1024
@@ -23,7 +24,12 @@ CALIBRATION_S = 0.25
 class Peak:
     gflops: float
     precision: str
-    measured_with: str  # "openvino/CPU"
+    measured_with: str  # "openvino/CPU sync"
+    foreign_cores: float = 0.0  # the worst foreign load seen while calibrating
+
+    @property
+    def noisy(self) -> bool:
+        return self.foreign_cores >= NOISY_FOREIGN_CORES
 
 
 def device_key(info: DeviceInfo) -> str:
@@ -52,6 +58,7 @@ def calibrate(devices: list[DeviceInfo], precision: str, cache_dir: Path, time_s
     feeds = make_feeds(shapes, {"a": np.float32})
     flops = 2 * GEMM_N ** 3
     best: Peak | None = None
+    worst_load = 0.0
     for info in devices:
         if precision not in info.precisions:
             continue
@@ -61,7 +68,9 @@ def calibrate(devices: list[DeviceInfo], precision: str, cache_dir: Path, time_s
             engine = open_engine(cfg, path, feeds)
             try:
                 engine.first_inference_ms()
+                meter = LoadMeter().start()
                 timing = engine.measure(StopRule(time_s, 3 * engine.executed.requests))
+                worst_load = max(worst_load, meter.stop().foreign_cores)
             finally:
                 engine.close()
             if mode == "sync":
@@ -70,6 +79,8 @@ def calibrate(devices: list[DeviceInfo], precision: str, cache_dir: Path, time_s
                 gflops = flops * timing.requests / timing.wall_s / 1e9
             if best is None or gflops > best.gflops:
                 best = Peak(gflops, precision, f"{info.backend}/{info.device} {mode}")
+    if best is not None:
+        best = Peak(best.gflops, best.precision, best.measured_with, worst_load)
     return best
 
 

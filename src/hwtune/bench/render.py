@@ -72,7 +72,8 @@ def render_run(run: BenchRun, time_s: float) -> Group:
     for reason in dict.fromkeys(s.reason for s in run.skipped):
         parts.append(Text(f"skipped: {reason}", style="dim"))
     if run.peaks:
-        peaks = ", ".join(f"{k} {v['gflops']:.0f} GFLOP/s ({v['measured_with']})" for k, v in run.peaks.items() if v)
+        peaks = ", ".join(f"{k} {v['gflops']:.0f} GFLOP/s ({v['measured_with']}{', NOISY' if v.get('noisy') else ''})"
+                          for k, v in run.peaks.items() if v)
         parts.append(Text(f"peak (measured GEMM): {peaks}", style="dim"))
     for n in run.notes:
         parts.append(Text(n, style="dim"))

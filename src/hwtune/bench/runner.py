@@ -193,7 +193,9 @@ class Bench:
         )
 
     def peaks_json(self) -> dict[str, Any]:
-        return {f"{dev} {prec}": None if p is None else {"gflops": round(p.gflops, 2), "measured_with": p.measured_with}
+        return {f"{dev} {prec}": None if p is None else {
+                    "gflops": round(p.gflops, 2), "measured_with": p.measured_with,
+                    "foreign_cores": round(p.foreign_cores, 3), "noisy": p.noisy}
                 for (dev, prec), p in self._peaks.items()}
 
     def run_of(self, results: list[BenchResult], skipped: list[Skipped], notes: tuple[str, ...] = ()) -> BenchRun:
