@@ -147,22 +147,29 @@ def main() -> int:
                 "reference": "plain InferenceSession.run loop" if mode == "ort-sync" else "benchmark_app",
                 "reference_fps": round(statistics.median(ref), 2), "hwtune_fps": round(statistics.median(ours), 2),
                 "round_ratios": [round(x, 3) for x in ratios], "quiet_rounds": sum(quiet),
+                "reference_rounds": [round(x, 1) for x in ref], "hwtune_rounds": [round(x, 1) for x in ours],
+                # how much each tool varies against itself, round to round: (max - min) / median
+                "reference_spread": round((max(ref) - min(ref)) / statistics.median(ref), 3),
+                "hwtune_spread": round((max(ours) - min(ours)) / statistics.median(ours), 3),
                 # the median of per-round ratios over rounds where neither side saw foreign load
                 "ratio": round(statistics.median(kept), 3),
             }
             rows.append(row)
             print(f"{model:20} {precision:5} {row['case']:28} {row['reference']:32} ref {row['reference_fps']:9.1f} "
                   f"hwtune {row['hwtune_fps']:9.1f}  ratio {row['ratio']:.3f}  quiet rounds {sum(quiet)}/{args.rounds} "
-                  f"{row['round_ratios']}", file=sys.stderr)
+                  f"spread ref {row['reference_spread']:.2f} hwtune {row['hwtune_spread']:.2f} {row['round_ratios']}",
+                  file=sys.stderr)
     shutil.rmtree(tmp, ignore_errors=True)
     if args.json:
         print(json.dumps({"time_s": args.time, "rounds": args.rounds, "rows": rows}, indent=1))
     else:
-        print("\n| model | precision | case | reference | reference fps | hwtune fps | ratio | quiet rounds |")
-        print("|---|---|---|---|---:|---:|---:|---:|")
+        print("\n| model | precision | case | reference | reference fps | hwtune fps | ratio | quiet rounds "
+              "| spread reference | spread hwtune |")
+        print("|---|---|---|---|---:|---:|---:|---:|---:|---:|")
         for r in rows:
             print(f"| {r['model']} | {r['precision']} | {r['case']} | {r['reference']} | {r['reference_fps']:.1f} "
-                  f"| {r['hwtune_fps']:.1f} | {r['ratio']:.3f} | {r['quiet_rounds']}/{args.rounds} |")
+                  f"| {r['hwtune_fps']:.1f} | {r['ratio']:.3f} | {r['quiet_rounds']}/{args.rounds} "
+                  f"| {r['reference_spread']:.0%} | {r['hwtune_spread']:.0%} |")
     return 0
 
 

@@ -1,7 +1,8 @@
 """Auto-tune: the best configuration per device, under a latency budget.
 
 The space per device: precision x batch x requests in flight (1 = sync) x
-threads. The search screens every precision at a middle point, then walks
+threads. The search screens every precision at a middle point (middle batch, middle
+request count with the threads that fill the cores), then walks
 one axis at a time to the better neighbour (coordinate descent over ordered
 axes) until a full pass moves nowhere, with shorter measurement windows (a
 window another process disturbed is measured once more); the three best
@@ -126,13 +127,33 @@ class _Search:
     def results(self) -> list[BenchResult]:
         return [r for r in self.seen.values() if isinstance(r, BenchResult)]
 
+    def balanced(self, requests: int) -> int:
+        """The thread count that keeps requests x threads at the CPU count: the natural partner of
+        a request count (more oversubscribes the cores, fewer leaves some idle)."""
+        cpus = max(self.space.threads)
+        want = max(1, cpus // requests)
+        return min(self.space.threads, key=lambda t: (abs(t - want), t))
+
+    def moves(self, p: Point, axis: int) -> list[Point]:
+        """Neighbours of `p` along one axis. Requests and threads are coupled, so a step in
+        requests is tried with the current threads and with the balanced thread count."""
+        axes = (self.space.precisions, self.space.batches, self.space.requests, self.space.threads)
+        values = list(axes[axis])
+        i = values.index(p[axis])
+        near = values if axis == 0 else values[max(0, i - 1): i + 2]
+        out = [p[:axis] + (v,) + p[axis + 1:] for v in near if v != p[axis]]
+        if axis == 2:
+            out += [(p[0], p[1], q[2], self.balanced(q[2])) for q in list(out)]
+        return list(dict.fromkeys(out))  # type: ignore[arg-type]
+
     def run(self) -> list[BenchResult]:
-        axes = [list(self.space.precisions), list(self.space.batches), list(self.space.requests), list(self.space.threads)]
-        mid = [axes[0][0], axes[1][len(axes[1]) // 2], axes[2][len(axes[2]) // 2], axes[3][-1]]
+        sp = self.space
+        requests = sp.requests[len(sp.requests) // 2]
+        start = (sp.precisions[0], sp.batches[len(sp.batches) // 2], requests, self.balanced(requests))
         best_point, best = None, None
-        for precision in axes[0]:  # precision is categorical: screen them all
-            point = (precision, mid[1], mid[2], mid[3])
-            r = self.eval(point)
+        for precision in sp.precisions:  # precision is categorical: screen them all
+            point = (precision,) + start[1:]
+            r = self.eval(point)  # type: ignore[arg-type]
             if r is not None and better(r, best, self.slo):
                 best_point, best = point, r
         if best_point is None:
@@ -141,13 +162,7 @@ class _Search:
         while moved:
             moved = False
             for axis in (1, 2, 3, 0):
-                values = axes[axis]
-                i = values.index(best_point[axis])
-                neighbours = values if axis == 0 else values[max(0, i - 1): i + 2]
-                for v in neighbours:
-                    if v == best_point[axis]:
-                        continue
-                    point = best_point[:axis] + (v,) + best_point[axis + 1:]  # type: ignore[assignment]
+                for point in self.moves(best_point, axis):  # type: ignore[arg-type]
                     r = self.eval(point)
                     if r is not None and better(r, best, self.slo, MOVE_MARGIN):
                         best_point, best, moved = point, r, True
