@@ -128,10 +128,10 @@ class _Search:
         return [r for r in self.seen.values() if isinstance(r, BenchResult)]
 
     def balanced(self, requests: int) -> int:
-        """The thread count that keeps requests x threads at the CPU count: the natural partner of
-        a request count (more oversubscribes the cores, fewer leaves some idle)."""
+        """The thread count that fills the cores at this request count: onnxruntime's threads are per
+        run, so requests x threads = CPUs; OpenVINO's are shared by its streams, so all of them."""
         cpus = max(self.space.threads)
-        want = max(1, cpus // requests)
+        want = cpus if self.info.backend == "openvino" else max(1, cpus // requests)
         return min(self.space.threads, key=lambda t: (abs(t - want), t))
 
     def moves(self, p: Point, axis: int) -> list[Point]:
@@ -155,6 +155,12 @@ class _Search:
             point = (precision,) + start[1:]
             r = self.eval(point)  # type: ignore[arg-type]
             if r is not None and better(r, best, self.slo):
+                best_point, best = point, r
+        for point in self.space.points():  # the start cannot run here: begin from any point that can
+            if best_point is not None:
+                break
+            r = self.eval(point)
+            if r is not None:
                 best_point, best = point, r
         if best_point is None:
             return self.results()
