@@ -193,8 +193,13 @@ def tune_device(bench: Bench, info: DeviceInfo, slo_ms: float | None,
     if best is not None and slo_ms is not None and best.latency.p99_ms > slo_ms:
         best = None
     skipped = tuple(s for s in search.seen.values() if isinstance(s, Skipped))
-    return DeviceTune(info, best, tuple(found), skipped, time.perf_counter() - start, search.size,
-                      slo_ms, tuple(pareto_front(found)))
+    # A finalist's full-length measurement replaces its exploration window, so the front and the
+    # answer show the same figures.
+    latest = {r.config: r for r in found}
+    latest.update({r.config: r for r in finals})
+    measured = list(latest.values())
+    return DeviceTune(info, best, tuple(measured), skipped, time.perf_counter() - start, search.size,
+                      slo_ms, tuple(pareto_front(measured)))
 
 
 def sweep_device(bench: Bench, info: DeviceInfo, slo_ms: float | None,
