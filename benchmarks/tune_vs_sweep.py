@@ -48,7 +48,6 @@ def main() -> int:
             plan = BenchPlan(model=model, backend=backend, devices=("CPU",), precisions=TUNE_PRECISIONS,
                              time_s=args.time, min_count=5)
             bench = Bench(plan)
-            bench.sample_before()
             info = bench.targets[0]
             space = space_for(bench, info)
             log = lambda m: print("   ", m, file=sys.stderr)  # noqa: E731

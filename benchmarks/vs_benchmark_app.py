@@ -117,7 +117,6 @@ def main() -> int:
         shapes = open_model(model, (), store.models_dir()).shapes(args.batch)
         plan = BenchPlan(model=model, devices=("CPU",), time_s=args.time, measure_peak=False)
         bench = Bench(plan)
-        bench.sample_before()
         cases = [(p, m) for p in args.precisions.split(",") for m in ("async", "sync")]
         cases.append(("fp32", "ort-sync"))
         for precision, mode in cases:

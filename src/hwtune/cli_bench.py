@@ -150,8 +150,6 @@ def _tune(plan: Any, slo_ms: float | None, a: dict[str, Any]) -> int:
     bench_ = Bench(plan)
     tunes = []
     with _progress() as report:
-        report("sampling foreign load", 0, len(bench_.targets))
-        bench_.sample_before()
         for i, info in enumerate(bench_.targets):
             tunes.append(tune_device(bench_, info, slo_ms, lambda m, i=i: report(m, i, len(bench_.targets))))
             report(f"{info.backend}/{info.device} done", i + 1, len(bench_.targets))

@@ -17,7 +17,7 @@ from hwtune.bench import metrics, peak, store
 from hwtune.bench.devices import DeviceInfo, DeviceList, list_devices, select
 from hwtune.bench.measure import StopRule, warmup_rule
 from hwtune.bench.modelfile import ModelSource, open_model, precision_path
-from hwtune.bench.noise import LoadMeter, LoadSample, sample_before
+from hwtune.bench.noise import LoadMeter
 from hwtune.bench.result import MODES, PRECISIONS, BenchResult, RunConfig, Skipped
 from hwtune.bench.zoo import DEFAULT_MODEL
 from hwtune.errors import ConfigError
@@ -96,14 +96,9 @@ class Bench:
         self.types = read_input_types(self.source.path)
         self._costs: dict[int, Any] = {}
         self._peaks: dict[tuple[str, str], peak.Peak | None] = {}
-        self.load_before: LoadSample | None = None
 
     def batches(self) -> tuple[int, ...]:
         return self.plan.batches or (self.source.default_batch(),)
-
-    def sample_before(self) -> LoadSample:
-        self.load_before = sample_before()
-        return self.load_before
 
     def cost(self, batch: int) -> Any:
         if batch not in self._costs:
@@ -145,6 +140,9 @@ class Bench:
 
         phase = on_phase or (lambda _p: None)
         shapes = self.source.shapes(cfg.batch)
+        # "Before" is the window just before the timed one: model preparation, compile, first
+        # inference and warm-up. Our own CPU time is subtracted, so others' load shows here too.
+        before_meter = LoadMeter().start()
         phase("preparing model")
         path = precision_path(self.source, cfg.precision, shapes, self.cache_dir)
         feeds = make_feeds(shapes, self.types)
@@ -155,6 +153,7 @@ class Bench:
             stop = StopRule(time_s or self.plan.time_s, self.plan.min_count)
             phase("warming up")
             engine.measure(warmup_rule(stop, engine.executed.requests))
+            before = before_meter.stop()
             windows = []
             for i in range(self.plan.repeat):
                 phase("measuring" + (f" {i + 1}/{self.plan.repeat}" if self.plan.repeat > 1 else ""))
@@ -163,15 +162,14 @@ class Bench:
                 windows.append((timing, meter.stop()))
         finally:
             engine.close()
-        return self._result(cfg, engine, first_ms, windows)
+        return self._result(cfg, engine, first_ms, before, windows)
 
-    def _result(self, cfg: RunConfig, engine: Any, first_ms: float, windows: list[Any]) -> BenchResult:
+    def _result(self, cfg: RunConfig, engine: Any, first_ms: float, before: Any, windows: list[Any]) -> BenchResult:
         fps = [metrics.throughput_fps(t.requests, cfg.batch, t.wall_s) for t, _ in windows]
         stats = [metrics.latency_stats(t.latencies_s) for t, _ in windows]
         cost = self.cost(cfg.batch)
         info = self.info(cfg)
         pk = self.peak_for(info, peak.peak_class(engine.executed.precision)) if self.plan.measure_peak else None
-        before = self.load_before or LoadSample(0.0, 0.0, 0.0)
         return BenchResult(
             config=cfg,
             model=self.source.name,
@@ -219,8 +217,6 @@ def run_bench(plan: BenchPlan, progress: Progress | None = None, found: DeviceLi
     bench = Bench(plan, found)
     todo = configs(bench)
     report = progress or (lambda _l, _d, _t: None)
-    report("sampling foreign load", 0, len(todo))
-    bench.sample_before()
     results: list[BenchResult] = []
     skipped: list[Skipped] = []
     for i, cfg in enumerate(todo):
