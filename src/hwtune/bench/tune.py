@@ -6,7 +6,8 @@ request count with the threads that fill the cores), then walks
 one axis at a time to the better neighbour (coordinate descent over ordered
 axes) until a full pass moves nowhere, with shorter measurement windows (a
 window another process disturbed is measured once more); the three best
-points found are then measured again at full length and the best wins. A point is better when it meets the latency budget (p99)
+points found are then measured again at full length (their new figures
+replace the short ones) and the best of all points measured wins. A point is better when it meets the latency budget (p99)
 and the other does not, or when both do and its throughput is higher; two
 points over budget compare by p99. `sweep` measures every point of the same
 space at full length, for benchmarks/tune_vs_sweep.py.
@@ -189,15 +190,16 @@ def tune_device(bench: Bench, info: DeviceInfo, slo_ms: float | None,
         out = bench.evaluate(r.config)
         if isinstance(out, BenchResult):
             finals.append(out)
-    best = _rank(finals, slo_ms)[0] if finals else None
-    if best is not None and slo_ms is not None and best.latency.p99_ms > slo_ms:
-        best = None
-    skipped = tuple(s for s in search.seen.values() if isinstance(s, Skipped))
-    # A finalist's full-length measurement replaces its exploration window, so the front and the
-    # answer show the same figures.
+    # A finalist's full-length measurement replaces its exploration window; the answer is the
+    # best of the result, so it always sits on the front shown with it.
     latest = {r.config: r for r in found}
     latest.update({r.config: r for r in finals})
     measured = list(latest.values())
+    ranked = _rank(measured, slo_ms)
+    best = ranked[0] if ranked else None
+    if best is not None and slo_ms is not None and best.latency.p99_ms > slo_ms:
+        best = None
+    skipped = tuple(s for s in search.seen.values() if isinstance(s, Skipped))
     return DeviceTune(info, best, tuple(measured), skipped, time.perf_counter() - start, search.size,
                       slo_ms, tuple(pareto_front(measured)))
 
