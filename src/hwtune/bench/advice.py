@@ -1,0 +1,75 @@
+"""The settings to use for a measured configuration: runtime options and a Triton snippet.
+
+Triton runs one batch per model instance at a time, so "N requests in flight"
+maps to N instances; each onnxruntime instance gets the intra-op threads that
+were measured, each OpenVINO instance one stream and its share of the threads.
+The queue delay is a starting point: one batch's median service time, never
+more than the latency budget left over after p99.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hwtune.bench.ov_backend import compile_config
+from hwtune.bench.result import BenchResult
+
+MIN_QUEUE_DELAY_US = 100
+
+
+def settings(result: BenchResult, slo_ms: float | None = None, model_name: str = "model") -> dict[str, Any]:
+    cfg, ex = result.config, result.executed
+    out: dict[str, Any] = {"backend": cfg.backend, "device": cfg.device, "precision": cfg.precision,
+                           "batch": cfg.batch, "requests_in_flight": ex.requests}
+    if cfg.backend == "openvino":
+        props = {k: (str(v).upper() if isinstance(v, bool) else str(v)) for k, v in compile_config(cfg).items()}
+        out["openvino_properties"] = props
+        out["openvino_infer_requests"] = ex.requests
+    else:
+        out["onnxruntime_session_options"] = {
+            "intra_op_num_threads": ex.threads,
+            "execution_mode": "ORT_SEQUENTIAL",
+            "graph_optimization_level": "ORT_ENABLE_ALL",
+            "providers": list(ex.providers),
+        }
+        out["onnxruntime_concurrent_runs"] = ex.requests
+    if cfg.precision == "int8":
+        out["model_note"] = "int8 = the QDQ model (onnxruntime quantize_static, per-channel int8 weights, uint8 activations)"
+    out["triton_config"] = triton_snippet(result, slo_ms, model_name)
+    return out
+
+
+def queue_delay_us(result: BenchResult, slo_ms: float | None) -> int:
+    delay_ms = result.latency.p50_ms
+    if slo_ms is not None:
+        delay_ms = min(delay_ms, max(0.0, slo_ms - result.latency.p99_ms))
+    return max(MIN_QUEUE_DELAY_US, int(round(delay_ms * 1000)))
+
+
+def triton_snippet(result: BenchResult, slo_ms: float | None, model_name: str = "model") -> str:
+    cfg, ex = result.config, result.executed
+    gpu = not cfg.device.upper().startswith("CPU")
+    kind = "KIND_GPU" if gpu else "KIND_CPU"
+    instances = max(1, ex.requests)
+    lines = [
+        f'name: "{model_name}"',
+        f'backend: "{cfg.backend}"',
+        f"max_batch_size: {cfg.batch}",
+        "dynamic_batching {",
+        f"  preferred_batch_size: [ {cfg.batch} ]",
+        f"  max_queue_delay_microseconds: {queue_delay_us(result, slo_ms)}",
+        "}",
+        f"instance_group [ {{ count: {instances}, kind: {kind} }} ]",
+    ]
+    params: dict[str, str] = {}
+    if cfg.backend == "openvino":
+        params["NUM_STREAMS"] = "1"
+        params["PERFORMANCE_HINT"] = "LATENCY"
+        if ex.threads:
+            params["INFERENCE_NUM_THREADS"] = str(max(1, ex.threads // instances))
+    elif ex.threads and not gpu:
+        params["intra_op_thread_count"] = str(ex.threads)
+        params["inter_op_thread_count"] = "1"
+    for key, value in params.items():
+        lines.append(f'parameters: {{ key: "{key}" value: {{ string_value: "{value}" }} }}')
+    return "\n".join(lines)

@@ -1,0 +1,80 @@
+"""The devices bench can measure here: onnxruntime providers and OpenVINO devices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hwtune.errors import ConfigError
+
+BACKEND_ALIASES = {"onnxruntime": "onnxruntime", "ort": "onnxruntime", "openvino": "openvino", "ov": "openvino"}
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    backend: str
+    device: str  # what --device takes: CPU, CUDA, TensorRT (onnxruntime); CPU, GPU.0, NPU (OpenVINO)
+    name: str  # the runtime's description
+    precisions: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"backend": self.backend, "device": self.device, "name": self.name, "precisions": list(self.precisions)}
+
+
+@dataclass(frozen=True)
+class DeviceList:
+    devices: tuple[DeviceInfo, ...]
+    notes: tuple[str, ...]  # providers present but not benchmarked, backends that failed to load
+
+    def to_json(self) -> dict[str, object]:
+        return {"devices": [d.to_json() for d in self.devices], "notes": list(self.notes)}
+
+
+def list_devices() -> DeviceList:
+    devices: list[DeviceInfo] = []
+    notes: list[str] = []
+    try:
+        import onnxruntime as ort
+
+        from hwtune.bench import ort_backend
+
+        benched = set()
+        for device, provider in ort_backend.available_devices():
+            benched.add(provider)
+            name = f"{provider} (onnxruntime {ort.__version__})"
+            devices.append(DeviceInfo("onnxruntime", device, name, ort_backend.DEVICE_PRECISIONS[device] + ("auto",)))
+        other = [p for p in ort.get_available_providers() if p not in benched]
+        if other:
+            notes.append(f"onnxruntime providers present but not benchmarked: {', '.join(other)}")
+    except ImportError as exc:
+        notes.append(f"onnxruntime is not importable: {exc}")
+    try:
+        from hwtune.bench import ov_backend
+
+        for device, name, precisions in ov_backend.available_devices():
+            devices.append(DeviceInfo("openvino", device, name, precisions))
+    except ImportError as exc:
+        notes.append(f"openvino is not importable: {exc}")
+    except RuntimeError as exc:
+        notes.append(f"OpenVINO could not list devices: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+    return DeviceList(tuple(devices), tuple(notes))
+
+
+def select(found: DeviceList, backend: str = "all", devices: tuple[str, ...] = ()) -> list[DeviceInfo]:
+    """The devices matching --backend and --device (case-insensitive; `GPU` matches `GPU.0`)."""
+    if backend != "all" and backend not in BACKEND_ALIASES:
+        raise ConfigError(f"unknown --backend {backend!r}; use onnxruntime (ort), openvino (ov) or all")
+    want_backend = BACKEND_ALIASES.get(backend)
+    chosen = [d for d in found.devices if want_backend is None or d.backend == want_backend]
+    if devices:
+        wanted = [w.strip().lower() for w in devices if w.strip()]
+        chosen = [d for d in chosen if any(_matches(d.device, w) for w in wanted)]
+    if not chosen:
+        have = ", ".join(f"{d.backend}/{d.device}" for d in found.devices) or "none"
+        asked = f"--backend {backend}" + (f" --device {','.join(devices)}" if devices else "")
+        raise ConfigError(f"no device matches {asked}; found: {have}")
+    return chosen
+
+
+def _matches(device: str, wanted: str) -> bool:
+    d = device.lower()
+    return d == wanted or d.split(".", 1)[0] == wanted

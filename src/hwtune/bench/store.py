@@ -1,0 +1,140 @@
+"""Where bench keeps things: saved runs (for --compare) and cached model files.
+
+Every run is saved with a timestamp, a digest of the host's facts and the
+library versions, under platformdirs' user data dir (or HWTUNE_DATA_DIR).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from hwtune.errors import ConfigError
+
+RUN_SCHEMA = 1
+DATA_ENV = "HWTUNE_DATA_DIR"
+
+
+def data_dir() -> Path:
+    override = os.environ.get(DATA_ENV)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("hwtune"))
+
+
+def bench_dir() -> Path:
+    return data_dir() / "bench"
+
+
+def models_dir() -> Path:
+    return bench_dir() / "models"
+
+
+def runs_dir() -> Path:
+    return bench_dir() / "runs"
+
+
+def host_digest(facts_json: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of a facts document."""
+    canonical = json.dumps(facts_json, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def host_identity() -> dict[str, str]:
+    """The host digest and where it came from: the probe's facts when that exists, else
+    uname and the CPU model name (recorded, so a comparison knows which kind it holds)."""
+    try:
+        from hwtune.host import Host
+        from hwtune.probe import probe_facts  # type: ignore[attr-defined]
+    except ImportError:
+        probe_facts = None
+    if probe_facts is not None:
+        try:
+            return {"digest": host_digest(probe_facts(Host("/")).to_json()), "source": "probe_facts"}
+        except Exception as exc:  # a broken probe must not lose the benchmark
+            fallback = _uname_facts()
+            fallback["probe_error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return {"digest": host_digest(fallback), "source": "uname+cpuinfo"}
+    return {"digest": host_digest(_uname_facts()), "source": "uname+cpuinfo"}
+
+
+def _uname_facts() -> dict[str, Any]:
+    from hwtune.host import Host
+
+    facts: dict[str, Any] = dict(platform.uname()._asdict())
+    text = Host("/").read("/proc/cpuinfo") or ""
+    models = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")]
+    facts["cpu_model_name"] = models[0] if models else None
+    facts["cpu_count"] = os.cpu_count()
+    return facts
+
+
+def library_versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    versions: dict[str, str | None] = {"python": sys.version.split()[0]}
+    for dist in ("hwtune", "onnxruntime", "openvino", "onnx", "numpy"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    return versions
+
+
+def save_run(document: dict[str, Any], when: datetime | None = None) -> Path:
+    """Write a run document (results plus host/versions header) and return its path."""
+    when = when or datetime.now(timezone.utc)
+    host = host_identity()
+    doc = {
+        "schema": RUN_SCHEMA,
+        "created_utc": when.isoformat(timespec="seconds"),
+        "host": host,
+        "versions": library_versions(),
+        **document,
+    }
+    folder = runs_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = when.strftime("%Y%m%dT%H%M%S") + f"-{host['digest'][:8]}"
+    path = folder / f"{stem}.json"
+    n = 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}-{n}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def load_run(ref: str | Path) -> dict[str, Any]:
+    """A saved run, by path or by its name in the runs folder (with or without .json)."""
+    path = Path(ref).expanduser()
+    if not path.exists():
+        for candidate in (runs_dir() / str(ref), runs_dir() / f"{ref}.json"):
+            if candidate.exists():
+                path = candidate
+                break
+        else:
+            raise ConfigError(f"no saved run {ref} (neither a file nor a name in {runs_dir()})")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
+        raise ConfigError(f"{path} is not a hwtune bench run (no 'results' list)")
+    return doc
+
+
+def list_runs() -> list[Path]:
+    folder = runs_dir()
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []

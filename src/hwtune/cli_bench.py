@@ -1,0 +1,273 @@
+"""`hwtune bench`: micro-inference benchmarks with ONNX Runtime and OpenVINO, and an auto-tuner.
+
+Only typer, rich and the standard library are imported here at start-up; the
+runtimes, onnx and numpy are imported when a benchmark runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+
+from hwtune.errors import EXIT_OK, ConfigError, HwtuneError
+
+EXAMPLES = """
+Examples:
+
+\b
+  hwtune bench                                   # every device, built-in model, short run
+  hwtune bench --list-devices
+  hwtune bench --model plate-classifier --backend openvino --device CPU --batch 1,2,4,8 --mode sync
+  hwtune bench --model my.onnx --shape input=1x3x224x224 --mode async --streams 2 --precision int8
+  hwtune bench --tune --latency-slo 40ms
+  hwtune bench --export-model resnet-block --out rb.onnx
+  hwtune bench --compare before.json after.json
+"""
+
+# Piped output (a file, a README) gets room for the whole table; a terminal keeps its width.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "bench",
+        help="Micro-inference benchmarks per device (ONNX Runtime, OpenVINO) and an auto-tuner.",
+        epilog=EXAMPLES,
+    )(bench)
+
+
+def bench(
+    model: str = typer.Option("plate-classifier", "--model", "-m",
+                              help="Built-in model (plate-classifier, resnet-block, mlp, transformer-encoder) or an .onnx file."),
+    list_devices: bool = typer.Option(False, "--list-devices", help="List ORT providers and OpenVINO devices found here."),
+    backend: str = typer.Option("all", "--backend", help="onnxruntime (ort), openvino (ov) or all."),
+    device: str = typer.Option("", "--device", help="Comma list: CPU, GPU, NPU, CUDA, TensorRT. Default: every device found."),
+    batch: str = typer.Option("", "--batch", help="Comma list of batch sizes, e.g. 1,2,4,8."),
+    mode: str = typer.Option("sync,async", "--mode", help="sync (one request at a time), async (N in flight), or both."),
+    streams: str = typer.Option("", "--streams", help="Async requests in flight (OpenVINO streams); comma list. Default: the runtime's choice."),
+    threads: str = typer.Option("", "--threads", help="Threads (ORT intra-op, OpenVINO INFERENCE_NUM_THREADS); comma list."),
+    pin: Optional[bool] = typer.Option(None, "--pin/--no-pin", help="Pin threads to cores (default: the runtime's)."),
+    precision: str = typer.Option("", "--precision", help="fp32, bf16, fp16, int8, auto; comma list. Default fp32 (--tune: all the device runs)."),
+    shape: list[str] = typer.Option([], "--shape", help="Input shape for dynamic dims, NAME=1x3x224x224; repeat per input."),
+    time_s: float = typer.Option(2.0, "--time", help="Seconds per configuration (the run also needs --min-count requests)."),
+    min_count: int = typer.Option(10, "--min-count", help="Minimum requests per configuration."),
+    repeat: int = typer.Option(1, "--repeat", help="Repeat each measurement N times; report the median and the spread."),
+    tune: bool = typer.Option(False, "--tune", help="Search streams, threads, batch and precision per device."),
+    latency_slo: str = typer.Option("", "--latency-slo", help="p99 budget for --tune, e.g. 40ms or 0.04s."),
+    export_model: str = typer.Option("", "--export-model", help="Write a built-in model as ONNX (with --out)."),
+    out_path: Optional[Path] = typer.Option(None, "--out", help="Where --export-model writes."),
+    compare: Optional[tuple[str, str]] = typer.Option(None, "--compare", help="Compare two saved runs: BEFORE AFTER (files or run names)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON to stdout."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV to stdout."),
+    save: bool = typer.Option(True, "--save/--no-save", help="Save the run under the user data dir (for --compare)."),
+) -> None:
+    """Micro-inference benchmarks per device, and an auto-tuner."""
+    args = dict(locals())
+    _run(lambda: _bench(**args))
+
+
+def _run(fn: Callable[[], int | None]) -> None:
+    try:
+        from hwtune.cli import run_command  # type: ignore[attr-defined]  # the one place errors become exit codes
+    except ImportError:
+        run_command = _run_command
+    run_command(fn)
+
+
+def _run_command(fn: Callable[[], int | None]) -> None:
+    try:
+        code = fn()
+    except HwtuneError as exc:
+        err.print(f"hwtune: error: {exc.message}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("hwtune: interrupted")
+        raise typer.Exit(130) from None
+    raise typer.Exit(code or EXIT_OK)
+
+
+def _bench(**a: Any) -> int:
+    if a["as_json"] and a["as_csv"]:
+        raise ConfigError("--json and --csv exclude each other")
+    if a["list_devices"]:
+        return _list_devices(a["as_json"])
+    if a["export_model"]:
+        return _export(a["export_model"], a["out_path"], a["precision"] or "fp32", a["as_json"])
+    if a["compare"]:
+        return _compare(a["compare"], a["as_json"])
+    plan = _plan(a)
+    if a["tune"]:
+        return _tune(plan, parse_slo(a["latency_slo"]), a)
+    if a["latency_slo"]:
+        raise ConfigError("--latency-slo goes with --tune")
+    return _measure(plan, a)
+
+
+def _plan(a: dict[str, Any]) -> Any:
+    from hwtune.bench.runner import BenchPlan
+    from hwtune.bench.tune import TUNE_PRECISIONS
+
+    precisions = _strs(a["precision"]) or (TUNE_PRECISIONS if a["tune"] else ("fp32",))
+    return BenchPlan(
+        model=a["model"], shapes=tuple(a["shape"]), backend=a["backend"].lower(), devices=_strs(a["device"]),
+        batches=_ints(a["batch"], "--batch"), modes=_strs(a["mode"]), precisions=precisions,
+        streams=_ints(a["streams"], "--streams") or (None,), threads=_ints(a["threads"], "--threads") or (None,),
+        pin=a["pin"], time_s=a["time_s"], min_count=a["min_count"], repeat=a["repeat"],
+    )
+
+
+def _measure(plan: Any, a: dict[str, Any]) -> int:
+    from hwtune.bench import render, store
+    from hwtune.bench.runner import run_bench
+
+    with _progress() as report:
+        run = run_bench(plan, report)
+    doc = {"command": "bench", "plan": _plan_json(plan), **run.to_json()}
+    saved = store.save_run(doc) if a["save"] else None
+    if a["as_json"]:
+        _print_json({**doc, "saved_to": str(saved) if saved else None})
+    elif a["as_csv"]:
+        sys.stdout.write(render.results_csv(doc["results"]))
+    else:
+        out.print(render.render_run(run, plan.time_s))
+        if saved:
+            out.print(f"saved: {saved}", style="dim")
+    return EXIT_OK
+
+
+def _tune(plan: Any, slo_ms: float | None, a: dict[str, Any]) -> int:
+    from hwtune.bench import advice, render, store
+    from hwtune.bench.runner import Bench
+    from hwtune.bench.tune import tune_device
+
+    bench_ = Bench(plan)
+    tunes = []
+    with _progress() as report:
+        for i, info in enumerate(bench_.targets):
+            tunes.append(tune_device(bench_, info, slo_ms, lambda m, i=i: report(m, i, len(bench_.targets))))
+            report(f"{info.backend}/{info.device} done", i + 1, len(bench_.targets))
+    settings = {f"{t.device.backend}/{t.device.device}": advice.settings(t.best, slo_ms, bench_.source.name.replace(".onnx", ""))
+                for t in tunes if t.best is not None}
+    run = bench_.run_of([r for t in tunes for r in t.evaluated], [s for t in tunes for s in t.skipped])
+    doc = {"command": "bench --tune", "plan": _plan_json(plan), "latency_slo_ms": slo_ms, **run.to_json(),
+           "tune": [_tune_json(t, settings) for t in tunes]}
+    saved = store.save_run(doc) if a["save"] else None
+    if a["as_json"]:
+        _print_json({**doc, "saved_to": str(saved) if saved else None})
+    elif a["as_csv"]:
+        sys.stdout.write(render.results_csv(doc["results"]))
+    else:
+        out.print(render.tune_view(tunes, settings))
+        if saved:
+            out.print(f"saved: {saved}", style="dim")
+    return EXIT_OK if all(t.best is not None for t in tunes) else 1
+
+
+def _tune_json(t: Any, settings: dict[str, Any]) -> dict[str, Any]:
+    key = f"{t.device.backend}/{t.device.device}"
+    return {
+        "backend": t.device.backend, "device": t.device.device, "latency_slo_ms": t.latency_slo_ms,
+        "best": t.best.to_json() if t.best else None, "settings": settings.get(key),
+        "pareto": [r.to_json() for r in t.pareto], "points_measured": len(t.evaluated),
+        "space_size": t.space_size, "elapsed_s": round(t.elapsed_s, 2),
+    }
+
+
+def _list_devices(as_json: bool) -> int:
+    from hwtune.bench import render
+    from hwtune.bench.devices import list_devices
+
+    found = list_devices()
+    if as_json:
+        _print_json(found.to_json())
+    else:
+        out.print(render.devices_table(found))
+    return EXIT_OK
+
+
+def _export(name: str, out_path: Path | None, precision: str, as_json: bool) -> int:
+    from hwtune.bench import store
+    from hwtune.bench.modelfile import export_model
+
+    if out_path is None:
+        raise ConfigError("--export-model needs --out FILE")
+    path = export_model(name, out_path, precision, store.models_dir())
+    if as_json:
+        _print_json({"model": name, "precision": precision, "out": str(path)})
+    else:
+        out.print(f"wrote {name} ({precision}) to {path}")
+    return EXIT_OK
+
+
+def _compare(refs: tuple[str, str], as_json: bool) -> int:
+    from hwtune.bench import render, store
+    from hwtune.bench.compare import compare_runs
+
+    before, after = (store.load_run(r) for r in refs)
+    cmp = compare_runs(before, after, refs[0], refs[1])
+    if as_json:
+        _print_json(cmp.to_json())
+    else:
+        out.print(render.comparison_table(cmp))
+    return EXIT_OK
+
+
+def parse_slo(text: str) -> float | None:
+    """'40ms', '40 ms', '0.04s', '40' (ms) -> milliseconds."""
+    if not text:
+        return None
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(ms|s|us)?\s*", text)
+    if not m:
+        raise ConfigError(f"bad --latency-slo {text!r}; use e.g. 40ms or 0.04s")
+    value = float(m.group(1)) * {"ms": 1.0, None: 1.0, "s": 1000.0, "us": 0.001}[m.group(2)]
+    if value <= 0:
+        raise ConfigError("--latency-slo must be positive")
+    return value
+
+
+def _strs(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def _ints(text: str, option: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in _strs(text))
+    except ValueError:
+        raise ConfigError(f"{option} takes whole numbers separated by commas, got {text!r}") from None
+
+
+def _plan_json(plan: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(plan)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+class _progress:
+    """A rich progress bar on stderr; yields report(description, done, total)."""
+
+    def __enter__(self) -> Callable[[str, int, int], None]:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=err, transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task("starting", total=None)
+
+        def report(description: str, done: int, total: int) -> None:
+            self.progress.update(self.task, description=description, completed=done, total=total)
+
+        return report
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.stop()

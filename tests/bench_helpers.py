@@ -1,0 +1,13 @@
+"""Shared pieces of the bench tests: a tmp data dir and short plans."""
+
+from __future__ import annotations
+
+import pytest
+
+SHORT = {"time_s": 0.15, "min_count": 3}
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("HWTUNE_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"

@@ -1,0 +1,137 @@
+"""`hwtune bench` through its CLI: JSON/CSV fields, saving and comparing runs, export, errors."""
+
+from __future__ import annotations
+
+import json
+
+import onnx
+import typer
+from typer.testing import CliRunner
+
+from hwtune import cli_bench
+
+from bench_helpers import data_dir  # noqa: F401  (fixture)
+
+QUICK = ["--time", "0.1", "--min-count", "3"]
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def root() -> None:
+        pass
+
+    cli_bench.register(app)
+    return app
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(_app(), ["bench", *args])
+
+
+def test_cli_module_imports_no_runtime_at_start_up():
+    import subprocess
+    import sys
+
+    code = ("import sys, hwtune.cli_bench; "
+            "print([m for m in ('onnxruntime', 'openvino', 'onnx', 'numpy') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_list_devices_json():
+    r = invoke("--list-devices", "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    pairs = {(d["backend"], d["device"]) for d in doc["devices"]}
+    assert {("onnxruntime", "CPU"), ("openvino", "CPU")} <= pairs
+
+
+def test_json_run_carries_the_promised_fields_and_is_saved(data_dir):
+    r = invoke("--model", "mlp", "--backend", "ort", "--mode", "sync,async", "--batch", "1,2", *QUICK, "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert len(doc["results"]) == 4
+    for res in doc["results"]:
+        for key in ("backend", "device", "model", "batch", "mode", "precision_requested", "precision_executed",
+                    "throughput_fps", "noisy"):
+            assert key in res
+        assert {"p50", "p90", "p99"} <= set(res["latency_ms"])
+        assert res["gflops_per_s"] > 0 and res["peak_fraction"] > 0
+    saved = json.loads(open(doc["saved_to"]).read())
+    assert saved["host"]["source"] in ("probe_facts", "uname+cpuinfo") and len(saved["host"]["digest"]) == 64
+    assert saved["versions"]["onnxruntime"] and saved["created_utc"]
+    assert str(data_dir) in doc["saved_to"]
+
+
+def test_csv_and_compare_of_two_saved_runs(data_dir):
+    r = invoke("--model", "mlp", "--backend", "ov", "--mode", "sync", *QUICK, "--csv")
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].startswith("backend,device,model,batch,mode,precision_requested,precision_executed")
+    assert len(lines) == 2 and lines[1].startswith("openvino,CPU,mlp,1,sync,fp32,")
+    r = invoke("--model", "mlp", "--backend", "ov", "--mode", "sync", *QUICK, "--json")
+    runs = sorted((data_dir / "bench" / "runs").glob("*.json"))
+    assert len(runs) == 2
+    r = invoke("--compare", str(runs[0]), runs[1].stem, "--json")
+    assert r.exit_code == 0, r.output
+    cmp = json.loads(r.stdout)
+    assert len(cmp["pairs"]) == 1
+    assert cmp["pairs"][0]["throughput_fps"]["ratio"] > 0
+    assert cmp["pairs"][0]["verdict"].split()[0] in ("same", "faster", "slower")
+
+
+def test_table_output(data_dir):
+    r = invoke("--model", "transformer-encoder", "--backend", "ov", "--mode", "sync", *QUICK, "--no-save")
+    assert r.exit_code == 0, r.output
+    assert "transformer-encoder" in r.stdout and "MFLOP per frame" in r.stdout
+    assert "ov/CPU" in r.stdout and "p99 ms" in r.stdout
+    assert not (data_dir / "bench" / "runs").exists()
+
+
+def test_export_model(tmp_path, data_dir):
+    out = tmp_path / "rb.onnx"
+    r = invoke("--export-model", "resnet-block", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    model = onnx.load(str(out))
+    onnx.checker.check_model(model)
+    assert model.graph.input[0].name == "features"
+    r = invoke("--export-model", "resnet-block", "--out", str(tmp_path / "rb8.onnx"), "--precision", "int8")
+    assert r.exit_code == 0
+    assert "QuantizeLinear" in {n.op_type for n in onnx.load(str(tmp_path / "rb8.onnx")).graph.node}
+
+
+def test_tune_prints_best_settings_within_the_budget(data_dir):
+    r = invoke("--tune", "--model", "mlp", "--backend", "ov", "--precision", "fp32", "--batch", "1,2",
+               "--latency-slo", "200ms", *QUICK, "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    (t,) = doc["tune"]
+    assert t["best"]["latency_ms"]["p99"] <= 200
+    assert t["points_measured"] <= t["space_size"]
+    assert t["pareto"]
+    assert "NUM_STREAMS" in t["settings"]["triton_config"] or "PERFORMANCE_HINT" in t["settings"]["triton_config"]
+    assert "dynamic_batching" in t["settings"]["triton_config"]
+    assert t["settings"]["openvino_properties"]
+
+
+def test_errors_are_one_line_with_exit_code_2(tmp_path, data_dir):
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("not a model")
+    cases = [
+        ["--model", "no-such-model"],
+        ["--model", str(bad)],
+        ["--model", "mlp", "--shape", "x=1x3"],
+        ["--batch", "one"],
+        ["--mode", "turbo"],
+        ["--latency-slo", "soon", "--tune"],
+        ["--device", "TPU"],
+        ["--export-model", "mlp"],
+        ["--compare", str(bad), str(bad)],
+    ]
+    for args in cases:
+        r = invoke(*args, *QUICK, "--no-save")
+        assert r.exit_code == 2, (args, r.output)
+        msg = r.stderr.strip()
+        assert msg.startswith("hwtune: error: ") and "\n" not in msg, (args, msg)

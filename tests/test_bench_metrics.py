@@ -1,0 +1,113 @@
+"""Metric math on known timings, foreign-load arithmetic, comparison verdicts."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import pytest
+
+from hwtune.bench import metrics
+from hwtune.bench.compare import compare_runs
+from hwtune.bench.measure import StopRule, run_sync, run_threads
+from hwtune.bench.noise import NOISY_FOREIGN_CORES, foreign_load
+
+
+def test_nearest_rank_percentiles_on_1_to_100_ms():
+    lat = [i / 1000 for i in range(100, 0, -1)]  # 100 ms .. 1 ms, unsorted on purpose
+    s = metrics.latency_stats(lat)
+    assert (s.p50_ms, s.p90_ms, s.p99_ms) == pytest.approx((50.0, 90.0, 99.0))
+    assert s.min_ms == pytest.approx(1.0) and s.max_ms == pytest.approx(100.0)
+    assert s.mean_ms == pytest.approx(50.5)
+    assert s.count == 100
+
+
+def test_nearest_rank_is_a_value_that_occurred():
+    # 10 samples: p99 rank = ceil(9.9) = 10 -> the maximum; p90 rank 9; p50 rank 5
+    ms = [1, 2, 3, 4, 5, 6, 7, 8, 9, 100]
+    s = metrics.latency_stats([x / 1000 for x in ms])
+    assert s.p50_ms == pytest.approx(5) and s.p90_ms == pytest.approx(9) and s.p99_ms == pytest.approx(100)
+    assert metrics.nearest_rank([7.0], 99) == 7.0
+    with pytest.raises(ValueError):
+        metrics.nearest_rank([], 50)
+    with pytest.raises(ValueError):
+        metrics.nearest_rank([1.0], 0)
+
+
+def test_throughput_is_frames_over_wall_time_not_batch_over_latency():
+    # 4 requests in flight, each 100 ms, batch 8, 40 requests done in 1.0 s of wall time:
+    # 320 fps; batch / median latency would say 80 fps.
+    assert metrics.throughput_fps(40, 8, 1.0) == pytest.approx(320.0)
+    with pytest.raises(ValueError):
+        metrics.throughput_fps(1, 1, 0.0)
+
+
+def test_repeat_median_and_spread():
+    sp = metrics.spread([100.0, 110.0, 90.0])
+    assert sp.median == 100.0 and sp.low == 90.0 and sp.high == 110.0
+    assert sp.relative == pytest.approx(0.2)
+    runs = [metrics.latency_stats([0.001, 0.002]), metrics.latency_stats([0.003, 0.004]),
+            metrics.latency_stats([0.005, 0.009])]
+    med = metrics.median_stats(runs)
+    assert med.p50_ms == pytest.approx(3.0) and med.count == 6
+    assert med.min_ms == pytest.approx(1.0) and med.max_ms == pytest.approx(9.0)
+
+
+def test_achieved_gflops():
+    assert metrics.achieved_gflops(2_000_000_000, 50.0) == pytest.approx(100.0)
+
+
+CpuTimes = namedtuple("CpuTimes", "user nice system idle iowait irq softirq steal")
+
+
+def test_foreign_load_subtracts_own_time_and_counts_steal():
+    before = CpuTimes(100, 0, 10, 500, 0, 0, 0, 0)
+    # Over 2 s on 2 CPUs: 3.0 s busy user+system, 0.2 s steal; this process used 2.4 s.
+    after = CpuTimes(102.6, 0, 10.4, 500.8, 0, 0, 0, 0.2)
+    sample = foreign_load(before, after, own_s=2.4, window_s=2.0)
+    assert sample.foreign_cores == pytest.approx((3.2 - 2.4) / 2.0)
+    assert sample.steal_cores == pytest.approx(0.1)
+    assert sample.noisy
+    quiet = foreign_load(before, CpuTimes(101.0, 0, 10, 501, 0, 0, 0, 0), own_s=1.0, window_s=1.0)
+    assert quiet.foreign_cores == 0.0 and not quiet.noisy
+    assert NOISY_FOREIGN_CORES > 0
+
+
+def test_run_sync_stops_on_time_and_min_count():
+    calls = []
+    t = run_sync(lambda: calls.append(1), StopRule(time_s=0.0, min_count=7))
+    assert t.requests == 7 == len(calls)
+    t = run_sync(lambda: None, StopRule(time_s=0.05, min_count=1))
+    assert t.wall_s >= 0.05
+
+
+def test_run_threads_counts_every_completed_request():
+    import time
+
+    t = run_threads([lambda: time.sleep(0.01)] * 3, StopRule(time_s=0.1, min_count=5))
+    assert t.requests >= 5
+    assert t.wall_s >= 0.1
+    # three requests overlap: throughput clearly above one request at a time
+    assert t.requests / t.wall_s > 150  # one at a time would be at most 100/s
+
+
+def _result(fps, p99, spread=None, noisy=False, **key):
+    base = {"backend": "openvino", "device": "CPU", "model": "m", "batch": 1, "mode": "sync",
+            "precision_requested": "fp32", "streams_requested": None, "threads_requested": None}
+    base.update(key)
+    return {**base, "throughput_fps": fps, "latency_ms": {"p99": p99},
+            "throughput_spread": None if spread is None else {"relative": spread}, "noisy": noisy}
+
+
+def test_compare_pairs_results_and_judges_against_the_noise_band():
+    before = {"host": {"digest": "a", "source": "probe_facts"}, "versions": {"openvino": "1"},
+              "results": [_result(100, 10), _result(100, 10, batch=4), _result(100, 10, mode="async", spread=0.2)]}
+    after = {"host": {"digest": "b", "source": "probe_facts"}, "versions": {"openvino": "2"},
+             "results": [_result(110, 9), _result(102, 10, batch=4), _result(115, 10, mode="async"),
+                         _result(50, 5, model="other")]}
+    cmp = compare_runs(before, after)
+    verdicts = [p.verdict for p in cmp.pairs]
+    assert verdicts == ["faster", "same", "same", "only after"]
+    assert cmp.pairs[0].throughput_ratio == pytest.approx(1.1)
+    assert cmp.pairs[0].p99_ratio == pytest.approx(0.9)
+    assert any("host facts differ" in n for n in cmp.notes)
+    assert any("openvino 1 -> 2" in n for n in cmp.notes)
