@@ -235,8 +235,9 @@ def profiles_show(name: str = typer.Argument(..., help="Profile name or .toml pa
 
 def register_commands() -> None:
     """The other rooms' commands; their modules import only typer and rich at the top."""
-    from hwtune import cli_apply, cli_recommend, cli_report
+    from hwtune import cli_apply, cli_bench, cli_recommend, cli_report
 
+    cli_bench.register(app)
     cli_recommend.register(app)
     cli_apply.register(app)
     cli_report.register(app)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 import typer
 from rich.console import Console
 
-from hwtune.errors import EXIT_OK, ConfigError, HwtuneError
+from hwtune.errors import EXIT_OK, ConfigError
 
 EXAMPLES = """
 Examples:
@@ -74,23 +74,9 @@ def bench(
 
 
 def _run(fn: Callable[[], int | None]) -> None:
-    try:
-        from hwtune.cli import run_command  # type: ignore[attr-defined]  # the one place errors become exit codes
-    except ImportError:
-        run_command = _run_command
+    from hwtune.cli import run_command  # the one place errors become exit codes
+
     run_command(fn)
-
-
-def _run_command(fn: Callable[[], int | None]) -> None:
-    try:
-        code = fn()
-    except HwtuneError as exc:
-        err.print(f"hwtune: error: {exc.message}", markup=False)
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        err.print("hwtune: interrupted")
-        raise typer.Exit(130) from None
-    raise typer.Exit(code or EXIT_OK)
 
 
 def _bench(**a: Any) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,32 +48,11 @@ def host_digest(facts_json: dict[str, Any]) -> str:
 
 
 def host_identity() -> dict[str, str]:
-    """The host digest and where it came from: the probe's facts when that exists, else
-    uname and the CPU model name (recorded, so a comparison knows which kind it holds)."""
-    try:
-        from hwtune.host import Host
-        from hwtune.probe import probe_facts  # type: ignore[attr-defined]
-    except ImportError:
-        probe_facts = None
-    if probe_facts is not None:
-        try:
-            return {"digest": host_digest(probe_facts(Host("/")).to_json()), "source": "probe_facts"}
-        except Exception as exc:  # a broken probe must not lose the benchmark
-            fallback = _uname_facts()
-            fallback["probe_error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            return {"digest": host_digest(fallback), "source": "uname+cpuinfo"}
-    return {"digest": host_digest(_uname_facts()), "source": "uname+cpuinfo"}
-
-
-def _uname_facts() -> dict[str, Any]:
+    """The digest of this host's probed facts (the same facts `hwtune facts --json` prints)."""
     from hwtune.host import Host
+    from hwtune.probe import probe_facts
 
-    facts: dict[str, Any] = dict(platform.uname()._asdict())
-    text = Host("/").read("/proc/cpuinfo") or ""
-    models = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")]
-    facts["cpu_model_name"] = models[0] if models else None
-    facts["cpu_count"] = os.cpu_count()
-    return facts
+    return {"digest": host_digest(probe_facts(Host("/")).to_json()), "source": "probe_facts"}
 
 
 def library_versions() -> dict[str, str | None]:

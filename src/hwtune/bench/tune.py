@@ -19,7 +19,7 @@ import itertools
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from hwtune.bench.devices import DeviceInfo
 from hwtune.bench.result import BenchResult, RunConfig, Skipped
