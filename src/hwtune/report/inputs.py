@@ -8,7 +8,6 @@ what it says, or it is a one-line error naming it.
 from __future__ import annotations
 
 import json
-import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,9 +17,6 @@ from typing import Any
 from hwtune.errors import ConfigError
 from hwtune.report.bench import is_result
 
-DATA_ENV = "HWTUNE_DATA_DIR"  # the same override `hwtune bench` honours
-STATE_ENV = "HWTUNE_STATE_DIR"  # the same override `hwtune apply` honours
-STATE_SUBDIR = "var/lib/hwtune"
 
 
 def host_name(root: Path | None) -> str:
@@ -37,18 +33,17 @@ def host_name(root: Path | None) -> str:
 
 
 def bench_runs_dir() -> Path:
-    """Where `hwtune bench` saves runs: $HWTUNE_DATA_DIR/bench/runs or the user data dir."""
-    override = os.environ.get(DATA_ENV)
-    if override:
-        return Path(override).expanduser() / "bench" / "runs"
-    import platformdirs
+    """Where `hwtune bench` saves runs."""
+    from hwtune.bench.store import runs_dir
 
-    return Path(platformdirs.user_data_dir("hwtune")) / "bench" / "runs"
+    return runs_dir()
 
 
 def journal_dir(root: Path) -> Path:
-    override = os.environ.get(STATE_ENV)
-    return (Path(override) if override else root / STATE_SUBDIR) / "journal"
+    """Where `hwtune apply` keeps its journals for this root."""
+    from hwtune.apply.journal import state_dir
+
+    return state_dir(Path(root)) / "journal"
 
 
 @dataclass
