@@ -32,8 +32,8 @@ app = typer.Typer(
 profiles_app = typer.Typer(help="List and show profiles (merged with what they include).", no_args_is_help=True)
 app.add_typer(profiles_app, name="profiles")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 class FailOn(str, Enum):
