@@ -25,6 +25,8 @@ SWAPPINESS = Path("/proc/sys/vm/swappiness")
 DROP_AND_RUN = """
 import os, sys
 import hwtune.cli, hwtune.cli_apply, hwtune.profile, hwtune.apply.transaction, hwtune.apply.render
+import typer.main, typer._click.decorators  # typer imports these lazily while it runs
+typer.main.get_command(hwtune.cli.app)
 os.setgroups([])
 os.setresgid(65534, 65534, 65534)
 os.setresuid(65534, 65534, 65534)
