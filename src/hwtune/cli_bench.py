@@ -110,26 +110,18 @@ def _plan(a: dict[str, Any]) -> Any:
 
 
 def _measure(plan: Any, a: dict[str, Any]) -> int:
-    from hwtune.bench import render, store
+    from hwtune.bench import render
     from hwtune.bench.runner import run_bench
 
     with _progress() as report:
         run = run_bench(plan, report)
     doc = {"command": "bench", "plan": _plan_json(plan), **run.to_json()}
-    saved = store.save_run(doc) if a["save"] else None
-    if a["as_json"]:
-        _print_json({**doc, "saved_to": str(saved) if saved else None})
-    elif a["as_csv"]:
-        sys.stdout.write(render.results_csv(doc["results"]))
-    else:
-        out.print(render.render_run(run, plan.time_s))
-        if saved:
-            out.print(f"saved: {saved}", style="dim")
+    _emit(doc, a, lambda: render.render_run(run, plan.time_s))
     return EXIT_OK
 
 
 def _tune(plan: Any, slo_ms: float | None, a: dict[str, Any]) -> int:
-    from hwtune.bench import advice, render, store
+    from hwtune.bench import advice, render
     from hwtune.bench.runner import Bench
     from hwtune.bench.tune import tune_device
 
@@ -144,16 +136,23 @@ def _tune(plan: Any, slo_ms: float | None, a: dict[str, Any]) -> int:
     run = bench_.run_of([r for t in tunes for r in t.evaluated], [s for t in tunes for s in t.skipped])
     doc = {"command": "bench --tune", "plan": _plan_json(plan), "latency_slo_ms": slo_ms, **run.to_json(),
            "tune": [_tune_json(t, settings) for t in tunes]}
+    _emit(doc, a, lambda: render.tune_view(tunes, settings))
+    return EXIT_OK if all(t.best is not None for t in tunes) else 1
+
+
+def _emit(doc: dict[str, Any], a: dict[str, Any], view: Callable[[], Any]) -> None:
+    """Save the run (unless --no-save), then print it as JSON, CSV or the table."""
+    from hwtune.bench import render, store
+
     saved = store.save_run(doc) if a["save"] else None
     if a["as_json"]:
         _print_json({**doc, "saved_to": str(saved) if saved else None})
     elif a["as_csv"]:
         sys.stdout.write(render.results_csv(doc["results"]))
     else:
-        out.print(render.tune_view(tunes, settings))
+        out.print(view())
         if saved:
             out.print(f"saved: {saved}", style="dim")
-    return EXIT_OK if all(t.best is not None for t in tunes) else 1
 
 
 def _tune_json(t: Any, settings: dict[str, Any]) -> dict[str, Any]:

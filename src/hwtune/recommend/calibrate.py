@@ -7,12 +7,11 @@ architecture family. A CPU result says nothing about GPUs and is reported as suc
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from hwtune.errors import ConfigError
+from hwtune.errors import ConfigError, read_json_file
 from hwtune.recommend.catalog import Catalog, Efficiency, GpuSpec
 from hwtune.recommend.roofline import efficiency_key, resolve_precision
 
@@ -52,13 +51,9 @@ class Calibration:
 def read_bench(path: Path) -> list[BenchPoint]:
     """Results from a file holding one result, a list of them, or {"results": [...]}."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"--from-bench: {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--from-bench: {path}: cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"--from-bench: {path}: not JSON: {exc.msg} at line {exc.lineno}") from None
+        data = read_json_file(path)
+    except ConfigError as exc:
+        raise ConfigError(f"--from-bench: {exc.message}") from None
     return parse_bench(data, str(path))
 
 

@@ -55,14 +55,9 @@ class Loaded:
 
 
 def read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not JSON: {exc.msg} at line {exc.lineno}") from None
+    from hwtune.errors import read_json_file
+
+    return read_json_file(path)
 
 
 def iso_to_epoch(text: Any) -> float | None:
