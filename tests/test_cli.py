@@ -137,3 +137,20 @@ def test_snapshot_replays_to_the_same_facts(tmp_path):
 def test_version_and_module_entry_point():
     res = subprocess.run([sys.executable, "-m", "hwtune", "--version"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and res.stdout.startswith("hwtune ")
+
+
+@pytest.mark.parametrize("args,modules", [
+    (["check", "--json"], set()), (["--version"], None), ([], None), (["profiles", "list"], set()),
+    (["bench", "--list-devices"], {"cli_bench"}), (["rollback", "ID"], {"cli_apply"}),
+    (["fleet", "report", "x"], {"cli_report"}), (["nope"], None)])
+def test_only_the_invoked_commands_module_is_registered(args, modules):
+    from hwtune.cli import modules_for
+
+    assert modules_for(args) == modules
+
+
+def test_every_command_is_reachable_from_the_console_script():
+    for command in ("bench", "recommend", "apply", "rollback", "history", "report", "diff", "fleet"):
+        res = subprocess.run([sys.executable, "-m", "hwtune", command, "--help"], capture_output=True, text=True,
+                             timeout=120)
+        assert res.returncode == 0 and "Usage" in res.stdout, (command, res.stderr)

@@ -21,7 +21,7 @@ Exit codes: 0 no FAIL or ERROR; 1 a check FAILed or ERRORed (--fail-on warn: WAR
 3 needs root; 4 apply failed and was undone; 5 apply failed and an undo failed too.
 """
 
-app = typer.Typer(
+_app = typer.Typer(
     name="hwtune",
     help="Check, tune, benchmark and size Linux hosts for deep-learning inference.\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
@@ -30,7 +30,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 profiles_app = typer.Typer(help="List and show profiles (merged with what they include).", no_args_is_help=True)
-app.add_typer(profiles_app, name="profiles")
+_app.add_typer(profiles_app, name="profiles")
 
 out = Console(highlight=False, soft_wrap=True, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
@@ -91,7 +91,7 @@ ROOT_OPT = typer.Option(None, "--root", help="Read a recorded snapshot (or a mou
                         file_okay=False)
 
 
-@app.command()
+@_app.command()
 def check(
     profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile name or .toml path "
                                           "(default: gpu-inference if an NVIDIA GPU or driver is present, "
@@ -133,7 +133,7 @@ def check(
     run_command(go)
 
 
-@app.command()
+@_app.command()
 def facts(
     root: Optional[Path] = ROOT_OPT,
     json_out: bool = typer.Option(False, "--json", help="Print {schema, facts, gpus, unavailable} as JSON."),
@@ -158,7 +158,7 @@ def facts(
     run_command(go)
 
 
-@app.command()
+@_app.command()
 def snapshot(
     out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to write (must not exist, or be empty)."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary."),
@@ -233,26 +233,13 @@ def profiles_show(name: str = typer.Argument(..., help="Profile name or .toml pa
     run_command(go)
 
 
-def register_commands() -> None:
-    """The other rooms' commands; their modules import only typer and rich at the top."""
-    from hwtune import cli_apply, cli_bench, cli_recommend, cli_report
-
-    cli_bench.register(app)
-    cli_recommend.register(app)
-    cli_apply.register(app)
-    cli_report.register(app)
-
-
-register_commands()
-
-
 def version_callback(value: bool) -> None:
     if value:
         out.print(f"hwtune {__version__}", markup=False)
         raise typer.Exit()
 
 
-@app.callback()
+@_app.callback()
 def main_options(
     version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True,
                                  help="Print the version and exit."),
@@ -260,8 +247,45 @@ def main_options(
     pass
 
 
+# The other rooms' commands and the module that registers each. typer turns
+# every registered command into a click command on each start (~11 ms for
+# these, a tenth of `hwtune check`), so `main` registers only the one invoked.
+COMMAND_MODULES = {"bench": "cli_bench", "recommend": "cli_recommend", "apply": "cli_apply",
+                   "rollback": "cli_apply", "history": "cli_apply", "report": "cli_report",
+                   "diff": "cli_report", "fleet": "cli_report"}
+CORE_COMMANDS = {"check", "facts", "snapshot", "profiles"}
+_registered: set[str] = set()
+
+
+def register_commands(modules: set[str] | None = None) -> typer.Typer:
+    """Register the other rooms' commands (all of them by default) and return the app."""
+    import importlib
+
+    for name in sorted(set(COMMAND_MODULES.values()) if modules is None else modules):
+        if name not in _registered:
+            importlib.import_module(f"hwtune.{name}").register(_app)
+            _registered.add(name)
+    return _app
+
+
+def modules_for(args: list[str]) -> set[str] | None:
+    """The command modules an invocation needs: none for a core command, one for
+    another known command, all (None) for help, completion or anything unknown."""
+    first = next((a for a in args if not a.startswith("-")), None)
+    if first in CORE_COMMANDS:
+        return set()
+    if first in COMMAND_MODULES:
+        return {COMMAND_MODULES[first]}
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    # `from hwtune.cli import app` (tests, embedding) gets the app with every command.
+    if name == "app":
+        return register_commands()
+    raise AttributeError(name)
+
+
 def main() -> None:
-    try:
-        app()
-    except SystemExit:
-        raise
+    register_commands(modules_for(sys.argv[1:]))
+    _app()
