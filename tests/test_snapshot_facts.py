@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import SAMPLES, snapshot
 from hwtune.facts import FactsBuilder
@@ -141,3 +143,17 @@ def test_os_release_samples(tmp_path, sample):
         assert b.values["os.codename"] == codename
     if sample == "rocky-8.9":
         assert b.values["os.like"] == ["rhel", "centos", "fedora"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=300))
+def test_os_release_garbage_never_crashes(tmp_path_factory, text):
+    root = tmp_path_factory.mktemp("osr")
+    (root / "etc").mkdir()
+    (root / "etc/os-release").write_text(text, encoding="utf-8", errors="surrogatepass")
+    b = FactsBuilder()
+    probe_os(Host(root), b)
+    for key in ("os.id", "os.version_id", "os.pretty_name"):
+        assert b.values[key] is None or isinstance(b.values[key], str)
+        if b.values[key] is None:
+            assert b.unavailable[key]
