@@ -31,7 +31,7 @@ def test_save_and_load_a_run(data_dir):
     assert doc["created_utc"] == "2026-01-02T03:04:05+00:00"
     assert doc["host"]["source"] == "probe_facts"
     assert doc["versions"]["openvino"] and doc["versions"]["python"]
-    assert store.list_runs() == sorted([path, again])
+    assert sorted(store.runs_dir().glob("*.json")) == sorted([path, again])
 
 
 def test_loading_something_else_is_a_one_line_error(tmp_path, data_dir):
@@ -39,7 +39,7 @@ def test_loading_something_else_is_a_one_line_error(tmp_path, data_dir):
         store.load_run("20990101T000000-nothing")
     not_json = tmp_path / "x.json"
     not_json.write_text("{")
-    with pytest.raises(ConfigError, match="is not JSON"):
+    with pytest.raises(ConfigError, match=r"x.json: not JSON"):
         store.load_run(not_json)
     other = tmp_path / "y.json"
     other.write_text(json.dumps({"schema": 1}))

@@ -18,7 +18,6 @@ DEVICE_PROVIDERS = {
     "CUDA": ["CUDAExecutionProvider", "CPUExecutionProvider"],
     "TensorRT": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
 }
-PROVIDER_DEVICE = {p[0]: d for d, p in DEVICE_PROVIDERS.items()}
 DEVICE_PRECISIONS = {"CPU": ("fp32", "int8"), "CUDA": ("fp32", "int8"), "TensorRT": ("fp32", "fp16", "int8")}
 
 # Operators of an optimized onnxruntime graph that carry the heavy compute, by the precision they run in.

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from hwtune.bench.metrics import LatencyStats, Spread
+from hwtune.bench.metrics import LatencyStats, Spread, achieved_gflops
 from hwtune.bench.noise import LoadSample
 
-BACKENDS = ("onnxruntime", "openvino")
 MODES = ("sync", "async")
 PRECISIONS = ("fp32", "bf16", "fp16", "int8", "auto")  # auto: whatever the runtime picks
 
@@ -23,9 +22,6 @@ class RunConfig:
     streams: int | None = None  # async: requests in flight (and OpenVINO streams); None: the runtime's choice
     threads: int | None = None  # None: the runtime's default
     pin: bool | None = None  # None: the runtime's default
-
-    def with_(self, **changes: Any) -> "RunConfig":
-        return replace(self, **changes)
 
     def label(self) -> str:
         parts = [f"{self.backend}/{self.device}", self.precision, f"b{self.batch}", self.mode]
@@ -70,7 +66,7 @@ class BenchResult:
 
     @property
     def gflops_per_s(self) -> float:
-        return self.flops_per_frame * self.throughput_fps / 1e9
+        return achieved_gflops(self.flops_per_frame, self.throughput_fps)
 
     @property
     def peak_fraction(self) -> float | None:

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from hwtune.errors import ConfigError
+from hwtune.errors import ConfigError, read_json_file
 
 RUN_SCHEMA = 1
 DATA_ENV = "HWTUNE_DATA_DIR"
@@ -102,17 +102,7 @@ def load_run(ref: str | Path) -> dict[str, Any]:
                 break
         else:
             raise ConfigError(f"no saved run {ref} (neither a file nor a name in {runs_dir()})")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}") from None
+    doc = read_json_file(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
         raise ConfigError(f"{path} is not a hwtune bench run (no 'results' list)")
     return doc
-
-
-def list_runs() -> list[Path]:
-    folder = runs_dir()
-    return sorted(folder.glob("*.json")) if folder.is_dir() else []

@@ -62,7 +62,6 @@ class CheckSpec:
     area: str
     fn: CheckFn
     defaults: Mapping[str, Any]
-    profiles_only: bool = False  # runs only when a profile names it
 
     def validate_param(self, path: Path, key: str, value: Any) -> None:
         allowed = {"enabled": True, "severity": "fail", **self.defaults}
