@@ -211,6 +211,9 @@ class ScriptedRunner(Runner):
         self.answers = answers or {}
         self.asked: list[tuple[str, ...]] = []
 
+    def start(self, argv: list[str], timeout_s: float = 10.0) -> None:
+        pass  # nothing runs for real; `run` answers from the table
+
     def run(self, argv: list[str], timeout_s: float = 10.0) -> CmdResult:
         key = tuple(argv)
         self.asked.append(key)

@@ -73,7 +73,7 @@ def _host(root: Optional[Path]):
     return Host(root or "/")
 
 
-def _facts(root: Optional[Path], facts_file: Optional[Path], runtimes: bool = False):
+def _facts(root: Optional[Path], facts_file: Optional[Path], runtimes: bool = False, host=None):
     from hwtune.facts import Facts
     from hwtune.probe import probe_facts
 
@@ -84,7 +84,7 @@ def _facts(root: Optional[Path], facts_file: Optional[Path], runtimes: bool = Fa
             raise HwtuneError(f"--facts {facts_file}: {exc}", EXIT_USAGE) from None
         except HwtuneError as exc:
             raise HwtuneError(f"--facts {facts_file}: {exc.message}", EXIT_USAGE) from None
-    return probe_facts(_host(root), runtimes=runtimes)
+    return probe_facts(host or _host(root), runtimes=runtimes)
 
 
 ROOT_OPT = typer.Option(None, "--root", help="Read a recorded snapshot (or a mounted image) instead of this machine.",
@@ -112,10 +112,14 @@ def check(
     """
 
     def go() -> int:
+        if facts_file is None:  # slow probe commands run while the modules below load
+            from hwtune.probe import start_probes
+
+            host = start_probes(_host(root))
         from hwtune import profile as profiles
         from hwtune.verdict import choose_profile, evaluate
 
-        facts = _facts(root, facts_file)
+        facts = _facts(root, facts_file, host=host if facts_file is None else None)
         report = evaluate(facts, profiles.load(profile or choose_profile(facts)))
         if output is not None or fmt in (CheckFormat.junit, CheckFormat.prometheus):
             from hwtune.report.formats import write_check

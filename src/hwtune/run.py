@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -55,12 +56,22 @@ class Runner:
     def __init__(self, snapshot_root: Path | None = None) -> None:
         self.snapshot_root = snapshot_root
         self.record: list[CmdResult] = []  # what ran, for `hwtune snapshot`
+        self._started: dict[tuple[str, ...], Started] = {}
+
+    def start(self, argv: list[str], timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        """Start a command now, so that it runs while the caller does other
+        work; the next `run` of the same argv collects it (its timeout counts
+        from here). Nothing is started when replaying a snapshot."""
+        key = tuple(argv)
+        if self.snapshot_root is None and key not in self._started:
+            self._started[key] = Started.spawn(key, timeout_s)
 
     def run(self, argv: list[str], timeout_s: float = DEFAULT_TIMEOUT_S) -> CmdResult:
         key = tuple(argv)
         if self.snapshot_root is not None:
             return self._recorded(key)
-        result = run_live(key, timeout_s)
+        started = self._started.pop(key, None)
+        result = started.collect() if started is not None else run_live(key, timeout_s)
         self.record.append(result)
         return result
 
@@ -92,30 +103,70 @@ class Runner:
         return CmdResult(argv, None, "", error=f"not recorded in the snapshot (cmd/{stem}.*)")
 
 
+class Started:
+    """A live command started with `Runner.start` and not yet collected."""
+
+    def __init__(self, argv: tuple[str, ...], timeout_s: float, proc: subprocess.Popen | None,
+                 failed: CmdResult | None) -> None:
+        self.argv, self.timeout_s, self.proc, self.failed = argv, timeout_s, proc, failed
+        self.deadline = time.monotonic() + timeout_s
+
+    @classmethod
+    def spawn(cls, argv: tuple[str, ...], timeout_s: float) -> Started:
+        try:
+            proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    stdin=subprocess.DEVNULL, env=dict(os.environ, LC_ALL="C", LANG="C"))
+        except OSError as exc:
+            return cls(argv, timeout_s, None, _not_started(argv, exc))
+        return cls(argv, timeout_s, proc, None)
+
+    def collect(self) -> CmdResult:
+        if self.proc is None:
+            return self.failed
+        try:
+            out, err = self.proc.communicate(timeout=max(0.0, self.deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            return _timed_out(self.argv, self.timeout_s)
+        return _finished(self.argv, self.proc.returncode, out, err)
+
+
 def run_live(argv: tuple[str, ...], timeout_s: float) -> CmdResult:
-    env = dict(os.environ, LC_ALL="C", LANG="C")
     try:
         proc = subprocess.run(
             list(argv),
             capture_output=True,
             timeout=timeout_s,
-            env=env,
+            env=dict(os.environ, LC_ALL="C", LANG="C"),
             stdin=subprocess.DEVNULL,
             check=False,
         )
-    except FileNotFoundError:
-        return CmdResult(argv, None, "", error=f"{argv[0]} not found")
-    except PermissionError:
-        return CmdResult(argv, None, "", error=f"{argv[0]}: permission denied")
     except subprocess.TimeoutExpired:
-        return CmdResult(argv, None, "", error=f"{argv[0]} did not answer within {timeout_s:g} s")
+        return _timed_out(argv, timeout_s)
     except OSError as exc:
-        return CmdResult(argv, None, "", error=f"{argv[0]}: {exc.strerror}")
-    out = proc.stdout.decode("utf-8", errors="replace")
-    err = proc.stderr.decode("utf-8", errors="replace")
-    if proc.returncode != 0:
+        return _not_started(argv, exc)
+    return _finished(argv, proc.returncode, proc.stdout, proc.stderr)
+
+
+def _not_started(argv: tuple[str, ...], exc: OSError) -> CmdResult:
+    if isinstance(exc, FileNotFoundError):
+        return CmdResult(argv, None, "", error=f"{argv[0]} not found")
+    if isinstance(exc, PermissionError):
+        return CmdResult(argv, None, "", error=f"{argv[0]}: permission denied")
+    return CmdResult(argv, None, "", error=f"{argv[0]}: {exc.strerror}")
+
+
+def _timed_out(argv: tuple[str, ...], timeout_s: float) -> CmdResult:
+    return CmdResult(argv, None, "", error=f"{argv[0]} did not answer within {timeout_s:g} s")
+
+
+def _finished(argv: tuple[str, ...], returncode: int, stdout: bytes, stderr: bytes) -> CmdResult:
+    out = stdout.decode("utf-8", errors="replace")
+    err = stderr.decode("utf-8", errors="replace")
+    if returncode != 0:
         msg = (err.strip() or out.strip()).splitlines()
         reason = msg[-1] if msg else ""
-        return CmdResult(argv, proc.returncode, out, err,
-                         error=f"{argv[0]} exited {proc.returncode}" + (f": {reason}" if reason else ""))
+        return CmdResult(argv, returncode, out, err,
+                         error=f"{argv[0]} exited {returncode}" + (f": {reason}" if reason else ""))
     return CmdResult(argv, 0, out, err)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +62,7 @@ def _fix(text: CheckText, finding: Finding, profile: Profile) -> str | None:
     if finding.fix_args is None or finding.status in (Status.PASS, Status.SKIP):
         return None
     args = _Blank(profile=profile.name, **finding.fix_args)
-    return string.Formatter().vformat(text.remediation, (), args)
+    return text.remediation.format_map(args)
 
 
 def evaluate(facts: Facts, profile: Profile) -> Report:

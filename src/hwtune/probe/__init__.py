@@ -6,6 +6,15 @@ from hwtune.facts import Facts, FactsBuilder
 from hwtune.host import Host
 
 
+def start_probes(host: Host) -> Host:
+    """Start the probes' slow commands now, to run while the caller goes on
+    (imports, profile loading); `probe_facts(host)` collects them."""
+    from hwtune.probe.gpu import start_commands
+
+    start_commands(host)
+    return host
+
+
 def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
     """Every fact hwtune knows how to observe on `host` (live or a snapshot root).
 
@@ -22,6 +31,7 @@ def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
     from hwtune.probe.runtimes import probe_runtime_devices, probe_runtimes
     from hwtune.probe.virt import probe_virt
 
+    start_probes(host)  # no-op for what the caller already started
     b = FactsBuilder()
     for probe in (probe_kernel, probe_os, probe_cpu, probe_numa, probe_cpufreq, probe_memory,
                   probe_virt, probe_runtimes):

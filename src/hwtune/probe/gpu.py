@@ -57,6 +57,12 @@ def snapshot_commands(host: Host) -> list[list[str]]:
     return [list(NVIDIA_SMI), nvcc]
 
 
+def start_commands(host: Host) -> None:
+    """Start `nvcc --version` (tens of milliseconds on a cold cache) so that it
+    runs while the other probes and the caller work; probe_cuda_toolkit collects it."""
+    host.runner.start(NVCC, timeout_s=NVCC_TIMEOUT_S)
+
+
 def probe_nvidia(host: Host, b: FactsBuilder, *, use_nvml: bool | None = None) -> None:
     """use_nvml: None asks NVML only on the live host; True asks it whatever
     the root (tests, with a fake); False never."""

@@ -1,0 +1,56 @@
+"""The one subprocess runner: commands started early and collected later."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+from hwtune.run import Runner
+
+
+def test_started_command_is_collected_by_run_and_recorded(tmp_path):
+    runner = Runner(None)
+    runner.start(["sh", "-c", "echo started; echo warn >&2"])
+    result = runner.run(["sh", "-c", "echo started; echo warn >&2"])
+    assert result.ok and result.stdout == "started\n" and result.stderr == "warn\n"
+    assert runner.record == [result]
+
+
+def test_a_started_command_runs_while_the_caller_works():
+    runner = Runner(None)
+    sleep = [shutil.which("sleep"), "1"]
+    t0 = time.monotonic()
+    runner.start(sleep)
+    time.sleep(1)  # the caller's own work
+    result = runner.run(sleep)
+    assert result.ok
+    assert time.monotonic() - t0 < 1.8  # in parallel; one after the other would take 2 s
+
+
+def test_started_command_times_out_from_its_start():
+    runner = Runner(None)
+    sleep = [shutil.which("sleep"), "30"]
+    runner.start(sleep, timeout_s=0.3)
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    result = runner.run(sleep, timeout_s=30)
+    assert result.error == f"{sleep[0]} did not answer within 0.3 s"
+    assert time.monotonic() - t0 < 5
+
+
+def test_started_missing_or_failing_command_is_a_result():
+    runner = Runner(None)
+    runner.start(["hwtune-no-such-command", "--version"])
+    assert runner.run(["hwtune-no-such-command", "--version"]).error == "hwtune-no-such-command not found"
+    runner.start(["sh", "-c", "echo broken >&2; exit 3"])
+    result = runner.run(["sh", "-c", "echo broken >&2; exit 3"])
+    assert (result.returncode, result.error) == (3, "sh exited 3: broken")
+
+
+def test_a_snapshot_runner_starts_nothing(tmp_path):
+    marker = tmp_path / "ran"
+    runner = Runner(tmp_path)
+    runner.start(["sh", "-c", f"touch {marker}"])
+    time.sleep(0.2)
+    assert not marker.exists()
+    assert runner.run(["sh", "-c", f"touch {marker}"]).error.startswith("not recorded in the snapshot")
