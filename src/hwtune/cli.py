@@ -29,8 +29,6 @@ _app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-profiles_app = typer.Typer(help="List and show profiles (merged with what they include).", no_args_is_help=True)
-_app.add_typer(profiles_app, name="profiles")
 
 out = Console(highlight=False, soft_wrap=True, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
@@ -137,106 +135,6 @@ def check(
     run_command(go)
 
 
-@_app.command()
-def facts(
-    root: Optional[Path] = ROOT_OPT,
-    json_out: bool = typer.Option(False, "--json", help="Print {schema, facts, gpus, unavailable} as JSON."),
-    runtimes: bool = typer.Option(False, "--runtimes", help="Also import ONNX Runtime and OpenVINO to list "
-                                  "their providers and devices (slower)."),
-) -> None:
-    """Print every fact probed, nothing judged.
-
-    Examples:  hwtune facts;  hwtune facts --json > host.json;  hwtune facts --root host-snap/ --json
-    """
-
-    def go() -> int:
-        result = _facts(root, None, runtimes=runtimes)
-        if json_out:
-            print_json(result.to_json())
-        else:
-            from hwtune.render import render_facts
-
-            render_facts(out, result)
-        return EXIT_OK
-
-    run_command(go)
-
-
-@_app.command()
-def snapshot(
-    out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to write (must not exist, or be empty)."),
-    json_out: bool = typer.Option(False, "--json", help="Print a JSON summary."),
-) -> None:
-    """Record what the probes read on this machine, to replay anywhere with --root.
-
-    Example:  hwtune snapshot --out host-snap/ && tar czf host-snap.tgz host-snap/
-    """
-
-    def go() -> int:
-        from hwtune.snapshot import take_snapshot
-
-        summary = take_snapshot(out_dir)
-        data = {"out": str(summary.out), "files": summary.files, "dirs": summary.dirs,
-                "commands": summary.commands}
-        if json_out:
-            print_json(data)
-        else:
-            out.print(f"snapshot written to {summary.out}: {summary.files} files, {summary.commands} command "
-                      f"outputs; replay with: hwtune check --root {summary.out}", markup=False)
-        return EXIT_OK
-
-    run_command(go)
-
-
-@profiles_app.command("list")
-def profiles_list(json_out: bool = typer.Option(False, "--json")) -> None:
-    """List the known profiles.  Example:  hwtune profiles list"""
-
-    def go() -> int:
-        from hwtune import profile as profiles
-
-        rows = []
-        for name, path in profiles.available().items():
-            p = profiles.load(name)
-            rows.append({"name": name, "description": p.description, "includes": list(p.chain[:-1]),
-                         "path": str(path)})
-        if json_out:
-            print_json(rows)
-        else:
-            for r in rows:
-                inc = f" (includes {', '.join(r['includes'])})" if r["includes"] else ""
-                out.print(f"{r['name']:<16} {r['description']}{inc}", markup=False)
-        return EXIT_OK
-
-    run_command(go)
-
-
-@profiles_app.command("show")
-def profiles_show(name: str = typer.Argument(..., help="Profile name or .toml path"),
-                  json_out: bool = typer.Option(False, "--json")) -> None:
-    """Show a profile merged with everything it includes, with every check's effective parameters.
-
-    Example:  hwtune profiles show gpu-inference
-    """
-
-    def go() -> int:
-        from hwtune import profile as profiles
-        from hwtune.verdict import effective_params
-
-        p = profiles.load(name)
-        data = p.to_json()
-        data["checks"] = effective_params(p)
-        if json_out:
-            print_json(data)
-        else:
-            from hwtune.render import render_profile
-
-            render_profile(out, data)
-        return EXIT_OK
-
-    run_command(go)
-
-
 def version_callback(value: bool) -> None:
     if value:
         out.print(f"hwtune {__version__}", markup=False)
@@ -251,21 +149,24 @@ def main_options(
     pass
 
 
-# The other rooms' commands and the module that registers each. typer turns
-# every registered command into a click command on each start (~11 ms for
-# these, a tenth of `hwtune check`), so `main` registers only the one invoked.
-COMMAND_MODULES = {"bench": "cli_bench", "recommend": "cli_recommend", "apply": "cli_apply",
-                   "rollback": "cli_apply", "history": "cli_apply", "report": "cli_report",
-                   "diff": "cli_report", "fleet": "cli_report"}
-CORE_COMMANDS = {"check", "facts", "snapshot", "profiles"}
+# The commands other than `check` and the module that registers each, in the
+# order --help lists them. typer turns every registered command into a click
+# command on each start (~12 ms for all of them, a tenth of `hwtune check`),
+# so `main` registers only the one invoked.
+COMMAND_MODULES = {"facts": "cli_facts", "snapshot": "cli_facts", "profiles": "cli_facts",
+                   "apply": "cli_apply", "rollback": "cli_apply", "history": "cli_apply",
+                   "bench": "cli_bench", "recommend": "cli_recommend",
+                   "report": "cli_report", "diff": "cli_report", "fleet": "cli_report"}
+CORE_COMMANDS = {"check"}
 _registered: set[str] = set()
 
 
 def register_commands(modules: set[str] | None = None) -> typer.Typer:
-    """Register the other rooms' commands (all of them by default) and return the app."""
+    """Register the commands of these modules (all of them by default) and return the app."""
     import importlib
 
-    for name in sorted(set(COMMAND_MODULES.values()) if modules is None else modules):
+    wanted = set(COMMAND_MODULES.values()) if modules is None else modules
+    for name in dict.fromkeys(m for m in COMMAND_MODULES.values() if m in wanted):
         if name not in _registered:
             importlib.import_module(f"hwtune.{name}").register(_app)
             _registered.add(name)
