@@ -131,7 +131,7 @@ def test_report_status_is_the_worst_and_a_broken_check_is_an_error(monkeypatch):
     def boom(f, p):
         raise KeyError("oops")
 
-    monkeypatch.setitem(REGISTRY, "vm.swappiness", replace(spec, fn=boom))
+    monkeypatch.setitem(REGISTRY, "vm.swappiness", spec._replace(fn=boom))
     report = evaluate(facts({"vm.swappiness": 60}), profile.load("cpu-inference"))
     broken = next(r for r in report.results if r.id == "vm.swappiness")
     assert broken.status is Status.ERROR and "KeyError" in broken.message

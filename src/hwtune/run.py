@@ -11,17 +11,15 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 DEFAULT_TIMEOUT_S = 10.0
 RECORDED_SUFFIXES = (".xml", ".csv", ".txt")
 ERROR_SUFFIX = ".err"  # a command that failed live: the snapshot keeps why, and replays it
 
 
-@dataclass(frozen=True)
-class CmdResult:
+class CmdResult(NamedTuple):
     argv: tuple[str, ...]
     returncode: int | None  # None: it did not run to an exit status
     stdout: str

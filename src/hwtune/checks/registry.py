@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 from hwtune.errors import ConfigError
 from hwtune.facts import Facts
@@ -56,8 +56,7 @@ def skip(reason: str, expected: Any = None) -> Finding:
 CheckFn = Callable[[Facts, Mapping[str, Any]], Finding]
 
 
-@dataclass(frozen=True)
-class CheckSpec:
+class CheckSpec(NamedTuple):
     id: str
     area: str
     fn: CheckFn

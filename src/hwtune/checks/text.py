@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from hwtune.errors import ConfigError, read_toml
 
@@ -12,8 +12,7 @@ TEXT_DIR = Path(__file__).resolve().parent.parent / "checktext"  # the top-level
 FIELDS = ("title", "severity", "rationale", "source", "remediation")
 
 
-@dataclass(frozen=True)
-class CheckText:
+class CheckText(NamedTuple):
     title: str
     severity: str
     rationale: str

@@ -8,7 +8,7 @@ numbers (Kunpeng uses 36 and 8442): count distinct values, never max+1.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from hwtune.errors import ParseError
 from hwtune.facts import FactsBuilder
@@ -25,8 +25,7 @@ ARM_IMPLEMENTERS = {"0x41": "ARM", "0x42": "Broadcom", "0x43": "Cavium", "0x46":
 _KEY = re.compile(r"^([^\t:][^:]*?)\s*:\s?(.*)$")
 
 
-@dataclass(frozen=True)
-class CpuInfo:
+class CpuInfo(NamedTuple):
     processors: tuple[dict[str, str], ...]
     common: dict[str, str]  # lines outside processor blocks (ARM: "Hardware", ...)
 

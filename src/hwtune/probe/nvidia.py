@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import NamedTuple, TYPE_CHECKING
 
 from hwtune.errors import ParseError
 from hwtune.facts import Gpu
@@ -20,8 +19,7 @@ if TYPE_CHECKING:
 _MIB = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class NvidiaSmiReport:
+class NvidiaSmiReport(NamedTuple):
     """What the driver reports, through `nvidia-smi -q -x` or through NVML."""
 
     driver_version: str | None
@@ -30,8 +28,7 @@ class NvidiaSmiReport:
     gpus: tuple[Gpu, ...]  # what it listed; may be fewer than attached
 
 
-@dataclass(frozen=True)
-class DriverModule:
+class DriverModule(NamedTuple):
     version: str
     kernel_module: str | None  # "proprietary" / "open"; None when the line has another shape
     arch: str | None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from hwtune.host import Host
 
@@ -18,8 +18,7 @@ NVIDIA_VENDOR = "0x10de"
 DISPLAY_CLASS = 0x03  # PCI base class "display controller": VGA 0x0300, 3D 0x0302
 
 
-@dataclass(frozen=True)
-class PciDevice:
+class PciDevice(NamedTuple):
     address: str  # "0000:81:00.0"; "81:00.0" from /proc, which does not say the domain
     vendor_id: str  # "0x10de"
     device_id: str  # "0x2231"
@@ -31,8 +30,7 @@ class PciDevice:
                 "class": self.class_id, "numa_node": self.numa_node}
 
 
-@dataclass(frozen=True)
-class PciListing:
+class PciListing(NamedTuple):
     devices: list[PciDevice] | None  # None: neither source exists
     source: str | None  # "sysfs" / "/proc/bus/pci/devices"
     reason: str = ""
