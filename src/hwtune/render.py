@@ -53,10 +53,9 @@ def render_report(console: Console, report: Report, *, verbose: bool = False, ho
     if console.is_terminal:
         _report_table(console, report, title)
     else:
-        console.print(title, markup=False, soft_wrap=True)
-        for r in report.results:
-            console.print(f"{r.status.value:<5} {r.id:<22} {_observed(r)}  (expected: {show(r.expected)})",
-                          markup=False, soft_wrap=True)
+        lines = [title] + [f"{r.status.value:<5} {r.id:<22} {_observed(r)}  (expected: {show(r.expected)})"
+                           for r in report.results]
+        console.print("\n".join(lines), markup=False, soft_wrap=True)
     findings = [r for r in report.results if r.status.value in ("FAIL", "ERROR", "WARN") or
                 (verbose and r.status.value != "SKIP")]
     if findings:
