@@ -24,6 +24,7 @@ class Host:
     def __init__(self, root: Path | str = "/", *, runner: Runner | None = None) -> None:
         self.root = Path(root)
         self.live = self.root.resolve() == Path("/")
+        self._prefix = str(self.root).rstrip("/")  # "" for "/": a path is then prefix + abspath
         self.runner = runner or Runner(None if self.live else self.root)
         self.files_read: dict[str, bytes] = {}  # absolute path -> the bytes read, for `hwtune snapshot`
         self.dirs_listed: set[str] = set()  # absolute paths listed (kept even when empty)
@@ -33,11 +34,15 @@ class Host:
         rel = PurePosixPath(abspath).relative_to("/") if abspath.startswith("/") else PurePosixPath(abspath)
         return self.root / rel
 
+    def _fs(self, abspath: str) -> str:
+        """`path` as a string, without pathlib: the probes read hundreds of files."""
+        return self._prefix + (abspath if abspath.startswith("/") else "/" + abspath)
+
     # -- reads --------------------------------------------------------------
     def read(self, abspath: str, *, record: bool = True) -> str | None:
         """The text of a file, NULs stripped; None when it is absent or unreadable."""
         try:
-            with open(self.path(abspath), "rb", buffering=0) as fh:
+            with open(self._fs(abspath), "rb", buffering=0) as fh:
                 chunks = []
                 size = 0
                 while size < MAX_READ_BYTES:
@@ -61,22 +66,22 @@ class Host:
     def listdir(self, abspath: str) -> list[str] | None:
         """Entry names, sorted; None when the folder is absent. Never follows links recursively."""
         try:
-            names = sorted(os.listdir(self.path(abspath)))
+            names = sorted(os.listdir(self._fs(abspath)))
         except OSError:
             return None
         self.dirs_listed.add(abspath)
         return names
 
     def is_dir(self, abspath: str) -> bool:
-        p = self.path(abspath)
-        return p.is_dir() and not p.is_symlink()
+        p = self._fs(abspath)
+        return os.path.isdir(p) and not os.path.islink(p)
 
     def exists(self, abspath: str) -> bool:
-        return os.path.lexists(self.path(abspath))
+        return os.path.lexists(self._fs(abspath))
 
     def readlink(self, abspath: str) -> str | None:
         try:
-            return os.readlink(self.path(abspath))
+            return os.readlink(self._fs(abspath))
         except OSError:
             return None
 
