@@ -140,7 +140,7 @@ def test_version_and_module_entry_point():
 
 
 @pytest.mark.parametrize("args,modules", [
-    (["check", "--json"], set()), (["--version"], None), ([], None), (["profiles", "list"], {"cli_facts"}),
+    (["check", "--json"], set()), (["--version"], set()), (["--help", "--version"], None), ([], None), (["profiles", "list"], {"cli_facts"}),
     (["facts", "--json"], {"cli_facts"}),
     (["bench", "--list-devices"], {"cli_bench"}), (["rollback", "ID"], {"cli_apply"}),
     (["fleet", "report", "x"], {"cli_report"}), (["nope"], None)])

@@ -177,7 +177,7 @@ def modules_for(args: list[str]) -> set[str] | None:
     """The command modules an invocation needs: none for a core command, one for
     another known command, all (None) for help, completion or anything unknown."""
     first = next((a for a in args if not a.startswith("-")), None)
-    if first in CORE_COMMANDS:
+    if first in CORE_COMMANDS or (first is None and "--version" in args and "--help" not in args):
         return set()
     if first in COMMAND_MODULES:
         return {COMMAND_MODULES[first]}
