@@ -17,6 +17,8 @@ SCHEMA = 1
 
 @dataclass(frozen=True)
 class Gpu:
+    """One GPU as the driver reports it; None: not reported, with the reason in `error` or the facts."""
+
     index: int
     name: str | None = None
     bus_id: str | None = None  # "00000000:81:00.0", as nvidia-smi prints it
@@ -50,6 +52,8 @@ class Gpu:
 
 @dataclass(frozen=True)
 class Facts:
+    """What the probes observed: dotted fact ids to values, the reason for each unknown one, the GPUs."""
+
     values: Mapping[str, Any] = field(default_factory=dict)
     unavailable: Mapping[str, str] = field(default_factory=dict)
     gpus: tuple[Gpu, ...] = ()

@@ -39,6 +39,8 @@ PROFILE_PATH_ENV = "HWTUNE_PROFILE_PATH"  # extra folders, ":"-separated, search
 
 @dataclass(frozen=True)
 class Profile:
+    """A profile merged with everything it includes: per check id its parameters, and the tunables."""
+
     name: str
     description: str
     chain: tuple[str, ...]  # the files merged, base first

@@ -18,6 +18,8 @@ WORST_FIRST = (("fail", Status.FAIL), ("error", Status.ERROR), ("warn", Status.W
 
 @dataclass(frozen=True)
 class Result:
+    """One check judged: its status, observed vs expected, and the fix."""
+
     id: str
     area: str
     title: str
@@ -37,6 +39,8 @@ class Result:
 
 @dataclass(frozen=True)
 class Report:
+    """Every check of one profile judged on one host: what `hwtune check` prints."""
+
     profile: str
     results: tuple[Result, ...]
 

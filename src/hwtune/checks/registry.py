@@ -30,6 +30,8 @@ PROBLEM = "PROBLEM"
 
 @dataclass(frozen=True)
 class Finding:
+    """What one check function concludes; the verdict adds the texts and the fix."""
+
     status: Status | str
     observed: Any = None
     expected: Any = None
