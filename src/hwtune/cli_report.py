@@ -2,8 +2,8 @@
 
 register(app) adds them to the root Typer app. The helpers shared with the
 other commands (one error-to-exit-code place, JSON printing, consoles, facts
-loading) come from hwtune.cli, imported when a command runs, because cli
-imports this module while it is still being built.
+loading) come from hwtune.cli, imported when a command runs, as in the other
+command modules.
 """
 
 from __future__ import annotations
