@@ -191,6 +191,18 @@ def test_persistenced_not_running(tmp_path):
     assert {p for p in host.files_read if p.endswith("/comm")} == {"/proc/1/comm"}
 
 
+def test_persistenced_unknown_when_proc_hides_other_users(tmp_path):
+    # /proc mounted with hidepid, probed as a user: only the user's own processes show
+    for pid, comm in (("4100", "bash"), ("4177", "hwtune")):
+        write(tmp_path, f"/proc/{pid}/comm", comm + "\n")
+    facts, _ = persistenced(tmp_path)
+    assert facts.values["nvidia.persistenced"] is None
+    assert "hidepid" in facts.reason("nvidia.persistenced")
+    write(tmp_path, "/run/nvidia-persistenced/nvidia-persistenced.pid", "4100\n")
+    write(tmp_path, "/proc/4100/comm", "nvidia-persiste\n")  # the daemon itself is still seen when visible
+    assert persistenced(tmp_path)[0].values["nvidia.persistenced"] is True
+
+
 def test_persistenced_unknown_without_proc(tmp_path):
     facts, _ = persistenced(tmp_path)
     assert facts.values["nvidia.persistenced"] is None

@@ -164,8 +164,10 @@ def probe_persistenced(host: Host, b: FactsBuilder) -> None:
         b.unknown("nvidia.persistenced", "the snapshot records no processes (no /proc/<pid>)")
         return
     # Recorded even when it does not match, so that a replay of a snapshot of
-    # a host without the daemon still sees a process list and says False.
-    host.read("/proc/1/comm")
+    # a host without the daemon still sees a process list and says False. When
+    # init's comm cannot be read, /proc hides other users' processes (hidepid):
+    # a daemon not found is then unknown, not absent.
+    sees_all = host.read("/proc/1/comm") is not None
     for pid_file in PERSISTENCED_PID_FILES:
         pid = (host.read(pid_file) or "").strip()
         if pid.isdigit() and _is_persistenced(host, pid, record=True):
@@ -177,6 +179,10 @@ def probe_persistenced(host: Host, b: FactsBuilder) -> None:
             host.read(f"/proc/{pid}/comm")
             b.set("nvidia.persistenced", True)
             return
+    if not sees_all:
+        b.unknown("nvidia.persistenced", "other users' processes are hidden (/proc/1/comm cannot be read: "
+                  "/proc mounted with hidepid?); run as root to see the daemon")
+        return
     b.set("nvidia.persistenced", False)
 
 
