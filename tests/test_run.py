@@ -38,6 +38,13 @@ def test_started_command_times_out_from_its_start():
     assert time.monotonic() - t0 < 5
 
 
+def test_a_command_that_ended_in_time_is_read_even_when_collected_late():
+    runner = Runner(None)
+    runner.start(["sh", "-c", "echo done"], timeout_s=0.2)
+    time.sleep(0.5)  # the caller took longer than the command's timeout
+    assert runner.run(["sh", "-c", "echo done"]).stdout == "done\n"
+
+
 def test_started_missing_or_failing_command_is_a_result():
     runner = Runner(None)
     runner.start(["hwtune-no-such-command", "--version"])

@@ -121,8 +121,11 @@ class Started:
     def collect(self) -> CmdResult:
         if self.proc is None:
             return self.failed
+        # One that already ended is read in full even when collected after its deadline.
+        finished = self.proc.poll() is not None
         try:
-            out, err = self.proc.communicate(timeout=max(0.0, self.deadline - time.monotonic()))
+            out, err = self.proc.communicate(
+                timeout=self.timeout_s if finished else max(0.0, self.deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.communicate()
