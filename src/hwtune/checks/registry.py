@@ -88,7 +88,9 @@ def check(check_id: str, **defaults: Any) -> Callable[[CheckFn], CheckFn]:
     def register(fn: CheckFn) -> CheckFn:
         if check_id in REGISTRY:
             raise RuntimeError(f"check id {check_id} registered twice")
-        REGISTRY[check_id] = CheckSpec(check_id, check_id.split(".")[0], fn, defaults)
+        # the area is the module the check lives in (versions, cpu, memory, gpu):
+        # the groups of the report table, whatever the id's prefix
+        REGISTRY[check_id] = CheckSpec(check_id, fn.__module__.rsplit(".", 1)[-1], fn, defaults)
         return fn
 
     return register
