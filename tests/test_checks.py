@@ -145,3 +145,11 @@ def test_severity_override_from_a_profile(tmp_path):
     report = evaluate(f, profile.load(str(path)))
     assert next(r for r in report.results if r.id == "cpu.governor").status is Status.WARN
     assert report.status == "warn"
+
+
+def test_checks_are_grouped_by_the_area_a_user_reads():
+    areas = {check_id: spec.area for check_id, spec in REGISTRY.items()}
+    assert set(areas.values()) == {"versions", "cpu", "memory", "gpu"}
+    assert areas["nvidia.persistenced"] == areas["cuda.driver_compat"] == "gpu"
+    assert areas["kernel.version"] == areas["cudnn.version"] == "versions"
+    assert areas["kernel.numa_balancing"] == "memory"
