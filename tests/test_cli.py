@@ -109,6 +109,15 @@ def test_table_output_without_a_terminal_is_plain_text():
     assert "FAIL  cpu.governor" in res.stdout and "fix: sudo hwtune apply" in res.stdout
 
 
+def test_check_names_the_host_it_judged():
+    lines = invoke("check", "--root", str(snapshot("epyc7451-2s-8numa"))).stdout.splitlines()
+    assert lines[1] == "host: AMD EPYC 7451 24-Core Processor (2 sockets, 96 threads), no NVIDIA GPU"
+    laptop = invoke("check", "--root", str(snapshot("laptop-i7-1370p-powersave"))).stdout.splitlines()[1]
+    assert laptop.startswith("host: kernel 6.1.0-13-amd64, 13th Gen Intel(R) Core(TM) i7-1370P (1 socket, 20 threads)")
+    gpus = invoke("check", "--root", str(snapshot("gpu-2xa5000-xml"))).stdout.splitlines()[1]
+    assert gpus == "host: 2x NVIDIA RTX A5000"
+
+
 @pytest.mark.live
 def test_live_check_runs_and_skips_cpufreq_in_this_vm():
     res = subprocess.run([sys.executable, "-m", "hwtune", "check", "--json"], capture_output=True, text=True,

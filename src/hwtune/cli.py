@@ -128,7 +128,7 @@ def check(
         else:
             from hwtune.render import render_report
 
-            render_report(out, report, verbose=verbose, host_label=str(root) if root else "")
+            render_report(out, report, verbose=verbose, host_label=str(root) if root else "", facts=facts)
         failing = {"fail", "error"} | ({"warn"} if fail_on is FailOn.warn else set())
         return EXIT_FINDINGS if report.status in failing else EXIT_OK
 

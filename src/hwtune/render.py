@@ -48,8 +48,31 @@ def _observed(r) -> str:
     return show(r.observed)
 
 
-def render_report(console: Console, report: Report, *, verbose: bool = False, host_label: str = "") -> None:
+def host_summary(facts: Facts) -> str:
+    """One line naming the host that was judged: OS, kernel, CPU, memory, GPUs (what is known)."""
+    parts = [facts.get("os.pretty_name"), facts.get("kernel.release") and f"kernel {facts.get('kernel.release')}"]
+    model, sockets, threads = facts.get("cpu.model"), facts.get("cpu.sockets"), facts.get("cpu.threads")
+    if model or threads:
+        counts = ", ".join(x for x in (sockets and f"{sockets} socket{'s' if sockets > 1 else ''}",
+                                        threads and f"{threads} threads") if x)
+        parts.append(" ".join(x for x in (model, counts and f"({counts})") if x))
+    kib = facts.get("mem.total_kib")
+    parts.append(kib and f"{kib / 1024 ** 2:.1f} GiB")
+    names = [g.name or f"GPU{g.index}" for g in facts.gpus]
+    if names:
+        distinct = sorted(set(names))
+        parts.append(", ".join(f"{names.count(n)}x {n}" for n in distinct))
+    elif facts.get("gpu.count") == 0 or facts.values.get("pci.nvidia_devices") == []:
+        parts.append("no NVIDIA GPU")
+    return ", ".join(p for p in parts if p)
+
+
+def render_report(console: Console, report: Report, *, verbose: bool = False, host_label: str = "",
+                  facts: Facts | None = None) -> None:
     title = f"hwtune check: profile {report.profile}" + (f" on {host_label}" if host_label else "")
+    summary_line = host_summary(facts) if facts is not None else ""
+    if summary_line:
+        title += "\nhost: " + summary_line
     if console.is_terminal:
         _report_table(console, report, title)
     else:
