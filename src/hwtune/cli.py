@@ -110,6 +110,7 @@ def check(
     """
 
     def go() -> int:
+        host = None
         if facts_file is None:  # slow probe commands run while the modules below load
             from hwtune.probe import start_probes
 
@@ -117,7 +118,7 @@ def check(
         from hwtune import profile as profiles
         from hwtune.verdict import choose_profile, evaluate
 
-        facts = _facts(root, facts_file, host=host if facts_file is None else None)
+        facts = _facts(root, facts_file, host=host)
         report = evaluate(facts, profiles.load(profile or choose_profile(facts)))
         if output is not None or fmt in (CheckFormat.junit, CheckFormat.prometheus):
             from hwtune.report.formats import write_check
