@@ -29,7 +29,7 @@ def new_table(console: Console, title: str, **options: Any):
     """A rich Table; imported here because piped output (plain lines) never needs one."""
     from rich.table import Table
 
-    return Table(title=title, box=table_box(console), **options)
+    return Table(title=Text(title), box=table_box(console), **options)  # a title is text, never markup
 
 
 def show(value: Any) -> str:
