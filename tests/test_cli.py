@@ -164,3 +164,20 @@ def test_every_command_is_reachable_from_the_console_script():
         res = subprocess.run([sys.executable, "-m", "hwtune", command, "--help"], capture_output=True, text=True,
                              timeout=120)
         assert res.returncode == 0 and "Usage" in res.stdout, (command, res.stderr)
+
+
+def test_terminal_table_shows_brackets_in_the_title_as_they_are():
+    import io
+
+    from rich.console import Console
+
+    from hwtune import profile
+    from hwtune.facts import Facts
+    from hwtune.render import render_report
+    from hwtune.verdict import evaluate
+
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=120, color_system=None)
+    report = evaluate(Facts({"kernel.release": "6.8.0"}), profile.load("cpu-inference"))
+    render_report(console, report, host_label="/srv/snaps/[bold]node-7")
+    assert "on /srv/snaps/[bold]node-7" in buf.getvalue()
