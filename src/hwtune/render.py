@@ -140,14 +140,14 @@ def render_facts(console: Console, facts: Facts) -> None:
                 continue
             link = (f"gen{show(g.pcie_gen_current)}/{show(g.pcie_gen_max)} "
                     f"x{show(g.pcie_width_current)}/{show(g.pcie_width_max)}")
-            gt.add_row(str(g.index), show(g.name), show(g.bus_id), show(g.memory_mib), show(g.persistence_mode),
+            gt.add_row(str(g.index), escape(show(g.name)), show(g.bus_id), show(g.memory_mib), show(g.persistence_mode),
                        show(g.mig_mode), link, show(g.power_limit_w), show(g.numa_node))
         console.print(gt)
 
 
 def render_profile(console: Console, data: dict[str, Any]) -> None:
     console.print(f"[bold]{escape(data['name'])}[/bold]: {escape(data['description'])}")
-    console.print(f"merged from: {' -> '.join(data['chain'])}")
+    console.print(f"merged from: {' -> '.join(data['chain'])}", markup=False)
     table = new_table(console, "check parameters")
     table.add_column("check")
     table.add_column("parameters")
@@ -160,7 +160,7 @@ def render_profile(console: Console, data: dict[str, Any]) -> None:
     for key, value in data["tune"].items():
         if isinstance(value, dict):
             for sub, v in value.items():
-                tune.add_row(f"{key}.{sub}", show(v))
+                tune.add_row(f"{key}.{sub}", escape(show(v)))
         else:
-            tune.add_row(key, show(value))
+            tune.add_row(key, escape(show(value)))
     console.print(tune)
