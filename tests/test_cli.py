@@ -181,3 +181,12 @@ def test_terminal_table_shows_brackets_in_the_title_as_they_are():
     report = evaluate(Facts({"kernel.release": "6.8.0"}), profile.load("cpu-inference"))
     render_report(console, report, host_label="/srv/snaps/[bold]node-7")
     assert "on /srv/snaps/[bold]node-7" in buf.getvalue()
+
+
+def test_text_from_files_is_printed_as_is_not_as_markup(tmp_path):
+    custom = tmp_path / "edge.toml"
+    custom.write_text('description = "edge boxes [lab] with THP always [madvise] never"\n'
+                      'include = ["cpu-inference"]\n')
+    res = invoke("profiles", "show", str(custom))
+    assert res.exit_code == 0, res.stdout
+    assert "edge boxes [lab] with THP always [madvise] never" in res.stdout

@@ -30,8 +30,10 @@ _app = typer.Typer(
     rich_markup_mode=None,
 )
 
-out = Console(highlight=False, soft_wrap=True, emoji=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+# markup off: what hwtune prints comes from hosts, files and users ("always [madvise] never"),
+# and rich would take "[madvise]" for a style and drop it; styles go through Text.
+out = Console(highlight=False, soft_wrap=True, emoji=False, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False, markup=False)
 
 
 class FailOn(str, Enum):

@@ -31,8 +31,8 @@ Examples:
 """
 
 # Piped output (a file, a README) gets room for the whole table; a terminal keeps its width.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 140)  # markup off: see hwtune.cli
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -104,7 +104,7 @@ def recommend_command(
     if as_json:
         typer.echo(json.dumps(to_json(rec, show_all, top), indent=2))
         return
-    render(rec, Console(), show_all, top)
+    render(rec, Console(markup=False), show_all, top)  # markup off: see hwtune.cli
 
 
 def _check_choice(label: str, value: str, allowed: tuple[str, ...]) -> None:

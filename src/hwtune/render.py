@@ -10,7 +10,6 @@ import json
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
 from hwtune.facts import Facts
@@ -113,7 +112,7 @@ def _report_table(console: Console, report: Report, title: str) -> None:
         area = r.area
         observed = Text(_observed(r), style="dim" if r.status.value == "SKIP" else "")
         table.add_row(Text(r.status.value, style=STATUS_STYLE[r.status.value]), r.id, observed,
-                      escape(show(r.expected)))
+                      Text(show(r.expected)))
     console.print(table)
 
 
@@ -140,19 +139,21 @@ def render_facts(console: Console, facts: Facts) -> None:
                 continue
             link = (f"gen{show(g.pcie_gen_current)}/{show(g.pcie_gen_max)} "
                     f"x{show(g.pcie_width_current)}/{show(g.pcie_width_max)}")
-            gt.add_row(str(g.index), escape(show(g.name)), show(g.bus_id), show(g.memory_mib), show(g.persistence_mode),
+            gt.add_row(str(g.index), Text(show(g.name)), show(g.bus_id), show(g.memory_mib), show(g.persistence_mode),
                        show(g.mig_mode), link, show(g.power_limit_w), show(g.numa_node))
         console.print(gt)
 
 
 def render_profile(console: Console, data: dict[str, Any]) -> None:
-    console.print(f"[bold]{escape(data['name'])}[/bold]: {escape(data['description'])}")
+    title = Text(data["name"], style="bold")
+    title.append(f": {data['description']}")
+    console.print(title)
     console.print(f"merged from: {' -> '.join(data['chain'])}", markup=False)
     table = new_table(console, "check parameters")
     table.add_column("check")
     table.add_column("parameters")
     for check_id, params in data["checks"].items():
-        table.add_row(check_id, escape(show(params)))
+        table.add_row(check_id, Text(show(params)))
     console.print(table)
     tune = new_table(console, "tunables (hwtune apply)")
     tune.add_column("key")
@@ -160,7 +161,7 @@ def render_profile(console: Console, data: dict[str, Any]) -> None:
     for key, value in data["tune"].items():
         if isinstance(value, dict):
             for sub, v in value.items():
-                tune.add_row(f"{key}.{sub}", escape(show(v)))
+                tune.add_row(f"{key}.{sub}", Text(show(v)))
         else:
-            tune.add_row(key, escape(show(value)))
+            tune.add_row(key, Text(show(value)))
     console.print(tune)

@@ -22,7 +22,8 @@ def _print(console: Console, table: Table) -> None:
         console.print(table)
         return
     need = Measurement.get(console, console.options.update(width=10_000), table).maximum
-    whole = Console(file=console.file, width=max(console.width, need), highlight=False, color_system=None)
+    whole = Console(file=console.file, width=max(console.width, need), highlight=False, color_system=None,
+                    markup=False)
     whole.print(table)
 
 
