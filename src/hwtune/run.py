@@ -134,20 +134,7 @@ class Started:
 
 
 def run_live(argv: tuple[str, ...], timeout_s: float) -> CmdResult:
-    try:
-        proc = subprocess.run(
-            list(argv),
-            capture_output=True,
-            timeout=timeout_s,
-            env=dict(os.environ, LC_ALL="C", LANG="C"),
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return _timed_out(argv, timeout_s)
-    except OSError as exc:
-        return _not_started(argv, exc)
-    return _finished(argv, proc.returncode, proc.stdout, proc.stderr)
+    return Started.spawn(argv, timeout_s).collect()
 
 
 def _not_started(argv: tuple[str, ...], exc: OSError) -> CmdResult:
