@@ -10,7 +10,7 @@ turn text into facts.
 from __future__ import annotations
 
 import os
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from hwtune.run import CmdResult, Runner
 
@@ -31,8 +31,7 @@ class Host:
 
     # -- paths --------------------------------------------------------------
     def path(self, abspath: str) -> Path:
-        rel = PurePosixPath(abspath).relative_to("/") if abspath.startswith("/") else PurePosixPath(abspath)
-        return self.root / rel
+        return Path(self._fs(abspath))
 
     def _fs(self, abspath: str) -> str:
         """`path` as a string, without pathlib: the probes read hundreds of files."""
