@@ -149,8 +149,8 @@ def test_version_and_module_entry_point():
 
 
 @pytest.mark.parametrize("args,modules", [
-    (["check", "--json"], set()), (["--version"], set()), (["--help", "--version"], None), ([], None), (["profiles", "list"], {"cli_facts"}),
-    (["facts", "--json"], {"cli_facts"}),
+    (["check", "--json"], set()), (["--version"], set()), (["--help", "--version"], None), ([], None),
+    (["profiles", "list"], {"cli_facts"}), (["facts", "--json"], {"cli_facts"}),
     (["bench", "--list-devices"], {"cli_bench"}), (["rollback", "ID"], {"cli_apply"}),
     (["fleet", "report", "x"], {"cli_report"}), (["nope"], None)])
 def test_only_the_invoked_commands_module_is_registered(args, modules):
@@ -160,7 +160,8 @@ def test_only_the_invoked_commands_module_is_registered(args, modules):
 
 
 def test_every_command_is_reachable_from_the_console_script():
-    for command in ("facts", "snapshot", "profiles", "bench", "recommend", "apply", "rollback", "history", "report", "diff", "fleet"):
+    for command in ("facts", "snapshot", "profiles", "bench", "recommend", "apply", "rollback", "history", "report",
+                    "diff", "fleet"):
         res = subprocess.run([sys.executable, "-m", "hwtune", command, "--help"], capture_output=True, text=True,
                              timeout=120)
         assert res.returncode == 0 and "Usage" in res.stdout, (command, res.stderr)
