@@ -1,31 +1,65 @@
-"""Shared test paths: the real machine snapshots live in ../shared beside the checkout."""
+"""Test inputs, all inside the repository.
+
+The real machine snapshots live in tests/fixtures/: the four large trees as xz
+archives (unpacked once per test session into a private temporary folder, as
+hwloc and util-linux keep their machine dumps), the sick hosts and the
+single-file samples as plain files. tests/fixtures/SOURCES.md says where each
+came from. Nothing here reads outside the repository.
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("HWTUNE_SHARED", REPO.parent / "shared"))
-FIXTURES = SHARED / "fixtures"
+FIXTURES = REPO / "tests" / "fixtures"
 SAMPLES = FIXTURES / "_samples"
+SICK = FIXTURES / "sick"
 SNAPSHOTS = ("epyc7451-2s-8numa", "laptop-i7-1370p-powersave", "vm-kvm-2vcpu-nocpufreq", "gpu-2xa5000-xml")
+
+_unpacked: Path | None = None
+
+
+def _unpack_dir() -> Path:
+    global _unpacked
+    if _unpacked is None:
+        folder = Path(tempfile.mkdtemp(prefix="hwtune-fixtures-"))
+        os.chmod(folder, 0o755)  # the unprivileged-user tests read the snapshots too
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _unpacked = folder
+    return _unpacked
 
 
 def snapshot(name: str) -> Path:
-    path = FIXTURES / name
+    """The root of a real snapshot: a sick host under sick/, else unpacked from its archive."""
+    if (SICK / name).is_dir():
+        return SICK / name
+    path = _unpack_dir() / name
     if not path.is_dir():
-        pytest.fail(f"snapshot {path} missing: tests need ../shared/fixtures beside the checkout")
+        archive = FIXTURES / f"{name}.tar.xz"
+        if not archive.is_file():
+            pytest.fail(f"no snapshot {name!r}: expected {archive}")
+        with tarfile.open(archive) as tar:
+            # our own archive: relative, sometimes dangling or looping links are kept as links
+            tar.extractall(_unpack_dir(), filter="tar")
     return path
 
 
 def pytest_collection_modifyitems(config, items):
-    # `live` tests touch the live machine; they run by default (CI is root on a
-    # throwaway VM) and each one skips itself with the reason where it cannot run.
-    if os.environ.get("HWTUNE_SKIP_LIVE"):
-        skip = pytest.mark.skip(reason="HWTUNE_SKIP_LIVE is set")
+    # `changes_live` tests change the running machine (sysctls, then restored);
+    # they run only when asked for with HWTUNE_LIVE_TESTS=1 (.ci/run asks), and
+    # each one still skips itself with the reason where it cannot run (not
+    # root). A plain `pytest`, even as root on a production box, changes nothing.
+    # `live` tests only read this machine and always run.
+    if os.environ.get("HWTUNE_LIVE_TESTS") != "1":
+        skip = pytest.mark.skip(reason="changes the live machine: set HWTUNE_LIVE_TESTS=1 to run it")
         for item in items:
-            if "live" in item.keywords:
+            if "changes_live" in item.keywords:
                 item.add_marker(skip)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from hwtune.recommend.catalog import Efficiency, GpuSpec, Workload
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# the published figures, copied into the repository (tests/fixtures/reference/SOURCES.md)
+REFERENCE = Path(__file__).resolve().parent / "fixtures" / "reference"
 
 
 def gpu(**changes) -> GpuSpec:

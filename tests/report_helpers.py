@@ -1,4 +1,4 @@
-"""Inputs for the report tests: real snapshots from ../shared, and small hand-made documents
+"""Inputs for the report tests: real snapshots from tests/fixtures, and small hand-made documents
 in the shapes `hwtune bench`, `hwtune recommend` and `hwtune apply` write (those commands
 are built on other branches; these samples follow their JSON, field for field)."""
 

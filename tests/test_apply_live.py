@@ -41,7 +41,7 @@ def swappiness_profile(tmp_path: Path, current: int) -> Path:
     return write_profile(tmp_path, "swappiness-only", f'[tune.sysctl]\n"vm.swappiness" = {target}\n')
 
 
-@pytest.mark.live
+@pytest.mark.changes_live
 def test_unprivileged_live_apply_exits_3_and_writes_nothing():
     if os.geteuid() != 0:
         pytest.skip("needs root to start the command as an unprivileged user (uid 65534)")
@@ -67,7 +67,7 @@ def test_unprivileged_live_apply_exits_3_and_writes_nothing():
         assert SWAPPINESS.read_text() == before
 
 
-@pytest.mark.live
+@pytest.mark.changes_live
 def test_live_apply_changes_swappiness_and_rollback_restores_it(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("changes /proc/sys/vm/swappiness on this machine: needs root")
@@ -94,7 +94,7 @@ def test_live_apply_changes_swappiness_and_rollback_restores_it(tmp_path):
             SWAPPINESS.write_text(original)
 
 
-@pytest.mark.live
+@pytest.mark.changes_live
 def test_live_write_the_kernel_rejects_undoes_the_earlier_change(tmp_path):
     # vm.watermark_scale_factor must be >= 1: the kernel answers EINVAL to 0 (Linux >= 4.6)
     factor = Path("/proc/sys/vm/watermark_scale_factor")

@@ -18,9 +18,9 @@ from hwtune.facts import FactsBuilder, Gpu
 from hwtune.host import Host
 from hwtune.probe import gpu, nvml
 from hwtune.run import Runner
+from conftest import snapshot
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-GPU_SNAPSHOT = FIXTURES / "gpu-2xa5000-xml"
+GPU_SNAPSHOT = snapshot("gpu-2xa5000-xml")
 A5000_XML = (GPU_SNAPSHOT / "cmd" / "nvidia-smi_-q_-x.xml").read_text()
 SMI = ("nvidia-smi", "-q", "-x")
 

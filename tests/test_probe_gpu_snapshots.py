@@ -13,10 +13,9 @@ from hwtune.facts import FactsBuilder
 from hwtune.host import Host
 from hwtune.probe import gpu
 from hwtune.run import cmd_name
+from conftest import SAMPLES, snapshot
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-SAMPLES = FIXTURES / "_samples"
-GPU_SNAPSHOT = FIXTURES / "gpu-2xa5000-xml"
+GPU_SNAPSHOT = snapshot("gpu-2xa5000-xml")
 NVCC_12_8 = (SAMPLES / "nvcc-version" / "cuda-12.8.txt").read_text()
 
 
@@ -55,13 +54,13 @@ def test_gpu_snapshot_gives_expected_facts():
     assert all(g.numa_node is None for g in facts.gpus)
 
 
-@pytest.mark.parametrize("snapshot, nvidia_devices", [
+@pytest.mark.parametrize("name, nvidia_devices", [
     ("epyc7451-2s-8numa", []),
     ("vm-kvm-2vcpu-nocpufreq", []),
     ("laptop-i7-1370p-powersave", None),  # no PCI data recorded at all
 ])
-def test_snapshots_without_gpus(snapshot, nvidia_devices):
-    facts = probe(FIXTURES / snapshot)
+def test_snapshots_without_gpus(name, nvidia_devices):
+    facts = probe(snapshot(name))
     assert facts.values["pci.nvidia_devices"] == nvidia_devices
     assert facts.gpus == ()
     for fact_id in ("nvidia.driver_version", "nvidia.cuda_version", "cuda.toolkit_version", "cudnn.version"):

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hwtune.errors import ParseError
+from conftest import SAMPLES, snapshot
 from hwtune.probe.nvidia import (
     parse_cuda_version_json,
     parse_cuda_version_txt,
@@ -20,9 +21,7 @@ from hwtune.probe.nvidia import (
     parse_proc_driver_version,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-SAMPLES = FIXTURES / "_samples"
-A5000_XML = FIXTURES / "gpu-2xa5000-xml" / "cmd" / "nvidia-smi_-q_-x.xml"
+A5000_XML = snapshot("gpu-2xa5000-xml") / "cmd" / "nvidia-smi_-q_-x.xml"
 
 
 def sample(rel: str) -> str:
@@ -76,7 +75,7 @@ def test_nvcc_samples(rel, expected):
 
 
 def test_nvcc_of_the_gpu_snapshot():
-    text = (FIXTURES / "gpu-2xa5000-xml" / "cmd" / "nvcc_--version.txt").read_text()
+    text = (snapshot("gpu-2xa5000-xml") / "cmd" / "nvcc_--version.txt").read_text()
     assert parse_nvcc_version(text) == "12.8"
 
 

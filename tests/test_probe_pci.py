@@ -9,12 +9,12 @@ import pytest
 from fake_nvml import write_a100_box, write_pci_device
 from hwtune.host import Host
 from hwtune.probe import pci
+from conftest import snapshot
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
 
 def test_vm_snapshot_sysfs_lists_virtio_and_cirrus_and_no_nvidia():
-    host = Host(FIXTURES / "vm-kvm-2vcpu-nocpufreq")
+    host = Host(snapshot("vm-kvm-2vcpu-nocpufreq"))
     listing = pci.read_pci_devices(host)
     assert listing.source == "sysfs"
     by_address = {d.address: d for d in listing.devices}
@@ -29,7 +29,7 @@ def test_vm_snapshot_sysfs_lists_virtio_and_cirrus_and_no_nvidia():
 
 
 def test_epyc_snapshot_falls_back_to_proc():
-    host = Host(FIXTURES / "epyc7451-2s-8numa")
+    host = Host(snapshot("epyc7451-2s-8numa"))
     listing = pci.read_pci_devices(host)
     assert listing.source == "/proc/bus/pci/devices"
     vendors = {d.vendor_id for d in listing.devices}
@@ -40,7 +40,7 @@ def test_epyc_snapshot_falls_back_to_proc():
 
 
 def test_no_pci_source_is_unknown_with_reason():
-    listing = pci.read_nvidia_gpus(Host(FIXTURES / "gpu-2xa5000-xml"))
+    listing = pci.read_nvidia_gpus(Host(snapshot("gpu-2xa5000-xml")))
     assert listing.devices is None and "neither /sys/bus/pci/devices" in listing.reason
 
 

@@ -12,13 +12,13 @@ from hwtune.recommend.catalog import (
 )
 from hwtune.recommend.engine import Request, recommend
 
-from recommend_helpers import SHARED
+from recommend_helpers import REFERENCE
 
 CAT = load_catalog()
 
 
 def test_every_reference_gpu_is_in_the_catalog():
-    ref = SHARED / "reference" / "gpu-catalog.csv"
+    ref = REFERENCE / "gpu-catalog.csv"
     if not ref.exists():
         pytest.skip(f"{ref} not present")
     names = {r["name"] for r in csv.DictReader(ref.open())}
@@ -26,7 +26,7 @@ def test_every_reference_gpu_is_in_the_catalog():
 
 
 def test_reference_figures_are_kept_unless_documented():
-    ref = SHARED / "reference" / "gpu-catalog.csv"
+    ref = REFERENCE / "gpu-catalog.csv"
     if not ref.exists():
         pytest.skip(f"{ref} not present")
     for r in csv.DictReader(ref.open()):

@@ -1,4 +1,4 @@
-"""Every snapshot in ../shared/fixtures yields exactly the facts its EXPECTED.md lists."""
+"""Every snapshot in tests/fixtures yields exactly the facts its EXPECTED.md lists."""
 
 from __future__ import annotations
 
