@@ -9,7 +9,7 @@ NVML function of the real module is ever called.
 
 Install it with `use_fake(monkeypatch, fake)`; scenarios: `no_driver()`,
 `eight_a100()`, `one_gpu_lost()`, `fields_not_supported()`,
-`two_a5000_as_in_xml()`. `write_a100_box` lays out the sysfs side of the
+`two_a5000_as_in_xml()`, `sick_a100()`. `write_a100_box` lays out the sysfs side of the
 eight-GPU box; `ScriptedRunner` answers commands from a table and notes what
 was asked.
 """
@@ -76,10 +76,13 @@ class FakePynvml:
         if not name.startswith("nvmlDevice"):
             raise AttributeError(name)
 
-        def device_call(handle: SimpleNamespace) -> Any:
+        def device_call(handle: SimpleNamespace, *args: Any) -> Any:
             self.called.append(name)
             # a KeyError here means the adapter asked something no scenario answers
-            return _answer(self.gpus[handle.index][name])
+            answer = self.gpus[handle.index][name]
+            if args and isinstance(answer, dict):  # per-argument answers: {(error type, counter): n}
+                answer = answer[args]
+            return _answer(answer)
 
         return device_call
 
@@ -119,6 +122,32 @@ def gpu_answers(*, name: str, bus_id: str, uuid: str, memory_mib: int, persisten
         "nvmlDeviceGetPowerManagementLimitConstraints": [low, high],
         "nvmlDeviceGetComputeMode": compute_mode,
         "nvmlDeviceGetArchitecture": arch,
+        "nvmlDeviceGetVirtualizationMode": REAL.NVML_GPU_VIRTUALIZATION_MODE_NONE,
+        **healthy_answers(),
+    }
+
+
+def healthy_answers(*, temp: int = 34, sm_mhz: tuple[int, int] = (1410, 1410),
+                    mem_mhz: tuple[int, int] = (1593, 1593), power_mw: int = 61000) -> dict[str, Any]:
+    """NVML's answers for a healthy, idle datacenter GPU: no ECC error, nothing
+    retired or pending, only the idle clocks event reason."""
+    ecc = {(t, c): 0 for t in (REAL.NVML_MEMORY_ERROR_TYPE_CORRECTED, REAL.NVML_MEMORY_ERROR_TYPE_UNCORRECTED)
+           for c in (REAL.NVML_VOLATILE_ECC, REAL.NVML_AGGREGATE_ECC)}
+    return {
+        "nvmlDeviceGetTotalEccErrors": ecc,
+        "nvmlDeviceGetRetiredPages": {(REAL.NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS,): [],
+                                      (REAL.NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR,): []},
+        "nvmlDeviceGetRetiredPagesPendingStatus": REAL.NVML_FEATURE_DISABLED,
+        "nvmlDeviceGetRemappedRows": (0, 0, 0, 0),
+        "nvmlDeviceGetCurrentClocksEventReasons": REAL.nvmlClocksEventReasonGpuIdle,
+        "nvmlDeviceGetTemperature": {(REAL.NVML_TEMPERATURE_GPU,): temp},
+        "nvmlDeviceGetTemperatureThreshold": {(REAL.NVML_TEMPERATURE_THRESHOLD_SLOWDOWN,): 90,
+                                              (REAL.NVML_TEMPERATURE_THRESHOLD_SHUTDOWN,): 95},
+        "nvmlDeviceGetPcieReplayCounter": 0,
+        "nvmlDeviceGetPowerUsage": power_mw,
+        "nvmlDeviceGetClockInfo": {(REAL.NVML_CLOCK_SM,): sm_mhz[0], (REAL.NVML_CLOCK_MEM,): mem_mhz[0]},
+        "nvmlDeviceGetMaxClockInfo": {(REAL.NVML_CLOCK_SM,): sm_mhz[1], (REAL.NVML_CLOCK_MEM,): mem_mhz[1]},
+        "nvmlDeviceGetUtilizationRates": SimpleNamespace(gpu=0, memory=0),
     }
 
 
@@ -161,20 +190,56 @@ def fields_not_supported() -> FakePynvml:
     return fake
 
 
+def sick_a100() -> FakePynvml:
+    """Eight A100 where NVML reports what the sick captures show, one fault
+    per GPU, so that every health check has a GPU to find:
+    GPU1 a row remap pending after 4 uncorrectable rows (as the A10 capture);
+    GPU2 HW power brake slowdown active at 86 MHz (as the H100 capture), 67 PCIe replays;
+    GPU3 a volatile double-bit error and a page retirement pending (as the V100 capture);
+    GPU4 lost (GpuIsLost on its handle); the others healthy."""
+    fake = eight_a100()
+    g = fake.gpus
+    g[1]["nvmlDeviceGetRemappedRows"] = (0, 4, 1, 0)
+    g[2]["nvmlDeviceGetCurrentClocksEventReasons"] = (REAL.nvmlClocksEventReasonHwSlowdown
+                                                      | REAL.nvmlClocksEventReasonHwPowerBrakeSlowdown)
+    g[2]["nvmlDeviceGetClockInfo"] = {(REAL.NVML_CLOCK_SM,): 86, (REAL.NVML_CLOCK_MEM,): 1593}
+    g[2]["nvmlDeviceGetPcieReplayCounter"] = 67
+    ecc = dict(g[3]["nvmlDeviceGetTotalEccErrors"])
+    ecc[(REAL.NVML_MEMORY_ERROR_TYPE_UNCORRECTED, REAL.NVML_VOLATILE_ECC)] = 1
+    ecc[(REAL.NVML_MEMORY_ERROR_TYPE_UNCORRECTED, REAL.NVML_AGGREGATE_ECC)] = 7627
+    g[3]["nvmlDeviceGetTotalEccErrors"] = ecc
+    g[3]["nvmlDeviceGetRetiredPages"] = {
+        (REAL.NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS,): [],
+        (REAL.NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR,): [0x44e99d, 0x1d9963]}
+    g[3]["nvmlDeviceGetRetiredPagesPendingStatus"] = REAL.NVML_FEATURE_ENABLED
+    g[4]["handle"] = REAL.NVMLError_GpuIsLost()
+    return fake
+
+
 def two_a5000_as_in_xml() -> FakePynvml:
     """The two RTX A5000 of the gpu-2xa5000-xml snapshot, as NVML would answer:
     the values of its cmd/nvidia-smi_-q_-x.xml written in NVML's units."""
-    def a5000(bus_id: str, uuid: str) -> dict[str, Any]:
-        return gpu_answers(
+    def a5000(bus_id: str, uuid: str, temp: int, power_mw: int, used_mib: int) -> dict[str, Any]:
+        answers = gpu_answers(
             name="NVIDIA RTX A5000", bus_id=bus_id, uuid=uuid, memory_mib=24564,
             persistence=REAL.NVML_FEATURE_ENABLED,
             mig=REAL.NVMLError_NotSupported(),  # <current_mig>N/A</current_mig>
             ecc=[REAL.NVML_FEATURE_DISABLED, REAL.NVML_FEATURE_DISABLED],
             gen=(1, 4), width=(16, 16), power_mw=(230000, 230000, 100000, 230000),
             compute_mode=REAL.NVML_COMPUTEMODE_DEFAULT, arch=REAL.NVML_DEVICE_ARCH_AMPERE)
+        # the XML's health readings: ECC off and no page retirement on Ampere (N/A there)
+        answers.update(healthy_answers(temp=temp, sm_mhz=(210, 2100), mem_mhz=(405, 8001), power_mw=power_mw))
+        answers["nvmlDeviceGetTemperatureThreshold"] = {(REAL.NVML_TEMPERATURE_THRESHOLD_SLOWDOWN,): 95,
+                                                        (REAL.NVML_TEMPERATURE_THRESHOLD_SHUTDOWN,): 98}
+        for name in ("nvmlDeviceGetTotalEccErrors", "nvmlDeviceGetRetiredPages",
+                     "nvmlDeviceGetRetiredPagesPendingStatus"):
+            answers[name] = REAL.NVMLError_NotSupported()
+        answers["nvmlDeviceGetMemoryInfo"] = SimpleNamespace(total=24564 * MIB, used=used_mib * MIB,
+                                                             free=(24564 - used_mib) * MIB)
+        return answers
 
-    return FakePynvml([a5000("00000000:81:00.0", "GPU-12345678-aaaa-bbbb-cccc-0123456789ab"),
-                       a5000("00000000:C1:00.0", "GPU-12345678-aaaa-bbbb-cccc-0123456789cd")],
+    return FakePynvml([a5000("00000000:81:00.0", "GPU-12345678-aaaa-bbbb-cccc-0123456789ab", 13, 6520, 22437),
+                       a5000("00000000:C1:00.0", "GPU-12345678-aaaa-bbbb-cccc-0123456789cd", 15, 13590, 17253)],
                       driver="590.44.01", cuda=13010)
 
 

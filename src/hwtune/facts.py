@@ -16,6 +16,54 @@ SCHEMA = 1
 
 
 @dataclass(frozen=True)
+class GpuHealth:
+    """One GPU's health readings, from NVML or nvidia-smi; None: not reported by this GPU or driver.
+
+    Counters are the driver's: ECC "volatile" since the last driver load,
+    "aggregate" over the board's life (kept in its InfoROM).
+    """
+
+    ecc_volatile_corrected: int | None = None
+    ecc_volatile_uncorrected: int | None = None
+    ecc_aggregate_corrected: int | None = None
+    ecc_aggregate_uncorrected: int | None = None
+    retired_pages_sbe: int | None = None  # pages retired for repeated single-bit errors
+    retired_pages_dbe: int | None = None  # pages retired for a double-bit error
+    retired_pages_pending: bool | None = None  # a retirement waits for a reboot / driver reload
+    remapped_rows_correctable: int | None = None
+    remapped_rows_uncorrectable: int | None = None
+    remapped_rows_pending: bool | None = None  # a remap waits for a GPU reset
+    remapped_rows_failure: bool | None = None
+    reset_required: bool | None = None  # "GPU Reset Status: Reset Required" (driver 535+)
+    throttle_reasons: tuple[str, ...] | None = None  # active clocks event reasons, NVML's names
+    temp_c: int | None = None
+    temp_slowdown_c: int | None = None
+    temp_shutdown_c: int | None = None
+    pcie_replays: int | None = None
+    power_draw_w: float | None = None
+    clocks_sm_mhz: int | None = None
+    clocks_sm_max_mhz: int | None = None
+    clocks_mem_mhz: int | None = None
+    clocks_mem_max_mhz: int | None = None
+    utilization_gpu_pct: int | None = None
+    utilization_mem_pct: int | None = None
+    memory_used_mib: int | None = None
+    unreadable: tuple[str, ...] = ()  # fields the driver answered "Unknown Error", "GPU is lost", "ERR!"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "GpuHealth":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for key in ("throttle_reasons", "unreadable"):
+            if isinstance(values.get(key), list):
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class Gpu:
     """One GPU as the driver reports it; None: not reported, with the reason in `error` or the facts."""
 
@@ -39,6 +87,8 @@ class Gpu:
     compute_mode: str | None = None  # "default" / "exclusive_process" / "prohibited"
     architecture: str | None = None
     numa_node: int | None = None  # None: unknown (the kernel says -1)
+    virtualization_mode: str | None = None  # "None", "Pass-Through", "VGPU", ... as nvidia-smi prints it
+    health: GpuHealth | None = None  # None: no health readings from this source
     error: str | None = None  # this GPU could not be queried; the others still report
 
     def to_json(self) -> dict[str, Any]:
@@ -47,7 +97,10 @@ class Gpu:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Gpu":
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        if isinstance(values.get("health"), Mapping):
+            values["health"] = GpuHealth.from_json(values["health"])
+        return cls(**values)
 
 
 @dataclass(frozen=True)

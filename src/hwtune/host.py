@@ -87,3 +87,38 @@ class Host:
     # -- commands -----------------------------------------------------------
     def run(self, argv: list[str], timeout_s: float = 10.0) -> CmdResult:
         return self.runner.run(argv, timeout_s)
+
+    # -- record devices -----------------------------------------------------
+    def read_records(self, abspath: str, *, max_bytes: int) -> tuple[list[str] | None, str]:
+        """The records of a device that returns one record per read (/dev/kmsg),
+        read without blocking until it has no more; only the newest `max_bytes`
+        are kept. Never recorded in `files_read` (the caller records what it
+        makes of them). (None, why) when it cannot be opened."""
+        import errno
+        from collections import deque
+
+        try:
+            fd = os.open(self._fs(abspath), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:
+            return None, f"{abspath}: {exc.strerror}"
+        kept: deque[bytes] = deque()
+        size = 0
+        try:
+            while True:
+                try:
+                    record = os.read(fd, 16 * 1024)  # /dev/kmsg records are at most 8 KiB
+                except OSError as exc:
+                    if exc.errno == errno.EPIPE:  # overwritten while we read: skip to the next
+                        continue
+                    if exc.errno == errno.EAGAIN:
+                        break
+                    return None, f"{abspath}: {exc.strerror}"
+                if not record:
+                    break
+                kept.append(record)
+                size += len(record)
+                while size > max_bytes and kept:
+                    size -= len(kept.popleft())
+        finally:
+            os.close(fd)
+        return [r.decode("utf-8", errors="replace") for r in kept], ""

@@ -24,6 +24,7 @@ def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
     from hwtune.probe.cpu import probe_cpu
     from hwtune.probe.cpufreq import probe_cpufreq
     from hwtune.probe.gpu import probe_nvidia
+    from hwtune.probe.health import probe_health
     from hwtune.probe.kernel import probe_kernel
     from hwtune.probe.memory import probe_memory
     from hwtune.probe.numa import probe_numa
@@ -37,6 +38,7 @@ def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
                   probe_virt, probe_runtimes):
         probe(host, b)
     probe_nvidia(host, b)
+    probe_health(host, b)
     if runtimes:
         if host.live:
             probe_runtime_devices(b)
@@ -49,5 +51,7 @@ def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
 def snapshot_commands(host: Host) -> list[list[str]]:
     """Commands whose output a snapshot records even when the probes did not run them."""
     from hwtune.probe.gpu import snapshot_commands as gpu_commands
+    from hwtune.probe.health import NVIDIA_SMI_TABLE
 
-    return gpu_commands(host)
+    # the default table shows ERR! where a reading fails, as users paste it
+    return gpu_commands(host) + [list(NVIDIA_SMI_TABLE)]

@@ -27,6 +27,8 @@ from hwtune.probe.nvidia import (
 )
 
 NVIDIA_SMI = ["nvidia-smi", "-q", "-x"]
+# Read from snapshots only: real captures come as `nvidia-smi -q` text too.
+NVIDIA_SMI_TEXT = ["nvidia-smi", "-q"]
 NVCC = ["nvcc", "--version"]
 # nvidia-smi initialises every GPU it queries; without persistence mode that
 # takes about a second per GPU, so an 8-GPU box needs more than the default.
@@ -123,7 +125,17 @@ def _read_nvidia_smi(host: Host) -> tuple[NvidiaSmiReport | None, str]:
     result = host.run(NVIDIA_SMI, timeout_s=NVIDIA_SMI_TIMEOUT_S)
     # nvidia-smi exits non-zero when one GPU fails yet still prints the others
     if "<nvidia_smi_log" not in result.stdout:
-        return None, result.error or "nvidia-smi -q -x printed no XML"
+        why = result.error or "nvidia-smi -q -x printed no XML"
+        if not host.live:
+            text = host.run(NVIDIA_SMI_TEXT)
+            if "NVSMI LOG" in text.stdout:
+                from hwtune.probe.nvsmi_text import parse_nvidia_smi_text
+
+                try:
+                    return parse_nvidia_smi_text(text.stdout), ""
+                except ParseError as exc:
+                    return None, f"{why}; {exc.message}"
+        return None, why
     try:
         return parse_nvidia_smi_xml(result.stdout), ""
     except ParseError as exc:

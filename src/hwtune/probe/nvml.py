@@ -13,7 +13,7 @@ from __future__ import annotations
 from types import ModuleType, TracebackType
 from typing import Any, Callable
 
-from hwtune.facts import Gpu
+from hwtune.facts import Gpu, GpuHealth
 from hwtune.probe.nvidia import NvidiaSmiReport
 
 _MIB = 1024 * 1024
@@ -23,6 +23,13 @@ ARCHITECTURES = {2: "Kepler", 3: "Maxwell", 4: "Pascal", 5: "Volta", 6: "Turing"
                  7: "Ampere", 8: "Ada Lovelace", 9: "Hopper", 10: "Blackwell"}
 # nvmlDeviceGetComputeMode -> nvidia-smi's <compute_mode>, lower-cased
 COMPUTE_MODES = {0: "default", 1: "exclusive_thread", 2: "prohibited", 3: "exclusive_process"}
+# nvmlDeviceGetVirtualizationMode -> nvidia-smi's <virtualization_mode>
+VIRTUALIZATION_MODES = {0: "None", 1: "Pass-Through", 2: "VGPU", 3: "Host VGPU", 4: "Host VSGA"}
+# nvmlClocksEventReason* bits (nvml.h; "ClocksThrottleReason" before driver 535) -> hwtune's names
+CLOCKS_EVENT_REASONS = ((0x1, "gpu_idle"), (0x2, "applications_clocks_setting"), (0x4, "sw_power_cap"),
+                        (0x8, "hw_slowdown"), (0x10, "sync_boost"), (0x20, "sw_thermal_slowdown"),
+                        (0x40, "hw_thermal_slowdown"), (0x80, "hw_power_brake_slowdown"),
+                        (0x100, "display_clocks_setting"))
 
 
 class NvmlUnavailable(Exception):
@@ -125,9 +132,59 @@ class NvmlSession:
                 power_limit_max_w=_watts(power_range[1]),
                 compute_mode=COMPUTE_MODES.get(self._field(nv.nvmlDeviceGetComputeMode, h)),
                 architecture=ARCHITECTURES.get(self._field(nv.nvmlDeviceGetArchitecture, h)),
+                virtualization_mode=VIRTUALIZATION_MODES.get(self._field(nv.nvmlDeviceGetVirtualizationMode, h)),
+                health=self.read_health(h, memory),
             )
         except nv.NVMLError as exc:
             return Gpu(index=index, error=f"NVML: {exc}")
+
+    def read_health(self, h: Any, memory: Any = None) -> GpuHealth:
+        """ECC, retired pages, remapped rows, clocks event reasons and the
+        readings `hwtune watch` shows; "not supported" fields are None."""
+        nv = self._nv
+
+        def ecc(error_type: int, counter: int) -> int | None:
+            return _int(self._field(nv.nvmlDeviceGetTotalEccErrors, h, error_type, counter))
+
+        def pages(cause: int) -> int | None:
+            found = self._field(nv.nvmlDeviceGetRetiredPages, h, cause)
+            return None if found is None else len(found)
+
+        remap = self._field(nv.nvmlDeviceGetRemappedRows, h) or (None, None, None, None)
+        reasons_fn = getattr(nv, "nvmlDeviceGetCurrentClocksEventReasons", None) \
+            or nv.nvmlDeviceGetCurrentClocksThrottleReasons
+        reasons = self._field(reasons_fn, h)
+        util = self._field(nv.nvmlDeviceGetUtilizationRates, h)
+        corrected, uncorrected = nv.NVML_MEMORY_ERROR_TYPE_CORRECTED, nv.NVML_MEMORY_ERROR_TYPE_UNCORRECTED
+        return GpuHealth(
+            ecc_volatile_corrected=ecc(corrected, nv.NVML_VOLATILE_ECC),
+            ecc_volatile_uncorrected=ecc(uncorrected, nv.NVML_VOLATILE_ECC),
+            ecc_aggregate_corrected=ecc(corrected, nv.NVML_AGGREGATE_ECC),
+            ecc_aggregate_uncorrected=ecc(uncorrected, nv.NVML_AGGREGATE_ECC),
+            retired_pages_sbe=pages(nv.NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS),
+            retired_pages_dbe=pages(nv.NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR),
+            retired_pages_pending=_flag(self._field(nv.nvmlDeviceGetRetiredPagesPendingStatus, h)),
+            remapped_rows_correctable=_int(remap[0]),
+            remapped_rows_uncorrectable=_int(remap[1]),
+            remapped_rows_pending=None if remap[2] is None else bool(remap[2]),
+            remapped_rows_failure=None if remap[3] is None else bool(remap[3]),
+            throttle_reasons=None if reasons is None else tuple(
+                name for bit, name in CLOCKS_EVENT_REASONS if int(reasons) & bit),
+            temp_c=_int(self._field(nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU)),
+            temp_slowdown_c=_int(self._field(nv.nvmlDeviceGetTemperatureThreshold, h,
+                                             nv.NVML_TEMPERATURE_THRESHOLD_SLOWDOWN)),
+            temp_shutdown_c=_int(self._field(nv.nvmlDeviceGetTemperatureThreshold, h,
+                                             nv.NVML_TEMPERATURE_THRESHOLD_SHUTDOWN)),
+            pcie_replays=_int(self._field(nv.nvmlDeviceGetPcieReplayCounter, h)),
+            power_draw_w=_watts(self._field(nv.nvmlDeviceGetPowerUsage, h)),
+            clocks_sm_mhz=_int(self._field(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_SM)),
+            clocks_sm_max_mhz=_int(self._field(nv.nvmlDeviceGetMaxClockInfo, h, nv.NVML_CLOCK_SM)),
+            clocks_mem_mhz=_int(self._field(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_MEM)),
+            clocks_mem_max_mhz=_int(self._field(nv.nvmlDeviceGetMaxClockInfo, h, nv.NVML_CLOCK_MEM)),
+            utilization_gpu_pct=None if util is None else int(util.gpu),
+            utilization_mem_pct=None if util is None else int(util.memory),
+            memory_used_mib=None if memory is None else int(memory.used) // _MIB,
+        )
 
     def _field(self, fn: Callable[..., Any], *args: Any) -> Any:
         try:
@@ -146,6 +203,10 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bytes):  # nvidia-ml-py before 11.5 returned bytes
         value = value.decode("utf-8", errors="replace")
     return value or None
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _flag(value: Any) -> bool | None:

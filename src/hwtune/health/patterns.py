@@ -1,0 +1,73 @@
+"""Kernel-log lines -> events, by the patterns of kernel_log.toml.
+
+An event is a plain dict (it goes into Facts as is): its `kind`, the `time`
+and `message` of the line it came from, and the regex's named groups.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, NamedTuple
+
+from hwtune.errors import ConfigError, read_toml
+
+PATTERNS = Path(__file__).with_name("kernel_log.toml")
+MAX_EVENTS = 2000  # a log flooded with one message keeps the first ones; the count says how many more
+
+
+class Rule(NamedTuple):
+    kind: str
+    regex: re.Pattern[str]
+    lines: int
+    source: str
+
+
+@lru_cache(maxsize=2)
+def load_rules(path: Path = PATTERNS) -> tuple[Rule, ...]:
+    doc = read_toml(path)
+    rules = []
+    for i, table in enumerate(doc.get("rule", [])):
+        unknown = set(table) - {"kind", "regex", "lines", "source"}
+        if unknown:
+            raise ConfigError(f"{path}: rule {i + 1}: unknown key '{sorted(unknown)[0]}'")
+        try:
+            regex = re.compile(table["regex"])
+            rules.append(Rule(str(table["kind"]), regex, int(table.get("lines", 1)), str(table["source"])))
+        except KeyError as exc:
+            raise ConfigError(f"{path}: rule {i + 1}: '{exc.args[0]}' is missing") from None
+        except re.error as exc:
+            raise ConfigError(f"{path}: rule {i + 1}: bad regex: {exc}") from None
+    return tuple(rules)
+
+
+def match_events(lines: Iterable[Any], rules: tuple[Rule, ...] | None = None) -> tuple[list[dict[str, Any]], int]:
+    """(events, how many more matched than MAX_EVENTS kept). `lines` are
+    LogLine records (time, message, continued)."""
+    rules = load_rules() if rules is None else rules
+    lines = list(lines)
+    messages = [ln.message for ln in lines]
+    events: list[dict[str, Any]] = []
+    dropped = 0
+    for i, line in enumerate(lines):
+        for rule in rules:
+            if rule.lines > 1:
+                window = "\n".join(messages[i:i + rule.lines])
+                m = rule.regex.search(window)
+                if m is None or m.start() >= len(messages[i]):
+                    continue
+                text = " / ".join(messages[i:i + rule.lines])
+            else:
+                m = rule.regex.search(line.message)
+                if m is None:
+                    continue
+                text = line.message
+            if len(events) >= MAX_EVENTS:
+                dropped += 1
+                break
+            event = {"kind": rule.kind, "time": line.time, "message": text}
+            event.update({k: v for k, v in m.groupdict().items() if v is not None})
+            events.append(event)
+            break  # one event per line: the first rule that matches
+    return events, dropped

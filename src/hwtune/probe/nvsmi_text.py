@@ -1,0 +1,206 @@
+"""Pure parsers for nvidia-smi's text outputs: `nvidia-smi -q` and the default table.
+
+Real captures come as `nvidia-smi -q` text as often as XML (bug reports,
+support bundles). Its layout: one "GPU <bus id>" line per GPU, then
+"Key : Value" lines indented four spaces per level, a line without " : "
+opening a section. A key with a value can hold sub-keys too ("HW Slowdown :
+Active" holds "HW Thermal Slowdown"). Keys are flattened to paths
+("Clocks Event Reasons/HW Slowdown/HW Power Brake Slowdown").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from hwtune.errors import ParseError
+from hwtune.facts import Gpu, GpuHealth
+from hwtune.probe.gpuhealth import active, is_unreadable, number, total, watts, yes_no
+from hwtune.probe.nvidia import NvidiaSmiReport
+
+_GPU_HEADER = re.compile(r"^GPU ([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-7])\s*$")
+_NO_VALUE = {"", "n/a", "[n/a]", "not supported", "[not supported]", "none"}
+# "Clocks Event Reasons" (535+) was "Clocks Throttle Reasons"; labels -> NVML's names
+_REASON_LABELS = {
+    "Idle": "gpu_idle", "Applications Clocks Setting": "applications_clocks_setting",
+    "SW Power Cap": "sw_power_cap", "HW Slowdown": "hw_slowdown",
+    "HW Slowdown/HW Thermal Slowdown": "hw_thermal_slowdown",
+    "HW Slowdown/HW Power Brake Slowdown": "hw_power_brake_slowdown",
+    "Sync Boost": "sync_boost", "SW Thermal Slowdown": "sw_thermal_slowdown",
+    "Display Clock Setting": "display_clocks_setting",
+}
+
+
+def parse_nvidia_smi_text(text: str) -> NvidiaSmiReport:
+    """`nvidia-smi -q` -> the same report `parse_nvidia_smi_xml` gives, with health readings."""
+    if "NVSMI LOG" not in text[:400]:
+        raise ParseError("not nvidia-smi -q output: no '==NVSMI LOG==' banner")
+    head: dict[str, str] = {}
+    blocks: list[tuple[str, dict[str, str]]] = []
+    current = head
+    stack: list[tuple[int, str]] = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("="):
+            continue
+        if m := _GPU_HEADER.match(line):
+            current = {}
+            blocks.append((m.group(1), current))
+            stack = []
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        key, sep, value = line.strip().partition(" : ")
+        if not sep and line.rstrip().endswith(":"):  # "Processes :" with nothing after
+            key, sep, value = line.strip()[:-1], ":", ""
+        key = key.strip()
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        path = "/".join([k for _, k in stack] + [key])
+        if sep:
+            current[path] = value.strip()
+        stack.append((indent, key))
+    gpus = tuple(_text_gpu(i, bus_id, fields) for i, (bus_id, fields) in enumerate(blocks))
+    attached = number(head.get("Attached GPUs"))
+    return NvidiaSmiReport(driver_version=_value(head.get("Driver Version")),
+                           cuda_version=_value(head.get("CUDA Version")),
+                           attached_gpus=attached, gpus=gpus)
+
+
+def _value(raw: str | None) -> str | None:
+    if raw is None or raw.strip().lower() in _NO_VALUE or is_unreadable(raw):
+        return None
+    return raw.strip()
+
+
+def _text_gpu(index: int, bus_id: str, f: dict[str, str]) -> Gpu:
+    def get(*paths: str) -> str | None:
+        return next((v for p in paths if (v := _value(f.get(p))) is not None), None)
+
+    power = ("GPU Power Readings", "Power Readings")
+    return Gpu(
+        index=index,
+        name=get("Product Name"),
+        bus_id=get("PCI/Bus Id") or bus_id,
+        uuid=get("GPU UUID"),
+        memory_mib=number(get("FB Memory Usage/Total"), "MiB"),
+        persistence_mode={"Enabled": True, "Disabled": False}.get(get("Persistence Mode") or ""),
+        mig_mode=_state(get("MIG Mode/Current")),
+        mig_mode_pending=_state(get("MIG Mode/Pending")),
+        ecc_current=_state(get("ECC Mode/Current")),
+        ecc_pending=_state(get("ECC Mode/Pending")),
+        pcie_gen_current=number(get("PCI/GPU Link Info/PCIe Generation/Current")),
+        pcie_gen_max=number(get("PCI/GPU Link Info/PCIe Generation/Max")),
+        pcie_width_current=number(get("PCI/GPU Link Info/Link Width/Current"), "x"),
+        pcie_width_max=number(get("PCI/GPU Link Info/Link Width/Max"), "x"),
+        power_limit_w=watts(get(*(f"{p}/{k}" for p in power
+                                  for k in ("Current Power Limit", "Enforced Power Limit", "Power Limit")))),
+        power_limit_default_w=watts(get(*(f"{p}/Default Power Limit" for p in power))),
+        power_limit_max_w=watts(get(*(f"{p}/Max Power Limit" for p in power))),
+        compute_mode=(get("Compute Mode") or "").lower() or None,
+        architecture=get("Product Architecture"),
+        virtualization_mode=(f.get("GPU Virtualization Mode/Virtualization Mode") or "").strip() or None,
+        health=_text_health(f, get),
+    )
+
+
+def _text_health(f: dict[str, str], get) -> GpuHealth:  # noqa: ANN001 - the accessor above
+    reasons_root = next((r for r in ("Clocks Event Reasons", "Clocks Throttle Reasons")
+                        if any(k.startswith(r + "/") for k in f)), None)
+    reasons = None
+    if reasons_root is not None:
+        states = {name: active(f.get(f"{reasons_root}/{label}")) for label, name in _REASON_LABELS.items()}
+        if any(s is not None for s in states.values()):
+            reasons = tuple(name for name, s in states.items() if s)
+    power = ("GPU Power Readings", "Power Readings")
+    return GpuHealth(
+        ecc_volatile_corrected=_ecc(f, "Volatile", corrected=True),
+        ecc_volatile_uncorrected=_ecc(f, "Volatile", corrected=False),
+        ecc_aggregate_corrected=_ecc(f, "Aggregate", corrected=True),
+        ecc_aggregate_uncorrected=_ecc(f, "Aggregate", corrected=False),
+        retired_pages_sbe=number(get("Retired Pages/Single Bit ECC")),
+        retired_pages_dbe=number(get("Retired Pages/Double Bit ECC")),
+        retired_pages_pending=yes_no(get("Retired Pages/Pending Page Blacklist",
+                                         "Retired Pages/Pending Page Retirement")),
+        remapped_rows_correctable=number(get("Remapped Rows/Correctable Error")),
+        remapped_rows_uncorrectable=number(get("Remapped Rows/Uncorrectable Error")),
+        remapped_rows_pending=yes_no(get("Remapped Rows/Pending")),
+        remapped_rows_failure=yes_no(get("Remapped Rows/Remapping Failure Occurred")),
+        reset_required=yes_no(get("GPU Reset Status/Reset Required")),
+        throttle_reasons=reasons,
+        temp_c=number(get("Temperature/GPU Current Temp"), "C"),
+        # H100 and newer print "T.Limit" margins instead of absolute thresholds
+        temp_slowdown_c=number(get("Temperature/GPU Slowdown Temp"), "C"),
+        temp_shutdown_c=number(get("Temperature/GPU Shutdown Temp"), "C"),
+        pcie_replays=number(get("PCI/Replays Since Reset")),
+        power_draw_w=watts(get(*(f"{p}/{k}" for p in power for k in ("Power Draw", "Instantaneous Power Draw",
+                                                                      "Average Power Draw")))),
+        clocks_sm_mhz=number(get("Clocks/SM"), "MHz"),
+        clocks_sm_max_mhz=number(get("Max Clocks/SM"), "MHz"),
+        clocks_mem_mhz=number(get("Clocks/Memory"), "MHz"),
+        clocks_mem_max_mhz=number(get("Max Clocks/Memory"), "MHz"),
+        utilization_gpu_pct=number(get("Utilization/Gpu"), "%"),
+        utilization_mem_pct=number(get("Utilization/Memory"), "%"),
+        memory_used_mib=number(get("FB Memory Usage/Used"), "MiB"),
+        unreadable=tuple(sorted(path for path, value in f.items() if is_unreadable(value))),
+    )
+
+
+def _ecc(f: dict[str, str], scope: str, *, corrected: bool) -> int | None:
+    prefix = f"ECC Errors/{scope}/"
+    old = f.get(prefix + ("Single Bit" if corrected else "Double Bit") + "/Total")
+    if old is not None:  # drivers before 525
+        return number(old)
+    want = re.compile(r"(SRAM|DRAM) " + ("Correctable" if corrected else r"Uncorrectable( .*)?"))
+    return total(number(v) for k, v in f.items()
+                 if k.startswith(prefix) and want.fullmatch(k[len(prefix):]))
+
+
+def _state(value: str | None) -> str | None:
+    return {"Enabled": "enabled", "Disabled": "disabled"}.get(value or "")
+
+
+# -- the default nvidia-smi table -------------------------------------------------
+
+class TableReading(NamedTuple):
+    """A GPU the table could not read fully: its row's ERR! fields, or nvidia-smi's error line."""
+
+    index: int | None
+    bus_id: str | None
+    fields: tuple[str, ...]  # which columns read ERR! ("fan", "temp", "power", ...)
+    message: str  # the evidence: the table row or the error line
+
+    def to_fact(self) -> dict[str, object]:
+        return {"index": self.index, "bus_id": self.bus_id, "fields": list(self.fields), "message": self.message}
+
+
+_TABLE_ROW1 = re.compile(r"^\|\s+(\d+)\s+(.*?)\s+(On|Off)\s+\|\s+([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-7])\s")
+_ROW2_COLUMNS = ("fan", "temp", "perf", "power")
+_HANDLE_ERROR = re.compile(r"Unable to determine the device handle for (?:GPU)?\s*"
+                           r"([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-7]):\s*(.*)")
+
+
+def parse_nvidia_smi_table(text: str) -> list[TableReading]:
+    """Unreadable GPUs in the default `nvidia-smi` output; an empty list when every GPU reads."""
+    found: list[TableReading] = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if m := _HANDLE_ERROR.search(line):
+            found.append(TableReading(None, m.group(1), ("device handle",), line.strip()))
+            continue
+        if line.strip().lower() in ("no devices were found",):
+            continue
+        m = _TABLE_ROW1.match(line)
+        if not m or i + 1 >= len(lines):
+            continue
+        rows = (line, lines[i + 1])
+        cells = lines[i + 1].strip().strip("|").split("|")
+        # "|ERR!   38C    P5    49W / 450W |": fan, temperature, perf state, power
+        bad = sorted({_ROW2_COLUMNS[min(k, 3)] for k, tok in enumerate(cells[0].split()) if is_unreadable(tok)},
+                     key=_ROW2_COLUMNS.index)
+        bad += ["memory" if k == 1 else "utilization" for k, cell in enumerate(cells[1:3], start=1)
+                if "ERR!" in cell]
+        if "ERR!" in line:
+            bad.append("name, persistence, bus or display")
+        if bad:
+            found.append(TableReading(int(m.group(1)), m.group(4), tuple(bad),
+                                      " / ".join(r.strip() for r in rows)))
+    return found
