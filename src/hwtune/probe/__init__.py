@@ -51,7 +51,5 @@ def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
 def snapshot_commands(host: Host) -> list[list[str]]:
     """Commands whose output a snapshot records even when the probes did not run them."""
     from hwtune.probe.gpu import snapshot_commands as gpu_commands
-    from hwtune.probe.health import NVIDIA_SMI_TABLE
 
-    # the default table shows ERR! where a reading fails, as users paste it
-    return gpu_commands(host) + [list(NVIDIA_SMI_TABLE)]
+    return gpu_commands(host)

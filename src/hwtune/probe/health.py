@@ -140,9 +140,9 @@ def probe_thermal_throttle(host: Host, b: FactsBuilder) -> None:
 # -- the nvidia-smi table -----------------------------------------------------------
 
 def probe_nvidia_smi_table(host: Host, b: FactsBuilder) -> None:
-    """Recorded only: live, NVML and `nvidia-smi -q -x` say which readings fail."""
+    """Recorded captures only (the fact is absent otherwise): live, NVML and
+    `nvidia-smi -q -x` say which readings fail, per field."""
     if host.live:
-        b.unknown("gpu.table_errors", "read live from the driver instead (NVML / nvidia-smi -q -x)")
         return
     from hwtune.probe.nvsmi_text import parse_nvidia_smi_table
 
@@ -151,7 +151,6 @@ def probe_nvidia_smi_table(host: Host, b: FactsBuilder) -> None:
     # snapshot keeps that line as the command's error
     found = parse_nvidia_smi_table(result.stdout or result.error or "")
     if not result.ok and not found:
-        b.unknown("gpu.table_errors", result.error or "nvidia-smi failed")
         return
     b.set("gpu.table_errors", [r.to_fact() for r in found])
 

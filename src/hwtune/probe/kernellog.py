@@ -33,7 +33,7 @@ RECORDED_FILES = ("/var/log/kern.log", "/var/log/syslog", "/var/log/messages")
 
 
 class KernelLog(NamedTuple):
-    source: str | None  # "/dev/kmsg", "journalctl -k -b", "cmd/dmesg.txt", "/var/log/kern.log"
+    source: str | None  # "dmesg" (live: /dev/kmsg), "journalctl -k -b --no-pager", "/var/log/kern.log"
     lines: tuple["LogLine", ...]
     only: str | None = None  # the log holds only lines with this word (a grep capture)
     reason: str = ""  # why there is no log, when source is None
@@ -52,7 +52,7 @@ def read_kernel_log(host: Host) -> KernelLog:
         result = host.run(argv)
         if result.ok:
             only = argv[-1] if "grep" in argv else None
-            return KernelLog("cmd/" + "_".join(argv) + ".txt", parse_log(result.stdout), only)
+            return KernelLog(" ".join(argv), parse_log(result.stdout), only)
     for path in RECORDED_FILES:
         text = host.read(path)
         if text is not None:
@@ -68,7 +68,8 @@ def _read_live(host: Host) -> KernelLog:
     if records is not None:
         text = format_kmsg(records)
         result = host.runner.answer(DMESG, lambda: text)  # a snapshot records it as cmd/dmesg.txt
-        return KernelLog(KMSG, parse_log(result.stdout))
+        # named as the command it stands for, so that its replay says the same
+        return KernelLog("dmesg", parse_log(result.stdout))
     reasons = [why]
     for argv in (JOURNALCTL, DMESG):
         result = host.run(argv, timeout_s=LOG_TIMEOUT_S)
