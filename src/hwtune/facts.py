@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
+from hwtune.factids import require
+
 SCHEMA = 1
 
 
@@ -112,12 +114,13 @@ class Facts:
     gpus: tuple[Gpu, ...] = ()
 
     def get(self, fact_id: str, default: Any = None) -> Any:
-        value = self.values.get(fact_id)
+        """The value of a catalogued fact id (hwtune/factids.py); an id not in it raises UnknownFactId."""
+        value = self.values.get(require(fact_id))
         return default if value is None else value
 
     def reason(self, fact_id: str) -> str:
         """Why a fact is unknown (or an empty string when it is known)."""
-        if self.values.get(fact_id) is not None:
+        if self.values.get(require(fact_id)) is not None:
             return ""
         return self.unavailable.get(fact_id, f"{fact_id} was not probed")
 
@@ -151,7 +154,7 @@ class FactsBuilder:
         self.gpus: list[Gpu] = []
 
     def set(self, fact_id: str, value: Any, reason: str = "") -> None:
-        self.values[fact_id] = value
+        self.values[require(fact_id)] = value
         if value is None:
             self.unavailable[fact_id] = reason or "not observed"
         else:

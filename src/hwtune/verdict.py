@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import hwtune.checks  # noqa: F401  (registers every check)
-from hwtune.checks.registry import PROBLEM, REGISTRY, Finding, Status
-from hwtune.checks.text import CheckText, load_texts
+from hwtune.checks.registry import PROBLEM, REGISTRY, CheckSpec, Finding, Status, is_severity_key
+from hwtune.checks.text import CheckText, load_texts, text_problem
 from hwtune.facts import Facts
 from hwtune.profile import Profile
 
@@ -57,45 +57,70 @@ class Report:
                 "results": [r.to_json() for r in self.results]}
 
 
-class _Blank(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+def resolve_params(spec: CheckSpec, text: CheckText | None, profile: Profile) -> dict[str, Any]:
+    """A check's parameters under a profile: what `evaluate` uses and `profiles show` prints.
+
+    Severity: `severity` is the profile's value, else the text's default. A narrower
+    `<case>_severity` is the profile's value for it, else the profile's `severity` when the
+    profile sets one (it then covers every problem of the check), else the check's default.
+    """
+    own = dict(profile.params(spec.id))
+    params: dict[str, Any] = {"enabled": True, "severity": text.severity if text else "fail", **spec.defaults}
+    for key in spec.defaults:
+        if is_severity_key(key) and key not in own and "severity" in own:
+            params[key] = own["severity"]
+    params.update(own)
+    return params
 
 
-def _fix(text: CheckText, finding: Finding, profile: Profile) -> str | None:
-    if finding.fix_args is None or finding.status in (Status.PASS, Status.SKIP):
+def _judge(spec: CheckSpec, text: CheckText | None, facts: Facts, params: dict[str, Any]) -> Finding:
+    """Run one check; whatever goes wrong in it or its text is this check's ERROR row, not a crash."""
+    broken = text_problem(spec.id, text, spec.fix)
+    if broken is not None:
+        return Finding(Status.ERROR, None, None, broken)
+    try:
+        finding = spec.fn(facts, {k: v for k, v in params.items() if k != "enabled"})
+    except Exception as exc:  # noqa: BLE001 - one broken check is one ERROR row, not a crash
+        return Finding(Status.ERROR, None, None, f"check failed: {type(exc).__name__}: {exc}")
+    if finding.status == PROBLEM:
+        given = frozenset(finding.fix_args or {})
+        if given != spec.fix:
+            return Finding(Status.ERROR, finding.observed, finding.expected,
+                           f"check {spec.id} filled {sorted(given)} for its remediation, declared {sorted(spec.fix)}")
+        if finding.severity_key not in params or not is_severity_key(finding.severity_key):
+            return Finding(Status.ERROR, finding.observed, finding.expected,
+                           f"check {spec.id} names severity parameter '{finding.severity_key}' it does not declare")
+    return finding
+
+
+def _fix(text: CheckText | None, finding: Finding, profile: Profile) -> str | None:
+    if text is None or finding.fix_args is None or finding.status in (Status.PASS, Status.SKIP, Status.ERROR):
         return None
-    args = _Blank(profile=profile.name, **finding.fix_args)
-    return text.remediation.format_map(args)
+    return text.remediation.format(profile=profile.name, **finding.fix_args)
 
 
 def evaluate(facts: Facts, profile: Profile) -> Report:
     texts = load_texts()
     results = []
     for check_id, spec in REGISTRY.items():
-        overrides = dict(profile.params(check_id))
-        if overrides.pop("enabled", True) is False:
+        text = texts.get(check_id)
+        params = resolve_params(spec, text, profile)
+        if params["enabled"] is False:
             continue
-        text = texts[check_id]
-        severity = overrides.pop("severity", text.severity)
-        params = {**spec.defaults, **overrides}
-        try:
-            finding = spec.fn(facts, params)
-        except Exception as exc:  # noqa: BLE001 - one broken check is one ERROR row, not a crash
-            finding = Finding(Status.ERROR, None, None, f"check failed: {type(exc).__name__}: {exc}")
+        finding = _judge(spec, text, facts, params)
         status = finding.status
         if status == PROBLEM:
-            status = Status.FAIL if severity == "fail" else Status.WARN
-        results.append(Result(check_id, spec.area, text.title, Status(status), finding.observed, finding.expected,
-                              finding.message, _fix(text, finding, profile), text.rationale, text.source))
+            status = Status.FAIL if params[finding.severity_key] == "fail" else Status.WARN
+        results.append(Result(check_id, spec.area, text.title if text else check_id, Status(status),
+                              finding.observed, finding.expected, finding.message, _fix(text, finding, profile),
+                              text.rationale if text else "", text.source if text else ""))
     return Report(profile.name, tuple(results))
 
 
 def effective_params(profile: Profile) -> dict[str, dict[str, Any]]:
-    """Every check's parameters under this profile: defaults, then the profile's values."""
+    """Every check's parameters under this profile, as `evaluate` uses them."""
     texts = load_texts()
-    return {check_id: {"enabled": True, "severity": texts[check_id].severity, **spec.defaults,
-                       **profile.params(check_id)} for check_id, spec in REGISTRY.items()}
+    return {check_id: resolve_params(spec, texts.get(check_id), profile) for check_id, spec in REGISTRY.items()}
 
 
 def choose_profile(facts: Facts) -> str:

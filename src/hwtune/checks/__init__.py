@@ -1,6 +1,28 @@
 """Checks: pure functions of (Facts, profile parameters), registered by id.
 
-Importing this package registers every check, in the order reports list them.
+Importing this package registers every check: each module of this package
+other than the machinery (registry, text) is a checks module, found here
+without being listed. Reports list the checks by area (registry.AREAS), then
+module name, then the order they are defined in.
 """
 
-from hwtune.checks import versions, cpu, memory, gpu  # noqa: F401,E401  (registers the checks)
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from hwtune.checks.registry import AREAS, REGISTRY
+
+_MACHINERY = {"registry", "text"}
+
+
+def _register_all() -> None:
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name not in _MACHINERY and not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+    ordered = sorted(REGISTRY.values(), key=lambda s: (AREAS.index(s.area), s.fn.__module__))
+    REGISTRY.clear()  # stable sort: within one module, the order of definition stays
+    REGISTRY.update((s.id, s) for s in ordered)
+
+
+_register_all()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from hwtune.checks.registry import Finding, Status, check, passed, problem, skip, warn
+from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts
 
 
@@ -34,7 +34,7 @@ def _summary(per_policy: Mapping[str, str]) -> str:
     return "; ".join(f"{v}: {_compress([p for p, x in per_policy.items() if x == v])}" for v in values)
 
 
-@check("cpu.governor", expected="performance")
+@check("cpu.governor", fix=("governor",), expected="performance")
 def check_governor(facts: Facts, p: Mapping[str, Any]) -> Finding:
     want = p["expected"]
     if (why := _no_policy(facts)) is not None:
@@ -60,7 +60,7 @@ def check_boost(facts: Facts, p: Mapping[str, Any]) -> Finding:
     observed = "on" if boost else "off"
     if observed == want:
         return passed(observed, want)
-    return problem(observed, want, f"CPU boost (turbo) is {observed}", state=want)
+    return problem(observed, want, f"CPU boost (turbo) is {observed}")
 
 
 @check("cpu.epp", expected="performance")
@@ -77,7 +77,7 @@ def check_epp(facts: Facts, p: Mapping[str, Any]) -> Finding:
     # intel_pstate in active mode pins EPP to "performance" itself once the
     # governor is performance (and rejects other EPP writes), so fixing the
     # governor fixes this too.
-    return problem(_summary(epp), want, f"{len(wrong)} of {len(epp)} policies prefer {epp[wrong[0]]}", epp=want)
+    return problem(_summary(epp), want, f"{len(wrong)} of {len(epp)} policies prefer {epp[wrong[0]]}")
 
 
 INT8_FLAGS = ("avx512_vnni", "amx_int8")
@@ -90,7 +90,7 @@ def check_vnni(facts: Facts, p: Mapping[str, Any]) -> Finding:
         if facts.get("cpu.flags.asimddp") or facts.get("cpu.flags.i8mm"):
             return passed("Arm dot-product (asimddp/i8mm)", "INT8 dot-product instructions")
         return skip(f"not an x86 CPU ({facts.get('cpu.arch')}): no x86 INT8 instructions to judge")
-    flags = {name: facts.values.get(f"cpu.flags.{name}") for name in INT8_FLAGS + ("avx_vnni",)}
+    flags = {name: facts.get(f"cpu.flags.{name}") for name in INT8_FLAGS + ("avx_vnni",)}
     if all(v is None for v in flags.values()):
         return skip(f"CPU flags unknown: {facts.reason('cpu.flags.avx512_vnni')}", expected)
     have = [name for name in INT8_FLAGS if flags[name]]
@@ -99,7 +99,7 @@ def check_vnni(facts: Facts, p: Mapping[str, Any]) -> Finding:
     observed = "avx_vnni only (256-bit, client CPUs)" if flags["avx_vnni"] else "no VNNI/AMX"
     message = "INT8 inference on this CPU runs without AVX-512 VNNI or AMX: expect 2-4x less INT8 throughput"
     if p["informative"]:
-        return Finding(Status.SKIP, observed, expected, "informative on this profile: " + message)
+        return skip("informative on this profile: " + message, expected, observed)
     return problem(observed, expected, message)
 
 
@@ -111,5 +111,5 @@ def check_hypervisor(facts: Facts, p: Mapping[str, Any]) -> Finding:
     if not flag:
         return passed("bare metal", "bare metal")
     vendor = " ".join(x for x in (facts.get("virt.dmi_vendor"), facts.get("virt.dmi_product")) if x)
-    return warn("virtual machine" + (f" ({vendor})" if vendor else ""), "bare metal",
+    return problem("virtual machine" + (f" ({vendor})" if vendor else ""), "bare metal",
                 "a guest: clocks, NUMA and cache are the hypervisor's; measure with `hwtune bench` before sizing")

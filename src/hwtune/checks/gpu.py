@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from hwtune.checks.registry import Finding, Status, check, passed, problem, skip, warn
+from hwtune.checks.registry import Finding, check, error, passed, problem, skip
 from hwtune.checks.versions import leading_version
 from hwtune.facts import Facts, Gpu
 
@@ -31,8 +31,8 @@ def check_health(facts: Facts, p: Mapping[str, Any]) -> Finding:
     count = facts.get("gpu.count")
     broken = [g for g in facts.gpus if g.error]
     if broken:
-        return Finding(Status.ERROR, f"{len(broken)} of {len(facts.gpus)} GPUs fail to answer", "every GPU answers",
-                       "; ".join(f"{_label(g)}: {g.error}" for g in broken), {})
+        return error(f"{len(broken)} of {len(facts.gpus)} GPUs fail to answer", "every GPU answers",
+                     "; ".join(f"{_label(g)}: {g.error}" for g in broken))
     if facts.get("gpu.count_mismatch"):
         return problem(facts.get("gpu.count_mismatch"), "every attached GPU listed", facts.get("gpu.count_mismatch"))
     if count is None and not pci:
@@ -47,6 +47,8 @@ def check_health(facts: Facts, p: Mapping[str, Any]) -> Finding:
     return passed(f"{count} GPUs answer", "every GPU answers")
 
 
+# Without persistence every new process pays the GPU initialisation; multi-socket
+# hosts pay more (state pinned across NUMA nodes): a FAIL there, a WARN on one socket.
 @check("nvidia.persistenced", multi_socket_severity="fail", single_socket_severity="warn")
 def check_persistenced(facts: Facts, p: Mapping[str, Any]) -> Finding:
     gpus = _gpus(facts)
@@ -65,14 +67,12 @@ def check_persistenced(facts: Facts, p: Mapping[str, Any]) -> Finding:
     # Without persistence the driver tears down GPU state whenever no client
     # holds it: every new process pays seconds of initialisation, longer on
     # multi-socket boxes where memory is pinned across NUMA nodes.
-    severity = p["multi_socket_severity"] if sockets > 1 else p["single_socket_severity"]
-    message = f"GPUs lose driver state between processes ({sockets} socket(s))"
-    if severity == "warn":
-        return warn(observed, "nvidia-persistenced running", message)
-    return Finding(Status.FAIL, observed, "nvidia-persistenced running", message, {})
+    return problem(observed, "nvidia-persistenced running",
+                   f"GPUs lose driver state between processes ({sockets} socket(s))",
+                   severity_key="multi_socket_severity" if sockets > 1 else "single_socket_severity")
 
 
-@check("gpu.pcie_link")
+@check("gpu.pcie_link", generation_severity="warn")
 def check_pcie_link(facts: Facts, p: Mapping[str, Any]) -> Finding:
     gpus = _gpus(facts)
     if isinstance(gpus, str):
@@ -95,8 +95,9 @@ def check_pcie_link(facts: Facts, p: Mapping[str, Any]) -> Finding:
     if slow:
         # Idle GPUs drop to gen1 to save power and go back up under load, so a
         # slow link at rest is only a hint.
-        return warn(observed, "every link at its maximum generation under load",
-                    "link below its maximum generation; normal at idle, check again under load", busy=True)
+        return problem(observed, "every link at its maximum generation under load",
+                       "link below its maximum generation; normal at idle, check again under load",
+                       severity_key="generation_severity")
     return passed(observed, "every link at its maximum")
 
 
@@ -116,12 +117,12 @@ def check_gpu_numa(facts: Facts, p: Mapping[str, Any]) -> Finding:
                if g.numa_node is not None and not node_cpus.get(str(g.numa_node))]
     placed = ", ".join(f"{_label(g)}: node{g.numa_node}" for g in gpus if g.numa_node is not None)
     if unknown:
-        return warn(f"node unknown for {', '.join(unknown)}", "every GPU's NUMA node known",
-                    f"{nodes} NUMA nodes, but the firmware does not say where these GPUs sit: "
-                    "pin inference processes by measurement", gpus=", ".join(unknown))
+        return problem(f"node unknown for {', '.join(unknown)}", "every GPU's NUMA node known",
+                       f"{nodes} NUMA nodes, but the firmware does not say where these GPUs sit: "
+                       "pin inference processes by measurement")
     if cpuless:
-        return warn("; ".join(cpuless), "GPUs on nodes with CPUs",
-                    "these GPUs hang off a node without CPUs: every transfer crosses the interconnect")
+        return problem("; ".join(cpuless), "GPUs on nodes with CPUs",
+                       "these GPUs hang off a node without CPUs: every transfer crosses the interconnect")
     return passed(placed, "every GPU's NUMA node known; bind workers to it",
                   "bind each GPU's worker with numactl --cpunodebind=N --membind=N")
 
@@ -137,8 +138,8 @@ def check_ecc(facts: Facts, p: Mapping[str, Any]) -> Finding:
     if not known:
         return skip("no GPU reports an ECC mode (not supported on these cards)", "pending ECC mode = current")
     if pending:
-        return warn("; ".join(pending), "pending ECC mode = current",
-                    "an ECC mode change waits for a GPU reset or reboot")
+        return problem("; ".join(pending), "pending ECC mode = current",
+                       "an ECC mode change waits for a GPU reset or reboot")
     return passed(", ".join(sorted({g.ecc_current for g in known})), "pending ECC mode = current")
 
 
@@ -153,7 +154,7 @@ def check_mig(facts: Facts, p: Mapping[str, Any]) -> Finding:
     pending = [f"{_label(g)} {g.mig_mode} -> {g.mig_mode_pending}" for g in known
                if g.mig_mode_pending and g.mig_mode_pending != g.mig_mode]
     if pending:
-        return warn("; ".join(pending), "pending MIG mode = current", "a MIG mode change waits for a GPU reset")
+        return problem("; ".join(pending), "pending MIG mode = current", "a MIG mode change waits for a GPU reset")
     enabled = [_label(g) for g in known if g.mig_mode == "enabled"]
     observed = f"enabled on {', '.join(enabled)}" if enabled else "disabled"
     return passed(observed, "pending MIG mode = current",
@@ -175,15 +176,14 @@ def check_power_limit(facts: Facts, p: Mapping[str, Any]) -> Finding:
     if not known:
         return skip("no GPU reports its power limits", "power limit at its default")
     if low:
-        return warn("; ".join(low), "power limit at its default",
-                    "a capped power limit lowers clocks under load", gpus=" ".join(str(g.index) for g in gpus))
+        return problem("; ".join(low), "power limit at its default", "a capped power limit lowers clocks under load")
     return passed("at default on every GPU", "power limit at its default")
 
 
 COMPAT = "toolkit <= the CUDA version the driver supports"
 
 
-@check("cuda.driver_compat")
+@check("cuda.driver_compat", fix=("cuda",), minor_severity="warn")
 def check_cuda_compat(facts: Facts, p: Mapping[str, Any]) -> Finding:
     toolkit, driver_cuda = facts.get("cuda.toolkit_version"), facts.get("nvidia.cuda_version")
     if toolkit is None or driver_cuda is None:
@@ -197,7 +197,7 @@ def check_cuda_compat(facts: Facts, p: Mapping[str, Any]) -> Finding:
         return passed(observed, COMPAT)
     if t.major == d.major:
         # Minor-version compatibility (CUDA >= 11): runs, but PTX JIT and new APIs may fail.
-        return warn(observed, COMPAT,
-                    "minor-version compatibility only: newer features and PTX may fail", cuda=toolkit)
+        return problem(observed, COMPAT, "minor-version compatibility only: newer features and PTX may fail",
+                       severity_key="minor_severity", cuda=toolkit)
     return problem(observed, COMPAT,
                    f"CUDA {toolkit} programs need a driver that supports CUDA {t.major}.{t.minor}", cuda=toolkit)

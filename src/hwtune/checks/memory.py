@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 
 
-@check("mm.thp", allowed=["always", "madvise"], target="madvise")
+@check("mm.thp", fix=("mode",), allowed=["always", "madvise"], target="madvise")
 def check_thp(facts, p: Mapping[str, Any]) -> Finding:
     mode = facts.get("mm.thp_enabled")
     expected = " or ".join(p["allowed"])
@@ -19,7 +19,7 @@ def check_thp(facts, p: Mapping[str, Any]) -> Finding:
                    mode=p["target"])
 
 
-@check("vm.swappiness", max=10)
+@check("vm.swappiness", fix=("value",), max=10)
 def check_swappiness(facts, p: Mapping[str, Any]) -> Finding:
     value = facts.get("vm.swappiness")
     expected = f"<= {p['max']}"
@@ -30,7 +30,7 @@ def check_swappiness(facts, p: Mapping[str, Any]) -> Finding:
     return problem(value, expected, "the kernel may swap out model weights of idle workers", value=p["max"])
 
 
-@check("kernel.numa_balancing", expected=0)
+@check("kernel.numa_balancing", fix=("value",), expected=0)
 def check_numa_balancing(facts, p: Mapping[str, Any]) -> Finding:
     value = facts.get("kernel.numa_balancing")
     nodes = facts.get("numa.nodes")

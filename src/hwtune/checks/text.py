@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -18,6 +19,28 @@ class CheckText(NamedTuple):
     rationale: str
     source: str
     remediation: str
+
+    @property
+    def placeholders(self) -> frozenset[str]:
+        """The {names} the remediation needs filled."""
+        return frozenset(name for _, name, _, _ in string.Formatter().parse(self.remediation) if name)
+
+
+def text_problem(check_id: str, text: CheckText | None, fix: frozenset[str]) -> str | None:
+    """Why a check's text does not fit the check (None when it does): missing, or its remediation's
+    placeholders are not the ones the check fills ({profile} is filled by the verdict)."""
+    if text is None:
+        return f"no text for check '{check_id}' in the checks/ folder"
+    need = text.placeholders - {"profile"}
+    if need != fix:
+        parts = []
+        if need - fix:
+            parts.append(f"remediation needs {', '.join('{' + n + '}' for n in sorted(need - fix))} "
+                         "that the check does not fill")
+        if fix - need:
+            parts.append(f"the check fills {', '.join(sorted(fix - need))} that the remediation does not use")
+        return f"text of check '{check_id}': " + "; ".join(parts)
+    return None
 
 
 def load_text_file(path: Path) -> dict[str, CheckText]:

@@ -32,7 +32,7 @@ def leading_version(text: str) -> Version | None:
         return None
 
 
-def floor(facts: Facts, fact_id: str, minimum: str, what: str, **fix_args: Any) -> Finding:
+def floor(facts: Facts, fact_id: str, minimum: str, what: str) -> Finding:
     observed = facts.get(fact_id)
     expected = f">= {minimum}"
     if observed is None:
@@ -42,15 +42,15 @@ def floor(facts: Facts, fact_id: str, minimum: str, what: str, **fix_args: Any) 
         return skip(f"{what} '{observed}' is not a version hwtune can compare", expected)
     if have >= Version(minimum):
         return passed(observed, expected)
-    return problem(observed, expected, f"{what} {observed} is older than {minimum}", minimum=minimum, **fix_args)
+    return problem(observed, expected, f"{what} {observed} is older than {minimum}", minimum=minimum)
 
 
-@check("kernel.version", min="5.1")
+@check("kernel.version", fix=("minimum",), min="5.1")
 def check_kernel_version(facts: Facts, p: Mapping[str, Any]) -> Finding:
     return floor(facts, "kernel.release", p["min"], "kernel")
 
 
-@check("nvidia.driver", min="430.26")
+@check("nvidia.driver", fix=("minimum",), min="430.26")
 def check_nvidia_driver(facts: Facts, p: Mapping[str, Any]) -> Finding:
     if facts.get("nvidia.driver_version") is None and not facts.get("pci.nvidia_devices"):
         return skip("no NVIDIA GPU or driver on this host", f">= {p['min']}")
@@ -62,11 +62,11 @@ def check_nvidia_driver(facts: Facts, p: Mapping[str, Any]) -> Finding:
     return floor(facts, "nvidia.driver_version", p["min"], "NVIDIA driver")
 
 
-@check("cuda.toolkit", min="10.1")
+@check("cuda.toolkit", fix=("minimum",), min="10.1")
 def check_cuda_toolkit(facts: Facts, p: Mapping[str, Any]) -> Finding:
     return floor(facts, "cuda.toolkit_version", p["min"], "CUDA toolkit")
 
 
-@check("cudnn.version", min="7.6")
+@check("cudnn.version", fix=("minimum",), min="7.6")
 def check_cudnn(facts: Facts, p: Mapping[str, Any]) -> Finding:
     return floor(facts, "cudnn.version", p["min"], "cuDNN")
