@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hwtune import fsroot
 from hwtune.run import CmdResult, Runner
 
+# Read caps (docs/security.md): no file hwtune reads is read past its cap.
 MAX_READ_BYTES = 4 * 1024 * 1024  # sysfs/procfs files are small; a snapshot file is never huge
 # /proc/sys handlers allocate the whole requested count in one go (and fail
 # with ENOMEM on a 4 MiB request), so read in small chunks.
@@ -21,40 +23,58 @@ CHUNK_BYTES = 64 * 1024
 
 
 class Host:
+    """A root folder, held as a descriptor: every path is resolved inside it (hwtune.fsroot).
+
+    A read that cannot be made (absent, a FIFO or device, a symlink loop, an
+    escape attempt clamped to the root and then absent) returns None and
+    leaves the reason in `why(path)`.
+    """
+
     def __init__(self, root: Path | str = "/", *, runner: Runner | None = None) -> None:
         self.root = Path(root)
         self.live = self.root.resolve() == Path("/")
         self._prefix = str(self.root).rstrip("/")  # "" for "/": a path is then prefix + abspath
+        self.fs = fsroot.RootFS(self.root)
         self.runner = runner or Runner(None if self.live else self.root)
         self.files_read: dict[str, bytes] = {}  # absolute path -> the bytes read, for `hwtune snapshot`
         self.dirs_listed: set[str] = set()  # absolute paths listed (kept even when empty)
+        self.unread: dict[str, str] = {}  # absolute path -> why the last read of it failed
+        self.truncated: set[str] = set()  # absolute paths read only up to their cap
 
     # -- paths --------------------------------------------------------------
     def path(self, abspath: str) -> Path:
+        """The path under the root, for messages only: never open it (it is not resolved inside the root)."""
         return Path(self._fs(abspath))
 
     def _fs(self, abspath: str) -> str:
-        """`path` as a string, without pathlib: the probes read hundreds of files."""
         return self._prefix + (abspath if abspath.startswith("/") else "/" + abspath)
 
+    def why(self, abspath: str) -> str | None:
+        """Why the last read of `abspath` returned None (None when it did not fail)."""
+        return self.unread.get(abspath)
+
     # -- reads --------------------------------------------------------------
-    def read(self, abspath: str, *, record: bool = True) -> str | None:
-        """The text of a file, NULs stripped; None when it is absent or unreadable."""
+    def read_bytes(self, abspath: str, *, record: bool = True, limit: int = MAX_READ_BYTES) -> bytes | None:
+        """The bytes of a regular file, at most `limit` of them; None when it cannot be read."""
         try:
-            with open(self._fs(abspath), "rb", buffering=0) as fh:
-                chunks = []
-                size = 0
-                while size < MAX_READ_BYTES:
-                    chunk = fh.read(CHUNK_BYTES)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                    size += len(chunk)
-                data = b"".join(chunks)
-        except OSError:
+            data, more = self.fs.read_file(abspath, limit, CHUNK_BYTES)
+        except OSError as exc:
+            self.unread[abspath] = fsroot.reason(exc)
             return None
+        self.unread.pop(abspath, None)
+        if more:
+            self.truncated.add(abspath)
+        else:
+            self.truncated.discard(abspath)
         if record:
             self.files_read[abspath] = data
+        return data
+
+    def read(self, abspath: str, *, record: bool = True, limit: int = MAX_READ_BYTES) -> str | None:
+        """The text of a file, NULs stripped; None when it is absent or unreadable."""
+        data = self.read_bytes(abspath, record=record, limit=limit)
+        if data is None:
+            return None
         # sysfs files of some drivers end in "\n\0"
         return data.decode("utf-8", errors="replace").replace("\0", "")
 
@@ -65,22 +85,37 @@ class Host:
     def listdir(self, abspath: str) -> list[str] | None:
         """Entry names, sorted; None when the folder is absent. Never follows links recursively."""
         try:
-            names = sorted(os.listdir(self._fs(abspath)))
-        except OSError:
+            names = sorted(self.fs.listdir(abspath))
+        except OSError as exc:
+            self.unread[abspath] = fsroot.reason(exc)
             return None
         self.dirs_listed.add(abspath)
         return names
 
+    def lstat(self, abspath: str) -> os.stat_result | None:
+        """The entry itself (a symlink is not followed); None when absent."""
+        try:
+            return self.fs.lstat(abspath)
+        except OSError:
+            return None
+
     def is_dir(self, abspath: str) -> bool:
-        p = self._fs(abspath)
-        return os.path.isdir(p) and not os.path.islink(p)
+        """A real folder, not a symlink to one."""
+        st = self.lstat(abspath)
+        return st is not None and (st.st_mode & 0o170000) == 0o040000
+
+    def is_file(self, abspath: str) -> bool:
+        """A regular file, not a symlink to one."""
+        st = self.lstat(abspath)
+        return st is not None and (st.st_mode & 0o170000) == 0o100000
 
     def exists(self, abspath: str) -> bool:
-        return os.path.lexists(self._fs(abspath))
+        """The entry is there (a dangling symlink counts)."""
+        return self.lstat(abspath) is not None
 
     def readlink(self, abspath: str) -> str | None:
         try:
-            return os.readlink(self._fs(abspath))
+            return self.fs.readlink(abspath)
         except OSError:
             return None
 

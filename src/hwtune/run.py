@@ -8,6 +8,7 @@ README.md), where NAME is the argv joined by "_".
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import time
@@ -15,6 +16,9 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 DEFAULT_TIMEOUT_S = 10.0
+# Output caps (docs/security.md): a recorded or live command output is never
+# read past this; the largest real one (`nvidia-smi -q -x` of 8 GPUs) is ~1 MiB.
+MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 RECORDED_SUFFIXES = (".xml", ".csv", ".txt")
 ERROR_SUFFIX = ".err"  # a command that failed live: the snapshot keeps why, and replays it
 
@@ -53,6 +57,7 @@ class Runner:
 
     def __init__(self, snapshot_root: Path | None = None) -> None:
         self.snapshot_root = snapshot_root
+        self._fs = None  # the snapshot root held open (hwtune.fsroot), on first replay
         self.record: list[CmdResult] = []  # what ran, for `hwtune snapshot`
         self._started: dict[tuple[str, ...], Started] = {}
 
@@ -85,19 +90,33 @@ class Runner:
         return result
 
     def _recorded(self, argv: tuple[str, ...]) -> CmdResult:
+        """A recorded output, read through the snapshot root held open: a link in cmd/ cannot
+        lead outside it, a FIFO is not waited on, and nothing is read past MAX_OUTPUT_BYTES."""
+        from hwtune import fsroot
+
+        if self._fs is None:
+            self._fs = fsroot.RootFS(self.snapshot_root)
         stem = cmd_name(argv)
-        for suffix in RECORDED_SUFFIXES:
-            path = self.snapshot_root / "cmd" / (stem + suffix)
-            if path.is_file():
-                try:
-                    text = path.read_bytes().decode("utf-8", errors="replace")
-                except OSError as exc:
-                    return CmdResult(argv, None, "", error=f"cannot read {path}: {exc.strerror}")
-                return CmdResult(argv, 0, text.replace("\0", ""))
-        err = self.snapshot_root / "cmd" / (stem + ERROR_SUFFIX)
-        if err.is_file():
-            reason = err.read_text(encoding="utf-8", errors="replace").strip()
-            return CmdResult(argv, None, "", error=reason or f"{argv[0]} failed when the snapshot was taken")
+        for suffix in RECORDED_SUFFIXES + (ERROR_SUFFIX,):
+            rel = f"/cmd/{stem}{suffix}"
+            try:
+                data, more = self._fs.read_file(rel, MAX_OUTPUT_BYTES)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                if isinstance(exc, fsroot.NotRegular):
+                    return CmdResult(argv, None, "", error=f"cmd/{stem}{suffix}: {fsroot.reason(exc)}")
+                if exc.errno in (errno.ENOTDIR, errno.EISDIR):
+                    continue
+                return CmdResult(argv, None, "", error=f"cannot read cmd/{stem}{suffix}: {fsroot.reason(exc)}")
+            if more:
+                return CmdResult(argv, None, "", error=f"cmd/{stem}{suffix} is larger than "
+                                 f"{MAX_OUTPUT_BYTES // (1024 * 1024)} MiB: not read")
+            text = data.decode("utf-8", errors="replace").replace("\0", "")
+            if suffix == ERROR_SUFFIX:
+                reason = text.strip()
+                return CmdResult(argv, None, "", error=reason or f"{argv[0]} failed when the snapshot was taken")
+            return CmdResult(argv, 0, text)
         return CmdResult(argv, None, "", error=f"not recorded in the snapshot (cmd/{stem}.*)")
 
 

@@ -32,7 +32,7 @@ def value_item(host: Host, key: str, where: str, path: str, target: str, reader:
         current = None if text is None else parse_word(text)
     if current is None:
         return Item(key, where, None, target, SKIP, mode=mode, reason=f"{path} cannot be read")
-    raw = sysfs.read_raw(host.root, path)
+    raw = sysfs.read_raw(host, path)
     step = Step(key, where, VALUE, path, current, target, reader,
                 old_raw_b64=None if raw is None else base64.b64encode(raw).decode())
     return Item(key, where, current, target, OK if current == target else CHANGE, mode=mode, step=step)

@@ -81,7 +81,7 @@ def missing_dirs(host: Host, path: str) -> tuple[str, ...]:
 
 
 def own_file_item(host: Host, key: str, path: str, content: str | None) -> Item:
-    if host.exists(path) and not (host.path(path).is_file() and not host.path(path).is_symlink()):
+    if host.exists(path) and not host.is_file(path):
         return Item(key, path, None, content, INVALID, mode="persistent",
                     reason="something that is not a regular file is in the way")
     current = host.read(path, record=False)

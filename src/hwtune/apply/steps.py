@@ -93,7 +93,7 @@ class Executor:
         """Restore the old value; False when it already was the old value (nothing written)."""
         if self.current(step) == step.old:
             if step.kind in (FILE, LINK):
-                sysfs.remove_dirs(self.root, step.created_dirs)
+                self._tidy(step)
             return False
         self.undos += 1
         if self.fail_undo and self.fail_undo.at == self.undos:
@@ -105,21 +105,29 @@ class Executor:
         self._perform(step, step.old, raw=raw, created=())
         self._verify(step, step.old)
         if step.kind in (FILE, LINK):
-            sysfs.remove_dirs(self.root, step.created_dirs)
+            self._tidy(step)
         return True
+
+    def _tidy(self, step: Step) -> None:
+        """What a killed writer leaves besides the value: its temporary file, then the folders it made."""
+        try:
+            sysfs.remove_leftovers(self.host, step.path)
+        except sysfs.WriteError as exc:
+            raise StepFailed(step, exc.reason) from None
+        sysfs.remove_dirs(self.host, step.created_dirs)
 
     def _perform(self, step: Step, value: str | None, raw: bytes | None, created: tuple[str, ...]) -> None:
         try:
             if step.kind == VALUE:
                 if value is None:
                     raise StepFailed(step, "no value to write")
-                sysfs.write_value(self.root, step.path, raw if raw is not None else (value + "\n").encode())
+                sysfs.write_value(self.host, step.path, raw if raw is not None else (value + "\n").encode())
             elif step.kind == FILE:
-                sysfs.make_dirs(self.root, created)
-                sysfs.write_own_file(self.root, step.path, value)
+                sysfs.make_dirs(self.host, created)
+                sysfs.write_own_file(self.host, step.path, value)
             elif step.kind == LINK:
-                sysfs.make_dirs(self.root, created)
-                sysfs.write_own_link(self.root, step.path, value)
+                sysfs.make_dirs(self.host, created)
+                sysfs.write_own_link(self.host, step.path, value)
             elif step.kind == SYSTEMD:
                 self._systemd(step, value)
             elif step.kind == NVML:

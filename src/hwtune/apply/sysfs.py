@@ -1,9 +1,13 @@
 """The only code that writes to the host, and only to an allow-list.
 
-Kernel values go to files that already exist (no O_CREAT: a missing file is
-ENOENT, never a new file). hwtune's own files (the sysctl.d drop-in, the boot
-unit and its `wants` link) are replaced atomically. Every path is checked
-against the allow-list and must not leave the root through a symlink.
+Every path is checked against the allow-list, then resolved inside the root
+through descriptors (hwtune.fsroot) with no symlink allowed anywhere on the
+way: a folder swapped for a link between two calls makes the write fail
+(ELOOP), it never lands outside the root. Kernel values go to files that
+already exist (no O_CREAT: a missing file is ENOENT, never a new file), and
+only to regular files: a FIFO is refused, not waited on. hwtune's own files
+(the sysctl.d drop-in, the boot unit and its `wants` link) are replaced by
+the one atomic writer (hwtune.atomic) inside their folder's descriptor.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import errno
 import os
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
+
+from hwtune import atomic, fsroot
 
 # Kernel files hwtune may write, as absolute paths on the host.
 KERNEL_PATHS = (
@@ -52,114 +58,186 @@ def is_kernel_path(abspath: str) -> bool:
     return any(p.fullmatch(abspath) for p in KERNEL_PATHS)
 
 
-def host_path(root: Path, abspath: str, allowed: bool) -> Path:
-    """The path under root, refusing anything off the allow-list or reached through a symlink."""
+def _as_fs(where) -> fsroot.RootFS:
+    """A Host, a RootFS, or a root path (then opened here)."""
+    if isinstance(where, fsroot.RootFS):
+        return where
+    fs = getattr(where, "fs", None)
+    return fs if isinstance(fs, fsroot.RootFS) else fsroot.RootFS(where)
+
+
+def check_allowed(abspath: str, allowed: bool) -> None:
     pure = PurePosixPath(abspath)
     if not allowed or not pure.is_absolute() or ".." in pure.parts:
         raise WriteError(abspath, "not on hwtune's allow-list of writable paths", "EPERM")
-    real_root = Path(os.path.realpath(root))
-    path = real_root / pure.relative_to("/")
-    parent = os.path.realpath(path.parent)
-    if parent != str(path.parent):
-        raise WriteError(abspath, f"a folder on the way is a symlink (it leads to {parent})", "ELOOP")
-    return path
 
 
-def write_value(root: Path, abspath: str, data: bytes) -> None:
+def _error(abspath: str, exc: OSError) -> WriteError:
+    if exc.errno == errno.ELOOP:
+        return WriteError(abspath, "ELOOP (a symlink on the way: hwtune never writes through a link; "
+                                   "refused)", "ELOOP")
+    if exc.errno == errno.EXDEV:
+        return WriteError(abspath, "EXDEV (the path leads outside the root: refused)", "EXDEV")
+    if isinstance(exc, fsroot.NotRegular):
+        return WriteError(abspath, f"{exc.strerror.split(':')[0]}: refused", "EINVAL")
+    name, reason = errno_reason(exc)
+    return WriteError(abspath, reason, name)
+
+
+def write_value(where, abspath: str, data: bytes) -> None:
     """Write to an existing kernel file, the way `echo VALUE > FILE` does."""
-    path = host_path(root, abspath, is_kernel_path(abspath))
+    check_allowed(abspath, is_kernel_path(abspath))
+    fs = _as_fs(where)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC)
+        # O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of blocking; fstat refuses it anyway
+        fd = fs.open(abspath, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY, follow=False)
     except OSError as exc:
-        name, reason = errno_reason(exc)
-        raise WriteError(abspath, reason, name) from None
+        raise _error(abspath, exc) from None
     try:
+        st = os.fstat(fd)
+        fsroot.check_regular(st, abspath)
+        if not fs.is_slash:
+            # under --root the file is a copy: a second hard link could be someone else's file
+            if st.st_nlink != 1:
+                raise WriteError(abspath, "EMLINK (the file has other hard links: refused)", "EMLINK")
+            os.ftruncate(fd, 0)
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
     except OSError as exc:
-        name, reason = errno_reason(exc)
-        raise WriteError(abspath, reason, name) from None
+        raise _error(abspath, exc) from None
     finally:
         os.close(fd)
 
 
-def read_raw(root: Path, abspath: str) -> bytes | None:
+def read_raw(where, abspath: str) -> bytes | None:
     """The exact bytes of a kernel file (NULs and all), kept in the journal for --root restores."""
-    try:
-        with open(host_path(root, abspath, is_kernel_path(abspath)), "rb") as fh:
-            return fh.read(MAX_RAW_BYTES)
-    except (OSError, WriteError):
+    if not is_kernel_path(abspath):
         return None
+    try:
+        data, _more = _as_fs(where).read_file(abspath, MAX_RAW_BYTES)
+    except OSError:
+        return None
+    return data
 
 
-def make_dirs(root: Path, dirs: tuple[str, ...]) -> None:
+def _dir_fd(fs: fsroot.RootFS, abspath: str) -> tuple[int, str]:
+    """The folder of one of hwtune's own paths, held open for writing in it; no link on the way."""
+    return fs.open_parent(abspath, follow=False, flags=fsroot.DIR_FLAGS)
+
+
+def make_dirs(where, dirs: tuple[str, ...]) -> None:
+    fs = _as_fs(where)
     for d in dirs:
-        path = host_path(root, d, d in OWN_DIRS)
+        check_allowed(d, d in OWN_DIRS)
         try:
-            os.mkdir(path, 0o755)
+            dfd, name = _dir_fd(fs, d)
+        except OSError as exc:
+            raise _error(d, exc) from None
+        try:
+            os.mkdir(name, 0o755, dir_fd=dfd)
+            fd = os.open(name, fsroot.DIR_FLAGS | os.O_NOFOLLOW, dir_fd=dfd)
+            try:
+                os.fchmod(fd, 0o755)  # whatever the umask
+            finally:
+                os.close(fd)
+            os.fsync(dfd)
         except FileExistsError:
             pass
         except OSError as exc:
-            name, reason = errno_reason(exc)
-            raise WriteError(d, reason, name) from None
+            raise _error(d, exc) from None
+        finally:
+            os.close(dfd)
 
 
-def remove_dirs(root: Path, dirs: tuple[str, ...]) -> list[str]:
+def remove_dirs(where, dirs: tuple[str, ...]) -> list[str]:
     """Remove the folders a step created, deepest first; folders that are not empty stay."""
+    fs = _as_fs(where)
     kept = []
     for d in sorted(dirs, key=len, reverse=True):
-        path = host_path(root, d, d in OWN_DIRS)
+        check_allowed(d, d in OWN_DIRS)
         try:
-            os.rmdir(path)
+            dfd, name = _dir_fd(fs, d)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            kept.append(d)
+            continue
+        try:
+            os.rmdir(name, dir_fd=dfd)
+            os.fsync(dfd)
         except FileNotFoundError:
             pass
         except OSError:
             kept.append(d)
+        finally:
+            os.close(dfd)
     return kept
 
 
-def write_own_file(root: Path, abspath: str, content: str | None) -> None:
-    """Replace (or, for None, remove) one of hwtune's own files, atomically."""
-    path = host_path(root, abspath, abspath in OWN_FILES)
+def remove_leftovers(where, abspath: str) -> None:
+    """Temporary files a killed writer left beside one of hwtune's own files."""
+    check_allowed(abspath, abspath in OWN_FILES or abspath in OWN_LINKS)
     try:
-        if content is None:
-            if not os.path.lexists(path):
-                return
-            os.unlink(path)
-        else:
-            tmp = path.with_name(f".{path.name}.hwtune-tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-            try:
-                os.write(fd, content.encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
-        sync_dir(path.parent)
+        dfd, name = _dir_fd(_as_fs(where), abspath)
+    except OSError:
+        return  # no folder, no leftovers (a folder that is a link is refused by the write itself)
+    try:
+        atomic.remove_leftovers(dfd, name)
     except OSError as exc:
-        name, reason = errno_reason(exc)
-        raise WriteError(abspath, reason, name) from None
-
-
-def write_own_link(root: Path, abspath: str, target: str | None) -> None:
-    path = host_path(root, abspath, abspath in OWN_LINKS)
-    try:
-        if target is None and not os.path.lexists(path):
-            return
-        if os.path.lexists(path):
-            os.unlink(path)
-        if target is not None:
-            os.symlink(target, path)
-        sync_dir(path.parent)
-    except OSError as exc:
-        name, reason = errno_reason(exc)
-        raise WriteError(abspath, reason, name) from None
-
-
-def sync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
+        raise _error(abspath, exc) from None
     finally:
-        os.close(fd)
+        os.close(dfd)
+
+
+def write_own_file(where, abspath: str, content: str | None) -> None:
+    """Replace (or, for None, remove) one of hwtune's own files, atomically."""
+    check_allowed(abspath, abspath in OWN_FILES)
+    try:
+        dfd, name = _dir_fd(_as_fs(where), abspath)
+    except OSError as exc:
+        raise _error(abspath, exc) from None
+    try:
+        atomic.remove_leftovers(dfd, name)
+        if content is None:
+            _unlink(dfd, name)
+        else:
+            atomic.write_at(dfd, name, content.encode(), 0o644)
+    except OSError as exc:
+        raise _error(abspath, exc) from None
+    finally:
+        os.close(dfd)
+
+
+def write_own_link(where, abspath: str, target: str | None) -> None:
+    """Replace (or, for None, remove) hwtune's own symlink: made under a temporary name, renamed into place."""
+    check_allowed(abspath, abspath in OWN_LINKS)
+    try:
+        dfd, name = _dir_fd(_as_fs(where), abspath)
+    except OSError as exc:
+        raise _error(abspath, exc) from None
+    try:
+        atomic.remove_leftovers(dfd, name)
+        if target is None:
+            _unlink(dfd, name)
+        else:
+            tmp = atomic.tmp_name(name)
+            os.symlink(target, tmp, dir_fd=dfd)
+            try:
+                os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+            except OSError:
+                os.unlink(tmp, dir_fd=dfd)
+                raise
+            os.fsync(dfd)
+    except OSError as exc:
+        raise _error(abspath, exc) from None
+    finally:
+        os.close(dfd)
+
+
+def _unlink(dfd: int, name: str) -> None:
+    try:
+        os.unlink(name, dir_fd=dfd)  # a folder in the way fails (EISDIR), it is never removed
+    except FileNotFoundError:
+        return
+    os.fsync(dfd)

@@ -1,28 +1,52 @@
-"""Distribution, from os-release, through python-distro with a root_dir."""
+"""Distribution, from os-release, parsed by python-distro.
+
+The file is read through the Host (inside the root, a regular file only,
+capped) and only its text is handed to distro's parser: distro given a
+`root_dir` opens the files itself, following a planted link out of the root
+and reading a FIFO or a huge file whole. Its shlex parser is slow on long
+quoted values (a 1 MB value took 22 s), so the cap comes first.
+"""
 
 from __future__ import annotations
+
+import io
 
 from hwtune.facts import FactsBuilder
 from hwtune.host import Host
 
 OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
+# The largest real os-release is ~1 KiB; 64 KiB parses in a few milliseconds.
+OS_RELEASE_MAX_BYTES = 64 * 1024
+
+
+def parse_os_release(text: str) -> dict[str, str]:
+    """KEY=value pairs (keys lower-cased, `codename` derived), as python-distro reads them."""
+    import distro
+
+    return distro.LinuxDistribution._parse_os_release_content(io.StringIO(text))
 
 
 def probe_os(host: Host, b: FactsBuilder) -> None:
-    import distro
-
-    # distro refuses live data (lsb_release, uname) when given root_dir, so the
-    # live machine and a snapshot of it are read the same way.
-    info = distro.LinuxDistribution(root_dir=str(host.root), include_lsb=False,
-                                    include_uname=False, include_oslevel=False)
-    found = [p for p in OS_RELEASE_FILES if host.read(p) is not None][:1]  # recorded for snapshots
+    # both are read (and so recorded in a snapshot); the first one present wins, as in distro
+    texts = [(p, host.read(p, limit=OS_RELEASE_MAX_BYTES)) for p in OS_RELEASE_FILES]
+    present = [(p, t) for p, t in texts if t is not None]
     reason = "no /etc/os-release or /usr/lib/os-release"
-    try:
-        release = info.os_release_info() if found else {}
-        codename = info.codename() if found else ""
-    except ValueError as exc:  # distro's shlex parser: "No closing quotation" on a broken file
-        reason = f"{found[0]} is malformed: {exc}"
-        found, release, codename = [], {}, ""
+    why = [f"{p}: {host.why(p)}" for p, t in texts if t is None and host.why(p) not in (None, "No such file or directory")]
+    if why:
+        reason += " (" + "; ".join(why) + ")"
+    release: dict[str, str] = {}
+    found = False
+    if present:
+        path, text = present[0]
+        if path in host.truncated:
+            reason = f"{path} is larger than {OS_RELEASE_MAX_BYTES // 1024} KiB: not parsed"
+        else:
+            try:
+                release = parse_os_release(text)
+                found = True
+            except ValueError as exc:  # distro's shlex parser: "No closing quotation" on a broken file
+                reason = f"{path} is malformed: {exc}"
+    codename = release.get("codename", "")
     b.set("os.id", release.get("id") or None, reason if not found else "os-release has no ID")
     b.set("os.version_id", release.get("version_id") or None, reason if not found else "os-release has no VERSION_ID")
     b.set("os.pretty_name", release.get("pretty_name") or None, reason if not found else "os-release has no PRETTY_NAME")

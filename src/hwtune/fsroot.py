@@ -1,0 +1,285 @@
+"""Paths resolved inside a root, as if the root were `/` (a chroot without chroot).
+
+hwtune runs as root over trees that other users own (`--root DIR`, a
+recorded snapshot, a mounted image). Such a user can plant symlinks, and can
+swap a folder for a symlink between any two system calls, so nothing here
+checks a path and then opens it again: a path is resolved once, by the
+kernel where it can, into a file descriptor, and everything after that goes
+through the descriptor.
+
+- `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)` (Linux 5.6) resolves
+  absolute and relative symlinks and `..` inside the root. Python has no
+  wrapper, so it is called through ctypes.
+- Where the kernel lacks it (ENOSYS; EPERM from a seccomp filter), the same
+  rules are followed by a walk one component at a time through directory
+  descriptors opened with O_NOFOLLOW: a symlink is read with readlinkat and
+  its target walked from the root (absolute) or the current folder
+  (relative), `..` never goes above the root, at most 40 links (the
+  kernel's MAXSYMLINKS).
+- `follow=False` refuses any symlink anywhere on the path (ELOOP): hwtune's
+  writes never go through a link, even one that stays inside the root.
+
+The live host is the same code with the root `/`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+import stat
+from pathlib import Path
+
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_NO_SYMLINKS = 0x04
+RESOLVE_IN_ROOT = 0x10
+MAX_LINKS = 40  # the kernel's MAXSYMLINKS
+# openat2 has the same number on every architecture that came after the
+# syscall table was unified (5.6); x86_64 and aarch64 are the ones hwtune runs on.
+SYS_OPENAT2 = 437
+_NR_BY_MACHINE = {"x86_64": SYS_OPENAT2, "aarch64": SYS_OPENAT2, "arm64": SYS_OPENAT2}
+
+# Test-only switch: HWTUNE_TEST_NO_OPENAT2=1 forces the descriptor walk, so
+# both ways of resolving run in the tests on a kernel that has openat2.
+NO_OPENAT2_ENV = "HWTUNE_TEST_NO_OPENAT2"
+
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+PATH_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
+_syscall = None
+_openat2_ok: bool | None = None  # None: not tried yet
+
+
+def _libc_syscall():
+    global _syscall
+    if _syscall is None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.syscall
+        fn.restype = ctypes.c_long
+        _syscall = fn
+    return _syscall
+
+
+def _openat2(dirfd: int, path: str, flags: int, mode: int, resolve: int) -> int:
+    # O_TMPFILE includes O_DIRECTORY: test for all of its bits
+    takes_mode = flags & os.O_CREAT or (flags & os.O_TMPFILE) == os.O_TMPFILE
+    how = _OpenHow(flags, mode if takes_mode else 0, resolve)
+    fn = _libc_syscall()
+    fd = fn(ctypes.c_long(_NR_BY_MACHINE[platform.machine()]), ctypes.c_int(dirfd),
+            ctypes.c_char_p(os.fsencode(path)), ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
+    if fd < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
+    return fd
+
+
+def openat2_available() -> bool:
+    """Whether this kernel (and any seccomp filter around us) lets openat2 through."""
+    global _openat2_ok
+    if os.environ.get(NO_OPENAT2_ENV) == "1":
+        return False
+    if _openat2_ok is None:
+        if platform.machine() not in _NR_BY_MACHINE:
+            _openat2_ok = False
+        else:
+            try:
+                os.close(_openat2(-100, "/", PATH_DIR_FLAGS, 0, RESOLVE_NO_MAGICLINKS))  # AT_FDCWD
+                _openat2_ok = True
+            except OSError as exc:
+                # ENOSYS: older kernel; EPERM: a seccomp filter (older container runtimes)
+                _openat2_ok = exc.errno not in (errno.ENOSYS, errno.EPERM)
+    return _openat2_ok
+
+
+def _parts(path: str) -> list[str]:
+    return [p for p in path.split("/") if p and p != "."]
+
+
+class RootFS:
+    """A root folder held open as a descriptor; every path is resolved inside it.
+
+    The descriptor is opened on first use (a Host for a root that does not
+    exist is still a value: every read of it is then absent).
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self._fd: int | None = None
+
+    # -- the root descriptor --------------------------------------------------
+    @property
+    def fd(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self.root, PATH_DIR_FLAGS)
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    # -- resolving ------------------------------------------------------------
+    def open(self, abspath: str, flags: int, mode: int = 0o600, *, follow: bool = True) -> int:
+        """A descriptor for `abspath` inside the root; OSError as os.open raises it.
+
+        `follow`: symlinks on the way are resolved inside the root; without it
+        any symlink on the way is ELOOP. The last component is followed only
+        when `follow` is set and `flags` lacks O_NOFOLLOW.
+        """
+        flags |= os.O_CLOEXEC
+        if openat2_available():
+            resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (0 if follow else RESOLVE_NO_SYMLINKS)
+            for _ in range(8):
+                try:
+                    return _openat2(self.fd, abspath.lstrip("/") or ".", flags, mode, resolve)
+                except BlockingIOError:
+                    continue  # EAGAIN: a rename raced a `..` lookup; the kernel asks to try again
+            raise OSError(errno.EAGAIN, "the path kept changing while it was resolved", abspath)
+        return self._walk(abspath, flags, mode, follow)
+
+    def _walk(self, abspath: str, flags: int, mode: int, follow: bool) -> int:
+        todo = list(reversed(_parts(abspath)))
+        stack = [os.dup(self.fd)]  # the folders from the root down to where we are
+        links = 0
+        try:
+            while todo:
+                name = todo.pop()
+                if name == "..":
+                    if len(stack) > 1:  # never above the root
+                        os.close(stack.pop())
+                    continue
+                last = not todo
+                try:
+                    if last:
+                        return os.open(name, flags | os.O_NOFOLLOW, mode, dir_fd=stack[-1])
+                    stack.append(os.open(name, PATH_DIR_FLAGS | os.O_NOFOLLOW, dir_fd=stack[-1]))
+                    continue
+                except OSError as exc:
+                    # a symlink: ELOOP for O_NOFOLLOW, ENOTDIR for O_PATH|O_DIRECTORY|O_NOFOLLOW
+                    if exc.errno not in (errno.ELOOP, errno.ENOTDIR) or (last and exc.errno == errno.ENOTDIR
+                                                                        and not flags & os.O_DIRECTORY):
+                        raise
+                    try:
+                        target = os.readlink(name, dir_fd=stack[-1])
+                    except OSError:
+                        raise exc from None  # not a symlink: the first error stands
+                    if not follow or (last and flags & os.O_NOFOLLOW):
+                        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), abspath) from None
+                links += 1
+                if links > MAX_LINKS or not target:
+                    raise OSError(errno.ELOOP if target else errno.ENOENT,
+                                  os.strerror(errno.ELOOP if target else errno.ENOENT), abspath)
+                if target.startswith("/"):  # absolute: from the root, as in a chroot
+                    while len(stack) > 1:
+                        os.close(stack.pop())
+                todo.extend(reversed(_parts(target)))
+            # the path named a folder on the way (the root, or one reached by `..`)
+            return os.open(".", flags, mode, dir_fd=stack[-1])
+        finally:
+            for fd in stack:
+                os.close(fd)
+
+    @property
+    def is_slash(self) -> bool:
+        """The root is the live `/` (kernel files are interfaces there, not copies)."""
+        return os.path.realpath(self.root) == "/"
+
+    def open_parent(self, abspath: str, *, follow: bool = True, flags: int = PATH_DIR_FLAGS) -> tuple[int, str]:
+        """(a descriptor of the folder holding `abspath`, the last component). Never follows the last one.
+
+        Pass `flags=DIR_FLAGS` for a descriptor to list, fsync or write in."""
+        parent, _, name = abspath.rstrip("/").rpartition("/")
+        if not name or name in (".", ".."):
+            raise OSError(errno.EINVAL, "not a path to an entry in a folder", abspath)
+        return self.open(parent or "/", flags, follow=follow), name
+
+    def lstat(self, abspath: str) -> os.stat_result:
+        """The entry itself (a symlink is not followed), its folder resolved inside the root."""
+        if not _parts(abspath):
+            return os.fstat(self.fd)
+        dfd, name = self.open_parent(abspath)
+        try:
+            return os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        finally:
+            os.close(dfd)
+
+    def readlink(self, abspath: str) -> str:
+        dfd, name = self.open_parent(abspath)
+        try:
+            return os.readlink(name, dir_fd=dfd)
+        finally:
+            os.close(dfd)
+
+    def listdir(self, abspath: str) -> list[str]:
+        fd = self.open(abspath, DIR_FLAGS)
+        try:
+            return os.listdir(fd)
+        finally:
+            os.close(fd)
+
+    def read_file(self, abspath: str, limit: int, chunk: int = 64 * 1024) -> tuple[bytes, bool]:
+        """(at most `limit` bytes, whether there was more). Only a regular file is read.
+
+        O_NONBLOCK: a FIFO opens without waiting for a writer, and fstat then
+        refuses it before any read; a socket fails to open (ENXIO).
+        """
+        fd = self.open(abspath, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        try:
+            check_regular(os.fstat(fd), abspath)
+            return read_capped(fd, limit, chunk)
+        finally:
+            os.close(fd)
+
+
+class NotRegular(OSError):
+    """A FIFO, socket, device or folder where a file was expected."""
+
+
+def kind_of(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"), (stat.S_ISLNK, "a symlink")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def check_regular(st: os.stat_result, abspath: str) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        raise NotRegular(errno.EINVAL, f"{kind_of(st.st_mode)}, not a regular file: not read", abspath)
+
+
+def read_capped(fd: int, limit: int, chunk: int = 64 * 1024) -> tuple[bytes, bool]:
+    """Read in chunks (a /proc/sys handler allocates the whole count at once) up to `limit` bytes."""
+    chunks = []
+    size = 0
+    while size <= limit:
+        data = os.read(fd, min(chunk, limit + 1 - size))
+        if not data:
+            break
+        chunks.append(data)
+        size += len(data)
+    out = b"".join(chunks)
+    return out[:limit], len(out) > limit
+
+
+def reason(exc: OSError) -> str:
+    """Why a path could not be used, in words a user can act on."""
+    if isinstance(exc, NotRegular):
+        return exc.strerror
+    if exc.errno == errno.ELOOP:
+        return "a symlink loop, or a symlink where none may be"
+    if exc.errno == errno.EXDEV:
+        return "it leads outside the root"
+    return exc.strerror or os.strerror(exc.errno or 0)
