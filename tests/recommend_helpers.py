@@ -35,5 +35,6 @@ def eff(compute: float = 0.5, memory: float = 0.8, family: str = "test",
     return Efficiency(family, precision, compute, memory, "judgement", "test")
 
 
-def effs(compute: float = 0.5, memory: float = 0.8) -> dict[tuple[str, str], Efficiency]:
-    return {("test", p): eff(compute, memory, precision=p) for p in ("fp32", "fp16", "int8")}
+def effs(compute: float = 0.5, memory: float = 0.8) -> dict[tuple[str, str, str], Efficiency]:
+    """Efficiency rows as the estimate looks them up: (family or GPU, workload kind, precision)."""
+    return {("test", "", p): eff(compute, memory, precision=p) for p in ("fp32", "fp16", "int8", "fp8")}

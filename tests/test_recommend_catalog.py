@@ -44,10 +44,10 @@ def test_reference_figures_are_kept_unless_documented():
 @pytest.mark.parametrize("g", CAT.gpus, ids=lambda g: g.name)
 def test_gpu_row_has_source_date_and_sane_units(g):
     assert g.source and g.checked
-    assert 4 <= g.memory_gb <= 256  # GB per board, not MB or bytes
+    assert 4 <= g.memory_gb <= 300  # GB per board, not MB or bytes
     assert 100 <= g.mem_bw_gbps <= 10000  # GB/s, not TB/s
-    assert 1 <= g.fp32_tflops <= 200
-    assert 30 <= g.tdp_w <= 1000
+    assert g.fp32_tflops is None or 1 <= g.fp32_tflops <= 200  # None: not public (Gaudi, MI355X)
+    assert 30 <= g.tdp_w <= 1500  # W: B300 and MI355X modules draw 1,400
     if g.launch_msrp_usd or g.street_price_usd:
         assert g.price_confidence and g.price_as_of
 
@@ -56,12 +56,21 @@ def test_gpu_row_has_source_date_and_sane_units(g):
 def test_tensor_figures_are_dense_not_sparse(g):
     # Dense FP16 matrix rate is at most 16x the FP32 rate on every part shipped (A100, A30);
     # a 2:4-sparsity figure would be 29-32x on A100/H100.
+    # Datacenter Blackwell (B200, B300) cut FP32 relative to the tensor cores: 28-30x there.
+    limit = 31 if g.family == "nvidia-blackwell-dc" else 16.5
+    if g.fp16_tensor_tflops and g.fp32_tflops:
+        assert g.fp16_tensor_tflops / g.fp32_tflops <= limit
     if g.fp16_tensor_tflops:
-        assert g.fp16_tensor_tflops / g.fp32_tflops <= 16.5
         assert g.fp16_tensor_fp32acc_tflops is None or g.fp16_tensor_fp32acc_tflops <= g.fp16_tensor_tflops
         assert g.int8_tops is None or g.int8_tops >= g.fp16_tensor_tflops * 0.99
-    if g.int8_tops:
-        assert g.int8_tops / g.fp32_tflops <= 33
+    if g.int8_tops and g.fp32_tflops:
+        assert g.int8_tops / g.fp32_tflops <= 2 * limit
+    # Each halving of the bits at most doubles the dense rate (B300's FP4 is the one above 2x
+    # FP8 among the parts here: 13,125 vs 4,500, as its source gives).
+    if g.fp8_tops and g.fp16_tensor_tflops:
+        assert g.fp8_tops <= 2.03 * g.fp16_tensor_tflops  # L40S: 733 vs 362 (datasheet rounding)
+    if g.fp4_tops and g.fp8_tops:
+        assert g.fp4_tops <= (3.0 if g.name.startswith("B300") else 2.03) * g.fp8_tops
 
 
 def test_datasheet_dense_figures_of_well_known_parts():
@@ -119,7 +128,8 @@ def _gpu_csv(**values) -> str:
     row.update(name="X", vendor="NVIDIA", **{"class": "server"}, architecture="a", family="f",
                launch_year="2020", form_factor="PCIe", host="pcie-server", slots="2",
                memory_gb="16", memory_type="HBM", mem_bw_gbps="900", fp32_tflops="10", tdp_w="250",
-               price_confidence="none", device_aliases="X", source="datasheet", checked="2026-11")
+               price_confidence="none", device_aliases="X", source="datasheet", checked="2026-11",
+               interconnect="PCIe", interconnect_gbps="32")
     row.update(values)
     return ",".join(GPU_COLUMNS) + "\n" + ",".join(row[c] for c in GPU_COLUMNS) + "\n"
 
@@ -142,7 +152,7 @@ def test_parser_names_file_row_and_column_of_a_bad_value(col, value, message):
 
 
 def test_efficiency_above_one_is_rejected():
-    text = ("family,precision,compute_efficiency,memory_efficiency,basis,source\n"
-            "f,int8,1.2,0.7,fit,x\n")
+    text = ("family,gpu,kind,precision,compute_efficiency,memory_efficiency,basis,source\n"
+            "f,,,int8,1.2,0.7,fit,x\n")
     with pytest.raises(ConfigError, match="efficiency.csv row 2, column compute_efficiency: a fraction of peak is at most 1"):
         parse_efficiencies(text)

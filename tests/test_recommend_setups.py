@@ -25,7 +25,7 @@ HOSTS = HostCosts(desktop_usd=1500, desktop_max_cards=2, desktop_power_w=100,
 
 def est(**gpu_changes):
     g = gpu(**gpu_changes)
-    return estimate_gpu(g, workload(), "fp16", "fp32", effs(), set(), 32, None, "list", {})
+    return estimate_gpu(g, workload(), "fp16", "fp32", effs(), 32, None, "list", {})
 
 
 def desktop_card(price=1000.0, slots=2, name="Card"):

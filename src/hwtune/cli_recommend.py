@@ -26,6 +26,12 @@ Examples:
 
   hwtune recommend --budget 5000 --hours-per-day 24 --years 3 --kwh-price 0.15
 
+  hwtune recommend --workload llama2-70b --precision fp8 --all --json
+
+  hwtune recommend --workload llama3.1-8b --precision fp8 --target-fps 50000 --tpot 40
+
+  hwtune recommend --workload bert-large --precision int8 --seq-len 256 --class server
+
 Estimates are rooflines with efficiencies from data (docs/recommend.md says how
 they were chosen); --from-bench replaces them with a measured one.
 """
@@ -47,12 +53,16 @@ def parse_gpu_prices(values: list[str]) -> tuple[tuple[str, float], ...]:
 
 def recommend_command(
     budget: Optional[float] = typer.Option(None, "--budget", help="Budget in USD for GPUs and hosts."),
-    target_fps: Optional[float] = typer.Option(None, "--target-fps", help="Throughput to reach (inferences/s): the cheapest setup that does."),
+    target_fps: Optional[float] = typer.Option(None, "--target-fps", help="Throughput to reach (inferences/s; generated tokens/s for an LLM): the cheapest setup of server GPUs (or of the --class given) that does."),
     latency_ms: Optional[float] = typer.Option(None, "--latency-ms", help="Latency SLO per batch, in ms (limits the batch)."),
-    workload: str = typer.Option("resnet50", "--workload", help="Built-in workload: resnet50, ssd-mobilenet, ssd-vgg300, bert-base (seq 128), bert-large (seq 384), plate-classifier."),
+    workload: str = typer.Option("resnet50", "--workload", help="Built-in workload: resnet50, ssd-mobilenet, ssd-vgg300, bert-base, bert-large (MLPerf SQuAD, unpadded), plate-classifier; LLMs: llama2-70b, llama3.1-8b, gptj-6b, mixtral-8x7b."),
+    seq_len: Optional[float] = typer.Option(None, "--seq-len", help="Tokens per sample for an encoder (bert-base, bert-large), instead of the workload's own count."),
+    ttft: Optional[float] = typer.Option(None, "--ttft", help="LLM: time-to-first-token limit in ms (prefill of one prompt)."),
+    tpot: Optional[float] = typer.Option(None, "--tpot", help="LLM: time-per-output-token limit in ms (limits the sequences decoded together)."),
+    gpu_class: list[str] = typer.Option([], "--class", help="Only GPUs of this class (repeatable): server, workstation, desktop. Fleet plans (--target-fps) use server GPUs unless this is given."),
     model: Optional[Path] = typer.Option(None, "--model", help="ONNX model to count FLOPs and bytes from, instead of --workload."),
     shape: list[str] = typer.Option([], "--shape", help="Shape of a dynamic --model input, NAME=1x128 (repeatable); a dynamic batch dim is taken as 1."),
-    precision: str = typer.Option("fp16", "--precision", help="fp32, fp16, bf16 or int8."),
+    precision: str = typer.Option("fp16", "--precision", help="fp32, fp16, bf16, int8, fp8 (Hopper, Ada, MI300, Blackwell, Gaudi) or fp4 (Blackwell, MI355X); a GPU without it falls back, and says so."),
     accumulate: str = typer.Option("fp32", "--accumulate", help="FP16 accumulation: fp32 (framework default) or fp16 (GeForce runs it at twice the rate)."),
     batch: int = typer.Option(32, "--batch", help="Largest batch; lowered to fit memory and the latency SLO."),
     from_bench: Optional[Path] = typer.Option(None, "--from-bench", help="hwtune bench JSON: calibrate the efficiency with a measured GPU result."),
@@ -62,7 +72,7 @@ def recommend_command(
     as_json: bool = typer.Option(False, "--json", help="Print every estimate and input as JSON."),
     price_basis: str = typer.Option("list", "--price-basis", help="list (launch list or analyst price) or street (2025-26 listings); the other stands in when one is missing."),
     gpu_price: list[str] = typer.Option([], "--gpu-price", help="Your own quote, NAME=USD (repeatable), e.g. 'L4=2100'."),
-    vendor: list[str] = typer.Option([], "--vendor", help="Only GPUs of this vendor (repeatable): NVIDIA, AMD, Intel."),
+    vendor: list[str] = typer.Option([], "--vendor", help="Only GPUs of this vendor (repeatable): AMD, Intel, NVIDIA."),
     hours_per_day: float = typer.Option(24.0, "--hours-per-day", help="Hours of use a day (cloud billing and power)."),
     years: float = typer.Option(3.0, "--years", help="Years of ownership to compare with renting."),
     kwh_price: float = typer.Option(0.15, "--kwh-price", help="Electricity price, USD per kWh."),
@@ -73,6 +83,18 @@ def recommend_command(
     baseboard_usd: float = typer.Option(60000.0, "--baseboard-usd", help="SXM/OAM baseboard server without GPUs."),
     baseboard_max_cards: int = typer.Option(8, "--baseboard-max-cards", help="Modules per baseboard server."),
 ) -> None:
+    from hwtune.cli import run_command  # the one place errors become exit codes
+
+    args = dict(locals())
+    del args["run_command"]
+    run_command(lambda: _recommend(**args))
+
+
+def _recommend(budget, target_fps, latency_ms, workload, seq_len, ttft, tpot, gpu_class, model, shape,
+               precision, accumulate, batch, from_bench, bench_gpu, show_all, top, as_json,
+               price_basis, gpu_price, vendor, hours_per_day, years, kwh_price, desktop_host_usd,
+               desktop_max_cards, server_host_usd, server_max_cards, baseboard_usd,
+               baseboard_max_cards) -> None:
     from rich.console import Console
 
     from hwtune.recommend.costs import UsageOptions
@@ -81,7 +103,9 @@ def recommend_command(
     from hwtune.recommend.render import render
     from hwtune.recommend.setups import HostCosts
 
-    _check_choice("--precision", precision, ("fp32", "fp16", "bf16", "int8"))
+    from hwtune.recommend.catalog import PRECISIONS
+
+    _check_choice("--precision", precision, PRECISIONS)
     _check_choice("--accumulate", accumulate, ("fp32", "fp16"))
     _check_choice("--price-basis", price_basis, ("list", "street"))
     for label, value in (("--hours-per-day", hours_per_day), ("--years", years),
@@ -94,7 +118,8 @@ def recommend_command(
         workload=workload, model_path=model, model_shapes=tuple(shape), precision=precision, accumulate=accumulate,
         batch=batch, budget_usd=budget, target_fps=target_fps, latency_slo_ms=latency_ms,
         bench_path=from_bench, bench_gpu=bench_gpu, price_basis=price_basis, price_overrides=parse_gpu_prices(gpu_price),
-        vendors=tuple(vendor),
+        vendors=tuple(vendor), classes=tuple(gpu_class), seq_len=seq_len, ttft_ms=ttft,
+        tpot_ms=tpot,
         hosts=HostCosts(desktop_usd=desktop_host_usd, desktop_max_cards=desktop_max_cards,
                         pcie_server_usd=server_host_usd, pcie_server_max_cards=server_max_cards,
                         baseboard_usd=baseboard_usd, baseboard_max_cards=baseboard_max_cards),

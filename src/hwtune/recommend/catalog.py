@@ -14,8 +14,9 @@ from importlib import resources
 
 from hwtune.errors import ConfigError
 
-PRECISIONS = ("fp32", "fp16", "bf16", "int8")
-CLASSES = ("server", "desktop", "workstation")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8", "fp8", "fp4")
+CLASSES = ("server", "workstation", "desktop")
+KINDS = ("cnn", "encoder", "llm")
 HOSTS = ("desktop", "pcie-server", "baseboard")
 
 
@@ -33,7 +34,7 @@ class GpuSpec:
     memory_gb: float
     memory_type: str
     mem_bw_gbps: float
-    fp32_tflops: float
+    fp32_tflops: float | None  # None: not in the sources read (Gaudi, MI355X)
     fp16_tensor_tflops: float | None  # None: no matrix units for FP16
     fp16_tensor_fp32acc_tflops: float | None
     bf16_tensor_tflops: float | None
@@ -49,6 +50,10 @@ class GpuSpec:
     source: str
     checked: str
     row: int  # line number in gpus.csv, for tracing a figure to its row
+    fp8_tops: float | None = None  # dense; None: no FP8 units (or no public figure)
+    fp4_tops: float | None = None
+    interconnect: str = ""
+    interconnect_gbps: float = 32.0  # GPU-to-GPU, one way, per GPU: what tensor parallelism moves over
 
 
 @dataclass(frozen=True)
@@ -88,16 +93,54 @@ class Workload:
     # matrix units compared with ResNet-50, on which the efficiencies were fitted.
     compute_scale: float = 1.0
     compute_scale_basis: str = "no workload-specific data: 1.0"
+    kind: str = "cnn"
+    # Encoders (kind "encoder"): the layer shapes, so FLOPs follow the token count.
+    layers: int = 0
+    hidden: int = 0
+    ffn: int = 0
+    seq_len: float = 0.0  # tokens per sample the estimate uses by default
+    seq_len_basis: str = ""  # where that count comes from
+    padded_seq_len: int = 0  # the layout's maximum (what a padded runtime computes)
+
+
+@dataclass(frozen=True)
+class Llm:
+    """A decoder-only language model served token by token, with the dataset MLPerf runs it on."""
+
+    name: str
+    description: str
+    total_params: float
+    active_params: float  # per token: all of them, except for a mixture of experts
+    layers: int
+    hidden: int
+    kv_heads: int
+    head_dim: int
+    max_input_tokens: int
+    max_output_tokens: int
+    output_tokens_mean: float | None  # None: not published in the sources read
+    # FLOPs per generated token in units of 2 x active parameters: 1 is decoding alone; the
+    # prompt's prefill, beam search and runtime overheads add to it. Fitted (see the basis).
+    work_per_token: float
+    work_per_token_basis: str
+    dataset: str
+    params_source: str
+    length_source: str
+    row: int
+
+    def kv_bytes_per_token(self, bytes_per_value: float) -> float:
+        return 2 * self.layers * self.kv_heads * self.head_dim * bytes_per_value
 
 
 @dataclass(frozen=True)
 class Efficiency:
     family: str
-    precision: str  # fp32, fp16 (also used for bf16) or int8
+    precision: str  # fp32, fp16 (also used for bf16), int8, fp8 or fp4
     compute: float
     memory: float
     basis: str  # fit, carried (the family's fit, other precision), judgement or measured
     source: str
+    gpu: str = ""  # a row for one GPU of the family (its own published result), else ""
+    kind: str = ""  # a row for one kind of workload (encoder, llm), else ""
 
 
 @dataclass(frozen=True)
@@ -106,12 +149,23 @@ class Catalog:
     cloud: tuple[CloudOffer, ...]
     workloads: tuple[Workload, ...]
     efficiencies: tuple[Efficiency, ...]
+    llms: tuple[Llm, ...] = ()
 
     def gpu(self, name: str) -> GpuSpec | None:
         return next((g for g in self.gpus if g.name == name), None)
 
     def workload(self, name: str) -> Workload | None:
         return next((w for w in self.workloads if w.name == name), None)
+
+    def llm(self, name: str) -> Llm | None:
+        return next((m for m in self.llms if m.name == name), None)
+
+    def workload_names(self) -> list[str]:
+        return [w.name for w in self.workloads] + [m.name for m in self.llms]
+
+    @property
+    def vendors(self) -> list[str]:
+        return sorted({g.vendor for g in self.gpus})
 
 
 class _Row:
@@ -162,7 +216,8 @@ GPU_COLUMNS = (
     "slots", "memory_gb", "memory_type", "mem_bw_gbps", "fp32_tflops", "fp16_tensor_tflops_dense",
     "fp16_tensor_fp32acc_tflops_dense", "bf16_tensor_tflops_dense", "int8_tops_dense", "tdp_w",
     "launch_msrp_usd", "street_price_usd", "price_confidence", "price_as_of", "estimated_fields",
-    "device_aliases", "notes", "source", "checked",
+    "device_aliases", "notes", "source", "checked", "fp8_tops_dense", "fp4_tops_dense",
+    "interconnect", "interconnect_gbps",
 )
 
 
@@ -176,7 +231,7 @@ def parse_gpus(text: str, fname: str = "gpus.csv") -> tuple[GpuSpec, ...]:
             form_factor=r.text("form_factor"), host=r.choice("host", HOSTS),
             slots=_whole(r, "slots"),
             memory_gb=r.num("memory_gb"), memory_type=r.text("memory_type"),
-            mem_bw_gbps=r.num("mem_bw_gbps"), fp32_tflops=r.num("fp32_tflops"),
+            mem_bw_gbps=r.num("mem_bw_gbps"), fp32_tflops=r.num("fp32_tflops", False),
             fp16_tensor_tflops=r.num("fp16_tensor_tflops_dense", False),
             fp16_tensor_fp32acc_tflops=r.num("fp16_tensor_fp32acc_tflops_dense", False),
             bf16_tensor_tflops=r.num("bf16_tensor_tflops_dense", False),
@@ -187,7 +242,8 @@ def parse_gpus(text: str, fname: str = "gpus.csv") -> tuple[GpuSpec, ...]:
             estimated_fields=r.text("estimated_fields", False),
             device_aliases=tuple(a.strip() for a in r.text("device_aliases").split(";") if a.strip()),
             notes=r.text("notes", False), source=r.text("source"), checked=r.text("checked"),
-            row=r.line,
+            row=r.line, fp8_tops=r.num("fp8_tops_dense", False), fp4_tops=r.num("fp4_tops_dense", False),
+            interconnect=r.text("interconnect"), interconnect_gbps=r.num("interconnect_gbps"),
         ))
     _unique(fname, [g.name for g in gpus])
     return tuple(gpus)
@@ -200,8 +256,10 @@ def _fraction(r: _Row, col: str) -> float:
     return value
 
 
-def _whole(r: _Row, col: str) -> int:
-    raw = r.text(col)
+def _whole(r: _Row, col: str, required: bool = True) -> int:
+    raw = r.text(col, required)
+    if not raw and not required:
+        return 0
     if not raw.isdigit():
         raise r._fail(col, f"not a whole number: {raw!r}")
     return int(raw)
@@ -240,6 +298,7 @@ def parse_cloud(text: str, fname: str = "cloud.csv") -> tuple[CloudOffer, ...]:
 WORKLOAD_COLUMNS = (
     "name", "description", "input", "gflops_per_inference", "params_m", "activations_m",
     "flops_source", "activations_source", "compute_scale", "compute_scale_basis", "checked",
+    "kind", "layers", "hidden", "ffn", "seq_len", "seq_len_basis", "padded_seq_len",
 )
 
 
@@ -251,7 +310,11 @@ def parse_workloads(text: str, fname: str = "workloads.csv") -> tuple[Workload, 
             params=r.num("params_m") * 1e6, activations=r.num("activations_m") * 1e6,
             flops_source=r.text("flops_source"), activations_source=r.text("activations_source"),
             row=r.line, compute_scale=_fraction(r, "compute_scale"),
-            compute_scale_basis=r.text("compute_scale_basis"),
+            compute_scale_basis=r.text("compute_scale_basis"), kind=r.choice("kind", KINDS[:2]),
+            layers=_whole(r, "layers", False), hidden=_whole(r, "hidden", False),
+            ffn=_whole(r, "ffn", False), seq_len=r.num("seq_len", False) or 0.0,
+            seq_len_basis=r.text("seq_len_basis", False),
+            padded_seq_len=_whole(r, "padded_seq_len", False),
         )
         for r in parse_rows(text, fname, WORKLOAD_COLUMNS)
     )
@@ -260,7 +323,7 @@ def parse_workloads(text: str, fname: str = "workloads.csv") -> tuple[Workload, 
 
 
 EFFICIENCY_COLUMNS = (
-    "family", "precision", "compute_efficiency", "memory_efficiency", "basis", "source",
+    "family", "gpu", "kind", "precision", "compute_efficiency", "memory_efficiency", "basis", "source",
 )
 
 
@@ -268,13 +331,53 @@ def parse_efficiencies(text: str, fname: str = "efficiency.csv") -> tuple[Effici
     rows = []
     for r in parse_rows(text, fname, EFFICIENCY_COLUMNS):
         compute, memory = _fraction(r, "compute_efficiency"), _fraction(r, "memory_efficiency")
+        kind = r.text("kind", False)
+        if kind and kind not in KINDS:
+            raise r._fail("kind", f"{kind!r} is not one of {', '.join(KINDS)}")
         rows.append(Efficiency(
-            family=r.text("family"), precision=r.choice("precision", ("fp32", "fp16", "int8")),
+            family=r.text("family"), precision=r.choice("precision", EFFICIENCY_PRECISIONS),
             compute=compute, memory=memory,
             basis=r.choice("basis", ("fit", "carried", "judgement")), source=r.text("source"),
+            gpu=r.text("gpu", False), kind=kind,
         ))
-    _unique(fname, [f"{e.family}/{e.precision}" for e in rows])
+    _unique(fname, ["/".join(efficiency_row_key(e)) for e in rows])
     return tuple(rows)
+
+
+EFFICIENCY_PRECISIONS = ("fp32", "fp16", "int8", "fp8", "fp4")
+
+
+def efficiency_row_key(e: Efficiency) -> tuple[str, str, str, str]:
+    return (e.gpu or e.family, e.kind, e.precision, "gpu" if e.gpu else "family")
+
+
+LLM_COLUMNS = (
+    "name", "description", "total_params_b", "active_params_b", "layers", "hidden", "kv_heads",
+    "head_dim", "max_input_tokens", "max_output_tokens", "output_tokens_mean", "work_per_token",
+    "work_per_token_basis", "dataset", "params_source", "length_source", "checked",
+)
+
+
+def parse_llms(text: str, fname: str = "llms.csv") -> tuple[Llm, ...]:
+    llms = []
+    for r in parse_rows(text, fname, LLM_COLUMNS):
+        total, active = r.num("total_params_b") * 1e9, r.num("active_params_b") * 1e9
+        if active > total:
+            raise r._fail("active_params_b", "more active than total parameters")
+        llms.append(Llm(
+            name=r.text("name"), description=r.text("description"), total_params=total,
+            active_params=active, layers=_whole(r, "layers"), hidden=_whole(r, "hidden"),
+            kv_heads=_whole(r, "kv_heads"), head_dim=_whole(r, "head_dim"),
+            max_input_tokens=_whole(r, "max_input_tokens"),
+            max_output_tokens=_whole(r, "max_output_tokens"),
+            output_tokens_mean=r.num("output_tokens_mean", False),
+            work_per_token=r.num("work_per_token"),
+            work_per_token_basis=r.text("work_per_token_basis"), dataset=r.text("dataset"),
+            params_source=r.text("params_source"), length_source=r.text("length_source"),
+            row=r.line,
+        ))
+    _unique(fname, [m.name for m in llms])
+    return tuple(llms)
 
 
 def _read_data(fname: str) -> str:
@@ -289,4 +392,5 @@ def load_catalog() -> Catalog:
         cloud=parse_cloud(_read_data("cloud.csv")),
         workloads=parse_workloads(_read_data("workloads.csv")),
         efficiencies=parse_efficiencies(_read_data("efficiency.csv")),
+        llms=parse_llms(_read_data("llms.csv")),
     )

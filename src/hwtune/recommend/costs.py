@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from hwtune.recommend.catalog import CloudOffer
 from hwtune.recommend.estimate import Estimate
+from hwtune.recommend.llm import cards_for
 from hwtune.recommend.setups import Setup
 
 DAYS_PER_YEAR = 365  # a year is 365 days: 8,760 h at 24 h a day
@@ -48,7 +49,7 @@ class CloudVsBuy:
 
 
 def quote(offer: CloudOffer, est: Estimate, target_per_s: float, usage: UsageOptions) -> CloudQuote:
-    gpus = max(1, math.ceil(target_per_s / est.throughput_per_s))
+    gpus = cards_for(target_per_s, est.throughput_per_s, est.gpus_per_replica)
     instances = math.ceil(gpus / offer.gpu_count)
     hourly = instances * offer.price_usd_per_hour
     return CloudQuote(offer, est, gpus, instances, hourly, hourly * usage.hours_per_year)
@@ -91,3 +92,29 @@ def cloud_vs_buy(setup: Setup, offers: tuple[CloudOffer, ...], estimates: dict[s
             months = setup.total_cost_usd / saving_per_month
     return CloudVsBuy(setup, usage, need, tuple(quotes), tuple(unmatched), kwh, power_usd, own,
                       cloud_total, months)
+
+
+@dataclass(frozen=True)
+class UnitCost:
+    """What a million outputs (tokens for an LLM, samples otherwise) cost on one GPU at full use."""
+
+    owned_usd: float | None  # card and its share of a host over the years, plus power
+    cloud_usd: float | None  # the cheapest current on-demand offer for this GPU
+    cloud_offer: CloudOffer | None
+
+
+def unit_cost(est: Estimate, offers: tuple[CloudOffer, ...], usage: UsageOptions,
+              host_usd_per_card: float, host_w_per_card: float) -> UnitCost:
+    if est.roof is None or est.throughput_per_s <= 0:
+        return UnitCost(None, None, None)
+    per_hour = est.throughput_per_s * 3600.0
+    owned = None
+    if est.price.usd:
+        hours = usage.years * usage.hours_per_year
+        capital = (est.price.usd + host_usd_per_card) / hours
+        power = (est.gpu.tdp_w + host_w_per_card) / 1000.0 * usage.kwh_price_usd
+        owned = (capital + power) / per_hour * 1e6
+    mine = [o for o in offers if o.current and o.catalog_gpu == est.gpu.name]
+    best = min(mine, key=lambda o: (o.price_usd_per_gpu_hour, o.provider, o.instance_type), default=None)
+    cloud = best.price_usd_per_gpu_hour / per_hour * 1e6 if best else None
+    return UnitCost(owned, cloud, best)

@@ -8,9 +8,12 @@ from pathlib import Path
 
 from hwtune.errors import ConfigError
 from hwtune.recommend.calibrate import Calibration, calibrate_point, measured_efficiencies, read_bench
-from hwtune.recommend.catalog import PRECISIONS, Catalog, Efficiency, Workload, load_catalog
+from hwtune.recommend.catalog import (
+    CLASSES, PRECISIONS, Catalog, Efficiency, Llm, Workload, load_catalog,
+)
 from hwtune.recommend.costs import CloudVsBuy, UsageOptions, cloud_vs_buy
-from hwtune.recommend.estimate import Estimate, estimate_gpu
+from hwtune.recommend.estimate import EffTable, Estimate, estimate_gpu, estimate_llm_gpu
+from hwtune.recommend.roofline import encoder_at
 from hwtune.recommend.setups import (
     HostCosts, Setup, best_of_class, by_value, pack_budget, size_for_target,
 )
@@ -38,6 +41,10 @@ class Request:
     hosts: HostCosts = field(default_factory=HostCosts)
     usage: UsageOptions = field(default_factory=UsageOptions)
     vendors: tuple[str, ...] = ()  # empty: every vendor
+    classes: tuple[str, ...] = ()  # empty: every class, but fleet plans take server cards only
+    seq_len: float | None = None  # tokens per sample for an encoder workload
+    ttft_ms: float | None = None  # LLM serving limits
+    tpot_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,8 @@ class Comparison:
 @dataclass(frozen=True)
 class Recommendation:
     request: Request
-    workload: Workload
+    workload: Workload | None  # None for an LLM workload
+    llm: Llm | None
     estimates: tuple[Estimate, ...]  # every GPU, best throughput per dollar first
     calibrations: tuple[Calibration, ...]
     efficiencies: tuple[Efficiency, ...]  # the rows in force, measured ones included
@@ -74,30 +82,71 @@ class Recommendation:
     cloud: tuple[CloudVsBuy, ...]  # for the recommended setup, then server and desktop bests
     warnings: tuple[str, ...]
     catalog: Catalog
+    fleet_classes: tuple[str, ...] = ()  # classes the target setups were drawn from
+
+    @property
+    def unit(self) -> str:
+        return "tokens/s" if self.llm else "samples/s"
+
+    @property
+    def workload_name(self) -> str:
+        return self.llm.name if self.llm else self.workload.name
 
 
-def resolve_workload(req: Request, catalog: Catalog) -> Workload:
+def resolve_workload(req: Request, catalog: Catalog) -> Workload | Llm:
     if req.model_path is not None:
         from hwtune.recommend.model import workload_from_model
 
         return workload_from_model(req.model_path, req.model_shapes)
+    m = catalog.llm(req.workload)
+    if m is not None:
+        return m
     wl = catalog.workload(req.workload)
     if wl is None:
-        names = ", ".join(w.name for w in catalog.workloads)
+        names = ", ".join(catalog.workload_names())
         raise ConfigError(f"--workload: unknown workload {req.workload!r} (known: {names})")
+    if wl.kind == "encoder":
+        seq = req.seq_len or wl.seq_len
+        if seq > wl.padded_seq_len:
+            raise ConfigError(f"--seq-len: {seq:g} tokens is more than {wl.name}'s maximum of "
+                              f"{wl.padded_seq_len}")
+        wl = encoder_at(wl, seq)
     return wl
+
+
+def _known(label: str, values: tuple[str, ...], known: list[str]) -> tuple[str, ...]:
+    """Case-insensitive match against the known names, returned as the data spells them."""
+    by_lower = {k.lower(): k for k in known}
+    out = []
+    for v in values:
+        if v.lower() not in by_lower:
+            raise ConfigError(f"{label}: unknown {label.strip('-')} {v!r} (known: {', '.join(known)})")
+        out.append(by_lower[v.lower()])
+    return tuple(out)
 
 
 def check_request(req: Request, catalog: Catalog) -> None:
     if req.precision not in PRECISIONS:
         raise ConfigError(f"--precision: {req.precision!r} is not one of {', '.join(PRECISIONS)}")
+    _known("--vendor", req.vendors, catalog.vendors)
+    _known("--class", req.classes, list(CLASSES))
+    is_llm = req.model_path is None and catalog.llm(req.workload) is not None
+    wl = catalog.workload(req.workload) if req.model_path is None else None
+    if req.seq_len is not None and not (wl and wl.kind == "encoder"):
+        encoders = ", ".join(w.name for w in catalog.workloads if w.kind == "encoder")
+        raise ConfigError(f"--seq-len: applies to encoder workloads ({encoders}), not {req.workload!r}")
+    for label, value in (("--ttft", req.ttft_ms), ("--tpot", req.tpot_ms)):
+        if value is not None and not is_llm:
+            llms = ", ".join(m.name for m in catalog.llms)
+            raise ConfigError(f"{label}: applies to LLM workloads ({llms}), not {req.workload!r}")
     if req.bench_gpu is not None and catalog.gpu(req.bench_gpu) is None:
         raise ConfigError(f"--bench-gpu: unknown GPU {req.bench_gpu!r} (see --all for the names)")
     for name, _ in req.price_overrides:
         if catalog.gpu(name) is None:
             raise ConfigError(f"--gpu-price: unknown GPU {name!r} (see --all for the names)")
     for label, value in (("--batch", req.batch), ("--budget", req.budget_usd),
-                         ("--target-fps", req.target_fps), ("--latency-ms", req.latency_slo_ms)):
+                         ("--target-fps", req.target_fps), ("--latency-ms", req.latency_slo_ms),
+                         ("--seq-len", req.seq_len), ("--ttft", req.ttft_ms), ("--tpot", req.tpot_ms)):
         if value is not None and value <= 0:
             raise ConfigError(f"{label}: must be positive, got {value:g}")
 
@@ -116,45 +165,66 @@ def _value_key(e: Estimate) -> tuple:
             -e.throughput_per_s, e.gpu.name)
 
 
+def efficiency_table(rows: tuple[Efficiency, ...] | list[Efficiency]) -> EffTable:
+    return {(e.gpu or e.family, e.kind, e.precision): e for e in rows}
+
+
+def fleet_classes(req: Request) -> tuple[str, ...]:
+    """Fleet plans use datacenter-licensed (server) cards unless the user names the classes."""
+    return req.classes or ("server",)
+
+
 def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     catalog = catalog or load_catalog()
     check_request(req, catalog)
+    vendors = _known("--vendor", req.vendors, catalog.vendors)
+    classes = _known("--class", req.classes, list(CLASSES))
     workload = resolve_workload(req, catalog)
-    base = {(e.family, e.precision): e for e in catalog.efficiencies}
+    llm = workload if isinstance(workload, Llm) else None
+    base = efficiency_table(catalog.efficiencies)
     cals: list[Calibration] = []
     warnings: list[str] = []
     effs = dict(base)
     if req.bench_path is not None:
         cals = [calibrate_point(p, catalog, req.accumulate, req.bench_gpu)
                 for p in read_bench(req.bench_path)]
-        effs.update(measured_efficiencies(cals, base, str(req.bench_path)))
+        by_family = {(e.family, e.precision): e for e in catalog.efficiencies if not (e.gpu or e.kind)}
+        for (family, prec), e in measured_efficiencies(cals, by_family, str(req.bench_path)).items():
+            effs[(family, "", prec)] = e
         warnings += [calibration_line(c) for c in cals]
         if not any(c.accepted for c in cals):
             warnings.append("--from-bench: no result could calibrate a GPU; data efficiencies used")
-    measured = {k for k, e in effs.items() if e.basis == "measured"}
     overrides = dict(req.price_overrides)
     gpus = [g for g in catalog.gpus
-            if not req.vendors or g.vendor.lower() in {v.lower() for v in req.vendors}]
-    estimates = sorted(
-        (estimate_gpu(g, workload, req.precision, req.accumulate, effs, measured, req.batch,
-                      req.latency_slo_ms, req.price_basis, overrides) for g in gpus),
-        key=_value_key,
-    )
+            if (not vendors or g.vendor in vendors) and (not classes or g.gpu_class in classes)]
+    if llm:
+        ests = (estimate_llm_gpu(g, llm, req.precision, effs, req.price_basis, overrides,
+                                 req.tpot_ms, req.ttft_ms) for g in gpus)
+    else:
+        ests = (estimate_gpu(g, workload, req.precision, req.accumulate, effs, req.batch,
+                             req.latency_slo_ms, req.price_basis, overrides) for g in gpus)
+    estimates = sorted(ests, key=_value_key)
     budget_setups: list[Setup] = []
     target_setups: list[Setup] = []
     comparison = None
+    unit = "tokens/s" if llm else "inferences/s"
     if req.budget_usd is not None:
         budget_setups = pack_budget(estimates, req.budget_usd, req.hosts)
         comparison = Comparison(best_of_class(budget_setups, ("server",)),
                                 best_of_class(budget_setups, ("desktop",)))
         if not budget_setups:
             warnings.append(f"no priced GPU setup fits a budget of ${req.budget_usd:,.0f}")
+    fleet = fleet_classes(req)
     if req.target_fps is not None:
-        target_setups = size_for_target(estimates, req.target_fps, req.hosts)
+        target_setups = size_for_target([e for e in estimates if e.gpu.gpu_class in fleet],
+                                        req.target_fps, req.hosts)
+        if not req.classes:
+            warnings.append("fleet plan: server-class (datacenter-licensed) GPUs only; "
+                            "--class desktop or --class workstation adds those cards")
         if req.budget_usd is not None:
             target_setups = [s for s in target_setups if s.total_cost_usd <= req.budget_usd]
         if not target_setups:
-            warnings.append(f"no setup reaches {req.target_fps:,.0f} inferences/s"
+            warnings.append(f"no setup reaches {req.target_fps:,.0f} {unit}"
                             + (f" within ${req.budget_usd:,.0f}" if req.budget_usd else ""))
         comparison = comparison or Comparison(best_of_class(target_setups, ("server",)),
                                               best_of_class(target_setups, ("desktop",)))
@@ -165,8 +235,9 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     cloud = tuple(cloud_vs_buy(s, catalog.cloud, by_name, req.usage, req.target_fps)
                   for s in cloud_for)
     return Recommendation(
-        request=req, workload=workload, estimates=tuple(estimates), calibrations=tuple(cals),
-        efficiencies=tuple(effs[k] for k in sorted(effs)), budget_setups=tuple(budget_setups),
-        value_setups=tuple(by_value(budget_setups)), target_setups=tuple(target_setups),
-        comparison=comparison, cloud=cloud, warnings=tuple(warnings), catalog=catalog,
+        request=req, workload=None if llm else workload, llm=llm, estimates=tuple(estimates),
+        calibrations=tuple(cals), efficiencies=tuple(effs[k] for k in sorted(effs)),
+        budget_setups=tuple(budget_setups), value_setups=tuple(by_value(budget_setups)),
+        target_setups=tuple(target_setups), comparison=comparison, cloud=cloud,
+        warnings=tuple(warnings), catalog=catalog, fleet_classes=fleet if req.target_fps else (),
     )

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hwtune.errors import ConfigError
-from hwtune.recommend.catalog import Efficiency, GpuSpec, Workload
+from hwtune.recommend.catalog import Efficiency, GpuSpec, Llm, Workload
+from hwtune.recommend.llm import LlmPlan, as_roofline, plan_llm
 from hwtune.recommend.roofline import (
-    PrecisionPath, Roofline, best_roofline, efficiency_key, resolve_precision,
+    PrecisionPath, Roofline, best_roofline, efficiency_chain, resolve_precision,
 )
+
+# (scope, kind, precision): scope is a GPU name (its own published result) or a family;
+# kind is "" for the default rows, or "encoder"/"llm".
+EffTable = dict[tuple[str, str, str], Efficiency]
 
 GEFORCE_CAVEAT = ("GeForce driver licence: the NVIDIA GeForce/TITAN EULA does not allow "
                   "datacenter deployment (blockchain processing excepted)")
@@ -33,6 +38,14 @@ class Estimate:
     excluded: str  # why roof is None
     price: Price
     caveats: tuple[str, ...]
+    unit: str = "samples/s"  # "tokens/s" for LLM workloads: generated tokens, Offline
+    gpus_per_replica: int = 1
+    llm: LlmPlan | None = None
+
+    @property
+    def judgement(self) -> bool:
+        """No published or measured result behind this GPU's efficiency."""
+        return self.efficiency.basis == "judgement"
 
     @property
     def throughput_per_s(self) -> float:
@@ -70,13 +83,20 @@ def price_of(gpu: GpuSpec, basis: str, overrides: dict[str, float]) -> Price:
     return Price(None, "", "", gpu.price_confidence, gpu.price_as_of)
 
 
-def find_efficiency(effs: dict[tuple[str, str], Efficiency], gpu: GpuSpec,
-                    executed: str) -> Efficiency:
-    key = (gpu.family, efficiency_key(executed))
-    if key not in effs:
-        raise ConfigError(f"efficiency.csv: no row for family {key[0]!r}, precision {key[1]!r} "
-                          f"(needed by {gpu.name})")
-    return effs[key]
+def find_efficiency(effs: EffTable, gpu: GpuSpec, executed: str, kind: str = "") -> Efficiency:
+    """The nearest row: this GPU's own, then its family's, for this kind of workload before the
+    default; 8/4-bit paths fall back to the 8-bit tensor row. A fitted row taken from another
+    kind of workload is shown as carried, not as a fit."""
+    for prec in efficiency_chain(executed):
+        for scope, k in ((gpu.name, kind), (gpu.family, kind), (gpu.name, ""), (gpu.family, "")):
+            e = effs.get((scope, k, prec))
+            if e is None:
+                continue
+            if k != kind and e.basis == "fit":
+                return replace(e, basis="carried", source=f"{e.source} (fitted on another workload, carried over)")
+            return e
+    raise ConfigError(f"efficiency.csv: no row for family {gpu.family!r}, precision "
+                      f"{efficiency_chain(executed)[0]!r} (needed by {gpu.name})")
 
 
 def caveats_for(gpu: GpuSpec, path: PrecisionPath, price: Price) -> tuple[str, ...]:
@@ -99,16 +119,44 @@ def caveats_for(gpu: GpuSpec, path: PrecisionPath, price: Price) -> tuple[str, .
     return tuple(out)
 
 
+def _no_path(gpu: GpuSpec, path: PrecisionPath, price: Price, unit: str) -> Estimate:
+    eff = Efficiency(gpu.family, "none", 0.0, 0.0, "judgement", "no peak figure to apply it to")
+    return Estimate(gpu, path, eff, "data", None, path.note, price,
+                    (path.note,) + caveats_for(gpu, replace(path, note=""), price), unit)
+
+
 def estimate_gpu(gpu: GpuSpec, workload: Workload, precision: str, accumulate: str,
-                 effs: dict[tuple[str, str], Efficiency], measured: set[tuple[str, str]],
-                 batch: int, latency_slo_ms: float | None, price_basis: str,
+                 effs: EffTable, batch: int, latency_slo_ms: float | None, price_basis: str,
                  price_overrides: dict[str, float]) -> Estimate:
     path = resolve_precision(gpu, precision, accumulate)
-    eff = find_efficiency(effs, gpu, path.executed)
-    roof, excluded = best_roofline(gpu, workload, path, eff, batch, latency_slo_ms)
     price = price_of(gpu, price_basis, price_overrides)
+    if path.executed == "none":
+        return _no_path(gpu, path, price, "samples/s")
+    eff = find_efficiency(effs, gpu, path.executed, "" if workload.kind == "cnn" else workload.kind)
+    roof, excluded = best_roofline(gpu, workload, path, eff, batch, latency_slo_ms)
     caveats = caveats_for(gpu, path, price)
     if excluded:
         caveats = (excluded,) + caveats
-    source = "measured" if (gpu.family, efficiency_key(path.executed)) in measured else "data"
+    source = "measured" if eff.basis == "measured" else "data"
     return Estimate(gpu, path, eff, source, roof, excluded, price, caveats)
+
+
+def estimate_llm_gpu(gpu: GpuSpec, m: Llm, precision: str, effs: EffTable, price_basis: str,
+                     price_overrides: dict[str, float], tpot_ms: float | None,
+                     ttft_ms: float | None) -> Estimate:
+    path = resolve_precision(gpu, precision, "fp32")
+    price = price_of(gpu, price_basis, price_overrides)
+    if path.executed == "none":
+        return _no_path(gpu, path, price, "tokens/s")
+    eff = find_efficiency(effs, gpu, path.executed, "llm")
+    plan, excluded = plan_llm(gpu, m, path, eff, tpot_ms, ttft_ms)
+    caveats = caveats_for(gpu, path, price)
+    if excluded:
+        caveats = (excluded,) + caveats
+    elif plan.gpus_per_replica > 1:
+        caveats = (f"the model needs {plan.gpus_per_replica} GPUs per replica (tensor parallel over "
+                   f"{gpu.interconnect}, {plan.comm_ms:.1f} ms of each {plan.step_ms:.1f} ms step)",) + caveats
+    roof = as_roofline(plan, m, path) if plan else None
+    source = "measured" if eff.basis == "measured" else "data"
+    return Estimate(gpu, path, eff, source, roof, excluded, price, caveats, "tokens/s",
+                    plan.gpus_per_replica if plan else 1, plan)

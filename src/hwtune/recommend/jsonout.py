@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from hwtune.recommend.costs import DAYS_PER_YEAR, CloudQuote, CloudVsBuy
+from hwtune.recommend.costs import DAYS_PER_YEAR, CloudQuote, CloudVsBuy, unit_cost
 from hwtune.recommend.engine import Recommendation
 from hwtune.recommend.estimate import Estimate
-from hwtune.recommend.setups import Setup
+from hwtune.recommend.setups import HostCosts, Setup
 
-SCHEMA = "hwtune.recommend/1"
+# /2: adds unit, gpus_per_replica, efficiency_judgement, llm, cost_per_million; fp8/fp4.
+SCHEMA = "hwtune.recommend/2"
 
 
 def _r(x: float | None) -> float | None:
@@ -26,7 +27,38 @@ def selected_estimates(rec: Recommendation, show_all: bool, top: int) -> list[Es
     return [e for i, e in enumerate(rec.estimates) if i < top or e.gpu.name in used]
 
 
-def estimate_json(e: Estimate) -> dict:
+def cost_json(e: Estimate, rec: Recommendation) -> dict | None:
+    hosts: HostCosts = rec.request.hosts
+    per_host = hosts.max_cards(e.gpu.host, e.gpu.slots)
+    c = unit_cost(e, rec.catalog.cloud, rec.request.usage, hosts.cost_usd(e.gpu.host) / per_host,
+                  hosts.power_w(e.gpu.host) / per_host)
+    if c.owned_usd is None and c.cloud_usd is None:
+        return None
+    return {
+        "per": "million tokens" if e.unit == "tokens/s" else "million samples",
+        "owned_usd": _r(c.owned_usd), "cloud_usd": _r(c.cloud_usd),
+        "cloud_offer": None if c.cloud_offer is None else {
+            "provider": c.cloud_offer.provider, "instance_type": c.cloud_offer.instance_type,
+            "usd_per_gpu_hour": c.cloud_offer.price_usd_per_gpu_hour, "as_of": c.cloud_offer.as_of},
+        "basis": (f"at full use: card plus its share of a {e.gpu.host} host over "
+                  f"{rec.request.usage.years:g} years of {rec.request.usage.hours_per_year:g} h, "
+                  f"power at ${rec.request.usage.kwh_price_usd:g}/kWh; cloud: on-demand per GPU-hour"),
+    }
+
+
+def llm_json(e: Estimate) -> dict | None:
+    p = e.llm
+    if p is None:
+        return None
+    return {
+        "gpus_per_replica": p.gpus_per_replica, "batch_per_replica": p.batch,
+        "weights_gb": _r(p.weights_gb), "kv_gb_per_sequence": _r(p.kv_gb_per_sequence),
+        "kv_bytes_per_value": p.kv_bytes_per_value, "tpot_ms": _r(p.step_ms),
+        "ttft_ms": _r(p.ttft_ms), "comm_ms_per_step": _r(p.comm_ms),
+    }
+
+
+def estimate_json(e: Estimate, rec: Recommendation | None = None) -> dict:
     roof = e.roof
     g = e.gpu
     return {
@@ -34,6 +66,8 @@ def estimate_json(e: Estimate) -> dict:
         "family": g.family, "precision": e.path.requested, "precision_executed": e.path.executed,
         "fallback": e.path.note or None,
         "throughput_per_s": _r(e.throughput_per_s) if roof else None,
+        "unit": e.unit, "gpus_per_replica": e.gpus_per_replica,
+        "efficiency_judgement": e.judgement,
         "price_usd": _r(e.price.usd), "throughput_per_usd": _r(e.throughput_per_usd),
         "batch": roof.batch if roof else None, "bound": roof.bound if roof else None,
         "latency_ms": _r(roof.latency_ms) if roof else None,
@@ -47,6 +81,7 @@ def estimate_json(e: Estimate) -> dict:
         "compute_efficiency": _r(e.efficiency.compute), "memory_efficiency": _r(e.efficiency.memory),
         "efficiency_basis": e.efficiency.basis, "efficiency_source": e.efficiency.source,
         "efficiency_row": {"file": "efficiency.csv", "family": e.efficiency.family,
+                           "gpu": e.efficiency.gpu or None, "kind": e.efficiency.kind or None,
                            "precision": e.efficiency.precision},
         "memory_gb": g.memory_gb, "mem_bw_gbps": g.mem_bw_gbps, "tdp_w": g.tdp_w,
         "host": g.host, "form_factor": g.form_factor,
@@ -55,12 +90,16 @@ def estimate_json(e: Estimate) -> dict:
         "estimated_fields": g.estimated_fields or None,
         "data_row": {"file": "gpus.csv", "row": g.row, "source": g.source, "checked": g.checked},
         "caveats": list(e.caveats),
+        "fp8_tops": g.fp8_tops, "fp4_tops": g.fp4_tops, "interconnect": g.interconnect,
+        "llm": llm_json(e),
+        "cost_per_million": cost_json(e, rec) if rec is not None else None,
     }
 
 
 def setup_json(s: Setup) -> dict:
     return {
         "gpu": s.estimate.gpu.name, "class": s.estimate.gpu.gpu_class, "host": s.estimate.gpu.host,
+        "efficiency_judgement": s.estimate.judgement, "gpus_per_replica": s.estimate.gpus_per_replica,
         "cards": s.cards, "hosts": s.hosts, "cards_per_host": s.cards_per_host,
         "gpu_cost_usd": _r(s.gpu_cost_usd), "host_cost_usd": _r(s.host_cost_usd),
         "total_cost_usd": _r(s.total_cost_usd), "throughput_per_s": _r(s.throughput_per_s),
@@ -100,16 +139,33 @@ def cloud_json(c: CloudVsBuy) -> dict:
     }
 
 
+def llm_workload_json(rec: Recommendation) -> dict:
+    m = rec.llm
+    return {
+        "name": m.name, "kind": "llm", "description": m.description,
+        "total_params": _r(m.total_params), "active_params": _r(m.active_params),
+        "layers": m.layers, "hidden": m.hidden, "kv_heads": m.kv_heads, "head_dim": m.head_dim,
+        "max_input_tokens": m.max_input_tokens, "max_output_tokens": m.max_output_tokens,
+        "output_tokens_mean": m.output_tokens_mean, "work_per_token": m.work_per_token,
+        "work_per_token_basis": m.work_per_token_basis, "dataset": m.dataset,
+        "params_source": m.params_source, "length_source": m.length_source,
+        "data_row": {"file": "llms.csv", "row": m.row},
+    }
+
+
 def request_json(rec: Recommendation) -> dict:
     q = rec.request
     w = rec.workload
     return {
-        "workload": {
+        "workload": llm_workload_json(rec) if rec.llm else {
             "name": w.name, "description": w.description, "input": w.input,
             "flops_per_inference": _r(w.flops_per_inference), "params": _r(w.params),
             "activations": _r(w.activations), "flops_source": w.flops_source,
             "activations_source": w.activations_source,
             "compute_scale": w.compute_scale, "compute_scale_basis": w.compute_scale_basis,
+            "kind": w.kind, "seq_len": w.seq_len or None, "seq_len_basis": (
+                "given with --seq-len" if q.seq_len else w.seq_len_basis) or None,
+            "padded_seq_len": w.padded_seq_len or None,
             "data_row": {"file": "workloads.csv", "row": w.row} if w.row else None,
         },
         "model_path": str(q.model_path) if q.model_path else None,
@@ -118,7 +174,10 @@ def request_json(rec: Recommendation) -> dict:
         "budget_usd": q.budget_usd, "target_fps": q.target_fps, "latency_slo_ms": q.latency_slo_ms,
         "from_bench": str(q.bench_path) if q.bench_path else None, "bench_gpu": q.bench_gpu,
         "price_basis": q.price_basis, "gpu_prices": dict(q.price_overrides),
-        "vendors": list(q.vendors), "hosts": asdict(q.hosts), "usage": asdict(q.usage),
+        "vendors": list(q.vendors), "classes": list(q.classes),
+        "fleet_classes": list(rec.fleet_classes), "seq_len": q.seq_len,
+        "ttft_ms": q.ttft_ms, "tpot_ms": q.tpot_ms, "unit": rec.unit,
+        "hosts": asdict(q.hosts), "usage": asdict(q.usage),
     }
 
 
@@ -127,7 +186,7 @@ def to_json(rec: Recommendation, show_all: bool = False, top: int = 10) -> dict:
     return {
         "schema": SCHEMA,
         "inputs": request_json(rec),
-        "estimates": [estimate_json(e) for e in selected_estimates(rec, show_all, top)],
+        "estimates": [estimate_json(e, rec) for e in selected_estimates(rec, show_all, top)],
         "budget_setups": [setup_json(s) for s in rec.budget_setups],
         "best_value_setups": [setup_json(s) for s in rec.value_setups],
         "target_setups": [setup_json(s) for s in rec.target_setups],
@@ -139,7 +198,8 @@ def to_json(rec: Recommendation, show_all: bool = False, top: int = 10) -> dict:
         },
         "cloud_vs_buy": [cloud_json(c) for c in rec.cloud],
         "efficiencies": [
-            {"family": e.family, "precision": e.precision, "compute": _r(e.compute),
+            {"family": e.family, "gpu": e.gpu or None, "kind": e.kind or None,
+             "precision": e.precision, "compute": _r(e.compute),
              "memory": _r(e.memory), "basis": e.basis, "source": e.source}
             for e in rec.efficiencies
         ],

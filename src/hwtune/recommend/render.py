@@ -29,11 +29,31 @@ def _per_k(x: float | None) -> str:
     return f"{x * 1000:,.0f}" if x * 1000 >= 100 else f"{x * 1000:.3g}"
 
 
+def _unit(rec: Recommendation) -> str:
+    return "tok/s" if rec.llm else "inf/s"
+
+
+def _eff(e: Estimate) -> str:
+    mark = "!" if e.judgement else ""
+    return f"{e.efficiency.compute:.2f} {e.efficiency.basis}{mark}"
+
+
 def render_header(rec: Recommendation) -> Text:
     q, w = rec.request, rec.workload
     t = Text()
+    if rec.llm:
+        m = rec.llm
+        t.append(f"Workload {m.name}", style="bold")
+        moe = (f", {m.active_params / 1e9:.1f} B of {m.total_params / 1e9:.1f} B parameters active"
+               if m.active_params < m.total_params else f", {m.total_params / 1e9:.1f} B parameters")
+        t.append(f" ({m.description}{moe}); precision {q.precision}; generated tokens/s per GPU, Offline")
+        if q.ttft_ms or q.tpot_ms:
+            t.append(f"; within TTFT {q.ttft_ms or '-'} ms, TPOT {q.tpot_ms or '-'} ms")
+        t.append(f". Prices: {q.price_basis} basis.")
+        return t
     t.append(f"Workload {w.name}", style="bold")
-    t.append(f" ({w.description}; {w.flops_per_inference / 1e9:.3g} GFLOP/inference), ")
+    seq = f", {w.seq_len:g} tokens per sample" if w.kind == "encoder" else ""
+    t.append(f" ({w.description}{seq}; {w.flops_per_inference / 1e9:.3g} GFLOP/inference), ")
     t.append(f"precision {q.precision}, batch up to {q.batch}")
     if q.latency_slo_ms:
         t.append(f", latency SLO {q.latency_slo_ms:g} ms")
@@ -42,22 +62,27 @@ def render_header(rec: Recommendation) -> Text:
 
 
 def render_estimates(rec: Recommendation, show_all: bool, top: int) -> Table:
+    u = _unit(rec)
     t = Table(title="Estimated throughput per GPU (roofline)", title_justify="left",
-              caption="runs as *: the requested precision fell back (see caveats)",
+              caption="runs as *: the requested precision fell back (see caveats); efficiency "
+                      "judgement!: no published or measured result behind it",
               caption_justify="left")
-    for col, just in (("GPU", "left"), ("class", "left"), ("runs as", "left"), ("batch", "right"),
-                      ("inf/s", "right"), ("bound", "left"), ("card price", "right"),
-                      ("inf/s per $1k", "right"), ("efficiency", "right")):
+    cols = [("GPU", "left"), ("class", "left"), ("runs as", "left")]
+    cols += [("GPUs/replica", "right"), ("seqs", "right")] if rec.llm else [("batch", "right")]
+    cols += [(u, "right"), ("bound", "left"), ("card price", "right"), (f"{u} per $1k", "right"),
+             ("efficiency", "right")]
+    for col, just in cols:
         t.add_column(col, justify=just)
     for e in selected_estimates(rec, show_all, top):
         runs = e.path.executed + ("*" if e.path.note else "")
-        eff = f"{e.efficiency.compute:.2f} {e.efficiency.basis}"
+        sizes = [str(e.gpus_per_replica), str(e.roof.batch)] if rec.llm and e.roof else (
+            ["-", "-"] if rec.llm else [str(e.roof.batch) if e.roof else "-"])
         if e.roof is None:
-            t.add_row(e.gpu.name, e.gpu.gpu_class, runs, "-", "-", e.excluded, _usd(e.price.usd),
-                      "-", eff, style="dim")
+            t.add_row(e.gpu.name, e.gpu.gpu_class, runs, *sizes, "-", e.excluded, _usd(e.price.usd),
+                      "-", _eff(e), style="dim")
             continue
-        t.add_row(e.gpu.name, e.gpu.gpu_class, runs, str(e.roof.batch), _fps(e.throughput_per_s),
-                  e.roof.bound, _usd(e.price.usd), _per_k(e.throughput_per_usd), eff)
+        t.add_row(e.gpu.name, e.gpu.gpu_class, runs, *sizes, _fps(e.throughput_per_s),
+                  e.roof.bound, _usd(e.price.usd), _per_k(e.throughput_per_usd), _eff(e))
     return t
 
 
@@ -76,16 +101,19 @@ def render_bars(rows: list[tuple[str, float]], title: str) -> Group:
     return Group(*lines)
 
 
-def render_setups(setups: list[Setup], title: str) -> Table:
-    t = Table(title=title, title_justify="left")
+def render_setups(setups: list[Setup], title: str, unit: str = "inf/s") -> Table:
+    t = Table(title=title, title_justify="left",
+              caption="efficiency judgement!: no published or measured result behind it; such "
+                      "setups are listed after those with one", caption_justify="left")
     for col, just in (("#", "right"), ("GPU", "left"), ("class", "left"), ("cards", "right"),
-                      ("hosts", "right"), ("total cost", "right"), ("inf/s", "right"),
-                      ("inf/s per $1k", "right"), ("power", "right")):
+                      ("hosts", "right"), ("total cost", "right"), (unit, "right"),
+                      (f"{unit} per $1k", "right"), ("power", "right"), ("efficiency", "right")):
         t.add_column(col, justify=just)
     for i, s in enumerate(setups, start=1):
         t.add_row(str(i), s.estimate.gpu.name, s.estimate.gpu.gpu_class, str(s.cards),
                   f"{s.hosts} {s.estimate.gpu.host}", _usd(s.total_cost_usd),
-                  _fps(s.throughput_per_s), _per_k(s.throughput_per_usd), f"{s.power_w:,.0f} W")
+                  _fps(s.throughput_per_s), _per_k(s.throughput_per_usd), f"{s.power_w:,.0f} W",
+                  _eff(s.estimate))
     return t
 
 
@@ -104,8 +132,8 @@ def render_comparison(rec: Recommendation) -> Table:
         ("setup", lambda s: f"{s.cards} x {s.estimate.gpu.name}", None),
         ("hosts", lambda s: f"{s.hosts} {s.estimate.gpu.host}", None),
         ("total cost", lambda s: _usd(s.total_cost_usd), None),
-        ("inf/s", lambda s: _fps(s.throughput_per_s), c.throughput_ratio),
-        ("inf/s per $1k", lambda s: _per_k(s.throughput_per_usd), c.value_ratio),
+        (_unit(rec), lambda s: _fps(s.throughput_per_s), c.throughput_ratio),
+        (f"{_unit(rec)} per $1k", lambda s: _per_k(s.throughput_per_usd), c.value_ratio),
     ]
     for label, f, ratio in rows:
         t.add_row(label, cell(c.server, f), cell(c.desktop, f),
@@ -117,7 +145,7 @@ def render_cloud(c: CloudVsBuy) -> Text:
     s, u = c.setup, c.usage
     t = Text()
     t.append(f"Cloud vs buy for {s.cards} x {s.estimate.gpu.name}, renting "
-             f"{_fps(c.throughput_per_s)} inf/s: ", style="bold")
+             f"{_fps(c.throughput_per_s)} {s.estimate.unit.replace('samples', 'inf')}: ", style="bold")
     t.append(f"year = 365 days x {u.hours_per_day:g} h = {u.hours_per_year:,.0f} h. ")
     if not c.quotes:
         t.append("No current cloud offer maps to an estimated GPU.")
@@ -157,7 +185,7 @@ def collect_caveats(rec: Recommendation, shown: list[Estimate]) -> list[str]:
             line = f"{e.gpu.name}: {c}"
             if (e.roof is None or e.path.note or e.gpu.name in names) and line not in out:
                 out.append(line)
-    for e in _headline(rec):
+    for e in _headline(rec) + [e for e in shown if e.judgement and e.roof]:
         if e.efficiency.basis == "judgement":
             line = (f"{e.gpu.name}: its efficiency ({e.efficiency.compute:g} for {e.gpu.family}) "
                     "is a judgement, no published result behind it; calibrate with --from-bench")
@@ -179,19 +207,21 @@ def collect_caveats(rec: Recommendation, shown: list[Estimate]) -> list[str]:
 def render(rec: Recommendation, console: Console, show_all: bool = False, top: int = 10) -> None:
     console.print(render_header(rec))
     shown = selected_estimates(rec, show_all, top)
+    u = _unit(rec)
     if rec.budget_setups or rec.target_setups:
         if rec.budget_setups:
             console.print(render_setups(list(rec.budget_setups[:top]),
                                         f"Best setups within ${rec.request.budget_usd:,.0f}, "
-                                        "by total throughput"))
+                                        "by total throughput", u))
             console.print(render_bars(
-                [(f"{s.cards} x {s.estimate.gpu.name}", s.throughput_per_usd)
-                 for s in rec.value_setups[:top]],
-                "Throughput per dollar of the whole setup (inf/s per $1k)"))
+                [(f"{s.cards} x {s.estimate.gpu.name}" + ("!" if s.estimate.judgement else ""),
+                  s.throughput_per_usd) for s in rec.value_setups[:top]],
+                f"Throughput per dollar of the whole setup ({u} per $1k; ! = judgement efficiency)"))
         if rec.target_setups:
+            fleet = ", ".join(rec.fleet_classes)
             console.print(render_setups(list(rec.target_setups[:top]),
                                         f"Cheapest setups reaching {rec.request.target_fps:,.0f} "
-                                        "inf/s"))
+                                        f"{u} ({fleet} GPUs)", u))
         if rec.comparison:
             console.print(render_comparison(rec))
         for c in rec.cloud[:1]:
@@ -199,8 +229,8 @@ def render(rec: Recommendation, console: Console, show_all: bool = False, top: i
     if show_all or not (rec.budget_setups or rec.target_setups):
         console.print(render_estimates(rec, show_all, top))
         console.print(render_bars(
-            [(e.gpu.name, e.throughput_per_usd or 0.0) for e in shown],
-            "Throughput per dollar of card price (inf/s per $1k)"))
+            [(e.gpu.name + ("!" if e.judgement else ""), e.throughput_per_usd or 0.0) for e in shown],
+            f"Throughput per dollar of card price ({u} per $1k; ! = judgement efficiency)"))
     console.print(Text("Caveats", style="bold"))
     for line in collect_caveats(rec, shown):
         console.print(Text(f"- {line}"))

@@ -11,11 +11,11 @@ mostly hits L2, which on L4 and H100 holds tens of MB).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hwtune.recommend.catalog import Efficiency, GpuSpec, Workload
 
-BYTES_PER_ELEMENT = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+BYTES_PER_ELEMENT = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1, "fp8": 1, "fp4": 0.5}
 # Share of board memory left for weights and activations once the driver,
 # the runtime and its workspace have taken theirs.
 USABLE_MEMORY_FRACTION = 0.9
@@ -32,6 +32,17 @@ class PrecisionPath:
 
 def resolve_precision(gpu: GpuSpec, requested: str, accumulate: str = "fp32") -> PrecisionPath:
     """The path a runtime would take on this GPU, falling back when a precision has no units."""
+    if requested == "fp4":
+        if gpu.fp4_tops:
+            return PrecisionPath("fp4", "fp4", gpu.fp4_tops, "fp4_tops_dense", "")
+        if gpu.fp8_tops:
+            return PrecisionPath("fp4", "fp8", gpu.fp8_tops, "fp8_tops_dense",
+                                 "no FP4 units; FP8 path used")
+        return _fallback_fp16(gpu, "fp4", accumulate, "no FP4 or FP8 units")
+    if requested == "fp8":
+        if gpu.fp8_tops:
+            return PrecisionPath("fp8", "fp8", gpu.fp8_tops, "fp8_tops_dense", "")
+        return _fallback_fp16(gpu, "fp8", accumulate, "no FP8 units")
     if requested == "int8":
         if gpu.int8_tops:
             return PrecisionPath("int8", "int8", gpu.int8_tops, "int8_tops_dense", "")
@@ -43,7 +54,15 @@ def resolve_precision(gpu: GpuSpec, requested: str, accumulate: str = "fp32") ->
         return _fallback_fp16(gpu, "bf16", accumulate, "no BF16 matrix units")
     if requested == "fp16":
         return _fallback_fp16(gpu, "fp16", accumulate, "")
-    return PrecisionPath("fp32", "fp32", gpu.fp32_tflops, "fp32_tflops", "")
+    return _fp32(gpu, "fp32", "")
+
+
+def _fp32(gpu: GpuSpec, requested: str, note: str) -> PrecisionPath:
+    if gpu.fp32_tflops:
+        return PrecisionPath(requested, "fp32", gpu.fp32_tflops, "fp32_tflops", note)
+    lost = f"{note}; " if note else ""
+    return PrecisionPath(requested, "none", 0.0, "",
+                         f"{lost}no public FP32 figure for this GPU: cannot be estimated")
 
 
 def _fallback_fp16(gpu: GpuSpec, requested: str, accumulate: str, why: str) -> PrecisionPath:
@@ -58,13 +77,35 @@ def _fallback_fp16(gpu: GpuSpec, requested: str, accumulate: str, why: str) -> P
             note = (note + "; " if note else "") + "no FP32-accumulate figure, FP16-accumulate rate used"
         return PrecisionPath(requested, "fp16", fp16acc, "fp16_tensor_tflops_dense", note)
     lost = why or "no FP16 matrix units"
-    return PrecisionPath(requested, "fp32", gpu.fp32_tflops, "fp32_tflops",
-                         f"{lost}; falls back to FP32 on CUDA/vector cores")
+    return _fp32(gpu, requested, f"{lost}; falls back to FP32 on CUDA/vector cores")
 
 
 def efficiency_key(executed: str) -> str:
     """bf16 shares the fp16 efficiency row: same matrix units, same kernels."""
     return "fp16" if executed == "bf16" else executed
+
+
+def efficiency_chain(executed: str) -> tuple[str, ...]:
+    """Efficiency rows to try, nearest first: 8- and 4-bit paths share the 8-bit tensor units'
+    fitted fraction when they have no row of their own."""
+    return {"fp4": ("fp4", "fp8", "int8"), "fp8": ("fp8", "int8")}.get(
+        executed, (efficiency_key(executed),))
+
+
+def encoder_at(w: Workload, seq_len: float) -> Workload:
+    """An encoder workload at a token count: FLOPs and activations follow the layer shapes.
+
+    Per layer and token: QKV, output and FFN matrix products (4h^2 + 2h x ffn MACs) and
+    attention (2 x seq x h MACs: scores and context); activations as counted for bert-large
+    in workloads.csv (QKV 3h, scores and probabilities 2 x heads x seq, context, output,
+    FFN, FFN output), with 64-wide heads.
+    """
+    h, f, L = w.hidden, w.ffn, w.layers
+    flops = 2 * seq_len * L * (4 * h * h + 2 * h * f) + L * 4 * seq_len * seq_len * h
+    heads = h // 64
+    acts = seq_len * L * (6 * h + f + 2 * heads * seq_len)
+    return replace(w, flops_per_inference=flops, activations=acts, seq_len=seq_len,
+                   input=f"1x{seq_len:g} tokens")
 
 
 @dataclass(frozen=True)
@@ -96,6 +137,8 @@ def roofline(gpu: GpuSpec, workload: Workload, path: PrecisionPath, eff: Efficie
     flops = workload.flops_per_inference
     nbytes = bytes_per_inference(workload, path.executed, batch)
     compute = path.peak_tops * 1e12 * eff.compute * workload.compute_scale / flops
+    if compute <= 0:
+        compute = 1e-30  # no peak for this path: shown as excluded by the caller
     memory = gpu.mem_bw_gbps * 1e9 * eff.memory / nbytes
     throughput = min(compute, memory)
     return Roofline(

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from hwtune.recommend.estimate import Estimate
+from hwtune.recommend.llm import cards_for
 
 
 @dataclass(frozen=True)
@@ -83,18 +84,22 @@ def usable(est: Estimate) -> bool:
 
 
 def max_cards_within(est: Estimate, budget_usd: float, costs: HostCosts) -> int:
-    """The most cards of this GPU, with their hosts, that the budget pays for."""
+    """The most cards of this GPU, with their hosts, that the budget pays for, in whole
+    replicas when the model spans several GPUs."""
     price = est.price.usd or 0.0
     per_host = costs.max_cards(est.gpu.host, est.gpu.slots)
     host = costs.cost_usd(est.gpu.host)
     full_hosts = int(budget_usd // (host + per_host * price))
     left = budget_usd - full_hosts * (host + per_host * price)
     extra = int((left - host) // price) if left >= host + price else 0
-    return full_hosts * per_host + min(extra, per_host - 1)
+    cards = full_hosts * per_host + min(extra, per_host - 1)
+    return cards - cards % est.gpus_per_replica
 
 
 def _rank_key(s: Setup) -> tuple:
-    return (-s.throughput_per_s, -s.throughput_per_usd, s.estimate.gpu.name)
+    # A GPU whose efficiency is a judgement (no published or measured result) is never ranked
+    # above one with evidence behind it; the tables mark it.
+    return (s.estimate.judgement, -s.throughput_per_s, -s.throughput_per_usd, s.estimate.gpu.name)
 
 
 def pack_budget(estimates: list[Estimate], budget_usd: float, costs: HostCosts) -> list[Setup]:
@@ -110,8 +115,8 @@ def pack_budget(estimates: list[Estimate], budget_usd: float, costs: HostCosts) 
 
 
 def by_value(setups: list[Setup]) -> list[Setup]:
-    return sorted(setups, key=lambda s: (-s.throughput_per_usd, -s.throughput_per_s,
-                                         s.estimate.gpu.name))
+    return sorted(setups, key=lambda s: (s.estimate.judgement, -s.throughput_per_usd,
+                                         -s.throughput_per_s, s.estimate.gpu.name))
 
 
 def size_for_target(estimates: list[Estimate], target_per_s: float,
@@ -121,10 +126,10 @@ def size_for_target(estimates: list[Estimate], target_per_s: float,
     for est in estimates:
         if not usable(est):
             continue
-        n = math.ceil(target_per_s / est.throughput_per_s)
+        n = cards_for(target_per_s, est.throughput_per_s, est.gpus_per_replica)
         setups.append(make_setup(est, n, costs))
-    return sorted(setups, key=lambda s: (s.total_cost_usd, -s.throughput_per_s,
-                                         s.estimate.gpu.name))
+    return sorted(setups, key=lambda s: (s.estimate.judgement, s.total_cost_usd,
+                                         -s.throughput_per_s, s.estimate.gpu.name))
 
 
 def best_of_class(setups: list[Setup], classes: tuple[str, ...]) -> Setup | None:
