@@ -132,10 +132,16 @@ class Host:
         import errno
         from collections import deque
 
+        import stat
+
         try:
-            fd = os.open(self._fs(abspath), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            fd = self.fs.open(abspath, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
         except OSError as exc:
-            return None, f"{abspath}: {exc.strerror}"
+            return None, f"{abspath}: {fsroot.reason(exc)}"
+        if not stat.S_ISCHR(os.fstat(fd).st_mode):  # a file or FIFO planted in a tree is not a record device
+            kind = fsroot.kind_of(os.fstat(fd).st_mode)
+            os.close(fd)
+            return None, f"{abspath}: {kind}, not a character device: not read"
         kept: deque[bytes] = deque()
         size = 0
         try:
