@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from hwtune.verdict import effective_params, evaluate
 
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src" / "hwtune"
+FACT_ID = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
 JSON_TYPES = {"str": str, "int": int, "bool": bool, "list": list, "dict": dict}
 
 
@@ -114,7 +116,7 @@ def _literal_fact_ids() -> set[tuple[str, str]]:
                     and node.func.attr in ("get", "reason", "set", "unknown") and node.args
                     and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
                 receiver = ast.unparse(node.func.value)
-                if receiver in ("facts", "f", "b", "builder", "self.facts"):
+                if receiver in ("facts", "f", "b", "builder", "self.facts") and FACT_ID.fullmatch(node.args[0].value):
                     found.add((f"{path.relative_to(SRC)}:{node.lineno}", node.args[0].value))
     return found
 
