@@ -20,6 +20,8 @@ MAX_READ_BYTES = 4 * 1024 * 1024  # sysfs/procfs files are small; a snapshot fil
 # /proc/sys handlers allocate the whole requested count in one go (and fail
 # with ENOMEM on a 4 MiB request), so read in small chunks.
 CHUNK_BYTES = 64 * 1024
+# read_records scans at most this much of a record device or file (it keeps only the newest part)
+RECORDS_SCAN_BYTES = 64 * 1024 * 1024
 
 
 class Host:
@@ -138,10 +140,11 @@ class Host:
             fd = self.fs.open(abspath, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
         except OSError as exc:
             return None, f"{abspath}: {fsroot.reason(exc)}"
-        if not stat.S_ISCHR(os.fstat(fd).st_mode):  # a file or FIFO planted in a tree is not a record device
-            kind = fsroot.kind_of(os.fstat(fd).st_mode)
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISCHR(mode) or stat.S_ISREG(mode)):  # a FIFO planted in a tree is never waited on
             os.close(fd)
-            return None, f"{abspath}: {kind}, not a character device: not read"
+            return None, f"{abspath}: {fsroot.kind_of(mode)}, not a record device or file: not read"
+        budget = RECORDS_SCAN_BYTES  # a huge planted file is not scanned to its end
         kept: deque[bytes] = deque()
         size = 0
         try:
@@ -155,6 +158,9 @@ class Host:
                         break
                     return None, f"{abspath}: {exc.strerror}"
                 if not record:
+                    break
+                budget -= len(record)
+                if budget < 0:
                     break
                 kept.append(record)
                 size += len(record)
