@@ -159,7 +159,8 @@ def main_options(
 COMMAND_MODULES = {"facts": "cli_facts", "snapshot": "cli_facts", "profiles": "cli_facts",
                    "apply": "cli_apply", "rollback": "cli_apply", "history": "cli_apply",
                    "bench": "cli_bench", "recommend": "cli_recommend",
-                   "report": "cli_report", "diff": "cli_report", "fleet": "cli_report"}
+                   "report": "cli_report", "diff": "cli_report", "fleet": "cli_report",
+                   "watch": "cli_watch"}
 CORE_COMMANDS = {"check"}
 _registered: set[str] = set()
 
