@@ -90,6 +90,18 @@ CATALOGUE: tuple[FactId, ...] = (
     _f("cuda.toolkit_source", "str", "", "where the CUDA toolkit version was read"),
     _f("cudnn.version", "str", "", "installed cuDNN version"),
     _f("cudnn.source", "str", "", "where the cuDNN version was read"),
+    _f("kernel.log_source", "str", "", "where the kernel log came from: dmesg (live: /dev/kmsg), journalctl, "
+       "or a recorded log file"),
+    _f("kernel.log_only", "str", "", "\"\" for the whole kernel log; the word a grep capture kept (\"NVRM\")"),
+    _f("kernel.log_events", "list", "", "health events matched in the kernel log (health/kernel_log.toml): "
+       "kind, time, message and the pattern's fields"),
+    _f("kernel.log_events_dropped", "int", "events", "matched events beyond the cap that were not kept"),
+    _f("pci.aer", "list", "", "PCIe AER counters (correctable, nonfatal, fatal) of each GPU and its upstream ports"),
+    _f("memory.edac", "list", "", "EDAC memory controllers with their corrected (ce) and uncorrected (ue) counts"),
+    _f("cpu.thermal_throttle", "dict", "events", "thermal throttle counters: core events summed, package events "
+       "per package"),
+    _f("gpu.table_errors", "list", "", "GPUs the recorded nvidia-smi table could not read (ERR!, no device "
+       "handle); set from recorded captures only"),
 )
 
 BY_ID: dict[str, FactId] = {f.id: f for f in CATALOGUE}
