@@ -71,9 +71,9 @@ def _value(raw: str | None) -> str | None:
     return raw.strip()
 
 
-def _text_gpu(index: int, bus_id: str, f: dict[str, str]) -> Gpu:
+def _text_gpu(index: int, bus_id: str, fields: dict[str, str]) -> Gpu:
     def get(*paths: str) -> str | None:
-        return next((v for p in paths if (v := _value(f.get(p))) is not None), None)
+        return next((v for p in paths if (v := _value(fields.get(p))) is not None), None)
 
     power = ("GPU Power Readings", "Power Readings")
     return Gpu(
@@ -97,8 +97,8 @@ def _text_gpu(index: int, bus_id: str, f: dict[str, str]) -> Gpu:
         power_limit_max_w=watts(get(*(f"{p}/Max Power Limit" for p in power))),
         compute_mode=(get("Compute Mode") or "").lower() or None,
         architecture=get("Product Architecture"),
-        virtualization_mode=(f.get("GPU Virtualization Mode/Virtualization Mode") or "").strip() or None,
-        health=_text_health(f, get),
+        virtualization_mode=(fields.get("GPU Virtualization Mode/Virtualization Mode") or "").strip() or None,
+        health=_text_health(fields, get),
     )
 
 
