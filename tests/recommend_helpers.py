@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hwtune.recommend.catalog import Efficiency, GpuSpec, Workload
 
-# the published figures, copied into the repository (tests/fixtures/reference/SOURCES.md)
+# the public reference figures, copied into the repository byte for byte (tests/fixtures/INDEX.md)
 REFERENCE = Path(__file__).resolve().parent / "fixtures" / "reference"
 
 

@@ -9,7 +9,6 @@ import typer
 from typer.testing import CliRunner
 
 from hwtune.cli_recommend import register
-from hwtune.errors import ConfigError
 from hwtune.recommend.catalog import load_catalog
 
 app = typer.Typer()
@@ -131,3 +130,93 @@ def test_model_with_a_dynamic_non_batch_dim_needs_a_shape(tmp_path):
 def test_help_has_examples():
     r = CliRunner().invoke(app, ["recommend", "--help"], env={"COLUMNS": "160"})
     assert "hwtune recommend --budget 5000" in r.output
+
+
+def _estimates(*args: str) -> dict:
+    r = run(*args, "--all", "--json")
+    assert r.exit_code == 0, r.output
+    return {e["gpu"]: e for e in json.loads(r.output)["estimates"]}
+
+
+def test_llm_json_interface_per_gpu_tokens_and_replicas():
+    est = _estimates("--workload", "llama2-70b", "--precision", "fp8")
+    assert len(est) == len(load_catalog().gpus)
+    h200, l4 = est["H200 SXM 141GB"], est["L4"]
+    for e in (h200, l4):
+        for key in ("gpu", "class", "precision", "precision_executed", "throughput_per_s", "unit",
+                    "gpus_per_replica"):
+            assert key in e
+        assert e["unit"] == "tokens/s" and e["precision"] == "fp8"
+    assert h200["gpus_per_replica"] == 1 and l4["gpus_per_replica"] >= 4
+    assert h200["llm"]["weights_gb"] == pytest.approx(68.98)
+    assert est["A100 SXM4 80GB"]["precision_executed"] == "fp16"
+    assert "no FP8 units" in est["A100 SXM4 80GB"]["fallback"]
+
+
+def test_class_filter_applies_to_the_estimate_list():
+    est = _estimates("--workload", "llama2-70b", "--precision", "fp8", "--class", "server")
+    assert est and {e["class"] for e in est.values()} == {"server"}
+    est = _estimates("--class", "desktop", "--class", "workstation")
+    assert {e["class"] for e in est.values()} == {"desktop", "workstation"}
+
+
+def test_fleet_plan_uses_server_cards_unless_desktop_is_asked_for():
+    r = run("--workload", "bert-large", "--precision", "int8", "--target-fps", "100000", "--json")
+    doc = json.loads(r.output)
+    assert doc["target_setups"] and {s["class"] for s in doc["target_setups"]} == {"server"}
+    assert doc["inputs"]["fleet_classes"] == ["server"]
+    assert any("server-class" in w for w in doc["warnings"])
+    doc = json.loads(run("--workload", "bert-large", "--precision", "int8", "--target-fps", "100000",
+                         "--class", "server", "--class", "desktop", "--json").output)
+    assert "desktop" in {s["class"] for s in doc["target_setups"]}
+
+
+def test_judgement_efficiency_is_marked_and_not_ranked_first():
+    r = run("--budget", "5000", "--json")
+    doc = json.loads(r.output)
+    setups = doc["budget_setups"]
+    assert not setups[0]["efficiency_judgement"]
+    flags = [s["efficiency_judgement"] for s in setups]
+    assert flags == sorted(flags)  # evidence-based setups first, judgement ones after
+    arc = next(s for s in setups if s["gpu"] == "Arc A770 16GB")
+    assert arc["efficiency_judgement"]
+    table = run("--budget", "5000", "--top", "20").output
+    line = next(x for x in table.splitlines() if "Arc A770" in x and "│" in x)
+    assert "judgement!" in line
+
+
+def test_seq_len_sets_the_encoder_token_count():
+    default = _estimates("--workload", "bert-large", "--precision", "int8")["L4"]
+    padded = _estimates("--workload", "bert-large", "--precision", "int8", "--seq-len", "384")["L4"]
+    # At 384 tokens bert-large is the padded layout whose FLOPs the OpenVINO card gives (246.9 G).
+    assert padded["flops_per_inference"] == pytest.approx(246.4e9, rel=1e-3)
+    assert default["flops_per_inference"] < padded["flops_per_inference"]
+    assert default["throughput_per_s"] > 2 * padded["throughput_per_s"]
+    doc = json.loads(run("--workload", "bert-large", "--json").output)
+    assert doc["inputs"]["workload"]["seq_len_basis"].startswith("fit:")
+
+
+def test_cost_per_million_tokens_owned_and_cloud():
+    h100 = _estimates("--workload", "llama3.1-8b", "--precision", "fp8")["H100 SXM5 80GB"]
+    c = h100["cost_per_million"]
+    assert c["per"] == "million tokens" and c["owned_usd"] > 0 and c["cloud_usd"] > 0
+    # Cloud: the cheapest current offer's GPU-hour over the tokens that hour makes.
+    hour = c["cloud_offer"]["usd_per_gpu_hour"]
+    assert c["cloud_usd"] == pytest.approx(hour / (h100["throughput_per_s"] * 3600) * 1e6, rel=1e-4)
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--vendor", "Qualcomm"), "--vendor: unknown vendor 'Qualcomm' (known: AMD, Intel, NVIDIA)"),
+    (("--class", "gaming"), "--class: unknown class 'gaming' (known: server, workstation, desktop)"),
+    (("--workload", "gpt9"), "llama2-70b, llama3.1-8b, gptj-6b, mixtral-8x7b)"),
+    (("--workload", "bert-large", "--seq-len", "-3"), "--seq-len: must be positive"),
+    (("--workload", "bert-large", "--seq-len", "500"), "more than bert-large's maximum of 384"),
+    (("--seq-len", "100"), "--seq-len: applies to encoder workloads"),
+    (("--tpot", "40"), "--tpot: applies to LLM workloads"),
+    (("--workload", "llama2-70b", "--ttft", "0"), "--ttft: must be positive"),
+    (("--gpu-price", "L4=-5"), "--gpu-price: expected NAME=USD with a positive price"),
+])
+def test_bad_values_name_the_option_and_the_known_values(args, message):
+    r = run(*args)
+    assert r.exit_code == 2, r.output
+    assert message in r.output and "Traceback" not in r.output

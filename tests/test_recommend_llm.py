@@ -1,0 +1,120 @@
+"""LLM serving: what fits where, how many GPUs a replica takes, what limits it, what it costs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from hwtune.recommend.catalog import load_catalog
+from hwtune.recommend.engine import Request, recommend
+from hwtune.recommend.llm import MAX_BATCH, max_batch, plan_llm, step_time
+from hwtune.recommend.roofline import resolve_precision
+
+from recommend_helpers import eff, gpu
+
+CAT = load_catalog()
+LLAMA70 = CAT.llm("llama2-70b")
+
+
+def by_gpu(workload: str, precision: str, **req) -> dict:
+    rec = recommend(Request(workload=workload, precision=precision, **req))
+    return {e.gpu.name: e for e in rec.estimates}
+
+
+def test_llama2_70b_needs_several_24gb_cards_but_one_141gb_card():
+    est = by_gpu("llama2-70b", "fp8")
+    # 69 B parameters at one byte: 69 GB of weights. 24 GB cards (90% usable) need four at
+    # least; an 80 GB card holds the weights but little KV cache; 141 GB holds both.
+    assert est["L4"].gpus_per_replica >= 4
+    assert est["H100 SXM5 80GB"].gpus_per_replica == 2
+    assert est["H200 SXM 141GB"].gpus_per_replica == 1
+    for name in ("L4", "H100 SXM5 80GB", "H200 SXM 141GB"):
+        p = est[name].llm
+        n = p.gpus_per_replica
+        usable = n * est[name].gpu.memory_gb * 0.9
+        assert p.weights_gb + p.batch * p.kv_gb_per_sequence <= usable + 1e-6, name
+        assert p.batch >= 1
+
+
+def test_a_model_that_fits_nowhere_says_why():
+    est = by_gpu("llama2-70b", "fp16")
+    a2 = est["A2"]  # 16 GB: 138 GB of FP16 weights do not fit on eight of them either
+    assert a2.roof is None and "do not fit in 8 x 16 GB" in a2.excluded
+
+
+def test_kv_cache_bounds_the_batch_by_hand():
+    g = gpu(memory_gb=100.0, mem_bw_gbps=2000.0, fp8_tops=1000.0)
+    path = resolve_precision(g, "fp8")
+    m = replace(LLAMA70, total_params=50e9, active_params=50e9, max_input_tokens=1000,
+                max_output_tokens=1000)
+    # 90 GB usable - 50 GB of FP8 weights = 40 GB for K/V; a sequence of 2,000 tokens keeps
+    # 2 x 80 layers x 8 heads x 128 x 1 byte = 163,840 B per token: 327.68 MB.
+    assert max_batch(g, m, path, 1, 1.0) == int(40e9 // (163840 * 2000))
+    assert max_batch(replace(g, memory_gb=2000.0), m, path, 1, 1.0) == MAX_BATCH  # the cap
+
+
+def test_step_time_by_hand():
+    g = gpu(mem_bw_gbps=1000.0, fp8_tops=500.0, interconnect_gbps=100.0)
+    path = resolve_precision(g, "fp8")
+    m = replace(LLAMA70, total_params=10e9, active_params=5e9, work_per_token=2.0, layers=10,
+                hidden=1000, max_input_tokens=600, max_output_tokens=400)
+    e = eff(compute=0.5, memory=0.5)
+    step, memory, compute, comm = step_time(g, m, path, e, 2, 100, 1.0)
+    bw = 2 * 1000e9 * 0.5
+    weights = 10e9 / bw
+    kv = 2 * 10 * 8 * 128 * 500 * 100 / bw  # 500 = half the longest sequence
+    matmul = 100 * 2 * 5e9 * 2.0 / (2 * 500e12 * 0.5)
+    ar = 4 * 10 * 100 * 1000 * 2 * 0.5 / 100e9
+    assert compute == pytest.approx(matmul)
+    assert comm == pytest.approx(ar)
+    assert step == pytest.approx(max(weights, matmul) + kv + ar)
+
+
+def test_mixture_of_experts_reads_all_weights_but_computes_with_the_active_ones():
+    est = by_gpu("mixtral-8x7b", "fp8")["H200 SXM 141GB"]
+    m = CAT.llm("mixtral-8x7b")
+    assert est.llm.weights_gb == pytest.approx(m.total_params / 1e9)
+    assert est.roof.flops_per_inference == pytest.approx(2 * m.active_params * m.work_per_token)
+
+
+def test_tpot_limit_costs_throughput_and_can_call_for_tensor_parallelism():
+    # One step reads all 69 GB of weights (19.2 ms on H200 at 75% of 4.8 TB/s): a 21 ms TPOT
+    # leaves one GPU room for few sequences; two GPUs each read half the weights.
+    free = by_gpu("llama2-70b", "fp8")["H200 SXM 141GB"]
+    tight = by_gpu("llama2-70b", "fp8", tpot_ms=21.0)["H200 SXM 141GB"]
+    assert free.gpus_per_replica == 1 and tight.gpus_per_replica == 2
+    assert tight.llm.step_ms <= 21.0 < free.llm.step_ms
+    assert tight.llm.comm_ms > 0
+    assert tight.throughput_per_s < free.throughput_per_s
+
+
+def test_ttft_limit_excludes_a_replica_too_slow_to_prefill():
+    est = by_gpu("llama2-70b", "fp8", ttft_ms=1.0)["H200 SXM 141GB"]
+    assert est.roof is None and "TTFT" in est.excluded
+
+
+def test_fp8_falls_back_visibly_on_a_gpu_without_it():
+    est = by_gpu("llama3.1-8b", "fp8")
+    a100 = est["A100 SXM4 80GB"]  # Ampere: no FP8 units
+    assert a100.path.requested == "fp8" and a100.path.executed == "fp16"
+    assert "no FP8 units" in a100.path.note and a100.path.note in a100.caveats
+    assert a100.llm.weights_gb == pytest.approx(CAT.llm("llama3.1-8b").total_params * 2 / 1e9)
+    assert est["H100 SXM5 80GB"].path.executed == "fp8"
+
+
+def test_fp4_runs_on_blackwell_and_falls_back_to_fp8_on_hopper():
+    est = by_gpu("llama2-70b", "fp4")
+    assert est["B200 SXM 180GB"].path.executed == "fp4"
+    assert est["H200 SXM 141GB"].path.executed == "fp8"
+    assert "no FP4 units" in est["H200 SXM 141GB"].path.note
+
+
+def test_replica_size_is_the_one_with_most_tokens_per_gpu():
+    g = CAT.gpu("H100 SXM5 80GB")
+    path = resolve_precision(g, "fp8")
+    e = next(x for x in CAT.efficiencies if (x.family, x.kind) == ("nvidia-hopper", "llm"))
+    best, _ = plan_llm(g, LLAMA70, path, e)
+    for n in (1, 2, 4, 8):
+        other, _ = plan_llm(g, LLAMA70, path, e, max_gpus=n)
+        assert other is None or other.tokens_per_s <= best.tokens_per_s * 1.0001
