@@ -28,6 +28,10 @@ Examples:
   hwtune bench --tune --latency-slo 40ms
   hwtune bench --export-model resnet-block --out rb.onnx
   hwtune bench --compare before.json after.json
+  hwtune bench --scenario server --model plate-classifier --backend onnxruntime --latency-slo 40ms
+  hwtune bench --scenario server --backend ort --latency-slo 40ms --tune     # what dynamic batching buys
+  hwtune bench --scenario server --model fixed:5ms --latency-slo 40ms        # a fixed 5 ms service (M/D/1)
+  hwtune bench --scenario offline --backend ov --max-batch-size 8
 """
 
 # Piped output (a file, a README) gets room for the whole table; a terminal keeps its width.
@@ -67,6 +71,13 @@ def bench(
     as_json: bool = typer.Option(False, "--json", help="Print JSON to stdout."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV to stdout."),
     save: bool = typer.Option(True, "--save/--no-save", help="Save the run under the user data dir (for --compare)."),
+    scenario: str = typer.Option("", "--scenario", help="MLPerf LoadGen scenario: singlestream, multistream, offline or server (needs the bench extra)."),
+    qps: str = typer.Option("", "--qps", help="--scenario server: one run at this QPS instead of searching the max."),
+    max_batch_size: int = typer.Option(1, "--max-batch-size", help="--scenario: dynamic batching, as Triton's max_batch_size (1: none)."),
+    max_queue_delay: str = typer.Option("", "--max-queue-delay", help="--scenario: dynamic batching's max queue delay, e.g. 2ms or 500us."),
+    instances: int = typer.Option(1, "--instances", help="--scenario: model instances serving side by side (Triton's instance_group count)."),
+    duration: str = typer.Option("10s", "--duration", help="--scenario: LoadGen's min duration for the reported run (MLPerf: 600s)."),
+    step: str = typer.Option("2s", "--step", help="--scenario server: LoadGen's min duration for each search step."),
 ) -> None:
     """Micro-inference benchmarks per device, and an auto-tuner."""
     args = dict(locals())
@@ -88,11 +99,13 @@ def _bench(**a: Any) -> int:
         return _export(a["export_model"], a["out_path"], a["precision"] or "fp32", a["as_json"])
     if a["compare"]:
         return _compare(a["compare"], a["as_json"])
+    if a["scenario"]:
+        return _scenario(a)
     plan = _plan(a)
     if a["tune"]:
         return _tune(plan, parse_slo(a["latency_slo"]), a)
     if a["latency_slo"]:
-        raise ConfigError("--latency-slo goes with --tune")
+        raise ConfigError("--latency-slo goes with --tune or --scenario server")
     return _measure(plan, a)
 
 
@@ -147,12 +160,92 @@ def _emit(doc: dict[str, Any], a: dict[str, Any], view: Callable[[], Any]) -> No
     saved = store.save_run(doc) if a["save"] else None
     if a["as_json"]:
         _print_json({**doc, "saved_to": str(saved) if saved else None})
+    elif a["as_csv"] and "scenario" in doc:
+        from hwtune.bench import serving_render
+
+        sys.stdout.write(serving_render.results_csv(doc["results"]))
     elif a["as_csv"]:
         sys.stdout.write(render.results_csv(doc["results"]))
     else:
         out.print(view())
         if saved:
             out.print(f"saved: {saved}", style="dim")
+
+
+def _scenario(a: dict[str, Any]) -> int:
+    from hwtune.bench import serving_render, store
+    from hwtune.bench.batcher import Batching
+    from hwtune.bench.loadgen import SCENARIOS, require_loadgen
+    from hwtune.bench.serving import parse_duration_s
+
+    scenario = a["scenario"].strip().lower()
+    if scenario not in SCENARIOS:
+        raise ConfigError(f"unknown --scenario {a['scenario']!r}; use {', '.join(SCENARIOS)}")
+    slo_ms = parse_slo(a["latency_slo"])
+    if slo_ms is not None and scenario != "server":
+        raise ConfigError("--latency-slo goes with --scenario server (LoadGen's target latency)")
+    qps = _positive_number(a["qps"], "--qps") if a["qps"] else None
+    if qps is not None and scenario != "server":
+        raise ConfigError("--qps goes with --scenario server")
+    if a["tune"] and scenario != "server":
+        raise ConfigError("--tune with --scenario searches batching for the server scenario; use --scenario server")
+    if a["tune"] and qps is not None:
+        raise ConfigError("--tune searches the max QPS; leave out --qps")
+    if a["max_batch_size"] < 1 or a["instances"] < 1:
+        raise ConfigError("--max-batch-size and --instances must be 1 or more")
+    delay_s = parse_duration_s(a["max_queue_delay"], "--max-queue-delay") if a["max_queue_delay"] else 0.0
+    duration_s = _positive_seconds(a["duration"], "--duration")
+    step_s = _positive_seconds(a["step"], "--step")
+    require_loadgen()  # before any model is built: a missing extra is a usage error, said first
+    from hwtune.bench.served import served_models
+
+    plan = _plan({**a, "tune": False})
+    models = served_models(plan, a["instances"])
+    batching = Batching(a["max_batch_size"], int(round(delay_s * 1e6)))
+    log_base = store.bench_dir() / "loadgen"
+    results, tunes = [], []
+    with _progress() as report:
+        say = lambda m: report(m, len(results), len(models))  # noqa: E731
+        for model in models:
+            common = dict(instances=a["instances"], duration_s=duration_s, step_s=step_s, log_base=log_base, report=say)
+            if a["tune"]:
+                from hwtune.bench.servetune import tune_batching
+
+                if slo_ms is None:
+                    raise ConfigError("--scenario server needs --latency-slo (the p99 budget), e.g. 40ms")
+                t = tune_batching(model, slo_ms, **common)
+                tunes.append(t.to_json())
+                results.extend(t.results)
+            else:
+                from hwtune.bench.serving import serve
+
+                results.append(serve(model, scenario, batching, latency_slo_ms=slo_ms, target_qps=qps, **common))
+    doc = {"command": "bench --scenario", "scenario": scenario, "latency_slo_ms": slo_ms,
+           "results": [r.to_json() for r in results]}
+    if tunes:
+        doc["batching_tune"] = tunes
+    _emit(doc, a, lambda: serving_render.scenario_view(doc))
+    return EXIT_OK if all(r.valid for r in results) or (tunes and all(t["best"] for t in tunes)) else 1
+
+
+def _positive_number(text: str, option: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{option} takes a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{option} must be a positive number, got {text!r}")
+    return value
+
+
+def _positive_seconds(text: str, option: str) -> float:
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(ms|s)?\s*", text or "")
+    if not m:
+        raise ConfigError(f"bad {option} {text!r}; use e.g. 10s or 500ms")
+    value = float(m.group(1)) * (0.001 if m.group(2) == "ms" else 1.0)
+    if value <= 0:
+        raise ConfigError(f"{option} must be positive, got {text!r}")
+    return value
 
 
 def _tune_json(t: Any, settings: dict[str, Any]) -> dict[str, Any]:

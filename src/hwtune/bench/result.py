@@ -22,6 +22,7 @@ class RunConfig:
     streams: int | None = None  # async: requests in flight (and OpenVINO streams); None: the runtime's choice
     threads: int | None = None  # None: the runtime's default
     pin: bool | None = None  # None: the runtime's default
+    spin: bool | None = None  # onnxruntime pool threads spin while idle; None: the runtime's default
 
     def label(self) -> str:
         parts = [f"{self.backend}/{self.device}", self.precision, f"b{self.batch}", self.mode]

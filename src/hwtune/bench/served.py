@@ -1,0 +1,48 @@
+"""The models a serving scenario puts behind the batcher: the bench backends, one engine per
+instance and batch bucket, or the built-in fixed-time model."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+from hwtune.bench.batcher import EngineService
+from hwtune.bench.result import RunConfig
+from hwtune.bench.runner import Bench, BenchPlan
+from hwtune.bench.serving import Model, fixed_model, parse_fixed
+from hwtune.errors import ConfigError
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def served_models(plan: BenchPlan, instances: int) -> list[Model]:
+    """One Model per device the plan selects (or the fixed-time model for `fixed:...`)."""
+    fixed = parse_fixed(plan.model)
+    if fixed is not None:
+        return [fixed_model(plan.model, *fixed)]
+    if len(plan.precisions) > 1 or len(plan.threads) > 1:
+        raise ConfigError("--scenario serves one configuration: give one --precision and one --threads")
+    bench = Bench(replace(plan, measure_peak=False))
+    precision = plan.precisions[0]
+    # Instances run side by side: each gets its share of the cores unless --threads says otherwise.
+    threads = plan.threads[0] if plan.threads[0] is not None else (None if instances == 1 else max(1, _cpus() // instances))
+    models = []
+    for info in bench.targets:
+        def open_engine(batch: int, info=info):
+            from hwtune.bench.engines import open_engine as open_
+            from hwtune.bench.feeds import make_feeds
+            from hwtune.bench.modelfile import precision_path
+
+            cfg = RunConfig(info.backend, info.device, batch, "sync", precision, None, threads, plan.pin, spin=False)
+            reason = bench.supports(cfg)
+            if reason:
+                raise ConfigError(reason)
+            shapes = bench.source.shapes(batch)
+            return open_(cfg, precision_path(bench.source, precision, shapes, bench.cache_dir),
+                         make_feeds(shapes, bench.types))
+
+        models.append(Model(bench.source.name, info.backend, info.device,
+                            lambda max_batch, o=open_engine: EngineService(o, max_batch), precision, threads))
+    return models

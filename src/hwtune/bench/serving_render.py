@@ -1,0 +1,92 @@
+"""Rendering of serving results: rich tables and CSV. Nothing here measures."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+CSV_FIELDS = ("scenario", "backend", "device", "model", "max_batch_size", "max_queue_delay_us", "instances",
+              "max_qps", "samples_per_s", "p50_ms", "p90_ms", "p99_ms", "latency_slo_ms", "valid", "shortened",
+              "loadgen_log_dir")
+
+
+def _f(x: Any, digits: int = 2) -> str:
+    return "-" if x is None else f"{x:,.{digits}f}"
+
+
+def results_table(results: list[dict[str, Any]], title: str) -> Table:
+    t = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("model", "device", "batching", "inst", "max QPS", "samples/s", "p50 ms", "p90 ms", "p99 ms",
+                "LoadGen"):
+        t.add_column(col, justify="left" if col in ("model", "device", "batching", "LoadGen") else "right")
+    for r in results:
+        b = r["batching"]
+        batching = f"<= {b['max_batch_size']}, {b['max_queue_delay_us']} us" if b["max_batch_size"] > 1 else "none"
+        lat = r["latency_ms"]
+        t.add_row(r["model"], f"{r['backend']}/{r['device']}", batching, str(r["instances"]),
+                  _f(r.get("max_qps"), 1), _f(r.get("throughput_fps"), 1), _f(lat.get("p50")), _f(lat.get("p90")),
+                  _f(lat.get("p99")), Text("VALID" if r["valid"] else "INVALID",
+                                           style="green" if r["valid"] else "bold red"))
+    return t
+
+
+def curve_table(r: dict[str, Any]) -> Table:
+    t = Table(title=f"{r['model']} ({r['backend']}/{r['device']}): QPS vs p99, the search's runs",
+              title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("QPS", "p50 ms", "p90 ms", "p99 ms", "run s", "p99 in budget", "LoadGen"):
+        t.add_column(col, justify="right")
+    for p in r.get("curve", []):
+        lat = p["latency_ms"]
+        t.add_row(_f(p["qps"], 1), _f(lat["p50"]), _f(lat["p90"]), _f(lat["p99"]), f"{p['min_duration_s']:g}",
+                  "yes" if p["within_slo"] else "no", "VALID" if p["valid"] else "INVALID")
+    return t
+
+
+def scenario_view(doc: dict[str, Any]) -> Group:
+    slo = doc.get("latency_slo_ms")
+    title = f"{doc['scenario']} scenario (MLPerf LoadGen)" + (f", p99 budget {slo:g} ms" if slo else "")
+    parts: list[Any] = [results_table(doc["results"], title)]
+    if doc["scenario"] == "server":
+        for r in doc["results"]:
+            parts.append(curve_table(r))
+    for t in doc.get("batching_tune", []):
+        gain = t.get("batching_gain")
+        label = f"{t['model']} on {t['backend']}/{t['device']}"
+        if t["best"] is None:
+            parts.append(Text(f"{label}: no batching setting reached a VALID max QPS within {slo:g} ms", style="bold red"))
+            continue
+        base = t["max_qps_without_batching"]
+        parts.append(Text(f"{label}: dynamic batching buys {_gain_text(gain)} within p99 <= {slo:g} ms "
+                          f"({_f(base, 1)} -> {_f(t['max_qps_best'], 1)} QPS)", style="bold green"))
+        parts.append(Text("  Triton config.pbtxt:\n" + "\n".join("    " + x for x in t["triton_config"].splitlines())))
+    for r in doc["results"]:
+        for n in r.get("notes", []):
+            parts.append(Text(n, style="dim"))
+            break
+        break
+    parts.append(Text("LoadGen logs: " + ", ".join(r["loadgen_log_dir"] or "-" for r in doc["results"]), style="dim"))
+    return Group(*parts)
+
+
+def _gain_text(gain: float | None) -> str:
+    if gain is None:
+        return "an unknown amount (no VALID QPS without it)"
+    return f"{(gain - 1) * 100:+.0f}% QPS" if abs(gain - 1) >= 0.005 else "nothing"
+
+
+def results_csv(results: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for r in results:
+        lat = r["latency_ms"]
+        w.writerow({**{k: r.get(k) for k in CSV_FIELDS if k in r}, **r["batching"],
+                    "samples_per_s": r.get("throughput_fps"), "p50_ms": lat.get("p50"), "p90_ms": lat.get("p90"),
+                    "p99_ms": lat.get("p99")})
+    return buf.getvalue()

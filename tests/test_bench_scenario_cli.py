@@ -1,0 +1,98 @@
+"""`hwtune bench --scenario`: the fixed JSON interface, the search against M/D/1, and bad input."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from hwtune import cli_bench
+from hwtune.bench import queueing
+
+from bench_helpers import data_dir  # noqa: F401  (fixture)
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def root() -> None:
+        pass
+
+    cli_bench.register(app)
+    return app
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(_app(), ["bench", *args])
+
+
+def test_server_search_on_the_fixed_model_reports_the_interface_and_agrees_with_md1(data_dir):
+    r = invoke("--scenario", "server", "--model", "fixed:2ms", "--latency-slo", "10ms",
+               "--duration", "2s", "--step", "1s", "--json")
+    assert r.exit_code in (0, 1), r.output
+    doc = json.loads(r.stdout)
+    (res,) = doc["results"]
+    assert res["scenario"] == "server"
+    assert set(res["latency_ms"]) >= {"p50", "p90", "p99"}
+    assert isinstance(res["valid"], bool)
+    assert (Path(res["loadgen_log_dir"]) / "mlperf_log_summary.txt").is_file()
+    assert res["shortened"] and "shortened" in res["notes"][0]
+    assert len(res["curve"]) >= 3 and all(p["qps"] > 0 for p in res["curve"])
+    theory = queueing.max_rate_within(0.010, 0.99, 0.002)  # 280 QPS
+    if res["valid"]:
+        # One-second steps and a two-second confirmation on a shared machine: a loose band.
+        assert 0.6 * theory <= res["max_qps"] <= 1.3 * theory, (res["max_qps"], theory)
+        assert res["latency_ms"]["p99"] <= 10
+    else:
+        assert res["max_qps"] is None
+
+
+def test_server_at_a_given_qps_and_table_output(data_dir):
+    r = invoke("--scenario", "server", "--model", "fixed:1ms", "--latency-slo", "50ms", "--qps", "400",
+               "--duration", "2s", "--no-save")
+    assert r.exit_code == 0, r.output
+    assert "VALID" in r.stdout and "QPS vs p99" in r.stdout and "shortened" in r.stdout
+
+
+def test_offline_with_dynamic_batching(data_dir):
+    r = invoke("--scenario", "offline", "--model", "fixed:2ms", "--max-batch-size", "8", "--max-queue-delay", "1ms",
+               "--duration", "1s", "--json", "--no-save")
+    assert r.exit_code == 0, r.output
+    (res,) = json.loads(r.stdout)["results"]
+    assert res["batching"] == {"max_batch_size": 8, "max_queue_delay_us": 1000}
+    # 8 samples per 2 ms batch: far above the 500/s one sample at a time would give.
+    assert res["throughput_fps"] > 1000
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--qps", "0"], "--qps"),
+    (["--qps", "-5"], "--qps"),
+    (["--qps", "fast"], "--qps"),
+    (["--latency-slo", "0ms"], "--latency-slo"),
+    (["--latency-slo", "-40ms"], "--latency-slo"),
+    (["--latency-slo", "soon"], "--latency-slo"),
+    (["--scenario", "burst"], "--scenario"),
+    (["--duration", "0s"], "--duration"),
+    (["--max-queue-delay", "later"], "--max-queue-delay"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, needle, data_dir):
+    base = {"--scenario": "server", "--latency-slo": "40ms", "--model": "fixed:1ms"}
+    for k, v in zip(args[::2], args[1::2]):
+        base[k] = v
+    r = invoke(*[x for kv in base.items() for x in kv], "--no-save")
+    assert r.exit_code == 2, r.output
+    msg = r.stderr.strip()
+    assert msg.startswith("hwtune: error: ") and "\n" not in msg and needle in msg, msg
+
+
+def test_scenario_without_the_bench_extra_is_exit_2(monkeypatch, data_dir):
+    monkeypatch.setitem(sys.modules, "mlperf_loadgen", None)  # import fails as if not installed
+    r = invoke("--scenario", "server", "--latency-slo", "40ms", "--no-save")
+    assert r.exit_code == 2
+    msg = r.stderr.strip()
+    assert "\n" not in msg and "hwtune[bench]" in msg, msg
