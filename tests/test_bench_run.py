@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 import pytest
@@ -154,3 +156,34 @@ def test_feeds_are_deterministic():
     assert np.array_equal(a["x"], b["x"])
     ids = make_feeds({"ids": (4,)}, {"ids": np.int64})["ids"]
     assert ids.dtype == np.int64 and ids.min() >= 0
+
+
+def test_backend_names_are_compared_only_inside_the_backend_modules():
+    # one interface: code outside a backend module asks engines.backend(name), never tests a name
+    import ast
+
+    from hwtune.bench.engines import backends
+
+    names = {n for b in backends() for n in (b.name, b.short, *b.aliases)}
+    src = Path(__file__).resolve().parents[1] / "src" / "hwtune"
+    found = []
+    for path in src.rglob("*.py"):
+        if path.name in ("ort_backend.py", "ov_backend.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                for part in [node.left, *node.comparators]:
+                    values = part.elts if isinstance(part, (ast.Tuple, ast.List, ast.Set)) else [part]
+                    if any(isinstance(v, ast.Constant) and v.value in names for v in values):
+                        found.append(f"{path.relative_to(src)}:{node.lineno}")
+    assert not found
+
+
+def test_every_backend_lists_devices_the_same_way():
+    from hwtune.bench.devices import DeviceInfo
+    from hwtune.bench.engines import backend, backends
+
+    for b in backends():
+        devices, notes = b.devices()
+        assert all(isinstance(d, DeviceInfo) and d.backend == b.name and "auto" in d.precisions for d in devices)
+        assert backend(b.short) is b and backend(b.name.upper()) is b

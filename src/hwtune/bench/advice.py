@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hwtune.bench.ov_backend import compile_config
+from hwtune.bench.engines import backend
 from hwtune.bench.result import BenchResult
 
 MIN_QUEUE_DELAY_US = 100
@@ -21,18 +21,7 @@ def settings(result: BenchResult, slo_ms: float | None = None, model_name: str =
     cfg, ex = result.config, result.executed
     out: dict[str, Any] = {"backend": cfg.backend, "device": cfg.device, "precision": cfg.precision,
                            "batch": cfg.batch, "requests_in_flight": ex.requests}
-    if cfg.backend == "openvino":
-        props = {k: (str(v).upper() if isinstance(v, bool) else str(v)) for k, v in compile_config(cfg).items()}
-        out["openvino_properties"] = props
-        out["openvino_infer_requests"] = ex.requests
-    else:
-        out["onnxruntime_session_options"] = {
-            "intra_op_num_threads": ex.threads,
-            "execution_mode": "ORT_SEQUENTIAL",
-            "graph_optimization_level": "ORT_ENABLE_ALL",
-            "providers": list(ex.providers),
-        }
-        out["onnxruntime_concurrent_runs"] = ex.requests
+    out.update(backend(cfg.backend).deploy_settings(cfg, ex))
     if cfg.precision == "int8":
         out["model_note"] = "int8 = the QDQ model (onnxruntime quantize_static, per-channel int8 weights, uint8 activations)"
     out["triton_config"] = triton_snippet(result, slo_ms, model_name)
@@ -61,15 +50,7 @@ def triton_snippet(result: BenchResult, slo_ms: float | None, model_name: str = 
         "}",
         f"instance_group [ {{ count: {instances}, kind: {kind} }} ]",
     ]
-    params: dict[str, str] = {}
-    if cfg.backend == "openvino":
-        params["NUM_STREAMS"] = "1"
-        params["PERFORMANCE_HINT"] = "LATENCY"
-        if ex.threads:
-            params["INFERENCE_NUM_THREADS"] = str(max(1, ex.threads // instances))
-    elif ex.threads and not gpu:
-        params["intra_op_thread_count"] = str(ex.threads)
-        params["inter_op_thread_count"] = "1"
+    params = backend(cfg.backend).triton_parameters(ex, instances, gpu)
     for key, value in params.items():
         lines.append(f'parameters: {{ key: "{key}" value: {{ string_value: "{value}" }} }}')
     return "\n".join(lines)

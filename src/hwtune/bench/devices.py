@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hwtune.bench.engines import backend as named, backends
 from hwtune.errors import ConfigError
-
-BACKEND_ALIASES = {"onnxruntime": "onnxruntime", "ort": "onnxruntime", "openvino": "openvino", "ov": "openvino"}
 
 
 @dataclass(frozen=True)
@@ -32,38 +31,26 @@ class DeviceList:
 def list_devices() -> DeviceList:
     devices: list[DeviceInfo] = []
     notes: list[str] = []
-    try:
-        import onnxruntime as ort
-
-        from hwtune.bench import ort_backend
-
-        benched = set()
-        for device, provider in ort_backend.available_devices():
-            benched.add(provider)
-            name = f"{provider} (onnxruntime {ort.__version__})"
-            devices.append(DeviceInfo("onnxruntime", device, name, ort_backend.DEVICE_PRECISIONS[device] + ("auto",)))
-        other = [p for p in ort.get_available_providers() if p not in benched]
-        if other:
-            notes.append(f"onnxruntime providers present but not benchmarked: {', '.join(other)}")
-    except ImportError as exc:
-        notes.append(f"onnxruntime is not importable: {exc}")
-    try:
-        from hwtune.bench import ov_backend
-
-        for device, name, precisions in ov_backend.available_devices():
-            devices.append(DeviceInfo("openvino", device, name, precisions))
-    except ImportError as exc:
-        notes.append(f"openvino is not importable: {exc}")
-    except RuntimeError as exc:
-        notes.append(f"OpenVINO could not list devices: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+    for b in backends():
+        try:
+            found, more = b.devices()
+        except ImportError as exc:
+            notes.append(f"{b.name} is not importable: {exc}")
+            continue
+        except RuntimeError as exc:
+            notes.append(f"{b.title} could not list devices: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+            continue
+        devices.extend(found)
+        notes.extend(more)
     return DeviceList(tuple(devices), tuple(notes))
 
 
 def select(found: DeviceList, backend: str = "all", devices: tuple[str, ...] = ()) -> list[DeviceInfo]:
     """The devices matching --backend and --device (case-insensitive; `GPU` matches `GPU.0`)."""
-    if backend != "all" and backend not in BACKEND_ALIASES:
-        raise ConfigError(f"unknown --backend {backend!r}; use onnxruntime (ort), openvino (ov) or all")
-    want_backend = BACKEND_ALIASES.get(backend)
+    try:
+        want_backend = None if backend == "all" else named(backend).name
+    except ConfigError as exc:
+        raise ConfigError(f"unknown --backend {backend!r}; use {exc.message.split('; use ', 1)[1]}") from None
     chosen = [d for d in found.devices if want_backend is None or d.backend == want_backend]
     if devices:
         wanted = [w.strip().lower() for w in devices if w.strip()]

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from hwtune.bench.devices import DeviceInfo
 from hwtune.bench.measure import StopRule, Timing, run_sync, run_threads
 from hwtune.bench.result import Executed, RunConfig
 from hwtune.errors import ConfigError
@@ -27,12 +28,46 @@ FLOAT_OPS = {"Conv", "FusedConv", "NchwcConv", "MatMul", "FusedMatMul", "Gemm", 
              "MultiHeadAttention", "ConvTranspose", "TransposeMatMul"}
 
 
-def available_devices() -> list[tuple[str, str]]:
-    """(device, provider) for each provider hwtune can benchmark, in preference order."""
-    import onnxruntime as ort
+class OrtBackend:
+    name = "onnxruntime"
+    title = "onnxruntime"
+    aliases = ("ort",)
+    short = "ort"
 
-    present = set(ort.get_available_providers())
-    return [(d, p[0]) for d, p in DEVICE_PROVIDERS.items() if p[0] in present]
+    def devices(self) -> tuple[list[DeviceInfo], list[str]]:
+        """Each provider hwtune can benchmark, in preference order; the others as a note."""
+        import onnxruntime as ort
+
+        present = ort.get_available_providers()
+        found = [DeviceInfo(self.name, device, f"{providers[0]} (onnxruntime {ort.__version__})",
+                            DEVICE_PRECISIONS[device] + ("auto",))
+                 for device, providers in DEVICE_PROVIDERS.items() if providers[0] in present]
+        benched = {DEVICE_PROVIDERS[d.device][0] for d in found}
+        other = [p for p in present if p not in benched]
+        return found, [f"onnxruntime providers present but not benchmarked: {', '.join(other)}"] if other else []
+
+    def unsupported(self, cfg: RunConfig) -> str | None:
+        return None
+
+    def compile(self, cfg: RunConfig, path: Path, feeds: dict[str, Any]) -> "OrtEngine":
+        return OrtEngine(cfg, path, feeds)
+
+    def balanced_threads(self, cpus: int, requests: int) -> int:
+        # intra-op threads are per run: requests x threads = CPUs
+        return max(1, cpus // requests)
+
+    def deploy_settings(self, cfg: RunConfig, executed: Executed) -> dict[str, Any]:
+        return {"onnxruntime_session_options": {
+                    "intra_op_num_threads": executed.threads,
+                    "execution_mode": "ORT_SEQUENTIAL",
+                    "graph_optimization_level": "ORT_ENABLE_ALL",
+                    "providers": list(executed.providers)},
+                "onnxruntime_concurrent_runs": executed.requests}
+
+    def triton_parameters(self, executed: Executed, instances: int, gpu: bool) -> dict[str, str]:
+        if executed.threads and not gpu:
+            return {"intra_op_thread_count": str(executed.threads), "inter_op_thread_count": "1"}
+        return {}
 
 
 def default_requests(cfg: RunConfig) -> int:
@@ -44,8 +79,6 @@ def _cpus() -> int:
 
 
 class OrtEngine:
-    backend = "onnxruntime"
-
     def __init__(self, cfg: RunConfig, path: Path, feeds: dict[str, Any]) -> None:
         import onnxruntime as ort
 
@@ -138,3 +171,6 @@ def _physical_cores() -> int:
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0][:300] if lines else type(exc).__name__
+
+
+BACKEND = OrtBackend()

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from hwtune.bench.devices import DeviceInfo
 from hwtune.bench.measure import StopRule, Timing, perf, run_sync
 from hwtune.bench.result import Executed, RunConfig
 from hwtune.errors import ConfigError
@@ -26,18 +27,47 @@ def core() -> Any:
     return ov.Core()
 
 
-def available_devices() -> list[tuple[str, str, tuple[str, ...]]]:
-    """(device, full name, precisions) for every device the OpenVINO Core lists."""
-    found = []
-    for dev in core().available_devices:
-        try:
-            name = str(core().get_property(dev, "FULL_DEVICE_NAME"))
-            caps = core().get_property(dev, "OPTIMIZATION_CAPABILITIES")
-        except Exception:  # a device that cannot answer is still listed, with what we know
-            name, caps = dev, ["FP32"]
-        precisions = tuple(CAPABILITY_PRECISIONS[c] for c in caps if c in CAPABILITY_PRECISIONS)
-        found.append((dev, name, precisions + ("auto",)))
-    return found
+class OvBackend:
+    name = "openvino"
+    title = "OpenVINO"
+    aliases = ("ov",)
+    short = "ov"
+
+    def devices(self) -> tuple[list[DeviceInfo], list[str]]:
+        """Every device the OpenVINO Core lists, with the precisions it reports."""
+        found = []
+        for dev in core().available_devices:
+            try:
+                name = str(core().get_property(dev, "FULL_DEVICE_NAME"))
+                caps = core().get_property(dev, "OPTIMIZATION_CAPABILITIES")
+            except Exception:  # a device that cannot answer is still listed, with what we know
+                name, caps = dev, ["FP32"]
+            precisions = tuple(CAPABILITY_PRECISIONS[c] for c in caps if c in CAPABILITY_PRECISIONS)
+            found.append(DeviceInfo(self.name, dev, name, precisions + ("auto",)))
+        return found, []
+
+    def unsupported(self, cfg: RunConfig) -> str | None:
+        if cfg.streams and cfg.threads and cfg.streams > cfg.threads:
+            return f"{cfg.streams} OpenVINO streams need at least as many threads (got {cfg.threads})"
+        return None
+
+    def compile(self, cfg: RunConfig, path: Path, feeds: dict[str, Any]) -> "OvEngine":
+        return OvEngine(cfg, path, feeds)
+
+    def balanced_threads(self, cpus: int, requests: int) -> int:
+        # the streams share one thread pool: all of the CPUs whatever the requests
+        return cpus
+
+    def deploy_settings(self, cfg: RunConfig, executed: Executed) -> dict[str, Any]:
+        props = {k: (str(v).upper() if isinstance(v, bool) else str(v)) for k, v in compile_config(cfg).items()}
+        return {"openvino_properties": props, "openvino_infer_requests": executed.requests}
+
+    def triton_parameters(self, executed: Executed, instances: int, gpu: bool) -> dict[str, str]:
+        # one stream per instance, each with its share of the threads
+        params = {"NUM_STREAMS": "1", "PERFORMANCE_HINT": "LATENCY"}
+        if executed.threads:
+            params["INFERENCE_NUM_THREADS"] = str(max(1, executed.threads // instances))
+        return params
 
 
 def compile_config(cfg: RunConfig) -> dict[str, Any]:
@@ -58,8 +88,6 @@ def compile_config(cfg: RunConfig) -> dict[str, Any]:
 
 
 class OvEngine:
-    backend = "openvino"
-
     def __init__(self, cfg: RunConfig, path: Path, feeds: dict[str, Any]) -> None:
         import openvino as ov
 
@@ -177,3 +205,6 @@ def _int(value: Any) -> int | None:
 def _first_line(exc: BaseException) -> str:
     lines = [line for line in str(exc).strip().splitlines() if line.strip()]
     return lines[0][:300] if lines else type(exc).__name__
+
+
+BACKEND = OvBackend()

@@ -13,8 +13,10 @@ from rich.text import Text
 
 from hwtune.bench.compare import Comparison
 from hwtune.bench.devices import DeviceList
+from hwtune.bench.engines import backend
 from hwtune.bench.result import BenchResult
 from hwtune.bench.runner import BenchRun
+from hwtune.errors import ConfigError
 
 CSV_FIELDS = (
     "backend", "device", "model", "batch", "mode", "precision_requested", "precision_executed",
@@ -24,7 +26,11 @@ CSV_FIELDS = (
 )
 
 
-SHORT = {"onnxruntime": "ort", "openvino": "ov"}
+def _short(name: str) -> str:
+    try:
+        return backend(name).short
+    except ConfigError:  # a stored result of a backend this version does not have
+        return name
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
@@ -56,7 +62,7 @@ def results_table(results: list[BenchResult] | tuple[BenchResult, ...], title: s
         if r.throughput_spread is not None:
             fps += f" ±{r.throughput_spread.relative * 50:.0f}%"
         t.add_row(
-            f"{SHORT.get(c.backend, c.backend)}/{c.device}", prec, str(c.batch), c.mode,
+            f"{_short(c.backend)}/{c.device}", prec, str(c.batch), c.mode,
             f"{e.requests}/{e.threads if e.threads is not None else '-'}", fps,
             _fmt(r.latency.p50_ms), _fmt(r.latency.p90_ms), _fmt(r.latency.p99_ms),
             _fmt(r.gflops_per_s, 1), "-" if r.peak_fraction is None else f"{r.peak_fraction:.0%}",

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from hwtune.bench import metrics, peak, store
 from hwtune.bench.devices import DeviceInfo, DeviceList, list_devices, select
+from hwtune.bench.engines import backend, open_engine
 from hwtune.bench.measure import StopRule, warmup_rule
 from hwtune.bench.modelfile import ModelSource, open_model, precision_path
 from hwtune.bench.noise import LoadMeter
@@ -118,9 +119,7 @@ class Bench:
         info = self.info(cfg)
         if cfg.precision not in info.precisions:
             return f"{info.backend}/{info.device} does not run {cfg.precision} (it runs {', '.join(info.precisions)})"
-        if cfg.backend == "openvino" and cfg.streams and cfg.threads and cfg.streams > cfg.threads:
-            return f"{cfg.streams} OpenVINO streams need at least as many threads (got {cfg.threads})"
-        return None
+        return backend(cfg.backend).unsupported(cfg)
 
     def peak_for(self, info: DeviceInfo, precision_class: str) -> peak.Peak | None:
         key = (peak.device_key(info), precision_class)
@@ -135,7 +134,6 @@ class Bench:
         reason = self.supports(cfg)
         if reason:
             return Skipped(cfg, reason)
-        from hwtune.bench.engines import open_engine
         from hwtune.bench.feeds import make_feeds
 
         phase = on_phase or (lambda _p: None)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from hwtune.bench.devices import DeviceInfo
+from hwtune.bench.engines import backend
 from hwtune.bench.result import BenchResult, RunConfig, Skipped
 from hwtune.bench.runner import Bench
 
@@ -132,7 +133,7 @@ class _Search:
         """The thread count that fills the cores at this request count: onnxruntime's threads are per
         run, so requests x threads = CPUs; OpenVINO's are shared by its streams, so all of them."""
         cpus = max(self.space.threads)
-        want = cpus if self.info.backend == "openvino" else max(1, cpus // requests)
+        want = backend(self.info.backend).balanced_threads(cpus, requests)
         return min(self.space.threads, key=lambda t: (abs(t - want), t))
 
     def moves(self, p: Point, axis: int) -> list[Point]:
