@@ -180,6 +180,9 @@ def test_judgement_efficiency_is_marked_and_not_ranked_first():
     assert flags == sorted(flags)  # evidence-based setups first, judgement ones after
     arc = next(s for s in setups if s["gpu"] == "Arc A770 16GB")
     assert arc["efficiency_judgement"]
+    est = json.loads(run("--workload", "llama2-70b", "--precision", "fp8", "--all", "--json").output)["estimates"]
+    priced = [e["efficiency_judgement"] for e in est if e["throughput_per_usd"] is not None]
+    assert priced == sorted(priced) and True in priced  # Gaudi 3, RTX PRO 6000: after the others
     table = run("--budget", "5000", "--top", "20").output
     line = next(x for x in table.splitlines() if "Arc A770" in x and "│" in x)
     assert "judgement!" in line

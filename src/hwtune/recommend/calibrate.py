@@ -18,7 +18,8 @@ from hwtune.recommend.roofline import efficiency_key, resolve_precision
 PRECISION_NAMES = {
     "fp32": "fp32", "f32": "fp32", "float32": "fp32", "fp16": "fp16", "f16": "fp16",
     "float16": "fp16", "half": "fp16", "bf16": "bf16", "bfloat16": "bf16", "int8": "int8",
-    "i8": "int8", "u8": "int8", "qint8": "int8",
+    "i8": "int8", "u8": "int8", "qint8": "int8", "fp8": "fp8", "float8": "fp8", "f8": "fp8",
+    "fp4": "fp4", "nvfp4": "fp4", "mxfp4": "fp4",
 }
 CPU_WORDS = ("cpu", "xeon", "epyc", "core(tm)", "ryzen", "threadripper", "neoverse", "graviton")
 

@@ -161,7 +161,9 @@ def calibration_line(c: Calibration) -> str:
 
 
 def _value_key(e: Estimate) -> tuple:
-    return (e.throughput_per_usd is None, -(e.throughput_per_usd or 0.0),
+    # Best value first, but a GPU whose efficiency is a judgement never above one with a
+    # published or measured result behind it (the tables mark it too).
+    return (e.throughput_per_usd is None, e.judgement, -(e.throughput_per_usd or 0.0),
             -e.throughput_per_s, e.gpu.name)
 
 

@@ -6,7 +6,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from hwtune.recommend.costs import CloudVsBuy
+from hwtune.recommend.costs import CloudVsBuy, unit_cost
 from hwtune.recommend.engine import Recommendation
 from hwtune.recommend.estimate import GEFORCE_CAVEAT, Estimate
 from hwtune.recommend.jsonout import selected_estimates
@@ -21,6 +21,10 @@ def _usd(x: float | None) -> str:
 
 def _fps(x: float) -> str:
     return f"{x:,.0f}"
+
+
+def _cents(x: float | None) -> str:
+    return "-" if x is None else f"${x:,.2f}" if x >= 0.1 else f"${x:.3f}"
 
 
 def _per_k(x: float | None) -> str:
@@ -69,20 +73,29 @@ def render_estimates(rec: Recommendation, show_all: bool, top: int) -> Table:
               caption_justify="left")
     cols = [("GPU", "left"), ("class", "left"), ("runs as", "left")]
     cols += [("GPUs/replica", "right"), ("seqs", "right")] if rec.llm else [("batch", "right")]
-    cols += [(u, "right"), ("bound", "left"), ("card price", "right"), (f"{u} per $1k", "right"),
-             ("efficiency", "right")]
+    cols += [(u, "right"), ("bound", "left"), ("card price", "right"), (f"{u} per $1k", "right")]
+    if rec.llm:
+        cols += [("$/M tok owned", "right"), ("$/M tok cloud", "right")]
+    cols += [("efficiency", "right")]
     for col, just in cols:
         t.add_column(col, justify=just)
+    hosts, usage = rec.request.hosts, rec.request.usage
     for e in selected_estimates(rec, show_all, top):
+        costs = []
+        if rec.llm:
+            per_host = hosts.max_cards(e.gpu.host, e.gpu.slots)
+            c = unit_cost(e, rec.catalog.cloud, usage, hosts.cost_usd(e.gpu.host) / per_host,
+                          hosts.power_w(e.gpu.host) / per_host)
+            costs = [_cents(c.owned_usd), _cents(c.cloud_usd)]
         runs = e.path.executed + ("*" if e.path.note else "")
         sizes = [str(e.gpus_per_replica), str(e.roof.batch)] if rec.llm and e.roof else (
             ["-", "-"] if rec.llm else [str(e.roof.batch) if e.roof else "-"])
         if e.roof is None:
             t.add_row(e.gpu.name, e.gpu.gpu_class, runs, *sizes, "-", e.excluded, _usd(e.price.usd),
-                      "-", _eff(e), style="dim")
+                      "-", *costs, _eff(e), style="dim")
             continue
         t.add_row(e.gpu.name, e.gpu.gpu_class, runs, *sizes, _fps(e.throughput_per_s),
-                  e.roof.bound, _usd(e.price.usd), _per_k(e.throughput_per_usd), _eff(e))
+                  e.roof.bound, _usd(e.price.usd), _per_k(e.throughput_per_usd), *costs, _eff(e))
     return t
 
 
