@@ -207,8 +207,9 @@ def collect_caveats(rec: Recommendation, shown: list[Estimate]) -> list[str]:
         if e.gpu.estimated_fields and not any(x.startswith(f"{e.gpu.name}: figures") for x in out):
             out.append(f"{e.gpu.name}: figures not verified against a primary source: "
                        f"{e.gpu.estimated_fields}")
-    # A priced GPU left out of every setup deserves its reason even when its row is not shown.
-    for e in rec.estimates:
+    # A priced GPU left out of every setup deserves its reason even when its row is not shown
+    # (within the classes a fleet plan was drawn from).
+    for e in _in_plan(rec, list(rec.estimates)):
         if e.roof is None and e.price.usd and e.gpu.name not in shown_names:
             out.append(f"{e.gpu.name}: {e.excluded}")
     out.append("Prices are estimates with a date (list price at launch or street listings "
@@ -217,9 +218,18 @@ def collect_caveats(rec: Recommendation, shown: list[Estimate]) -> list[str]:
     return out + list(rec.warnings)
 
 
+def _in_plan(rec: Recommendation, estimates: list[Estimate]) -> list[Estimate]:
+    """A fleet plan alone speaks of its classes' GPUs only (server cards unless --class said)."""
+    if not rec.fleet_classes or rec.budget_setups:
+        return estimates
+    return [e for e in estimates if e.gpu.gpu_class in rec.fleet_classes]
+
+
 def render(rec: Recommendation, console: Console, show_all: bool = False, top: int = 10) -> None:
     console.print(render_header(rec))
     shown = selected_estimates(rec, show_all, top)
+    if not show_all:
+        shown = _in_plan(rec, shown)
     u = _unit(rec)
     if rec.budget_setups or rec.target_setups:
         if rec.budget_setups:
