@@ -90,23 +90,34 @@ def test_run_threads_counts_every_completed_request():
     assert t.requests / t.wall_s > 150  # one at a time would be at most 100/s
 
 
-def _result(fps, p99, spread=None, noisy=False, **key):
+def _result(windows, p99, noisy=False, **key):
     base = {"backend": "openvino", "device": "CPU", "model": "m", "batch": 1, "mode": "sync",
             "precision_requested": "fp32", "streams_requested": None, "threads_requested": None}
     base.update(key)
-    return {**base, "throughput_fps": fps, "latency_ms": {"p99": p99},
-            "throughput_spread": None if spread is None else {"relative": spread}, "noisy": noisy}
+    return {**base, "throughput_fps": sorted(windows)[len(windows) // 2], "latency_ms": {"p99": p99},
+            "throughput_windows_fps": list(windows), "noisy": noisy}
 
 
-def test_compare_pairs_results_and_judges_against_the_noise_band():
+def test_compare_claims_faster_or_slower_only_when_the_interval_excludes_zero():
+    steady = [100, 101, 99, 100, 100]
+    noisy = [80, 120, 95, 130, 85]  # +-25% windows, as this VM gives
     before = {"host": {"digest": "a", "source": "probe_facts"}, "versions": {"openvino": "1"},
-              "results": [_result(100, 10), _result(100, 10, batch=4), _result(100, 10, mode="async", spread=0.2)]}
+              "results": [_result(steady, 10), _result(noisy, 10, batch=4), _result(steady, 10, mode="async"),
+                          _result([100], 10, batch=8)]}
     after = {"host": {"digest": "b", "source": "probe_facts"}, "versions": {"openvino": "2"},
-             "results": [_result(110, 9), _result(102, 10, batch=4), _result(115, 10, mode="async"),
-                         _result(50, 5, model="other")]}
+             "results": [_result([110, 111, 109, 110, 110], 9), _result([x * 1.033 for x in noisy[::-1]], 10, batch=4),
+                         _result([90, 91, 89, 90, 90], 10, mode="async"), _result([103.3], 10, batch=8),
+                         _result(steady, 5, model="other")]}
     cmp = compare_runs(before, after)
     verdicts = [p.verdict for p in cmp.pairs]
-    assert verdicts == ["faster", "same", "same", "only after"]
+    assert verdicts[0] == "faster" and verdicts[2] == "slower" and verdicts[4] == "only after"
+    # +3.3% inside windows that vary by 25%: no claim, and the interval's reach is given.
+    assert verdicts[1].startswith("no measurable difference (+-") and verdicts[1].endswith("%)")
+    change = cmp.pairs[1].to_json()["throughput_change"]
+    assert change["ci95"][0] < 0 < change["ci95"][1]
+    assert float(verdicts[1].split("+-")[1].rstrip("%)")) > 3.3
+    # One window a side: no interval, and the verdict says what to do.
+    assert verdicts[3].startswith("cannot tell") and "--repeat" in verdicts[3]
     assert cmp.pairs[0].throughput_ratio == pytest.approx(1.1)
     assert cmp.pairs[0].p99_ratio == pytest.approx(0.9)
     assert any("host facts differ" in n for n in cmp.notes)

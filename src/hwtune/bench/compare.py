@@ -1,8 +1,12 @@
 """Compare two saved runs (before and after `hwtune apply`, say), result by result.
 
 Results pair up on what was asked (backend, device, model, batch, mode,
-precision, streams, threads). A change smaller than the noise band (the
-larger of 3% and the repeats' relative spread on either side) is "same".
+precision, streams, threads). The throughput change is judged from each
+side's repeated windows (`--repeat`): the relative difference of the means
+with a 95% bootstrap interval (hwtune.bench.stats). "faster" or "slower" only
+when the interval excludes zero; otherwise "no measurable difference (+-x%)",
+x being how far the interval reaches. With fewer than three windows on a side
+there is no interval, and the verdict says so instead of guessing.
 """
 
 from __future__ import annotations
@@ -10,8 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-NOISE_BAND = 0.03
+from hwtune.bench.stats import MIN_WINDOWS, Difference, relative_difference
+
 KEY_FIELDS = ("backend", "device", "model", "batch", "mode", "precision_requested", "streams_requested", "threads_requested")
+
+
+def _windows(r: dict[str, Any] | None) -> list[float]:
+    w = (r or {}).get("throughput_windows_fps")
+    return [float(x) for x in w if isinstance(x, (int, float))] if isinstance(w, list) else []
 
 
 @dataclass(frozen=True)
@@ -34,30 +44,36 @@ class Pair:
         return a / b if b else None
 
     @property
-    def band(self) -> float:
-        spreads = [((r or {}).get("throughput_spread") or {}).get("relative", 0.0) for r in (self.before, self.after)]
-        return max([NOISE_BAND, *spreads])
+    def difference(self) -> Difference | None:
+        if not self.before or not self.after:
+            return None
+        return relative_difference(_windows(self.before), _windows(self.after))
 
     @property
     def verdict(self) -> str:
-        ratio = self.throughput_ratio
-        if ratio is None:
+        if self.before is None or self.after is None:
             return "only before" if self.after is None else "only after"
-        noisy = any((r or {}).get("noisy") for r in (self.before, self.after))
-        if abs(ratio - 1) <= self.band:
-            word = "same"
-        else:
-            word = "faster" if ratio > 1 else "slower"
-        return word + (" (noisy)" if noisy else "")
+        noisy = " (noisy)" if any(r.get("noisy") for r in (self.before, self.after)) else ""
+        d = self.difference
+        if d is None:
+            nb, na = len(_windows(self.before)) or 1, len(_windows(self.after)) or 1
+            return (f"cannot tell: {nb} window(s) before, {na} after; measure both with --repeat {MIN_WINDOWS} "
+                    "or more") + noisy
+        if d.excludes_zero:
+            return ("faster" if d.relative > 0 else "slower") + noisy
+        return f"no measurable difference (+-{d.half_width * 100:.1f}%)" + noisy
 
     def to_json(self) -> dict[str, Any]:
+        d = self.difference
         return {
             "key": dict(zip(KEY_FIELDS, self.key)),
             "throughput_fps": {"before": (self.before or {}).get("throughput_fps"),
                                "after": (self.after or {}).get("throughput_fps"), "ratio": _r(self.throughput_ratio)},
+            "throughput_change": None if d is None else {
+                "relative": _r(d.relative), "ci95": [_r(d.low), _r(d.high)],
+                "windows": {"before": d.windows[0], "after": d.windows[1]}, "method": "bootstrap of the mean over windows"},
             "p99_ms": {"before": ((self.before or {}).get("latency_ms") or {}).get("p99"),
                        "after": ((self.after or {}).get("latency_ms") or {}).get("p99"), "ratio": _r(self.p99_ratio)},
-            "noise_band": round(self.band, 4),
             "verdict": self.verdict,
         }
 
@@ -76,8 +92,8 @@ class Comparison:
 
 def compare_runs(before: dict[str, Any], after: dict[str, Any], before_name: str = "before",
                  after_name: str = "after") -> Comparison:
-    b_index = {_key(r): r for r in before.get("results", [])}
-    a_index = {_key(r): r for r in after.get("results", [])}
+    b_index = {_key(r): r for r in before.get("results", []) if "scenario" not in r}
+    a_index = {_key(r): r for r in after.get("results", []) if "scenario" not in r}
     keys = list(b_index) + [k for k in a_index if k not in b_index]
     pairs = tuple(Pair(k, b_index.get(k), a_index.get(k)) for k in keys)
     return Comparison(before_name, after_name, pairs, tuple(_notes(before, after)))
@@ -100,6 +116,8 @@ def _notes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     changed = [f"{k} {bv.get(k)} -> {av.get(k)}" for k in sorted(set(bv) | set(av)) if bv.get(k) != av.get(k)]
     if changed:
         notes.append("library versions changed: " + ", ".join(changed))
+    if any("scenario" in r for r in [*before.get("results", []), *after.get("results", [])]):
+        notes.append("serving-scenario results (bench --scenario) are not compared here")
     return notes
 
 

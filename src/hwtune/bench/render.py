@@ -122,7 +122,7 @@ def tune_view(tunes: list[Any], settings_by_device: dict[str, dict[str, Any]]) -
 def comparison_table(cmp: Comparison) -> Group:
     t = Table(title=f"{cmp.before_name} -> {cmp.after_name}", title_justify="left", header_style="bold",
               box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("configuration", "fps before", "fps after", "ratio", "p99 before", "p99 after", "verdict"):
+    for col in ("configuration", "fps before", "fps after", "change (95% CI)", "p99 before", "p99 after", "verdict"):
         t.add_column(col, justify="left" if col in ("configuration", "verdict") else "right")
     for p in cmp.pairs:
         k = dict(zip(("backend", "device", "model", "batch", "mode", "precision", "streams", "threads"), p.key))
@@ -132,10 +132,13 @@ def comparison_table(cmp: Comparison) -> Group:
         if k["threads"] is not None:
             label += f" t{k['threads']}"
         j = p.to_json()
-        ratio = j["throughput_fps"]["ratio"]
+        ratio, change = j["throughput_fps"]["ratio"], j["throughput_change"]
+        if change is not None:
+            shown = f"{change['relative']:+.1%} [{change['ci95'][0]:+.1%}, {change['ci95'][1]:+.1%}]"
+        else:
+            shown = "-" if ratio is None else f"{ratio - 1:+.1%} (no CI)"
         style = {"faster": "green", "slower": "red"}.get(p.verdict.split()[0], "")
-        t.add_row(label, _fmt(j["throughput_fps"]["before"], 1), _fmt(j["throughput_fps"]["after"], 1),
-                  "-" if ratio is None else f"{ratio:.3f}", _fmt(j["p99_ms"]["before"]), _fmt(j["p99_ms"]["after"]),
+        t.add_row(label, _fmt(j["throughput_fps"]["before"], 1), _fmt(j["throughput_fps"]["after"], 1), shown, _fmt(j["p99_ms"]["before"]), _fmt(j["p99_ms"]["after"]),
                   Text(p.verdict, style=style))
     return Group(t, *(Text(n, style="dim") for n in cmp.notes))
 

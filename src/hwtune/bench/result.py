@@ -64,6 +64,7 @@ class BenchResult:
     load_before: LoadSample
     load_during: LoadSample  # the worst window among the repeats
     throughput_spread: Spread | None = None
+    throughput_windows: tuple[float, ...] = ()  # each timed window's throughput, for --compare
 
     @property
     def gflops_per_s(self) -> float:
@@ -100,6 +101,7 @@ class BenchResult:
             "throughput_fps": round(self.throughput_fps, 3),
             "throughput_spread": None if spread is None else {
                 "min": round(spread.low, 3), "max": round(spread.high, 3), "relative": round(spread.relative, 4)},
+            "throughput_windows_fps": [round(x, 3) for x in self.throughput_windows],
             "latency_ms": self.latency.to_json(),
             "requests": self.requests,
             "wall_s": round(self.wall_s, 4),

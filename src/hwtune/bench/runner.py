@@ -186,6 +186,7 @@ class Bench:
             load_before=before,
             load_during=max((s for _, s in windows), key=lambda s: s.foreign_cores),
             throughput_spread=metrics.spread(fps) if len(fps) > 1 else None,
+            throughput_windows=tuple(fps),
         )
 
     def peaks_json(self) -> dict[str, Any]:
