@@ -127,3 +127,34 @@ def config_text(r: Result) -> str:
     if isinstance(r.get("threads"), int):
         parts.append(f"{r['threads']} threads")
     return ", ".join(parts)
+
+
+def serving_curves(results: Iterable[Result]) -> dict[str, dict[str, Any]]:
+    """"model on backend/device" -> {"slo_ms", "series": {batching label: [(qps, p99, tip) ...]}, "max": [...]}
+    from the server-scenario results of the newest run that measured each (`hwtune bench --scenario server`)."""
+    rows = [r for r in results if r.get("scenario") == "server" and isinstance(r.get("curve"), list)]
+    out: dict[str, dict[str, Any]] = {}
+    groups = newest_run_per(rows, lambda r: f"{r.get('model')} on {r.get('backend')}/{r.get('device')}")
+    for title, rs in sorted(groups.items()):
+        entry: dict[str, Any] = {"slo_ms": rs[0].get("latency_slo_ms"), "series": {}, "max": []}
+        for r in rs:
+            label = batching_label(r)
+            pts = []
+            for p in r["curve"]:
+                p99 = (p.get("latency_ms") or {}).get("p99")
+                if isinstance(p.get("qps"), (int, float)) and isinstance(p99, (int, float)):
+                    verdict = "VALID" if p.get("valid") else ("p99 in budget" if p.get("within_slo") else "over budget")
+                    pts.append((float(p["qps"]), float(p99), f"{label}: {p['qps']:.1f} QPS, p99 {p99:.2f} ms "
+                                f"({p.get('min_duration_s')} s run, {verdict})"))
+            entry["series"][label] = sorted(pts)
+            if isinstance(r.get("max_qps"), (int, float)) and r.get("valid"):
+                entry["max"].append((float(r["max_qps"]), _p(r, "p99"), f"{label}: max {r['max_qps']:.1f} QPS, "
+                                     f"p99 {_p(r, 'p99'):.2f} ms, LoadGen VALID"))
+        out[title] = entry
+    return out
+
+
+def batching_label(r: Result) -> str:
+    b = r.get("batching") or {}
+    size = b.get("max_batch_size") or 1
+    return f"batch <= {size}, delay {b.get('max_queue_delay_us', 0)} us" if size > 1 else "no batching"

@@ -151,12 +151,31 @@ def pareto_charts(results: list[dict[str, Any]]) -> list[str]:
     return charts
 
 
+def serving_charts(results: list[dict[str, Any]]) -> list[str]:
+    """QPS vs p99 of the server scenario's search, the budget as a line, the max QPS LoadGen called VALID."""
+    charts = []
+    for title, entry in list(bench.serving_curves(results).items())[:MAX_CHARTS]:
+        colors = _colors(list(entry["series"]))
+        series = [Series(label, tuple((q, p) for q, p, _ in pts), colors[label], tips=tuple(t for *_, t in pts))
+                  for label, pts in entry["series"].items()]
+        qps = [q for pts in entry["series"].values() for q, _, _ in pts]
+        if entry["slo_ms"] and qps:
+            series.append(Series(f"p99 budget {entry['slo_ms']:g} ms", ((0.0, entry["slo_ms"]), (max(qps), entry["slo_ms"])),
+                                 "#999999", dash="6 4", marker=False))
+        if entry["max"]:
+            series.append(Series("max QPS (LoadGen VALID)", tuple((q, p) for q, p, _ in entry["max"]), PALETTE[3],
+                                 line=False, tips=tuple(t for *_, t in entry["max"])))
+        charts.append(xy_chart(f"Server scenario: QPS vs p99, {title}", series,
+                               Axis("offered load (queries/s, Poisson)"), Axis("p99 latency (ms)")))
+    return charts
+
+
 def _bench(inp: ReportInputs) -> str:
     head = "<h2>Benchmarks</h2>"
     if not inp.bench_runs:
         return head + empty("no bench runs saved yet (run: hwtune bench)")
     results = [r for run in inp.bench_runs for r in run["results"]]
-    charts = latency_charts(results) + throughput_charts(results) + pareto_charts(results)
+    charts = latency_charts(results) + throughput_charts(results) + pareto_charts(results) + serving_charts(results)
     newest = inp.bench_runs[-1]
     rows = [(escape(f"{r.get('backend')}/{r.get('device')}"), escape(str(r.get("model"))),
              escape(f"{r.get('precision_requested')} -> {bench.precision(r)}"), cell(r.get("batch")),
