@@ -72,23 +72,32 @@ def check_persistenced(facts: Facts, p: Mapping[str, Any]) -> Finding:
                    severity_key="multi_socket_severity" if sockets > 1 else "single_socket_severity")
 
 
-@check("gpu.pcie_link", generation_severity="warn")
+# A GPU passed through to a virtual machine (nvidia-smi "Virtualization Mode:
+# Pass-Through") sits in a slot the tenant cannot change, and some cloud
+# instances wire their GPUs at x8 (a T4 in a cloud VM reports x8 of x16):
+# worth a look, not a reason to take the host out.
+@check("gpu.pcie_link", generation_severity="warn", passthrough_severity="warn")
 def check_pcie_link(facts: Facts, p: Mapping[str, Any]) -> Finding:
     gpus = _gpus(facts)
     if isinstance(gpus, str):
         return skip(gpus, "every link at its maximum width and generation")
-    narrow, slow, unknown = [], [], []
+    narrow, slow, unknown, passthrough = [], [], [], []
     for g in gpus:
         if None in (g.pcie_width_current, g.pcie_width_max, g.pcie_gen_current, g.pcie_gen_max):
             unknown.append(_label(g))
             continue
         if g.pcie_width_current < g.pcie_width_max:
             narrow.append(f"{_label(g)} x{g.pcie_width_current} of x{g.pcie_width_max}")
+            passthrough.append((g.virtualization_mode or "").lower() in ("pass-through", "vgpu"))
         if g.pcie_gen_current < g.pcie_gen_max:
             slow.append(f"{_label(g)} gen{g.pcie_gen_current} of gen{g.pcie_gen_max}")
     if len(unknown) == len(gpus):
         return skip("PCIe link state unknown for every GPU", "every link at its maximum width and generation")
     observed = "; ".join(narrow + slow) or "every link at its maximum"
+    if narrow and all(passthrough):
+        return problem(observed, "every link at its maximum width",
+                       "a narrower link than the card supports, in a virtual machine: the platform's wiring, "
+                       "which the guest cannot change", severity_key="passthrough_severity")
     if narrow:
         return problem(observed, "every link at its maximum width",
                        "a narrower link than the card supports: wrong slot, riser or bifurcation setting")

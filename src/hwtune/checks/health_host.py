@@ -1,0 +1,67 @@
+"""Host health: machine checks and memory errors, OOM kills (the memory area of the report)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from hwtune.checks.health_gpu import _evidence, _log_events
+from hwtune.checks.registry import Finding, check, passed, problem, skip
+from hwtune.facts import Facts
+
+AREA = "memory"
+
+
+def _filtered(facts: Facts) -> str:
+    only = facts.get("kernel.log_only")
+    return f"the recorded kernel log holds only the lines with {only!r}" if only else ""
+
+
+# ghes "event severity": corrected is recovered; recoverable, fatal and the rest are not
+@check("host.machine_check", fix=("where",), corrected_severity="warn")
+def check_machine_check(facts: Facts, p: Mapping[str, Any]) -> Finding:
+    expected = "no machine-check or memory error"
+    events, why = _log_events(facts, "mce_logged", "mce_corrected", "mce_uncorrected", "memory_failure", "edac",
+                              "ghes")
+    if events is not None and _filtered(facts):
+        events, why = None, _filtered(facts)
+    edac = facts.get("memory.edac")
+    if events is None and edac is None:
+        return skip(f"no kernel log ({why}) and no EDAC counters ({facts.reason('memory.edac')})", expected)
+    uncorrected: list[str] = []
+    corrected: list[str] = []
+    observed: list[str] = []
+    for e in events or ():
+        kind = e["kind"]
+        bad = (kind in ("mce_uncorrected", "memory_failure") or (kind == "edac" and e.get("type") == "UE")
+               or (kind == "ghes" and e.get("severity", "").lower() != "corrected"))
+        (uncorrected if bad else corrected).append(_evidence(e))
+    for mc in edac or ():
+        if mc.get("ue"):
+            uncorrected.append(f"EDAC {mc['mc']}: ue_count {mc['ue']}")
+        if mc.get("ce"):
+            corrected.append(f"EDAC {mc['mc']}: ce_count {mc['ce']}")
+    observed = uncorrected + corrected
+    if uncorrected:
+        return problem(observed, expected, f"{len(uncorrected)} uncorrected machine-check / memory error record(s)",
+                       where=uncorrected[0])
+    if corrected:
+        return problem(observed, expected, f"{len(corrected)} corrected machine-check / memory error record(s): "
+                       "a DIMM or CPU that starts to fail", severity_key="corrected_severity", where=corrected[0])
+    return passed(f"none in {facts.get('kernel.log_source') or 'the EDAC counters'}", expected)
+
+
+@check("host.oom", fix=("processes",))
+def check_oom(facts: Facts, p: Mapping[str, Any]) -> Finding:
+    expected = "no process killed for lack of memory"
+    events, why = _log_events(facts, "oom_kill")
+    if events is not None and _filtered(facts):
+        events, why = None, _filtered(facts)
+    if events is None:
+        return skip(f"kernel log not available: {why}", expected)
+    if not events:
+        return passed(f"no OOM kill in the kernel log ({facts.get('kernel.log_source')})", expected)
+    killed = [f"{e['pid']} ({e['comm']}) at {e['time']}" + (" in a memory cgroup" if e.get("scope", "").startswith(
+        "Memory cgroup") else "") for e in events]
+    names = sorted({e["comm"] for e in events})
+    return problem(killed, expected, f"the kernel killed {len(events)} process(es) for lack of memory: "
+                   + ", ".join(names), processes=", ".join(names))
