@@ -68,3 +68,10 @@ def test_spearman_by_hand():
     assert spearman([1, 2, 3, 4], [40, 30, 20, 10]) == pytest.approx(-1.0)
     assert spearman([1, 2, 3], [1, 3, 2]) == pytest.approx(0.5)
     assert spearman([1, 2], [1, 2]) is None
+
+
+def test_a100_variants_differ_at_fp16_too():
+    from hwtune.recommend.engine import Request, recommend
+
+    est = {e.gpu.name: e.throughput_per_s for e in recommend(Request(precision="fp16")).estimates}
+    assert est["A100 PCIe 40GB"] < est["A100 PCIe 80GB"] < est["A100 SXM4 80GB"]
