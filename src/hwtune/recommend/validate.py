@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from hwtune.recommend.catalog import Catalog, _Row, load_catalog, parse_rows, _read_data, _whole
+from hwtune.recommend.catalog import Catalog, _read_data, _whole, load_catalog, parse_rows
 from hwtune.recommend.engine import Request, recommend
 
 BATCH = 128  # largest batch for the non-LLM rows: MLPerf Offline harnesses run large batches
