@@ -185,6 +185,8 @@ def test_missing_sources_skip_with_the_reason():
     ("gpu.throttle", dict(throttle_reasons=("sw_power_cap",)), "PASS"),
     ("gpu.throttle", dict(throttle_reasons=("sw_thermal_slowdown",)), "WARN"),
     ("gpu.throttle", dict(throttle_reasons=("hw_thermal_slowdown", "hw_slowdown")), "FAIL"),
+    ("gpu.throttle", dict(throttle_reasons=("hw_slowdown",), clocks_sm_mhz=600, clocks_sm_max_mhz=1980), "FAIL"),
+    ("gpu.throttle", dict(throttle_reasons=("hw_slowdown",), clocks_sm_mhz=1700, clocks_sm_max_mhz=1980), "WARN"),
     ("gpu.pcie_errors", dict(pcie_replays=0), "PASS"),
     ("gpu.readings", dict(unreadable=("fan_speed",)), "WARN"),
 ])

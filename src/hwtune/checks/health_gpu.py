@@ -185,7 +185,19 @@ def _gpu_id(gpu: Gpu) -> str:
 HW_REASONS = ("hw_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown")
 
 
-@check("gpu.throttle", fix=("gpus",), sw_thermal_severity="warn")
+def _hw_throttled(h: GpuHealth) -> bool:
+    """HW thermal or power-brake slowdown; or HW slowdown with the SM clock cut
+    by half or more (NVML: HW slowdown "may be also reported during PState or
+    clock change"), or with the clock unknown."""
+    reasons = set(h.throttle_reasons or ())
+    if reasons & {"hw_thermal_slowdown", "hw_power_brake_slowdown"}:
+        return True
+    if "hw_slowdown" not in reasons:
+        return False
+    return h.clocks_sm_mhz is None or not h.clocks_sm_max_mhz or h.clocks_sm_mhz * 2 <= h.clocks_sm_max_mhz
+
+
+@check("gpu.throttle", fix=("gpus",), sw_thermal_severity="warn", transient_severity="warn")
 def check_throttle(facts: Facts, p: Mapping[str, Any]) -> Finding:
     expected = "no hardware slowdown and no thermal slowdown"
     found, why = _with_health(facts, "throttle_reasons")
@@ -200,14 +212,19 @@ def check_throttle(facts: Facts, p: Mapping[str, Any]) -> Finding:
         return f"{_label(g)}: {reasons}{clocks}{temp}"
 
     observed = [describe(g, h) for g, h in found]
-    hw = [g for g, h in found if set(h.throttle_reasons) & set(HW_REASONS)]
+    hw = [g for g, h in found if _hw_throttled(h)]
+    transient = [g for g, h in found if "hw_slowdown" in (h.throttle_reasons or ()) and not _hw_throttled(h)]
     sw_thermal = [g for g, h in found if "sw_thermal_slowdown" in h.throttle_reasons]
     if hw:
         return problem(observed, expected, "hardware slowdown asserted (power brake, thermal or an external "
                        "signal): clocks are cut whatever the load", gpus=", ".join(_gpu_id(g) for g in hw))
-    if sw_thermal:
-        return problem(observed, expected, "the driver lowers clocks to keep the GPU under its temperature target",
-                       severity_key="sw_thermal_severity", gpus=", ".join(_gpu_id(g) for g in sw_thermal))
+    if sw_thermal or transient:
+        what = (["the driver lowers clocks to keep the GPU under its temperature target"] if sw_thermal else []) + (
+            ["HW slowdown reported with the clocks above half their maximum (a clock change?): look again"]
+            if transient else [])
+        return problem(observed, expected, "; ".join(what),
+                       severity_key="sw_thermal_severity" if sw_thermal else "transient_severity",
+                       gpus=", ".join(_gpu_id(g) for g in sw_thermal + transient))
     capped = [g for g, h in found if "sw_power_cap" in h.throttle_reasons]
     return passed(observed, expected, f"power cap active on {len(capped)} GPU(s): normal under load" if capped else "")
 
