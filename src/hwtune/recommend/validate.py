@@ -15,12 +15,8 @@ from hwtune.recommend.catalog import Catalog, _read_data, _whole, load_catalog, 
 from hwtune.recommend.engine import Request, recommend
 
 BATCH = 128  # largest batch for the non-LLM rows: MLPerf Offline harnesses run large batches
-MIRRORS = {  # rounds whose result pages were read from a public mirror of the mlcommons repository
-    "v5.0": "ntuhpc/mlperf_inference_results_v5.0",
-    "v5.1": "ntuhpc/inference_results_v5.1",
-}
 COLUMNS = ("workload", "gpu", "precision", "system_result_per_s", "gpus", "unit", "round",
-           "published", "submitter", "system", "use", "note")
+           "published", "submitter", "system", "source", "use", "note")
 
 
 @dataclass(frozen=True)
@@ -35,20 +31,10 @@ class Published:
     published: str  # year-month of the round
     submitter: str
     system: str
+    source: str  # the result page: repository and path
     use: str  # fit or held-back
     note: str
     row: int
-
-    @property
-    def source(self) -> str:
-        repo = f"github.com/mlcommons/inference_results_{self.round}"
-        base = f"{repo} closed/{self.submitter}/results/{self.system}"
-        if self.round in ("v4.1",):
-            return f"{base}/summary/README.md"
-        if self.round in MIRRORS:
-            return f"{base}/README.md (read from the mirror {MIRRORS[self.round]})"
-        bench = {"bert-large": "bert-99"}.get(self.workload, self.workload)
-        return f"{base}/{bench}/Offline/performance/run_1/mlperf_log_summary.txt"
 
 
 def parse_published(text: str, catalog: Catalog, fname: str = "published.csv") -> list[Published]:
@@ -63,7 +49,8 @@ def parse_published(text: str, catalog: Catalog, fname: str = "published.csv") -
             per_gpu=r.num("system_result_per_s") / gpus, gpus=gpus,
             unit=r.choice("unit", ("samples/s", "tokens/s")), round=r.text("round"),
             published=r.text("published"), submitter=r.text("submitter"),
-            system=r.text("system"), use=r.choice("use", ("fit", "held-back")),
+            system=r.text("system"), source=r.text("source"),
+            use=r.choice("use", ("fit", "held-back")),
             note=r.text("note", False), row=r.line,
         ))
     return out
