@@ -217,6 +217,7 @@ def test_cost_per_million_tokens_owned_and_cloud():
     (("--seq-len", "100"), "--seq-len: applies to encoder workloads"),
     (("--tpot", "40"), "--tpot: applies to LLM workloads"),
     (("--workload", "llama2-70b", "--ttft", "0"), "--ttft: must be positive"),
+    (("--workload", "llama2-70b", "--latency-ms", "50"), "for an LLM give --ttft and/or --tpot"),
     (("--gpu-price", "L4=-5"), "--gpu-price: expected NAME=USD with a positive price"),
 ])
 def test_bad_values_name_the_option_and_the_known_values(args, message):

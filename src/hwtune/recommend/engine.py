@@ -135,6 +135,9 @@ def check_request(req: Request, catalog: Catalog) -> None:
     if req.seq_len is not None and not (wl and wl.kind == "encoder"):
         encoders = ", ".join(w.name for w in catalog.workloads if w.kind == "encoder")
         raise ConfigError(f"--seq-len: applies to encoder workloads ({encoders}), not {req.workload!r}")
+    if is_llm and req.latency_slo_ms is not None:
+        raise ConfigError("--latency-ms: limits a batch of a non-LLM workload; for an LLM give "
+                          "--ttft and/or --tpot")
     for label, value in (("--ttft", req.ttft_ms), ("--tpot", req.tpot_ms)):
         if value is not None and not is_llm:
             llms = ", ".join(m.name for m in catalog.llms)

@@ -38,6 +38,8 @@ def _unit(rec: Recommendation) -> str:
 
 
 def _eff(e: Estimate) -> str:
+    if e.efficiency.precision == "none":  # no peak for the path: nothing to apply it to
+        return "-"
     mark = "!" if e.judgement else ""
     return f"{e.efficiency.compute:.2f} {e.efficiency.basis}{mark}"
 
