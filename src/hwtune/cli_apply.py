@@ -57,6 +57,10 @@ def apply_cmd(
                               "install nothing."),
     root: Optional[Path] = typer.Option(None, "--root", help=ROOT_HELP, file_okay=False),
     json_out: bool = typer.Option(False, "--json", help="Print the plan and the result as JSON."),
+    allow_lower_hardening: bool = typer.Option(False, "--allow-lower-hardening",
+                                               help="Apply a profile that lowers kernel hardening (ASLR, "
+                                               "ptrace_scope, kptr_restrict, perf_event_paranoid, ...); "
+                                               "refused without it."),
 ) -> None:
     """Tune this host to a profile, as a journaled transaction: a failed write undoes everything.
 
@@ -65,13 +69,13 @@ def apply_cmd(
     """
     from hwtune.cli import run_command
 
-    run_command(lambda: _apply(profile, dry_run, yes, persist, boot, root, json_out))
+    run_command(lambda: _apply(profile, dry_run, yes, persist, boot, root, json_out, allow_lower_hardening))
 
 
 def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, root: Optional[Path],
-           json_out: bool) -> int:
+           json_out: bool, allow_lower: bool = False) -> int:
     from hwtune import profile as profiles
-    from hwtune.apply.transaction import apply_profile, make_plan
+    from hwtune.apply.transaction import apply_profile, make_plan, refuse_lowered_hardening
 
     root_path, live = _root(root)
     if not dry_run:
@@ -81,7 +85,9 @@ def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, ro
         raise ConfigError("no terminal to ask for confirmation: pass --yes to apply without asking")
     prof = profiles.load(profile)
     ref = _profile_ref(profile)
-    plan = make_plan(root_path, prof, profile_ref=ref, persist=persist, boot=boot)
+    plan = make_plan(root_path, prof, profile_ref=ref, persist=persist, boot=boot, allow_lower_hardening=allow_lower)
+    if not dry_run and not allow_lower:
+        refuse_lowered_hardening(plan)
     out = _console()
     if dry_run or not plan.steps or plan.invalid:
         return _show_plan_only(out, plan, dry_run, json_out)
@@ -95,7 +101,8 @@ def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, ro
         else:
             out.print("Nothing was changed.")
         return EXIT_OK
-    result = apply_profile(root_path, prof, profile_ref=ref, persist=persist, boot=boot, expected=plan.steps)
+    result = apply_profile(root_path, prof, profile_ref=ref, persist=persist, boot=boot, expected=plan.steps,
+                           allow_lower_hardening=allow_lower)
     ok = all(c.ok for c in result.checks)
     if json_out:
         _print_json({"plan": result.plan.to_json(), "applied": True, "journal": result.journal_id,

@@ -152,11 +152,17 @@ def _validate_tune(path: Path, tune: Any) -> None:
         if not isinstance(value, kind):
             raise ConfigError(f"{path}: 'tune.{key}' must be a {kind.__name__}, not {value!r}")
     for name, value in tune.get("sysctl", {}).items():
-        if not name.startswith(SYSCTL_PREFIXES) or not all(p.replace("_", "").isalnum() for p in name.split(".")):
+        if not valid_sysctl_name(name):
             raise ConfigError(f"{path}: 'tune.sysctl.{name}' is not an allowed sysctl "
                               f"(allowed prefixes: {', '.join(SYSCTL_PREFIXES)})")
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise ConfigError(f"{path}: 'tune.sysctl.{name}' must be an integer or a string, not {value!r}")
+
+
+def valid_sysctl_name(name: str) -> bool:
+    """vm.swappiness, kernel.numa_balancing, net.core.somaxconn: ASCII words under an allowed prefix."""
+    return name.startswith(SYSCTL_PREFIXES) and all(
+        p and p.isascii() and p.replace("_", "").isalnum() for p in name.split("."))
 
 
 def load(name_or_path: str) -> Profile:

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from hwtune.apply import sysfs
 from hwtune.apply.model import CHANGE, INVALID, OK, SKIP, VALUE, Item, Step
 from hwtune.apply.readers import parse_word
+from hwtune.apply.trust import restorable
 from hwtune.host import Host
 
 CPU = "/sys/devices/system/cpu"
@@ -32,6 +33,11 @@ def value_item(host: Host, key: str, where: str, path: str, target: str, reader:
         current = None if text is None else parse_word(text)
     if current is None:
         return Item(key, where, None, target, SKIP, mode=mode, reason=f"{path} cannot be read")
+    if current != target and not restorable(path, current):
+        # rollback accepts only values apply could write; one it could not restore is left alone
+        return Item(key, where, current, target, INVALID, mode=mode,
+                    reason=f"the current value {current[:60]!r} is not one hwtune could restore on rollback; "
+                           "change it by hand if you must")
     raw = sysfs.read_raw(host, path)
     step = Step(key, where, VALUE, path, current, target, reader,
                 old_raw_b64=None if raw is None else base64.b64encode(raw).decode())

@@ -6,13 +6,25 @@ replaced atomically and fsynced, *before* its write is made, so a process
 killed at any point leaves a journal that `hwtune rollback` can undo: a step
 whose write never happened already has its old value, and restoring it is
 harmless. `<state>/lock` (flock) keeps a second apply or rollback out.
+
+A journal says what rollback writes, so it is trusted only when it is this
+user's own: the state folder, the journal folder, the lock and every journal
+are opened once, through held folder descriptors with O_NOFOLLOW, and
+refused unless owned by the running user and writable by no one else
+(folders hwtune creates are 0700, journals 0600, whatever the umask). A
+folder renamed away and replaced afterwards is never seen: everything goes
+through the descriptors. Every entry is then validated (apply/trust.py)
+before anything is restored.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import re
+import stat
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from hwtune import atomic, fsroot
 from hwtune.apply.errors import Busy
 from hwtune.apply.model import Step
 from hwtune.errors import ConfigError, NeedsRoot
@@ -27,6 +40,8 @@ from hwtune.errors import ConfigError, NeedsRoot
 STATE_DIR_ENV = "HWTUNE_STATE_DIR"
 STATE_SUBDIR = "var/lib/hwtune"
 SCHEMA = 1
+JOURNAL_ID = re.compile(r"\d{8}-\d{6}-\d{6}")
+MAX_JOURNAL_BYTES = 16 * 1024 * 1024  # a journal of every tunable on a 512-CPU host is ~1 MiB
 
 # Journal states
 APPLYING = "applying"  # in progress, or the process was killed: roll it back
@@ -36,6 +51,7 @@ UNDO_FAILED = "failed, undo failed"  # some changes are still in place: roll it 
 ROLLED_BACK = "rolled back"
 ROLLBACK_FAILED = "rollback failed"
 OPEN_STATES = (APPLYING, APPLIED, UNDO_FAILED, ROLLBACK_FAILED)  # something may still be changed
+STATES = OPEN_STATES + (UNDONE, ROLLED_BACK)
 
 
 def state_dir(root: Path) -> Path:
@@ -57,6 +73,8 @@ def new_id() -> str:
 class Journal:
     path: Path
     data: dict[str, Any] = field(default_factory=dict)
+    dirfd: int | None = None  # the journal folder, held open by its store
+    checked_steps: list[Step] | None = None  # validated steps (apply/trust.py), rebuilt values
 
     @property
     def id(self) -> str:
@@ -68,6 +86,8 @@ class Journal:
 
     @property
     def steps(self) -> list[Step]:
+        if self.checked_steps is not None:
+            return list(self.checked_steps)
         return [Step.from_json(s) for s in self.data["steps"]]
 
     @property
@@ -76,6 +96,8 @@ class Journal:
 
     def add_step(self, step: Step) -> None:
         self.data["steps"].append(step.to_json())
+        if self.checked_steps is not None:
+            self.checked_steps.append(step)
         self.save()
 
     def set_state(self, state: str, **extra: Any) -> None:
@@ -84,7 +106,10 @@ class Journal:
         self.save()
 
     def save(self) -> None:
-        write_synced(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n")
+        text = json.dumps(self.data, indent=1, sort_keys=True) + "\n"
+        if self.dirfd is None:
+            raise OSError(errno.EBADF, "the journal folder is not open", str(self.path))
+        atomic.write_at(self.dirfd, self.path.name, text.encode(), 0o600)
 
     def summary(self) -> dict[str, Any]:
         return {k: self.data.get(k) for k in ("id", "started", "profile", "root", "boot", "persist", "state",
@@ -92,43 +117,158 @@ class Journal:
             "changes": len(self.data["steps"])}
 
 
-def write_synced(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+def _untrusted(what: Path, st: os.stat_result) -> str | None:
+    """Why a folder or file of the state cannot be trusted; None when it is this user's own."""
+    euid = os.geteuid()
+    if st.st_uid != euid:
+        return f"{what} is owned by uid {st.st_uid}, not by the user running hwtune (uid {euid})"
+    if st.st_mode & 0o022:
+        return f"{what} is writable by others (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
+
+
+def _refuse(why: str) -> ConfigError:
+    return ConfigError(f"{why}: refused, nothing was written or restored "
+                       f"(hwtune trusts only its own state; see docs/security.md)")
+
+
+def _open_child(parent_fd: int, name: str, shown: Path, create: bool) -> int:
+    """A folder of the state, opened with O_NOFOLLOW under a held folder; created 0700 when asked."""
+    flags = fsroot.DIR_FLAGS | os.O_NOFOLLOW
     try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        return os.open(name, flags, dir_fd=parent_fd)
+    except FileNotFoundError:
+        if not create:
+            raise
     try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+        os.mkdir(name, 0o700, dir_fd=parent_fd)
+        made = True
+    except FileExistsError:
+        made = False  # made meanwhile by someone else: opened, then judged like any other
+    fd = os.open(name, flags, dir_fd=parent_fd)
+    if made and os.fstat(fd).st_uid == os.geteuid():
+        os.fchmod(fd, 0o700)  # whatever the umask
+        os.fsync(parent_fd)
+    return fd
 
 
 class JournalStore:
-    def __init__(self, state: Path) -> None:
+    """The journals of one root. `fs`/`rel`: the state folder inside the root; else `state` is a
+    path on this machine ($HWTUNE_STATE_DIR)."""
+
+    def __init__(self, state: Path, fs: fsroot.RootFS | None = None, rel: str | None = None) -> None:
         self.state = state
         self.dir = state / "journal"
         self.lock_path = state / "lock"
+        self._fs = fs
+        self._rel = rel
+        self._state_fd: int | None = None
+        self._dir_fd: int | None = None
 
-    def _ensure(self) -> None:
+    @classmethod
+    def for_root(cls, root: Path, fs: fsroot.RootFS | None = None) -> "JournalStore":
+        override = os.environ.get(STATE_DIR_ENV)
+        if override:
+            if not os.path.isabs(override) or any(ord(c) < 32 for c in override):
+                raise ConfigError(f"{STATE_DIR_ENV}={override!r}: must be an absolute path")
+            return cls(Path(override))
+        return cls(Path(root) / STATE_SUBDIR, fs or fsroot.RootFS(root), "/" + STATE_SUBDIR)
+
+    def __del__(self) -> None:
+        for fd in (self._dir_fd, self._state_fd):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+    # -- opening the state, once ---------------------------------------------
+    def _open_state(self, create: bool) -> int:
+        """The state folder held open; FileNotFoundError when absent and not `create`."""
+        if self._state_fd is not None:
+            return self._state_fd
+        if self._fs is not None:
+            base = self._fs.open("/", fsroot.DIR_FLAGS)  # not O_PATH: a folder made in it is fsynced
+            parts = [p for p in self._rel.split("/") if p]
+            shown = self._fs.root
+        else:
+            parent, name = os.path.split(os.path.normpath(str(self.state)))
+            if create:
+                os.makedirs(parent, mode=0o700, exist_ok=True)
+            base = os.open(parent, fsroot.DIR_FLAGS)  # the admin's own path: its links are followed
+            parts = [name]
+            shown = Path(parent)
+        fds = []
         try:
-            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except PermissionError:
-            raise NeedsRoot(f"cannot create {self.dir}: run with sudo") from None
+            fd = base
+            for part in parts:
+                shown = shown / part
+                fd = _open_child(fd, part, shown, create)
+                fds.append(fd)
         except OSError as exc:
-            raise ConfigError(f"cannot create the journal folder {self.dir}: {exc.strerror}") from None
+            if exc.errno == errno.ELOOP or (exc.errno == errno.ENOTDIR and create):
+                raise _refuse(f"{shown} is a symlink or not a folder") from None
+            if isinstance(exc, PermissionError):
+                raise NeedsRoot(f"cannot use {shown}: {exc.strerror} (run with sudo)") from None
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise ConfigError(f"cannot use the state folder {shown}: {exc.strerror}") from None
+        finally:
+            for f in fds[:-1]:
+                os.close(f)
+            os.close(base)
+        state_fd = fds[-1]
+        why = _untrusted(self.state, os.fstat(state_fd))
+        if why:
+            os.close(state_fd)
+            raise _refuse(why)
+        self._state_fd = state_fd
+        return state_fd
+
+    def _open_dir(self, create: bool) -> int:
+        if self._dir_fd is None:
+            try:
+                state_fd = self._open_state(create)
+                fd = _open_child(state_fd, "journal", self.dir, create)
+            except PermissionError:
+                raise NeedsRoot(f"{self.dir} is readable by root only: run with sudo") from None
+            except FileNotFoundError:
+                raise
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise _refuse(f"{self.dir} is a symlink or not a folder") from None
+                raise ConfigError(f"cannot use the journal folder {self.dir}: {exc.strerror}") from None
+            why = _untrusted(self.dir, os.fstat(fd))
+            if why:
+                os.close(fd)
+                raise _refuse(why)
+            self._dir_fd = fd
+        return self._dir_fd
+
+    def _ensure(self) -> int:
+        return self._open_dir(create=True)
+
+    # -- the lock -------------------------------------------------------------
+    def _open_lock(self, create: bool) -> int:
+        state_fd = self._open_state(create)
+        flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+        fd = os.open("lock", flags, 0o600, dir_fd=state_fd)
+        st = os.fstat(fd)
+        why = _untrusted(self.lock_path, st) or (None if stat.S_ISREG(st.st_mode)
+                                                 else f"{self.lock_path} is not a regular file")
+        if why:
+            os.close(fd)
+            raise _refuse(why)
+        return fd
 
     @contextmanager
     def lock(self) -> Iterator[None]:
         self._ensure()
         try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = self._open_lock(create=True)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _refuse(f"{self.lock_path} is a symlink") from None
             raise ConfigError(f"cannot open the lock {self.lock_path}: {exc.strerror}") from None
         try:
             try:
@@ -142,7 +282,7 @@ class JournalStore:
 
     def is_locked(self) -> bool:
         try:
-            fd = os.open(self.lock_path, os.O_RDONLY | os.O_CLOEXEC)
+            fd = self._open_lock(create=False)
         except OSError:
             return False
         try:
@@ -153,43 +293,75 @@ class JournalStore:
         finally:
             os.close(fd)
 
+    # -- journals -------------------------------------------------------------
     def create(self, **header: Any) -> Journal:
-        self._ensure()
+        dfd = self._ensure()
         jid = new_id()
-        while (self.dir / f"{jid}.json").exists():
+        while _exists(dfd, f"{jid}.json"):
             time.sleep(1e-6)
             jid = new_id()
         data = {"schema": SCHEMA, "id": jid, "started": now_iso(), "state": APPLYING, "steps": [],
                 "finished": None, "error": None, "rolled_back": None} | header
-        journal = Journal(self.dir / f"{jid}.json", data)
+        journal = Journal(self.dir / f"{jid}.json", data, dfd, [])
         journal.save()
         return journal
 
     def all(self) -> list[Journal]:
-        """Every journal, oldest first."""
+        """Every journal, oldest first, each one validated (a malformed one is an error, before anything)."""
         try:
-            names = sorted(n for n in os.listdir(self.dir) if n.endswith(".json") and not n.startswith("."))
+            dfd = self._open_dir(create=False)
         except FileNotFoundError:
             return []
-        except PermissionError:
-            raise NeedsRoot(f"{self.dir} is readable by root only: run with sudo") from None
-        return [self.load_path(self.dir / n) for n in names]
+        names = sorted(n for n in os.listdir(dfd) if n.endswith(".json") and not n.startswith("."))
+        return [self._load(dfd, n) for n in names]
 
     def load(self, jid: str) -> Journal:
-        if "/" in jid or jid.startswith("."):
-            raise ConfigError(f"'{jid}' is not a journal id")
-        path = self.dir / f"{jid}.json"
-        if not path.is_file():
-            raise ConfigError(f"no journal '{jid}' in {self.dir} (see `hwtune history`)")
-        return self.load_path(path)
-
-    def load_path(self, path: Path) -> Journal:
+        if not JOURNAL_ID.fullmatch(jid):
+            raise ConfigError(f"'{jid}' is not a journal id (see `hwtune history`)")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            dfd = self._open_dir(create=False)
+        except FileNotFoundError:
+            dfd = None
+        if dfd is None or not _exists(dfd, f"{jid}.json"):
+            raise ConfigError(f"no journal '{jid}' in {self.dir} (see `hwtune history`)")
+        return self._load(dfd, f"{jid}.json")
+
+    def _load(self, dfd: int, name: str) -> Journal:
+        from hwtune.apply.trust import JournalInvalid, check_journal
+
+        path = self.dir / name
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dfd)
         except PermissionError:
             raise NeedsRoot(f"{path} is readable by root only: run with sudo") from None
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"{path}: not a readable hwtune journal: {exc}") from None
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("steps"), list):
-            raise ConfigError(f"{path}: not a hwtune journal of schema {SCHEMA}")
-        return Journal(path, data)
+        except OSError as exc:
+            raise ConfigError(f"{path}: not a readable hwtune journal: {fsroot.reason(exc)}; "
+                              "nothing was restored") from None
+        try:
+            st = os.fstat(fd)
+            why = _untrusted(path, st) or (None if stat.S_ISREG(st.st_mode) else f"{path} is not a regular file")
+            if why:
+                raise _refuse(why)
+            raw, more = fsroot.read_capped(fd, MAX_JOURNAL_BYTES)
+        finally:
+            os.close(fd)
+        if more:
+            raise ConfigError(f"{path}: larger than {MAX_JOURNAL_BYTES // (1024 * 1024)} MiB, not a hwtune journal; "
+                              "nothing was restored")
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ConfigError(f"{path}: not a readable hwtune journal: {exc}; nothing was restored") from None
+        try:
+            steps = check_journal(data, name[: -len(".json")])
+        except JournalInvalid as exc:
+            raise ConfigError(f"{path}: not a valid hwtune journal: {exc}; nothing was restored") from None
+        return Journal(path, data, dfd, steps)
+
+
+def _exists(dfd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        return True
+    except FileNotFoundError:
+        return False

@@ -67,6 +67,7 @@ class Item:
     reboot: bool = False
     command: str | None = None  # for PENDING: exactly what to run
     step: Step | None = None
+    hardening: str = ""  # why this change lowers kernel hardening (apply/hardening.py); "" when it does not
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "step"}
@@ -88,6 +89,10 @@ class Plan:
     @property
     def invalid(self) -> tuple[Item, ...]:
         return tuple(i for i in self.items if i.status == INVALID)
+
+    @property
+    def lowers_hardening(self) -> tuple[Item, ...]:
+        return tuple(i for i in self.items if i.hardening)
 
     @property
     def pending(self) -> tuple[Item, ...]:

@@ -9,6 +9,8 @@ the hwtune executable of the running installation, by absolute path.
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -20,6 +22,21 @@ from hwtune.host import Host
 
 LINK_TARGET = f"../{sysfs.UNIT_NAME}"
 HEADER = "# Installed by `hwtune apply --persist --profile {name}`; `hwtune rollback` removes it.\n"
+HEADER_RE = re.compile(r"# Installed by `hwtune apply --persist --profile (?P<name>[^\n]*)`; "
+                       r"`hwtune rollback` removes it\.\n")
+# A newline would start a new line of the unit (`ExecStartPre=...`) or of the
+# drop-in (another sysctl); other control characters have no place either.
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+ALLOW_LOWER = "--allow-lower-hardening"
+MAX_OWN_FILE_BYTES = 64 * 1024
+
+
+def check_text(what: str, value: str) -> str:
+    """A value that goes into the unit or the drop-in: refused (exit 2) with a control character."""
+    if CONTROL.search(value):
+        raise ConfigError(f"{what} {value!r} contains a newline or a control character: refused for the "
+                          "--persist unit and drop-in; nothing was changed")
+    return value
 
 
 def hwtune_executable() -> str:
@@ -41,11 +58,14 @@ def unit_quote(arg: str) -> str:
     return arg
 
 
-def render_unit(name: str, profile_ref: str, exe: str) -> str:
-    argv = [exe, "apply", "--profile", profile_ref, "--yes", "--boot"]
+def render_unit(name: str, profile_ref: str, exe: str, allow_lower: bool = False) -> str:
+    check_text("profile name", name)
+    check_text("--profile", profile_ref)
+    check_text("hwtune executable", exe)
+    argv = [exe, "apply", "--profile", profile_ref, "--yes", "--boot"] + ([ALLOW_LOWER] if allow_lower else [])
     return (HEADER.format(name=name)
             + "[Unit]\n"
-            f"Description=hwtune: re-apply the profile {name} at boot\n"
+            f"Description=hwtune: re-apply the profile {name.replace('%', '%%')} at boot\n"
             "After=systemd-sysctl.service systemd-modules-load.service\n"
             "\n[Service]\n"
             "Type=oneshot\n"
@@ -58,12 +78,80 @@ def render_unit(name: str, profile_ref: str, exe: str) -> str:
 def render_drop_in(name: str, sysctls: list[tuple[str, str]]) -> str | None:
     if not sysctls:
         return None
+    check_text("profile name", name)
+    for k, v in sysctls:
+        check_text("sysctl", k)
+        check_text(f"sysctl {k} value", v)
     return HEADER.format(name=name) + "".join(f"{k} = {v}\n" for k, v in sysctls)
 
 
-def plan_persist(host: Host, name: str, profile_ref: str, sysctl_items: list[Item]) -> list[Item]:
+def _unquote_exec(line: str) -> list[str]:
+    """The words of an ExecStart= line that `unit_quote` wrote."""
+    return [w.replace("%%", "%").replace("$$", "$") for w in shlex.split(line)]
+
+
+def rebuild_unit(text: str) -> str:
+    """The unit rendered again from its validated parts; ValueError when `text` is not one hwtune writes."""
+    if len(text) > MAX_OWN_FILE_BYTES:
+        raise ValueError("too large for a unit hwtune writes")
+    head = HEADER_RE.match(text)
+    exec_lines = [ln for ln in text.splitlines() if ln.startswith("ExecStart=")]
+    if head is None or len(exec_lines) != 1:
+        raise ValueError("not a unit hwtune writes (header or ExecStart)")
+    try:
+        argv = _unquote_exec(exec_lines[0].removeprefix("ExecStart="))
+    except ValueError as exc:
+        raise ValueError(f"ExecStart is not quoted as hwtune quotes it: {exc}") from None
+    if len(argv) not in (6, 7) or argv[1:6] != ["apply", "--profile", argv[3], "--yes", "--boot"] \
+            or argv[6:] not in ([], [ALLOW_LOWER]):
+        raise ValueError("ExecStart is not `hwtune apply --profile P --yes --boot`")
+    exe = argv[0]
+    if not exe.startswith("/") or os.path.basename(exe) != "hwtune":
+        raise ValueError(f"ExecStart runs {exe!r}, not an hwtune executable by absolute path")
+    try:
+        rebuilt = render_unit(head.group("name"), argv[3], exe, allow_lower=len(argv) == 7)
+    except ConfigError as exc:
+        raise ValueError(exc.message) from None
+    if rebuilt != text:
+        raise ValueError("not a unit hwtune writes (it differs from the one rebuilt from its values)")
+    return rebuilt
+
+
+def rebuild_drop_in(text: str) -> str:
+    """The drop-in rendered again from validated sysctls; ValueError when `text` is not one hwtune writes."""
+    from hwtune.apply.kernel import sysctl_value
+    from hwtune.profile import valid_sysctl_name
+
+    if len(text) > MAX_OWN_FILE_BYTES:
+        raise ValueError("too large for a drop-in hwtune writes")
+    head = HEADER_RE.match(text)
+    if head is None:
+        raise ValueError("not a drop-in hwtune writes (no hwtune header)")
+    pairs = []
+    for line in text[head.end():].splitlines():
+        k, sep, v = line.partition(" = ")
+        if not sep or not valid_sysctl_name(k):
+            raise ValueError(f"{line[:80]!r} is not a sysctl line hwtune writes")
+        try:
+            pairs.append((k, sysctl_value(k, v)))
+        except ConfigError as exc:
+            raise ValueError(exc.message) from None
+    try:
+        rebuilt = render_drop_in(head.group("name"), pairs)
+    except ConfigError as exc:
+        raise ValueError(exc.message) from None
+    if rebuilt != text:
+        raise ValueError("not a drop-in hwtune writes (it differs from the one rebuilt from its values)")
+    return rebuilt
+
+
+REBUILD = {sysfs.DROP_IN: rebuild_drop_in, sysfs.UNIT: rebuild_unit}
+
+
+def plan_persist(host: Host, name: str, profile_ref: str, sysctl_items: list[Item],
+                 allow_lower: bool = False) -> list[Item]:
     sysctls = [(i.key.removeprefix("sysctl."), i.target) for i in sysctl_items if i.status in (CHANGE, OK)]
-    unit = render_unit(name, profile_ref, hwtune_executable())
+    unit = render_unit(name, profile_ref, hwtune_executable(), allow_lower)
     return [
         own_file_item(host, "persist.sysctl", sysfs.DROP_IN, render_drop_in(name, sysctls)),
         own_file_item(host, "persist.unit", sysfs.UNIT, unit),
@@ -85,6 +173,13 @@ def own_file_item(host: Host, key: str, path: str, content: str | None) -> Item:
         return Item(key, path, None, content, INVALID, mode="persistent",
                     reason="something that is not a regular file is in the way")
     current = host.read(path, record=False)
+    if current is not None:
+        try:
+            REBUILD[path](current)
+        except ValueError as exc:
+            # rollback restores only what it can rebuild from validated values
+            return Item(key, path, None, content, INVALID, mode="persistent",
+                        reason=f"{path} is there and hwtune did not write it ({exc}): move it away first")
     if current is None and content is None:
         return Item(key, path, None, None, SKIP, mode="persistent",
                     reason="no drop-in needed: the profile sets no sysctl that exists on this host")

@@ -95,8 +95,8 @@ def render_plan(console: Console, plan: Plan, title: str) -> None:
     for item in items:
         if item.reason and item.status not in (OK, PENDING):
             label = f"{item.key} ({item.where})" if item.where else item.key
-            console.print(Text(f"  {item.status}: {label}: {item.reason}",
-                               style=STATUS_STYLE.get(item.status, "")), soft_wrap=True)
+            style = "bold red" if item.hardening else STATUS_STYLE.get(item.status, "")
+            console.print(Text(f"  {item.status}: {label}: {item.reason}", style=style), soft_wrap=True)
     render_pending(console, plan.pending)
 
 

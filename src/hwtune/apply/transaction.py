@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from hwtune.apply import hardening
 from hwtune.apply import journal as jr
 from hwtune.apply.errors import ApplyFailed, UndoFailed
 from hwtune.apply.model import CHANGE, OK, NVML, Plan, Step
@@ -62,27 +63,40 @@ def root_key(root: Path) -> str:
 
 
 def store_for(host: Host) -> jr.JournalStore:
-    return jr.JournalStore(jr.state_dir(host.root))
+    return jr.JournalStore.for_root(host.root, host.fs)
 
 
 def make_plan(root: Path, profile: Profile, *, profile_ref: str, persist: bool = False,
-              boot: bool = False) -> Plan:
+              boot: bool = False, allow_lower_hardening: bool = False) -> Plan:
     nvml = Nvml()
     try:
-        return plan_apply(Host(root), profile, profile_ref=profile_ref, persist=persist, boot=boot, nvml=nvml)
+        return plan_apply(Host(root), profile, profile_ref=profile_ref, persist=persist, boot=boot, nvml=nvml,
+                          allow_lower_hardening=allow_lower_hardening)
     finally:
         nvml.close()
 
 
+def refuse_lowered_hardening(plan: Plan) -> None:
+    """A plan that lowers kernel hardening is applied only with --allow-lower-hardening (exit 2 otherwise)."""
+    lowered = plan.lowers_hardening
+    if lowered:
+        raise ConfigError(f"profile {plan.profile} lowers kernel hardening: "
+                          + "; ".join(i.hardening for i in lowered)
+                          + f". Refused, nothing was changed: pass {hardening.ALLOW_OPTION} to apply it anyway")
+
+
 def apply_profile(root: Path, profile: Profile, *, profile_ref: str, persist: bool = False, boot: bool = False,
-                  expected: tuple[Step, ...] | None = None) -> ApplyResult:
+                  expected: tuple[Step, ...] | None = None, allow_lower_hardening: bool = False) -> ApplyResult:
     """Apply under the lock. `expected`: the steps a user confirmed; refuse if the host has changed since."""
     host = Host(root)
     store = store_for(host)
     nvml = Nvml()
     try:
         with store.lock():
-            plan = plan_apply(host, profile, profile_ref=profile_ref, persist=persist, boot=boot, nvml=nvml)
+            plan = plan_apply(host, profile, profile_ref=profile_ref, persist=persist, boot=boot, nvml=nvml,
+                              allow_lower_hardening=allow_lower_hardening)
+            if not allow_lower_hardening:
+                refuse_lowered_hardening(plan)
             if plan.invalid:
                 first = plan.invalid[0]
                 raise ApplyFailed(f"{first.key} ({first.where}): {first.reason}; nothing was changed")
