@@ -33,7 +33,7 @@ def invoke(*args: str):
 
 def test_server_search_on_the_fixed_model_reports_the_interface_and_agrees_with_md1(data_dir):
     r = invoke("--scenario", "server", "--model", "fixed:2ms", "--latency-slo", "10ms",
-               "--duration", "2s", "--step", "1s", "--json")
+               "--duration", "2s", "--step", "0.6s", "--json")
     assert r.exit_code in (0, 1), r.output
     doc = json.loads(r.stdout)
     (res,) = doc["results"]
@@ -45,11 +45,31 @@ def test_server_search_on_the_fixed_model_reports_the_interface_and_agrees_with_
     assert len(res["curve"]) >= 3 and all(p["qps"] > 0 for p in res["curve"])
     theory = queueing.max_rate_within(0.010, 0.99, 0.002)  # 280 QPS
     if res["valid"]:
-        # One-second steps and a two-second confirmation on a shared machine: a loose band.
+        # Short steps and a two-second confirmation on a shared machine: a loose band.
         assert 0.6 * theory <= res["max_qps"] <= 1.3 * theory, (res["max_qps"], theory)
         assert res["latency_ms"]["p99"] <= 10
     else:
         assert res["max_qps"] is None
+
+
+def test_tune_shows_what_dynamic_batching_buys_and_carries_it_into_the_triton_snippet(data_dir):
+    # 1 ms a batch plus 0.2 ms a sample: a batch of 8 serves 3.3x the requests of one at a time.
+    r = invoke("--scenario", "server", "--model", "fixed:1ms+0.2ms", "--latency-slo", "20ms", "--tune",
+               "--duration", "1s", "--step", "0.4s", "--json", "--no-save")
+    assert r.exit_code in (0, 1), r.output
+    doc = json.loads(r.stdout)
+    (t,) = doc["batching_tune"]
+    sizes = [c["batching"]["max_batch_size"] for c in t["candidates"]]
+    assert sizes == [1, 4, 8] and len(doc["results"]) == 3
+    if t["best"] is None:
+        pytest.skip("no candidate reached a VALID run on this busy machine")
+    assert t["best"]["max_batch_size"] > 1, t  # batching must win on this model
+    snippet = t["triton_config"]
+    assert f"max_batch_size: {t['best']['max_batch_size']}" in snippet
+    assert f"max_queue_delay_microseconds: {t['best']['max_queue_delay_us']}" in snippet
+    assert f"{t['max_qps_best']:,.1f} QPS" in snippet
+    if t["batching_gain"] is not None:
+        assert t["batching_gain"] > 1.2
 
 
 def test_server_at_a_given_qps_and_table_output(data_dir):

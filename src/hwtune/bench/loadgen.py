@@ -77,7 +77,17 @@ class LoadgenRun:
                 "scheduled_qps": _r(self.scheduled_qps), "foreign_cores": _r(self.foreign_cores),
                 "latency_ms": {k: round(v, 4) for k, v in self.latency_ms.items()},
                 "min_duration_s": self.duration_s, "latency_within_target": self.constraints_ok,
-                "early_stopping_satisfied": self.early_stopping_ok}
+                "early_stopping_satisfied": self.early_stopping_ok, "invalid_reasons": self.invalid_reasons()}
+
+    def invalid_reasons(self) -> list[str]:
+        """Why LoadGen called the run INVALID, from its summary's checklist."""
+        if self.valid:
+            return []
+        checks = (("Performance constraints satisfied", "p99 over the target latency"),
+                  ("Min duration satisfied", "min duration not reached"),
+                  ("Min queries satisfied", "min query count not reached"),
+                  ("Early stopping satisfied", "too few queries for early stopping to vouch for the percentile"))
+        return [why for key, why in checks if _yes(self.summary.get(key)) is False]
 
 
 def test_settings(lg: Any, s: RunSettings) -> Any:

@@ -126,6 +126,7 @@ class ServingResult:
             "batch": self.batching.max_batch_size, "batching": self.batching.to_json(),
             "instances": self.instances, "threads": self.model.threads,
             "valid": self.valid, "loadgen_log_dir": str(self.run.log_dir) if self.run else None,
+            "invalid_reasons": self.run.invalid_reasons() if self.run else ["no QPS kept p99 within the budget"],
             "latency_ms": {k: round(lat[k], 4) for k in ("p50", "p90", "p99", "mean", "min", "max") if k in lat},
             "throughput_fps": _r(self.run.samples_per_s) if self.run else None,
             "scheduled_qps": _r(self.run.scheduled_qps) if self.run else None,

@@ -66,6 +66,10 @@ def scenario_view(doc: dict[str, Any]) -> Group:
                           f"({_f(base, 1)} -> {_f(t['max_qps_best'], 1)} QPS)", style="bold green"))
         parts.append(Text("  Triton config.pbtxt:\n" + "\n".join("    " + x for x in t["triton_config"].splitlines())))
     for r in doc["results"]:
+        if r.get("invalid_reasons"):
+            parts.append(Text(f"{r['model']} ({r['backend']}/{r['device']}): LoadGen INVALID: "
+                              + "; ".join(r["invalid_reasons"]), style="yellow"))
+    for r in doc["results"]:
         for n in r.get("notes", []):
             parts.append(Text(n, style="dim"))
             break
