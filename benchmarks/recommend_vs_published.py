@@ -62,6 +62,34 @@ def print_summaries(rows: list[Comparison]) -> None:
                       f"est/pub min {min(ratios):.2f}, max {max(ratios):.2f}")
 
 
+# llama2-70b Interactive (MLPerf v5.0+: TTFT <= 450 ms and TPOT <= 40 ms at the 99th
+# percentile): what `--ttft 450 --tpot 40` is compared with. Not used to fit anything.
+INTERACTIVE = [  # (GPU, precision, system tokens/s, GPUs, round, submitter/system, source)
+    ("H200 SXM 141GB", "fp8", 19424.2, 8, "v5.0", "NVIDIA H200-SXM-141GBx8_TRT",
+     "github.com/mlcommons/inference_results_v5.0 closed/NVIDIA/results/H200-SXM-141GBx8_TRT/README.md"),
+    ("H200 SXM 141GB", "fp8", 21915.6, 8, "v5.1", "Dell XE9680_H200_SXM_141GBx8_TRT",
+     "github.com/mlcommons/inference_results_v5.1 closed/Dell/results/XE9680_H200_SXM_141GBx8_TRT/README.md"),
+    ("B200 SXM 180GB", "fp4", 59545.4, 8, "v5.1", "NVIDIA B200-SXM-180GBx8_TRT",
+     "github.com/mlcommons/inference_results_v5.1 closed/NVIDIA/results/B200-SXM-180GBx8_TRT/README.md"),
+    ("Instinct MI300X", "fp8", 8455.14, 8, "v5.1", "Dell XE9680_MI300X_192GBx8",
+     "github.com/mlcommons/inference_results_v5.1 closed/Dell/results/XE9680_MI300X_192GBx8/README.md"),
+]
+
+
+def print_interactive(cat: Catalog) -> None:
+    from hwtune.recommend.engine import Request, recommend
+
+    print()
+    print("llama2-70b Interactive (TTFT 450 ms, TPOT 40 ms, p99) vs --ttft 450 --tpot 40 "
+          "(not fitted; v5.0/v5.1 pages read from the public mirrors):")
+    for gpu, prec, total, n, rnd, system, _source in INTERACTIVE:
+        rec = recommend(Request(workload="llama2-70b", precision=prec, ttft_ms=450, tpot_ms=40), cat)
+        e = next(x for x in rec.estimates if x.gpu.name == gpu)
+        pub = total / n
+        print(f"  {gpu:<16} {rnd} {prec}  published/GPU {pub:8,.0f}  estimate {e.throughput_per_s:8,.0f}"
+              f"  est/pub {e.throughput_per_s / pub:5.2f}  ({system})")
+
+
 # --- fitting ---------------------------------------------------------------------------------
 
 def _solve(f, lo: float, hi: float, decreasing: bool) -> float:
@@ -155,6 +183,7 @@ def main() -> None:
     rows = compare(load_published(), cat)
     print_table(rows)
     print_summaries(rows)
+    print_interactive(cat)
     newest = latest_per_gpu(rows)
     print(f"\n{len(rows)} published results, {len(newest)} (workload, GPU) pairs.")
 

@@ -118,3 +118,9 @@ def test_replica_size_is_the_one_with_most_tokens_per_gpu():
     for n in (1, 2, 4, 8):
         other, _ = plan_llm(g, LLAMA70, path, e, max_gpus=n)
         assert other is None or other.tokens_per_s <= best.tokens_per_s * 1.0001
+
+
+def test_serving_limits_come_with_their_known_optimism():
+    rec = recommend(Request(workload="llama2-70b", precision="fp8", tpot_ms=40.0))
+    assert any("99th percentile" in w for w in rec.warnings)
+    assert not any("99th percentile" in w for w in recommend(Request(workload="llama2-70b")).warnings)
