@@ -22,6 +22,7 @@ class Rule(NamedTuple):
     regex: re.Pattern[str]
     lines: int
     source: str
+    needles: tuple[str, ...] = ()  # a matching line holds one of these; () tries the regex on every line
 
 
 @lru_cache(maxsize=2)
@@ -29,12 +30,14 @@ def load_rules(path: Path = PATTERNS) -> tuple[Rule, ...]:
     doc = read_toml(path)
     rules = []
     for i, table in enumerate(doc.get("rule", [])):
-        unknown = set(table) - {"kind", "regex", "lines", "source"}
+        unknown = set(table) - {"kind", "regex", "lines", "source", "needle"}
         if unknown:
             raise ConfigError(f"{path}: rule {i + 1}: unknown key '{sorted(unknown)[0]}'")
         try:
             regex = re.compile(table["regex"])
-            rules.append(Rule(str(table["kind"]), regex, int(table.get("lines", 1)), str(table["source"])))
+            needle = table.get("needle", ())
+            needles = (needle,) if isinstance(needle, str) else tuple(str(n) for n in needle)
+            rules.append(Rule(str(table["kind"]), regex, int(table.get("lines", 1)), str(table["source"]), needles))
         except KeyError as exc:
             raise ConfigError(f"{path}: rule {i + 1}: '{exc.args[0]}' is missing") from None
         except re.error as exc:
@@ -42,16 +45,29 @@ def load_rules(path: Path = PATTERNS) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+@lru_cache(maxsize=4)
+def _prefilter(rules: tuple[Rule, ...]) -> re.Pattern[str] | None:
+    """One regex for all the rules' needles; None when a rule has none (every line is tried)."""
+    if any(not r.needles for r in rules):
+        return None
+    return re.compile("|".join(sorted({re.escape(n) for r in rules for n in r.needles})))
+
+
 def match_events(lines: Iterable[Any], rules: tuple[Rule, ...] | None = None) -> tuple[list[dict[str, Any]], int]:
     """(events, how many more matched than MAX_EVENTS kept). `lines` are
     LogLine records (time, message, continued)."""
     rules = load_rules() if rules is None else rules
+    prefilter = _prefilter(rules)
     lines = list(lines)
     messages = [ln.message for ln in lines]
     events: list[dict[str, Any]] = []
     dropped = 0
     for i, line in enumerate(lines):
+        if prefilter is not None and not prefilter.search(line.message):
+            continue  # most lines: one search for every rule's needles at once
         for rule in rules:
+            if rule.needles and not any(n in line.message for n in rule.needles):
+                continue
             if rule.lines > 1:
                 window = "\n".join(messages[i:i + rule.lines])
                 m = rule.regex.search(window)

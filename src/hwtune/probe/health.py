@@ -67,21 +67,30 @@ def gpu_upstream_ports(link_target: str) -> list[str]:
 
 
 def probe_aer(host: Host, b: FactsBuilder) -> None:
-    listing = pci.read_nvidia_gpus(host)
-    if listing.devices is None or listing.source != "sysfs":
-        b.unknown("pci.aer", listing.reason or "no sysfs PCI tree to read AER counters from")
+    # the NVIDIA devices probe_nvidia listed, when it ran first; else list them here
+    if "pci.nvidia_devices" in b.values:
+        addresses = [d["address"] for d in b.values["pci.nvidia_devices"] or ()]
+        listed, source = b.values["pci.nvidia_devices"] is not None, b.values.get("pci.source")
+        reason = b.unavailable.get("pci.nvidia_devices", "")
+    else:
+        listing = pci.read_nvidia_gpus(host)
+        addresses = [d.address for d in listing.devices or ()]
+        listed, source, reason = listing.devices is not None, listing.source, listing.reason
+    if not listed or source != "sysfs":
+        b.unknown("pci.aer", reason or "no sysfs PCI tree to read AER counters from")
         return
     entries, seen = [], set()
-    for gpu in listing.devices:
-        target = host.readlink(f"{pci.SYSFS_PCI}/{gpu.address}") or ""
-        for role, address in [("gpu", gpu.address)] + [("upstream port", a) for a in gpu_upstream_ports(target)]:
+    for gpu_address in addresses:
+        target = host.readlink(f"{pci.SYSFS_PCI}/{gpu_address}") or ""
+        ports = [("upstream port", a) for a in gpu_upstream_ports(target)]
+        for role, address in [("gpu", gpu_address)] + ports:
             if address in seen:
                 continue
             seen.add(address)
             counts = _read_aer(host, address)
             if counts is not None:
-                entries.append({"address": address, "role": role, "gpu": gpu.address, **counts})
-    if not listing.devices:
+                entries.append({"address": address, "role": role, "gpu": gpu_address, **counts})
+    if not addresses:
         b.unknown("pci.aer", "no NVIDIA GPU on the PCI bus")
     elif not entries:
         b.unknown("pci.aer", "no aer_dev_* counters in sysfs (kernel before 4.17, or AER not enabled)")

@@ -66,10 +66,11 @@ def read_kernel_log(host: Host) -> KernelLog:
 def _read_live(host: Host) -> KernelLog:
     records, why = host.read_records(KMSG, max_bytes=MAX_LOG_BYTES)
     if records is not None:
-        text = format_kmsg(records)
-        result = host.runner.answer(DMESG, lambda: text)  # a snapshot records it as cmd/dmesg.txt
+        lines = kmsg_lines(records)
+        # a snapshot records it as cmd/dmesg.txt, in the text `dmesg` prints
+        host.runner.answer(DMESG, lambda: dmesg_text(lines))
         # named as the command it stands for, so that its replay says the same
-        return KernelLog("dmesg", parse_log(result.stdout))
+        return KernelLog("dmesg", lines)
     reasons = [why]
     for argv in (JOURNALCTL, DMESG):
         result = host.run(argv, timeout_s=LOG_TIMEOUT_S)
@@ -85,8 +86,9 @@ def _read_live(host: Host) -> KernelLog:
 _KMSG = re.compile(r"^(\d+),(\d+),(\d+),[^;]*;(.*)$", re.S)
 
 
-def format_kmsg(records: list[str]) -> str:
-    """/dev/kmsg records ("6,1234,5678901,-;message\\n KEY=value") as `dmesg` prints them."""
+def kmsg_lines(records: list[str]) -> tuple[LogLine, ...]:
+    """/dev/kmsg records ("6,1234,5678901,-;message\\n KEY=value") as log lines,
+    timed in seconds since boot as `dmesg` prints them."""
     out = []
     for record in records:
         m = _KMSG.match(record)
@@ -94,8 +96,17 @@ def format_kmsg(records: list[str]) -> str:
             continue
         usec = int(m.group(3))
         message = m.group(4).split("\n", 1)[0]  # the " KEY=value" dictionary lines follow
-        out.append(f"[{usec // 1_000_000:5d}.{usec % 1_000_000:06d}] {message}")
-    return "\n".join(out) + ("\n" if out else "")
+        out.append(LogLine(f"{usec // 1_000_000}.{usec % 1_000_000:06d}", message))
+    return tuple(out)
+
+
+def format_kmsg(records: list[str]) -> str:
+    return dmesg_text(kmsg_lines(records))
+
+
+def dmesg_text(lines: tuple[LogLine, ...]) -> str:
+    """Lines timed in seconds since boot, as `dmesg` prints them: "[  518.050606] message"."""
+    return "".join(f"[{ln.time:>12}] {ln.message}\n" for ln in lines)
 
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
