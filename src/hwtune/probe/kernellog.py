@@ -83,19 +83,17 @@ def _read_live(host: Host) -> KernelLog:
 
 # -- parsing ------------------------------------------------------------------------
 
-_KMSG = re.compile(r"^(\d+),(\d+),(\d+),[^;]*;(.*)$", re.S)
-
-
 def kmsg_lines(records: list[str]) -> tuple[LogLine, ...]:
     """/dev/kmsg records ("6,1234,5678901,-;message\\n KEY=value") as log lines,
     timed in seconds since boot as `dmesg` prints them."""
     out = []
     for record in records:
-        m = _KMSG.match(record)
-        if not m:
+        head, sep, rest = record.partition(";")
+        fields = head.split(",")
+        if not sep or len(fields) < 4 or not fields[2].isdigit():
             continue
-        usec = int(m.group(3))
-        message = m.group(4).split("\n", 1)[0]  # the " KEY=value" dictionary lines follow
+        usec = int(fields[2])
+        message = rest.split("\n", 1)[0]  # the " KEY=value" dictionary lines follow
         out.append(LogLine(f"{usec // 1_000_000}.{usec % 1_000_000:06d}", message))
     return tuple(out)
 
