@@ -95,6 +95,7 @@ def test_summary_is_read_as_loadgen_wrote_it(tmp_path):
         "Early stopping satisfied: Yes", "Early stopping satisfied: NO")
     run = run_of_summary(parse_summary(invalid), RunSettings("server", 3.0), tmp_path)
     assert not run.valid and run.early_stopping_ok is False
+    assert run.invalid_reasons() == ["too few queries for early stopping to vouch for the percentile"]
 
 
 def test_parse_fixed_model():

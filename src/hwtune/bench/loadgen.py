@@ -175,14 +175,19 @@ def run_of_summary(summary: dict[str, str], settings: RunSettings, log_dir: Path
         v = _float(summary.get(f"{name} latency (ns)"))
         if v is not None:
             latency[name.lower()] = v / 1e6
-    rate = next((_float(summary[k]) for k in ("Completed samples per second", "Samples per second",
-                                               "Samples per query", "QPS w/o loadgen overhead") if k in summary), None)
-    if settings.scenario == "singlestream" and "QPS w/o loadgen overhead" in summary:
-        rate = _float(summary["QPS w/o loadgen overhead"])
+    rate = next((_float(summary[k]) for k in ("Completed samples per second", "Samples per second")
+                 if k in summary), None)
+    for pct in ("90.0", "99.0"):  # single/multistream: the headline percentile per query
+        v = _float(summary.get(f"{pct}th percentile latency (ns)"))
+        if v is not None:
+            latency.setdefault(f"p{pct[:2]}", v / 1e6)
+    if rate is None and latency.get("mean"):
+        per_query = MULTISTREAM_SAMPLES_PER_QUERY if settings.scenario == "multistream" else 1
+        rate = per_query * 1000.0 / latency["mean"]  # one query in flight at a time
     return LoadgenRun(settings.scenario, verdict == "VALID", log_dir, rate, latency, settings.target_qps,
                       settings.min_duration_s, _yes(summary.get("Performance constraints satisfied")),
                       _yes(summary.get("Early stopping satisfied")),
-                      _float(summary.get("Scheduled samples per second")), summary)
+                      scheduled_qps=_float(summary.get("Scheduled samples per second")), summary=summary)
 
 
 def _float(text: str | None) -> float | None:
