@@ -97,6 +97,7 @@ def test_offline_with_dynamic_batching(data_dir):
     (["--latency-slo", "-40ms"], "--latency-slo"),
     (["--latency-slo", "soon"], "--latency-slo"),
     (["--scenario", "burst"], "--scenario"),
+    (["--latency-slo", ""], "--latency-slo"),
     (["--duration", "0s"], "--duration"),
     (["--max-queue-delay", "later"], "--max-queue-delay"),
 ])

@@ -182,6 +182,8 @@ def _scenario(a: dict[str, Any]) -> int:
     if scenario not in SCENARIOS:
         raise ConfigError(f"unknown --scenario {a['scenario']!r}; use {', '.join(SCENARIOS)}")
     slo_ms = parse_slo(a["latency_slo"])
+    if slo_ms is None and scenario == "server":
+        raise ConfigError("--scenario server needs --latency-slo (the p99 budget), e.g. 40ms")
     if slo_ms is not None and scenario != "server":
         raise ConfigError("--latency-slo goes with --scenario server (LoadGen's target latency)")
     qps = _positive_number(a["qps"], "--qps") if a["qps"] else None
