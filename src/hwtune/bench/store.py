@@ -59,7 +59,7 @@ def library_versions() -> dict[str, str | None]:
     from importlib import metadata
 
     versions: dict[str, str | None] = {"python": sys.version.split()[0]}
-    for dist in ("hwtune", "onnxruntime", "openvino", "onnx", "numpy"):
+    for dist in ("hwtune", "onnxruntime", "openvino", "onnx", "numpy", "mlcommons-loadgen"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -160,13 +160,14 @@ def serving_charts(results: list[dict[str, Any]]) -> list[str]:
                   for label, pts in entry["series"].items()]
         qps = [q for pts in entry["series"].values() for q, _, _ in pts]
         if entry["slo_ms"] and qps:
-            series.append(Series(f"p99 budget {entry['slo_ms']:g} ms", ((0.0, entry["slo_ms"]), (max(qps), entry["slo_ms"])),
-                                 "#999999", dash="6 4", marker=False))
+            budget = ((0.0, entry["slo_ms"]), (max(qps), entry["slo_ms"]))
+            series.append(Series(f"p99 budget {entry['slo_ms']:g} ms", budget, "#999999", dash="6 4", marker=False))
         if entry["max"]:
             series.append(Series("max QPS (LoadGen VALID)", tuple((q, p) for q, p, _ in entry["max"]), PALETTE[3],
                                  line=False, tips=tuple(t for *_, t in entry["max"])))
         charts.append(xy_chart(f"Server scenario: QPS vs p99, {title}", series,
-                               Axis("offered load (queries/s, Poisson)"), Axis("p99 latency (ms)")))
+                               Axis("offered load (queries/s, Poisson)"),
+                               Axis("p99 latency (ms, log scale)", log2=True)))
     return charts
 
 
