@@ -5,7 +5,7 @@
    in one run; the figure is the ratio of medians (target <= 1.5).
 2. Probing the 96-thread EPYC snapshot in-process (target <= 50 ms, median).
 
-Run: python benchmarks/check_speed.py [--runs N] [--shared PATH]
+Run: python benchmarks/check_speed.py [--runs N]
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import platform
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,7 +36,6 @@ def timed(argv: list[str]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=21)
-    ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     args = ap.parse_args()
 
     floor_cmd = [sys.executable, "-c", "import typer, rich.console"]
@@ -51,7 +52,10 @@ def main() -> None:
     from hwtune.host import Host
     from hwtune.probe import probe_facts
 
-    epyc = args.shared / "fixtures" / "epyc7451-2s-8numa"
+    unpacked = tempfile.TemporaryDirectory(prefix="hwtune-speed-")
+    with tarfile.open(REPO / "tests" / "fixtures" / "epyc7451-2s-8numa.tar.xz") as tar:
+        tar.extractall(unpacked.name, filter="tar")
+    epyc = Path(unpacked.name) / "epyc7451-2s-8numa"
     probe_facts(Host(epyc))
     probes = []
     for _ in range(args.runs):

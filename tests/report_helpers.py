@@ -18,21 +18,10 @@ from conftest import snapshot
 
 
 def cli_app():
-    """The root app with the report commands registered, as hwtune.cli wires them."""
-    import typer
-
+    """The root app, as `hwtune` runs it."""
     from hwtune.cli import app
-    from hwtune.cli_report import register
 
-    names = {c.name for c in app.registered_commands}
-    if "diff" in names:
-        return app
-    fresh = typer.Typer(pretty_exceptions_enable=False, rich_markup_mode=None)
-    for cmd in app.registered_commands:
-        fresh.registered_commands.append(cmd)
-    fresh.registered_groups.extend(app.registered_groups)
-    register(fresh)
-    return fresh
+    return app
 
 
 def invoke(*args: str):

@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from hwtune.cli_common import out, print_json, root_dir, run_command
 from hwtune.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, NeedsRoot
 
 ROOT_HELP = "Apply to a mounted image or a copy of a snapshot laid out like / (no root needed)."
@@ -23,9 +24,7 @@ def register(app: typer.Typer) -> None:
 def _root(root: Optional[Path]) -> tuple[Path, bool]:
     if root is None:
         return Path("/"), True
-    if not root.is_dir():
-        raise ConfigError(f"--root {root}: not a folder")
-    return root, os.path.realpath(root) == "/"
+    return root_dir(root), os.path.realpath(root) == "/"
 
 
 def _need_root(live: bool, what: str) -> None:
@@ -67,8 +66,6 @@ def apply_cmd(
     Examples:  sudo hwtune apply --profile gpu-inference --dry-run;
     sudo hwtune apply --profile gpu-inference --yes --persist;  hwtune apply -p cpu-inference --root copy/ --yes
     """
-    from hwtune.cli import run_command
-
     run_command(lambda: _apply(profile, dry_run, yes, persist, boot, root, json_out, allow_lower_hardening))
 
 
@@ -88,7 +85,6 @@ def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, ro
     plan = make_plan(root_path, prof, profile_ref=ref, persist=persist, boot=boot, allow_lower_hardening=allow_lower)
     if not dry_run and not allow_lower:
         refuse_lowered_hardening(plan)
-    out = _console()
     if dry_run or not plan.steps or plan.invalid:
         return _show_plan_only(out, plan, dry_run, json_out)
     if not json_out:
@@ -97,7 +93,7 @@ def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, ro
         render_plan(out, plan, f"Plan: profile {prof.name} on {root_path}")
     if not yes and not typer.confirm(f"Apply these {len(plan.steps)} change(s)?", default=False, err=True):
         if json_out:
-            _print_json({"plan": plan.to_json(), "applied": False, "journal": None, "changes": 0})
+            print_json({"plan": plan.to_json(), "applied": False, "journal": None, "changes": 0})
         else:
             out.print("Nothing was changed.")
         return EXIT_OK
@@ -105,7 +101,7 @@ def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, ro
                            allow_lower_hardening=allow_lower)
     ok = all(c.ok for c in result.checks)
     if json_out:
-        _print_json({"plan": result.plan.to_json(), "applied": True, "journal": result.journal_id,
+        print_json({"plan": result.plan.to_json(), "applied": True, "journal": result.journal_id,
                      "changes": len(result.plan.steps), "verification": [c.to_json() for c in result.checks],
                      "verified": ok})
     else:
@@ -119,7 +115,7 @@ def _show_plan_only(out, plan, dry_run: bool, json_out: bool) -> int:
     from hwtune.apply.errors import ApplyFailed
 
     if json_out:
-        _print_json({"plan": plan.to_json(), "dry_run": dry_run, "applied": False, "journal": None,
+        print_json({"plan": plan.to_json(), "dry_run": dry_run, "applied": False, "journal": None,
                      "changes": len(plan.steps)})
     else:
         from hwtune.apply.render import render_plan
@@ -145,8 +141,6 @@ def rollback_cmd(
     Works on the journal of an apply that was killed half-way, too; rolling back twice is harmless.
     Examples:  sudo hwtune rollback;  sudo hwtune rollback 20250101-120000-000001;  hwtune rollback --root copy/
     """
-    from hwtune.cli import run_command
-
     run_command(lambda: _rollback(journal_id, root, json_out))
 
 
@@ -157,12 +151,12 @@ def _rollback(journal_id: Optional[str], root: Optional[Path], json_out: bool) -
     _need_root(live, "rollback")
     result = rollback(root_path, journal_id)
     if json_out:
-        _print_json({"rolled_back": list(result.journal_ids), "note": result.note, "already": result.already,
+        print_json({"rolled_back": list(result.journal_ids), "note": result.note, "already": result.already,
                      "restored": [c.to_json() for c in result.restored]})
     else:
         from hwtune.apply.render import render_rollback
 
-        render_rollback(_console(), result)
+        render_rollback(out, result)
     return EXIT_OK if all(c.ok for c in result.restored) else EXIT_FINDINGS
 
 
@@ -174,31 +168,16 @@ def history_cmd(
 
     Examples:  hwtune history;  hwtune history --json
     """
-    from hwtune.cli import run_command
-
     def go() -> int:
         from hwtune.apply.transaction import history
 
         rows = history(_root(root)[0])
         if json_out:
-            _print_json(rows)
+            print_json(rows)
         else:
             from hwtune.apply.render import render_history
 
-            render_history(_console(), rows)
+            render_history(out, rows)
         return EXIT_OK
 
     run_command(go)
-
-
-def _console():
-    from hwtune.cli import out
-
-    return out
-
-
-def _print_json(data) -> None:
-    from hwtune.cli import print_json
-
-    print_json(data)
-

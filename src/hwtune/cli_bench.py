@@ -6,15 +6,14 @@ runtimes, onnx and numpy are imported when a benchmark runs.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
-from rich.console import Console
 
+from hwtune.cli_common import err, out, print_json, run_command
 from hwtune.errors import EXIT_OK, ConfigError
 
 EXAMPLES = """
@@ -34,10 +33,6 @@ Examples:
   hwtune bench --scenario offline --backend ov --max-batch-size 8
 """
 
-# Piped output (a file, a README) gets room for the whole table; a terminal keeps its width.
-out = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 140)  # markup off: see hwtune.cli
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
-
 
 def register(app: typer.Typer) -> None:
     app.command(
@@ -48,6 +43,7 @@ def register(app: typer.Typer) -> None:
 
 
 def bench(
+    ctx: typer.Context,
     model: str = typer.Option("plate-classifier", "--model", "-m",
                               help="Built-in model (plate-classifier, resnet-block, mlp, transformer-encoder) or an .onnx file."),
     list_devices: bool = typer.Option(False, "--list-devices", help="List ORT providers and OpenVINO devices found here."),
@@ -80,23 +76,18 @@ def bench(
     step: str = typer.Option("2s", "--step", help="--scenario server: LoadGen's min duration for each search step."),
 ) -> None:
     """Micro-inference benchmarks per device, and an auto-tuner."""
-    args = dict(locals())
-    _run(lambda: _bench(**args))
+    run_command(lambda: _bench(ctx.params))
 
 
-def _run(fn: Callable[[], int | None]) -> None:
-    from hwtune.cli import run_command  # the one place errors become exit codes
-
-    run_command(fn)
-
-
-def _bench(**a: Any) -> int:
+def _bench(a: dict[str, Any]) -> int:
+    """Run what the options ask for; `a` is click's map of parameter names to values (paths as str)."""
     if a["as_json"] and a["as_csv"]:
         raise ConfigError("--json and --csv exclude each other")
     if a["list_devices"]:
         return _list_devices(a["as_json"])
     if a["export_model"]:
-        return _export(a["export_model"], a["out_path"], a["precision"] or "fp32", a["as_json"])
+        out_path = Path(a["out_path"]) if a["out_path"] else None
+        return _export(a["export_model"], out_path, a["precision"] or "fp32", a["as_json"])
     if a["compare"]:
         return _compare(a["compare"], a["as_json"])
     if a["scenario"]:
@@ -159,7 +150,7 @@ def _emit(doc: dict[str, Any], a: dict[str, Any], view: Callable[[], Any]) -> No
 
     saved = store.save_run(doc) if a["save"] else None
     if a["as_json"]:
-        _print_json({**doc, "saved_to": str(saved) if saved else None})
+        print_json({**doc, "saved_to": str(saved) if saved else None})
     elif a["as_csv"] and "scenario" in doc:
         from hwtune.bench import serving_render
 
@@ -266,7 +257,7 @@ def _list_devices(as_json: bool) -> int:
 
     found = list_devices()
     if as_json:
-        _print_json(found.to_json())
+        print_json(found.to_json())
     else:
         out.print(render.devices_table(found))
     return EXIT_OK
@@ -280,7 +271,7 @@ def _export(name: str, out_path: Path | None, precision: str, as_json: bool) -> 
         raise ConfigError("--export-model needs --out FILE")
     path = export_model(name, out_path, precision, store.models_dir())
     if as_json:
-        _print_json({"model": name, "precision": precision, "out": str(path)})
+        print_json({"model": name, "precision": precision, "out": str(path)})
     else:
         out.print(f"wrote {name} ({precision}) to {path}")
     return EXIT_OK
@@ -293,7 +284,7 @@ def _compare(refs: tuple[str, str], as_json: bool) -> int:
     before, after = (store.load_run(r) for r in refs)
     cmp = compare_runs(before, after, refs[0], refs[1])
     if as_json:
-        _print_json(cmp.to_json())
+        print_json(cmp.to_json())
     else:
         out.print(render.comparison_table(cmp))
     return EXIT_OK
@@ -327,10 +318,6 @@ def _plan_json(plan: Any) -> dict[str, Any]:
     from dataclasses import asdict
 
     return asdict(plan)
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
 class _progress:

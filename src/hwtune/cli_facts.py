@@ -1,9 +1,7 @@
 """CLI for facts, snapshots and profiles: `hwtune facts`, `hwtune snapshot`,
 `hwtune profiles list|show`.
 
-register(app) adds them to the root Typer app; `hwtune check` lives in
-hwtune.cli, whose shared helpers (one error-to-exit-code place, JSON printing,
-consoles, facts loading) these commands use.
+register(app) adds them to the root Typer app.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from hwtune.cli import ROOT_OPT, _facts, out, print_json, run_command
+from hwtune.cli_common import ROOT_OPT, load_facts, out, print_json, run_command
 from hwtune.errors import EXIT_OK
 
 
@@ -29,7 +27,7 @@ def facts(
     """
 
     def go() -> int:
-        result = _facts(root, None, runtimes=runtimes)
+        result = load_facts(root, None, runtimes=runtimes)
         if json_out:
             print_json(result.to_json())
         else:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from hwtune.errors import ConfigError
+from hwtune.cli_common import choice, out, print_json, run_command
+from hwtune.errors import EXIT_OK, ConfigError
 
 HELP = """Estimate inference throughput per GPU and per dollar, and recommend setups.
 
@@ -83,58 +83,42 @@ def recommend_command(
     baseboard_usd: float = typer.Option(60000.0, "--baseboard-usd", help="SXM/OAM baseboard server without GPUs."),
     baseboard_max_cards: int = typer.Option(8, "--baseboard-max-cards", help="Modules per baseboard server."),
 ) -> None:
-    from hwtune.cli import run_command  # the one place errors become exit codes
+    def go() -> int:
+        from hwtune.recommend.catalog import PRECISIONS
+        from hwtune.recommend.costs import UsageOptions
+        from hwtune.recommend.engine import Request, recommend
+        from hwtune.recommend.jsonout import to_json
+        from hwtune.recommend.render import render
+        from hwtune.recommend.setups import HostCosts
 
-    args = dict(locals())
-    del args["run_command"]
-    run_command(lambda: _recommend(**args))
+        choice("--precision", precision, PRECISIONS)
+        choice("--accumulate", accumulate, ("fp32", "fp16"))
+        choice("--price-basis", price_basis, ("list", "street"))
+        for label, value in (("--hours-per-day", hours_per_day), ("--years", years),
+                             ("--kwh-price", kwh_price), ("--desktop-max-cards", desktop_max_cards),
+                             ("--server-max-cards", server_max_cards),
+                             ("--baseboard-max-cards", baseboard_max_cards), ("--top", top)):
+            if value <= 0 or (label == "--hours-per-day" and value > 24):
+                raise ConfigError(f"{label}: out of range: {value:g}")
+        req = Request(
+            workload=workload, model_path=model, model_shapes=tuple(shape), precision=precision,
+            accumulate=accumulate, batch=batch, budget_usd=budget, target_fps=target_fps, latency_slo_ms=latency_ms,
+            bench_path=from_bench, bench_gpu=bench_gpu, price_basis=price_basis,
+            price_overrides=parse_gpu_prices(gpu_price), vendors=tuple(vendor), classes=tuple(gpu_class),
+            seq_len=seq_len, ttft_ms=ttft, tpot_ms=tpot,
+            hosts=HostCosts(desktop_usd=desktop_host_usd, desktop_max_cards=desktop_max_cards,
+                            pcie_server_usd=server_host_usd, pcie_server_max_cards=server_max_cards,
+                            baseboard_usd=baseboard_usd, baseboard_max_cards=baseboard_max_cards),
+            usage=UsageOptions(hours_per_day=hours_per_day, years=years, kwh_price_usd=kwh_price),
+        )
+        rec = recommend(req)
+        if as_json:
+            print_json(to_json(rec, show_all, top))
+        else:
+            render(rec, out, show_all, top)
+        return EXIT_OK
 
-
-def _recommend(budget, target_fps, latency_ms, workload, seq_len, ttft, tpot, gpu_class, model, shape,
-               precision, accumulate, batch, from_bench, bench_gpu, show_all, top, as_json,
-               price_basis, gpu_price, vendor, hours_per_day, years, kwh_price, desktop_host_usd,
-               desktop_max_cards, server_host_usd, server_max_cards, baseboard_usd,
-               baseboard_max_cards) -> None:
-    from rich.console import Console
-
-    from hwtune.recommend.costs import UsageOptions
-    from hwtune.recommend.engine import Request, recommend
-    from hwtune.recommend.jsonout import to_json
-    from hwtune.recommend.render import render
-    from hwtune.recommend.setups import HostCosts
-
-    from hwtune.recommend.catalog import PRECISIONS
-
-    _check_choice("--precision", precision, PRECISIONS)
-    _check_choice("--accumulate", accumulate, ("fp32", "fp16"))
-    _check_choice("--price-basis", price_basis, ("list", "street"))
-    for label, value in (("--hours-per-day", hours_per_day), ("--years", years),
-                         ("--kwh-price", kwh_price), ("--desktop-max-cards", desktop_max_cards),
-                         ("--server-max-cards", server_max_cards),
-                         ("--baseboard-max-cards", baseboard_max_cards), ("--top", top)):
-        if value <= 0 or (label == "--hours-per-day" and value > 24):
-            raise ConfigError(f"{label}: out of range: {value:g}")
-    req = Request(
-        workload=workload, model_path=model, model_shapes=tuple(shape), precision=precision, accumulate=accumulate,
-        batch=batch, budget_usd=budget, target_fps=target_fps, latency_slo_ms=latency_ms,
-        bench_path=from_bench, bench_gpu=bench_gpu, price_basis=price_basis, price_overrides=parse_gpu_prices(gpu_price),
-        vendors=tuple(vendor), classes=tuple(gpu_class), seq_len=seq_len, ttft_ms=ttft,
-        tpot_ms=tpot,
-        hosts=HostCosts(desktop_usd=desktop_host_usd, desktop_max_cards=desktop_max_cards,
-                        pcie_server_usd=server_host_usd, pcie_server_max_cards=server_max_cards,
-                        baseboard_usd=baseboard_usd, baseboard_max_cards=baseboard_max_cards),
-        usage=UsageOptions(hours_per_day=hours_per_day, years=years, kwh_price_usd=kwh_price),
-    )
-    rec = recommend(req)
-    if as_json:
-        typer.echo(json.dumps(to_json(rec, show_all, top), indent=2))
-        return
-    render(rec, Console(markup=False), show_all, top)  # markup off: see hwtune.cli
-
-
-def _check_choice(label: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{label}: {value!r} is not one of {', '.join(allowed)}")
+    run_command(go)
 
 
 def register(app: typer.Typer) -> None:

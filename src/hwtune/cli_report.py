@@ -1,9 +1,6 @@
 """CLI for reports: `hwtune report`, `hwtune fleet report`, `hwtune diff`.
 
-register(app) adds them to the root Typer app. The helpers shared with the
-other commands (one error-to-exit-code place, JSON printing, consoles, facts
-loading) come from hwtune.cli, imported when a command runs, as in the other
-command modules.
+register(app) adds them to the root Typer app.
 """
 
 from __future__ import annotations
@@ -14,6 +11,7 @@ from typing import Optional
 
 import typer
 
+from hwtune.cli_common import load_facts, out, print_json, run_command
 from hwtune.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
 
 
@@ -46,8 +44,6 @@ def report(
     Examples:  hwtune report --out host.html;  hwtune report --root host-snap/ --out snap.html;
     hwtune report --recommend rec.json --bench-dir runs/ --out host.html
     """
-    from hwtune.cli import print_json, run_command
-
     def go() -> int:
         from hwtune.report import inputs
         from hwtune.report.atomic import write_atomic
@@ -73,8 +69,6 @@ def report(
         if json_out:
             print_json(summary)
         else:
-            from hwtune.cli import out
-
             out.print(f"report for {name} written to {out_file} ({len(page) // 1024} KiB; "
                       f"{len(runs.docs)} bench runs, {len(journals.docs)} journals)", markup=False)
         return EXIT_OK
@@ -83,7 +77,6 @@ def report(
 
 
 def _facts_and_report(root, facts_file, check_file, profile) -> tuple[Optional[dict], dict]:
-    from hwtune.cli import _facts
     from hwtune.report.inputs import read_json
 
     if check_file is not None:
@@ -92,12 +85,12 @@ def _facts_and_report(root, facts_file, check_file, profile) -> tuple[Optional[d
             raise ConfigError(f"--check {check_file}: not a `hwtune check --json` report")
         facts_json = None
         if facts_file is not None or root is not None:
-            facts_json = _facts(root, facts_file).to_json()
+            facts_json = load_facts(root, facts_file).to_json()
         return facts_json, report_json
     from hwtune import profile as profiles
     from hwtune.verdict import choose_profile, evaluate
 
-    facts = _facts(root, facts_file)
+    facts = load_facts(root, facts_file)
     return facts.to_json(), evaluate(facts, profiles.load(profile or choose_profile(facts))).to_json()
 
 
@@ -116,8 +109,6 @@ def fleet_report(
 
     Example:  ansible-playbook -i hosts.ini contrib/ansible/hwtune.yml && hwtune fleet report results/ --out fleet.html
     """
-    from hwtune.cli import out, print_json, run_command
-
     def go() -> int:
         from hwtune.report.fleet import fleet_failing, fleet_json, load_fleet
 
@@ -153,8 +144,6 @@ def diff(
     Examples:  hwtune diff results/web1 results/web2;  hwtune diff before-snap/ after-snap/;
     hwtune diff old-check.json new-check.json --json
     """
-    from hwtune.cli import out, print_json, run_command
-
     def go() -> int:
         from hwtune.report.diff import diff_sides, load_side
 

@@ -16,7 +16,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from hwtune.cli import out, run_command
+from hwtune.cli_common import out, run_command
 from hwtune.errors import EXIT_OK, EXIT_USAGE, HwtuneError
 
 HW_REASONS = {"hw_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown", "sw_thermal_slowdown"}

@@ -1,0 +1,74 @@
+"""`hwtune check`: probe the host (or a snapshot, or saved facts) and judge it against a profile."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from hwtune.cli_common import ROOT_OPT, host_at, load_facts, out, print_json, run_command
+from hwtune.errors import EXIT_FINDINGS, EXIT_OK
+
+
+class FailOn(str, Enum):
+    fail = "fail"
+    warn = "warn"
+
+
+class CheckFormat(str, Enum):
+    table = "table"
+    json = "json"
+    junit = "junit"
+    prometheus = "prometheus"
+
+
+def check(
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile name or .toml path "
+                                          "(default: gpu-inference if an NVIDIA GPU or driver is present, "
+                                          "else cpu-inference)."),
+    root: Optional[Path] = ROOT_OPT,
+    facts_file: Optional[Path] = typer.Option(None, "--facts", help="Judge facts saved by `hwtune facts --json`."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON (same as --format json)."),
+    fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", help="table, json, junit or prometheus."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Write json, junit or prometheus to this file "
+                                          "(replaced atomically) instead of stdout."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Add each check's rationale and source."),
+    fail_on: FailOn = typer.Option(FailOn.fail, "--fail-on", help="Exit 1 on FAIL/ERROR (fail) or also on WARN."),
+) -> None:
+    """Probe the host and judge it against a profile: expected vs observed, and the fix.
+
+    Examples:  hwtune check;  hwtune check --profile gpu-inference --json;  hwtune check --root host-snap/;
+    hwtune check --format prometheus --output /var/lib/node_exporter/textfile_collector/hwtune.prom
+    """
+
+    def go() -> int:
+        host = None
+        if facts_file is None:  # slow probe commands run while the modules below load
+            from hwtune.probe import start_probes
+
+            host = start_probes(host_at(root))
+        from hwtune import profile as profiles
+        from hwtune.verdict import choose_profile, evaluate
+
+        facts = load_facts(root, facts_file, host=host)
+        report = evaluate(facts, profiles.load(profile or choose_profile(facts)))
+        if output is not None or fmt in (CheckFormat.junit, CheckFormat.prometheus):
+            from hwtune.report.formats import write_check
+
+            write_check("json" if json_out else fmt.value, report.to_json(), facts.to_json(), root, output)
+        elif json_out or fmt is CheckFormat.json:
+            print_json(report.to_json())
+        else:
+            from hwtune.render import render_report
+
+            render_report(out, report, verbose=verbose, host_label=str(root) if root else "", facts=facts)
+        failing = {"fail", "error"} | ({"warn"} if fail_on is FailOn.warn else set())
+        return EXIT_FINDINGS if report.status in failing else EXIT_OK
+
+    run_command(go)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)
