@@ -13,7 +13,6 @@ from typing import Any
 
 import typer
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from hwtune.cli_common import out, run_command
@@ -77,6 +76,8 @@ def _of(value: Any, limit: Any, unit: str) -> str:
 
 
 def render_watch(sample: dict[str, Any], events: list[dict[str, Any]]) -> Group:
+    from rich.table import Table  # here, not at the top: every start of hwtune imports this module
+
     parts: list[Any] = [Text(f"hwtune watch  {sample['time']}  (Ctrl-C to stop)", style="bold")]
     gpus = Table(title="GPUs", title_justify="left", expand=False)
     for col in ("GPU", "bus id", "util", "memory MiB", "SM MHz", "mem MHz", "power W", "temp C", "throttle"):
