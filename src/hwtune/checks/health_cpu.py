@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from hwtune.checks.health_gpu import _evidence, _log_events
+from hwtune.health.events import evidence, log_events
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts
 
@@ -15,7 +15,7 @@ AREA = "cpu"
 def check_thermal_throttle(facts: Facts, p: Mapping[str, Any]) -> Finding:
     expected = "no thermal throttling"
     counters = facts.get("cpu.thermal_throttle")
-    events, why = _log_events(facts, "cpu_throttle")
+    events, why = log_events(facts, "cpu_throttle")
     if events is not None and facts.get("kernel.log_only"):
         events = None
     if counters is None and events is None:
@@ -25,10 +25,10 @@ def check_thermal_throttle(facts: Facts, p: Mapping[str, Any]) -> Finding:
     if counters is not None:
         packages = ", ".join(f"package {k}: {v}" for k, v in sorted(counters["package_events"].items()))
         observed.append(f"core throttle events {counters['core_events']}" + (f"; {packages}" if packages else ""))
-    observed += [_evidence(e) for e in (events or [])[:5]]
+    observed += [evidence(e) for e in (events or [])[:5]]
     hot = bool(counters and (counters["core_events"] or any(counters["package_events"].values()))) or bool(events)
     if hot:
         where = "; ".join(observed[:2])
         return problem(observed, expected, "the CPUs lowered their clocks to stay under their temperature limit",
                        where=where)
-    return passed(observed or ["no throttling message in the kernel log"], expected)
+    return passed("; ".join(observed) or "no throttling message in the kernel log", expected)

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from typing import Any, Mapping
 
+from hwtune.health.events import evidence, log_events
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts, Gpu, GpuHealth
 from hwtune.health.xid import classify
@@ -44,22 +45,11 @@ def _with_health(facts: Facts, field: str) -> tuple[list[tuple[Gpu, GpuHealth]],
     return found, ""
 
 
-def _log_events(facts: Facts, *kinds: str) -> tuple[list[dict[str, Any]] | None, str]:
-    events = facts.get("kernel.log_events")
-    if events is None:
-        return None, facts.reason("kernel.log_events")
-    return [e for e in events if e.get("kind") in kinds], ""
-
-
-def _evidence(event: Mapping[str, Any]) -> str:
-    return f"[{event.get('time', '')}] {event.get('message', '')}"
-
-
 # -- gpu.xid ----------------------------------------------------------------------------
 
 @check("gpu.xid", fix=("gpus",), application_severity="warn")
 def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
-    events, why = _log_events(facts, "xid", "gpu_off_bus", "gpu_uuid")
+    events, why = log_events(facts, "xid", "gpu_off_bus", "gpu_uuid")
     expected = "no Xid event that needs a GPU reset or replacement"
     if events is None:
         return skip(f"kernel log not available: {why}", expected)
@@ -84,7 +74,7 @@ def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
         codes = ", ".join(f"Xid {code} x{n} ({classify(code).description.split(' (')[0]})"
                           for code, n in sorted(counts.items()))
         times = sorted(e["time"] for e, _ in seen)
-        findings.append((rank, bus, f"{name}: {codes}, {times[0]} .. {times[-1]}; e.g. {_evidence(key_event)}"
+        findings.append((rank, bus, f"{name}: {codes}, {times[0]} .. {times[-1]}; e.g. {evidence(key_event)}"
                          + (f"; NVIDIA's action: {key_xid.nvidia_action}" if key_xid.nvidia_action else "")))
     findings.sort(key=lambda f: (-f[0], f[1]))
     observed = [text for _, _, text in findings]
@@ -236,7 +226,7 @@ def check_pcie_errors(facts: Facts, p: Mapping[str, Any]) -> Finding:
     expected = "no PCIe replay and no AER error on GPU links"
     replays, _ = _with_health(facts, "pcie_replays")
     aer = facts.get("pci.aer")
-    events, log_why = _log_events(facts, "aer", "pcie_bus_error")
+    events, log_why = log_events(facts, "aer", "pcie_bus_error")
     if not replays and aer is None and events is None:
         return skip("no source: the GPUs report no replay counter, sysfs has no AER counters "
                     f"({facts.reason('pci.aer')}), and the kernel log is not available ({log_why})", expected)
@@ -263,7 +253,7 @@ def check_pcie_errors(facts: Facts, p: Mapping[str, Any]) -> Finding:
         severities = {e["severity"] for e in seen}
         where = port if gpu_links is not None else f"{port} (which devices sit behind it is not in the snapshot)"
         observed.append(f"{where}: {len(seen)} AER log lines ({', '.join(sorted(severities))}); "
-                        f"e.g. {_evidence(seen[0])}")
+                        f"e.g. {evidence(seen[0])}")
         (fatal if any("Fatal" in s and "Non-Fatal" not in s for s in severities) else recoverable).append(port)
     if fatal:
         return problem(observed, expected, "uncorrectable fatal PCIe errors on a GPU link",
@@ -272,7 +262,7 @@ def check_pcie_errors(facts: Facts, p: Mapping[str, Any]) -> Finding:
         return problem(observed, expected, "PCIe link errors the hardware recovered from (replays, correctable "
                        "AER): a marginal link, riser or slot", severity_key="recoverable_severity",
                        links=", ".join(sorted(set(recoverable))))
-    return passed(observed or ["no replay, no AER error"], expected)
+    return passed(observed or "no replay, no AER error", expected)
 
 
 def _group(events: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:

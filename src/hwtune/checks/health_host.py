@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from hwtune.checks.health_gpu import _evidence, _log_events
+from hwtune.health.events import evidence, log_events
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts
 
@@ -20,7 +20,7 @@ def _filtered(facts: Facts) -> str:
 @check("host.machine_check", fix=("where",), corrected_severity="warn")
 def check_machine_check(facts: Facts, p: Mapping[str, Any]) -> Finding:
     expected = "no machine-check or memory error"
-    events, why = _log_events(facts, "mce_logged", "mce_corrected", "mce_uncorrected", "memory_failure", "edac",
+    events, why = log_events(facts, "mce_logged", "mce_corrected", "mce_uncorrected", "memory_failure", "edac",
                               "ghes")
     if events is not None and _filtered(facts):
         events, why = None, _filtered(facts)
@@ -34,7 +34,7 @@ def check_machine_check(facts: Facts, p: Mapping[str, Any]) -> Finding:
         kind = e["kind"]
         bad = (kind in ("mce_uncorrected", "memory_failure") or (kind == "edac" and e.get("type") == "UE")
                or (kind == "ghes" and e.get("severity", "").lower() != "corrected"))
-        (uncorrected if bad else corrected).append(_evidence(e))
+        (uncorrected if bad else corrected).append(evidence(e))
     for mc in edac or ():
         if mc.get("ue"):
             uncorrected.append(f"EDAC {mc['mc']}: ue_count {mc['ue']}")
@@ -53,7 +53,7 @@ def check_machine_check(facts: Facts, p: Mapping[str, Any]) -> Finding:
 @check("host.oom", fix=("processes",))
 def check_oom(facts: Facts, p: Mapping[str, Any]) -> Finding:
     expected = "no process killed for lack of memory"
-    events, why = _log_events(facts, "oom_kill")
+    events, why = log_events(facts, "oom_kill")
     if events is not None and _filtered(facts):
         events, why = None, _filtered(facts)
     if events is None:

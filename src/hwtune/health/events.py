@@ -1,0 +1,20 @@
+"""The kernel log's events as the health checks read them, and one event as evidence."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from hwtune.facts import Facts
+
+
+def log_events(facts: Facts, *kinds: str) -> tuple[list[dict[str, Any]] | None, str]:
+    """The events of these kinds, or None and why there is no kernel log."""
+    events = facts.get("kernel.log_events")
+    if events is None:
+        return None, facts.reason("kernel.log_events")
+    return [e for e in events if e.get("kind") in kinds], ""
+
+
+def evidence(event: Mapping[str, Any]) -> str:
+    """The log line with its time, as the log showed it."""
+    return f"[{event.get('time', '')}] {event.get('message', '')}"
