@@ -208,3 +208,45 @@ def test_the_walk_gives_up_after_40_links(tmp_path, monkeypatch):
     host = Host(root)
     assert host.read("/l1") == "x\n"  # 40 links: allowed
     assert host.read("/l0") is None and "loop" in host.why("/l0")  # 41: refused
+
+
+def test_snapshot_out_writes_only_through_the_folder_it_opened(tmp_path, monkeypatch, outside):
+    """A link planted in --out's place after it was checked is never followed (it overwrote a root file)."""
+    import hwtune.probe as probe
+    from hwtune.snapshot import MANIFEST, take_snapshot
+
+    src = tree(tmp_path, {"proc/version": "Linux version 6.1.0 (x@y) #1 SMP\n", "proc/cmdline": "quiet\n"})
+    out = tmp_path / "snap"
+    real_probe = probe.probe_facts
+
+    def probe_then_swap(host, **kw):
+        facts = real_probe(host, **kw)
+        os.rename(out, tmp_path / "snap.moved")
+        os.symlink(outside.parent, out)  # --out now leads to the root-owned folder
+        (outside.parent / MANIFEST).write_text("root's own file\n")
+        return facts
+
+    monkeypatch.setattr(probe, "probe_facts", probe_then_swap)
+    take_snapshot(out, Host(src, runner=Runner(src)))
+    assert (outside.parent / MANIFEST).read_text() == "root's own file\n"
+    assert outside.read_text() == SECRET
+    assert (tmp_path / "snap.moved" / MANIFEST).is_file()
+    assert (tmp_path / "snap.moved/proc/version").read_text().startswith("Linux version")
+
+
+@pytest.mark.parametrize("case", ["symlink", "not empty", "foreign"])
+def test_snapshot_out_refuses_a_link_a_full_folder_or_another_users_folder(tmp_path, outside, case):
+    out = tmp_path / "snap"
+    if case == "symlink":
+        os.symlink(outside.parent, out)
+    else:
+        out.mkdir()
+        if case == "not empty":
+            (out / "x").write_text("x")
+        else:
+            os.chown(out, 65534, 65534)
+    res = invoke("snapshot", "--out", str(out))
+    assert res.exit_code == 2, res.stdout
+    assert {"symlink": "symlink", "not empty": "not an empty folder", "foreign": "owned by uid 65534"}[case] \
+        in res.stderr
+    assert sorted(os.listdir(outside.parent)) == ["shadow"]

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwtune import __version__
+from hwtune import __version__, atomic
 from hwtune.errors import ConfigError
 from hwtune.facts import Facts
 from hwtune.host import Host
@@ -32,43 +32,108 @@ class SnapshotSummary:
     facts: Facts
 
 
-def _target(out: Path, abspath: str) -> Path:
-    rel = abspath.lstrip("/")
-    if not rel or ".." in Path(rel).parts:
+def _rel_parts(abspath: str) -> list[str]:
+    parts = [p for p in abspath.split("/") if p]
+    if not parts or any(p in (".", "..") for p in parts):
         raise ValueError(f"refusing to record {abspath!r}")
-    return out / rel
+    return parts
+
+
+def open_out(out: Path) -> tuple[int, bool]:
+    """OUT held open: made here (0755), or an existing empty folder of the running user.
+
+    Everything is then written through this descriptor, so a link planted in
+    OUT's place after it is opened is never followed."""
+    made = False
+    try:
+        os.mkdir(out, 0o755)
+        made = True
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot create the folder: {exc.strerror}") from None
+    try:
+        fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: exists and is not a folder (or is a symlink): {exc.strerror}") from None
+    st = os.fstat(fd)
+    why = None
+    if st.st_uid != os.geteuid():
+        why = f"is owned by uid {st.st_uid}, not by the user running hwtune"
+    elif os.listdir(fd):
+        why = "exists and is not an empty folder"
+    if why:
+        os.close(fd)
+        raise ConfigError(f"--out {out}: {why}")
+    if made:
+        os.fchmod(fd, 0o755)
+    return fd, made
+
+
+def _dir_at(top: int, parts: list[str]) -> int:
+    """The folder OUT/parts..., made 0755 where missing; never through a link."""
+    fd = os.dup(top)
+    try:
+        for part in parts:
+            try:
+                os.mkdir(part, 0o755, dir_fd=fd)
+            except FileExistsError:
+                pass
+            nfd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _write(top: int, parts: list[str], data: bytes) -> None:
+    dfd = _dir_at(top, parts[:-1])
+    try:
+        atomic.write_at(dfd, parts[-1], data, 0o644)
+    finally:
+        os.close(dfd)
 
 
 def take_snapshot(out: Path, host: Host | None = None) -> SnapshotSummary:
     from hwtune.probe import probe_facts, snapshot_commands
 
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ConfigError(f"--out {out}: exists and is not an empty folder")
-    host = host or Host("/")
-    facts = probe_facts(host)
-    recorded = {r.argv: r for r in host.runner.record}
-    for argv in snapshot_commands(host):
-        if tuple(argv) not in recorded:  # e.g. nvidia-smi when the facts came from NVML
-            result = host.run(argv)
-            recorded[result.argv] = result
-    out.mkdir(parents=True, exist_ok=True)
-    for abspath in sorted(host.dirs_listed):
-        _target(out, abspath).mkdir(parents=True, exist_ok=True)
-    for abspath, data in sorted(host.files_read.items()):
-        path = _target(out, abspath)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    cmd_dir = out / "cmd"
-    for argv, result in sorted(recorded.items()):
-        cmd_dir.mkdir(exist_ok=True)
-        stem = cmd_name(argv)
-        if result.ok:
-            (cmd_dir / (stem + suffix_for(result.stdout))).write_text(result.stdout, encoding="utf-8")
-        else:
-            (cmd_dir / (stem + ERROR_SUFFIX)).write_text((result.error or "failed") + "\n", encoding="utf-8")
-    manifest = {"hwtune_version": __version__, "taken_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "hostname": os.uname().nodename, "files": len(host.files_read),
-                "commands": [" ".join(a) for a in sorted(recorded)]}
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    top, made = open_out(out)
+    try:
+        host = host or Host("/")
+        facts = probe_facts(host)
+        recorded = {r.argv: r for r in host.runner.record}
+        for argv in snapshot_commands(host):
+            if tuple(argv) not in recorded:  # e.g. nvidia-smi when the facts came from NVML
+                result = host.run(argv)
+                recorded[result.argv] = result
+        try:
+            for abspath in sorted(host.dirs_listed):
+                os.close(_dir_at(top, _rel_parts(abspath)))
+            for abspath, data in sorted(host.files_read.items()):
+                _write(top, _rel_parts(abspath), data)
+            for argv, result in sorted(recorded.items()):
+                stem = cmd_name(argv)
+                if result.ok:
+                    _write(top, ["cmd", stem + suffix_for(result.stdout)], result.stdout.encode("utf-8"))
+                else:
+                    _write(top, ["cmd", stem + ERROR_SUFFIX], ((result.error or "failed") + "\n").encode("utf-8"))
+            manifest = {"hwtune_version": __version__, "taken_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                        "hostname": os.uname().nodename, "files": len(host.files_read),
+                        "commands": [" ".join(a) for a in sorted(recorded)]}
+            _write(top, [MANIFEST], (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"--out {out}: cannot write the snapshot: {exc.strerror or exc} "
+                              f"({getattr(exc, 'filename', '') or 'a file'})") from None
+    except BaseException:
+        if made and not os.listdir(top):
+            try:
+                os.rmdir(out)
+            except OSError:
+                pass
+        raise
+    finally:
+        os.close(top)
     return SnapshotSummary(out, len(host.files_read), len(host.dirs_listed), len(recorded), facts)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hwtune import atomic
 from hwtune.bench import zoo
 from hwtune.errors import ConfigError
 from hwtune.onnxcost import Shape, count_cost, load_model, model_input_dims
@@ -84,9 +85,7 @@ def write_cached(data: bytes, stem: str, cache_dir: Path) -> Path:
     out = cache_dir / f"{stem}-{hashlib.sha256(data).hexdigest()[:12]}.onnx"
     if not out.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(out)
+        atomic.write_file(out, data)
     return out
 
 
@@ -111,7 +110,7 @@ def export_model(name: str, out: Path, precision: str, cache_dir: Path) -> Path:
     src = precision_path(source, precision, source.shapes(1), cache_dir)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(src.read_bytes())
+        atomic.write_file(out, src.read_bytes())
     except OSError as exc:
         raise ConfigError(f"cannot write {out}: {exc.strerror}") from None
     return out

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any
 
+from hwtune import atomic
 from hwtune.errors import ConfigError
 
 CALIBRATION_SAMPLES = 8
@@ -27,9 +29,12 @@ def int8_path(src: Path, shapes: dict[str, tuple[int, ...]], cache_dir: Path) ->
     out = cache_dir / f"{src.stem}-{digest.hexdigest()[:12]}-int8.onnx"
     if not out.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp.onnx")
-        quantize_qdq(src, tmp, shapes)
-        tmp.replace(out)
+        # onnxruntime writes to a path: it gets one in a private folder, and the
+        # result reaches the cache through the one atomic writer
+        with tempfile.TemporaryDirectory(prefix="hwtune-quant-") as private:
+            tmp = Path(private) / "int8.onnx"
+            quantize_qdq(src, tmp, shapes)
+            atomic.write_file(out, tmp.read_bytes())
     return out
 
 

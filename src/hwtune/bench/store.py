@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from hwtune import atomic
 from hwtune.errors import ConfigError, read_json_file
 
 RUN_SCHEMA = 1
@@ -86,9 +87,7 @@ def save_run(document: dict[str, Any], when: datetime | None = None) -> Path:
     while path.exists():
         n += 1
         path = folder / f"{stem}-{n}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic.write_file(path, json.dumps(doc, indent=1, sort_keys=False) + "\n")
     return path
 
 
