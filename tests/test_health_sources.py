@@ -255,3 +255,28 @@ def test_nvml_health_fields_from_the_sick_scenario(monkeypatch):
 def test_gpu_health_round_trips_through_json():
     gpu = Gpu(index=0, health=GpuHealth(throttle_reasons=("hw_slowdown",), unreadable=("fan",), temp_c=40))
     assert Gpu.from_json(gpu.to_json()) == gpu
+
+
+# -- the live kernel log when /dev/kmsg cannot be read ------------------------------------------
+
+class _NoKmsgHost(Host):
+    """The live host as a user without CAP_SYSLOG sees it (kernel.dmesg_restrict=1)."""
+
+    def __init__(self, runner):
+        super().__init__("/", runner=runner)
+
+    def read_records(self, abspath, *, max_bytes):
+        return None, f"{abspath}: Operation not permitted"
+
+
+def test_without_kmsg_the_journal_then_dmesg_are_asked():
+    runner = fake_nvml.ScriptedRunner({("journalctl", "-k", "-b", "--no-pager"): (
+        "Jan 27 19:27:15 host kernel: EDAC MC0: 1 CE memory read error on DIMM_A1 (channel:0 slot:0)\n")})
+    log = read_kernel_log(_NoKmsgHost(runner))
+    assert log.source == "journalctl -k -b --no-pager" and log.lines[0].message.startswith("EDAC MC0: 1 CE")
+    assert runner.asked == [("journalctl", "-k", "-b", "--no-pager")]
+    nothing = fake_nvml.ScriptedRunner()
+    log = read_kernel_log(_NoKmsgHost(nothing))
+    assert log.source is None and nothing.asked == [("journalctl", "-k", "-b", "--no-pager"), ("dmesg",)]
+    assert log.reason.startswith("kernel log not readable: /dev/kmsg: Operation not permitted; journalctl not found")
+    assert "run as root" in log.reason
