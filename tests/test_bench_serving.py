@@ -84,6 +84,19 @@ def test_max_rate_within_inverts_the_p99():
         queueing.waiting_cdf(0.01, 300.0, 0.005)  # rho 1.5: no steady state
 
 
+def test_early_stopping_as_loadgen_counts_it():
+    # LoadGen's own summary: "Processed 190 queries. Would need to run at least 269 more queries,
+    # with the run being successful if every additional query were under latency" (459 in all).
+    assert queueing.early_stopping_max_overlatency(458) == -1
+    assert queueing.early_stopping_max_overlatency(459) == 0
+    allowed = queueing.early_stopping_max_overlatency(4200)
+    assert 0 < allowed < 42  # fewer than 1% overlatency queries: the margin a finite run needs
+    # So a finite run is VALID only somewhat below the rate whose p99 meets the budget; less so when longer.
+    within = queueing.max_rate_within(0.040, 0.99, 0.005)
+    short, long_ = (queueing.max_rate_valid(0.040, 0.99, 0.005, s) for s in (10, 600))
+    assert short < long_ < within and long_ > 0.98 * within
+
+
 def test_summary_is_read_as_loadgen_wrote_it(tmp_path):
     run = run_of_summary(parse_summary(SUMMARY), RunSettings("server", 3.0, target_qps=280, latency_slo_ms=1000),
                          tmp_path)

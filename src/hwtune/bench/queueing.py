@@ -81,3 +81,54 @@ def max_rate_within(latency_s: float, q: float, service_s: float, tol: float = 1
         else:
             hi = mid
     return lo / service_s
+
+
+def binomial_cdf(t: int, n: int, p: float) -> float:
+    """P(Binomial(n, p) <= t)."""
+    if t < 0:
+        return 0.0
+    if p <= 0:
+        return 1.0
+    if p >= 1:
+        return 1.0 if t >= n else 0.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+    return min(1.0, sum(math.exp(math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+                                 + k * log_p + (n - k) * log_q) for k in range(0, min(t, n) + 1)))
+
+
+def early_stopping_max_overlatency(n: int, percentile: float = 0.99, confidence: float = 0.99) -> int:
+    """LoadGen's early stopping (loadgen/early_stopping.cc): a run of n queries vouches for its
+    percentile when P(Binomial(n, 1 - percentile) <= t) < 1 - confidence for its t overlatency
+    queries. The largest such t, or -1 when even none is too few (n below 459 for p99)."""
+    miss = 1 - percentile
+    log_p, log_q = math.log(miss), math.log1p(-miss)
+    cdf, t = 0.0, -1
+    while t + 1 <= n:
+        k = t + 1
+        cdf += math.exp(math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p + (n - k) * log_q)
+        if cdf >= 1 - confidence:
+            break
+        t = k
+    return t
+
+
+def max_rate_valid(latency_s: float, q: float, service_s: float, duration_s: float, confidence: float = 0.99,
+                   tol: float = 1e-4) -> float:
+    """The highest rate at which a LoadGen server run of `duration_s` is as likely as not to pass
+    early stopping: its overlatency count (binomial, each query over the budget with the M/D/1
+    probability) is within what early stopping allows with probability >= 1/2. Below
+    max_rate_within, and closer to it the longer the run."""
+    if latency_s <= service_s:
+        return 0.0
+    lo, hi = 0.0, 1.0
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        rate = mid / service_s
+        n = int(rate * duration_s)
+        allowed = early_stopping_max_overlatency(n, q, confidence)
+        over = 1 - sojourn_cdf(latency_s, rate, service_s)
+        if binomial_cdf(allowed, n, over) >= 0.5:
+            lo = mid
+        else:
+            hi = mid
+    return lo / service_s

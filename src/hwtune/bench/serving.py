@@ -7,7 +7,7 @@ highest QPS that did and the lowest that did not, in short LoadGen runs
 (`step_s`), to 3%. The QPS found is then run again for `duration_s`: the
 figure reported, with LoadGen's verdict. When LoadGen calls that run INVALID
 (p99 over the budget, or too few queries for early stopping to vouch for
-the p99), the QPS is lowered 10% and run again, up to three times.
+the p99), the QPS is lowered 5% and run again, up to four runs in all.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ Report = Callable[[str], None]
 SEARCH_PRECISION = 0.03  # bisection stops when the bracket is within 3% of its low end
 MAX_STEPS = 8
 STEP_MIN_QUERIES = 400  # a short step still has a few hundred latencies behind its p99
-FINAL_RETRIES = 3
-RETRY_FACTOR = 0.9
+FINAL_RETRIES = 4
+RETRY_FACTOR = 0.95
 CAPACITY_S = 0.5
 
 
