@@ -208,3 +208,12 @@ def test_aer_counters_fatal_fails_and_links_without_a_gpu_are_left_out():
     got = {r.id: r for r in evaluate(facts, load_profile("gpu-inference")).results}["gpu.pcie_errors"]
     assert got.status.value == "FAIL" and got.fix.startswith("look at 0000:81:00.0")
     assert not any("0000:00:1c.0" in line for line in got.observed)  # that port has no GPU behind it
+
+
+def test_a_host_without_gpu_skips_the_gpu_log_checks():
+    events = [{"kind": "aer", "time": "1.0", "message": "pcieport 0000:00:1c.0: AER: Corrected error received",
+               "port": "0000:00:1c.0", "severity": "Corrected"}]
+    facts = Facts(values={"gpu.count": 0, "kernel.log_events": events, "kernel.log_source": "dmesg"})
+    got = {r.id: r for r in evaluate(facts, load_profile("gpu-inference")).results}
+    assert (got["gpu.pcie_errors"].status.value, got["gpu.xid"].status.value) == ("SKIP", "SKIP")
+    assert got["gpu.xid"].message == "no NVIDIA GPU on this host"

@@ -63,6 +63,8 @@ def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
         if e["kind"] == "gpu_off_bus" and not any(x.code == 79 for _, x in per_gpu.get(_bus(e["bus"]), [])):
             per_gpu.setdefault(_bus(e["bus"]), []).append((e, classify(79)))
     if not per_gpu:
+        if facts.get("gpu.count") == 0:
+            return skip(NO_GPU, expected)
         return passed(f"no Xid event in the kernel log ({source})", expected)
     findings, worst = [], "info"
     for bus, seen in sorted(per_gpu.items()):
@@ -230,6 +232,8 @@ def check_pcie_errors(facts: Facts, p: Mapping[str, Any]) -> Finding:
     if not replays and aer is None and events is None:
         return skip("no source: the GPUs report no replay counter, sysfs has no AER counters "
                     f"({facts.reason('pci.aer')}), and the kernel log is not available ({log_why})", expected)
+    if facts.get("gpu.count") == 0:  # AER errors of other devices are not this check's
+        return skip(NO_GPU, expected)
     gpu_links = {entry["address"] for entry in aer} if aer else None
     fatal: list[str] = []
     recoverable: list[str] = []
