@@ -250,3 +250,15 @@ def test_snapshot_out_refuses_a_link_a_full_folder_or_another_users_folder(tmp_p
     assert {"symlink": "symlink", "not empty": "not an empty folder", "foreign": "owned by uid 65534"}[case] \
         in res.stderr
     assert sorted(os.listdir(outside.parent)) == ["shadow"]
+
+
+def test_a_live_command_that_never_stops_printing_is_cut_at_the_cap(monkeypatch):
+    import hwtune.run as run
+
+    monkeypatch.setattr(run, "MAX_OUTPUT_BYTES", 1024 * 1024)
+    start = time.monotonic()
+    res = run.run_live(("yes", "x" * 100), 20.0)  # endless output: communicate() would grow without bound
+    assert not res.ok and "printed more than 1 MiB" in res.error
+    assert time.monotonic() - start < 10
+    ok = run.run_live(("printf", "a%.0s", *["1"] * 1000), 20.0)
+    assert ok.ok and ok.stdout == "a" * 1000

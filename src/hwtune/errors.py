@@ -54,9 +54,13 @@ def read_toml(path) -> dict:
     """A TOML data file, or a ConfigError naming the file (profiles, check texts)."""
     import tomllib
 
+    from hwtune.fsroot import read_path
+
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        return tomllib.loads(read_path(path).decode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
@@ -66,8 +70,10 @@ def read_json_file(path):
     """A JSON input file, or a ConfigError naming the file (bench runs, journals, --from-bench)."""
     import json
 
+    from hwtune.fsroot import read_path
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(read_path(path).decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -283,3 +283,20 @@ def reason(exc: OSError) -> str:
     if exc.errno == errno.EXDEV:
         return "it leads outside the root"
     return exc.strerror or os.strerror(exc.errno or 0)
+
+
+MAX_INPUT_BYTES = 64 * 1024 * 1024  # a profile, bench run, journal or facts file given by path
+
+
+def read_path(path: str | os.PathLike[str], limit: int = MAX_INPUT_BYTES) -> bytes:
+    """A file the user named (a profile, a saved run): a regular file only (a FIFO is not waited on),
+    at most `limit` bytes (EFBIG past it)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        check_regular(os.fstat(fd), str(path))
+        data, more = read_capped(fd, limit)
+    finally:
+        os.close(fd)
+    if more:
+        raise OSError(errno.EFBIG, f"larger than {limit // (1024 * 1024)} MiB: not read", str(path))
+    return data

@@ -142,14 +142,62 @@ class Started:
             return self.failed
         # One that already ended is read in full even when collected after its deadline.
         finished = self.proc.poll() is not None
+        deadline = time.monotonic() + self.timeout_s if finished else self.deadline
         try:
-            out, err = self.proc.communicate(
-                timeout=self.timeout_s if finished else max(0.0, self.deadline - time.monotonic()))
+            out, err = _read_capped(self.proc, deadline, MAX_OUTPUT_BYTES)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.communicate()
+            _kill(self.proc)
             return _timed_out(self.argv, self.timeout_s)
+        except OverflowError:
+            _kill(self.proc)
+            return CmdResult(self.argv, None, "", error=f"{self.argv[0]} printed more than "
+                             f"{MAX_OUTPUT_BYTES // (1024 * 1024)} MiB: its output was not read")
         return _finished(self.argv, self.proc.returncode, out, err)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait()
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def _read_capped(proc: subprocess.Popen, deadline: float, limit: int) -> tuple[bytes, bytes]:
+    """Both pipes read as they fill, never more than `limit` bytes each (OverflowError), by the
+    deadline (TimeoutExpired): communicate() would keep a 100 MB output whole in memory."""
+    import selectors
+
+    chunks: dict[int, list[bytes]] = {}
+    sizes: dict[int, int] = {}
+    with selectors.DefaultSelector() as sel:
+        for pipe in (proc.stdout, proc.stderr):
+            fd = pipe.fileno()
+            os.set_blocking(fd, False)
+            sel.register(fd, selectors.EVENT_READ)
+            chunks[fd], sizes[fd] = [], 0
+        while sel.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise subprocess.TimeoutExpired(proc.args, 0)
+            for key, _ in sel.select(remaining):
+                try:
+                    data = os.read(key.fd, 64 * 1024)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    sel.unregister(key.fd)
+                    continue
+                sizes[key.fd] += len(data)
+                if sizes[key.fd] > limit:
+                    raise OverflowError
+                chunks[key.fd].append(data)
+    proc.wait(max(0.0, deadline - time.monotonic()))
+    out = b"".join(chunks[proc.stdout.fileno()])
+    err = b"".join(chunks[proc.stderr.fileno()])
+    proc.stdout.close()
+    proc.stderr.close()
+    return out, err
 
 
 def run_live(argv: tuple[str, ...], timeout_s: float) -> CmdResult:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hwtune.errors import ConfigError
+from hwtune.fsroot import read_path
 from hwtune.report.inputs import read_json
 
 SCHEMA = 1
@@ -50,7 +51,10 @@ def load_host_dir(folder: Path) -> HostResult:
     # The playbook removes error.txt when a host succeeds, so one present is the
     # latest run's outcome, even beside the check.json of an earlier run.
     if error.is_file():
-        text = error.read_text(encoding="utf-8", errors="replace").strip()
+        try:
+            text = read_path(error, 64 * 1024).decode("utf-8", errors="replace").strip()
+        except OSError as exc:
+            text = f"error.txt cannot be read: {exc.strerror}"
         return HostResult(folder.name, error=text.splitlines()[0] if text else "failed (empty error.txt)")
     if check.is_file():
         report = _check_report(read_json(check), check)

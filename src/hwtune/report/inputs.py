@@ -24,7 +24,11 @@ def host_name(root: Path | None) -> str:
     if root is None:
         return socket.gethostname()
     try:
-        manifest = json.loads((Path(root) / "hwtune-snapshot.json").read_text(encoding="utf-8"))
+        from hwtune.fsroot import RootFS
+
+        # inside a tree someone else recorded: resolved inside it, a regular file, capped
+        data, _more = RootFS(root).read_file("/hwtune-snapshot.json", 1024 * 1024)
+        manifest = json.loads(data.decode("utf-8"))
         if isinstance(manifest, dict) and manifest.get("hostname"):
             return str(manifest["hostname"])
     except (OSError, ValueError):
