@@ -54,6 +54,7 @@ class _OpenHow(ctypes.Structure):
 
 _syscall = None
 _openat2_ok: bool | None = None  # None: not tried yet
+_HOW_SIZE = ctypes.sizeof(_OpenHow)
 
 
 def _libc_syscall():
@@ -62,6 +63,7 @@ def _libc_syscall():
         libc = ctypes.CDLL(None, use_errno=True)
         fn = libc.syscall
         fn.restype = ctypes.c_long
+        fn.argtypes = (ctypes.c_long, ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(_OpenHow), ctypes.c_size_t)
         _syscall = fn
     return _syscall
 
@@ -70,13 +72,14 @@ def _openat2(dirfd: int, path: str, flags: int, mode: int, resolve: int) -> int:
     # O_TMPFILE includes O_DIRECTORY: test for all of its bits
     takes_mode = flags & os.O_CREAT or (flags & os.O_TMPFILE) == os.O_TMPFILE
     how = _OpenHow(flags, mode if takes_mode else 0, resolve)
-    fn = _libc_syscall()
-    fd = fn(ctypes.c_long(_NR_BY_MACHINE[platform.machine()]), ctypes.c_int(dirfd),
-            ctypes.c_char_p(os.fsencode(path)), ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
+    fd = (_syscall or _libc_syscall())(_NR_BY_MACHINE[_MACHINE], dirfd, os.fsencode(path), how, _HOW_SIZE)
     if fd < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), path)
     return fd
+
+
+_MACHINE = platform.machine()
 
 
 def openat2_available() -> bool:
@@ -85,7 +88,7 @@ def openat2_available() -> bool:
     if os.environ.get(NO_OPENAT2_ENV) == "1":
         return False
     if _openat2_ok is None:
-        if platform.machine() not in _NR_BY_MACHINE:
+        if _MACHINE not in _NR_BY_MACHINE:
             _openat2_ok = False
         else:
             try:
@@ -111,6 +114,7 @@ class RootFS:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self._fd: int | None = None
+        self._openat2 = openat2_available()  # decided once per root (the test switch is read here)
 
     # -- the root descriptor --------------------------------------------------
     @property
@@ -139,7 +143,7 @@ class RootFS:
         when `follow` is set and `flags` lacks O_NOFOLLOW.
         """
         flags |= os.O_CLOEXEC
-        if openat2_available():
+        if self._openat2:
             resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (0 if follow else RESOLVE_NO_SYMLINKS)
             for _ in range(8):
                 try:
@@ -237,7 +241,9 @@ class RootFS:
         """
         fd = self.open(abspath, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
         try:
-            check_regular(os.fstat(fd), abspath)
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                check_regular(st, abspath)
             return read_capped(fd, limit, chunk)
         finally:
             os.close(fd)
@@ -261,17 +267,21 @@ def check_regular(st: os.stat_result, abspath: str) -> None:
 
 
 def read_capped(fd: int, limit: int, chunk: int = 64 * 1024) -> tuple[bytes, bool]:
-    """Read in chunks (a /proc/sys handler allocates the whole count at once) up to `limit` bytes."""
-    chunks = []
-    size = 0
+    """(at most `limit` bytes, whether there was more), read in chunks: a /proc/sys handler
+    allocates the whole count at once, so a 4 MiB request would fail with ENOMEM."""
+    first = os.read(fd, chunk if chunk <= limit else limit + 1)
+    if not first:
+        return first, False
+    parts = [first]
+    size = len(first)
     while size <= limit:
-        data = os.read(fd, min(chunk, limit + 1 - size))
+        data = os.read(fd, chunk)
         if not data:
             break
-        chunks.append(data)
+        parts.append(data)
         size += len(data)
-    out = b"".join(chunks)
-    return out[:limit], len(out) > limit
+    out = first if len(parts) == 1 else b"".join(parts)
+    return (out, False) if size <= limit else (out[:limit], True)
 
 
 def reason(exc: OSError) -> str:

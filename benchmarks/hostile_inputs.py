@@ -1,0 +1,106 @@
+"""What hostile files cost hwtune, and what resolving paths inside the root costs.
+
+1. os-release with one long quoted value: python-distro's parser on the
+   whole text (what `distro` did before the cap), and `probe_os` as hwtune
+   runs it now (the file is capped at 64 KiB before the parser sees it).
+2. A recorded `nvidia-smi -q -x` of 100 MB (a sparse file): time and peak RSS
+   of replaying it.
+3. Probing the 96-thread EPYC snapshot in-process through openat2
+   (RESOLVE_IN_ROOT) and through the descriptor walk that replaces it.
+
+Run: python benchmarks/hostile_inputs.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import resource
+import statistics
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def os_release_figures(folder: Path) -> None:
+    import distro
+
+    from hwtune.facts import FactsBuilder
+    from hwtune.host import Host
+    from hwtune.probe.os import probe_os
+
+    for mib in (0.25, 1, 4):
+        text = 'ID=x\nPRETTY_NAME="' + "a" * int(mib * 1024 * 1024) + '"\n'
+        root = folder / f"osr-{mib}"
+        (root / "etc").mkdir(parents=True)
+        (root / "etc/os-release").write_text(text)
+        start = time.perf_counter()
+        probe_os(Host(root), FactsBuilder())
+        capped = time.perf_counter() - start
+        if mib <= 0.25:  # the uncapped parser is quadratic-ish: 1 MB took 22 s, 4 MB 225 s when reported
+            start = time.perf_counter()
+            distro.LinuxDistribution._parse_os_release_content(io.StringIO(text))
+            whole = f"{time.perf_counter() - start:7.2f} s"
+        else:
+            whole = "(not run: 22 s at 1 MB, 225 s at 4 MB as reported)"
+        print(f"os-release value {mib:>5} MiB: probe_os {capped * 1000:7.1f} ms; distro on the whole text {whole}")
+
+
+def recorded_xml_figure(folder: Path) -> None:
+    from hwtune.run import Runner
+
+    root = folder / "xml"
+    (root / "cmd").mkdir(parents=True)
+    with open(root / "cmd/nvidia-smi_-q_-x.xml", "wb") as fh:
+        fh.write(b"<nvidia_smi_log>")
+        fh.truncate(100 * 1024 * 1024)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    res = Runner(root).run(["nvidia-smi", "-q", "-x"])
+    took = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"100 MB recorded nvidia-smi XML: {took * 1000:.1f} ms, peak RSS +{(after - before) / 1024:.0f} MiB; "
+          f"{res.error}")
+
+
+def probe_figures(runs: int) -> None:
+    from hwtune import fsroot
+    from hwtune.host import Host
+    from hwtune.probe import probe_facts
+
+    unpacked = tempfile.TemporaryDirectory(prefix="hwtune-hostile-")
+    with tarfile.open(REPO / "tests" / "fixtures" / "epyc7451-2s-8numa.tar.xz") as tar:
+        tar.extractall(unpacked.name, filter="tar")
+    epyc = Path(unpacked.name) / "epyc7451-2s-8numa"
+    for label, env in (("openat2", None), ("walk", "1")):
+        if env:
+            os.environ[fsroot.NO_OPENAT2_ENV] = env
+        probe_facts(Host(epyc))
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            probe_facts(Host(epyc))
+            times.append(time.perf_counter() - start)
+        os.environ.pop(fsroot.NO_OPENAT2_ENV, None)
+        print(f"probe EPYC snapshot ({label:7}): {statistics.median(times) * 1000:6.1f} ms median of {runs}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=21)
+    args = ap.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"kernel {platform.release()}, Python {platform.python_version()}")
+    with tempfile.TemporaryDirectory(prefix="hwtune-hostile-") as folder:
+        os_release_figures(Path(folder))
+        recorded_xml_figure(Path(folder))
+    probe_figures(args.runs)
+
+
+if __name__ == "__main__":
+    main()
