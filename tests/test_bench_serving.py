@@ -14,6 +14,7 @@ from hwtune.bench import queueing
 from hwtune.bench.batcher import Batching, BatchingSut, FixedService
 from hwtune.bench.loadgen import RunSettings, parse_summary, run_of_summary
 from hwtune.bench.serving import Server, fixed_model, parse_fixed
+from hwtune.errors import ConfigError
 
 # A real mlperf_log_summary.txt of LoadGen 6.0.17 (server scenario, the fixed 2 ms model at 280 QPS).
 SUMMARY = """================================================
@@ -170,6 +171,23 @@ def test_dynamic_batcher_batch_sizes():
     sut = BatchingSut([rec], Batching(max_batch_size=1))
     assert sorted(_drive(sut, list(range(5)))) == list(range(5))
     assert rec.sizes == [1] * 5
+
+
+def test_a_failing_instance_is_one_error_line_not_a_traceback():
+    class Broken(_Recorder):
+        def run(self, n: int, ready_at: float) -> None:
+            raise RuntimeError("device lost\nlong runtime trace")
+
+    sut = BatchingSut([Broken(0.0)], Batching())
+    done = []
+    sut.complete = done.extend  # LoadGen still hears of every sample, or it would wait forever
+    sut.issue([1, 2])
+    deadline = time.perf_counter() + 5
+    while len(done) < 2 and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(ConfigError, match="^a model instance failed while serving: device lost$"):
+        sut.close()
+    assert sorted(done) == [1, 2]
 
 
 def test_fixed_service_keeps_its_own_clock():

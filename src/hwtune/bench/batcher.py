@@ -16,6 +16,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from hwtune.errors import ConfigError
+
 perf = time.perf_counter
 
 
@@ -172,7 +174,9 @@ class BatchingSut:
         for t in self.threads:
             t.join(timeout=30)
         if self.errors:
-            raise self.errors[0]
+            exc = self.errors[0]
+            text = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise ConfigError(f"a model instance failed while serving: {text}") from None
 
 
 def closed_loop_rate(services: list[Service], batch: int, seconds: float) -> float:
