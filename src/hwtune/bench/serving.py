@@ -7,7 +7,7 @@ highest QPS that did and the lowest that did not, in short LoadGen runs
 (`step_s`), to 3%. The QPS found is then run again for `duration_s`: the
 figure reported, with LoadGen's verdict. When LoadGen calls that run INVALID
 (p99 over the budget, or too few queries for early stopping to vouch for
-the p99), the QPS is lowered 5% and run again, up to four runs in all.
+the p99), the QPS is lowered 5% and run again, up to three runs in all.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ Report = Callable[[str], None]
 SEARCH_PRECISION = 0.03  # bisection stops when the bracket is within 3% of its low end
 MAX_STEPS = 8
 STEP_MIN_QUERIES = 400  # a short step still has a few hundred latencies behind its p99
-FINAL_RETRIES = 4
+FINAL_MIN_QUERIES = 1000  # early stopping needs 459 queries, none over budget, to vouch for a p99 at all
+FINAL_RETRIES = 3
 RETRY_FACTOR = 0.95
 CAPACITY_S = 0.5
 
@@ -268,10 +269,10 @@ def _point(run: LoadgenRun, slo_ms: float) -> CurvePoint:
 
 
 def _server_settings(qps: float, slo_ms: float, duration_s: float, final: bool) -> RunSettings:
-    # A step asks for a few hundred queries behind its p99, but never runs past twice its length.
-    step_queries = min(STEP_MIN_QUERIES, int(qps * duration_s * 2))
-    return RunSettings("server", duration_s, target_qps=qps, latency_slo_ms=slo_ms,
-                       min_query_count=1 if final else max(1, step_queries))
+    # A run asks for enough queries behind its p99 (a few hundred for a step, a thousand for the
+    # reported run), but never runs past twice its length for them.
+    queries = min(FINAL_MIN_QUERIES if final else STEP_MIN_QUERIES, int(qps * duration_s * 2))
+    return RunSettings("server", duration_s, target_qps=qps, latency_slo_ms=slo_ms, min_query_count=max(1, queries))
 
 
 def _single_settings(scenario: str, capacity: float, batching: Batching, duration_s: float) -> RunSettings:
