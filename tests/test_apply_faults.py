@@ -103,7 +103,6 @@ def test_a_value_the_kernel_does_not_list_is_refused_before_any_write(kernel_tre
     for text, named in (
         ('[tune]\n"cpu.governor" = "ondemand|conservative"\n', "cpu.governor (policy0)"),
         ('[tune]\n"cpu.governor" = "performance"\n"cpu.epp" = "turbo"\n', "cpu.epp (policy0)"),
-        ('[tune]\n"mm.thp_enabled" = "sometimes"\n', "mm.thp_enabled"),
     ):
         profile = write_profile(tmp_path, "bad", text)
         res = invoke("apply", "-p", str(profile), "--root", str(kernel_tree), "--yes")
@@ -111,6 +110,11 @@ def test_a_value_the_kernel_does_not_list_is_refused_before_any_write(kernel_tre
         assert named in res.stderr and "value not available" in res.stderr
         assert "nothing was changed" in res.stderr
         assert tree_state(kernel_tree, keep_state=True) == before
+    # a value no kernel has is refused when the profile loads, naming the file and the key
+    profile = write_profile(tmp_path, "bad", '[tune]\n"mm.thp_enabled" = "sometimes"\n')
+    res = invoke("apply", "-p", str(profile), "--root", str(kernel_tree), "--yes")
+    assert res.exit_code == 2 and "bad.toml" in res.stderr and "'tune.mm.thp_enabled'" in res.stderr
+    assert tree_state(kernel_tree, keep_state=True) == before
 
 
 def test_sysctl_and_thp_are_applied_and_restored_exactly(kernel_tree):

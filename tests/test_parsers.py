@@ -114,6 +114,19 @@ def test_meminfo_and_thp():
     assert parse_bracketed("always [madvise] never\n") == "madvise"
 
 
+@pytest.mark.parametrize("text,mode", [("always [madvise] never\n", "madvise"), ("[always] madvise never", "always"),
+                                       ("always defer [defer+madvise] madvise never", "defer+madvise"),
+                                       ("madvise\n", "madvise")])  # a one-word file: what apply --root leaves
+def test_thp_mode_is_read_one_way_for_probe_and_apply(text, mode):
+    assert parse_bracketed(text) == mode
+
+
+@pytest.mark.parametrize("text", ["", "always madvise never", "[] x y"])
+def test_thp_file_without_an_active_mode_is_a_parse_error(text):
+    with pytest.raises(ParseError):
+        parse_bracketed(text)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=40))
 def test_leading_version_never_raises(text):

@@ -17,22 +17,8 @@ from typing import Any, Mapping
 from hwtune.errors import ConfigError, read_toml
 
 TOP_KEYS = {"description", "include", "checks", "tune"}
-# What `hwtune apply` may set; the values are validated by apply against what
-# the kernel lists as allowed. sysctl names are validated separately.
-TUNE_KEYS = {
-    "cpu.governor": str,  # "performance|schedutil": first one the policy offers
-    "cpu.epp": str,
-    "cpu.boost": bool,
-    "mm.thp_enabled": str,
-    "mm.thp_defrag": str,
-    "nvidia.persistenced": bool,
-    # need a reboot or a GPU reset: apply lists them with the command, never applies them
-    "nvidia.ecc": bool,
-    "nvidia.mig": bool,
-    "kernel.cmdline": list,  # kernel arguments, "name" or "name=value"
-    "sysctl": dict,
-}
-SYSCTL_PREFIXES = ("vm.", "kernel.", "net.core.")
+# What `hwtune apply` may set is declared once per tunable (hwtune/apply/tunables/):
+# the key, its type, the values apply refuses and the check that verifies it.
 PACKAGED = Path(__file__).parent / "profiles"  # the top-level profiles/ folder, shipped in the wheel
 PROFILE_PATH_ENV = "HWTUNE_PROFILE_PATH"  # extra folders, ":"-separated, searched first
 
@@ -143,31 +129,68 @@ def validate_document(path: Path, doc: Mapping[str, Any]) -> None:
 
 
 def _validate_tune(path: Path, tune: Any) -> None:
+    from hwtune.apply.tunables import registry
+
     if not isinstance(tune, Mapping):
         raise ConfigError(f"{path}: 'tune' must be a table")
+    known = registry()
     for key, value in tune.items():
-        kind = TUNE_KEYS.get(key)
-        if kind is None:
-            raise ConfigError(f"{path}: unknown key 'tune.{key}' (allowed: {', '.join(sorted(TUNE_KEYS))})")
-        if not isinstance(value, kind):
-            raise ConfigError(f"{path}: 'tune.{key}' must be a {kind.__name__}, not {value!r}")
-    for name, value in tune.get("sysctl", {}).items():
-        if not valid_sysctl_name(name):
-            raise ConfigError(f"{path}: 'tune.sysctl.{name}' is not an allowed sysctl "
-                              f"(allowed prefixes: {', '.join(SYSCTL_PREFIXES)})")
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise ConfigError(f"{path}: 'tune.sysctl.{name}' must be an integer or a string, not {value!r}")
+        tunable = known.get(key)
+        if tunable is None:
+            raise ConfigError(f"{path}: unknown key 'tune.{key}' (allowed: {', '.join(sorted(known))})")
+        if not isinstance(value, tunable.type):
+            raise ConfigError(f"{path}: 'tune.{key}' must be a {tunable.type.__name__}, not {value!r}")
+        why = tunable.refuse(value)
+        if why is not None:
+            raise ConfigError(f"{path}: {why}")
 
 
-def valid_sysctl_name(name: str) -> bool:
-    """vm.swappiness, kernel.numa_balancing, net.core.somaxconn: ASCII words under an allowed prefix."""
-    return name.startswith(SYSCTL_PREFIXES) and all(
-        p and p.isascii() and p.replace("_", "").isalnum() for p in name.split("."))
+def _check_agreement(merged: Mapping[str, Any], chain: tuple[str, ...], docs: Mapping[str, Any]) -> None:
+    """Refuse a profile whose [checks] expect other values than its [tune] sets: `check` after
+    `apply` would fail on what apply did. Names the file of each side and both keys."""
+    from hwtune.apply.tunables import registry
+
+    checks = merged.get("checks", {})
+    for key, value in merged.get("tune", {}).items():
+        tunable = registry().get(key)
+        if tunable is None:
+            continue
+        parts = value.items() if tunable.type is dict else [(None, value)]
+        for sub, sub_value in parts:
+            tune_keys = ("tune", key) + ((sub,) if sub is not None else ())
+            for check_id, params in tunable.verifies({sub: sub_value} if sub is not None else sub_value).items():
+                for param, derived in params.items():
+                    if param not in checks.get(check_id, {}) or checks.get(check_id, {}).get("enabled") is False:
+                        continue
+                    stated = checks[check_id][param]
+                    if not tunable.agrees(param, stated, derived):
+                        where = _origin(chain, docs, ("checks", check_id, param))
+                        tune_where = _origin(chain, docs, tune_keys)
+                        raise ConfigError(
+                            f"{where}: 'checks.{check_id}.{param}' = {stated!r} contradicts "
+                            f"'{'.'.join(tune_keys)}' = {sub_value!r}"
+                            + (f" (set in {tune_where})" if tune_where != where else "")
+                            + f": check would fail on what apply sets; drop '{param}' (the check takes it from "
+                              "[tune]) or change one of them")
+
+
+def _origin(chain: tuple[str, ...], docs: Mapping[str, Any], keys: tuple[str, ...]) -> str:
+    """The file of the chain that set a key last (the one whose value won)."""
+    for file_key in reversed(chain):
+        node: Any = docs[file_key]
+        for k in keys:
+            node = node.get(k) if isinstance(node, Mapping) else None
+        if node is not None:
+            return file_key
+    return chain[-1]
+
 
 
 def load(name_or_path: str) -> Profile:
     """Load a profile and everything it includes, merged base first."""
-    merged, chain = _load_chain(resolve(name_or_path), ())
+    docs: dict[str, Any] = {}
+    merged, chain = _load_chain(resolve(name_or_path), (), docs)
+    _check_agreement(merged, chain, docs)
     name = Path(chain[-1]).stem
     return Profile(
         name=name,
@@ -178,11 +201,13 @@ def load(name_or_path: str) -> Profile:
     )
 
 
-def _load_chain(path: Path, seen: tuple[str, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
+def _load_chain(path: Path, seen: tuple[str, ...],
+                docs: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
     key = str(path.resolve())
     if key in seen:
         raise ConfigError(f"{path}: include cycle ({' -> '.join(Path(s).stem for s in seen + (key,))})")
     doc = read_document(path)
+    docs[key] = doc
     merged: dict[str, Any] = {}
     chain: tuple[str, ...] = ()
     for inc in doc.get("include", []):
@@ -190,7 +215,7 @@ def _load_chain(path: Path, seen: tuple[str, ...]) -> tuple[dict[str, Any], tupl
             inc_path = resolve(inc)
         except ConfigError as exc:
             raise ConfigError(f"{path}: include '{inc}': {exc.message}") from None
-        sub, sub_chain = _load_chain(inc_path, seen + (key,))
+        sub, sub_chain = _load_chain(inc_path, seen + (key,), docs)
         merged = merge(merged, sub)
         chain += tuple(c for c in sub_chain if c not in chain)
     own = {k: v for k, v in doc.items() if k != "include"}

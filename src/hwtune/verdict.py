@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import hwtune.checks  # noqa: F401  (registers every check)
+from hwtune.apply.tunables import check_params
 from hwtune.checks.registry import PROBLEM, REGISTRY, CheckSpec, Finding, Status, is_severity_key
 from hwtune.checks.text import CheckText, load_texts, text_problem
 from hwtune.facts import Facts
@@ -57,8 +58,12 @@ class Report:
                 "results": [r.to_json() for r in self.results]}
 
 
-def resolve_params(spec: CheckSpec, text: CheckText | None, profile: Profile) -> dict[str, Any]:
+def resolve_params(spec: CheckSpec, text: CheckText | None, profile: Profile,
+                   from_tune: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """A check's parameters under a profile: what `evaluate` uses and `profiles show` prints.
+
+    A check that verifies a tunable takes its expected value from the profile's [tune] when the
+    profile sets it (`from_tune`: apply.tunables.check_params), so a host apply has tuned checks clean.
 
     Severity: `severity` is the profile's value, else the text's default. A narrower
     `<case>_severity` is the profile's value for it, else the profile's `severity` when the
@@ -70,6 +75,7 @@ def resolve_params(spec: CheckSpec, text: CheckText | None, profile: Profile) ->
         if is_severity_key(key) and key not in own and "severity" in own:
             params[key] = own["severity"]
     params.update(own)
+    params.update((from_tune if from_tune is not None else check_params(profile.tune)).get(spec.id, {}))
     return params
 
 
@@ -101,10 +107,11 @@ def _fix(text: CheckText | None, finding: Finding, profile: Profile) -> str | No
 
 def evaluate(facts: Facts, profile: Profile) -> Report:
     texts = load_texts()
+    from_tune = check_params(profile.tune)
     results = []
     for check_id, spec in REGISTRY.items():
         text = texts.get(check_id)
-        params = resolve_params(spec, text, profile)
+        params = resolve_params(spec, text, profile, from_tune)
         if params["enabled"] is False:
             continue
         finding = _judge(spec, text, facts, params)
@@ -120,7 +127,9 @@ def evaluate(facts: Facts, profile: Profile) -> Report:
 def effective_params(profile: Profile) -> dict[str, dict[str, Any]]:
     """Every check's parameters under this profile, as `evaluate` uses them."""
     texts = load_texts()
-    return {check_id: resolve_params(spec, texts.get(check_id), profile) for check_id, spec in REGISTRY.items()}
+    from_tune = check_params(profile.tune)
+    return {check_id: resolve_params(spec, texts.get(check_id), profile, from_tune)
+            for check_id, spec in REGISTRY.items()}
 
 
 def choose_profile(facts: Facts) -> str:

@@ -12,26 +12,17 @@ import xml.etree.ElementTree as ET
 from typing import Any, Mapping
 
 from hwtune.apply.model import OK, PENDING, SKIP, Item
+from hwtune.apply.tunables.pending import CMDLINE_ARG as CMDLINE_ARG_PATTERN
 from hwtune.errors import ConfigError
 from hwtune.host import Host
 
-CMDLINE_ARG = re.compile(r"[A-Za-z0-9_.-]+(=[A-Za-z0-9_.,:-]+)?")
+CMDLINE_ARG = re.compile(CMDLINE_ARG_PATTERN)
 GPU_MODES = {
     # key: (XML element, current tag, pending tag, nvidia-smi flag, what makes it take effect)
     "nvidia.ecc": ("ecc_mode", "current_ecc", "pending_ecc", "-e", "sudo reboot"),
     # a GPU reset needs the GPU idle; a reboot does it too
     "nvidia.mig": ("mig_mode", "current_mig", "pending_mig", "-mig", "sudo nvidia-smi -i {bus} -r"),
 }
-
-
-def plan_pending(host: Host, tune: Mapping[str, Any]) -> list[Item]:
-    items: list[Item] = []
-    gpu_keys = [k for k in GPU_MODES if tune.get(k) is not None]
-    if gpu_keys:
-        items += plan_gpu_modes(host, {k: bool(tune[k]) for k in gpu_keys})
-    if tune.get("kernel.cmdline") is not None:
-        items += plan_cmdline(host, tune["kernel.cmdline"])
-    return items
 
 
 def parse_gpu_modes(xml_text: str) -> dict[str, dict[str, tuple[str | None, str | None]]]:

@@ -119,8 +119,7 @@ def rebuild_unit(text: str) -> str:
 
 def rebuild_drop_in(text: str) -> str:
     """The drop-in rendered again from validated sysctls; ValueError when `text` is not one hwtune writes."""
-    from hwtune.apply.kernel import sysctl_value
-    from hwtune.profile import valid_sysctl_name
+    from hwtune.apply.tunables.sysctl import sysctl_value, valid_sysctl_name
 
     if len(text) > MAX_OWN_FILE_BYTES:
         raise ValueError("too large for a drop-in hwtune writes")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Callable
 
+from hwtune.errors import ParseError
 from hwtune.host import Host
+from hwtune.probe.memory import parse_bracketed, parse_sysctl
 
 SYSTEMCTL_TIMEOUT_S = 30.0
 
@@ -19,21 +21,13 @@ def parse_word(text: str) -> str:
     return text.strip()
 
 
-def parse_bracketed(text: str) -> str:
-    """THP files list every mode and bracket the active one: `always [madvise] never`."""
-    for token in text.split():
-        if token.startswith("[") and token.endswith("]"):
-            return token[1:-1]
-    return text.strip()
-
-
-def parse_choices(text: str) -> list[str]:
-    return [t.strip("[]") for t in text.split()]
-
-
-def parse_sysctl(text: str) -> str:
-    # multi-field values (kernel.printk) are tab-separated when read, space-separated when written
-    return " ".join(text.split())
+def read_bracketed(host: Host, path: str) -> str | None:
+    """The active mode of a THP file, read as the probe reads it; None when it names none."""
+    text = host.read(path)
+    try:
+        return None if text is None else parse_bracketed(text)
+    except ParseError:
+        return None
 
 
 def read_systemd(host: Host, unit: str) -> str | None:
@@ -56,7 +50,7 @@ def _text(parse: Callable[[str], str]) -> Callable[[Host, str], str | None]:
 
 READERS: dict[str, Callable[[Host, str], str | None]] = {
     "word": _text(parse_word),
-    "bracket": _text(parse_bracketed),
+    "bracket": read_bracketed,
     "sysctl": _text(parse_sysctl),
     "file": lambda host, path: host.read(path, record=False),
     "link": lambda host, path: host.readlink(path),

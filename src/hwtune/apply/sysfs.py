@@ -14,19 +14,14 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 from pathlib import PurePosixPath
 
 from hwtune import atomic, fsroot
+from hwtune.apply.tunables import kernel_paths
 
-# Kernel files hwtune may write, as absolute paths on the host.
-KERNEL_PATHS = (
-    re.compile(r"/sys/devices/system/cpu/cpufreq/policy\d+/(scaling_governor|energy_performance_preference)"),
-    re.compile(r"/sys/devices/system/cpu/cpufreq/boost"),
-    re.compile(r"/sys/devices/system/cpu/intel_pstate/no_turbo"),
-    re.compile(r"/sys/kernel/mm/transparent_hugepage/(enabled|defrag)"),
-    re.compile(r"/proc/sys/(vm|kernel|net/core)(/[a-z0-9_]+)+"),
-)
+# Kernel files hwtune may write, as absolute paths on the host: what the tunable
+# declarations (apply/tunables/) say they write, and nothing else.
+KERNEL_PATHS = kernel_paths()
 DROP_IN = "/etc/sysctl.d/90-hwtune.conf"
 UNIT_NAME = "hwtune-apply.service"
 UNIT = f"/etc/systemd/system/{UNIT_NAME}"

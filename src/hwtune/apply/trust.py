@@ -35,7 +35,7 @@ class JournalInvalid(ValueError):
 
 def value_rule(path: str) -> tuple[str, Any]:
     """(reader, check) for a kernel value file on the allow-list: what apply reads it with and may write."""
-    from hwtune.apply.kernel import SYSCTL_VALUE
+    from hwtune.apply.tunables.sysctl import VALUE as SYSCTL_VALUE
 
     if path.startswith("/proc/sys/"):
         return "sysctl", lambda v: bool(SYSCTL_VALUE.fullmatch(v)) and v == " ".join(v.split())
@@ -166,6 +166,7 @@ def _rebuild(rebuild, path: str, name: str, value: Any) -> str | None:
 
 def _check_raw(raw_b64: Any, reader: str, old: str) -> None:
     from hwtune.apply.readers import parse_bracketed, parse_sysctl, parse_word
+    from hwtune.errors import ParseError
 
     if not isinstance(raw_b64, str) or len(raw_b64) > sysfs.MAX_RAW_BYTES * 2:
         raise JournalInvalid("old_raw_b64 is not base64 text")
@@ -177,5 +178,9 @@ def _check_raw(raw_b64: Any, reader: str, old: str) -> None:
         raise JournalInvalid("old_raw_b64 holds bytes no kernel value file has")
     text = data.decode("ascii").replace("\0", "")
     parse = {"sysctl": parse_sysctl, "bracket": parse_bracketed, "word": parse_word}[reader]
-    if parse(text) != old:
+    try:
+        held = parse(text)
+    except ParseError:
+        held = None
+    if held != old:
         raise JournalInvalid("old_raw_b64 does not hold the old value")

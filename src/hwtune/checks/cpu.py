@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts
+from hwtune.probe.cpufreq import governor_choices, resolve_governor
 
 
 def _compress(names: list[str]) -> str:
@@ -36,17 +37,22 @@ def _summary(per_policy: Mapping[str, str]) -> str:
 
 @check("cpu.governor", fix=("governor",), expected="performance")
 def check_governor(facts: Facts, p: Mapping[str, Any]) -> Finding:
+    # "performance|schedutil": each policy should run the first of these it offers, as apply sets it
     want = p["expected"]
+    shown = " or ".join(governor_choices(want))
     if (why := _no_policy(facts)) is not None:
-        return skip(why, want)
+        return skip(why, shown)
     governors = facts.get("cpufreq.governors")
-    wrong = [name for name, gov in governors.items() if gov != want]
-    observed = _summary(governors)
+    available = facts.get("cpufreq.available_governors") or {}
+    targets = {name: resolve_governor(want, available.get(name, [])) or governor_choices(want)[0]
+               for name in governors}
+    wrong = [name for name, gov in governors.items() if gov != targets[name]]
+    observed, expected = _summary(governors), f"{shown} on every policy"
     if not wrong:
-        return passed(observed, f"{want} on every policy")
-    return problem(observed, f"{want} on every policy",
-                   f"{len(wrong)} of {len(governors)} policies are not on {want}: {_compress(wrong)}",
-                   governor=want)
+        return passed(observed, expected)
+    return problem(observed, expected,
+                   f"{len(wrong)} of {len(governors)} policies are not on {shown}: {_compress(wrong)}",
+                   governor=targets[wrong[0]])
 
 
 @check("cpu.boost", expected=True)

@@ -2,7 +2,8 @@
 
 Many VMs have /sys/devices/system/cpu/cpufreq with no policy in it (and a git
 checkout of such a snapshot has no folder at all): that is "no policy", `{}`,
-not an unknown.
+not an unknown. The readers here (the policy listing, the boost switch) are
+the ones apply plans with, so what check sees is what apply changes.
 """
 
 from __future__ import annotations
@@ -14,8 +15,40 @@ CPU_DIR = "/sys/devices/system/cpu"
 CPUFREQ_DIR = f"{CPU_DIR}/cpufreq"
 
 
+# The boost switch: (path, label, inverted). acpi-cpufreq and amd-pstate have cpufreq/boost;
+# intel_pstate has intel_pstate/no_turbo, which says it the other way round.
+BOOST_SWITCHES = ((f"{CPUFREQ_DIR}/boost", "cpufreq/boost", False),
+                  (f"{CPU_DIR}/intel_pstate/no_turbo", "intel_pstate/no_turbo", True))
+
+
 def policy_names(names: list[str]) -> list[str]:
     return sorted((n for n in names if n.startswith("policy") and n[6:].isdecimal()), key=lambda n: int(n[6:]))
+
+
+def list_policies(host: Host) -> list[str]:
+    """The cpufreq policy folders (policy0, policy1, ...) in numeric order."""
+    return [n for n in policy_names(host.listdir(CPUFREQ_DIR) or []) if host.is_dir(f"{CPUFREQ_DIR}/{n}")]
+
+
+def boost_switch(host: Host) -> tuple[str, str, bool] | None:
+    """The boost file this host has, as (path, label, inverted); None when it has neither."""
+    return next((s for s in BOOST_SWITCHES if host.exists(s[0])), None)
+
+
+def governor_choices(value: str) -> list[str]:
+    """A profile's governor, "performance|schedutil": the governors to try, in order."""
+    return [g for g in value.split("|") if g]
+
+
+def resolve_governor(value: str, available: list[str]) -> str | None:
+    """The governor a policy gets: the first of the profile's choices it offers (None: none of them).
+    apply writes it and check expects it, through this one function."""
+    return next((g for g in governor_choices(value) if g in available), None)
+
+
+def boost_word(on: bool, inverted: bool) -> str:
+    """What the switch file holds for boost on/off."""
+    return "0" if on == inverted else "1"
 
 
 def probe_cpufreq(host: Host, b: FactsBuilder) -> None:
@@ -24,7 +57,7 @@ def probe_cpufreq(host: Host, b: FactsBuilder) -> None:
                     "cpufreq.epp", "cpufreq.max_freq_khz", "cpufreq.boost"):
             b.unknown(key, f"{CPU_DIR} absent")
         return
-    policies = policy_names(host.listdir(CPUFREQ_DIR) or [])
+    policies = list_policies(host)
     governors: dict[str, str] = {}
     available: dict[str, list[str]] = {}
     epp: dict[str, str] = {}
@@ -58,10 +91,8 @@ def probe_cpufreq(host: Host, b: FactsBuilder) -> None:
 
 
 def _boost(host: Host) -> bool | None:
-    boost = host.read_line(f"{CPUFREQ_DIR}/boost")  # acpi-cpufreq, amd-pstate
-    if boost in ("0", "1"):
-        return boost == "1"
-    no_turbo = host.read_line(f"{CPU_DIR}/intel_pstate/no_turbo")  # intel_pstate says it the other way round
-    if no_turbo in ("0", "1"):
-        return no_turbo == "0"
+    for path, _label, inverted in BOOST_SWITCHES:
+        word = host.read_line(path)
+        if word in ("0", "1"):
+            return word == boost_word(True, inverted)
     return None

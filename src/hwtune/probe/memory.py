@@ -1,4 +1,7 @@
-"""Memory, transparent huge pages and the VM sysctls inference cares about."""
+"""Memory, transparent huge pages and the VM sysctls inference cares about.
+
+The THP and sysctl readers here are the ones apply plans with.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,7 @@ from hwtune.facts import FactsBuilder
 from hwtune.host import Host
 
 THP_DIR = "/sys/kernel/mm/transparent_hugepage"
-SYSCTLS = {"vm.swappiness": "/proc/sys/vm/swappiness",
-           "kernel.numa_balancing": "/proc/sys/kernel/numa_balancing"}
+SYSCTLS = ("vm.swappiness", "kernel.numa_balancing")
 _MEMINFO = re.compile(r"^(\w+(?:\(\w+\))?):\s+(\d+)(?: kB)?\s*$")
 
 
@@ -27,11 +29,32 @@ def parse_meminfo(text: str) -> dict[str, int]:
 
 
 def parse_bracketed(text: str) -> str:
-    """ "always [madvise] never" -> "madvise"."""
+    """ "always [madvise] never" -> "madvise" (THP files list every mode and bracket the active one).
+
+    A file holding one word is that word: what a write leaves in a recorded tree (`apply --root`),
+    where the file is a copy and not the kernel's interface.
+    """
     m = re.search(r"\[([^\]\s]+)\]", text)
-    if not m:
-        raise ParseError(f"no [selected] value in {text[:60]!r}")
-    return m.group(1)
+    if m:
+        return m.group(1)
+    words = text.split()
+    if len(words) == 1:
+        return words[0]
+    raise ParseError(f"no [selected] value in {text[:60]!r}")
+
+
+def parse_choices(text: str) -> list[str]:
+    """ "always [madvise] never" -> every mode the kernel offers."""
+    return [t.strip("[]") for t in text.split()]
+
+
+def sysctl_path(name: str) -> str:
+    return "/proc/sys/" + name.replace(".", "/")
+
+
+def parse_sysctl(text: str) -> str:
+    # multi-field values (kernel.printk) are tab-separated when read, space-separated when written
+    return " ".join(text.split())
 
 
 def probe_memory(host: Host, b: FactsBuilder) -> None:
@@ -51,7 +74,8 @@ def probe_memory(host: Host, b: FactsBuilder) -> None:
                   f"{THP_DIR}/{name} absent")
         except ParseError as exc:
             b.unknown(f"mm.thp_{name}", f"{THP_DIR}/{name}: {exc.message}")
-    for key, path in SYSCTLS.items():
+    for key in SYSCTLS:
+        path = sysctl_path(key)
         raw = host.read_line(path)
         b.set(key, int(raw) if raw is not None and raw.lstrip("-").isdecimal() else None,
               f"{path} absent" if raw is None else f"{path}: not an integer: {raw[:20]!r}")

@@ -1,0 +1,78 @@
+"""Tunables: one declaration per [tune] key, one module each (or one per pair the kernel couples).
+
+A declaration says what the profile key is (its TOML type and the values apply
+would refuse, judged when the profile loads), which kernel files it may write
+(the writer's allow-list is built from them), how it is planned on a host
+(read, resolve the target, OK or CHANGE, or SKIP with the reason), and which
+check verifies it with which parameters. That last link is what makes `check
+--profile P` judge a host by the values `apply --profile P` sets, as
+`tuned-adm verify` does.
+
+The modules of this package are found by listing it, like the checks. This
+package is imported by `check` and by profile loading, so a declaration module
+imports only light things at the top; what planning needs (the writer, the
+Step model) it imports inside its plan function.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple
+
+if TYPE_CHECKING:
+    from hwtune.apply.model import Item
+    from hwtune.host import Host
+
+
+class PlanContext(NamedTuple):
+    mode: str  # runtime | persistent
+    live: bool
+    nvml: Any = None  # the NVML adapter, for the GPU tunables
+
+
+class Tunable(NamedTuple):
+    key: str  # the [tune] key ("cpu.governor"; "sysctl" is the table of sysctls)
+    type: type  # its TOML type
+    order: int  # plan order: kernel values first, GPU and boot-time settings after
+    plan: Callable[["Host", Mapping[str, Any], PlanContext], "list[Item]"] | None
+    # [tune] value -> {check id: parameters}: the checks that verify it and what they expect
+    verifies: Callable[[Any], Mapping[str, Mapping[str, Any]]] = lambda value: {}
+    # [tune] value -> why apply would refuse it on any host, or None
+    refuse: Callable[[Any], str | None] = lambda value: None
+    # (check parameter, value a profile's [checks] states, value [tune] gives it) -> do they agree?
+    agrees: Callable[[str, Any, Any], bool] = lambda param, stated, derived: stated == derived
+    writes: tuple[str, ...] = ()  # regexes of the kernel files (host paths) it may write
+    # another key whose plan also plans this one (the kernel couples them); None: planned by `plan`
+    planned_with: str | None = None
+
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[str, Tunable]:
+    found: list[Tunable] = []
+    for name in sorted(f[:-3] for f in os.listdir(__path__[0]) if f.endswith(".py") and not f.startswith("_")):
+        module = importlib.import_module(f"{__name__}.{name}")
+        found.extend(getattr(module, "TUNABLES", ()))
+    keys = [t.key for t in found]
+    if len(set(keys)) != len(keys):
+        raise RuntimeError(f"a tunable key is declared twice: {sorted(k for k in keys if keys.count(k) > 1)}")
+    return {t.key: t for t in sorted(found, key=lambda t: (t.order, t.key))}
+
+
+def kernel_paths() -> tuple[re.Pattern[str], ...]:
+    """Every kernel file a declared tunable may write: the writer's allow-list."""
+    return tuple(re.compile(p) for t in registry().values() for p in t.writes)
+
+
+def check_params(tune: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Check id -> the parameters the profile's [tune] values give it."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in tune.items():
+        tunable = registry().get(key)
+        if tunable is not None:
+            for check_id, params in tunable.verifies(value).items():
+                out.setdefault(check_id, {}).update(params)
+    return out

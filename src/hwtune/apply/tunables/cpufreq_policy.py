@@ -1,0 +1,127 @@
+"""cpu.governor and cpu.epp: the scaling governor and the energy-performance preference of each cpufreq policy.
+
+One module for the two because the kernel couples them: intel_pstate (since
+Linux 5.9) and amd-pstate-epp in active mode refuse an EPP other than
+"performance" while the governor is performance (EBUSY), so each policy's
+two writes are planned together, in the order the kernel accepts them.
+Writes go to `cpufreq/policyN/` directly: `cpuN/cpufreq` is a symlink to it on
+some kernels and a plain folder on others.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from hwtune.apply.tunables import PlanContext, Tunable
+from hwtune.host import Host
+from hwtune.probe.cpufreq import CPU_DIR, CPUFREQ_DIR, governor_choices, list_policies, resolve_governor
+
+EPP_PINNED_DRIVERS = ("intel_pstate", "amd-pstate-epp")
+WORD = re.compile(r"[a-z0-9_]+")
+
+
+def refuse_governor(value: str) -> str | None:
+    if not governor_choices(value) or not all(WORD.fullmatch(g) for g in governor_choices(value)):
+        return f"{value!r} is not a governor name or a '|'-separated list of them (\"performance|schedutil\")"
+    return None
+
+
+def refuse_epp(value: str) -> str | None:
+    if not WORD.fullmatch(value):
+        return f"{value!r} is not an energy-performance preference name (performance, balance_performance, ...)"
+    return None
+
+
+def plan_policies(host: Host, tune: Mapping[str, Any], ctx: PlanContext) -> list:
+    """Governor and EPP per policy, in the order the kernel accepts them."""
+    from hwtune.apply.model import SKIP, Item
+
+    governor, epp, mode = tune.get("cpu.governor"), tune.get("cpu.epp"), ctx.mode
+    if governor is None and epp is None:
+        return []
+    names = list_policies(host)
+    if not names:
+        return [Item(key, CPUFREQ_DIR, None, tune[key], SKIP, mode=mode,
+                     reason="no cpufreq policy on this host (a VM, or cpufreq is disabled)")
+                for key in ("cpu.governor", "cpu.epp") if tune.get(key) is not None]
+    items = []
+    for name in names:
+        items += plan_policy(host, name, governor, epp, mode)
+    return items
+
+
+def plan_policy(host: Host, name: str, governor: str | None, epp: str | None, mode: str) -> list:
+    from hwtune.apply.model import CHANGE, OK
+
+    base = f"{CPUFREQ_DIR}/{name}"
+    gov_item = plan_governor(host, name, governor, mode) if governor is not None else None
+    current_gov = host.read_line(f"{base}/scaling_governor")
+    final_gov = gov_item.target if gov_item is not None and gov_item.status in (CHANGE, OK) else current_gov
+    epp_item = plan_epp(host, name, epp, final_gov, mode) if epp is not None else None
+    ordered = [gov_item, epp_item]
+    # Leaving performance: change the governor first, or the EPP write is refused;
+    # going to performance: set the EPP first. Undo runs in reverse, so it works too.
+    if current_gov != "performance":
+        ordered.reverse()
+    return [i for i in ordered if i is not None]
+
+
+def plan_governor(host: Host, name: str, target: str, mode: str):
+    from hwtune.apply.model import INVALID, SKIP, Item
+    from hwtune.apply.values import value_item
+
+    base = f"{CPUFREQ_DIR}/{name}"
+    current = host.read_line(f"{base}/scaling_governor")
+    available_text = host.read_line(f"{base}/scaling_available_governors")
+    if current is None or available_text is None:
+        return Item("cpu.governor", name, current, target, SKIP, mode=mode,
+                    reason="scaling_governor or scaling_available_governors is missing")
+    available = available_text.split()
+    chosen = resolve_governor(target, available)
+    if chosen is None:
+        return Item("cpu.governor", name, current, target, INVALID, mode=mode,
+                    reason=f"value not available: {' or '.join(governor_choices(target))} is not among this "
+                           f"policy's governors ({', '.join(available)})")
+    return value_item(host, "cpu.governor", name, f"{base}/scaling_governor", chosen, mode=mode)
+
+
+def plan_epp(host: Host, name: str, target: str, final_governor: str | None, mode: str):
+    from hwtune.apply.model import INVALID, SKIP, Item
+    from hwtune.apply.values import value_item
+
+    base = f"{CPUFREQ_DIR}/{name}"
+    path = f"{base}/energy_performance_preference"
+    current = host.read_line(path)
+    driver = host.read_line(f"{base}/scaling_driver") or "unknown"
+    if current is None:
+        return Item("cpu.epp", name, None, target, SKIP, mode=mode,
+                    reason=f"the {driver} driver does not expose an energy performance preference")
+    available = (host.read_line(f"{base}/energy_performance_available_preferences") or "").split()
+    if target not in available:
+        return Item("cpu.epp", name, current, target, INVALID, mode=mode,
+                    reason=f"value not available: {target} is not among this policy's preferences "
+                           f"({', '.join(available) or 'none listed'})")
+    if driver in EPP_PINNED_DRIVERS and final_governor == "performance" and target != "performance" \
+            and _active_mode(host, driver):
+        return Item("cpu.epp", name, current, target, SKIP, mode=mode,
+                    reason=f"{driver} in active mode rejects EPP writes under the performance governor "
+                           "(the EPP is pinned to performance)")
+    return value_item(host, "cpu.epp", name, path, target, mode=mode)
+
+
+def _active_mode(host: Host, driver: str) -> bool:
+    status_file = f"{CPU_DIR}/intel_pstate/status" if driver == "intel_pstate" else f"{CPU_DIR}/amd_pstate/status"
+    status = host.read_line(status_file)
+    return status is None or status == "active"
+
+
+POLICY_FILE = r"/sys/devices/system/cpu/cpufreq/policy\d+/"
+TUNABLES = (
+    Tunable("cpu.governor", str, order=10, plan=plan_policies,
+            verifies=lambda value: {"cpu.governor": {"expected": value}},
+            refuse=refuse_governor, writes=(POLICY_FILE + "scaling_governor",)),
+    Tunable("cpu.epp", str, order=10, plan=None, planned_with="cpu.governor",
+            verifies=lambda value: {"cpu.epp": {"expected": value}},
+            refuse=refuse_epp, writes=(POLICY_FILE + "energy_performance_preference",)),
+)

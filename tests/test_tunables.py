@@ -1,0 +1,126 @@
+"""One declaration per tunable: what apply sets is what check verifies, and a profile that
+contradicts itself is refused when it loads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from apply_helpers import add_kernel_files, copy_snapshot, invoke, write_profile
+from apply_helpers import scratch  # noqa: F401  (fixture)
+from conftest import SNAPSHOTS
+from hwtune import profile
+from hwtune.apply import sysfs
+from hwtune.apply.tunables import check_params, registry
+from hwtune.checks.registry import REGISTRY
+from hwtune.errors import ConfigError
+from hwtune.verdict import effective_params
+
+POWERSAVE = 'description = "save power"\n[tune]\n"cpu.governor" = "powersave"\n'
+# The real snapshots have no /proc/sys and no THP files; these give the kernel tunables a file to
+# change, at values none of the profiles wants.
+KERNEL_FILES = {"proc/sys/vm/swappiness": "60\n", "proc/sys/kernel/numa_balancing": "1\n",
+                "sys/kernel/mm/transparent_hugepage/enabled": "[always] madvise never\n",
+                "sys/kernel/mm/transparent_hugepage/defrag": "always defer defer+madvise [madvise] never\n"}
+
+
+def tunable_checks(p: profile.Profile) -> set[str]:
+    """The checks the profile's [tune] feeds: those apply-then-check must pass."""
+    return set(check_params(p.tune))
+
+
+def apply_then_check(root, prof: str) -> dict:
+    res = invoke("apply", "--profile", prof, "--root", str(root), "--yes", "--json")
+    assert res.exit_code == 0, res.stderr
+    res = invoke("check", "--profile", prof, "--root", str(root), "--json")
+    return {r["id"]: r for r in json.loads(res.stdout)["results"]}
+
+
+def test_powersave_applied_to_the_laptop_then_checked_passes_the_governor(scratch):
+    root = copy_snapshot("laptop-i7-1370p-powersave", scratch / "laptop")
+    prof = str(write_profile(scratch, "powersave", POWERSAVE))
+    for policy in (root / "sys/devices/system/cpu/cpufreq").glob("policy*"):
+        (policy / "scaling_governor").write_text("performance\n")  # so apply has something to change
+    rows = apply_then_check(root, prof)
+    assert rows["cpu.governor"]["status"] == "PASS", rows["cpu.governor"]
+    assert rows["cpu.governor"]["expected"] == "powersave on every policy"
+
+
+@pytest.mark.parametrize("name", SNAPSHOTS)
+def test_apply_then_check_passes_every_tunable_check(scratch, name):
+    root = copy_snapshot(name, scratch / name)
+    add_kernel_files(root, KERNEL_FILES)
+    # one after the other on the same copy: each profile moves the tunables the previous one set
+    for prof in ("powersave", "cpu-inference", "gpu-inference"):
+        ref = str(write_profile(scratch, "powersave", POWERSAVE)) if prof == "powersave" else prof
+        wanted = tunable_checks(profile.load(ref))
+        assert wanted  # every profile here tunes something a check judges
+        rows = apply_then_check(root, ref)
+        for check_id in wanted:
+            row = rows[check_id]
+            assert row["status"] in ("PASS", "SKIP"), (prof, check_id, row["status"], row["message"])
+            if row["status"] == "SKIP":
+                assert row["message"]  # with the reason: the host lacks the interface
+        if prof != "powersave":  # the kernel files above were really changed and judged
+            assert rows["vm.swappiness"]["status"] == rows["mm.thp"]["status"] == "PASS"
+
+
+def test_check_takes_its_expected_value_from_tune():
+    p = profile.load("cpu-inference")
+    shown = effective_params(p)
+    assert shown["cpu.governor"]["expected"] == p.tune["cpu.governor"]
+    assert shown["mm.thp"]["allowed"] == [p.tune["mm.thp_enabled"]]
+    assert shown["vm.swappiness"]["max"] == p.tune["sysctl"]["vm.swappiness"]
+    assert shown["kernel.numa_balancing"]["expected"] == p.tune["sysctl"]["kernel.numa_balancing"]
+
+
+@pytest.mark.parametrize("text,message", [
+    ('[tune]\n"cpu.governor" = "powersave"\n[checks."cpu.governor"]\nexpected = "performance"\n',
+     r"'checks.cpu.governor.expected' = 'performance' contradicts 'tune.cpu.governor' = 'powersave'"),
+    ('[tune.sysctl]\n"vm.swappiness" = 30\n[checks."vm.swappiness"]\nmax = 10\n',
+     r"'checks.vm.swappiness.max' = 10 contradicts 'tune.sysctl.vm.swappiness' = 30"),
+    ('[tune]\n"mm.thp_enabled" = "never"\n[checks."mm.thp"]\nallowed = ["always", "madvise"]\n',
+     r"'checks.mm.thp.allowed'"),
+    ('[tune]\n"cpu.governor" = "performance; rm"\n', r"'performance; rm' is not a governor name"),
+    ('[tune]\n"mm.thp_enabled" = "sometimes"\n', r"'tune.mm.thp_enabled' = 'sometimes' is not a THP enabled mode"),
+    ('[tune.sysctl]\n"kernel.core_pattern" = "|/tmp/evil %p"\n', r"'tune.sysctl.kernel.core_pattern'"),
+    ('[tune]\n"kernel.cmdline" = ["quiet", "a b"]\n', r"'tune.kernel.cmdline' must be a list of kernel arguments"),
+])
+def test_a_profile_apply_would_reject_or_check_would_fail_is_refused_at_load(tmp_path, text, message):
+    path = write_profile(tmp_path, "bad", text)
+    with pytest.raises(ConfigError, match=message) as err:
+        profile.load(str(path))
+    assert str(path.resolve()) in err.value.message or str(path) in err.value.message
+
+
+def test_a_contradiction_names_the_file_each_side_comes_from(tmp_path, monkeypatch):
+    write_profile(tmp_path, "strict", '[checks."cpu.governor"]\nexpected = "performance"\n')
+    child = write_profile(tmp_path, "child", 'include = ["strict"]\n[tune]\n"cpu.governor" = "powersave"\n')
+    monkeypatch.setenv(profile.PROFILE_PATH_ENV, str(tmp_path))
+    with pytest.raises(ConfigError) as err:
+        profile.load("child")
+    assert err.value.message.startswith(str((tmp_path / "strict.toml").resolve()))
+    assert str(child.resolve()) in err.value.message
+
+
+def test_agreeing_check_parameters_are_accepted(tmp_path):
+    path = write_profile(tmp_path, "ok", '[tune]\n"mm.thp_enabled" = "madvise"\n[tune.sysctl]\n"vm.swappiness" = 5\n'
+                                         '[checks."mm.thp"]\nallowed = ["always", "madvise"]\n'
+                                         '[checks."vm.swappiness"]\nmax = 10\n')
+    assert profile.load(str(path)).tune["mm.thp_enabled"] == "madvise"
+
+
+def test_every_declaration_names_checks_that_exist_and_every_write_is_on_the_allow_list():
+    samples = {"cpu.governor": "performance", "cpu.epp": "performance", "cpu.boost": True,
+               "mm.thp_enabled": "madvise", "sysctl": {"vm.swappiness": 10, "kernel.numa_balancing": 0}}
+    for key, value in samples.items():
+        for check_id, params in registry()[key].verifies(value).items():
+            assert check_id in REGISTRY
+            assert set(params) <= set(REGISTRY[check_id].defaults), (key, params)
+    assert sysfs.is_kernel_path("/sys/devices/system/cpu/cpufreq/policy12/scaling_governor")
+    assert sysfs.is_kernel_path("/sys/devices/system/cpu/intel_pstate/no_turbo")
+    assert not sysfs.is_kernel_path("/sys/devices/system/cpu/cpufreq/policy12/scaling_max_freq")
+    # profile keys are the declared tunables: nothing else is accepted
+    assert set(registry()) == {"cpu.governor", "cpu.epp", "cpu.boost", "mm.thp_enabled", "mm.thp_defrag",
+                               "sysctl", "nvidia.persistenced", "nvidia.ecc", "nvidia.mig", "kernel.cmdline"}
