@@ -39,7 +39,8 @@ def test_junit_one_testcase_per_check_read_by_junitparser(tmp_path):
     suite = suites[0]
     cases = {c.name: c for c in suite}
     assert set(cases) == {r["id"] for r in report["results"]}
-    assert suite.tests == len(report["results"]) and suite.failures == 1 and suite.skipped == 10
+    skipped = sum(1 for r in report["results"] if r["status"] == "SKIP")
+    assert suite.tests == len(report["results"]) and suite.failures == 1 and suite.skipped == skipped >= 10
     governor = cases["cpu.governor"]
     (failure,) = governor.result
     assert isinstance(failure, Failure) and failure.type == "FAIL"
