@@ -39,8 +39,7 @@ def test_junit_one_testcase_per_check_read_by_junitparser(tmp_path):
     suite = suites[0]
     cases = {c.name: c for c in suite}
     assert set(cases) == {r["id"] for r in report["results"]}
-    skipped = sum(1 for r in report["results"] if r["status"] == "SKIP")
-    assert suite.tests == len(report["results"]) and suite.failures == 1 and suite.skipped == skipped >= 10
+    assert suite.tests == len(report["results"]) and suite.failures == 1 and suite.skipped == 20
     governor = cases["cpu.governor"]
     (failure,) = governor.result
     assert isinstance(failure, Failure) and failure.type == "FAIL"
@@ -75,7 +74,8 @@ def test_prometheus_values_and_types_read_by_prometheus_client():
     for r in report["results"]:  # exactly one status is 1 per check
         assert sum(status[(r["id"], st)] for st in ("pass", "warn", "fail", "skip", "error")) == 1
     counts = {s.labels["status"]: s.value for s in fams["hwtune_checks"].samples}
-    assert counts == {"pass": 3, "warn": 2, "fail": 1, "skip": 10, "error": 0}
+    # the laptop snapshot has no kernel log and no NVIDIA GPU: its ten health checks SKIP
+    assert counts == {"pass": 3, "warn": 2, "fail": 1, "skip": 20, "error": 0}
     (info,) = fams["hwtune_host_info"].samples
     assert info.labels["cpu_model"] == "13th Gen Intel(R) Core(TM) i7-1370P"
     assert info.labels["kernel"] == "6.1.0-13-amd64" and info.labels["cpufreq_driver"] == "intel_pstate"
