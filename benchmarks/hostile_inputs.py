@@ -34,21 +34,21 @@ def os_release_figures(folder: Path) -> None:
     from hwtune.host import Host
     from hwtune.probe.os import probe_os
 
-    for mib in (0.25, 1, 4):
-        text = 'ID=x\nPRETTY_NAME="' + "a" * int(mib * 1024 * 1024) + '"\n'
-        root = folder / f"osr-{mib}"
+    for kib in (15, 63, 256, 1024, 4096):  # 15 KiB: the longest value under the cap, parsed
+        text = 'ID=x\nPRETTY_NAME="' + "a" * (kib * 1024) + '"\n'
+        root = folder / f"osr-{kib}"
         (root / "etc").mkdir(parents=True)
         (root / "etc/os-release").write_text(text)
         start = time.perf_counter()
         probe_os(Host(root), FactsBuilder())
         capped = time.perf_counter() - start
-        if mib <= 0.25:  # the uncapped parser is quadratic-ish: 1 MB took 22 s, 4 MB 225 s when reported
+        if kib <= 256:  # the uncapped parser is quadratic-ish: 1 MB took 22 s, 4 MB 225 s when reported
             start = time.perf_counter()
             distro.LinuxDistribution._parse_os_release_content(io.StringIO(text))
             whole = f"{time.perf_counter() - start:7.2f} s"
         else:
             whole = "(not run: 22 s at 1 MB, 225 s at 4 MB as reported)"
-        print(f"os-release value {mib:>5} MiB: probe_os {capped * 1000:7.1f} ms; distro on the whole text {whole}")
+        print(f"os-release value {kib:>5} KiB: probe_os {capped * 1000:7.1f} ms; distro on the whole text {whole}")
 
 
 def recorded_xml_figure(folder: Path) -> None:

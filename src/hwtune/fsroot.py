@@ -233,17 +233,21 @@ class RootFS:
         finally:
             os.close(fd)
 
-    def read_file(self, abspath: str, limit: int, chunk: int = 64 * 1024) -> tuple[bytes, bool]:
+    def read_file(self, abspath: str, limit: int, chunk: int = 64 * 1024, *,
+                  whole: bool = False) -> tuple[bytes, bool]:
         """(at most `limit` bytes, whether there was more). Only a regular file is read.
 
         O_NONBLOCK: a FIFO opens without waiting for a writer, and fstat then
-        refuses it before any read; a socket fails to open (ENXIO).
+        refuses it before any read; a socket fails to open (ENXIO). `whole`: a
+        file larger than `limit` by its size is not read at all.
         """
         fd = self.open(abspath, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 check_regular(st, abspath)
+            if whole and st.st_size > limit:
+                return b"", True  # wanted whole or not at all: not read (sysfs sizes are not real, so only here)
             return read_capped(fd, limit, chunk)
         finally:
             os.close(fd)

@@ -100,7 +100,7 @@ class Runner:
         for suffix in RECORDED_SUFFIXES + (ERROR_SUFFIX,):
             rel = f"/cmd/{stem}{suffix}"
             try:
-                data, more = self._fs.read_file(rel, MAX_OUTPUT_BYTES)
+                data, more = self._fs.read_file(rel, MAX_OUTPUT_BYTES, whole=True)
             except FileNotFoundError:
                 continue
             except OSError as exc:
