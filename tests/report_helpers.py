@@ -28,8 +28,8 @@ def invoke(*args: str):
     return CliRunner().invoke(cli_app(), [str(a) for a in args], catch_exceptions=False)
 
 
-def check_json(name: str) -> dict[str, Any]:
-    res = invoke("check", "--root", snapshot(name), "--json")
+def check_json(name: str, profile: str | None = None) -> dict[str, Any]:
+    res = invoke("check", "--root", snapshot(name), "--json", *(["--profile", profile] if profile else []))
     return json.loads(res.stdout)
 
 

@@ -46,12 +46,29 @@ def test_fleet_json_majorities_and_outliers(tmp_path):
     # hypervisor: three bare-metal PASS, the KVM guest WARNs
     assert checks["cpu.hypervisor"]["majority"] == "PASS"
     assert checks["cpu.hypervisor"]["differ"] == [{"host": "vm", "status": "WARN"}]
-    # governor: 2 FAIL (laptops), 1 PASS, 1 SKIP: no status has more than half
-    assert checks["cpu.governor"]["majority"] is None and checks["cpu.governor"]["counts"] == {
+    # governor: 2 FAIL (laptops), 1 PASS, 1 SKIP (the VM has no cpufreq): a SKIP is no verdict,
+    # so the two FAILs are the majority of the three hosts that judged it
+    assert checks["cpu.governor"]["majority"] == "FAIL" and checks["cpu.governor"]["counts"] == {
         "PASS": 1, "FAIL": 2, "SKIP": 1}
+    assert checks["cpu.governor"]["differ"] == [{"host": "epyc", "status": "PASS"}]
     assert checks["cpu.vnni"]["majority"] == "WARN" and checks["cpu.vnni"]["differ"] == []
-    assert hosts["vm"]["differs_from_majority"] == ["cpu.boost", "cpu.hypervisor"]
+    assert hosts["vm"]["differs_from_majority"] == ["cpu.hypervisor"]  # it skips cpu.boost: no outlier
     assert hosts["laptop-a"]["differs_from_majority"] == []
+
+
+def test_fleet_majority_ignores_skip_on_a_mixed_fleet(tmp_path):
+    """One GPU host among CPU hosts: the CPU hosts SKIP the GPU checks, and nobody is an outlier for it."""
+    root = tmp_path / "r"
+    for host, snap in {"gpu": "gpu-2xa5000-xml", "cpu-a": "epyc7451-2s-8numa",
+                       "cpu-b": "epyc7451-2s-8numa"}.items():
+        write_json(root / host / "check.json", check_json(snap, "gpu-inference"))
+    doc = json.loads(invoke("fleet", "report", root, "--json").stdout)
+    checks = {c["id"]: c for c in doc["checks"]}
+    persistenced = checks["nvidia.persistenced"]
+    assert persistenced["counts"]["SKIP"] == 2 and persistenced["statuses"]["gpu"] != "SKIP"
+    assert persistenced["majority"] == persistenced["statuses"]["gpu"] and persistenced["differ"] == []
+    hosts = {h["name"]: h for h in doc["hosts"]}
+    assert not any(c.startswith(("gpu.", "nvidia.")) for c in hosts["gpu"]["differs_from_majority"])
 
 
 def test_fleet_terminal_table(tmp_path):
@@ -61,7 +78,7 @@ def test_fleet_terminal_table(tmp_path):
     assert "old" not in header.split()  # a host without a result has no column
     row = next(line for line in lines if line.startswith("| cpu.hypervisor"))
     assert re.search(r"PASS\s+\|\s+PASS\s+\|\s+PASS\s+\|\s+WARN \*", row) and "3 PASS, 1 WARN" in row
-    assert re.search(r"\| cpu\.governor .*\| split", res.stdout)
+    assert re.search(r"\| cpu\.governor .*\| FAIL +\| 1 PASS, 2 FAIL, 1 SKIP", res.stdout)
     assert "old: no result: hwtune needs Python 3.11 or newer" in res.stdout
 
 
@@ -70,7 +87,7 @@ def test_fleet_html_marks_the_outliers(tmp_path):
     assert invoke("fleet", "report", make_fleet(tmp_path / "r"), "--out", out).exit_code == 1
     text = out.read_text(encoding="utf-8")
     outlined = re.findall(r'<td class="s (?:diff|same) odd" title="([^"]+)"', text)
-    assert sorted(t.split(":")[0] for t in outlined) == ["vm cpu.boost", "vm cpu.hypervisor"]
+    assert sorted(t.split(":")[0] for t in outlined) == ["epyc cpu.governor", "vm cpu.hypervisor"]
     assert "no result: hwtune needs Python 3.11" in text and "<script" not in text
 
 
@@ -203,6 +220,10 @@ def test_ansible_playbook_on_two_local_hosts_then_fleet_report(tmp_path):
             assert json.loads((results / name / "facts.json").read_text())["facts"]["cpu.threads"] >= 1
             with tarfile.open(results / name / "snapshot.tar.gz") as tar:
                 assert "snapshot/hwtune-snapshot.json" in tar.getnames()
+            # the core only: no ML runtime on a host that is only checked
+            site = next((tmp_path / name / "venv" / "lib").glob("python3*/site-packages"))
+            assert (site / "hwtune").is_dir() and not any((site / m).exists() for m in ("onnxruntime", "openvino",
+                                                                                         "onnx", "numpy"))
         if old:  # that host fails alone, with the reason, and the run says so
             assert run.returncode == 2 and stats["old-py"]["failed"] == 1
             assert "hwtune needs Python 3.11 or newer" in (results / "old-py" / "error.txt").read_text()
@@ -230,5 +251,5 @@ def test_ansible_playbook_on_two_local_hosts_then_fleet_report(tmp_path):
             Path(keep_log).write_text(log)
         assert (results / "node-a" / "check.json").stat().st_mtime_ns == stamp
     finally:
-        for name in ("node-a", "node-b", "old"):  # 400 MB each: do not leave them to pytest's tmp rotation
+        for name in ("node-a", "node-b", "old"):  # a venv each: do not leave them to pytest's tmp rotation
             shutil.rmtree(tmp_path / name, ignore_errors=True)

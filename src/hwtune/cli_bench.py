@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from hwtune.cli_common import err, out, print_json, run_command
+from hwtune.cli_common import err, out, print_json, require_extra, run_command
 from hwtune.errors import EXIT_OK, ConfigError
 
 EXAMPLES = """
@@ -83,6 +83,8 @@ def _bench(a: dict[str, Any]) -> int:
     """Run what the options ask for; `a` is click's map of parameter names to values (paths as str)."""
     if a["as_json"] and a["as_csv"]:
         raise ConfigError("--json and --csv exclude each other")
+    if not a["compare"]:  # comparing two saved runs needs no runtime
+        require_extra("hwtune bench")
     if a["list_devices"]:
         return _list_devices(a["as_json"])
     if a["export_model"]:
@@ -321,9 +323,13 @@ def _plan_json(plan: Any) -> dict[str, Any]:
 
 
 class _progress:
-    """A rich progress bar on stderr; yields report(description, done, total)."""
+    """A rich progress bar on stderr when it is a terminal; yields report(description, done, total)."""
+
+    progress = None
 
     def __enter__(self) -> Callable[[str, int, int], None]:
+        if not err.is_terminal:  # a log file gets no bar (nor the blank line a stopped one leaves)
+            return lambda description, done, total: None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -337,4 +343,5 @@ class _progress:
         return report
 
     def __exit__(self, *exc: Any) -> None:
-        self.progress.stop()
+        if self.progress is not None:
+            self.progress.stop()

@@ -49,7 +49,7 @@ def run_command(fn: Callable[[], int | None]) -> None:
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in BENCH_EXTRA_MODULES:
             raise
-        fail(f"this needs {exc.name}, which comes with the bench extra: {BENCH_EXTRA_HINT}", EXIT_USAGE)
+        fail(f"{exc.name} is not installed; it comes with the bench extra: {BENCH_EXTRA_HINT}", EXIT_USAGE)
     except OSError as exc:
         if exc.filename is None:
             raise
@@ -58,6 +58,15 @@ def run_command(fn: Callable[[], int | None]) -> None:
         err.print("hwtune: interrupted")
         raise typer.Exit(130) from None
     raise typer.Exit(code or EXIT_OK)
+
+
+def require_extra(what: str, modules: tuple[str, ...] = ("onnx", "onnxruntime", "openvino", "numpy")) -> None:
+    """A ConfigError naming the bench extra when a module `what` needs is not installed."""
+    from importlib.util import find_spec
+
+    missing = [m for m in modules if find_spec(m) is None]
+    if missing:
+        raise ConfigError(f"{what} needs {', '.join(missing)}, from the bench extra: {BENCH_EXTRA_HINT}")
 
 
 def print_json(data: Any) -> None:

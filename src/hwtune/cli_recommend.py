@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from hwtune.cli_common import choice, out, print_json, run_command
+from hwtune.cli_common import choice, out, print_json, require_extra, run_command
 from hwtune.errors import EXIT_OK, ConfigError
 
 HELP = """Estimate inference throughput per GPU and per dollar, and recommend setups.
@@ -91,6 +91,8 @@ def recommend_command(
         from hwtune.recommend.render import render
         from hwtune.recommend.setups import HostCosts
 
+        if model is not None:
+            require_extra("--model", ("onnx",))
         choice("--precision", precision, PRECISIONS)
         choice("--accumulate", accumulate, ("fp32", "fp16"))
         choice("--price-basis", price_basis, ("list", "street"))

@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 
 from hwtune.cli_common import load_facts, out, print_json, run_command
-from hwtune.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
+from hwtune.errors import EXIT_FINDINGS, EXIT_OK
 
 
 def _now() -> str:
@@ -77,12 +77,10 @@ def report(
 
 
 def _facts_and_report(root, facts_file, check_file, profile) -> tuple[Optional[dict], dict]:
-    from hwtune.report.inputs import read_json
+    from hwtune.report.inputs import check_report, read_json
 
     if check_file is not None:
-        report_json = read_json(check_file)
-        if not isinstance(report_json, dict) or not isinstance(report_json.get("results"), list):
-            raise ConfigError(f"--check {check_file}: not a `hwtune check --json` report")
+        report_json = check_report(read_json(check_file), f"--check {check_file}")
         facts_json = None
         if facts_file is not None or root is not None:
             facts_json = load_facts(root, facts_file).to_json()

@@ -134,15 +134,99 @@ class Facts:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Facts":
+        """Facts from a `hwtune facts --json` document; a ConfigError names the first key of a wrong type."""
         from hwtune.errors import ConfigError
 
         if not isinstance(data, Mapping) or data.get("schema") != SCHEMA or "facts" not in data:
             raise ConfigError(f"not a hwtune facts document of schema {SCHEMA}")
+        problem = document_problem(data)
+        if problem:
+            raise ConfigError(problem)
         return cls(
             values=dict(data["facts"]),
             unavailable=dict(data.get("unavailable", {})),
             gpus=tuple(Gpu.from_json(g) for g in data.get("gpus", [])),
         )
+
+
+# JSON types by the names the catalogue (hwtune/factids.py) and the record annotations use
+_JSON_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,),
+                                            "list": (list,), "dict": (dict,), "tuple": (list,),
+                                            "GpuHealth": (dict,)}
+
+
+def _type_problem(value: Any, type_names: list[str], where: str) -> str | None:
+    if value is None:
+        return None if "None" in type_names or not type_names else f"key {where!r}: null is not allowed"
+    allowed = tuple(t for name in type_names for t in _JSON_TYPES.get(name, ()))
+    if not allowed or (isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)):
+        return None
+    wanted = " or ".join(dict.fromkeys(_WANTED.get(n, n) for n in type_names if n != "None"))
+    return f"key {where!r}: expected {wanted}, got {_got(value)}"
+
+
+_WANTED = {"str": "a string", "int": "a whole number", "float": "a number", "bool": "true or false",
+           "list": "a list", "tuple": "a list", "dict": "an object", "GpuHealth": "an object"}
+
+
+def _got(value: Any) -> str:
+    return "null" if value is None else f"{json_type(value)} {_short(value)}"
+
+
+def json_type(value: Any) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__) if value is not None else "null"
+
+
+def _short(value: Any) -> str:
+    import json
+
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _record_problem(cls: type, data: Any, where: str) -> str | None:
+    """The first field of a GPU (or GPU health) record whose JSON type does not match the dataclass."""
+    if not isinstance(data, Mapping):
+        return f"key {where!r}: expected an object, got {_got(data)}"
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        names = [n.strip().split("[")[0] for n in str(f.type).split("|")]
+        problem = _type_problem(data[f.name], names, f"{where}.{f.name}")
+        if problem:
+            return problem
+        if f.type.startswith("GpuHealth") and data[f.name] is not None:
+            problem = _record_problem(GpuHealth, data[f.name], f"{where}.{f.name}")
+            if problem:
+                return problem
+    return None
+
+
+def document_problem(data: Mapping[str, Any]) -> str | None:
+    """What is wrong with the types of a facts document, naming the key; None when nothing is."""
+    from hwtune.factids import BY_ID, known
+
+    for key, kind in (("facts", dict), ("unavailable", dict), ("gpus", list)):
+        value = data.get(key, kind())
+        if not isinstance(value, kind):
+            return f"key {key!r}: expected {json_type(kind())}, got {_got(value)}"
+    for fact_id, value in data["facts"].items():
+        entry = BY_ID.get(fact_id) or (BY_ID.get(fact_id.rsplit(".", 1)[0] + ".*") if known(fact_id) else None)
+        if entry is not None:  # a fact this version does not know (a newer hwtune's) is kept as it is
+            problem = _type_problem(value, [entry.type, "None"], f"facts.{fact_id}")
+            if problem:
+                return problem
+    for fact_id, reason in data.get("unavailable", {}).items():
+        if not isinstance(reason, str):
+            return f"key 'unavailable.{fact_id}': expected a string, got {_got(reason)}"
+    for n, gpu in enumerate(data.get("gpus", [])):
+        problem = _record_problem(Gpu, gpu, f"gpus[{n}]")
+        if problem:
+            return problem
+        if not isinstance(gpu.get("index"), int) or isinstance(gpu.get("index"), bool):
+            return f"key 'gpus[{n}].index': expected a whole number, got {_got(gpu.get('index'))}"
+    return None
 
 
 class FactsBuilder:

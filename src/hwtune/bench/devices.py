@@ -23,6 +23,7 @@ class DeviceInfo:
 class DeviceList:
     devices: tuple[DeviceInfo, ...]
     notes: tuple[str, ...]  # providers present but not benchmarked, backends that failed to load
+    problems: tuple[str, ...] = ()  # of the notes, the backends that failed to load: a run reports these
 
     def to_json(self) -> dict[str, object]:
         return {"devices": [d.to_json() for d in self.devices], "notes": list(self.notes)}
@@ -31,18 +32,18 @@ class DeviceList:
 def list_devices() -> DeviceList:
     devices: list[DeviceInfo] = []
     notes: list[str] = []
+    problems: list[str] = []
     for b in backends():
         try:
             found, more = b.devices()
         except ImportError as exc:
-            notes.append(f"{b.name} is not importable: {exc}")
-            continue
+            problems.append(f"{b.name} is not importable: {exc}")
         except RuntimeError as exc:
-            notes.append(f"{b.title} could not list devices: {str(exc).splitlines()[0] if str(exc) else exc!r}")
-            continue
-        devices.extend(found)
-        notes.extend(more)
-    return DeviceList(tuple(devices), tuple(notes))
+            problems.append(f"{b.title} could not list devices: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+        else:
+            devices.extend(found)
+            notes.extend(more)
+    return DeviceList(tuple(devices), tuple(problems + notes), tuple(problems))
 
 
 def select(found: DeviceList, backend: str = "all", devices: tuple[str, ...] = ()) -> list[DeviceInfo]:

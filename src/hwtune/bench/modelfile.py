@@ -53,7 +53,10 @@ def parse_shape(text: str) -> tuple[str, Shape]:
     m = _SHAPE_RE.match(text.strip())
     if not m:
         raise ConfigError(f"bad --shape {text!r}; expected NAME=DIMxDIM..., e.g. input=1x3x224x224")
-    return m.group(1), tuple(int(d) for d in re.split("[x,]", m.group(2)))
+    dims = tuple(int(d) for d in re.split("[x,]", m.group(2)))
+    if 0 in dims:
+        raise ConfigError(f"bad --shape {text!r}: every dimension must be 1 or more")
+    return m.group(1), dims
 
 
 def open_model(model: str, shape_args: list[str] | tuple[str, ...], cache_dir: Path) -> ModelSource:

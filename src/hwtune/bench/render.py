@@ -49,10 +49,15 @@ def _mflops(flops: int) -> str:
 
 
 def results_table(results: list[BenchResult] | tuple[BenchResult, ...], title: str = "") -> Table:
-    t = Table(title=title or None, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    # integer arithmetic is counted in operations, not floating-point operations
+    integer = any("int" in r.executed.precision for r in results)
+    t = Table(title=title or None, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+              caption="GOP/s: billions of operations a second (integer ones for int8)" if integer else None,
+              caption_justify="left")
     for name, justify in (("device", "left"), ("precision", "left"), ("batch", "right"),
                           ("mode", "left"), ("req/thr", "right"), ("fps", "right"), ("p50 ms", "right"),
-                          ("p90 ms", "right"), ("p99 ms", "right"), ("GFLOP/s", "right"), ("peak", "right"),
+                          ("p90 ms", "right"), ("p99 ms", "right"), ("GOP/s" if integer else "GFLOP/s", "right"),
+                          ("peak", "right"),
                           ("load+1st ms", "right"), ("foreign", "left")):
         t.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in results:
@@ -78,7 +83,8 @@ def render_run(run: BenchRun, time_s: float) -> Group:
     for reason in dict.fromkeys(s.reason for s in run.skipped):
         parts.append(Text(f"skipped: {reason}", style="dim"))
     if run.peaks:
-        peaks = ", ".join(f"{k} {v['gflops']:.0f} GFLOP/s ({v['measured_with']}{', NOISY' if v.get('noisy') else ''})"
+        peaks = ", ".join(f"{k} {v['gflops']:.0f} {'GOP/s' if 'int' in k else 'GFLOP/s'} "
+                          f"({v['measured_with']}{', NOISY' if v.get('noisy') else ''})"
                           for k, v in run.peaks.items() if v)
         parts.append(Text(f"peak (measured GEMM): {peaks}", style="dim"))
     for n in run.notes:

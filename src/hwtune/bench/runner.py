@@ -21,9 +21,12 @@ from hwtune.bench.modelfile import ModelSource, open_model, precision_path
 from hwtune.bench.noise import LoadMeter
 from hwtune.bench.result import MODES, PRECISIONS, BenchResult, RunConfig, Skipped
 from hwtune.bench.zoo import DEFAULT_MODEL
-from hwtune.errors import ConfigError
+from hwtune.errors import ConfigError, ParseError
 
 Progress = Callable[[str, int, int], None]  # (what is running, done, total)
+
+
+MAX_TIME_S = 3600  # per configuration
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,10 @@ class BenchPlan:
             raise ConfigError("--batch values must be 1 or more")
         if any(s is not None and s < 1 for s in self.streams) or any(t is not None and t < 1 for t in self.threads):
             raise ConfigError("--streams and --threads must be 1 or more")
-        if self.time_s <= 0 or self.min_count < 1 or self.repeat < 1:
-            raise ConfigError("--time must be positive, --min-count and --repeat at least 1")
+        if not 0 < self.time_s <= MAX_TIME_S:  # also refuses NaN; infinity would never stop
+            raise ConfigError(f"--time {self.time_s:g}: must be more than 0 and at most {MAX_TIME_S} seconds")
+        if self.min_count < 1 or self.repeat < 1:
+            raise ConfigError("--min-count and --repeat must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class Bench:
 
         self.types = read_input_types(self.source.path)
         self._costs: dict[int, Any] = {}
+        self.check_memory()
         self._peaks: dict[tuple[str, str], peak.Peak | None] = {}
 
     def batches(self) -> tuple[int, ...]:
@@ -107,6 +113,26 @@ class Bench:
 
             self._costs[batch] = count_cost(self.source.path, self.source.shapes(batch))
         return self._costs[batch]
+
+    def check_memory(self) -> None:
+        """Refuse, before allocating anything, a batch whose tensors do not fit in the memory available."""
+        from hwtune.host import Host
+        from hwtune.probe.memory import parse_meminfo
+
+        text = Host("/").read("/proc/meminfo", record=False)
+        try:
+            available = parse_meminfo(text or "").get("MemAvailable", 0) * 1024
+        except ParseError:
+            return  # no /proc/meminfo to judge by: the runtime reports what it cannot allocate
+        for batch in self.batches():
+            cost = self.cost(batch)
+            # every tensor of one inference written once, and the weights: an upper bound the runtime's
+            # buffer reuse stays under, but the input feeds alone are a floor it cannot
+            need = cost.param_bytes + cost.activation_bytes
+            if available and need > available:
+                raise ConfigError(f"--batch {batch}: one inference needs about {need / 2 ** 30:.1f} GiB "
+                                  f"(weights and tensors of {self.source.name}), {available / 2 ** 30:.1f} GiB "
+                                  "is available; use a smaller batch")
 
     def info(self, cfg: RunConfig) -> DeviceInfo:
         for d in self.found.devices:
@@ -199,7 +225,7 @@ class Bench:
         cost = self.cost(self.batches()[0])
         return BenchRun(self.source.name, str(self.source.path), cost.flops // self.batches()[0],
                         cost.unknown_ops, tuple(results), tuple(skipped), self.peaks_json(),
-                        tuple(self.found.notes) + notes)
+                        tuple(self.found.problems) + notes)  # a provider it did not use is no news
 
 
 def configs(bench: Bench) -> list[RunConfig]:

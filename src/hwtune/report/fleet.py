@@ -16,7 +16,7 @@ from typing import Any
 
 from hwtune.errors import ConfigError
 from hwtune.fsroot import read_path
-from hwtune.report.inputs import read_json
+from hwtune.report.inputs import check_report, read_json
 
 SCHEMA = 1
 STATUS_ORDER = ("PASS", "WARN", "FAIL", "SKIP", "ERROR")
@@ -40,12 +40,6 @@ class HostResult:
         return {str(r.get("id")): str(r.get("status", "?")).upper() for r in self.report.get("results", [])}
 
 
-def _check_report(doc: Any, path: Path) -> dict[str, Any]:
-    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list) or "status" not in doc:
-        raise ConfigError(f"{path}: not a `hwtune check --json` report (no 'status' and 'results')")
-    return doc
-
-
 def load_host_dir(folder: Path) -> HostResult:
     check, facts, error = folder / CHECK_FILE, folder / FACTS_FILE, folder / ERROR_FILE
     # The playbook removes error.txt when a host succeeds, so one present is the
@@ -57,7 +51,7 @@ def load_host_dir(folder: Path) -> HostResult:
             text = f"error.txt cannot be read: {exc.strerror}"
         return HostResult(folder.name, error=text.splitlines()[0] if text else "failed (empty error.txt)")
     if check.is_file():
-        report = _check_report(read_json(check), check)
+        report = check_report(read_json(check), check)
         facts_doc = read_json(facts) if facts.is_file() else None
         return HostResult(folder.name, report, facts_doc if isinstance(facts_doc, dict) else None)
     return HostResult(folder.name, error=f"no {CHECK_FILE} in {folder}")
@@ -73,7 +67,7 @@ def load_fleet(results_dir: Path) -> list[HostResult]:
         if entry.is_dir():
             hosts.append(load_host_dir(entry))
         elif entry.suffix == ".json":
-            hosts.append(HostResult(entry.stem, _check_report(read_json(entry), entry)))
+            hosts.append(HostResult(entry.stem, check_report(read_json(entry), entry)))
     if not hosts:
         raise ConfigError(f"{results_dir}: no host results (expected <host>/{CHECK_FILE} or <host>.json)")
     return hosts
@@ -84,8 +78,8 @@ class CheckRow:
     id: str
     title: str
     statuses: dict[str, str]  # host -> status, for hosts that ran this check
-    majority: str | None  # the status of more than half of those hosts; None: split
-    differ: tuple[str, ...]  # hosts whose status is not the majority's
+    majority: str | None  # the status of more than half of the hosts that judged it (not SKIP); None: split
+    differ: tuple[str, ...]  # hosts that judged it otherwise; a host that skipped it differs from nobody
 
     def counts(self) -> dict[str, int]:
         c = Counter(self.statuses.values())
@@ -101,9 +95,15 @@ def check_rows(hosts: list[HostResult]) -> list[CheckRow]:
     rows = []
     for cid, title in titles.items():
         statuses = {name: st[cid] for name, st in per_host.items() if cid in st}
-        top = Counter(statuses.values()).most_common(1)
-        majority = top[0][0] if top and top[0][1] * 2 > len(statuses) else None
-        differ = tuple(n for n, s in statuses.items() if majority is not None and s != majority)
+        # a SKIP is no verdict (a check of GPUs on a host without one): it neither
+        # makes a majority nor differs from one
+        judged = {name: status for name, status in statuses.items() if status != "SKIP"}
+        top = Counter(judged.values()).most_common(1)
+        if not judged:
+            majority: str | None = "SKIP"
+        else:
+            majority = top[0][0] if top[0][1] * 2 > len(judged) else None
+        differ = tuple(n for n, s in judged.items() if majority is not None and s != majority)
         rows.append(CheckRow(cid, title, statuses, majority, differ))
     return rows
 

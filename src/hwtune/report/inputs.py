@@ -64,6 +64,36 @@ def read_json(path: Path) -> Any:
     return read_json_file(path)
 
 
+CHECK_STATUSES = ("PASS", "WARN", "FAIL", "SKIP", "ERROR")
+
+
+def check_report(doc: Any, path: Path | str) -> dict[str, Any]:
+    """A saved `hwtune check --json` report, its types checked; else a ConfigError naming the file and key."""
+    from hwtune.facts import json_type
+
+    def bad(key: str, wanted: str, value: Any) -> ConfigError:
+        return ConfigError(f"{path}: key {key!r}: expected {wanted}, got {json_type(value)}")
+
+    if not isinstance(doc, dict) or "results" not in doc or "status" not in doc:
+        raise ConfigError(f"{path}: not a `hwtune check --json` report (no 'status' and 'results')")
+    if not isinstance(doc["status"], str):
+        raise bad("status", "a string", doc["status"])
+    if not isinstance(doc["results"], list):
+        raise bad("results", "a list", doc["results"])
+    for key, kind, wanted in (("profile", str, "a string"), ("counts", dict, "an object")):
+        if doc.get(key) is not None and not isinstance(doc[key], kind):
+            raise bad(key, wanted, doc[key])
+    for n, r in enumerate(doc["results"]):
+        if not isinstance(r, dict):
+            raise bad(f"results[{n}]", "an object", r)
+        if not isinstance(r.get("id"), str):
+            raise bad(f"results[{n}].id", "a string", r.get("id"))
+        if not isinstance(r.get("status"), str) or r["status"].upper() not in CHECK_STATUSES:
+            raise ConfigError(f"{path}: key 'results[{n}].status': expected one of {', '.join(CHECK_STATUSES)}, "
+                              f"got {r.get('status')!r}")
+    return doc
+
+
 def iso_to_epoch(text: Any) -> float | None:
     if not isinstance(text, str):
         return None
