@@ -141,6 +141,12 @@ def test_snapshot_replays_to_the_same_facts(tmp_path):
     replay = json.loads(invoke("facts", "--root", str(out), "--json").stdout)
     assert replay == live
     assert invoke("snapshot", "--out", str(out)).exit_code == 2  # never overwrites
+    # only what ran is filed as a command: the versions hwtune read in-process are observations
+    assert (out / "observed" / "python_version.txt").read_text().startswith("Python ")
+    assert (out / "observed" / "python_packages.txt").is_file()
+    assert not list((out / "cmd").glob("python3*")) if (out / "cmd").is_dir() else True
+    manifest = json.loads((out / "hwtune-snapshot.json").read_text())
+    assert "python_packages" in manifest["observed"] and not any("pip" in c for c in manifest["commands"])
 
 
 def test_version_and_module_entry_point():

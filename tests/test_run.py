@@ -61,3 +61,24 @@ def test_a_snapshot_runner_starts_nothing(tmp_path):
     time.sleep(0.2)
     assert not marker.exists()
     assert runner.run(["sh", "-c", f"touch {marker}"]).error.startswith("not recorded in the snapshot")
+
+
+def test_an_observation_is_never_recorded_as_a_command(tmp_path):
+    runner = Runner(None)
+    result = runner.observe("python_packages", lambda: "numpy==2.0\n")
+    assert result.ok and result.stdout == "numpy==2.0\n"
+    assert runner.record == [] and runner.observed == {"python_packages": "numpy==2.0\n"}
+
+
+def test_an_observation_replays_from_observed_else_from_an_older_snapshots_command_file(tmp_path):
+    (tmp_path / "observed").mkdir()
+    (tmp_path / "observed" / "python_version.txt").write_text("Python 3.12.1\n")
+    (tmp_path / "cmd").mkdir()
+    (tmp_path / "cmd" / "python3_-m_pip_list_--format=freeze.txt").write_text("onnx==1.16.0\n")
+    replay = Runner(tmp_path)
+    assert replay.observe("python_version", lambda: "never computed").stdout == "Python 3.12.1\n"
+    legacy = replay.observe("python_packages", lambda: "never computed",
+                            legacy_argv=["python3", "-m", "pip", "list", "--format=freeze"])
+    assert legacy.ok and legacy.stdout == "onnx==1.16.0\n"
+    missing = replay.observe("kmsg", lambda: "never computed")
+    assert not missing.ok and "observed/kmsg.txt" in missing.error

@@ -69,7 +69,7 @@ CATALOGUE: tuple[FactId, ...] = (
     _f("virt.dmi_vendor", "str", "", "DMI system vendor"),
     _f("virt.dmi_product", "str", "", "DMI product name"),
     _f("virt.container", "str", "", "container runtime this runs in, or \"none\""),
-    _f("python.version", "str", "", "version of the python3 on PATH"),
+    _f("python.version", "str", "", "version of the Python running hwtune"),
     _f("numpy.version", "str", "", "installed numpy version"),
     _f("onnx.version", "str", "", "installed onnx version"),
     _f("onnxruntime.version", "str", "", "installed onnxruntime version"),

@@ -21,6 +21,7 @@ DEFAULT_TIMEOUT_S = 10.0
 MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 RECORDED_SUFFIXES = (".xml", ".csv", ".txt")
 ERROR_SUFFIX = ".err"  # a command that failed live: the snapshot keeps why, and replays it
+OBSERVED_SUFFIX = ".txt"  # observed/NAME.txt: what hwtune worked out in-process (Runner.observe)
 
 
 class CmdResult(NamedTuple):
@@ -59,6 +60,7 @@ class Runner:
         self.snapshot_root = snapshot_root
         self._fs = None  # the snapshot root held open (hwtune.fsroot), on first replay
         self.record: list[CmdResult] = []  # what ran, for `hwtune snapshot`
+        self.observed: dict[str, str] = {}  # what hwtune worked out in-process, for `hwtune snapshot`
         self._started: dict[tuple[str, ...], Started] = {}
 
     def start(self, argv: list[str], timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
@@ -78,46 +80,56 @@ class Runner:
         self.record.append(result)
         return result
 
-    def answer(self, argv: list[str], live_output: Callable[[], str]) -> CmdResult:
-        """A command whose output hwtune computes in-process on the live machine
-        (same text the real command prints, limited to what hwtune reads), and
-        replays from the snapshot like any recorded command."""
-        key = tuple(argv)
+    def observe(self, name: str, compute: Callable[[], str], *,
+                legacy_argv: list[str] | None = None) -> CmdResult:
+        """Text hwtune works out in-process, not the output of a command (the Python version,
+        the installed packages read from their dist-info folders). A snapshot records it as what
+        it is, under observed/NAME.txt, and replays it from there; `legacy_argv` is the command
+        name snapshots of earlier versions filed it under, still read."""
+        argv = ("hwtune-observed", name)
         if self.snapshot_root is not None:
-            return self._recorded(key)
-        result = CmdResult(key, 0, live_output())
-        self.record.append(result)
-        return result
+            found = self._read_recorded(argv, f"observed/{name}", (OBSERVED_SUFFIX,))
+            if found is None and legacy_argv is not None:
+                return self._recorded(tuple(legacy_argv))
+            return found or CmdResult(argv, None, "", error=f"not recorded in the snapshot (observed/{name}.txt)")
+        text = compute()
+        self.observed[name] = text
+        return CmdResult(argv, 0, text)
 
     def _recorded(self, argv: tuple[str, ...]) -> CmdResult:
+        stem = cmd_name(argv)
+        found = self._read_recorded(argv, f"cmd/{stem}", RECORDED_SUFFIXES + (ERROR_SUFFIX,))
+        return found or CmdResult(argv, None, "", error=f"not recorded in the snapshot (cmd/{stem}.*)")
+
+    def _read_recorded(self, argv: tuple[str, ...], stem: str, suffixes: tuple[str, ...]) -> CmdResult | None:
         """A recorded output, read through the snapshot root held open: a link in cmd/ cannot
-        lead outside it, a FIFO is not waited on, and nothing is read past MAX_OUTPUT_BYTES."""
+        lead outside it, a FIFO is not waited on, and nothing is read past MAX_OUTPUT_BYTES.
+        None when the snapshot has no such file."""
         from hwtune import fsroot
 
         if self._fs is None:
             self._fs = fsroot.RootFS(self.snapshot_root)
-        stem = cmd_name(argv)
-        for suffix in RECORDED_SUFFIXES + (ERROR_SUFFIX,):
-            rel = f"/cmd/{stem}{suffix}"
+        for suffix in suffixes:
+            rel = f"/{stem}{suffix}"
             try:
                 data, more = self._fs.read_file(rel, MAX_OUTPUT_BYTES, whole=True)
             except FileNotFoundError:
                 continue
             except OSError as exc:
                 if isinstance(exc, fsroot.NotRegular):
-                    return CmdResult(argv, None, "", error=f"cmd/{stem}{suffix}: {fsroot.reason(exc)}")
+                    return CmdResult(argv, None, "", error=f"{stem}{suffix}: {fsroot.reason(exc)}")
                 if exc.errno in (errno.ENOTDIR, errno.EISDIR):
                     continue
-                return CmdResult(argv, None, "", error=f"cannot read cmd/{stem}{suffix}: {fsroot.reason(exc)}")
+                return CmdResult(argv, None, "", error=f"cannot read {stem}{suffix}: {fsroot.reason(exc)}")
             if more:
-                return CmdResult(argv, None, "", error=f"cmd/{stem}{suffix} is larger than "
+                return CmdResult(argv, None, "", error=f"{stem}{suffix} is larger than "
                                  f"{MAX_OUTPUT_BYTES // (1024 * 1024)} MiB: not read")
             text = data.decode("utf-8", errors="replace").replace("\0", "")
             if suffix == ERROR_SUFFIX:
                 reason = text.strip()
                 return CmdResult(argv, None, "", error=reason or f"{argv[0]} failed when the snapshot was taken")
             return CmdResult(argv, 0, text)
-        return CmdResult(argv, None, "", error=f"not recorded in the snapshot (cmd/{stem}.*)")
+        return None
 
 
 class Started:

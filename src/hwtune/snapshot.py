@@ -2,8 +2,10 @@
 
 The files the probes read go to OUT at their absolute paths, the folders they
 listed are created (even when empty), and command outputs go to
-OUT/cmd/NAME.{xml,csv,txt} (a failed command to NAME.err with the reason),
-so that `hwtune facts --root OUT` gives what `hwtune facts` gave here.
+OUT/cmd/NAME.{xml,csv,txt} (a failed command to NAME.err with the reason);
+what hwtune works out in-process (the Python version, the installed packages,
+the kernel log read from /dev/kmsg) goes to OUT/observed/NAME.txt, never under
+a command's name. `hwtune facts --root OUT` then gives what `hwtune facts` gave here.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from hwtune import __version__, atomic
 from hwtune.errors import ConfigError
 from hwtune.facts import Facts
 from hwtune.host import Host
-from hwtune.run import ERROR_SUFFIX, cmd_name, suffix_for
+from hwtune.run import ERROR_SUFFIX, OBSERVED_SUFFIX, cmd_name, suffix_for
 
 MANIFEST = "hwtune-snapshot.json"
 
@@ -120,9 +122,13 @@ def take_snapshot(out: Path, host: Host | None = None) -> SnapshotSummary:
                     _write(top, ["cmd", stem + suffix_for(result.stdout)], result.stdout.encode("utf-8"))
                 else:
                     _write(top, ["cmd", stem + ERROR_SUFFIX], ((result.error or "failed") + "\n").encode("utf-8"))
+            for name, text in sorted(host.runner.observed.items()):
+                # worked out by hwtune in-process: filed as that, never as a command's output
+                _write(top, ["observed", name + OBSERVED_SUFFIX], text.encode("utf-8"))
             manifest = {"hwtune_version": __version__, "taken_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         "hostname": os.uname().nodename, "files": len(host.files_read),
-                        "commands": [" ".join(a) for a in sorted(recorded)]}
+                        "commands": [" ".join(a) for a in sorted(recorded)],
+                        "observed": sorted(host.runner.observed)}
             _write(top, [MANIFEST], (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
         except OSError as exc:
             raise ConfigError(f"--out {out}: cannot write the snapshot: {exc.strerror or exc} "

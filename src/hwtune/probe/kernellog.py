@@ -29,6 +29,7 @@ RECORDED_COMMANDS = (
     # a capture of `dmesg -T | grep NVRM`, as bug reports paste it: NVRM lines only
     ["dmesg", "-T", "grep", "NVRM"],
 )
+KMSG_OBSERVED = "kmsg"
 RECORDED_FILES = ("/var/log/kern.log", "/var/log/syslog", "/var/log/messages")
 
 
@@ -48,6 +49,9 @@ class LogLine(NamedTuple):
 def read_kernel_log(host: Host) -> KernelLog:
     if host.live:
         return _read_live(host)
+    kmsg = host.runner.observe(KMSG_OBSERVED, str)
+    if kmsg.ok:  # /dev/kmsg as a snapshot recorded it
+        return KernelLog("dmesg", parse_log(kmsg.stdout))
     for argv in RECORDED_COMMANDS:
         result = host.run(argv)
         if result.ok:
@@ -67,8 +71,9 @@ def _read_live(host: Host) -> KernelLog:
     records, why = host.read_records(KMSG, max_bytes=MAX_LOG_BYTES)
     if records is not None:
         lines = kmsg_lines(records)
-        # a snapshot records it as cmd/dmesg.txt, in the text `dmesg` prints
-        host.runner.answer(DMESG, lambda: dmesg_text(lines))
+        # a snapshot records it as observed/kmsg.txt (read from /dev/kmsg, not printed by dmesg),
+        # in the text `dmesg` prints
+        host.runner.observe(KMSG_OBSERVED, lambda: dmesg_text(lines))
         # named as the command it stands for, so that its replay says the same
         return KernelLog("dmesg", lines)
     reasons = [why]

@@ -17,12 +17,13 @@ from hwtune.host import Host
 
 PACKAGES = {"onnxruntime": ("onnxruntime", "onnxruntime-gpu", "onnxruntime-openvino"),
             "openvino": ("openvino",), "onnx": ("onnx",), "numpy": ("numpy",)}
+# where snapshots of hwtune before observed/ filed these (as if the commands had run)
 PYTHON_ARGV = ["python3", "--version"]
 PIP_ARGV = ["python3", "-m", "pip", "list", "--format=freeze"]
 
 
 def installed_versions() -> str:
-    """`pip list --format=freeze` limited to the packages hwtune reports.
+    """The packages hwtune reports, as NAME==VERSION lines (the `pip list --format=freeze` form).
 
     The versions are read from the names of the installed `*.dist-info`
     folders (NAME-VERSION.dist-info, normalised by PEP 491): importing
@@ -60,10 +61,12 @@ def parse_freeze(text: str) -> dict[str, str]:
 
 
 def probe_runtimes(host: Host, b: FactsBuilder) -> None:
-    py = host.runner.answer(PYTHON_ARGV, lambda: f"Python {platform.python_version()}\n")
+    # Worked out in-process, not by running these commands: a snapshot files them under observed/.
+    py = host.runner.observe("python_version", lambda: f"Python {platform.python_version()}\n",
+                             legacy_argv=PYTHON_ARGV)
     words = py.stdout.split()
     b.set("python.version", words[1] if py.ok and len(words) == 2 else None, py.error or "no Python version")
-    pip = host.runner.answer(PIP_ARGV, installed_versions)
+    pip = host.runner.observe("python_packages", installed_versions, legacy_argv=PIP_ARGV)
     versions = parse_freeze(pip.stdout) if pip.ok else {}
     for fact, dists in PACKAGES.items():
         found = next((versions[d] for d in dists if d in versions), None)
