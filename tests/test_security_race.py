@@ -3,6 +3,7 @@ under --root: nothing outside the tree ever changes (it did within 11 tries befo
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import shutil
@@ -17,6 +18,7 @@ from apply_helpers import invoke, write_profile
 from hwtune import fsroot
 
 NOBODY = 65534
+RENAME_EXCHANGE = 2
 GOV = "sys/devices/system/cpu/cpufreq"
 FILES = {f"{GOV}/policy0/scaling_governor": "powersave\n",
          f"{GOV}/policy0/scaling_available_governors": "performance powersave\n",
@@ -33,7 +35,9 @@ def fingerprint(folder: Path) -> dict[str, str]:
             path = os.path.join(dirpath, name)
             st = os.lstat(path)
             data = b"" if not os.path.isfile(path) or os.path.islink(path) else Path(path).read_bytes()
-            out[os.path.relpath(path, folder)] = f"{st.st_mode:o} {hashlib.sha256(data).hexdigest()}"
+            # the times too: a write put back by a rollback still shows
+            out[os.path.relpath(path, folder)] = (f"{st.st_mode:o} {st.st_mtime_ns} {st.st_ctime_ns} "
+                                                  f"{hashlib.sha256(data).hexdigest()}")
     return out
 
 
@@ -49,7 +53,8 @@ def write_tree(root: Path, files: dict[str, str], owner: int | None) -> None:
 
 
 def swapper(tree: Path, victim: Path) -> int:
-    """A child that drops to nobody and swaps the tree's folders for links into the victim, forever."""
+    """A child that drops to nobody and swaps the tree's folders with links into the victim, forever:
+    renameat2(RENAME_EXCHANGE) swaps a folder and a link in one step, as fast as it can."""
     pid = os.fork()
     if pid:
         return pid
@@ -57,22 +62,17 @@ def swapper(tree: Path, victim: Path) -> int:
         os.setgroups([])
         os.setgid(NOBODY)
         os.setuid(NOBODY)
-        pairs = [(tree / GOV, str(victim / GOV), "../../../../../victim/" + GOV),
-                 (tree / "proc/sys/kernel", str(victim / "proc/sys/kernel"), "../../../victim/proc/sys/kernel"),
-                 (tree / "proc/sys", str(victim / "proc/sys"), "../victim/proc/sys")]
-        n = 0
+        libc = ctypes.CDLL(None, use_errno=True)
+        pairs = [(tree / GOV, str(victim / GOV)),
+                 (tree / "proc/sys/kernel", "../../../victim/proc/sys/kernel"),
+                 (tree / "proc/sys", str(victim / "proc/sys"))]
+        for folder, target in pairs:
+            os.symlink(target, folder.with_name(folder.name + ".link"))
+        paths = [(bytes(folder), bytes(folder.with_name(folder.name + ".link"))) for folder, _ in pairs]
         while True:
-            n += 1
-            for folder, absolute, relative in pairs:
-                aside = folder.with_name(folder.name + ".real")
-                try:
-                    os.rename(folder, aside)
-                    os.symlink(absolute if n % 2 else relative, folder)
-                    time.sleep(0.0005)
-                    os.unlink(folder)
-                    os.rename(aside, folder)
-                except OSError:
-                    pass
+            for a, b in paths:
+                for _ in range(2):  # there and back: the folder is in place half of the time
+                    libc.renameat2(-100, a, -100, b, RENAME_EXCHANGE)
     finally:
         os._exit(0)
 
