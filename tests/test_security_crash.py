@@ -44,7 +44,12 @@ def test_kill_9_between_the_temporary_file_and_its_rename(tmp_path, name, folder
     leftovers = [n for n in os.listdir(root / folder) if n.endswith(TMP_SUFFIX)]
     assert leftovers and leftovers[0].startswith(f".{name}.")  # killed with the temporary file written
     assert not (root / folder / name).exists()
+    journal_dir = root / "var/lib/hwtune/journal"
+    (journal,) = journal_dir.glob("*.json")
+    half = journal_dir / f".{journal.name}.0badc0de{TMP_SUFFIX}"  # as a kill during a journal save leaves
+    half.write_text("{half a journal")
     res = run_hwtune("rollback", "--root", str(root))
     assert res.returncode == 0, res.stderr
     assert tree_state(root) == before  # no temporary file, no folder hwtune made
+    assert not half.exists()
 

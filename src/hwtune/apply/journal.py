@@ -276,6 +276,7 @@ class JournalStore:
             except BlockingIOError:
                 raise Busy(f"another hwtune apply or rollback is running (lock {self.lock_path} is held); "
                            "try again when it has finished") from None
+            self._remove_leftovers()
             yield
         finally:
             os.close(fd)
@@ -292,6 +293,16 @@ class JournalStore:
             return True
         finally:
             os.close(fd)
+
+    def _remove_leftovers(self) -> None:
+        """Temporary journal files of a process killed mid-save (under the lock, no one is saving)."""
+        dfd = self._open_dir(create=False)
+        for name in os.listdir(dfd):
+            if name.startswith(".") and name.endswith(atomic.TMP_SUFFIX):
+                try:
+                    os.unlink(name, dir_fd=dfd)
+                except FileNotFoundError:
+                    pass
 
     # -- journals -------------------------------------------------------------
     def create(self, **header: Any) -> Journal:
