@@ -197,8 +197,15 @@ class RootFS:
 
     @property
     def is_slash(self) -> bool:
-        """The root is the live `/` (kernel files are interfaces there, not copies)."""
-        return os.path.realpath(self.root) == "/"
+        """The root is the live `/` (kernel files are interfaces there, not copies).
+
+        Judged on the descriptor held, not on the path, so a root path swapped
+        for a link to `/` after it was opened changes nothing."""
+        try:
+            st, slash = os.fstat(self.fd), os.stat("/")
+        except OSError:
+            return os.path.realpath(self.root) == "/"
+        return (st.st_dev, st.st_ino) == (slash.st_dev, slash.st_ino)
 
     def open_parent(self, abspath: str, *, follow: bool = True, flags: int = PATH_DIR_FLAGS) -> tuple[int, str]:
         """(a descriptor of the folder holding `abspath`, the last component). Never follows the last one.

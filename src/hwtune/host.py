@@ -34,9 +34,10 @@ class Host:
 
     def __init__(self, root: Path | str = "/", *, runner: Runner | None = None) -> None:
         self.root = Path(root)
-        self.live = self.root.resolve() == Path("/")
         self._prefix = str(self.root).rstrip("/")  # "" for "/": a path is then prefix + abspath
         self.fs = fsroot.RootFS(self.root)
+        # opened now, and judged live on the descriptor: every later read and write uses this one
+        self.live = self.fs.is_slash
         self.runner = runner or Runner(None if self.live else self.root)
         self.files_read: dict[str, bytes] = {}  # absolute path -> the bytes read, for `hwtune snapshot`
         self.dirs_listed: set[str] = set()  # absolute paths listed (kept even when empty)
