@@ -17,7 +17,7 @@ from hwtune.apply import sysfs
 from hwtune.apply.model import CHANGE, OK, SKIP
 from hwtune.apply.nvidia import plan_persistenced, systemd_commands
 from hwtune.apply.persist import render_unit, unit_quote
-from hwtune.apply.render import group_where
+from hwtune.probe.cpufreq import format_policies
 from hwtune.apply.steps import Executor
 from hwtune.host import Host
 from hwtune.probe.nvml import import_pynvml
@@ -381,7 +381,7 @@ def test_in_a_terminal_apply_asks_first(scratch, monkeypatch):
     assert len(journals(root)) == 1
 
 
-def test_group_where_merges_runs_of_policies():
-    assert group_where([f"policy{i}" for i in (3, 0, 1, 2, 7, 9, 10)]) == "policy0-3,7,9-10"
-    assert group_where(["policy4"]) == "policy4"
-    assert group_where(["/a", "/b"]) == "/a, /b"
+def test_policy_runs_are_compressed_one_way_for_plans_and_checks():
+    assert format_policies([f"policy{i}" for i in (3, 0, 1, 2, 7, 9, 10)]) == "policy0-3,7,9-10"
+    assert format_policies(["policy4"]) == "policy4"
+    assert format_policies(["/a", "/b"]) == "/a, /b"

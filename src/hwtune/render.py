@@ -6,13 +6,13 @@ printed as plain text (no colour, ASCII rules).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
 from hwtune.facts import Facts
+from hwtune.report.text import show
 from hwtune.verdict import Report
 
 STATUS_STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red", "SKIP": "dim", "ERROR": "bold magenta"}
@@ -29,16 +29,6 @@ def new_table(console: Console, title: str, **options: Any):
     from rich.table import Table
 
     return Table(title=Text(title), box=table_box(console), **options)  # a title is text, never markup
-
-
-def show(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, separators=(", ", ": "))
-    return str(value)
 
 
 def _observed(r) -> str:
@@ -121,12 +111,7 @@ def render_facts(console: Console, facts: Facts) -> None:
     table.add_column("fact", no_wrap=True)
     table.add_column("value", overflow="fold")
     for key, value in sorted(facts.values.items()):
-        if isinstance(value, dict) and len(value) > 8:
-            distinct = sorted({show(v) for v in value.values()})
-            text = f"{len(value)} entries: " + ", ".join(distinct[:4]) + (" ..." if len(distinct) > 4 else "")
-        else:
-            text = show(value)
-        cell = Text(text) if value is not None else Text(f"unknown: {facts.reason(key)}", style="dim")
+        cell = Text(show(value)) if value is not None else Text(f"unknown: {facts.reason(key)}", style="dim")
         table.add_row(key, cell)
     console.print(table)
     if facts.gpus:
@@ -153,7 +138,7 @@ def render_profile(console: Console, data: dict[str, Any]) -> None:
     table.add_column("check")
     table.add_column("parameters")
     for check_id, params in data["checks"].items():
-        table.add_row(check_id, Text(show(params)))
+        table.add_row(check_id, Text(show(params, limit=len(params))))  # every parameter, in full
     console.print(table)
     tune = new_table(console, "tunables (hwtune apply)")
     tune.add_column("key")

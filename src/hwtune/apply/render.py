@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Iterable, Sequence
 
@@ -12,12 +11,15 @@ from rich.text import Text
 
 from hwtune.apply.model import CHANGE, FILE, INVALID, LINK, OK, PENDING, SKIP, Item, Plan
 from hwtune.apply.transaction import ApplyResult, Check, RollbackResult
+from hwtune.probe.cpufreq import format_policies
 from hwtune.render import table_box
 
 STATUS_STYLE = {CHANGE: "yellow", OK: "green", SKIP: "dim", PENDING: "magenta", INVALID: "bold red"}
 
 
-def show(value: str | None, kind: str | None = None) -> str:
+def _value(value: str | None, kind: str | None = None) -> str:
+    """A plan cell: hwtune's own files and links as installed/enabled, a value that could not be
+    read as "?", a long one cut."""
     if kind == FILE:
         return "absent" if value is None else "installed"
     if kind == LINK:
@@ -25,23 +27,6 @@ def show(value: str | None, kind: str | None = None) -> str:
     if value is None:
         return "?"
     return value if len(value) <= 48 else value[:45] + "..."
-
-
-def group_where(wheres: list[str]) -> str:
-    """policy0, policy1, ..., policy19 -> policy0-19; other lists are joined."""
-    matches = [re.fullmatch(r"policy(\d+)", w) for w in wheres]
-    if len(wheres) < 2 or not all(matches):
-        return ", ".join(wheres)
-    values = sorted(int(m.group(1)) for m in matches)
-    runs = []
-    start = prev = values[0]
-    for v in values[1:] + [None]:
-        if v is not None and v == prev + 1:
-            prev = v
-            continue
-        runs.append(str(start) if start == prev else f"{start}-{prev}")
-        start = prev = v
-    return "policy" + ",".join(runs)
 
 
 def _signature(item: Item) -> tuple:
@@ -61,7 +46,7 @@ def grouped(items: Iterable[Item]) -> list[Item]:
             rows[-1][1].append(item.where)
         else:
             rows.append((item, [item.where]))
-    return [replace(item, where=group_where(wheres)) for item, wheres in rows]
+    return [replace(item, where=format_policies(wheres)) for item, wheres in rows]
 
 
 def _table(console: Console, title: str, headers: Sequence[str], rows: list[list[Text | str]]) -> None:
@@ -87,7 +72,7 @@ def render_plan(console: Console, plan: Plan, title: str) -> None:
     for item in items:
         kind = item.step.kind if item.step else None
         values = "-" if item.current is None and item.target is None else \
-            f"{show(item.current, kind)} -> {show(item.target, kind)}"
+            f"{_value(item.current, kind)} -> {_value(item.target, kind)}"
         rows.append([Text(item.status, style=STATUS_STYLE.get(item.status, "")), item.key, item.where or "-",
                      values, item.mode,
                      "reboot" if item.reboot else "-"])
@@ -113,7 +98,7 @@ def render_checks(console: Console, checks: Iterable[Check], title: str) -> None
     for check in _grouped_checks(list(checks)):
         kind = check.step.kind
         rows.append([Text("ok" if check.ok else "DIFFERS", style="green" if check.ok else "bold red"),
-                     check.step.key, check.step.where or "-", show(check.expected, kind), show(check.now, kind)])
+                     check.step.key, check.step.where or "-", _value(check.expected, kind), _value(check.now, kind)])
     _table(console, title, ("verified", "key", "where", "expected", "read back"), rows)
 
 
@@ -130,7 +115,7 @@ def _grouped_checks(checks: list[Check]) -> list[Check]:
             continue
         out.append(c)
         wheres.append([c.step.where])
-    return [Check(replace(c.step, where=group_where(w)), c.expected, c.now) for c, w in zip(out, wheres)]
+    return [Check(replace(c.step, where=format_policies(w)), c.expected, c.now) for c, w in zip(out, wheres)]
 
 
 def render_apply(console: Console, result: ApplyResult) -> None:

@@ -6,17 +6,7 @@ from typing import Any, Mapping
 
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts
-from hwtune.probe.cpufreq import governor_choices, resolve_governor
-
-
-def _compress(names: list[str]) -> str:
-    """policy0..policy95 -> "policy0-95" for readable output."""
-    nums = sorted(int(n[6:]) for n in names if n.startswith("policy") and n[6:].isdecimal())
-    if len(nums) != len(names) or not nums:
-        return ", ".join(names)
-    from hwtune.probe.cpulist import format_cpulist
-
-    return "policy" + format_cpulist(set(nums))
+from hwtune.probe.cpufreq import format_policies, governor_choices, resolve_governor
 
 
 def _no_policy(facts: Facts) -> str | None:
@@ -32,7 +22,7 @@ def _summary(per_policy: Mapping[str, str]) -> str:
     values = sorted(set(per_policy.values()))
     if len(values) == 1:
         return f"{values[0]} on {len(per_policy)} policies"
-    return "; ".join(f"{v}: {_compress([p for p, x in per_policy.items() if x == v])}" for v in values)
+    return "; ".join(f"{v}: {format_policies([p for p, x in per_policy.items() if x == v])}" for v in values)
 
 
 @check("cpu.governor", fix=("governor",), expected="performance")
@@ -51,7 +41,7 @@ def check_governor(facts: Facts, p: Mapping[str, Any]) -> Finding:
     if not wrong:
         return passed(observed, expected)
     return problem(observed, expected,
-                   f"{len(wrong)} of {len(governors)} policies are not on {shown}: {_compress(wrong)}",
+                   f"{len(wrong)} of {len(governors)} policies are not on {shown}: {format_policies(wrong)}",
                    governor=targets[wrong[0]])
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from hwtune.facts import FactsBuilder
 from hwtune.host import Host
+from hwtune.probe.cpulist import format_cpulist
 
 CPU_DIR = "/sys/devices/system/cpu"
 CPUFREQ_DIR = f"{CPU_DIR}/cpufreq"
@@ -23,6 +24,14 @@ BOOST_SWITCHES = ((f"{CPUFREQ_DIR}/boost", "cpufreq/boost", False),
 
 def policy_names(names: list[str]) -> list[str]:
     return sorted((n for n in names if n.startswith("policy") and n[6:].isdecimal()), key=lambda n: int(n[6:]))
+
+
+def format_policies(names: list[str]) -> str:
+    """policy0, policy1, ..., policy19, policy23 -> "policy0-19,23" for people; other names are joined."""
+    nums = [n[6:] for n in names]
+    if len(names) < 2 or not all(n.startswith("policy") and x.isdecimal() for n, x in zip(names, nums)):
+        return ", ".join(names)
+    return "policy" + format_cpulist({int(x) for x in nums})
 
 
 def list_policies(host: Host) -> list[str]:
