@@ -38,8 +38,8 @@ def _loadgen():
 
 def test_server_search_on_the_fixed_model_reports_the_interface_and_agrees_with_md1(data_dir):
     _loadgen()
-    r = invoke("--scenario", "server", "--model", "fixed:2ms", "--latency-slo", "10ms",
-               "--duration", "2s", "--step", "0.6s", "--json")
+    r = invoke("--scenario", "server", "--model", "fixed:1ms", "--latency-slo", "5ms",
+               "--duration", "1s", "--step", "0.4s", "--json")
     assert r.exit_code in (0, 1), r.output
     doc = json.loads(r.stdout)
     (res,) = doc["results"]
@@ -49,11 +49,11 @@ def test_server_search_on_the_fixed_model_reports_the_interface_and_agrees_with_
     assert (Path(res["loadgen_log_dir"]) / "mlperf_log_summary.txt").is_file()
     assert res["shortened"] and "shortened" in res["notes"][0]
     assert len(res["curve"]) >= 3 and all(p["qps"] > 0 for p in res["curve"])
-    theory = queueing.max_rate_within(0.010, 0.99, 0.002)  # 280 QPS
+    theory = queueing.max_rate_within(0.005, 0.99, 0.001)  # 600 QPS
     if res["valid"]:
         # Short steps and a two-second confirmation on a shared machine: a loose band.
         assert 0.6 * theory <= res["max_qps"] <= 1.3 * theory, (res["max_qps"], theory)
-        assert res["latency_ms"]["p99"] <= 10
+        assert res["latency_ms"]["p99"] <= 5
     else:
         assert res["max_qps"] is None
 
