@@ -167,8 +167,41 @@ def _emit(doc: dict[str, Any], a: dict[str, Any], view: Callable[[], Any]) -> No
 
 def _scenario(a: dict[str, Any]) -> int:
     from hwtune.bench import serving_render, store
+    from hwtune.bench.loadgen import require_loadgen
+
+    o = _scenario_options(a)
+    require_loadgen()  # before any model is built: a missing extra is a usage error, said first
+    from hwtune.bench.served import served_models
+    from hwtune.bench.servetune import tune_batching
+    from hwtune.bench.serving import serve
+
+    models = served_models(_plan({**a, "tune": False}), a["instances"])
+    common: dict[str, Any] = dict(instances=a["instances"], duration_s=o["duration_s"], step_s=o["step_s"],
+                                  log_base=store.bench_dir() / "loadgen")
+    results, tunes = [], []
+    with _progress() as report:
+        for i, model in enumerate(models):
+            say = lambda m, i=i: report(m, i, len(models))  # noqa: E731
+            if a["tune"]:
+                t = tune_batching(model, o["slo_ms"], report=say, **common)
+                tunes.append(t.to_json())
+                results.extend(t.results)
+            else:
+                results.append(serve(model, o["scenario"], o["batching"], latency_slo_ms=o["slo_ms"],
+                                     target_qps=o["qps"], report=say, **common))
+    doc = {"command": "bench --scenario", "scenario": o["scenario"], "latency_slo_ms": o["slo_ms"],
+           "results": [r.to_json() for r in results]}
+    if tunes:
+        doc["batching_tune"] = tunes
+    _emit(doc, a, lambda: serving_render.scenario_view(doc))
+    ok = all(t["best"] for t in tunes) if tunes else all(r.valid for r in results)
+    return EXIT_OK if ok else 1
+
+
+def _scenario_options(a: dict[str, Any]) -> dict[str, Any]:
+    """The --scenario options, checked before anything is loaded or built."""
     from hwtune.bench.batcher import Batching
-    from hwtune.bench.loadgen import SCENARIOS, require_loadgen
+    from hwtune.bench.loadgen import SCENARIOS
     from hwtune.bench.serving import parse_duration_s
 
     scenario = a["scenario"].strip().lower()
@@ -189,38 +222,10 @@ def _scenario(a: dict[str, Any]) -> int:
     if a["max_batch_size"] < 1 or a["instances"] < 1:
         raise ConfigError("--max-batch-size and --instances must be 1 or more")
     delay_s = parse_duration_s(a["max_queue_delay"], "--max-queue-delay") if a["max_queue_delay"] else 0.0
-    duration_s = _positive_seconds(a["duration"], "--duration")
-    step_s = _positive_seconds(a["step"], "--step")
-    require_loadgen()  # before any model is built: a missing extra is a usage error, said first
-    from hwtune.bench.served import served_models
-
-    plan = _plan({**a, "tune": False})
-    models = served_models(plan, a["instances"])
-    batching = Batching(a["max_batch_size"], int(round(delay_s * 1e6)))
-    log_base = store.bench_dir() / "loadgen"
-    results, tunes = [], []
-    with _progress() as report:
-        say = lambda m: report(m, len(results), len(models))  # noqa: E731
-        for model in models:
-            common = dict(instances=a["instances"], duration_s=duration_s, step_s=step_s, log_base=log_base, report=say)
-            if a["tune"]:
-                from hwtune.bench.servetune import tune_batching
-
-                if slo_ms is None:
-                    raise ConfigError("--scenario server needs --latency-slo (the p99 budget), e.g. 40ms")
-                t = tune_batching(model, slo_ms, **common)
-                tunes.append(t.to_json())
-                results.extend(t.results)
-            else:
-                from hwtune.bench.serving import serve
-
-                results.append(serve(model, scenario, batching, latency_slo_ms=slo_ms, target_qps=qps, **common))
-    doc = {"command": "bench --scenario", "scenario": scenario, "latency_slo_ms": slo_ms,
-           "results": [r.to_json() for r in results]}
-    if tunes:
-        doc["batching_tune"] = tunes
-    _emit(doc, a, lambda: serving_render.scenario_view(doc))
-    return EXIT_OK if all(r.valid for r in results) or (tunes and all(t["best"] for t in tunes)) else 1
+    return {"scenario": scenario, "slo_ms": slo_ms, "qps": qps,
+            "batching": Batching(a["max_batch_size"], int(round(delay_s * 1e6))),
+            "duration_s": _positive_seconds(a["duration"], "--duration"),
+            "step_s": _positive_seconds(a["step"], "--step")}
 
 
 def _positive_number(text: str, option: str) -> float:
