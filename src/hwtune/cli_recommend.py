@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from hwtune.cli_common import choice, out, print_json, require_extra, run_command
+from hwtune.cli_common import choice, number, out, print_json, require_extra, run_command
 from hwtune.errors import EXIT_OK, ConfigError
 
 HELP = """Estimate inference throughput per GPU and per dollar, and recommend setups.
@@ -45,7 +46,7 @@ def parse_gpu_prices(values: list[str]) -> tuple[tuple[str, float], ...]:
             price = float(usd)
         except ValueError:
             price = -1.0
-        if not sep or not name.strip() or price <= 0:
+        if not sep or not name.strip() or not 0 < price < math.inf:  # NaN fails the comparison too
             raise ConfigError(f"--gpu-price: expected NAME=USD with a positive price, got {v!r}")
         out.append((name.strip(), price))
     return tuple(out)
@@ -93,15 +94,22 @@ def recommend_command(
 
         if model is not None:
             require_extra("--model", ("onnx",))
+            if not model.is_file():
+                raise ConfigError(f"--model {model}: no such file")
         choice("--precision", precision, PRECISIONS)
         choice("--accumulate", accumulate, ("fp32", "fp16"))
         choice("--price-basis", price_basis, ("list", "street"))
+        for label, value in (("--budget", budget), ("--target-fps", target_fps), ("--latency-ms", latency_ms),
+                             ("--seq-len", seq_len), ("--ttft", ttft), ("--tpot", tpot)):
+            number(label, value)  # NaN and infinity are no amount; the ranges are the engine's
+        for label, value in (("--desktop-host-usd", desktop_host_usd), ("--server-host-usd", server_host_usd),
+                             ("--baseboard-usd", baseboard_usd)):
+            number(label, value, low=0)
         for label, value in (("--hours-per-day", hours_per_day), ("--years", years),
                              ("--kwh-price", kwh_price), ("--desktop-max-cards", desktop_max_cards),
                              ("--server-max-cards", server_max_cards),
                              ("--baseboard-max-cards", baseboard_max_cards), ("--top", top)):
-            if value <= 0 or (label == "--hours-per-day" and value > 24):
-                raise ConfigError(f"{label}: out of range: {value:g}")
+            number(label, value, low=0, low_open=True, high=24 if label == "--hours-per-day" else None)
         req = Request(
             workload=workload, model_path=model, model_shapes=tuple(shape), precision=precision,
             accumulate=accumulate, batch=batch, budget_usd=budget, target_fps=target_fps, latency_slo_ms=latency_ms,
