@@ -84,7 +84,7 @@ def test_gpu_price_override_and_host_options_change_the_packing():
     (("--gpu-price", "L4"), "--gpu-price: expected NAME=USD"),
     (("--gpu-price", "Nope=100"), "--gpu-price: unknown GPU 'Nope'"),
     (("--budget", "-5"), "--budget: must be positive"),
-    (("--hours-per-day", "25"), "--hours-per-day: out of range"),
+    (("--hours-per-day", "25"), "--hours-per-day: 25 is out of range"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message):
     r = run(*args)
