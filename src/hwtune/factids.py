@@ -5,7 +5,9 @@ meaning. A family of ids with one shape (`cpu.flags.<name>`) is one entry
 whose id ends in `.*`. Reading an id that is not here is a programming
 error (`Facts.get` raises it, the check becomes one ERROR row naming the id),
 not a "not probed" SKIP. `docs/facts.md` is generated from this table:
-`python -m hwtune.factids > docs/facts.md`.
+`python -m hwtune.factids > docs/facts.md`. A tunable declaration
+(apply/tunables/) may declare the fact its current value is observed as; it
+joins this catalogue from there.
 """
 
 from __future__ import annotations
@@ -64,8 +66,6 @@ CATALOGUE: tuple[FactId, ...] = (
     _f("cpufreq.boost", "bool", "", "CPU boost (turbo) on; intel_pstate's no_turbo is inverted into this"),
     _f("mem.total_kib", "int", "KiB", "MemTotal from /proc/meminfo"),
     _f("mem.hugepages_total", "int", "pages", "HugePages_Total from /proc/meminfo"),
-    _f("mm.thp_enabled", "str", "", "transparent huge pages mode (always, madvise, never)"),
-    _f("mm.thp_defrag", "str", "", "transparent huge pages defrag mode"),
     _f("virt.dmi_vendor", "str", "", "DMI system vendor"),
     _f("virt.dmi_product", "str", "", "DMI product name"),
     _f("virt.container", "str", "", "container runtime this runs in, or \"none\""),
@@ -108,12 +108,30 @@ BY_ID: dict[str, FactId] = {f.id: f for f in CATALOGUE}
 _FAMILIES = tuple(f.id[:-1] for f in CATALOGUE if f.id.endswith(".*"))  # "cpu.flags."
 
 
-def known(fact_id: str) -> bool:
-    """Whether `fact_id` is catalogued (itself, or as a member of a `.*` family)."""
+def entry(fact_id: str) -> FactId | None:
+    """The catalogue entry of `fact_id`: its own, its `.*` family's, or a tunable declaration's."""
     if fact_id in BY_ID:
-        return True
-    return any(fact_id.startswith(prefix) and "." not in fact_id[len(prefix):] and fact_id != prefix
-               for prefix in _FAMILIES)
+        return BY_ID[fact_id]
+    for prefix in _FAMILIES:
+        if fact_id.startswith(prefix) and "." not in fact_id[len(prefix):] and fact_id != prefix:
+            return BY_ID[prefix + "*"]
+    return next((f for f in declared() if f.id == fact_id), None)
+
+
+def known(fact_id: str) -> bool:
+    """Whether `fact_id` is catalogued."""
+    return fact_id in BY_ID or entry(fact_id) is not None
+
+
+def declared() -> tuple[FactId, ...]:
+    """The facts a tunable declaration observes with apply's own reader (apply/tunables/), declared there."""
+    from hwtune.apply.tunables import declared_facts
+
+    return declared_facts()
+
+
+def all_facts() -> tuple[FactId, ...]:
+    return CATALOGUE + declared()
 
 
 class UnknownFactId(KeyError):
@@ -137,7 +155,7 @@ def render_markdown() -> str:
              "Every fact hwtune observes, as `hwtune facts --json` lists it. A fact that could not be "
              "observed is null, with the reason in `unavailable`. `<name>` stands for a family of ids.", "",
              "| id | type | unit | meaning |", "|---|---|---|---|"]
-    for f in CATALOGUE:
+    for f in all_facts():
         shown = f.id[:-1] + "<name>" if f.id.endswith(".*") else f.id
         lines.append(f"| `{shown}` | {f.type} | {f.unit} | {f.meaning} |")
     return "\n".join(lines) + "\n"

@@ -21,6 +21,7 @@ def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
     `runtimes` also imports onnxruntime and OpenVINO to list their providers and
     devices (live only; slow, so never on the default `check` path).
     """
+    from hwtune.apply.tunables import probe_tunables
     from hwtune.probe.cpu import probe_cpu
     from hwtune.probe.cpufreq import probe_cpufreq
     from hwtune.probe.gpu import probe_nvidia
@@ -38,6 +39,7 @@ def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
                   probe_virt, probe_runtimes):
         probe(host, b)
     probe_nvidia(host, b)
+    probe_tunables(host, b)  # the facts a tunable declaration observes with apply's reader
     probe_health(host, b)
     if runtimes:
         if host.live:

@@ -67,13 +67,6 @@ def probe_memory(host: Host, b: FactsBuilder) -> None:
     b.set("mem.total_kib", meminfo["MemTotal"] if meminfo else None, why)
     b.set("mem.hugepages_total", meminfo.get("HugePages_Total") if meminfo else None,
           why if meminfo is None else "/proc/meminfo has no HugePages_Total")
-    for name in ("enabled", "defrag"):
-        raw = host.read_line(f"{THP_DIR}/{name}")
-        try:
-            b.set(f"mm.thp_{name}", parse_bracketed(raw) if raw is not None else None,
-                  f"{THP_DIR}/{name} absent")
-        except ParseError as exc:
-            b.unknown(f"mm.thp_{name}", f"{THP_DIR}/{name}: {exc.message}")
     for key in SYSCTLS:
         path = sysctl_path(key)
         raw = host.read_line(path)

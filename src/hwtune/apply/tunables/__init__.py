@@ -22,8 +22,11 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple
 
+from hwtune.factids import FactId
+
 if TYPE_CHECKING:
     from hwtune.apply.model import Item
+    from hwtune.facts import FactsBuilder
     from hwtune.host import Host
 
 
@@ -47,6 +50,10 @@ class Tunable(NamedTuple):
     writes: tuple[str, ...] = ()  # regexes of the kernel files (host paths) it may write
     # another key whose plan also plans this one (the kernel couples them); None: planned by `plan`
     planned_with: str | None = None
+    # the fact its current value is observed as, and how a probe reads it (host -> value, reason
+    # when None) with the reader apply plans with; None where an area probe fills the fact
+    fact: FactId | None = None
+    observe: Callable[["Host"], tuple[Any, str]] | None = None
 
 
 
@@ -65,6 +72,19 @@ def registry() -> dict[str, Tunable]:
 def kernel_paths() -> tuple[re.Pattern[str], ...]:
     """Every kernel file a declared tunable may write: the writer's allow-list."""
     return tuple(re.compile(p) for t in registry().values() for p in t.writes)
+
+
+def declared_facts() -> tuple[FactId, ...]:
+    """The facts tunable declarations add to the catalogue (hwtune/factids.py)."""
+    return tuple(t.fact for t in registry().values() if t.fact is not None)
+
+
+def probe_tunables(host: "Host", b: "FactsBuilder") -> None:
+    """Fill the facts the declarations observe themselves."""
+    for tunable in registry().values():
+        if tunable.fact is not None and tunable.observe is not None:
+            value, why = tunable.observe(host)
+            b.set(tunable.fact.id, value, why)
 
 
 def check_params(tune: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from hwtune.apply.tunables import PlanContext, Tunable
+from hwtune.errors import ParseError
+from hwtune.factids import FactId
 from hwtune.host import Host
 from hwtune.probe.memory import THP_DIR, parse_bracketed, parse_choices
 
@@ -17,7 +19,6 @@ def _planner(key: str, leaf: str):
     def plan(host: Host, tune: Mapping[str, Any], ctx: PlanContext) -> list:
         from hwtune.apply.model import INVALID, SKIP, Item
         from hwtune.apply.values import value_item
-        from hwtune.errors import ParseError
 
         target, mode = tune.get(key), ctx.mode
         if target is None:
@@ -39,6 +40,19 @@ def _planner(key: str, leaf: str):
     return plan
 
 
+def _observer(leaf: str):
+    def observe(host: Host) -> tuple[str | None, str]:
+        path = f"{THP_DIR}/{leaf}"
+        raw = host.read_line(path)
+        if raw is None:
+            return None, f"{path} absent"
+        try:
+            return parse_bracketed(raw), ""
+        except ParseError as exc:
+            return None, f"{path}: {exc.message}"
+    return observe
+
+
 def _refuse(leaf: str):
     def refuse(value: str) -> str | None:
         if value not in MODES[leaf]:
@@ -53,7 +67,11 @@ TUNABLES = (
             # a [checks] list of allowed modes agrees when it holds the mode apply sets
             agrees=lambda param, stated, derived: set(derived) <= set(stated) if param == "allowed"
             else stated == derived,
-            refuse=_refuse("enabled"), writes=(f"{THP_DIR}/enabled",)),
+            refuse=_refuse("enabled"), writes=(f"{THP_DIR}/enabled",),
+            fact=FactId("mm.thp_enabled", "str", "", "transparent huge pages mode (always, madvise, never)"),
+            observe=_observer("enabled")),
     Tunable("mm.thp_defrag", str, order=30, plan=_planner("mm.thp_defrag", "defrag"),
-            refuse=_refuse("defrag"), writes=(f"{THP_DIR}/defrag",)),
+            refuse=_refuse("defrag"), writes=(f"{THP_DIR}/defrag",),
+            fact=FactId("mm.thp_defrag", "str", "", "transparent huge pages defrag mode"),
+            observe=_observer("defrag")),
 )
