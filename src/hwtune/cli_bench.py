@@ -60,7 +60,7 @@ def bench(
     min_count: int = typer.Option(10, "--min-count", help="Minimum requests per configuration."),
     repeat: int = typer.Option(1, "--repeat", help="Repeat each measurement N times; report the median and the spread."),
     tune: bool = typer.Option(False, "--tune", help="Search streams, threads, batch and precision per device."),
-    latency_slo: str = typer.Option("", "--latency-slo", help="p99 budget for --tune, e.g. 40ms or 0.04s."),
+    latency_slo: str = typer.Option("", "--latency-slo", help="p99 budget for --tune and --scenario server, e.g. 40ms or 0.04s."),
     export_model: str = typer.Option("", "--export-model", help="Write a built-in model as ONNX (with --out)."),
     out_path: Optional[Path] = typer.Option(None, "--out", help="Where --export-model writes."),
     compare: Optional[tuple[str, str]] = typer.Option(None, "--compare", help="Compare two saved runs: BEFORE AFTER (files or run names)."),
