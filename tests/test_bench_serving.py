@@ -124,9 +124,10 @@ class _Recorder:
     def __init__(self, seconds: float) -> None:
         self.seconds, self.sizes = seconds, []
 
-    def run(self, n: int, ready_at: float) -> None:
+    def run(self, n: int, ready_at: float) -> float:
         self.sizes.append(n)
         time.sleep(self.seconds)
+        return time.perf_counter()
 
     def close(self) -> None:
         pass
@@ -175,7 +176,7 @@ def test_dynamic_batcher_batch_sizes():
 
 def test_a_failing_instance_is_one_error_line_not_a_traceback():
     class Broken(_Recorder):
-        def run(self, n: int, ready_at: float) -> None:
+        def run(self, n: int, ready_at: float) -> float:
             raise RuntimeError("device lost\nlong runtime trace")
 
     sut = BatchingSut([Broken(0.0)], Batching())
@@ -188,6 +189,14 @@ def test_a_failing_instance_is_one_error_line_not_a_traceback():
     with pytest.raises(ConfigError, match="^a model instance failed while serving: device lost$"):
         sut.close()
     assert sorted(done) == [1, 2]
+
+
+def test_closed_loop_capacity_of_the_fixed_model_is_one_over_its_service_time():
+    from hwtune.bench.batcher import closed_loop_rate
+
+    # Late wake-ups on a busy machine do not slow a timer's back-to-back service.
+    assert closed_loop_rate([FixedService(0.002)], 1, 0.3) == pytest.approx(500, rel=0.1)
+    assert closed_loop_rate([FixedService(0.002, 0.001)] * 1, 4, 0.3) == pytest.approx(800, rel=0.1)
 
 
 def test_fixed_service_keeps_its_own_clock():

@@ -41,9 +41,10 @@ NO_BATCHING = Batching()
 
 
 class Service(Protocol):
-    """One model instance: runs a batch of `n` samples, blocking until it is done."""
+    """One model instance: runs a batch of `n` samples, blocking until it is done; returns when it
+    was done (perf_counter time)."""
 
-    def run(self, n: int, ready_at: float) -> None: ...
+    def run(self, n: int, ready_at: float) -> float: ...
 
     def close(self) -> None: ...
 
@@ -66,12 +67,13 @@ class FixedService:
     def service_s(self, n: int) -> float:
         return self.base_s + self.per_sample_s * (n - 1)
 
-    def run(self, n: int, ready_at: float) -> None:
+    def run(self, n: int, ready_at: float) -> float:
         end = max(ready_at, self.free_at) + self.service_s(n)
         self.free_at = end
         delay = end - perf()
         if delay > 0:
             time.sleep(delay)
+        return end
 
     def close(self) -> None:
         pass
@@ -91,9 +93,10 @@ class EngineService:
             self.close()
             raise
 
-    def run(self, n: int, ready_at: float) -> None:
+    def run(self, n: int, ready_at: float) -> float:
         bucket = next(b for b in self.buckets if b >= n)
         self.engines[bucket].infer()
+        return perf()
 
     def close(self) -> None:
         for e in self.engines.values():
@@ -185,8 +188,9 @@ def closed_loop_rate(services: list[Service], batch: int, seconds: float) -> flo
     start = perf()
 
     def loop(i: int, s: Service) -> None:
+        ready = perf()
         while perf() - start < seconds:
-            s.run(batch, perf())
+            ready = s.run(batch, ready)  # the next batch is ready when this one is done
             done[i] += batch
 
     threads = [threading.Thread(target=loop, args=(i, s), daemon=True) for i, s in enumerate(services)]
