@@ -3,7 +3,8 @@
 Rollback writes what a journal says, as root. So before anything is
 restored, every journal is checked whole: its header, and each step's kind,
 path (on the allow-list), reader, and values (ones apply could have
-written: the sysctl value rule of the profile schema, a governor word, 0 or
+written, as the tunable declaration that writes the path says: the sysctl
+value rule of the profile schema, a governor word, 0 or
 1, a THP mode, "Enabled"/"Disabled"). hwtune's own files are rebuilt from
 their validated values (apply/persist.py) and the rebuilt text is what
 rollback writes, never the journal's copy. Any fault is JournalInvalid,
@@ -21,8 +22,6 @@ from hwtune.apply import sysfs
 from hwtune.apply.model import FILE, LINK, NVML, SYSTEMD, VALUE, Step
 
 ID = re.compile(r"\d{8}-\d{6}-\d{6}")
-WORD = re.compile(r"[A-Za-z0-9_-]{1,64}")  # governors, EPP preferences
-THP_MODE = re.compile(r"[a-z_+-]{1,32}")  # always, madvise, never, defer+madvise, within_size
 BUS_ID = re.compile(r"[0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-7]")
 SYSTEMD_STATE = re.compile(r"[a-z-]{1,32},(active|inactive)")
 RAW_BYTES = re.compile(rb"[\x20-\x7e\t\n\x00]*")
@@ -35,15 +34,13 @@ class JournalInvalid(ValueError):
 
 def value_rule(path: str) -> tuple[str, Any]:
     """(reader, check) for a kernel value file on the allow-list: what apply reads it with and may write."""
-    from hwtune.apply.tunables.sysctl import VALUE as SYSCTL_VALUE
+    from hwtune.apply.tunables import for_path
 
-    if path.startswith("/proc/sys/"):
-        return "sysctl", lambda v: bool(SYSCTL_VALUE.fullmatch(v)) and v == " ".join(v.split())
-    if path.startswith("/sys/kernel/mm/transparent_hugepage/"):
-        return "bracket", lambda v: bool(THP_MODE.fullmatch(v))
-    if path.endswith(("/boost", "/no_turbo")):
-        return "word", lambda v: v in ("0", "1")
-    return "word", lambda v: bool(WORD.fullmatch(v))
+    # the tunable declaration that writes the file says how it is read and what it may hold
+    tunable = for_path(path)
+    if tunable is None:
+        return "word", lambda v: False
+    return tunable.reader, tunable.writable
 
 
 def restorable(path: str, value: str | None) -> bool:

@@ -48,6 +48,9 @@ class Tunable(NamedTuple):
     # (check parameter, value a profile's [checks] states, value [tune] gives it) -> do they agree?
     agrees: Callable[[str, Any, Any], bool] = lambda param, stated, derived: stated == derived
     writes: tuple[str, ...] = ()  # regexes of the kernel files (host paths) it may write
+    reader: str = "word"  # how those files are read back (apply/readers.py READERS)
+    # a value those files may hold as apply writes it: what rollback accepts from a journal
+    writable: Callable[[str], bool] = lambda value: False
     # another key whose plan also plans this one (the kernel couples them); None: planned by `plan`
     planned_with: str | None = None
     # the fact its current value is observed as, and how a probe reads it (host -> value, reason
@@ -72,6 +75,14 @@ def registry() -> dict[str, Tunable]:
 def kernel_paths() -> tuple[re.Pattern[str], ...]:
     """Every kernel file a declared tunable may write: the writer's allow-list."""
     return tuple(re.compile(p) for t in registry().values() for p in t.writes)
+
+
+def for_path(abspath: str) -> Tunable | None:
+    """The declaration that may write this kernel file."""
+    for tunable in registry().values():
+        if any(re.fullmatch(p, abspath) for p in tunable.writes):
+            return tunable
+    return None
 
 
 def declared_facts() -> tuple[FactId, ...]:

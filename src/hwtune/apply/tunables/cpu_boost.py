@@ -27,5 +27,6 @@ def plan_boost(host: Host, tune: Mapping[str, Any], ctx: PlanContext) -> list:
 TUNABLES = (
     Tunable("cpu.boost", bool, order=20, plan=plan_boost,
             verifies=lambda value: {"cpu.boost": {"expected": bool(value)}},
-            writes=tuple(path for path, _label, _inverted in BOOST_SWITCHES)),
+            writes=tuple(path for path, _label, _inverted in BOOST_SWITCHES),
+            writable=lambda v: v in ("0", "1")),
 )

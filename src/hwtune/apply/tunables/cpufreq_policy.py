@@ -19,6 +19,8 @@ from hwtune.probe.cpufreq import CPU_DIR, CPUFREQ_DIR, governor_choices, list_po
 
 EPP_PINNED_DRIVERS = ("intel_pstate", "amd-pstate-epp")
 WORD = re.compile(r"[a-z0-9_]+")
+# what a governor or EPP file may hold (and rollback restore): one short word
+FILE_WORD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def refuse_governor(value: str) -> str | None:
@@ -120,8 +122,10 @@ POLICY_FILE = r"/sys/devices/system/cpu/cpufreq/policy\d+/"
 TUNABLES = (
     Tunable("cpu.governor", str, order=10, plan=plan_policies,
             verifies=lambda value: {"cpu.governor": {"expected": value}},
-            refuse=refuse_governor, writes=(POLICY_FILE + "scaling_governor",)),
+            refuse=refuse_governor, writes=(POLICY_FILE + "scaling_governor",),
+            writable=lambda v: bool(FILE_WORD.fullmatch(v))),
     Tunable("cpu.epp", str, order=10, plan=None, planned_with="cpu.governor",
             verifies=lambda value: {"cpu.epp": {"expected": value}},
-            refuse=refuse_epp, writes=(POLICY_FILE + "energy_performance_preference",)),
+            refuse=refuse_epp, writes=(POLICY_FILE + "energy_performance_preference",),
+            writable=lambda v: bool(FILE_WORD.fullmatch(v))),
 )

@@ -89,5 +89,6 @@ TUNABLES = (
     Tunable("sysctl", dict, order=40, plan=plan_sysctl, verifies=verifies, refuse=refuse,
             # vm.swappiness is checked as a ceiling: a [checks] max at or above the value agrees
             agrees=lambda param, stated, derived: derived <= stated if param == "max" else stated == derived,
-            writes=(r"/proc/sys/(vm|kernel|net/core)(/[a-z0-9_]+)+",)),
+            writes=(r"/proc/sys/(vm|kernel|net/core)(/[a-z0-9_]+)+",), reader="sysctl",
+            writable=lambda v: bool(VALUE.fullmatch(v)) and v == " ".join(v.split())),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from hwtune.apply.tunables import PlanContext, Tunable
@@ -11,6 +12,8 @@ from hwtune.host import Host
 from hwtune.probe.memory import THP_DIR, parse_bracketed, parse_choices
 
 # The modes the kernel knows (Documentation/admin-guide/mm/transhuge.rst); a host lists its own.
+# what a THP file may hold (and rollback restore): one mode word (within_size on shmem, ...)
+MODE_WORD = re.compile(r"[a-z_+-]{1,32}")
 MODES = {"enabled": ("always", "madvise", "never"),
          "defrag": ("always", "defer", "defer+madvise", "madvise", "never")}
 
@@ -68,10 +71,12 @@ TUNABLES = (
             agrees=lambda param, stated, derived: set(derived) <= set(stated) if param == "allowed"
             else stated == derived,
             refuse=_refuse("enabled"), writes=(f"{THP_DIR}/enabled",),
+            reader="bracket", writable=lambda v: bool(MODE_WORD.fullmatch(v)),
             fact=FactId("mm.thp_enabled", "str", "", "transparent huge pages mode (always, madvise, never)"),
             observe=_observer("enabled")),
     Tunable("mm.thp_defrag", str, order=30, plan=_planner("mm.thp_defrag", "defrag"),
             refuse=_refuse("defrag"), writes=(f"{THP_DIR}/defrag",),
+            reader="bracket", writable=lambda v: bool(MODE_WORD.fullmatch(v)),
             fact=FactId("mm.thp_defrag", "str", "", "transparent huge pages defrag mode"),
             observe=_observer("defrag")),
 )
