@@ -60,6 +60,7 @@ def test_absolute_and_relative_links_resolve_inside_the_root(tmp_path, outside, 
     os.symlink("../sys/a", root / "proc/dirlink")  # a relative folder link
     host = Host(root)
     assert host.read("/proc/cmdline") is None and host.why("/proc/cmdline") == "No such file or directory"
+    assert host.absent("/proc/cmdline") == "/proc/cmdline absent"
     assert host.read("/proc/version") is None
     assert host.read("/proc/abs_inside") == "in the tree\n"
     assert host.read("/proc/dirlink/value") == "7\n"
@@ -137,6 +138,12 @@ def test_a_fifo_is_never_waited_on(tmp_path, rel, resolver):
     host = Host(root)
     assert host.read("/" + rel) is None
     assert host.why("/" + rel) == "a FIFO, not a regular file: not read"
+    if rel in ("proc/cpuinfo", "proc/meminfo"):
+        from hwtune.probe import probe_facts
+
+        fact = {"proc/cpuinfo": "cpu.model", "proc/meminfo": "mem.total_kib"}[rel]
+        facts = probe_facts(Host(root))
+        assert f"/{rel}: a FIFO, not a regular file: not read" in facts.reason(fact)
     # the whole check, as a user runs it, ends (a FIFO blocked it forever)
     start = time.monotonic()
     res = subprocess.run(hwtune_argv() + ["check", "--root", str(root), "--profile", "gpu-inference"],

@@ -56,6 +56,11 @@ class Host:
         """Why the last read of `abspath` returned None (None when it did not fail)."""
         return self.unread.get(abspath)
 
+    def absent(self, abspath: str) -> str:
+        """The reason for a fact whose file could not be read: "PATH absent", or what was wrong with it."""
+        why = self.unread.get(abspath)
+        return f"{abspath} absent" if why in (None, "No such file or directory") else f"{abspath}: {why}"
+
     # -- reads --------------------------------------------------------------
     def read_bytes(self, abspath: str, *, record: bool = True, limit: int = MAX_READ_BYTES) -> bytes | None:
         """The bytes of a regular file, at most `limit` of them; None when it cannot be read."""

@@ -79,7 +79,7 @@ def probe_cpu(host: Host, b: FactsBuilder) -> None:
     text = host.read("/proc/cpuinfo")
     info: CpuInfo | None = None
     if text is None:
-        reason = "/proc/cpuinfo absent"
+        reason = host.absent("/proc/cpuinfo")
     else:
         try:
             info = parse_cpuinfo(text)

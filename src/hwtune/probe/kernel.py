@@ -26,4 +26,4 @@ def probe_kernel(host: Host, b: FactsBuilder) -> None:
         except ParseError as exc:
             b.unknown("kernel.release", f"/proc/version: {exc.message}")
     cmdline = host.read_line("/proc/cmdline")
-    b.set("kernel.cmdline", cmdline, "/proc/cmdline absent")
+    b.set("kernel.cmdline", cmdline, host.absent("/proc/cmdline"))

@@ -61,7 +61,7 @@ def probe_memory(host: Host, b: FactsBuilder) -> None:
     text = host.read("/proc/meminfo")
     try:
         meminfo = parse_meminfo(text) if text is not None else None
-        why = "/proc/meminfo absent"
+        why = host.absent("/proc/meminfo")
     except ParseError as exc:
         meminfo, why = None, f"/proc/meminfo: {exc.message}"
     b.set("mem.total_kib", meminfo["MemTotal"] if meminfo else None, why)
