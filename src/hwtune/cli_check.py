@@ -54,12 +54,14 @@ def check(
 
         facts = load_facts(root, facts_file, host=host)
         report = evaluate(facts, profiles.load(profile or choose_profile(facts)))
+        if output is not None or fmt is not CheckFormat.table or json_out:
+            doc = report_document(report.to_json(), root, facts_file)
         if output is not None or fmt in (CheckFormat.junit, CheckFormat.prometheus):
             from hwtune.report.formats import write_check
 
-            write_check("json" if json_out else fmt.value, report.to_json(), facts.to_json(), root, output)
+            write_check("json" if json_out else fmt.value, doc, facts.to_json(), root, output)
         elif json_out or fmt is CheckFormat.json:
-            print_json(report.to_json())
+            print_json(doc)
         else:
             from hwtune.render import render_report
 
@@ -68,6 +70,19 @@ def check(
         return EXIT_FINDINGS if report.status in failing else EXIT_OK
 
     run_command(go)
+
+
+def report_document(report_json: dict, root: Optional[Path], facts_file: Optional[Path]) -> dict:
+    """The report as `check --json` prints it: with the host judged, when (UTC) and by which hwtune,
+    so that a fleet's reports say where and when they come from."""
+    from datetime import datetime, timezone
+
+    from hwtune import __version__
+    from hwtune.report.inputs import host_name
+
+    checked = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    host = None if facts_file is not None else host_name(root)  # saved facts name no host
+    return {**report_json, "host": host, "time": checked, "hwtune_version": __version__}
 
 
 def register(app: typer.Typer) -> None:

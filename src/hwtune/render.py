@@ -6,7 +6,7 @@ printed as plain text (no colour, ASCII rules).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from rich.console import Console
 from rich.text import Text
@@ -29,6 +29,24 @@ def new_table(console: Console, title: str, **options: Any):
     from rich.table import Table
 
     return Table(title=Text(title), box=table_box(console), **options)  # a title is text, never markup
+
+
+def print_table(console: Console, title: str, headers: Sequence[str], rows: Sequence[Sequence[Text | str]]) -> None:
+    """A table: rich's in a terminal; piped, plain columns under a header line, no cell cut or wrapped."""
+    if console.is_terminal:
+        table = new_table(console, title, title_justify="left")
+        for h in headers:
+            table.add_column(h, overflow="fold")
+        for row in rows:
+            table.add_row(*[c if isinstance(c, Text) else Text(str(c)) for c in row])
+        console.print(table)
+        return
+    cells = [[c.plain if isinstance(c, Text) else str(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
+    lines = [title] if title else []
+    for row in [list(headers)] + cells:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    console.print("\n".join(lines), markup=False, soft_wrap=True, highlight=False)
 
 
 def _observed(r) -> str:
@@ -56,17 +74,46 @@ def host_summary(facts: Facts) -> str:
     return ", ".join(p for p in parts if p)
 
 
+# checks that judge NVIDIA GPUs and their software stack: on a host without one they say so once
+GPU_CHECK_PREFIXES = ("gpu.", "nvidia.", "cuda.", "cudnn.")
+
+
+def _no_nvidia_gpu(facts: Facts | None) -> bool:
+    return facts is not None and not facts.gpus and (
+        facts.values.get("gpu.count") == 0 or facts.values.get("pci.nvidia_devices") == [])
+
+
+def _rows(report: Report, facts: Facts | None, verbose: bool) -> list[tuple[str, str, str, str, str]]:
+    """(status, check, observed, expected, area) per row; on a host without an NVIDIA GPU the GPU
+    checks that SKIPped are one row with one reason (--verbose and --json list them all)."""
+    collapse = [] if verbose or not _no_nvidia_gpu(facts) else [
+        r for r in report.results if r.status.value == "SKIP" and r.id.startswith(GPU_CHECK_PREFIXES)]
+    if len(collapse) < 2:
+        collapse = []
+    anchor = next((r for r in collapse if r.area == "gpu"), collapse[0] if collapse else None)
+    rows = []
+    for r in report.results:
+        if r in collapse:
+            if r is anchor:
+                rows.append(("SKIP", f"GPU checks ({len(collapse)})", "skipped: no NVIDIA GPU on this host",
+                             "-", "gpu"))
+            continue
+        rows.append((r.status.value, r.id, _observed(r), show(r.expected), r.area))
+    return rows
+
+
 def render_report(console: Console, report: Report, *, verbose: bool = False, host_label: str = "",
                   facts: Facts | None = None) -> None:
     title = f"hwtune check: profile {report.profile}" + (f" on {host_label}" if host_label else "")
     summary_line = host_summary(facts) if facts is not None else ""
     if summary_line:
         title += "\nhost: " + summary_line
+    rows = _rows(report, facts, verbose)
     if console.is_terminal:
-        _report_table(console, report, title)
+        _report_table(console, rows, title)
     else:
-        lines = [title] + [f"{r.status.value:<5} {r.id:<22} {_observed(r)}  (expected: {show(r.expected)})"
-                           for r in report.results]
+        lines = [title] + [f"{status:<5} {check:<22} {observed}  (expected: {expected})"
+                           for status, check, observed, expected, _ in rows]
         console.print("\n".join(lines), markup=False, soft_wrap=True)
     findings = [r for r in report.results if r.status.value in ("FAIL", "ERROR", "WARN") or
                 (verbose and r.status.value != "SKIP")]
@@ -89,64 +136,80 @@ def render_report(console: Console, report: Report, *, verbose: bool = False, ho
     console.print(summary, soft_wrap=True)
 
 
-def _report_table(console: Console, report: Report, title: str) -> None:
+def _report_table(console: Console, rows: list[tuple[str, str, str, str, str]], title: str) -> None:
     table = new_table(console, title, expand=False)
     table.add_column("status", no_wrap=True)
     table.add_column("check", no_wrap=True)
     table.add_column("observed", overflow="fold", ratio=3)
     table.add_column("expected", overflow="fold", ratio=2)
     area = None
-    for r in report.results:
-        if area is not None and r.area != area:
+    for status, check, observed, expected, row_area in rows:
+        if area is not None and row_area != area:
             table.add_section()
-        area = r.area
-        observed = Text(_observed(r), style="dim" if r.status.value == "SKIP" else "")
-        table.add_row(Text(r.status.value, style=STATUS_STYLE[r.status.value]), r.id, observed,
-                      Text(show(r.expected)))
+        area = row_area
+        table.add_row(Text(status, style=STATUS_STYLE[status]), check,
+                      Text(observed, style="dim" if status == "SKIP" else ""), Text(expected))
     console.print(table)
 
 
 def render_facts(console: Console, facts: Facts) -> None:
-    table = new_table(console, "hwtune facts")
-    table.add_column("fact", no_wrap=True)
-    table.add_column("value", overflow="fold")
-    for key, value in sorted(facts.values.items()):
-        cell = Text(show(value)) if value is not None else Text(f"unknown: {facts.reason(key)}", style="dim")
-        table.add_row(key, cell)
-    console.print(table)
+    rows = [[key, Text(show(value)) if value is not None else Text(f"unknown: {facts.reason(key)}", style="dim")]
+            for key, value in sorted(facts.values.items())]
+    print_table(console, "hwtune facts", ("fact", "value"), rows)
     if facts.gpus:
-        gt = new_table(console, "GPUs")
-        for col in ("index", "name", "bus id", "memory MiB", "persistence", "MIG", "PCIe", "power W", "NUMA"):
-            gt.add_column(col)
+        gpu_rows: list[list[Text | str]] = []
         for g in facts.gpus:
             if g.error:
-                gt.add_row(str(g.index), Text(f"error: {g.error}", style="bold magenta"), *[""] * 7)
+                gpu_rows.append([str(g.index), Text(f"error: {g.error}", style="bold magenta"), *[""] * 7])
                 continue
             link = (f"gen{show(g.pcie_gen_current)}/{show(g.pcie_gen_max)} "
                     f"x{show(g.pcie_width_current)}/{show(g.pcie_width_max)}")
-            gt.add_row(str(g.index), Text(show(g.name)), show(g.bus_id), show(g.memory_mib), show(g.persistence_mode),
-                       show(g.mig_mode), link, show(g.power_limit_w), show(g.numa_node))
-        console.print(gt)
+            gpu_rows.append([str(g.index), show(g.name), show(g.bus_id), show(g.memory_mib),
+                             show(g.persistence_mode), show(g.mig_mode), link, show(g.power_limit_w),
+                             show(g.numa_node)])
+        console.print()
+        print_table(console, "GPUs", ("index", "name", "bus id", "memory MiB", "persistence", "MIG", "PCIe",
+                                      "power W", "NUMA"), gpu_rows)
 
 
 def render_profile(console: Console, data: dict[str, Any]) -> None:
+    """A merged profile: its chain, every check's parameters, and its [tune] table as TOML that pastes as is."""
     title = Text(data["name"], style="bold")
     title.append(f": {data['description']}")
     console.print(title)
     console.print(f"merged from: {' -> '.join(data['chain'])}", markup=False)
-    table = new_table(console, "check parameters")
-    table.add_column("check")
-    table.add_column("parameters")
-    for check_id, params in data["checks"].items():
-        table.add_row(check_id, Text(show(params, limit=len(params))))  # every parameter, in full
-    console.print(table)
-    tune = new_table(console, "tunables (hwtune apply)")
-    tune.add_column("key")
-    tune.add_column("target")
-    for key, value in data["tune"].items():
-        if isinstance(value, dict):
-            for sub, v in value.items():
-                tune.add_row(f"{key}.{sub}", Text(show(v)))
-        else:
-            tune.add_row(key, Text(show(value)))
-    console.print(tune)
+    console.print()
+    rows = [[check_id, Text(show(params, limit=len(params)))]  # every parameter, in full
+            for check_id, params in data["checks"].items()]
+    print_table(console, "check parameters", ("check", "parameters"), rows)
+    if data["tune"]:
+        console.print()
+        console.print("tunables (hwtune apply), as the profile's TOML:", markup=False)
+        console.print(toml_table("tune", data["tune"]), markup=False, soft_wrap=True, highlight=False)
+
+
+def toml_value(value: Any) -> str:
+    """A TOML value for the JSON-like values profiles hold (strings, numbers, booleans, lists, tables)."""
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML form for {type(value).__name__}")
+
+
+def _toml_key(key: str) -> str:
+    import re
+
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else toml_value(str(key))
+
+
+def toml_table(name: str, values: dict[str, Any]) -> str:
+    return "\n".join([f"[{name}]"] + [f"{_toml_key(k)} = {toml_value(v)}" for k, v in values.items()])

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Iterable, Sequence
+from typing import Iterable
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from hwtune.apply.model import CHANGE, FILE, INVALID, LINK, OK, PENDING, SKIP, Item, Plan
 from hwtune.apply.transaction import ApplyResult, Check, RollbackResult
 from hwtune.probe.cpufreq import format_policies
-from hwtune.render import table_box
+from hwtune.render import print_table
 
 STATUS_STYLE = {CHANGE: "yellow", OK: "green", SKIP: "dim", PENDING: "magenta", INVALID: "bold red"}
 
@@ -49,23 +48,6 @@ def grouped(items: Iterable[Item]) -> list[Item]:
     return [replace(item, where=format_policies(wheres)) for item, wheres in rows]
 
 
-def _table(console: Console, title: str, headers: Sequence[str], rows: list[list[Text | str]]) -> None:
-    if console.is_terminal:
-        table = Table(title=title, title_justify="left", box=table_box(console))
-        for h in headers:
-            table.add_column(h, overflow="fold")
-        for row in rows:
-            table.add_row(*[r if isinstance(r, Text) else Text(r) for r in row])
-        console.print(table)
-        return
-    console.print(title, markup=False, soft_wrap=True)
-    cells = [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))] if cells else []
-    for row in cells:
-        line = "  ".join(c.ljust(w) for c, w in zip(row, widths))
-        console.print("  " + line.rstrip(), markup=False, soft_wrap=True)
-
-
 def render_plan(console: Console, plan: Plan, title: str) -> None:
     rows = []
     items = grouped(plan.items)
@@ -76,7 +58,7 @@ def render_plan(console: Console, plan: Plan, title: str) -> None:
         rows.append([Text(item.status, style=STATUS_STYLE.get(item.status, "")), item.key, item.where or "-",
                      values, item.mode,
                      "reboot" if item.reboot else "-"])
-    _table(console, title, ("status", "key", "where", "current -> target", "mode", "reboot needed"), rows)
+    print_table(console, title, ("status", "key", "where", "current -> target", "mode", "reboot needed"), rows)
     for item in items:
         if item.reason and item.status not in (OK, PENDING):
             label = f"{item.key} ({item.where})" if item.where else item.key
@@ -99,7 +81,7 @@ def render_checks(console: Console, checks: Iterable[Check], title: str) -> None
         kind = check.step.kind
         rows.append([Text("ok" if check.ok else "DIFFERS", style="green" if check.ok else "bold red"),
                      check.step.key, check.step.where or "-", _value(check.expected, kind), _value(check.now, kind)])
-    _table(console, title, ("verified", "key", "where", "expected", "read back"), rows)
+    print_table(console, title, ("verified", "key", "where", "expected", "read back"), rows)
 
 
 def _grouped_checks(checks: list[Check]) -> list[Check]:
@@ -143,5 +125,5 @@ def render_history(console: Console, rows: list[dict]) -> None:
         return
     table_rows = [[row["id"], row["started"], row["profile"], str(row["changes"]),
                    row["state"] + (" (at boot)" if row.get("boot") else "")] for row in rows]
-    _table(console, "hwtune apply history (oldest first)", ("id", "time (UTC)", "profile", "changes", "state"),
+    print_table(console, "hwtune apply history (oldest first)", ("id", "time (UTC)", "profile", "changes", "state"),
            table_rows)

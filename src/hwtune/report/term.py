@@ -78,6 +78,34 @@ def render_diff(console: Console, d: dict[str, Any]) -> None:
     facts, checks = d["facts"], d["checks"]
     if checks["compared"] and d["profile_a"] != d["profile_b"]:
         console.print(f"profiles differ: A {d['profile_a']}, B {d['profile_b']}", markup=False)
+    if not console.is_terminal:
+        _diff_lines(console, d)
+    else:
+        _diff_tables(console, d)
+    _diff_summary(console, d)
+
+
+def _diff_lines(console: Console, d: dict[str, Any]) -> None:
+    """Piped: one line per difference, "id: A -> B", each value whole (a table would pad every
+    line to the longest value)."""
+    facts, checks = d["facts"], d["checks"]
+    lines: list[str] = []
+    if checks["compared"] and (checks["changed"] or checks["only_a"] or checks["only_b"]):
+        lines.append("verdicts that differ (A -> B):")
+        lines += [f"  {c['id']}: {_verdict(c['a']).plain} -> {_verdict(c['b']).plain}" for c in checks["changed"]]
+        lines += [f"  {cid}: present -> not run" for cid in checks["only_a"]]
+        lines += [f"  {cid}: not run -> present" for cid in checks["only_b"]]
+    if facts["compared"] and (facts["changed"] or facts["only_a"] or facts["only_b"]):
+        lines.append("facts that differ (A -> B):")
+        lines += [f"  {f['id']}: {show(f['a'])} -> {show(f['b'])}" for f in facts["changed"]]
+        lines += [f"  {f['id']}: {show(f['value'])} -> absent" for f in facts["only_a"]]
+        lines += [f"  {f['id']}: absent -> {show(f['value'])}" for f in facts["only_b"]]
+    if lines:
+        console.print("\n".join(lines), markup=False, soft_wrap=True, highlight=False)
+
+
+def _diff_tables(console: Console, d: dict[str, Any]) -> None:
+    facts, checks = d["facts"], d["checks"]
     if checks["compared"] and (checks["changed"] or checks["only_a"] or checks["only_b"]):
         t = Table(title="verdicts that differ", box=table_box(console))
         for col in ("check", "A", "B"):
@@ -100,6 +128,10 @@ def render_diff(console: Console, d: dict[str, Any]) -> None:
         for f in facts["only_b"]:
             t.add_row(f["id"], Text("absent", style="dim"), show(f["value"]))
         _print(console, t)
+
+
+def _diff_summary(console: Console, d: dict[str, Any]) -> None:
+    facts, checks = d["facts"], d["checks"]
     for name, part in (("facts", facts), ("verdicts", checks)):
         if not part["compared"]:
             console.print(f"{name} not compared: only one side has them", style="dim")

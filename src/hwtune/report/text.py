@@ -12,6 +12,8 @@ def show(value: Any, limit: int = 8) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, (dict, list)) and not value:
+        return "none"
     if isinstance(value, dict) and len(value) > limit:
         distinct = sorted({show(v) for v in value.values()})
         more = " ..." if len(distinct) > 4 else ""
