@@ -226,3 +226,24 @@ def test_raising_hardening_is_an_ordinary_change(tmp_path):
     profile = write_profile(tmp_path, "p", '[tune.sysctl]\n"kernel.yama.ptrace_scope" = 2\n')
     res = invoke("apply", "-p", str(profile), "--root", str(root), "--yes")
     assert res.exit_code == 0, res.stderr
+
+
+@pytest.mark.parametrize("case", ["foreign file", "writable file", "writable folder"])
+def test_persist_refuses_a_profile_another_user_may_change(tmp_path, case):
+    root = tmp_path / "root"
+    add_kernel_files(root, FILES)
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    profile = write_profile(folder, "p", '[tune.sysctl]\n"vm.swappiness" = 10\n')
+    if case == "foreign file":
+        os.chown(profile, NOBODY, NOBODY)
+    elif case == "writable file":
+        os.chmod(profile, 0o666)
+    else:
+        os.chmod(folder, 0o777)
+    before = tree_state(root, keep_state=True)
+    res = invoke("apply", "-p", str(profile), "--root", str(root), "--yes", "--persist")
+    assert_refused(res, "--persist", "may be changed by another user")
+    assert tree_state(root, keep_state=True) == before
+    # without --persist nothing is installed that would re-read it: applied as usual
+    assert invoke("apply", "-p", str(profile), "--root", str(root), "--yes").exit_code == 0

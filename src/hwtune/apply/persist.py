@@ -147,10 +147,30 @@ def rebuild_drop_in(text: str) -> str:
 REBUILD = {sysfs.DROP_IN: rebuild_drop_in, sysfs.UNIT: rebuild_unit}
 
 
+def check_boot_profile(profile_ref: str) -> None:
+    """The boot unit re-reads the profile file at every boot, as root: whoever may change the file
+    (or replace it in its folder) would decide what root applies. Only a file that the running user
+    or root owns, in such a folder, and that no one else may write, is installed (exit 2 otherwise)."""
+    if not profile_ref.startswith("/"):
+        return  # a packaged profile, by name
+    euid = os.geteuid()
+    path = Path(profile_ref)
+    for what, where in (("profile file", path), ("profile folder", path.parent)):
+        try:
+            st = os.stat(where)
+        except OSError as exc:
+            raise ConfigError(f"--persist: {what} {where}: {exc.strerror}") from None
+        if st.st_uid not in (0, euid) or st.st_mode & 0o022:
+            raise ConfigError(f"--persist: the {what} {where} may be changed by another user (owner uid "
+                              f"{st.st_uid}, mode {st.st_mode & 0o7777:04o}); the boot unit would apply whatever "
+                              "it holds as root. Copy the profile to a folder only you can write; nothing was changed")
+
+
 def plan_persist(host: Host, name: str, profile_ref: str, sysctl_items: list[Item],
                  allow_lower: bool = False) -> list[Item]:
     sysctls = [(i.key.removeprefix("sysctl."), i.target) for i in sysctl_items if i.status in (CHANGE, OK)]
     unit = render_unit(name, profile_ref, hwtune_executable(), allow_lower)
+    check_boot_profile(profile_ref)
     return [
         own_file_item(host, "persist.sysctl", sysfs.DROP_IN, render_drop_in(name, sysctls)),
         own_file_item(host, "persist.unit", sysfs.UNIT, unit),
