@@ -280,3 +280,37 @@ def test_without_kmsg_the_journal_then_dmesg_are_asked():
     assert log.source is None and nothing.asked == [("journalctl", "-k", "-b", "--no-pager"), ("dmesg",)]
     assert log.reason.startswith("kernel log not readable: /dev/kmsg: Operation not permitted; journalctl not found")
     assert "run as root" in log.reason
+
+
+# -- hostile or garbled input: a parse error or nothing, never a crash ---------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from hwtune.errors import ParseError  # noqa: E402
+
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=400)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_TEXT)
+def test_log_parsing_and_matching_never_crash(text):
+    lines = parse_log(text)
+    events, dropped = match_events(lines)
+    assert dropped == 0 and all(e["kind"] and "message" in e for e in events)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_TEXT)
+def test_nvidia_smi_text_and_table_parsers_never_crash(text):
+    parse_nvidia_smi_table(text)
+    try:
+        parse_nvidia_smi_text("==============NVSMI LOG==============\n" + text)
+    except ParseError:
+        pass
+
+
+def test_a_truncated_h100_capture_still_parses():
+    text = (snapshot("h100x8-hw-power-brake-slowdown") / "cmd" / "nvidia-smi_-q.txt").read_text()
+    cut = parse_nvidia_smi_text(text[: len(text) // 3])  # a capture cut mid-GPU, as pasted in bug reports
+    assert cut.attached_gpus == 8 and 2 <= len(cut.gpus) < 8
+    assert cut.gpus[0].health.throttle_reasons == ("hw_slowdown", "hw_power_brake_slowdown")
