@@ -14,8 +14,9 @@ def plan(host: Host, tune: Mapping[str, Any], ctx: PlanContext) -> list:
     return plan_persistenced(host, bool(tune.get("nvidia.persistenced")), ctx.nvml)
 
 
-# The check wants the daemon running (or persistence on every GPU): `true` is what it verifies;
-# `false` leaves the daemon as it is.
+# The check wants the daemon running (or persistence on every GPU): that is what `true` sets;
+# `false` leaves the daemon as it is, and the check as the profile's [checks] say.
 TUNABLES = (
-    Tunable("nvidia.persistenced", bool, order=50, plan=plan),
+    Tunable("nvidia.persistenced", bool, order=50, plan=plan,
+            verifies=lambda value: {"nvidia.persistenced": {}} if value else {}),
 )
