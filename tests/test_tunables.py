@@ -64,7 +64,7 @@ def test_apply_then_check_passes_every_tunable_check(scratch, name):
         skipped: set[str] = set()
         rows = apply_then_check(root, ref, skipped)
         wanted = tunable_checks(profile.load(ref), skipped)
-        assert wanted  # the kernel files added above are there to tune on every snapshot
+        assert wanted or prof == "powersave"  # powersave tunes only the governor; the kernel files are there
         for check_id in wanted:
             row = rows[check_id]
             assert row["status"] in ("PASS", "SKIP"), (prof, check_id, row["status"], row["message"])
