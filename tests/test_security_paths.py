@@ -269,3 +269,18 @@ def test_a_live_command_that_never_stops_printing_is_cut_at_the_cap(monkeypatch)
     assert time.monotonic() - start < 10
     ok = run.run_live(("printf", "a%.0s", *["1"] * 1000), 20.0)
     assert ok.ok and ok.stdout == "a" * 1000
+
+
+def test_the_report_reads_a_trees_journals_inside_the_tree(tmp_path, resolver):
+    from hwtune.report.inputs import load_root_journals
+
+    elsewhere = tmp_path / "root-only"
+    elsewhere.mkdir()
+    (elsewhere / "20260101-000000-000000.json").write_text('{"steps": [], "secret": "root-only secret"}')
+    root = tree(tmp_path, {})
+    (root / "var/lib/hwtune").mkdir(parents=True)
+    os.symlink(str(elsewhere), root / "var/lib/hwtune/journal")  # absolute: <root>/.../root-only, absent
+    assert load_root_journals(root).docs == []
+    os.unlink(root / "var/lib/hwtune/journal")
+    os.symlink("../../../../root-only", root / "var/lib/hwtune/journal")  # `..` stops at the root
+    assert load_root_journals(root).docs == []

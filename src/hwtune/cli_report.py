@@ -56,7 +56,8 @@ def report(
             runs = inputs.load_bench_runs(folder)
         runs.docs += [inputs.bench_run(p) for p in bench_runs]
         runs.docs.sort(key=lambda d: d["_run_time_s"])
-        journals = inputs.load_journals(journal_dir or inputs.journal_dir(root or Path("/")))
+        journals = (inputs.load_journals(journal_dir) if journal_dir
+                    else inputs.load_root_journals(root or Path("/")))
         rec = inputs.load_recommend(recommend_file) if recommend_file else None
         name = host or inputs.host_name(root)
         page = render_host_report(ReportInputs(

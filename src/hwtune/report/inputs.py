@@ -157,6 +157,45 @@ def load_journals(folder: Path) -> Loaded:
     return loaded
 
 
+def load_root_journals(root: Path) -> Loaded:
+    """The journals `hwtune apply` kept for this root, read inside the root (a link in a recorded
+    tree never leads to a folder outside it); $HWTUNE_STATE_DIR is a path on this machine."""
+    import json
+    import os
+
+    from hwtune.apply.journal import MAX_JOURNAL_BYTES, STATE_DIR_ENV, STATE_SUBDIR
+    from hwtune.fsroot import RootFS, reason
+
+    if os.environ.get(STATE_DIR_ENV):
+        return load_journals(journal_dir(root))
+    loaded = Loaded()
+    folder = f"/{STATE_SUBDIR}/journal"
+    try:
+        fs = RootFS(root)
+        names = sorted(n for n in fs.listdir(folder) if n.endswith(".json") and not n.startswith("."))
+    except FileNotFoundError:
+        return loaded
+    except PermissionError:
+        loaded.skipped.append(f"{Path(root) / folder.lstrip('/')}: readable by root only")
+        return loaded
+    except OSError as exc:
+        loaded.skipped.append(f"{Path(root) / folder.lstrip('/')}: {reason(exc)}")
+        return loaded
+    for name in names:
+        shown = Path(root) / folder.lstrip("/") / name
+        try:
+            data, more = fs.read_file(f"{folder}/{name}", MAX_JOURNAL_BYTES, whole=True)
+            doc = None if more else json.loads(data.decode("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            loaded.skipped.append(f"{shown}: cannot read: {reason(exc) if isinstance(exc, OSError) else exc}")
+            continue
+        if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list):
+            loaded.skipped.append(f"{shown}: not a hwtune journal (no 'steps' list)")
+            continue
+        loaded.docs.append(doc)
+    return loaded
+
+
 def load_recommend(path: Path) -> dict[str, Any]:
     doc = read_json(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("estimates"), list):
