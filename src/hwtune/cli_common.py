@@ -125,10 +125,11 @@ def host_at(root: Optional[Path]):
 def load_facts(root: Optional[Path], facts_file: Optional[Path], runtimes: bool = False, host=None):
     """Facts from a saved `hwtune facts --json` file, else probed on the host (or snapshot) given."""
     from hwtune.facts import Facts
+    from hwtune.fsroot import read_path
 
     if facts_file is not None:
         try:
-            return Facts.from_json(json.loads(facts_file.read_text(encoding="utf-8")))
+            return Facts.from_json(json.loads(read_path(facts_file).decode("utf-8")))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"--facts {facts_file}: {getattr(exc, 'strerror', None) or exc}") from None
         except HwtuneError as exc:
