@@ -29,8 +29,6 @@ def _f(fact_id: str, type_: str, unit: str, meaning: str) -> FactId:
 CATALOGUE: tuple[FactId, ...] = (
     _f("kernel.release", "str", "", "running kernel release, as `uname -r` prints it"),
     _f("kernel.cmdline", "str", "", "kernel command line of the running boot (/proc/cmdline)"),
-    _f("kernel.numa_balancing", "int", "", "sysctl kernel.numa_balancing (0 off, 1 on, 2 memory tiering)"),
-    _f("vm.swappiness", "int", "", "sysctl vm.swappiness (0-200)"),
     _f("kernel.log_source", "str", "", "where the kernel log was read (dmesg, journalctl -k, /var/log/kern.log, ...)"),
     _f("kernel.log_only", "str", "", "the filter a recorded capture was taken with (\"NVRM\"), \"\" for the whole log"),
     _f("kernel.log_events", "list", "", "kernel-log lines matched by the health patterns, one record each"),

@@ -1,6 +1,8 @@
-"""Memory, transparent huge pages and the VM sysctls inference cares about.
+"""Memory size, and the parsers of the THP and sysctl files.
 
-The THP and sysctl readers here are the ones apply plans with.
+The THP modes and the sysctls are observed by their tunable declarations
+(apply/tunables/thp.py, sysctl.py) with these parsers, the ones apply plans
+with.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from hwtune.facts import FactsBuilder
 from hwtune.host import Host
 
 THP_DIR = "/sys/kernel/mm/transparent_hugepage"
-SYSCTLS = ("vm.swappiness", "kernel.numa_balancing")
 _MEMINFO = re.compile(r"^(\w+(?:\(\w+\))?):\s+(\d+)(?: kB)?\s*$")
 
 
@@ -67,8 +68,4 @@ def probe_memory(host: Host, b: FactsBuilder) -> None:
     b.set("mem.total_kib", meminfo["MemTotal"] if meminfo else None, why)
     b.set("mem.hugepages_total", meminfo.get("HugePages_Total") if meminfo else None,
           why if meminfo is None else "/proc/meminfo has no HugePages_Total")
-    for key in SYSCTLS:
-        path = sysctl_path(key)
-        raw = host.read_line(path)
-        b.set(key, int(raw) if raw is not None and raw.lstrip("-").isdecimal() else None,
-              f"{path} absent" if raw is None else f"{path}: not an integer: {raw[:20]!r}")
+

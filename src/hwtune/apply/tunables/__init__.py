@@ -53,10 +53,10 @@ class Tunable(NamedTuple):
     writable: Callable[[str], bool] = lambda value: False
     # another key whose plan also plans this one (the kernel couples them); None: planned by `plan`
     planned_with: str | None = None
-    # the fact its current value is observed as, and how a probe reads it (host -> value, reason
-    # when None) with the reader apply plans with; None where an area probe fills the fact
-    fact: FactId | None = None
-    observe: Callable[["Host"], tuple[Any, str]] | None = None
+    # the facts its current values are observed as, and how a probe reads them (host -> fact id ->
+    # (value, reason when None)) with the readers apply plans with; () where an area probe fills them
+    facts: tuple[FactId, ...] = ()
+    observe: Callable[["Host"], Mapping[str, tuple[Any, str]]] | None = None
 
 
 
@@ -87,15 +87,15 @@ def for_path(abspath: str) -> Tunable | None:
 
 def declared_facts() -> tuple[FactId, ...]:
     """The facts tunable declarations add to the catalogue (hwtune/factids.py)."""
-    return tuple(t.fact for t in registry().values() if t.fact is not None)
+    return tuple(f for t in registry().values() for f in t.facts)
 
 
 def probe_tunables(host: "Host", b: "FactsBuilder") -> None:
     """Fill the facts the declarations observe themselves."""
     for tunable in registry().values():
-        if tunable.fact is not None and tunable.observe is not None:
-            value, why = tunable.observe(host)
-            b.set(tunable.fact.id, value, why)
+        if tunable.observe is not None:
+            for fact_id, (value, why) in tunable.observe(host).items():
+                b.set(fact_id, value, why)
 
 
 def check_params(tune: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

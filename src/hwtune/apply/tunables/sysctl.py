@@ -6,6 +6,7 @@ import re
 from typing import Any, Mapping
 
 from hwtune.apply.tunables import PlanContext, Tunable
+from hwtune.factids import FactId
 from hwtune.host import Host
 from hwtune.probe.memory import parse_sysctl, sysctl_path
 
@@ -16,6 +17,24 @@ VALUE = re.compile(r"-?\d+([ \t]+-?\d+)*|[A-Za-z0-9_.:,+-]+")
 # sysctl -> (the check that judges it, the check parameter its value sets)
 CHECKED = {"vm.swappiness": ("vm.swappiness", "max"),
            "kernel.numa_balancing": ("kernel.numa_balancing", "expected")}
+# the sysctls observed as facts (of the same name), read as apply reads them
+FACTS = (FactId("vm.swappiness", "int", "", "sysctl vm.swappiness (0-200)"),
+         FactId("kernel.numa_balancing", "int", "", "sysctl kernel.numa_balancing (0 off, 1 on, 2 memory tiering)"))
+
+
+def observe(host: Host) -> dict[str, tuple[int | None, str]]:
+    out = {}
+    for fact in FACTS:
+        path = sysctl_path(fact.id)
+        raw = host.read(path)
+        value = None if raw is None else parse_sysctl(raw)
+        if value is None:
+            out[fact.id] = (None, host.absent(path))
+        elif value.lstrip("-").isdecimal():
+            out[fact.id] = (int(value), "")
+        else:
+            out[fact.id] = (None, f"{path}: not an integer: {value[:20]!r}")
+    return out
 
 
 def valid_sysctl_name(name: str) -> bool:
@@ -90,5 +109,6 @@ TUNABLES = (
             # vm.swappiness is checked as a ceiling: a [checks] max at or above the value agrees
             agrees=lambda param, stated, derived: derived <= stated if param == "max" else stated == derived,
             writes=(r"/proc/sys/(vm|kernel|net/core)(/[a-z0-9_]+)+",), reader="sysctl",
-            writable=lambda v: bool(VALUE.fullmatch(v)) and v == " ".join(v.split())),
+            writable=lambda v: bool(VALUE.fullmatch(v)) and v == " ".join(v.split()),
+            facts=FACTS, observe=observe),
 )

@@ -44,15 +44,15 @@ def _planner(key: str, leaf: str):
 
 
 def _observer(leaf: str):
-    def observe(host: Host) -> tuple[str | None, str]:
+    def observe(host: Host) -> dict[str, tuple[str | None, str]]:
         path = f"{THP_DIR}/{leaf}"
         raw = host.read_line(path)
         if raw is None:
-            return None, f"{path} absent"
+            return {f"mm.thp_{leaf}": (None, host.absent(path))}
         try:
-            return parse_bracketed(raw), ""
+            return {f"mm.thp_{leaf}": (parse_bracketed(raw), "")}
         except ParseError as exc:
-            return None, f"{path}: {exc.message}"
+            return {f"mm.thp_{leaf}": (None, f"{path}: {exc.message}")}
     return observe
 
 
@@ -72,11 +72,11 @@ TUNABLES = (
             else stated == derived,
             refuse=_refuse("enabled"), writes=(f"{THP_DIR}/enabled",),
             reader="bracket", writable=lambda v: bool(MODE_WORD.fullmatch(v)),
-            fact=FactId("mm.thp_enabled", "str", "", "transparent huge pages mode (always, madvise, never)"),
+            facts=(FactId("mm.thp_enabled", "str", "", "transparent huge pages mode (always, madvise, never)"),),
             observe=_observer("enabled")),
     Tunable("mm.thp_defrag", str, order=30, plan=_planner("mm.thp_defrag", "defrag"),
             refuse=_refuse("defrag"), writes=(f"{THP_DIR}/defrag",),
             reader="bracket", writable=lambda v: bool(MODE_WORD.fullmatch(v)),
-            fact=FactId("mm.thp_defrag", "str", "", "transparent huge pages defrag mode"),
+            facts=(FactId("mm.thp_defrag", "str", "", "transparent huge pages defrag mode"),),
             observe=_observer("defrag")),
 )
