@@ -50,6 +50,15 @@ def restorable(path: str, value: str | None) -> bool:
     return value_rule(path)[1](value)
 
 
+def raw_restorable(raw: bytes, reader: str, old: str) -> bool:
+    """Whether rollback would accept `raw` as the exact old bytes (apply keeps them only then)."""
+    try:
+        _check_raw(base64.b64encode(raw).decode(), reader, old)
+    except JournalInvalid:
+        return False
+    return True
+
+
 def check_journal(data: Any, stem: str) -> list[Step]:
     if not isinstance(data, dict):
         raise JournalInvalid("not a JSON object")

@@ -15,7 +15,7 @@ def value_item(host: Host, key: str, where: str, path: str, target: str, reader:
     # The writer (and the atomic writer with it) is imported when a plan is made, not when
     # `check` loads the tunable declarations that plan through here.
     from hwtune.apply import sysfs
-    from hwtune.apply.trust import restorable
+    from hwtune.apply.trust import raw_restorable, restorable
 
     if current is None:
         current = READERS[reader](host, path)
@@ -27,6 +27,8 @@ def value_item(host: Host, key: str, where: str, path: str, target: str, reader:
                     reason=f"the current value {current[:60]!r} is not one hwtune could restore on rollback; "
                            "change it by hand if you must")
     raw = sysfs.read_raw(host, path)
+    if raw is not None and not raw_restorable(raw, reader, current):
+        raw = None  # bytes rollback would refuse: it restores the value instead
     step = Step(key, where, VALUE, path, current, target, reader,
                 old_raw_b64=None if raw is None else base64.b64encode(raw).decode())
     return Item(key, where, current, target, OK if current == target else CHANGE, mode=mode, step=step)
