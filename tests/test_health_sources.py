@@ -112,6 +112,7 @@ def test_noise_lines_make_no_event():
 
 def test_pattern_and_xid_catalogues_load():
     assert {r.kind for r in load_rules()} >= {"xid", "gpu_off_bus", "edac", "oom_kill", "aer", "cpu_throttle"}
+    assert all(r.regex.pattern == r.pattern for r in load_rules())  # each shipped regex compiles
     catalogue = load_catalogue()
     assert catalogue[79].severity == "fail" and catalogue[79].nvidia_action == "RESTART_BM"
     assert [classify(c).severity for c in (13, 31, 43, 45)] == ["warn"] * 4
