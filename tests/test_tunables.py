@@ -132,3 +132,17 @@ def test_every_declaration_names_checks_that_exist_and_every_write_is_on_the_all
     # profile keys are the declared tunables: nothing else is accepted
     assert set(registry()) == {"cpu.governor", "cpu.epp", "cpu.boost", "mm.thp_enabled", "mm.thp_defrag",
                                "sysctl", "nvidia.persistenced", "nvidia.ecc", "nvidia.mig", "kernel.cmdline"}
+
+
+def test_an_epp_the_driver_pins_is_skipped_by_apply_and_by_check(scratch):
+    root = copy_snapshot("laptop-i7-1370p-powersave", scratch / "laptop")  # intel_pstate, active
+    prof = str(write_profile(scratch, "pinned", '[tune]\n"cpu.governor" = "performance"\n'
+                                                '"cpu.epp" = "balance_power"\n'))
+    res = invoke("apply", "--profile", prof, "--root", str(root), "--yes", "--json")
+    assert res.exit_code == 0, res.stderr
+    epp_items = [i for i in json.loads(res.stdout)["plan"]["items"] if i["key"] == "cpu.epp"]
+    assert epp_items and all(i["status"] == "skip" and "pinned" in i["reason"] for i in epp_items)
+    rows = {r["id"]: r for r in json.loads(invoke("check", "--profile", prof, "--root", str(root),
+                                                  "--json").stdout)["results"]}
+    assert rows["cpu.governor"]["status"] == "PASS"
+    assert rows["cpu.epp"]["status"] == "SKIP" and "pins the EPP" in rows["cpu.epp"]["message"]

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts
-from hwtune.probe.cpufreq import format_policies, governor_choices, resolve_governor
+from hwtune.probe.cpufreq import epp_pinned, format_policies, governor_choices, resolve_governor
 
 
 def _no_policy(facts: Facts) -> str | None:
@@ -67,7 +67,13 @@ def check_epp(facts: Facts, p: Mapping[str, Any]) -> Finding:
     epp = facts.get("cpufreq.epp") or {}
     if not epp:
         return skip("the cpufreq driver exposes no energy_performance_preference", want)
-    wrong = [name for name, value in epp.items() if value != want]
+    governors = facts.get("cpufreq.governors") or {}
+    pinned = [name for name in epp if epp_pinned(facts.get("cpufreq.driver") or "", governors.get(name), want)]
+    if pinned and len(pinned) == len(epp):
+        # apply skips these writes too: the kernel answers EBUSY
+        return skip(f"{facts.get('cpufreq.driver')} pins the EPP to performance under the performance "
+                    f"governor ({format_policies(pinned)}): {want} cannot be set", want, _summary(epp))
+    wrong = [name for name, value in epp.items() if value != want and name not in pinned]
     if not wrong:
         return passed(_summary(epp), want)
     # intel_pstate in active mode pins EPP to "performance" itself once the

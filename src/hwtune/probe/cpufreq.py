@@ -55,6 +55,17 @@ def resolve_governor(value: str, available: list[str]) -> str | None:
     return next((g for g in governor_choices(value) if g in available), None)
 
 
+# Drivers that, in active mode, refuse an EPP other than "performance" while the governor is
+# performance (intel_pstate since Linux 5.9 and amd-pstate-epp answer EBUSY): the EPP is pinned.
+# In passive mode they name themselves intel_cpufreq / amd-pstate, so the name says the mode.
+EPP_PINNED_DRIVERS = ("intel_pstate", "amd-pstate-epp")
+
+
+def epp_pinned(driver: str, governor: str | None, epp: str) -> bool:
+    """Whether this EPP cannot be set on a policy of this driver under this governor."""
+    return driver in EPP_PINNED_DRIVERS and governor == "performance" and epp != "performance"
+
+
 def boost_word(on: bool, inverted: bool) -> str:
     """What the switch file holds for boost on/off."""
     return "0" if on == inverted else "1"

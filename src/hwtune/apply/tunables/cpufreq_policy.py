@@ -15,9 +15,9 @@ from typing import Any, Mapping
 
 from hwtune.apply.tunables import PlanContext, Tunable
 from hwtune.host import Host
-from hwtune.probe.cpufreq import CPU_DIR, CPUFREQ_DIR, governor_choices, list_policies, resolve_governor
+from hwtune.probe.cpufreq import (CPU_DIR, CPUFREQ_DIR, epp_pinned, governor_choices, list_policies,
+                                  resolve_governor)
 
-EPP_PINNED_DRIVERS = ("intel_pstate", "amd-pstate-epp")
 WORD = re.compile(r"[a-z0-9_]+")
 # what a governor or EPP file may hold (and rollback restore): one short word
 FILE_WORD = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -104,8 +104,7 @@ def plan_epp(host: Host, name: str, target: str, final_governor: str | None, mod
         return Item("cpu.epp", name, current, target, INVALID, mode=mode,
                     reason=f"value not available: {target} is not among this policy's preferences "
                            f"({', '.join(available) or 'none listed'})")
-    if driver in EPP_PINNED_DRIVERS and final_governor == "performance" and target != "performance" \
-            and _active_mode(host, driver):
+    if epp_pinned(driver, final_governor, target) and _active_mode(host, driver):
         return Item("cpu.epp", name, current, target, SKIP, mode=mode,
                     reason=f"{driver} in active mode rejects EPP writes under the performance governor "
                            "(the EPP is pinned to performance)")
