@@ -23,8 +23,8 @@ def _f(x: Any, digits: int = 2) -> str:
 def results_table(results: list[dict[str, Any]], title: str) -> Table:
     t = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("model", "device", "batching", "inst", "max QPS", "samples/s", "p50 ms", "p90 ms", "p99 ms",
-                "LoadGen"):
-        t.add_column(col, justify="left" if col in ("model", "device", "batching", "LoadGen") else "right")
+                "LoadGen", "foreign"):
+        t.add_column(col, justify="left" if col in ("model", "device", "batching", "LoadGen", "foreign") else "right")
     for r in results:
         b = r["batching"]
         batching = f"<= {b['max_batch_size']}, {b['max_queue_delay_us']} us" if b["max_batch_size"] > 1 else "none"
@@ -32,19 +32,28 @@ def results_table(results: list[dict[str, Any]], title: str) -> Table:
         t.add_row(r["model"], f"{r['backend']}/{r['device']}", batching, str(r["instances"]),
                   _f(r.get("max_qps"), 1), _f(r.get("throughput_fps"), 1), _f(lat.get("p50")), _f(lat.get("p90")),
                   _f(lat.get("p99")), Text("VALID" if r["valid"] else "INVALID",
-                                           style="green" if r["valid"] else "bold red"))
+                                           style="green" if r["valid"] else "bold red"), _foreign(r))
     return t
+
+
+def _foreign(r: dict[str, Any]) -> Text:
+    """CPU other processes used during the reported run (cores): what disturbed it, if anything."""
+    f = r.get("foreign_cores")
+    if f is None:
+        return Text("-", style="dim")
+    return Text(f"NOISY {f:.2f}", style="bold yellow") if r.get("noisy") else Text(f"{f:.2f}", style="dim")
 
 
 def curve_table(r: dict[str, Any]) -> Table:
     t = Table(title=f"{r['model']} ({r['backend']}/{r['device']}): QPS vs p99, the search's runs",
               title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("QPS", "p50 ms", "p90 ms", "p99 ms", "run s", "p99 in budget", "LoadGen"):
+    for col in ("QPS", "p50 ms", "p90 ms", "p99 ms", "run s", "p99 in budget", "LoadGen", "foreign"):
         t.add_column(col, justify="right")
     for p in r.get("curve", []):
         lat = p["latency_ms"]
         t.add_row(_f(p["qps"], 1), _f(lat["p50"]), _f(lat["p90"]), _f(lat["p99"]), f"{p['min_duration_s']:g}",
-                  "yes" if p["within_slo"] else "no", "VALID" if p["valid"] else "INVALID")
+                  "yes" if p["within_slo"] else "no", "VALID" if p["valid"] else "INVALID",
+                  _f(p.get("foreign_cores")))
     return t
 
 
