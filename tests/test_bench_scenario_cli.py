@@ -62,7 +62,7 @@ def test_tune_shows_what_dynamic_batching_buys_and_carries_it_into_the_triton_sn
     _loadgen()
     # 1 ms a batch plus 0.2 ms a sample: a batch of 8 serves 3.3x the requests of one at a time.
     r = invoke("--scenario", "server", "--model", "fixed:1ms+0.2ms", "--latency-slo", "20ms", "--tune",
-               "--duration", "1s", "--step", "0.4s", "--json", "--no-save")
+               "--duration", "0.6s", "--step", "0.3s", "--json", "--no-save")
     assert r.exit_code in (0, 1), r.output
     doc = json.loads(r.stdout)
     (t,) = doc["batching_tune"]
