@@ -95,6 +95,8 @@ CATALOGUE: tuple[FactId, ...] = (
        "kind, time, message and the pattern's fields"),
     _f("kernel.log_events_dropped", "int", "events", "matched events beyond the cap that were not kept"),
     _f("pci.aer", "list", "", "PCIe AER counters (correctable, nonfatal, fatal) of each GPU and its upstream ports"),
+    _f("pci.lspci_aer", "list", "", "AER status bits (lspci -vvv CESta/UESta, masked bits apart) of each NVIDIA "
+       "GPU and the bridges above it; read where sysfs has no AER counters"),
     _f("memory.edac", "list", "", "EDAC memory controllers with their corrected (ce) and uncorrected (ue) counts"),
     _f("cpu.thermal_throttle", "dict", "events", "thermal throttle counters: core events summed, package events "
        "per package"),

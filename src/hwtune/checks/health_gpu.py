@@ -228,13 +228,16 @@ def check_pcie_errors(facts: Facts, p: Mapping[str, Any]) -> Finding:
     expected = "no PCIe replay and no AER error on GPU links"
     replays, _ = _with_health(facts, "pcie_replays")
     aer = facts.get("pci.aer")
+    lspci = facts.get("pci.lspci_aer")  # read only where sysfs has no AER counters
     events, log_why = log_events(facts, "aer", "pcie_bus_error")
-    if not replays and aer is None and events is None:
+    if not replays and aer is None and lspci is None and events is None:
         return skip("no source: the GPUs report no replay counter, sysfs has no AER counters "
-                    f"({facts.reason('pci.aer')}), and the kernel log is not available ({log_why})", expected)
+                    f"({facts.reason('pci.aer')}), no lspci -vvv AER status ({facts.reason('pci.lspci_aer')}), "
+                    f"and the kernel log is not available ({log_why})", expected)
     if facts.get("gpu.count") == 0:  # AER errors of other devices are not this check's
         return skip(NO_GPU, expected)
-    gpu_links = {entry["address"] for entry in aer} if aer else None
+    links = aer if aer is not None else lspci
+    gpu_links = {entry["address"] for entry in links} if links else None
     fatal: list[str] = []
     recoverable: list[str] = []
     observed: list[str] = []
@@ -251,6 +254,12 @@ def check_pcie_errors(facts: Facts, p: Mapping[str, Any]) -> Finding:
             observed.append(f"{entry['address']} ({entry['role']} of {entry['gpu']}): AER correctable "
                             f"{entry.get('correctable', 0)}, non-fatal {entry.get('nonfatal', 0)}, "
                             f"fatal {entry.get('fatal', 0)}")
+    for entry in lspci if aer is None and lspci else ():
+        observed.extend(_lspci_observed(entry))
+        if entry["fatal"]:
+            fatal.append(entry["address"])
+        if entry["correctable"] or entry["nonfatal"]:
+            recoverable.append(entry["address"])
     for port, seen in _group(events or [], "port").items():
         if gpu_links is not None and port not in gpu_links:
             continue  # a link with no GPU on it
@@ -264,9 +273,25 @@ def check_pcie_errors(facts: Facts, p: Mapping[str, Any]) -> Finding:
                        links=", ".join(sorted(set(fatal))))
     if recoverable:
         return problem(observed, expected, "PCIe link errors the hardware recovered from (replays, correctable "
-                       "AER): a marginal link, riser or slot", severity_key="recoverable_severity",
-                       links=", ".join(sorted(set(recoverable))))
+                       "AER) or non-fatal uncorrectable ones: a marginal link, riser or slot",
+                       severity_key="recoverable_severity", links=", ".join(sorted(set(recoverable))))
     return passed(observed or "no replay, no AER error", expected)
+
+
+def _lspci_observed(entry: Mapping[str, Any]) -> list[str]:
+    """One line per lspci AER finding: the device, then the status line as lspci printed it."""
+    where = (f"GPU {entry['address']}" if entry["role"] == "gpu"
+             else f"{entry['address']} (upstream port of GPU {entry['gpu']})")
+    if not entry["aer"]:
+        denied = " (capabilities: <access denied>: lspci ran without root)" if entry["caps_denied"] else ""
+        return [f"{where}: no AER capability in lspci -vvv{denied}"]
+    parts = ([f"correctable {', '.join(entry['correctable'])}"] if entry["correctable"] else []) + (
+        [f"uncorrectable fatal {', '.join(entry['fatal'])}"] if entry["fatal"] else []) + (
+        [f"uncorrectable non-fatal {', '.join(entry['nonfatal'])}"] if entry["nonfatal"] else [])
+    masked = f" (masked, not reported: {', '.join(entry['masked'])})" if entry["masked"] else ""
+    if not parts:
+        return [f"{where}: lspci AER status clear{masked}"]
+    return [f"{where}: lspci AER {'; '.join(parts)}{masked}; {' | '.join(entry['evidence'])}"]
 
 
 def _group(events: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:

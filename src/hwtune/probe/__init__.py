@@ -53,5 +53,6 @@ def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
 def snapshot_commands(host: Host) -> list[list[str]]:
     """Commands whose output a snapshot records even when the probes did not run them."""
     from hwtune.probe.gpu import snapshot_commands as gpu_commands
+    from hwtune.probe.health import snapshot_commands as health_commands
 
-    return gpu_commands(host)
+    return gpu_commands(host) + health_commands(host)

@@ -10,6 +10,7 @@ GPU records from NVML or nvidia-smi (`probe/gpu.py`).
 from __future__ import annotations
 
 import re
+import shutil
 
 from hwtune.facts import FactsBuilder
 from hwtune.health.patterns import match_events
@@ -23,12 +24,15 @@ AER_FILES = (("correctable", "aer_dev_correctable", "TOTAL_ERR_COR"),
              ("nonfatal", "aer_dev_nonfatal", "TOTAL_ERR_NONFATAL"),
              ("fatal", "aer_dev_fatal", "TOTAL_ERR_FATAL"))
 NVIDIA_SMI_TABLE = ["nvidia-smi"]
+LSPCI = ["lspci", "-vvv"]
+LSPCI_TIMEOUT_S = 10.0
 _PCI_ADDRESS = re.compile(r"[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]")
 
 
 def probe_health(host: Host, b: FactsBuilder) -> None:
     probe_kernel_log(host, b)
     probe_aer(host, b)
+    probe_lspci_aer(host, b)
     probe_edac(host, b)
     probe_thermal_throttle(host, b)
     probe_nvidia_smi_table(host, b)
@@ -107,6 +111,39 @@ def _read_aer(host: Host, address: str) -> dict[str, int] | None:
             counters = parse_aer_counters(text)
             counts[key] = counters.get(total_key, sum(counters.values()))
     return counts or None
+
+
+def snapshot_commands(host: Host) -> list[list[str]]:
+    """`lspci -vvv` where lspci is installed: a replay then sees the AER
+    status bits even of a host whose sysfs had no counters. Recorded through
+    the Runner like every command (10 s timeout, output capped)."""
+    return [list(LSPCI)] if host.live and shutil.which(LSPCI[0]) else []
+
+
+def probe_lspci_aer(host: Host, b: FactsBuilder) -> None:
+    """The AER status bits of the NVIDIA GPUs and the bridges above them, from
+    `lspci -vvv`: read only where sysfs gave no AER counters (pci.aer unknown)."""
+    if b.values.get("pci.aer") is not None:
+        b.unknown("pci.lspci_aer", "not read: sysfs has the AER counters (pci.aer)")
+        return
+    if b.values.get("pci.nvidia_devices") == []:
+        b.unknown("pci.lspci_aer", "no NVIDIA GPU on the PCI bus")
+        return
+    from hwtune.probe.lspci import nvidia_link_errors, parse_lspci
+
+    result = host.run(LSPCI, timeout_s=LSPCI_TIMEOUT_S)
+    if not result.ok or not result.stdout:
+        b.unknown("pci.lspci_aer", f"no lspci -vvv output: {result.error or 'empty'}")
+        return
+    links = nvidia_link_errors(parse_lspci(result.stdout))
+    if not links:
+        b.unknown("pci.lspci_aer", "lspci -vvv lists no NVIDIA GPU")
+    elif not any(link["aer"] for link in links):
+        denied = any(link["caps_denied"] for link in links)
+        b.unknown("pci.lspci_aer", "lspci -vvv shows no AER capability on the GPU links" + (
+            " (capabilities: <access denied>: it ran without root)" if denied else ""))
+    else:
+        b.set("pci.lspci_aer", links)
 
 
 # -- EDAC and CPU thermal throttling ------------------------------------------------
