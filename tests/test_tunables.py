@@ -129,6 +129,10 @@ def test_every_declaration_names_checks_that_exist_and_every_write_is_on_the_all
     assert sysfs.is_kernel_path("/sys/devices/system/cpu/cpufreq/policy12/scaling_governor")
     assert sysfs.is_kernel_path("/sys/devices/system/cpu/intel_pstate/no_turbo")
     assert not sysfs.is_kernel_path("/sys/devices/system/cpu/cpufreq/policy12/scaling_max_freq")
+    # each tunable is planned: by its own plan, or by the one of the key the kernel couples it with
+    for tunable in registry().values():
+        assert (tunable.plan is None) == (tunable.planned_with is not None), tunable.key
+        assert tunable.planned_with is None or registry()[tunable.planned_with].plan is not None
     # profile keys are the declared tunables: nothing else is accepted
     assert set(registry()) == {"cpu.governor", "cpu.epp", "cpu.boost", "mm.thp_enabled", "mm.thp_defrag",
                                "sysctl", "nvidia.persistenced", "nvidia.ecc", "nvidia.mig", "kernel.cmdline"}

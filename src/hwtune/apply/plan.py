@@ -13,7 +13,7 @@ def plan_apply(host: Host, profile: Profile, *, profile_ref: str, persist: bool 
                boot: bool = False, nvml=None, allow_lower_hardening: bool = False) -> Plan:
     """The plan, in the order it is written: kernel values first (each tunable's declared order),
     hwtune's own boot files last."""
-    ctx = PlanContext("persistent" if persist or boot else "runtime", host.live, nvml)
+    ctx = PlanContext("persistent" if persist or boot else "runtime", nvml)
     items = []
     for tunable in registry().values():
         if tunable.plan is not None:

@@ -46,6 +46,7 @@ class Backend(Protocol):
     title: str  # how its notes name it ("OpenVINO")
     aliases: tuple[str, ...]  # other --backend spellings ("ort")
     short: str  # the table's label ("ort")
+    triton_threads_key: str  # the Triton model parameter that sets its thread count
 
     def devices(self) -> tuple[list[DeviceInfo], list[str]]:
         """The devices it can benchmark here (each with the precisions it runs), and notes on what

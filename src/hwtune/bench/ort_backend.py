@@ -33,6 +33,7 @@ class OrtBackend:
     title = "onnxruntime"
     aliases = ("ort",)
     short = "ort"
+    triton_threads_key = "intra_op_thread_count"
 
     def devices(self) -> tuple[list[DeviceInfo], list[str]]:
         """Each provider hwtune can benchmark, in preference order; the others as a note."""
@@ -66,7 +67,7 @@ class OrtBackend:
 
     def triton_parameters(self, executed: Executed, instances: int, gpu: bool) -> dict[str, str]:
         if executed.threads and not gpu:
-            return {"intra_op_thread_count": str(executed.threads), "inter_op_thread_count": "1"}
+            return {self.triton_threads_key: str(executed.threads), "inter_op_thread_count": "1"}
         return {}
 
 

@@ -32,6 +32,7 @@ class OvBackend:
     title = "OpenVINO"
     aliases = ("ov",)
     short = "ov"
+    triton_threads_key = "INFERENCE_NUM_THREADS"
 
     def devices(self) -> tuple[list[DeviceInfo], list[str]]:
         """Every device the OpenVINO Core lists, with the precisions it reports."""
@@ -66,7 +67,7 @@ class OvBackend:
         # one stream per instance, each with its share of the threads
         params = {"NUM_STREAMS": "1", "PERFORMANCE_HINT": "LATENCY"}
         if executed.threads:
-            params["INFERENCE_NUM_THREADS"] = str(max(1, executed.threads // instances))
+            params[self.triton_threads_key] = str(max(1, executed.threads // instances))
         return params
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hwtune.bench.batcher import NO_BATCHING, Batching
+from hwtune.bench.engines import backend
 from hwtune.bench.serving import Model, Report, ServingResult, serve
 
 BATCH_CANDIDATES = (4, 8)
@@ -82,10 +83,9 @@ def triton_snippet(tune: BatchingTune) -> str:
     if best.batching.enabled:
         lines += ["dynamic_batching {", f"  max_queue_delay_microseconds: {best.batching.max_queue_delay_us}", "}"]
     lines.append(f"instance_group [ {{ count: {best.instances}, kind: {kind} }} ]")
-    if m.threads and m.backend == "onnxruntime":
-        lines.append(f'parameters: {{ key: "intra_op_thread_count" value: {{ string_value: "{m.threads}" }} }}')
-    elif m.threads and m.backend == "openvino":
-        lines.append(f'parameters: {{ key: "INFERENCE_NUM_THREADS" value: {{ string_value: "{m.threads}" }} }}')
+    if m.threads and m.backend != "fixed":
+        key = backend(m.backend).triton_threads_key
+        lines.append(f'parameters: {{ key: "{key}" value: {{ string_value: "{m.threads}" }} }}')
     p99 = best.run.latency_ms.get("p99") if best.run else None
     lines.append(f"# measured by hwtune (MLPerf LoadGen server, p99 <= {tune.latency_slo_ms:g} ms): "
                  f"{best.max_qps:,.1f} QPS at p99 {p99:.2f} ms, VALID; " + (

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 class PlanContext(NamedTuple):
     mode: str  # runtime | persistent
-    live: bool
     nvml: Any = None  # the NVML adapter, for the GPU tunables
 
 
@@ -57,7 +56,6 @@ class Tunable(NamedTuple):
     # (value, reason when None)) with the readers apply plans with; () where an area probe fills them
     facts: tuple[FactId, ...] = ()
     observe: Callable[["Host"], Mapping[str, tuple[Any, str]]] | None = None
-
 
 
 @lru_cache(maxsize=1)
