@@ -9,7 +9,7 @@ NVML function of the real module is ever called.
 
 Install it with `use_fake(monkeypatch, fake)`; scenarios: `no_driver()`,
 `eight_a100()`, `one_gpu_lost()`, `fields_not_supported()`,
-`two_a5000_as_in_xml()`, `sick_a100()`. `write_a100_box` lays out the sysfs side of the
+`two_a5000_as_in_xml()`, `sick_a100()`, `reset_required_a100()`. `write_a100_box` lays out the sysfs side of the
 eight-GPU box; `ScriptedRunner` answers commands from a table and notes what
 was asked.
 """
@@ -148,7 +148,15 @@ def healthy_answers(*, temp: int = 34, sm_mhz: tuple[int, int] = (1410, 1410),
         "nvmlDeviceGetClockInfo": {(REAL.NVML_CLOCK_SM,): sm_mhz[0], (REAL.NVML_CLOCK_MEM,): mem_mhz[0]},
         "nvmlDeviceGetMaxClockInfo": {(REAL.NVML_CLOCK_SM,): sm_mhz[1], (REAL.NVML_CLOCK_MEM,): mem_mhz[1]},
         "nvmlDeviceGetUtilizationRates": SimpleNamespace(gpu=0, memory=0),
+        "nvmlDeviceGetFieldValues": recovery_action(REAL.NVML_GPU_RECOVERY_ACTION_NONE),
     }
+
+
+def recovery_action(action: int) -> list[SimpleNamespace]:
+    """nvmlDeviceGetFieldValues(h, [NVML_FI_DEV_GET_GPU_RECOVERY_ACTION]) as the
+    library returns it: one c_nvmlFieldValue_t, its value in the uiVal member."""
+    return [SimpleNamespace(fieldId=REAL.NVML_FI_DEV_GET_GPU_RECOVERY_ACTION, nvmlReturn=REAL.NVML_SUCCESS,
+                            value=SimpleNamespace(uiVal=action))]
 
 
 def a100(i: int) -> dict[str, Any]:
@@ -216,6 +224,17 @@ def sick_a100() -> FakePynvml:
     return fake
 
 
+def reset_required_a100() -> FakePynvml:
+    """Eight A100 where the driver asks for a reset of GPU5 (recovery action
+    GPU_RESET, what nvidia-smi prints as "Reset Required : Yes") and a drain
+    and reset of GPU6; GPU7 is on a driver without the field (NotSupported)."""
+    fake = eight_a100()
+    fake.gpus[5]["nvmlDeviceGetFieldValues"] = recovery_action(REAL.NVML_GPU_RECOVERY_ACTION_GPU_RESET)
+    fake.gpus[6]["nvmlDeviceGetFieldValues"] = recovery_action(REAL.NVML_GPU_RECOVERY_ACTION_DRAIN_AND_RESET)
+    fake.gpus[7]["nvmlDeviceGetFieldValues"] = REAL.NVMLError_NotSupported()
+    return fake
+
+
 def two_a5000_as_in_xml() -> FakePynvml:
     """The two RTX A5000 of the gpu-2xa5000-xml snapshot, as NVML would answer:
     the values of its cmd/nvidia-smi_-q_-x.xml written in NVML's units."""
@@ -229,6 +248,9 @@ def two_a5000_as_in_xml() -> FakePynvml:
             compute_mode=REAL.NVML_COMPUTEMODE_DEFAULT, arch=REAL.NVML_DEVICE_ARCH_AMPERE)
         # the XML's health readings: ECC off and no page retirement on Ampere (N/A there)
         answers.update(healthy_answers(temp=temp, sm_mhz=(210, 2100), mem_mhz=(405, 8001), power_mw=power_mw))
+        # the recorded XML holds no gpu_reset_status element: the field answers "not supported"
+        answers["nvmlDeviceGetFieldValues"] = [SimpleNamespace(nvmlReturn=REAL.NVML_ERROR_NOT_SUPPORTED,
+                                                               value=SimpleNamespace(uiVal=0))]
         answers["nvmlDeviceGetTemperatureThreshold"] = {(REAL.NVML_TEMPERATURE_THRESHOLD_SLOWDOWN,): 95,
                                                         (REAL.NVML_TEMPERATURE_THRESHOLD_SHUTDOWN,): 98}
         for name in ("nvmlDeviceGetTotalEccErrors", "nvmlDeviceGetRetiredPages",

@@ -306,31 +306,49 @@ def _group(events: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, A
 LOST = ("gpu is lost", "unknown error", "device handle", "gpu requires reset")
 
 
-@check("gpu.readings", fix=("gpus",), field_severity="warn")
+@check("gpu.readings", fix=("gpus", "action"), field_severity="warn")
 def check_readings(facts: Facts, p: Mapping[str, Any]) -> Finding:
-    expected = "every GPU answers every reading"
+    expected = "every GPU answers every reading and none waits for a reset"
     table = facts.get("gpu.table_errors")  # set from recorded captures only
     if not facts.gpus and table is None:
         return skip(NO_GPU if facts.get("gpu.count") == 0 else
                     f"no GPU readings: {facts.reason('gpu.count')}", expected)
     lost: list[str] = []
+    reset: list[str] = []
     fields: list[str] = []
     observed: list[str] = []
     for g in facts.gpus:
         if g.error:
             lost.append(_gpu_id(g))
             observed.append(f"{_label(g)}: {g.error}")
-        elif g.health is not None and g.health.unreadable:
+            continue
+        if g.health is not None and g.health.reset_required:
+            reset.append(_gpu_id(g))
+            observed.append(f"{_label(g)}: reset required (GPU Reset Status: Reset Required: Yes)")
+        if g.health is not None and g.health.unreadable:
             fields.append(_gpu_id(g))
             observed.append(f"{_label(g)}: unreadable {', '.join(g.health.unreadable)}")
     for row in table or ():
         where = row.get("bus_id") or f"GPU{row.get('index')}"
         observed.append(f"{where}: {', '.join(row['fields'])}: {row['message']}")
         (lost if any(k in row["message"].lower() for k in LOST) else fields).append(where)
-    if lost:
-        return problem(observed, expected, "the driver cannot read these GPUs (lost, unknown error, no device "
-                       "handle); the other GPUs still report", gpus=", ".join(lost))
+    if lost or reset:
+        what = ([f"the driver cannot read {', '.join(lost)} (lost, unknown error, no device handle)"] if lost
+                else []) + ([f"reset required on {', '.join(reset)}: the driver asks for a GPU reset before the "
+                             "GPU serves again"] if reset else [])
+        action = "; ".join(([LOST_ACTION] if lost else []) + ([RESET_ACTION.format(
+            commands="; ".join(f"nvidia-smi -r -i {bus}" for bus in reset))] if reset else []))
+        return problem(observed, expected, "; ".join(what) + "; the other GPUs still report",
+                       gpus=", ".join(lost + reset), action=action)
     if fields:
         return problem(observed, expected, "some readings fail (ERR!): a sensor, fan or the board's "
-                       "management controller is faulty", severity_key="field_severity", gpus=", ".join(fields))
+                       "management controller is faulty", severity_key="field_severity", gpus=", ".join(fields),
+                       action=FIELD_ACTION)
     return passed(f"{len(facts.gpus) or len(table or [])} GPU(s) answer every reading", expected)
+
+
+LOST_ACTION = "a lost GPU: drain the host, reboot, reseat the card and check its power"
+# nvidia-smi -r resets one GPU; it refuses while processes use it, hence the drain first
+RESET_ACTION = ("reset required: drain the GPU (stop the processes using it), then reset it as root: {commands} "
+                "(or reboot the host); if the flag comes back, run the field diagnostic")
+FIELD_ACTION = "a failing sensor or fan: check the board and its cooling"

@@ -184,7 +184,22 @@ class NvmlSession:
             utilization_gpu_pct=None if util is None else int(util.gpu),
             utilization_mem_pct=None if util is None else int(util.memory),
             memory_used_mib=None if memory is None else int(memory.used) // _MIB,
+            reset_required=self._reset_required(h),
         )
+
+    def _reset_required(self, h: Any) -> bool | None:
+        """NVML's GPU recovery action (the field behind nvidia-smi's "GPU Reset
+        Status", driver 535+): a reset, a drain-and-reset or a reboot means the
+        GPU must be reset before it serves again. None: not reported."""
+        nv = self._nv
+        field_id = getattr(nv, "NVML_FI_DEV_GET_GPU_RECOVERY_ACTION", None)
+        if field_id is None:  # nvidia-ml-py before 12.560
+            return None
+        values = self._field(nv.nvmlDeviceGetFieldValues, h, [field_id])
+        if not values or int(values[0].nvmlReturn) != nv.NVML_SUCCESS:
+            return None
+        resets = {getattr(nv, f"NVML_GPU_RECOVERY_ACTION_{name}", None) for name in RESET_ACTIONS}
+        return int(values[0].value.uiVal) in resets
 
     def _field(self, fn: Callable[..., Any], *args: Any) -> Any:
         try:
@@ -197,6 +212,10 @@ class NvmlSession:
             return fn()
         except self._nv.NVMLError:
             return None
+
+
+# nvmlGpuRecoveryAction_t values after which the GPU serves again only once reset or rebooted
+RESET_ACTIONS = ("GPU_RESET", "NODE_REBOOT", "DRAIN_AND_RESET", "BUS_RESET", "SYSTEM_REBOOT")
 
 
 def _text(value: Any) -> str | None:
