@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from typing import Any
 
 from rich import box
@@ -116,8 +117,8 @@ def tune_view(tunes: list[Any], settings_by_device: dict[str, dict[str, Any]]) -
                           f"p99 {b.latency.p99_ms:.2f} ms", style="bold green"))
         s = settings_by_device.get(dev, {})
         for key in ("openvino_properties", "onnxruntime_session_options"):
-            if key in s:
-                parts.append(Text(f"  {key}: {s[key]}"))
+            if key in s:  # JSON, to paste into code or a config as is
+                parts.append(Text(f"  {key}: {json.dumps(s[key])}"))
         for key in ("openvino_infer_requests", "onnxruntime_concurrent_runs", "model_note"):
             if key in s:
                 parts.append(Text(f"  {key}: {s[key]}"))
