@@ -48,7 +48,9 @@ def main() -> None:
             start = time.perf_counter()
             res = subprocess.run(["bash", "-c", command], cwd=clone, env=env, capture_output=True, text=True)
             took = time.perf_counter() - start
-            tail = (res.stdout + res.stderr).strip().splitlines()[-3:]
+            tail = res.stdout.strip().splitlines()[-3:]  # hwtune's verdict, pytest's summary
+            if res.returncode != 0:
+                tail += res.stderr.strip().splitlines()[-3:]
             print(f"\ncommand {n}: {command}\n  exit {res.returncode}, {took:.1f} s wall")
             for line in tail:
                 print(f"  | {line}")
