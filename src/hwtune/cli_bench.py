@@ -71,7 +71,7 @@ def bench(
     qps: str = typer.Option("", "--qps", help="--scenario server: one run at this QPS instead of searching the max."),
     max_batch_size: int = typer.Option(1, "--max-batch-size", help="--scenario: dynamic batching, as Triton's max_batch_size (1: none)."),
     max_queue_delay: str = typer.Option("", "--max-queue-delay", help="--scenario: dynamic batching's max queue delay, e.g. 2ms or 500us."),
-    instances: int = typer.Option(1, "--instances", help="--scenario: model instances serving side by side (Triton's instance_group count)."),
+    instances: int = typer.Option(0, "--instances", help="--scenario: model instances serving side by side (Triton's instance_group count); 0: one per core on a CPU, with one thread each."),
     duration: str = typer.Option("10s", "--duration", help="--scenario: LoadGen's min duration for the reported run (MLPerf: 600s)."),
     step: str = typer.Option("2s", "--step", help="--scenario server: LoadGen's min duration for each search step."),
 ) -> None:
@@ -176,19 +176,18 @@ def _scenario(a: dict[str, Any]) -> int:
     from hwtune.bench.serving import serve
 
     models = served_models(_plan({**a, "tune": False}), a["instances"])
-    common: dict[str, Any] = dict(instances=a["instances"], duration_s=o["duration_s"], step_s=o["step_s"],
-                                  log_base=store.bench_dir() / "loadgen")
+    common: dict[str, Any] = dict(duration_s=o["duration_s"], step_s=o["step_s"], log_base=store.bench_dir() / "loadgen")
     results, tunes = [], []
     with _progress() as report:
         for i, model in enumerate(models):
             say = lambda m, i=i: report(m, i, len(models))  # noqa: E731
             if a["tune"]:
-                t = tune_batching(model, o["slo_ms"], report=say, **common)
+                t = tune_batching(model, o["slo_ms"], instances=model.instances, report=say, **common)
                 tunes.append(t.to_json())
                 results.extend(t.results)
             else:
-                results.append(serve(model, o["scenario"], o["batching"], latency_slo_ms=o["slo_ms"],
-                                     target_qps=o["qps"], report=say, **common))
+                results.append(serve(model, o["scenario"], o["batching"], instances=model.instances,
+                                     latency_slo_ms=o["slo_ms"], target_qps=o["qps"], report=say, **common))
     doc = {"command": "bench --scenario", "scenario": o["scenario"], "latency_slo_ms": o["slo_ms"],
            "results": [r.to_json() for r in results]}
     if tunes:
@@ -219,8 +218,8 @@ def _scenario_options(a: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError("--tune with --scenario searches batching for the server scenario; use --scenario server")
     if a["tune"] and qps is not None:
         raise ConfigError("--tune searches the max QPS; leave out --qps")
-    if a["max_batch_size"] < 1 or a["instances"] < 1:
-        raise ConfigError("--max-batch-size and --instances must be 1 or more")
+    if a["max_batch_size"] < 1 or a["instances"] < 0:
+        raise ConfigError("--max-batch-size must be 1 or more, --instances 0 (one per core) or more")
     delay_s = parse_duration_s(a["max_queue_delay"], "--max-queue-delay") if a["max_queue_delay"] else 0.0
     return {"scenario": scenario, "slo_ms": slo_ms, "qps": qps,
             "batching": Batching(a["max_batch_size"], int(round(delay_s * 1e6))),

@@ -45,6 +45,7 @@ class Model:
     precision: str = "fp32"
     threads: int | None = None
     fixed_service_s: tuple[float, float] | None = None  # the built-in fixed model: (base, per extra sample)
+    instances: int = 1  # how many serve side by side (Triton's instance_group count)
 
 
 _FIXED = re.compile(r"^fixed:([0-9]*\.?[0-9]+(?:us|ms|s)?)(?:\+([0-9]*\.?[0-9]+(?:us|ms|s)?))?$")
@@ -72,9 +73,9 @@ def parse_duration_s(text: str, option: str) -> float:
     return float(m.group(1)) * {"ms": 1e-3, None: 1e-3, "s": 1.0, "us": 1e-6}[m.group(2)]
 
 
-def fixed_model(name: str, base_s: float, per_sample_s: float) -> Model:
+def fixed_model(name: str, base_s: float, per_sample_s: float, instances: int = 1) -> Model:
     return Model(name, "fixed", "timer", lambda _b: FixedService(base_s, per_sample_s),
-                 fixed_service_s=(base_s, per_sample_s))
+                 fixed_service_s=(base_s, per_sample_s), instances=instances)
 
 
 @dataclass(frozen=True)
