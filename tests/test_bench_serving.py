@@ -174,6 +174,25 @@ def test_dynamic_batcher_batch_sizes():
     assert rec.sizes == [1] * 5
 
 
+def test_two_instances_share_the_queue_and_every_sample_completes_once():
+    """Sparse arrivals, a long queue delay: both instances wait on the same partial batch; the one
+    that loses finds the queue empty and waits again (a batch is never empty, no thread dies)."""
+    recs = [_Recorder(0.0005), _Recorder(0.0005)]
+    sut = BatchingSut(recs, Batching(max_batch_size=8, max_queue_delay_us=10_000))
+    done: list[int] = []
+    finished = threading.Event()
+    sut.complete = lambda got: (done.extend(got), len(done) >= 60 and finished.set())
+    for i in range(60):
+        sut.issue([i])
+        time.sleep(0.002)
+    assert finished.wait(10)
+    assert all(t.is_alive() for t in sut.threads)  # no instance thread died on the way
+    sut.close()
+    assert sorted(done) == list(range(60))
+    sizes = recs[0].sizes + recs[1].sizes
+    assert all(1 <= n <= 8 for n in sizes) and sum(sizes) == 60
+
+
 def test_a_failing_instance_is_one_error_line_not_a_traceback():
     class Broken(_Recorder):
         def run(self, n: int, ready_at: float) -> float:

@@ -134,18 +134,22 @@ class BatchingSut:
     def _take(self) -> tuple[list[int], float] | None:
         max_batch, delay_s = self.batching.max_batch_size, self.batching.max_queue_delay_us / 1e6
         with self.cond:
-            while not self.queue and not self.stopping:
-                self.cond.wait()
-            if self.stopping:
-                return None
-            deadline = self.queue[0][1] + delay_s
-            while len(self.queue) < max_batch and not self.stopping:
-                left = deadline - perf()
-                if left <= 0:
+            while True:
+                while not self.queue and not self.stopping:
+                    self.cond.wait()
+                if self.stopping:
+                    return None
+                while 0 < len(self.queue) < max_batch and not self.stopping:
+                    # The oldest waiting request sets the deadline; while this instance waited,
+                    # another may have taken it, so it is read again after every wake-up.
+                    left = self.queue[0][1] + delay_s - perf()
+                    if left <= 0:
+                        break
+                    self.cond.wait(left)
+                if self.stopping:
+                    return None
+                if self.queue:
                     break
-                self.cond.wait(left)
-            if self.stopping:
-                return None
             n = min(max_batch, len(self.queue))
             taken = [self.queue.popleft() for _ in range(n)]
             if self.queue:
