@@ -171,6 +171,9 @@ import typer.main
 os.setgroups([])
 os.setresgid(65534, 65534, 65534)
 os.setresuid(65534, 65534, 65534)
+libraries = [os.path.dirname(m.__file__) for m in (typer, hwtune)]
+if not all(os.access(p, os.R_OK | os.X_OK) for p in libraries):
+    sys.exit(77)  # the interpreter sits where this user cannot read (a venv under a 0700 home)
 sys.argv = ["hwtune"] + sys.argv[1:]
 hwtune.cli.main()
 """
@@ -194,6 +197,8 @@ def test_a_root_inside_a_folder_the_user_cannot_enter(tmp_path, command):
         res = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd="/")
     finally:
         locked.chmod(0o700)
+    if res.returncode == 77:
+        pytest.skip("an unprivileged user cannot read this Python's libraries (.ci/run's venv is readable)")
     assert res.returncode == 2, res.stderr
     assert "Traceback" not in res.stderr and res.stderr.count("\n") == 1
     assert str(root) in res.stderr and "ermission denied" in res.stderr
