@@ -112,6 +112,23 @@ def test_summary_is_read_as_loadgen_wrote_it(tmp_path):
     assert run.invalid_reasons() == ["too few queries for early stopping to vouch for the percentile"]
 
 
+def test_triton_snippet_of_a_runtime_model_carries_the_measured_settings(tmp_path):
+    from hwtune.bench.serving import Model, ServingResult
+    from hwtune.bench.servetune import BatchingTune, triton_snippet
+
+    model = Model("plate-classifier", "onnxruntime", "CPU", lambda _b: FixedService(0.001), threads=1, instances=2)
+    run = run_of_summary(parse_summary(SUMMARY), RunSettings("server", 3.0, target_qps=280, latency_slo_ms=40), tmp_path)
+    none = ServingResult("server", model, Batching(), 2, run, 40.0, 600.0, max_qps=250.0)
+    batched = ServingResult("server", model, Batching(8, 1500), 2, run, 40.0, 900.0, max_qps=280.0)
+    tune = BatchingTune(model, 40.0, (none, batched))
+    assert tune.best is batched and tune.gain == pytest.approx(280 / 250)
+    text = triton_snippet(tune)
+    for line in ('backend: "onnxruntime"', "max_batch_size: 8", "max_queue_delay_microseconds: 1500",
+                 "instance_group [ { count: 2, kind: KIND_CPU } ]", '"intra_op_thread_count" value: { string_value: "1" }',
+                 "280.0 QPS at p99 10.39 ms, VALID; without batching 250.0 QPS"):
+        assert line in text, (line, text)
+
+
 def test_parse_fixed_model():
     assert parse_fixed("fixed:5ms") == (0.005, 0.0)
     assert parse_fixed("fixed:2ms+500us") == pytest.approx((0.002, 0.0005))

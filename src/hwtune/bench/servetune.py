@@ -78,8 +78,8 @@ def triton_snippet(tune: BatchingTune) -> str:
     assert best is not None
     m = tune.model
     kind = "KIND_CPU" if m.device.upper().startswith(("CPU", "TIMER")) else "KIND_GPU"
-    backend = f'backend: "{m.backend}"' if m.backend != "fixed" else "# backend: none (hwtune's built-in fixed-time model)"
-    lines = [f'name: "{m.name}"', backend, f"max_batch_size: {best.batching.max_batch_size}"]
+    backend_line = f'backend: "{m.backend}"' if m.backend != "fixed" else "# backend: none (hwtune's built-in fixed-time model)"
+    lines = [f'name: "{m.name}"', backend_line, f"max_batch_size: {best.batching.max_batch_size}"]
     if best.batching.enabled:
         lines += ["dynamic_batching {", f"  max_queue_delay_microseconds: {best.batching.max_queue_delay_us}", "}"]
     lines.append(f"instance_group [ {{ count: {best.instances}, kind: {kind} }} ]")
