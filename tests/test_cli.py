@@ -163,7 +163,8 @@ def test_version_and_module_entry_point():
     (["fleet", "report", "x"], {"fleet"}), (["--version"], None), (["--help", "check"], None), ([], None),
     (["nope"], None)])
 def test_a_run_of_one_command_converts_only_that_command(args, commands):
-    from hwtune.cli import app, app_for
+    from hwtune.cli import app
+    from hwtune.cli_root import app_for
 
     chosen = app_for(args)
     if commands is None:
@@ -171,6 +172,27 @@ def test_a_run_of_one_command_converts_only_that_command(args, commands):
     else:
         names = {c.name for c in chosen.registered_commands} | {g.name for g in chosen.registered_groups}
         assert names == commands
+
+
+def test_the_entry_points_command_map_names_exactly_what_each_module_registers():
+    from hwtune.cli import COMMAND_MODULES
+    from hwtune.cli_root import COMMANDS, _name, new_app
+
+    registered = {}
+    for module in COMMAND_MODULES:
+        one = new_app()
+        module.register(one)
+        for name in [_name(c) for c in one.registered_commands] + [g.name for g in one.registered_groups]:
+            registered[name] = module.__name__.rsplit(".", 1)[1]
+    assert registered == COMMANDS
+
+
+def test_a_single_command_run_imports_no_other_command_module():
+    code = ("import sys; sys.argv = ['hwtune', 'profiles', 'list']; from hwtune.cli_root import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('hwtune.cli')), file=sys.stderr)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.stderr.strip() == "['hwtune.cli_common', 'hwtune.cli_facts', 'hwtune.cli_root']", res.stderr
 
 
 def test_every_command_is_reachable_from_the_console_script():

@@ -1,3 +1,3 @@
-from hwtune.cli import main
+from hwtune.cli_root import main
 
 main()

@@ -1,0 +1,89 @@
+"""The root of the command line: the bare app (options, help, exit codes) and the entry point.
+
+`hwtune.cli` builds the whole app from every command module; this module is
+what the console script and `python -m hwtune` start, so that a run of one
+known command imports and converts that command's module only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+
+from hwtune import __version__
+from hwtune.cli_common import out
+
+EXIT_CODES_HELP = """
+Exit codes: 0 no FAIL or ERROR; 1 a check FAILed or ERRORed (--fail-on warn: WARN too);
+2 usage or configuration error (unknown profile, malformed profile, check or input file);
+3 needs root; 4 apply failed and was undone; 5 apply failed and an undo failed too.
+"""
+
+# The one start-up trick of the CLI. Importing every command module and letting
+# typer convert all of them to click costs ~20 ms on each start, a fifth of
+# `hwtune check`; a run of one known command imports and converts only its
+# module. This map must name exactly what each module registers:
+# tests/test_cli.py compares it with the full app, so it cannot drift.
+COMMANDS = {
+    "check": "cli_check",
+    "facts": "cli_facts", "snapshot": "cli_facts", "profiles": "cli_facts",
+    "apply": "cli_apply", "rollback": "cli_apply", "history": "cli_apply",
+    "bench": "cli_bench",
+    "recommend": "cli_recommend",
+    "report": "cli_report", "fleet": "cli_report", "diff": "cli_report",
+    "watch": "cli_watch",
+}
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        out.print(f"hwtune {__version__}", markup=False)
+        raise typer.Exit()
+
+
+def main_options(
+    version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    pass
+
+
+def new_app() -> typer.Typer:
+    """The root app with its options and no command."""
+    root = typer.Typer(
+        name="hwtune",
+        help="Check, tune, benchmark and size Linux hosts for deep-learning inference.\n" + EXIT_CODES_HELP,
+        no_args_is_help=True,
+        add_completion=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    root.callback()(main_options)
+    return root
+
+
+def _name(info) -> str:
+    return info.name or typer.main.get_command_name(info.callback.__name__)
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """The app to run for these arguments: one known command alone, else the whole app
+    (help, completion, --version and anything unknown)."""
+    first = next((a for a in args if not a.startswith("-")), None)
+    if first not in COMMANDS or "--help" in args[:args.index(first)] or "_HWTUNE_COMPLETE" in os.environ:
+        from hwtune.cli import app
+        return app
+    one = new_app()
+    module = importlib.import_module(f"hwtune.{COMMANDS[first]}")
+    whole = new_app()
+    module.register(whole)
+    one.registered_commands = [c for c in whole.registered_commands if _name(c) == first]
+    one.registered_groups = [g for g in whole.registered_groups if g.name == first]
+    return one
+
+
+def main() -> None:
+    app_for(sys.argv[1:])()
