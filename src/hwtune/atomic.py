@@ -100,8 +100,12 @@ def write_file(path: str | os.PathLike[str], data: bytes | str, mode: int = 0o64
 
 
 def _maybe_pause(name: str) -> None:
-    if os.environ.get(PAUSE_BEFORE_RENAME_ENV) != name:
-        return
+    if os.environ.get(PAUSE_BEFORE_RENAME_ENV) == name:
+        pause_for_crash_test()
+
+
+def pause_for_crash_test() -> None:
+    """The crash tests' hook: announce the pause in HWTUNE_TEST_PAUSE_FILE, then wait to be killed."""
     marker = os.environ.get(PAUSE_FILE_ENV)
     if marker:
         Path(marker).write_text(str(os.getpid()))

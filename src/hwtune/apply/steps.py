@@ -16,20 +16,17 @@ from __future__ import annotations
 import base64
 import errno
 import os
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from hwtune.apply import sysfs
 from hwtune.apply.model import FILE, LINK, NVML, SYSTEMD, VALUE, Step
 from hwtune.apply.readers import SYSTEMCTL_TIMEOUT_S, read_current
+from hwtune.atomic import pause_for_crash_test
 from hwtune.host import Host
 
 FAIL_WRITE_ENV = "HWTUNE_TEST_FAIL_WRITE"
 FAIL_UNDO_ENV = "HWTUNE_TEST_FAIL_UNDO"
 PAUSE_ENV = "HWTUNE_TEST_PAUSE_AFTER_WRITES"
-PAUSE_FILE_ENV = "HWTUNE_TEST_PAUSE_FILE"
-PAUSE_MAX_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -87,7 +84,7 @@ class Executor:
         self._perform(step, step.new, raw=None, created=step.created_dirs)
         self._verify(step, step.new)
         if self.pause_after == self.writes:
-            self._pause()
+            pause_for_crash_test()
 
     def undo(self, step: Step) -> bool:
         """Restore the old value; False when it already was the old value (nothing written)."""
@@ -157,10 +154,3 @@ class Executor:
         if error:
             raise StepFailed(step, error)
 
-    def _pause(self) -> None:
-        marker = os.environ.get(PAUSE_FILE_ENV)
-        if marker:
-            Path(marker).write_text(str(os.getpid()))
-        deadline = time.monotonic() + PAUSE_MAX_S
-        while time.monotonic() < deadline:
-            time.sleep(0.05)
