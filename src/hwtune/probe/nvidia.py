@@ -152,10 +152,12 @@ def _lower(value: str | None) -> str | None:
 
 # -- /proc/driver/nvidia/version -----------------------------------------------------
 
+# Patterns are strings, compiled (and cached by `re`) on first use: a host without the driver or
+# the toolkit never needs them (~2 ms at start-up).
 _VERSION = r"([0-9]+(?:\.[0-9]+)+)"
-_OPEN_MODULE = re.compile(r"Open Kernel Module for (\S+)\s+" + _VERSION + r"\s")
-_PROPRIETARY_MODULE = re.compile(r"NVIDIA UNIX (\S+) Kernel Module\s+" + _VERSION + r"\s")
-_ANY_VERSION = re.compile(r"\s([0-9]+\.[0-9]+(?:\.[0-9]+)?)\s")
+_OPEN_MODULE = r"Open Kernel Module for (\S+)\s+" + _VERSION + r"\s"
+_PROPRIETARY_MODULE = r"NVIDIA UNIX (\S+) Kernel Module\s+" + _VERSION + r"\s"
+_ANY_VERSION = r"\s([0-9]+\.[0-9]+(?:\.[0-9]+)?)\s"
 
 
 def parse_proc_driver_version(text: str) -> DriverModule:
@@ -165,24 +167,24 @@ def parse_proc_driver_version(text: str) -> DriverModule:
     if line is None:
         raise ParseError("/proc/driver/nvidia/version has no 'NVRM version:' line")
     line += " "
-    if m := _OPEN_MODULE.search(line):
+    if m := re.search(_OPEN_MODULE, line):
         return DriverModule(m.group(2), "open", m.group(1))
-    if m := _PROPRIETARY_MODULE.search(line):
+    if m := re.search(_PROPRIETARY_MODULE, line):
         return DriverModule(m.group(2), "proprietary", m.group(1))
-    if m := _ANY_VERSION.search(line):
+    if m := re.search(_ANY_VERSION, line):
         return DriverModule(m.group(1), None, None)
     raise ParseError(f"/proc/driver/nvidia/version: no driver version in {line.strip()!r}")
 
 
 # -- CUDA toolkit and cuDNN ----------------------------------------------------------
 
-_NVCC_RELEASE = re.compile(r"\brelease ([0-9]{1,4})\.([0-9]{1,4})\b")
-_NVCC_V = re.compile(r"\bV([0-9]{1,4})\.([0-9]{1,4})\.[0-9]+\b")
+_NVCC_RELEASE = r"\brelease ([0-9]{1,4})\.([0-9]{1,4})\b"
+_NVCC_V = r"\bV([0-9]{1,4})\.([0-9]{1,4})\.[0-9]+\b"
 
 
 def parse_nvcc_version(text: str) -> str:
     """`Cuda compilation tools, release 12.8, V12.8.93` -> "12.8"."""
-    m = _NVCC_RELEASE.search(text) or _NVCC_V.search(text)
+    m = re.search(_NVCC_RELEASE, text) or re.search(_NVCC_V, text)
     if not m:
         raise ParseError("nvcc --version printed no 'release X.Y' nor 'VX.Y.Z'")
     return f"{int(m.group(1))}.{int(m.group(2))}"
@@ -216,7 +218,7 @@ def _major_minor(version: str, what: str) -> str:
     return f"{int(m.group(1))}.{int(m.group(2))}"
 
 
-_CUDNN_DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+CUDNN_(MAJOR|MINOR|PATCHLEVEL)[ \t]+([0-9]{1,4})\b", re.M)
+_CUDNN_DEFINE = r"(?m)^[ \t]*#[ \t]*define[ \t]+CUDNN_(MAJOR|MINOR|PATCHLEVEL)[ \t]+([0-9]{1,4})\b"
 
 
 def parse_cudnn_header(text: str) -> str:
@@ -225,7 +227,7 @@ def parse_cudnn_header(text: str) -> str:
     Never the combined CUDNN_VERSION: 8.x computes it as MAJOR*1000 + ...,
     9.x as MAJOR*10000 + ..., so the number alone is ambiguous.
     """
-    parts = {name: int(value) for name, value in _CUDNN_DEFINE.findall(text)}
+    parts = {name: int(value) for name, value in re.findall(_CUDNN_DEFINE, text)}
     missing = [n for n in ("MAJOR", "MINOR", "PATCHLEVEL") if n not in parts]
     if missing:
         raise ParseError("cuDNN header lacks " + ", ".join(f"CUDNN_{n}" for n in missing))
