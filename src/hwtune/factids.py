@@ -10,8 +10,6 @@ not a "not probed" SKIP. `docs/facts.md` is generated from this table:
 joins this catalogue from there.
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 

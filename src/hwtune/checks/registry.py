@@ -7,8 +7,6 @@ the profile does (`severity`, or a narrower `<case>_severity` parameter the
 check names for one kind of problem), in `verdict.evaluate`.
 """
 
-from __future__ import annotations
-
 import sys
 from dataclasses import dataclass
 from enum import Enum

@@ -1,7 +1,5 @@
 """Check text (title, severity, rationale, source, remediation) from the data folder."""
 
-from __future__ import annotations
-
 import string
 from functools import lru_cache
 from pathlib import Path

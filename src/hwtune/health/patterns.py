@@ -4,8 +4,6 @@ An event is a plain dict (it goes into Facts as is): its `kind`, the `time`
 and `message` of the line it came from, and the regex's named groups.
 """
 
-from __future__ import annotations
-
 import re
 from functools import lru_cache
 from pathlib import Path

@@ -1,7 +1,5 @@
 """The Xid catalogue (xid.csv) and what one Xid event means."""
 
-from __future__ import annotations
-
 import csv
 from functools import lru_cache
 from pathlib import Path

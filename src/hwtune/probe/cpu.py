@@ -5,8 +5,6 @@ Topology comes from sysfs first (`topology/physical_package_id`,
 numbers (Kunpeng uses 36 and 8442): count distinct values, never max+1.
 """
 
-from __future__ import annotations
-
 import re
 from typing import NamedTuple
 

@@ -8,8 +8,6 @@ Active" holds "HW Thermal Slowdown"). Keys are flattened to paths
 ("Clocks Event Reasons/HW Slowdown/HW Power Brake Slowdown").
 """
 
-from __future__ import annotations
-
 import re
 from typing import NamedTuple
 

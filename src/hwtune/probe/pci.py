@@ -4,8 +4,6 @@ sysfs sees a device whether or not a driver is bound to it, so an NVIDIA GPU
 without a working driver still shows up here.
 """
 
-from __future__ import annotations
-
 import posixpath
 import re
 from typing import NamedTuple

@@ -14,8 +14,6 @@ imports only light things at the top; what planning needs (the writer, the
 Step model) it imports inside its plan function.
 """
 
-from __future__ import annotations
-
 import importlib
 import os
 import re
