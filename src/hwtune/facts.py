@@ -7,6 +7,8 @@ This is the `hwtune facts --json` interface (schema 1) that other tools rely
 on, so Facts round-trip through JSON unchanged.
 """
 
+from __future__ import annotations
+
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
