@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -122,3 +123,21 @@ def write_profile(folder: Path, name: str, text: str) -> Path:
     path = folder / f"{name}.toml"
     path.write_text(text)
     return path
+
+
+def start_paused_apply(root: Path, marker: Path, pause_env: dict[str, str], *args: str,
+                       profile: str = "gpu-inference") -> subprocess.Popen:
+    """A real `hwtune apply` on root, stopped at a test-only pause point (pause_env names it); returns
+    once the apply announced the pause by creating marker, so the test can kill it there."""
+    env = {**os.environ, **pause_env, "HWTUNE_TEST_PAUSE_FILE": str(marker)}
+    proc = subprocess.Popen(hwtune_argv() + ["apply", "-p", profile, "--root", str(root), "--yes", *args],
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        if proc.poll() is not None:
+            pytest.fail(f"apply ended before the pause point: {proc.stderr.read().decode()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("apply did not reach the pause point within 60 s")
+        time.sleep(0.02)
+    return proc

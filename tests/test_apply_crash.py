@@ -10,28 +10,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import time
 
 import pytest
 
-from apply_helpers import copy_snapshot, hwtune_argv, invoke, run_hwtune, tree_state
+import apply_helpers
+from apply_helpers import copy_snapshot, invoke, run_hwtune, tree_state
 from apply_helpers import scratch  # noqa: F401  (fixtures)
 
 
 def start_paused_apply(root, k, marker, *args):
-    env = {**os.environ, "HWTUNE_TEST_PAUSE_AFTER_WRITES": str(k), "HWTUNE_TEST_PAUSE_FILE": str(marker)}
-    proc = subprocess.Popen(hwtune_argv() + ["apply", "-p", "gpu-inference", "--root", str(root), "--yes", *args],
-                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while not marker.exists():
-        if proc.poll() is not None:
-            pytest.fail(f"apply ended before the pause point: {proc.stderr.read().decode()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("apply did not reach the pause point within 60 s")
-        time.sleep(0.02)
-    return proc
+    return apply_helpers.start_paused_apply(root, marker, {"HWTUNE_TEST_PAUSE_AFTER_WRITES": str(k)}, *args)
 
 
 def kill9(proc):

@@ -5,29 +5,17 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import time
 
 import pytest
 
-from apply_helpers import add_kernel_files, hwtune_argv, run_hwtune, tree_state, write_profile
-from hwtune.atomic import PAUSE_BEFORE_RENAME_ENV, PAUSE_FILE_ENV, TMP_SUFFIX
+from apply_helpers import add_kernel_files, run_hwtune, start_paused_apply, tree_state, write_profile
+from hwtune.atomic import PAUSE_BEFORE_RENAME_ENV, TMP_SUFFIX
 
 PROFILE = '[tune.sysctl]\n"vm.swappiness" = 10\n"kernel.numa_balancing" = 0\n'
 
 
 def paused_apply(root, profile, name, marker):
-    env = {**os.environ, PAUSE_BEFORE_RENAME_ENV: name, PAUSE_FILE_ENV: str(marker)}
-    proc = subprocess.Popen(hwtune_argv() + ["apply", "-p", str(profile), "--root", str(root), "--yes", "--persist"],
-                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while not marker.exists():
-        if proc.poll() is not None:
-            pytest.fail(f"apply ended before the pause point: {proc.stderr.read().decode()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("apply did not reach the pause point")
-        time.sleep(0.02)
+    proc = start_paused_apply(root, marker, {PAUSE_BEFORE_RENAME_ENV: name}, "--persist", profile=str(profile))
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     proc.stderr.close()
