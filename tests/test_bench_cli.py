@@ -5,29 +5,12 @@ from __future__ import annotations
 import json
 
 import onnx
-import typer
-from typer.testing import CliRunner
 
-from hwtune import cli_bench
 
 from bench_helpers import data_dir  # noqa: F401  (fixture)
+from bench_helpers import invoke_bench as invoke
 
 QUICK = ["--time", "0.1", "--min-count", "3"]
-
-
-def _app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def root() -> None:
-        pass
-
-    cli_bench.register(app)
-    return app
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(_app(), ["bench", *args])
 
 
 def test_cli_module_imports_no_runtime_at_start_up():

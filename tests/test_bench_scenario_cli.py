@@ -7,28 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from hwtune import cli_bench
 from hwtune.bench import queueing
 
 from bench_helpers import data_dir  # noqa: F401  (fixture)
-
-
-def _app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def root() -> None:
-        pass
-
-    cli_bench.register(app)
-    return app
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(_app(), ["bench", *args])
+from bench_helpers import invoke_bench as invoke
 
 
 def _loadgen():
