@@ -1,6 +1,5 @@
 """The Xid catalogue (xid.csv) and what one Xid event means."""
 
-import csv
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -20,6 +19,8 @@ class Xid(NamedTuple):
 
 @lru_cache(maxsize=2)
 def load_catalogue(path: Path = CATALOGUE) -> dict[int, Xid]:
+    import csv  # read only when the kernel log has an Xid event
+
     rows = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
     out: dict[int, Xid] = {}
     for n, row in enumerate(csv.DictReader(rows), start=2):
