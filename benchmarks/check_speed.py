@@ -3,11 +3,12 @@
 1. `hwtune check` on this machine as a whole process, against the floor every
    typer/rich CLI pays (`python -c "import typer, rich.console"`), alternating
    in one run; the figure is the ratio of medians (target <= 1.5). hwtune
-   freezes the garbage collector at exit (hwtune/cli_root.py), which the floor
-   does not: the floor is also timed doing the same, and that like-for-like
-   ratio is printed beside the target's. One process's time varies by +-20%
-   on a shared VM, so the default is 61 runs of each, and the spread of the
-   ratios of neighbouring runs (quartiles) is printed too.
+   freezes the garbage collector at exit (`run` in hwtune/cli_root.py), which
+   the floor does not: the floor is also timed doing the same, and that
+   like-for-like ratio is printed beside the target's. One process's time
+   varies by +-20% on a shared VM, so the default is 61 rounds (floor, frozen
+   floor, check), and the quartiles of the per-round ratios are printed too
+   (their median need not equal the ratio of the medians).
 2. Probing the 96-thread EPYC snapshot in-process (target <= 50 ms, median).
 
 Run: python benchmarks/check_speed.py [--runs N]
@@ -74,15 +75,15 @@ def main() -> None:
     print(f"command: {' '.join(check_cmd)}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}, {args.runs} runs each, medians")
-    print(f"import typer, rich.console : {f * 1000:7.1f} ms")
-    print(f"  the same, gc.freeze() at exit: {z * 1000:7.1f} ms")
-    print(f"hwtune check (process)     : {c * 1000:7.1f} ms   ratio {c / f:.2f} (target <= 1.5); "
+    print(f"import typer, rich.console  : {f * 1000:7.1f} ms")
+    print(f"  the same + gc.freeze()    : {z * 1000:7.1f} ms")
+    print(f"hwtune check (process)      : {c * 1000:7.1f} ms   ratio {c / f:.2f} (target <= 1.5); "
           f"like for like (both freeze at exit) {c / z:.2f}")
     q = statistics.quantiles([b / a for a, b in zip(floor, check)], n=4)
     qz = statistics.quantiles([b / a for a, b in zip(frozen, check)], n=4)
-    print(f"  ratios of neighbouring runs, quartiles: {q[0]:.2f} {q[1]:.2f} {q[2]:.2f}; "
+    print(f"  per-round ratios, quartiles: {q[0]:.2f} {q[1]:.2f} {q[2]:.2f}; "
           f"like for like {qz[0]:.2f} {qz[1]:.2f} {qz[2]:.2f}")
-    print(f"probe EPYC snapshot        : {p * 1000:7.1f} ms   (target <= 50 ms)")
+    print(f"probe EPYC snapshot         : {p * 1000:7.1f} ms   (target <= 50 ms)")
 
 
 if __name__ == "__main__":

@@ -1,3 +1,3 @@
-from hwtune.cli_root import main
+from hwtune.cli_root import run
 
-main()
+run()
