@@ -109,3 +109,16 @@ def test_scenario_without_the_bench_extra_is_exit_2(monkeypatch, data_dir):
     assert r.exit_code == 2
     msg = r.stderr.strip()
     assert "\n" not in msg and "hwtune[bench]" in msg, msg
+
+
+def test_a_scenario_run_prints_csv_a_spreadsheet_reads(data_dir):
+    _loadgen()
+    import csv
+
+    r = invoke("--scenario", "singlestream", "--model", "fixed:1ms", "--duration", "0.5s", "--csv", "--no-save")
+    assert r.exit_code in (0, 1), r.output
+    (row,) = list(csv.DictReader(r.stdout.splitlines()))
+    assert row["scenario"] == "singlestream" and row["model"] == "fixed:1ms"
+    assert row["max_batch_size"] == "1"  # the batching settings are columns of their own
+    assert 1.0 <= float(row["p50_ms"]) <= float(row["p99_ms"])
+    assert float(row["samples_per_s"]) > 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
@@ -18,6 +16,7 @@ from hwtune.bench.engines import backend
 from hwtune.bench.result import BenchResult
 from hwtune.bench.runner import BenchRun
 from hwtune.errors import ConfigError
+from hwtune.report.text import csv_text
 
 CSV_FIELDS = (
     "backend", "device", "model", "batch", "mode", "precision_requested", "precision_executed",
@@ -151,18 +150,17 @@ def comparison_table(cmp: Comparison) -> Group:
 
 
 def results_csv(results: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
-    w.writeheader()
-    for r in results:
-        lat = r["latency_ms"]
-        w.writerow({
-            **{k: r.get(k) for k in CSV_FIELDS if k in r},
-            "p50_ms": lat["p50"], "p90_ms": lat["p90"], "p99_ms": lat["p99"], "mean_ms": lat["mean"],
-            "min_ms": lat["min"], "max_ms": lat["max"],
-            "load_ms": r["cold_start"]["load_ms"], "first_inference_ms": r["cold_start"]["first_inference_ms"],
-            "foreign_cores_before": r["foreign_load"]["before"]["foreign_cores"],
-            "foreign_cores_during": r["foreign_load"]["during"]["foreign_cores"],
-            "throughput_spread_relative": (r.get("throughput_spread") or {}).get("relative"),
-        })
-    return buf.getvalue()
+    return csv_text(CSV_FIELDS, [_csv_row(r) for r in results])
+
+
+def _csv_row(r: dict[str, Any]) -> dict[str, Any]:
+    lat = r["latency_ms"]
+    return {
+        **{k: r.get(k) for k in CSV_FIELDS if k in r},
+        "p50_ms": lat["p50"], "p90_ms": lat["p90"], "p99_ms": lat["p99"], "mean_ms": lat["mean"],
+        "min_ms": lat["min"], "max_ms": lat["max"],
+        "load_ms": r["cold_start"]["load_ms"], "first_inference_ms": r["cold_start"]["first_inference_ms"],
+        "foreign_cores_before": r["foreign_load"]["before"]["foreign_cores"],
+        "foreign_cores_during": r["foreign_load"]["during"]["foreign_cores"],
+        "throughput_spread_relative": (r.get("throughput_spread") or {}).get("relative"),
+    }

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+
+from hwtune.report.text import csv_text
 
 CSV_FIELDS = ("scenario", "backend", "device", "model", "max_batch_size", "max_queue_delay_us", "instances",
               "max_qps", "samples_per_s", "p50_ms", "p90_ms", "p99_ms", "latency_slo_ms", "valid", "shortened",
@@ -94,12 +94,11 @@ def _gain_text(gain: float | None) -> str:
 
 
 def results_csv(results: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
-    w.writeheader()
-    for r in results:
-        lat = r["latency_ms"]
-        w.writerow({**{k: r.get(k) for k in CSV_FIELDS if k in r}, **r["batching"],
-                    "samples_per_s": r.get("throughput_fps"), "p50_ms": lat.get("p50"), "p90_ms": lat.get("p90"),
-                    "p99_ms": lat.get("p99")})
-    return buf.getvalue()
+    return csv_text(CSV_FIELDS, [_csv_row(r) for r in results])
+
+
+def _csv_row(r: dict[str, Any]) -> dict[str, Any]:
+    lat = r["latency_ms"]
+    return {**{k: r.get(k) for k in CSV_FIELDS if k in r}, **r["batching"],
+            "samples_per_s": r.get("throughput_fps"), "p50_ms": lat.get("p50"), "p90_ms": lat.get("p90"),
+            "p99_ms": lat.get("p99")}

@@ -23,3 +23,15 @@ def show(value: Any, limit: int = 8) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def csv_text(fields: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
+    """CSV with a header row and "\n" line ends; a row key not in `fields` raises ValueError."""
+    import csv  # only for --format csv, never on the `check` path
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
