@@ -57,6 +57,13 @@ class Loaded:
     docs: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
+    def add_journal(self, doc: Any, shown: Path) -> None:
+        """Keep an apply journal; anything without a 'steps' list is passed over, with the reason."""
+        if isinstance(doc, dict) and isinstance(doc.get("steps"), list):
+            self.docs.append(doc)
+        else:
+            self.skipped.append(f"{shown}: not a hwtune journal (no 'steps' list)")
+
 
 def read_json(path: Path) -> Any:
     from hwtune.errors import read_json_file
@@ -150,10 +157,7 @@ def load_journals(folder: Path) -> Loaded:
         except ConfigError as exc:
             loaded.skipped.append(exc.message)
             continue
-        if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list):
-            loaded.skipped.append(f"{path}: not a hwtune journal (no 'steps' list)")
-            continue
-        loaded.docs.append(doc)
+        loaded.add_journal(doc, path)
     return loaded
 
 
@@ -189,10 +193,7 @@ def load_root_journals(root: Path) -> Loaded:
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             loaded.skipped.append(f"{shown}: cannot read: {reason(exc) if isinstance(exc, OSError) else exc}")
             continue
-        if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list):
-            loaded.skipped.append(f"{shown}: not a hwtune journal (no 'steps' list)")
-            continue
-        loaded.docs.append(doc)
+        loaded.add_journal(doc, shown)
     return loaded
 
 
