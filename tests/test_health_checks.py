@@ -115,15 +115,16 @@ def test_oom_names_the_killed_processes():
 
 
 def test_a_grep_capture_judges_xids_only(tmp_path):
-    # `dmesg -T | grep NVRM` keeps no MCE nor OOM line: those checks SKIP, never PASS
+    # `dmesg -T | grep NVRM` keeps no MCE, OOM, AER nor throttle line: those checks SKIP, never PASS
     (tmp_path / "cmd").mkdir()
     (tmp_path / "cmd" / "dmesg_-T_grep_NVRM.txt").write_text(
         (snapshot("xid79-fallen-off-bus-gpu-lost") / "cmd" / "dmesg.txt").read_text())
     got = rows(json.loads(runner.invoke(app, ["check", "--root", str(tmp_path), "--profile", "gpu-inference",
                                               "--json"]).stdout))
     assert got["gpu.xid"]["status"] == "FAIL"
-    assert got["host.oom"]["status"] == got["host.machine_check"]["status"] == "SKIP"
-    assert "NVRM" in got["host.oom"]["message"]
+    for check_id in ("host.oom", "host.machine_check", "gpu.pcie_errors", "cpu.thermal_throttle"):
+        assert got[check_id]["status"] == "SKIP", got[check_id]
+        assert "only the lines with 'NVRM'" in got[check_id]["message"], got[check_id]
 
 
 def test_profile_can_make_application_faults_fail(tmp_path):

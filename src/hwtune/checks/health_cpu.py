@@ -16,8 +16,6 @@ def check_thermal_throttle(facts: Facts, p: Mapping[str, Any]) -> Finding:
     expected = "no thermal throttling"
     counters = facts.get("cpu.thermal_throttle")
     events, why = log_events(facts, "cpu_throttle")
-    if events is not None and facts.get("kernel.log_only"):
-        events = None
     if counters is None and events is None:
         return skip(f"no thermal_throttle counters ({facts.reason('cpu.thermal_throttle')}) and no kernel log "
                     f"({why})", expected)

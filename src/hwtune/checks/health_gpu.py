@@ -49,7 +49,7 @@ def _with_health(facts: Facts, field: str) -> tuple[list[tuple[Gpu, GpuHealth]],
 
 @check("gpu.xid", fix=("gpus",), application_severity="warn")
 def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
-    events, why = log_events(facts, "xid", "gpu_off_bus", "gpu_uuid")
+    events, why = log_events(facts, "xid", "gpu_off_bus", "gpu_uuid", whole_log=False)
     expected = "no Xid event that needs a GPU reset or replacement"
     if events is None:
         return skip(f"kernel log not available: {why}", expected)

@@ -11,19 +11,12 @@ from hwtune.facts import Facts
 AREA = "memory"
 
 
-def _filtered(facts: Facts) -> str:
-    only = facts.get("kernel.log_only")
-    return f"the recorded kernel log holds only the lines with {only!r}" if only else ""
-
-
 # ghes "event severity": corrected is recovered; recoverable, fatal and the rest are not
 @check("host.machine_check", fix=("where",), corrected_severity="warn")
 def check_machine_check(facts: Facts, p: Mapping[str, Any]) -> Finding:
     expected = "no machine-check or memory error"
     events, why = log_events(facts, "mce_logged", "mce_corrected", "mce_uncorrected", "memory_failure", "edac",
                               "ghes")
-    if events is not None and _filtered(facts):
-        events, why = None, _filtered(facts)
     edac = facts.get("memory.edac")
     if events is None and edac is None:
         return skip(f"no kernel log ({why}) and no EDAC counters ({facts.reason('memory.edac')})", expected)
@@ -54,8 +47,6 @@ def check_machine_check(facts: Facts, p: Mapping[str, Any]) -> Finding:
 def check_oom(facts: Facts, p: Mapping[str, Any]) -> Finding:
     expected = "no process killed for lack of memory"
     events, why = log_events(facts, "oom_kill")
-    if events is not None and _filtered(facts):
-        events, why = None, _filtered(facts)
     if events is None:
         return skip(f"kernel log not available: {why}", expected)
     if not events:

@@ -7,11 +7,16 @@ from typing import Any, Mapping
 from hwtune.facts import Facts
 
 
-def log_events(facts: Facts, *kinds: str) -> tuple[list[dict[str, Any]] | None, str]:
-    """The events of these kinds, or None and why there is no kernel log."""
+def log_events(facts: Facts, *kinds: str, whole_log: bool = True) -> tuple[list[dict[str, Any]] | None, str]:
+    """The events of these kinds, or None and why there is no kernel log. A recorded log that
+    holds only some lines (a `grep NVRM` capture) counts as none, unless the caller's events are
+    all among those lines (`whole_log=False`): an absent line there proves nothing."""
     events = facts.get("kernel.log_events")
     if events is None:
         return None, facts.reason("kernel.log_events")
+    only = facts.get("kernel.log_only")
+    if whole_log and only:
+        return None, f"the recorded kernel log holds only the lines with {only!r}"
     return [e for e in events if e.get("kind") in kinds], ""
 
 
