@@ -34,6 +34,7 @@ BAD = [
     ("check --facts {facts_null}", 2, "key 'facts'"),
     ("check --facts {gpus_abc}", 2, "key 'gpus'"),
     ("check --facts {threads_text}", 2, "key 'facts.cpu.threads'"),
+    ("check --facts {swappiness_text}", 2, "key 'facts.vm.swappiness'"),  # a tunable declaration's fact
     ("check --facts {gpu_memory_text}", 2, "key 'gpus[0].memory_mib'"),
     ("check --format xml --root {vm}", 2, "--format"),
     ("check --fail-on sometimes --root {vm}", 2, "--fail-on"),
@@ -124,6 +125,7 @@ def inputs(tmp_path_factory) -> dict[str, str]:
         "facts_null": {**facts, "facts": None},
         "gpus_abc": {**facts, "gpus": "abc"},
         "threads_text": {**facts, "facts": {**facts["facts"], "cpu.threads": "many"}},
+        "swappiness_text": {**facts, "facts": {**facts["facts"], "vm.swappiness": "abc"}},
         "gpu_memory_text": {**facts, "gpus": [gpu]},
         "results_text": {**check, "results": "abc"},
         "status_odd": {**check, "results": [{"id": "cpu.governor", "status": "MAYBE"}]},

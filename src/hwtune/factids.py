@@ -118,7 +118,7 @@ def entry(fact_id: str) -> FactId | None:
 
 def known(fact_id: str) -> bool:
     """Whether `fact_id` is catalogued."""
-    return fact_id in BY_ID or entry(fact_id) is not None
+    return entry(fact_id) is not None
 
 
 def declared() -> tuple[FactId, ...]:

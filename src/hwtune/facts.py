@@ -205,14 +205,14 @@ def _record_problem(cls: type, data: Any, where: str) -> str | None:
 
 def document_problem(data: Mapping[str, Any]) -> str | None:
     """What is wrong with the types of a facts document, naming the key; None when nothing is."""
-    from hwtune.factids import BY_ID, known
+    from hwtune.factids import entry as catalogued
 
     for key, kind in (("facts", dict), ("unavailable", dict), ("gpus", list)):
         value = data.get(key, kind())
         if not isinstance(value, kind):
             return f"key {key!r}: expected {json_type(kind())}, got {_got(value)}"
     for fact_id, value in data["facts"].items():
-        entry = BY_ID.get(fact_id) or (BY_ID.get(fact_id.rsplit(".", 1)[0] + ".*") if known(fact_id) else None)
+        entry = catalogued(fact_id)
         if entry is not None:  # a fact this version does not know (a newer hwtune's) is kept as it is
             problem = _type_problem(value, [entry.type, "None"], f"facts.{fact_id}")
             if problem:
