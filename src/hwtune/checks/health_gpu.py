@@ -14,12 +14,12 @@ from collections import Counter
 from typing import Any, Mapping
 
 from hwtune.health.events import evidence, log_events
+from hwtune.checks.gpu import NO_GPU, _gpus, _label
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts, Gpu, GpuHealth
 from hwtune.health.xid import classify
 
 AREA = "gpu"
-NO_GPU = "no NVIDIA GPU on this host"
 
 
 def _bus(bus_id: str) -> str:
@@ -30,15 +30,10 @@ def _bus(bus_id: str) -> str:
     return f"{int(m.group(1), 16):04x}:{m.group(2).lower()}:{m.group(3).lower()}"
 
 
-def _label(gpu: Gpu) -> str:
-    return f"GPU{gpu.index}" + (f" {gpu.bus_id}" if gpu.bus_id else "")
-
-
 def _with_health(facts: Facts, field: str) -> tuple[list[tuple[Gpu, GpuHealth]], str]:
     """The GPUs that report `field`, or why none does."""
     if not facts.gpus:
-        reason = facts.reason("gpu.count") if facts.get("gpu.count") is None else ""
-        return [], NO_GPU if facts.get("gpu.count") == 0 or not reason else f"no GPU record: {reason}"
+        return [], str(_gpus(facts))  # the reason there is none
     found = [(g, g.health) for g in facts.gpus if g.health is not None and getattr(g.health, field) is not None]
     if not found:
         return [], f"the driver ({facts.get('gpu.source') or 'no source'}) reports no {field.replace('_', ' ')}"
