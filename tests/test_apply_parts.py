@@ -127,6 +127,26 @@ def test_boost_through_intel_pstate_no_turbo_is_inverted(tmp_path):
     assert tree_state(root) == before
 
 
+def test_boost_is_observed_in_the_file_apply_writes(tmp_path):
+    # cpufreq/boost exists, so apply writes it; an unreadable value there is not replaced by
+    # intel_pstate/no_turbo's, which apply would never touch
+    from hwtune.facts import FactsBuilder
+    from hwtune.host import Host
+    from hwtune.probe.cpufreq import probe_cpufreq
+
+    root = tmp_path / "root"
+    add_kernel_files(root, {"sys/devices/system/cpu/cpufreq/policy0/scaling_governor": "performance\n",
+                            "sys/devices/system/cpu/cpufreq/boost": "\n",
+                            "sys/devices/system/cpu/intel_pstate/no_turbo": "0\n"})
+    b = FactsBuilder()
+    probe_cpufreq(Host(root), b)
+    assert b.values["cpufreq.boost"] is None
+    (root / "sys/devices/system/cpu/cpufreq/boost").write_text("0\n")
+    b = FactsBuilder()
+    probe_cpufreq(Host(root), b)
+    assert b.values["cpufreq.boost"] is False
+
+
 # -- nvidia-persistenced and NVML ------------------------------------------------------
 
 class FakeSystemctl(Runner):

@@ -111,8 +111,10 @@ def probe_cpufreq(host: Host, b: FactsBuilder) -> None:
 
 
 def _boost(host: Host) -> bool | None:
-    for path, _label, inverted in BOOST_SWITCHES:
-        word = host.read_line(path)
-        if word in ("0", "1"):
-            return word == boost_word(True, inverted)
-    return None
+    """Boost on or off, read from the file apply writes (boost_switch)."""
+    switch = boost_switch(host)
+    if switch is None:
+        return None
+    path, _label, inverted = switch
+    word = host.read_line(path)
+    return word == boost_word(True, inverted) if word in ("0", "1") else None
