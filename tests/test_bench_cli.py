@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import onnx
 
@@ -119,3 +120,12 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path, data_dir):
         assert r.exit_code == 2, (args, r.output)
         msg = r.stderr.strip()
         assert msg.startswith("hwtune: error: ") and "\n" not in msg, (args, msg)
+
+
+def test_bench_without_psutil_is_one_line_naming_the_extra(monkeypatch, data_dir):
+    # psutil comes with the bench extra too (foreign-load sampling, physical cores)
+    monkeypatch.setitem(sys.modules, "psutil", None)  # import fails as if not installed
+    r = invoke("--model", "mlp", "--backend", "ort", "--mode", "sync", *QUICK, "--no-save")
+    assert r.exit_code == 2, r.output
+    msg = r.stderr.strip()
+    assert "\n" not in msg and "psutil" in msg and "hwtune[bench]" in msg, msg

@@ -30,7 +30,7 @@ out = Console(highlight=False, soft_wrap=True, emoji=False, markup=False,
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False, markup=False)
 
 # The modules of the bench extra; a command that needs one names the extra instead of a traceback.
-BENCH_EXTRA_MODULES = {"onnx", "onnxruntime", "openvino", "numpy", "mlperf_loadgen"}
+BENCH_EXTRA_MODULES = {"onnx", "onnxruntime", "openvino", "numpy", "mlperf_loadgen", "psutil"}
 BENCH_EXTRA_HINT = "pip install 'hwtune[bench]'"
 
 
