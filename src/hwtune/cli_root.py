@@ -24,8 +24,8 @@ Exit codes: 0 no FAIL or ERROR; 1 a check FAILed or ERRORed (--fail-on warn: WAR
 """
 
 # Speed trick 1 of 2 (2 is in `run`). Importing every command module and letting
-# typer convert all of them to click costs ~20 ms on each start, a fifth of
-# `hwtune check`; a run of one known command imports and converts only its
+# typer convert all of them to click costs ~15-20 ms on each start, about a tenth
+# of `hwtune check`; a run of one known command imports and converts only its
 # module. This map must name exactly what each module registers:
 # tests/test_cli.py compares it with the full app, so it cannot drift.
 COMMANDS = {
