@@ -3,8 +3,6 @@ malformed input: the parsers raise ParseError and nothing else."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -59,7 +59,7 @@ class Report:
 
 
 def resolve_params(spec: CheckSpec, text: CheckText | None, profile: Profile,
-                   from_tune: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+                   from_tune: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """A check's parameters under a profile: what `evaluate` uses and `profiles show` prints.
 
     A check that verifies a tunable takes its expected value from the profile's [tune] when the
@@ -75,7 +75,7 @@ def resolve_params(spec: CheckSpec, text: CheckText | None, profile: Profile,
         if is_severity_key(key) and key not in own and "severity" in own:
             params[key] = own["severity"]
     params.update(own)
-    params.update((from_tune if from_tune is not None else check_params(profile.tune)).get(spec.id, {}))
+    params.update(from_tune.get(spec.id, {}))
     return params
 
 

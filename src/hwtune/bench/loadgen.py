@@ -22,7 +22,6 @@ MLPERF_MIN_DURATION_S = 600.0  # what a submission needs: every run here is shor
 SAMPLES = 1024  # the query sample library: every sample is the same generated input
 MULTISTREAM_SAMPLES_PER_QUERY = 8
 SUMMARY = "mlperf_log_summary.txt"
-DETAIL = "mlperf_log_detail.txt"
 PERCENTILES = {"p50": "50.00", "p90": "90.00", "p95": "95.00", "p99": "99.00", "p99.9": "99.90"}
 
 
@@ -70,14 +69,6 @@ class LoadgenRun:
     scheduled_qps: float | None = None  # server: the rate of the Poisson schedule LoadGen drew (not the target)
     foreign_cores: float | None = None  # CPU others used during the run (hwtune.bench.noise)
     summary: dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"scenario": self.scenario, "valid": self.valid, "loadgen_log_dir": str(self.log_dir),
-                "samples_per_s": _r(self.samples_per_s), "target_qps": _r(self.target_qps),
-                "scheduled_qps": _r(self.scheduled_qps), "foreign_cores": _r(self.foreign_cores),
-                "latency_ms": {k: round(v, 4) for k, v in self.latency_ms.items()},
-                "min_duration_s": self.duration_s, "latency_within_target": self.constraints_ok,
-                "early_stopping_satisfied": self.early_stopping_ok, "invalid_reasons": self.invalid_reasons()}
 
     def invalid_reasons(self) -> list[str]:
         """Why LoadGen called the run INVALID, from its summary's checklist."""
@@ -200,6 +191,3 @@ def _float(text: str | None) -> float | None:
 def _yes(text: str | None) -> bool | None:
     return None if text is None else text.strip().lower().startswith("yes")
 
-
-def _r(x: float | None) -> float | None:
-    return None if x is None else round(x, 3)

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from hwtune.bench.batcher import NO_BATCHING, Batching, BatchingSut, FixedService, Service, closed_loop_rate
+from hwtune.bench.batcher import Batching, BatchingSut, FixedService, Service, closed_loop_rate
 from hwtune.bench.loadgen import MLPERF_MIN_DURATION_S, MULTISTREAM_SAMPLES_PER_QUERY, LoadgenRun, RunSettings, run_loadgen
 from hwtune.bench.noise import NOISY_FOREIGN_CORES, LoadMeter
 from hwtune.errors import ConfigError

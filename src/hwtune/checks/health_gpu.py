@@ -169,9 +169,6 @@ def _gpu_id(gpu: Gpu) -> str:
 
 # -- throttling -----------------------------------------------------------------------------
 
-HW_REASONS = ("hw_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown")
-
-
 def _hw_throttled(h: GpuHealth) -> bool:
     """HW thermal or power-brake slowdown; or HW slowdown with the SM clock cut
     by half or more (NVML: HW slowdown "may be also reported during PState or

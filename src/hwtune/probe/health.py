@@ -129,12 +129,12 @@ def probe_lspci_aer(host: Host, b: FactsBuilder) -> None:
     if b.values.get("pci.nvidia_devices") == []:
         b.unknown("pci.lspci_aer", "no NVIDIA GPU on the PCI bus")
         return
-    from hwtune.probe.lspci import nvidia_link_errors, parse_lspci
-
     result = host.run(LSPCI, timeout_s=LSPCI_TIMEOUT_S)
     if not result.ok or not result.stdout:
         b.unknown("pci.lspci_aer", f"no lspci -vvv output: {result.error or 'empty'}")
         return
+    from hwtune.probe.lspci import nvidia_link_errors, parse_lspci  # its patterns compile on import
+
     links = nvidia_link_errors(parse_lspci(result.stdout))
     if not links:
         b.unknown("pci.lspci_aer", "lspci -vvv lists no NVIDIA GPU")

@@ -75,7 +75,7 @@ def render_fleet(console: Console, hosts: list[HostResult]) -> None:
 
 def render_diff(console: Console, d: dict[str, Any]) -> None:
     console.print(f"A: {d['a']}\nB: {d['b']}", markup=False)
-    facts, checks = d["facts"], d["checks"]
+    checks = d["checks"]
     if checks["compared"] and d["profile_a"] != d["profile_b"]:
         console.print(f"profiles differ: A {d['profile_a']}, B {d['profile_b']}", markup=False)
     if not console.is_terminal:
