@@ -12,6 +12,7 @@ there is no interval, and the verdict says so instead of guessing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from hwtune.bench.stats import MIN_WINDOWS, Difference, relative_difference
@@ -43,7 +44,7 @@ class Pair:
         b, a = self.before["latency_ms"]["p99"], self.after["latency_ms"]["p99"]
         return a / b if b else None
 
-    @property
+    @cached_property  # a 4,000-resample bootstrap; the verdict, the table and the JSON all read it
     def difference(self) -> Difference | None:
         if not self.before or not self.after:
             return None
