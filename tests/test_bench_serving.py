@@ -124,6 +124,7 @@ def test_triton_snippet_of_a_runtime_model_carries_the_measured_settings(tmp_pat
     text = triton_snippet(tune)
     for line in ('backend: "onnxruntime"', "max_batch_size: 8", "max_queue_delay_microseconds: 1500",
                  "instance_group [ { count: 2, kind: KIND_CPU } ]", '"intra_op_thread_count" value: { string_value: "1" }',
+                 '"inter_op_thread_count" value: { string_value: "1" }',  # as bench --tune's snippet has it
                  "280.0 QPS at p99 10.39 ms, VALID; without batching 250.0 QPS"):
         assert line in text, (line, text)
 
@@ -268,3 +269,21 @@ def test_loadgen_server_run_of_a_fixed_3ms_model_agrees_with_md1(tmp_path):
     assert math.isfinite(run.latency_ms["p99"])
     log = run.log_dir
     assert (log / "mlperf_log_summary.txt").is_file() and (log / "mlperf_log_detail.txt").is_file()
+
+
+def test_triton_snippet_of_openvino_and_of_the_fixed_model(tmp_path):
+    from hwtune.bench.serving import Model, ServingResult
+    from hwtune.bench.servetune import BatchingTune, triton_snippet
+
+    run = run_of_summary(parse_summary(SUMMARY), RunSettings("server", 3.0, target_qps=280, latency_slo_ms=40), tmp_path)
+    ov = Model("m", "openvino", "CPU", lambda _b: FixedService(0.001), threads=3)
+    text = triton_snippet(BatchingTune(ov, 40.0, (ServingResult("server", ov, Batching(), 1, run, 40.0, 600.0,
+                                                                      max_qps=250.0),)))
+    for line in ('backend: "openvino"', '"NUM_STREAMS" value: { string_value: "1" }',
+                 '"INFERENCE_NUM_THREADS" value: { string_value: "3" }', "max_batch_size: 1"):
+        assert line in text, (line, text)
+    assert "dynamic_batching" not in text  # the best was no batching
+    fixed = Model("fixed:1ms", "fixed", "TIMER", lambda _b: FixedService(0.001), fixed_service_s=(0.001, 0.0))
+    text = triton_snippet(BatchingTune(fixed, 40.0, (ServingResult("server", fixed, Batching(8, 1500), 1, run, 40.0,
+                                                                         600.0, max_qps=250.0),)))
+    assert "# backend: none" in text and "parameters" not in text and "kind: KIND_CPU" in text, text

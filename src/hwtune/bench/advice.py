@@ -38,19 +38,22 @@ def queue_delay_us(result: BenchResult, slo_ms: float | None) -> int:
 def triton_snippet(result: BenchResult, slo_ms: float | None, model_name: str = "model") -> str:
     cfg, ex = result.config, result.executed
     gpu = not cfg.device.upper().startswith("CPU")
-    kind = "KIND_GPU" if gpu else "KIND_CPU"
     instances = max(1, ex.requests)
-    lines = [
-        f'name: "{model_name}"',
-        f'backend: "{cfg.backend}"',
-        f"max_batch_size: {cfg.batch}",
-        "dynamic_batching {",
-        f"  preferred_batch_size: [ {cfg.batch} ]",
-        f"  max_queue_delay_microseconds: {queue_delay_us(result, slo_ms)}",
-        "}",
-        f"instance_group [ {{ count: {instances}, kind: {kind} }} ]",
-    ]
-    params = backend(cfg.backend).triton_parameters(ex, instances, gpu)
-    for key, value in params.items():
-        lines.append(f'parameters: {{ key: "{key}" value: {{ string_value: "{value}" }} }}')
-    return "\n".join(lines)
+    return "\n".join(triton_config(model_name, cfg.backend, cfg.batch, queue_delay_us(result, slo_ms), instances,
+                                   gpu, backend(cfg.backend).triton_parameters(ex, instances, gpu),
+                                   preferred_batch=cfg.batch))
+
+
+def triton_config(name: str, backend_name: str | None, max_batch: int, delay_us: int | None, instances: int,
+                  gpu: bool, params: dict[str, str], preferred_batch: int | None = None) -> list[str]:
+    """The lines of a Triton config.pbtxt, for both tuners: no dynamic_batching without a delay,
+    no backend line for the built-in fixed-time model (`backend_name` None)."""
+    lines = [f'name: "{name}"',
+             f'backend: "{backend_name}"' if backend_name else "# backend: none (hwtune's built-in fixed-time model)",
+             f"max_batch_size: {max_batch}"]
+    if delay_us is not None:
+        lines += (["dynamic_batching {"] + ([f"  preferred_batch_size: [ {preferred_batch} ]"] if preferred_batch else [])
+                  + [f"  max_queue_delay_microseconds: {delay_us}", "}"])
+    lines.append(f"instance_group [ {{ count: {instances}, kind: {'KIND_GPU' if gpu else 'KIND_CPU'} }} ]")
+    lines += [f'parameters: {{ key: "{key}" value: {{ string_value: "{value}" }} }}' for key, value in params.items()]
+    return lines

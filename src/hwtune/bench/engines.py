@@ -46,7 +46,6 @@ class Backend(Protocol):
     title: str  # how its notes name it ("OpenVINO")
     aliases: tuple[str, ...]  # other --backend spellings ("ort")
     short: str  # the table's label ("ort")
-    triton_threads_key: str  # the Triton model parameter that sets its thread count
 
     def devices(self) -> tuple[list[DeviceInfo], list[str]]:
         """The devices it can benchmark here (each with the precisions it runs), and notes on what

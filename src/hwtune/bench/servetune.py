@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from hwtune.bench.batcher import NO_BATCHING, Batching
+from hwtune.bench.advice import triton_config
 from hwtune.bench.engines import backend
+from hwtune.bench.result import Executed
 from hwtune.bench.serving import Model, Report, ServingResult, serve
 
 BATCH_CANDIDATES = (4, 8)
@@ -77,15 +79,12 @@ def triton_snippet(tune: BatchingTune) -> str:
     best = tune.best
     assert best is not None
     m = tune.model
-    kind = "KIND_CPU" if m.device.upper().startswith(("CPU", "TIMER")) else "KIND_GPU"
-    backend_line = f'backend: "{m.backend}"' if m.backend != "fixed" else "# backend: none (hwtune's built-in fixed-time model)"
-    lines = [f'name: "{m.name}"', backend_line, f"max_batch_size: {best.batching.max_batch_size}"]
-    if best.batching.enabled:
-        lines += ["dynamic_batching {", f"  max_queue_delay_microseconds: {best.batching.max_queue_delay_us}", "}"]
-    lines.append(f"instance_group [ {{ count: {best.instances}, kind: {kind} }} ]")
-    if m.threads and m.backend != "fixed":
-        key = backend(m.backend).triton_threads_key
-        lines.append(f'parameters: {{ key: "{key}" value: {{ string_value: "{m.threads}" }} }}')
+    fixed = m.fixed_service_s is not None
+    gpu = not fixed and not m.device.upper().startswith("CPU")
+    # each instance is one engine with m.threads: the backend's parameters for one instance
+    params = {} if fixed else backend(m.backend).triton_parameters(Executed(m.precision, 1, threads=m.threads), 1, gpu)
+    lines = triton_config(m.name, None if fixed else m.backend, best.batching.max_batch_size,
+                          best.batching.max_queue_delay_us if best.batching.enabled else None, best.instances, gpu, params)
     p99 = best.run.latency_ms.get("p99") if best.run else None
     lines.append(f"# measured by hwtune (MLPerf LoadGen server, p99 <= {tune.latency_slo_ms:g} ms): "
                  f"{best.max_qps:,.1f} QPS at p99 {p99:.2f} ms, VALID; " + (
