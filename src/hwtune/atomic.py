@@ -35,8 +35,9 @@ def tmp_name(name: str) -> str:
     return f".{name}.{secrets.token_hex(4)}{TMP_SUFFIX}"
 
 
-def is_leftover(entry: str, name: str) -> bool:
-    return entry.startswith(f".{name}.") and entry.endswith(TMP_SUFFIX)
+def is_leftover(entry: str, name: str | None) -> bool:
+    """A temporary file of `name` (None: of any name) that a killed writer left behind."""
+    return entry.startswith(f".{name}." if name is not None else ".") and entry.endswith(TMP_SUFFIX)
 
 
 def write_at(dirfd: int, name: str, data: bytes, mode: int = 0o644) -> None:
@@ -65,8 +66,9 @@ def write_at(dirfd: int, name: str, data: bytes, mode: int = 0o644) -> None:
     os.fsync(dirfd)
 
 
-def remove_leftovers(dirfd: int, name: str) -> list[str]:
-    """Remove temporary files of `name` that a killed writer left behind; returns their names."""
+def remove_leftovers(dirfd: int, name: str | None) -> list[str]:
+    """Remove temporary files of `name` (None: of any name) that a killed writer left behind;
+    returns their names."""
     removed = []
     for entry in os.listdir(dirfd):
         if is_leftover(entry, name):

@@ -296,13 +296,7 @@ class JournalStore:
 
     def _remove_leftovers(self) -> None:
         """Temporary journal files of a process killed mid-save (under the lock, no one is saving)."""
-        dfd = self._open_dir(create=False)
-        for name in os.listdir(dfd):
-            if name.startswith(".") and name.endswith(atomic.TMP_SUFFIX):
-                try:
-                    os.unlink(name, dir_fd=dfd)
-                except FileNotFoundError:
-                    pass
+        atomic.remove_leftovers(self._open_dir(create=False), None)
 
     # -- journals -------------------------------------------------------------
     def create(self, **header: Any) -> Journal:

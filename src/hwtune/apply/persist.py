@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from hwtune.apply import sysfs
+from hwtune.apply.hardening import ALLOW_OPTION as ALLOW_LOWER
 from hwtune.apply.model import CHANGE, FILE, INVALID, LINK, OK, SKIP, Item, Step
 from hwtune.errors import ConfigError
 from hwtune.host import Host
@@ -27,7 +28,6 @@ HEADER_RE = re.compile(r"# Installed by `hwtune apply --persist --profile (?P<na
 # A newline would start a new line of the unit (`ExecStartPre=...`) or of the
 # drop-in (another sysctl); other control characters have no place either.
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-ALLOW_LOWER = "--allow-lower-hardening"
 MAX_OWN_FILE_BYTES = 64 * 1024
 
 

@@ -21,7 +21,6 @@ from typing import Any
 from hwtune.apply import sysfs
 from hwtune.apply.model import FILE, LINK, NVML, SYSTEMD, VALUE, Step
 
-ID = re.compile(r"\d{8}-\d{6}-\d{6}")
 BUS_ID = re.compile(r"[0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-7]")
 SYSTEMD_STATE = re.compile(r"[a-z-]{1,32},(active|inactive)")
 RAW_BYTES = re.compile(rb"[\x20-\x7e\t\n\x00]*")
@@ -62,11 +61,11 @@ def raw_restorable(raw: bytes, reader: str, old: str) -> bool:
 def check_journal(data: Any, stem: str) -> list[Step]:
     if not isinstance(data, dict):
         raise JournalInvalid("not a JSON object")
-    from hwtune.apply.journal import SCHEMA, STATES
+    from hwtune.apply.journal import JOURNAL_ID, SCHEMA, STATES
 
     if data.get("schema") != SCHEMA:
         raise JournalInvalid(f"schema is {data.get('schema')!r}, not {SCHEMA}")
-    if not isinstance(data.get("id"), str) or not ID.fullmatch(data["id"]) or data["id"] != stem:
+    if not isinstance(data.get("id"), str) or not JOURNAL_ID.fullmatch(data["id"]) or data["id"] != stem:
         raise JournalInvalid(f"id {data.get('id')!r} is not this journal's id ({stem})")
     if data.get("state") not in STATES:
         raise JournalInvalid(f"state {data.get('state')!r} is not a journal state")
