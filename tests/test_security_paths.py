@@ -284,3 +284,18 @@ def test_the_report_reads_a_trees_journals_inside_the_tree(tmp_path, resolver):
     os.unlink(root / "var/lib/hwtune/journal")
     os.symlink("../../../../root-only", root / "var/lib/hwtune/journal")  # `..` stops at the root
     assert load_root_journals(root).docs == []
+
+
+def test_snapshot_folders_are_0755_whatever_the_umask(tmp_path):
+    # a snapshot is shared for support: its folders open like its top folder and its 0644 files
+    from hwtune.snapshot import take_snapshot
+
+    src = tree(tmp_path, {"proc/version": "Linux version 6.1.0 (x@y) #1 SMP\n", "proc/cmdline": "quiet\n"})
+    out = tmp_path / "snap"
+    old = os.umask(0o077)
+    try:
+        take_snapshot(out, Host(src, runner=Runner(src)))
+    finally:
+        os.umask(old)
+    folders = [p for p in out.rglob("*") if p.is_dir() and not p.is_symlink()]
+    assert folders and {oct(p.stat().st_mode & 0o777) for p in [out, *folders]} == {"0o755"}

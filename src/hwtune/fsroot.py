@@ -264,6 +264,25 @@ class NotRegular(OSError):
     """A FIFO, socket, device or folder where a file was expected."""
 
 
+def make_dir_at(parent_fd: int, name: str, mode: int) -> tuple[int, bool]:
+    """The folder `name` under a held folder, opened without following a link: (fd, made here).
+    One made here gets `mode` whatever the umask, and its parent is synced. OSError as it comes."""
+    try:
+        os.mkdir(name, mode, dir_fd=parent_fd)
+        made = True
+    except FileExistsError:
+        made = False  # made before, or meanwhile by someone else: opened, then judged by the caller
+    fd = os.open(name, DIR_FLAGS | os.O_NOFOLLOW, dir_fd=parent_fd)
+    if made and os.fstat(fd).st_uid == os.geteuid():
+        try:
+            os.fchmod(fd, mode)
+            os.fsync(parent_fd)
+        except BaseException:
+            os.close(fd)
+            raise
+    return fd, made
+
+
 def kind_of(mode: int) -> str:
     for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
                        (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"), (stat.S_ISLNK, "a symlink")):

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwtune import __version__, atomic
+from hwtune import __version__, atomic, fsroot
 from hwtune.errors import ConfigError
 from hwtune.facts import Facts
 from hwtune.host import Host
@@ -73,15 +73,11 @@ def open_out(out: Path) -> tuple[int, bool]:
 
 
 def _dir_at(top: int, parts: list[str]) -> int:
-    """The folder OUT/parts..., made 0755 where missing; never through a link."""
+    """The folder OUT/parts..., made 0755 (whatever the umask) where missing; never through a link."""
     fd = os.dup(top)
     try:
         for part in parts:
-            try:
-                os.mkdir(part, 0o755, dir_fd=fd)
-            except FileExistsError:
-                pass
-            nfd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            nfd, _made = fsroot.make_dir_at(fd, part, 0o755)
             os.close(fd)
             fd = nfd
         return fd

@@ -132,7 +132,7 @@ def _refuse(why: str) -> ConfigError:
                        f"(hwtune trusts only its own state; see docs/security.md)")
 
 
-def _open_child(parent_fd: int, name: str, shown: Path, create: bool) -> int:
+def _open_child(parent_fd: int, name: str, create: bool) -> int:
     """A folder of the state, opened with O_NOFOLLOW under a held folder; created 0700 when asked."""
     flags = fsroot.DIR_FLAGS | os.O_NOFOLLOW
     try:
@@ -140,16 +140,7 @@ def _open_child(parent_fd: int, name: str, shown: Path, create: bool) -> int:
     except FileNotFoundError:
         if not create:
             raise
-    try:
-        os.mkdir(name, 0o700, dir_fd=parent_fd)
-        made = True
-    except FileExistsError:
-        made = False  # made meanwhile by someone else: opened, then judged like any other
-    fd = os.open(name, flags, dir_fd=parent_fd)
-    if made and os.fstat(fd).st_uid == os.geteuid():
-        os.fchmod(fd, 0o700)  # whatever the umask
-        os.fsync(parent_fd)
-    return fd
+    return fsroot.make_dir_at(parent_fd, name, 0o700)[0]
 
 
 class JournalStore:
@@ -203,7 +194,7 @@ class JournalStore:
             fd = base
             for part in parts:
                 shown = shown / part
-                fd = _open_child(fd, part, shown, create)
+                fd = _open_child(fd, part, create)
                 fds.append(fd)
         except OSError as exc:
             if exc.errno == errno.ELOOP or (exc.errno == errno.ENOTDIR and create):
@@ -229,7 +220,7 @@ class JournalStore:
         if self._dir_fd is None:
             try:
                 state_fd = self._open_state(create)
-                fd = _open_child(state_fd, "journal", self.dir, create)
+                fd = _open_child(state_fd, "journal", create)
             except PermissionError:
                 raise NeedsRoot(f"{self.dir} is readable by root only: run with sudo") from None
             except FileNotFoundError:

@@ -130,15 +130,7 @@ def make_dirs(where, dirs: tuple[str, ...]) -> None:
         except OSError as exc:
             raise _error(d, exc) from None
         try:
-            os.mkdir(name, 0o755, dir_fd=dfd)
-            fd = os.open(name, fsroot.DIR_FLAGS | os.O_NOFOLLOW, dir_fd=dfd)
-            try:
-                os.fchmod(fd, 0o755)  # whatever the umask
-            finally:
-                os.close(fd)
-            os.fsync(dfd)
-        except FileExistsError:
-            pass
+            os.close(fsroot.make_dir_at(dfd, name, 0o755)[0])
         except OSError as exc:
             raise _error(d, exc) from None
         finally:
