@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from hwtune.bench.engines import backend as named, backends
@@ -46,12 +47,14 @@ def list_devices() -> DeviceList:
     return DeviceList(tuple(devices), tuple(problems + notes), tuple(problems))
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity), else the machine's count."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def select(found: DeviceList, backend: str = "all", devices: tuple[str, ...] = ()) -> list[DeviceInfo]:
     """The devices matching --backend and --device (case-insensitive; `GPU` matches `GPU.0`)."""
-    try:
-        want_backend = None if backend == "all" else named(backend).name
-    except ConfigError as exc:
-        raise ConfigError(f"unknown --backend {backend!r}; use {exc.message.split('; use ', 1)[1]}") from None
+    want_backend = None if backend == "all" else named(backend, "--backend").name
     chosen = [d for d in found.devices if want_backend is None or d.backend == want_backend]
     if devices:
         wanted = [w.strip().lower() for w in devices if w.strip()]

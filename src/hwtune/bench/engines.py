@@ -76,14 +76,14 @@ def backends() -> tuple[Backend, ...]:
     return tuple(importlib.import_module(m).BACKEND for m in BACKEND_MODULES)
 
 
-def backend(name: str) -> Backend:
-    """The backend for a name or alias (case-insensitive)."""
+def backend(name: str, what: str = "backend") -> Backend:
+    """The backend for a name or alias (case-insensitive); `what` names it in the error (an option)."""
     wanted = name.lower()
     for b in backends():
         if wanted == b.name or wanted in b.aliases:
             return b
     known = ", ".join(f"{b.name} ({', '.join(b.aliases)})" if b.aliases else b.name for b in backends())
-    raise ConfigError(f"unknown backend {name!r}; use {known} or all")
+    raise ConfigError(f"unknown {what} {name!r}; use {known} or all")
 
 
 def open_engine(cfg: RunConfig, path: Path, feeds: dict[str, Any]) -> Engine:

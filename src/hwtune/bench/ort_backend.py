@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from hwtune.bench.devices import DeviceInfo
+from hwtune.bench.devices import DeviceInfo, usable_cpus
 from hwtune.bench.measure import StopRule, Timing, run_sync, run_threads
 from hwtune.bench.result import Executed, RunConfig
 from hwtune.errors import ConfigError
@@ -72,11 +72,7 @@ class OrtBackend:
 
 
 def default_requests(cfg: RunConfig) -> int:
-    return 1 if cfg.mode == "sync" else (cfg.streams or _cpus())
-
-
-def _cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 1 if cfg.mode == "sync" else (cfg.streams or usable_cpus())
 
 
 class OrtEngine:
@@ -92,7 +88,7 @@ class OrtEngine:
         if threads is None and cfg.mode == "async":
             # N concurrent runs each on its own share of the cores; the default pool per run
             # would oversubscribe the CPU N times over.
-            threads = max(1, _cpus() // self.requests)
+            threads = max(1, usable_cpus() // self.requests)
         so = ort.SessionOptions()
         so.log_severity_level = 3
         if threads is not None:
@@ -166,7 +162,7 @@ class OrtEngine:
 def _physical_cores() -> int:
     import psutil
 
-    return psutil.cpu_count(logical=False) or _cpus()
+    return psutil.cpu_count(logical=False) or usable_cpus()
 
 
 def _first_line(exc: BaseException) -> str:

@@ -115,12 +115,10 @@ def tune_view(tunes: list[Any], settings_by_device: dict[str, dict[str, Any]]) -
         parts.append(Text(f"{dev} best{slo}: {b.config.label()}: {b.throughput_fps:,.1f} fps, "
                           f"p99 {b.latency.p99_ms:.2f} ms", style="bold green"))
         s = settings_by_device.get(dev, {})
-        for key in ("openvino_properties", "onnxruntime_session_options"):
-            if key in s:  # JSON, to paste into code or a config as is
-                parts.append(Text(f"  {key}: {json.dumps(s[key])}"))
-        for key in ("openvino_infer_requests", "onnxruntime_concurrent_runs", "model_note"):
-            if key in s:
-                parts.append(Text(f"  {key}: {s[key]}"))
+        for key, value in s.items():  # the backend's own deploy settings, and the model note
+            if key not in ("backend", "device", "precision", "batch", "requests_in_flight", "triton_config"):
+                # a mapping as JSON, to paste into code or a config as is
+                parts.append(Text(f"  {key}: {json.dumps(value) if isinstance(value, dict) else value}"))
         parts.append(Text("  Triton config.pbtxt:\n" + "\n".join("    " + line for line in s.get("triton_config", "").splitlines())))
     return Group(*parts)
 

@@ -3,18 +3,14 @@ instance and batch bucket, or the built-in fixed-time model."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 
 from hwtune.bench.batcher import EngineService
+from hwtune.bench.devices import usable_cpus
 from hwtune.bench.result import RunConfig
 from hwtune.bench.runner import Bench, BenchPlan
 from hwtune.bench.serving import Model, fixed_model, parse_fixed
 from hwtune.errors import ConfigError
-
-
-def _cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def served_models(plan: BenchPlan, instances: int = 0) -> list[Model]:
@@ -35,9 +31,9 @@ def served_models(plan: BenchPlan, instances: int = 0) -> list[Model]:
     precision = plan.precisions[0]
     models = []
     for info in bench.targets:
-        count = instances or (_cpus() if info.device.upper().startswith("CPU") else 1)
+        count = instances or (usable_cpus() if info.device.upper().startswith("CPU") else 1)
         # Instances run side by side: each gets its share of the cores unless --threads says otherwise.
-        threads = plan.threads[0] if plan.threads[0] is not None else (None if count == 1 else max(1, _cpus() // count))
+        threads = plan.threads[0] if plan.threads[0] is not None else (None if count == 1 else max(1, usable_cpus() // count))
 
         def open_engine(batch: int, info=info, threads=threads):
             from hwtune.bench.engines import open_engine as open_

@@ -16,12 +16,11 @@ space at full length, for benchmarks/tune_vs_sweep.py.
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from hwtune.bench.devices import DeviceInfo
+from hwtune.bench.devices import DeviceInfo, usable_cpus
 from hwtune.bench.engines import backend
 from hwtune.bench.result import BenchResult, RunConfig, Skipped
 from hwtune.bench.runner import Bench
@@ -66,7 +65,7 @@ class DeviceTune:
 
 
 def space_for(bench: Bench, info: DeviceInfo) -> Space:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cpus = usable_cpus()
     precisions = tuple(p for p in bench.plan.precisions if p in info.precisions and p != "auto") or ("fp32",)
     ladder = sorted({1, cpus} | {2 ** i for i in range(8) if 2 ** i <= cpus})
     requests = tuple(sorted(set(ladder) | {2 * cpus}))
