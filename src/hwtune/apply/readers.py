@@ -21,15 +21,6 @@ def parse_word(text: str) -> str:
     return text.strip()
 
 
-def read_bracketed(host: Host, path: str) -> str | None:
-    """The active mode of a THP file, read as the probe reads it; None when it names none."""
-    text = host.read(path)
-    try:
-        return None if text is None else parse_bracketed(text)
-    except ParseError:
-        return None
-
-
 def read_systemd(host: Host, unit: str) -> str | None:
     """`enabled,active` and the like; None when systemctl gives no answer."""
     enabled = host.run(["systemctl", "is-enabled", unit], SYSTEMCTL_TIMEOUT_S)
@@ -41,17 +32,27 @@ def read_systemd(host: Host, unit: str) -> str | None:
     return f"{e},{'active' if a in ('active', 'activating', 'reloading') else 'inactive'}"
 
 
+# How the text of a kernel value file becomes its value, by reader name: apply's reads, the
+# probes' (tunables/*.py observe), and rollback's test of a journal's old bytes (trust.py).
+PARSERS: dict[str, Callable[[str], str]] = {
+    "word": parse_word,
+    "bracket": parse_bracketed,  # the active mode of a THP file, as the probe reads it
+    "sysctl": parse_sysctl,
+}
+
+
 def _text(parse: Callable[[str], str]) -> Callable[[Host, str], str | None]:
     def read(host: Host, path: str) -> str | None:
         text = host.read(path)
-        return None if text is None else parse(text)
+        try:
+            return None if text is None else parse(text)
+        except ParseError:
+            return None  # names no value
     return read
 
 
 READERS: dict[str, Callable[[Host, str], str | None]] = {
-    "word": _text(parse_word),
-    "bracket": read_bracketed,
-    "sysctl": _text(parse_sysctl),
+    **{name: _text(parse) for name, parse in PARSERS.items()},
     "file": lambda host, path: host.read(path, record=False),
     "link": lambda host, path: host.readlink(path),
     "systemd": read_systemd,

@@ -170,7 +170,7 @@ def _rebuild(rebuild, path: str, name: str, value: Any) -> str | None:
 
 
 def _check_raw(raw_b64: Any, reader: str, old: str) -> None:
-    from hwtune.apply.readers import parse_bracketed, parse_sysctl, parse_word
+    from hwtune.apply.readers import PARSERS
     from hwtune.errors import ParseError
 
     if not isinstance(raw_b64, str) or len(raw_b64) > sysfs.MAX_RAW_BYTES * 2:
@@ -182,9 +182,8 @@ def _check_raw(raw_b64: Any, reader: str, old: str) -> None:
     if len(data) > sysfs.MAX_RAW_BYTES or not RAW_BYTES.fullmatch(data):
         raise JournalInvalid("old_raw_b64 holds bytes no kernel value file has")
     text = data.decode("ascii").replace("\0", "")
-    parse = {"sysctl": parse_sysctl, "bracket": parse_bracketed, "word": parse_word}[reader]
     try:
-        held = parse(text)
+        held = PARSERS[reader](text)
     except ParseError:
         held = None
     if held != old:

@@ -9,14 +9,20 @@ from hwtune.apply.readers import READERS
 from hwtune.host import Host
 
 
-def value_item(host: Host, key: str, where: str, path: str, target: str, reader: str = "word",
+def value_item(host: Host, key: str, where: str, path: str, target: str,
                current: str | None = None, mode: str = "runtime") -> Item:
-    """An OK or CHANGE item for one kernel value file; its step also says how to verify it."""
+    """An OK or CHANGE item for one kernel value file; its step also says how to verify it, with
+    the reader the file's declaration names (what rollback accepts from the journal)."""
     # The writer (and the atomic writer with it) is imported when a plan is made, not when
     # `check` loads the tunable declarations that plan through here.
     from hwtune.apply import sysfs
     from hwtune.apply.trust import raw_restorable, restorable
+    from hwtune.apply.tunables import for_path
 
+    declared = for_path(path)
+    if declared is None:
+        raise ValueError(f"{path} is not a file a tunable declares")
+    reader = declared.reader
     if current is None:
         current = READERS[reader](host, path)
     if current is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from hwtune.apply.readers import READERS
 from hwtune.apply.tunables import PlanContext, Tunable
 from hwtune.factids import FactId
 from hwtune.host import Host
@@ -26,8 +27,7 @@ def observe(host: Host) -> dict[str, tuple[int | None, str]]:
     out = {}
     for fact in FACTS:
         path = sysctl_path(fact.id)
-        raw = host.read(path)
-        value = None if raw is None else parse_sysctl(raw)
+        value = READERS["sysctl"](host, path)
         if value is None:
             out[fact.id] = (None, host.absent(path))
         elif value.lstrip("-").isdecimal():
@@ -99,8 +99,8 @@ def plan_sysctl(host: Host, tune: Mapping[str, Any], ctx: PlanContext) -> list:
             items.append(Item(f"sysctl.{name}", "", None, target, SKIP, mode=mode,
                               reason=f"{path} does not exist on this host"))
             continue
-        items.append(value_item(host, f"sysctl.{name}", "", path, target, reader="sysctl",
-                                current=parse_sysctl(raw), mode=mode))
+        items.append(value_item(host, f"sysctl.{name}", "", path, target, current=parse_sysctl(raw),
+                                mode=mode))
     return hardening.mark(items)
 
 

@@ -39,7 +39,7 @@ def _planner(key: str, leaf: str):
         if target not in allowed:
             return [Item(key, "", current, target, INVALID, mode=mode,
                          reason=f"value not available: {target} is not one of {', '.join(allowed)}")]
-        return [value_item(host, key, "", path, target, reader="bracket", current=current, mode=mode)]
+        return [value_item(host, key, "", path, target, current=current, mode=mode)]
     return plan
 
 
