@@ -17,11 +17,8 @@ import os
 from pathlib import PurePosixPath
 
 from hwtune import atomic, fsroot
-from hwtune.apply.tunables import kernel_paths
+from hwtune.apply.tunables import for_path
 
-# Kernel files hwtune may write, as absolute paths on the host: what the tunable
-# declarations (apply/tunables/) say they write, and nothing else.
-KERNEL_PATHS = kernel_paths()
 DROP_IN = "/etc/sysctl.d/90-hwtune.conf"
 UNIT_NAME = "hwtune-apply.service"
 UNIT = f"/etc/systemd/system/{UNIT_NAME}"
@@ -50,7 +47,8 @@ def errno_reason(exc: OSError) -> tuple[str, str]:
 
 
 def is_kernel_path(abspath: str) -> bool:
-    return any(p.fullmatch(abspath) for p in KERNEL_PATHS)
+    """A kernel file hwtune may write: one a tunable declaration (apply/tunables/) says it writes."""
+    return for_path(abspath) is not None
 
 
 def _as_fs(where) -> fsroot.RootFS:

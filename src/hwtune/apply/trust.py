@@ -31,22 +31,12 @@ class JournalInvalid(ValueError):
     """What is wrong with a journal, naming the field."""
 
 
-def value_rule(path: str) -> tuple[str, Any]:
-    """(reader, check) for a kernel value file on the allow-list: what apply reads it with and may write."""
-    from hwtune.apply.tunables import for_path
-
-    # the tunable declaration that writes the file says how it is read and what it may hold
-    tunable = for_path(path)
-    if tunable is None:
-        return "word", lambda v: False
-    return tunable.reader, tunable.writable
-
-
 def restorable(path: str, value: str | None) -> bool:
     """Whether rollback would accept `value` as the old value of a kernel file (apply checks it at plan time)."""
-    if value is None or not sysfs.is_kernel_path(path):
-        return False
-    return value_rule(path)[1](value)
+    from hwtune.apply.tunables import for_path
+
+    tunable = for_path(path)  # the declaration that writes the file says what it may hold
+    return value is not None and tunable is not None and tunable.writable(value)
 
 
 def raw_restorable(raw: bytes, reader: str, old: str) -> bool:
@@ -114,13 +104,15 @@ def check_step(raw: Any) -> Step:
         raise JournalInvalid("created_dirs lists a folder that does not hold the step's file")
     old, new, raw_b64 = raw.get("old"), raw.get("new"), raw.get("old_raw_b64")
     if kind == VALUE:
-        if not sysfs.is_kernel_path(path):
+        from hwtune.apply.tunables import for_path
+
+        tunable = for_path(path)  # how the declaration that writes the file reads it, what it may hold
+        if tunable is None:
             raise JournalInvalid(f"{path} is not on hwtune's allow-list of writable paths")
-        want_reader, ok = value_rule(path)
-        if reader != want_reader:
+        if reader != tunable.reader:
             raise JournalInvalid(f"reader {reader!r} is not how {path} is read")
         for name, value in (("old", old), ("new", new)):
-            if not isinstance(value, str) or not ok(value):
+            if not isinstance(value, str) or not tunable.writable(value):
                 raise JournalInvalid(f"{name} {value!r} is not a value apply could write to {path}")
         if raw_b64 is not None:
             _check_raw(raw_b64, reader, old)

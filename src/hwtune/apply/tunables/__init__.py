@@ -68,13 +68,8 @@ def registry() -> dict[str, Tunable]:
     return {t.key: t for t in sorted(found, key=lambda t: (t.order, t.key))}
 
 
-def kernel_paths() -> tuple[re.Pattern[str], ...]:
-    """Every kernel file a declared tunable may write: the writer's allow-list."""
-    return tuple(re.compile(p) for t in registry().values() for p in t.writes)
-
-
 def for_path(abspath: str) -> Tunable | None:
-    """The declaration that may write this kernel file."""
+    """The declaration that may write this kernel file (None: hwtune never writes it)."""
     for tunable in registry().values():
         if any(re.fullmatch(p, abspath) for p in tunable.writes):
             return tunable
