@@ -27,7 +27,7 @@ import re
 import stat
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -72,9 +72,9 @@ def new_id() -> str:
 @dataclass
 class Journal:
     path: Path
-    data: dict[str, Any] = field(default_factory=dict)
-    dirfd: int | None = None  # the journal folder, held open by its store
-    checked_steps: list[Step] | None = None  # validated steps (apply/trust.py), rebuilt values
+    data: dict[str, Any]
+    dirfd: int  # the journal folder, held open by its store
+    checked_steps: list[Step]  # validated steps (apply/trust.py), rebuilt values; new ones appended
 
     @property
     def id(self) -> str:
@@ -86,9 +86,7 @@ class Journal:
 
     @property
     def steps(self) -> list[Step]:
-        if self.checked_steps is not None:
-            return list(self.checked_steps)
-        return [Step.from_json(s) for s in self.data["steps"]]
+        return list(self.checked_steps)
 
     @property
     def boot(self) -> bool:
@@ -96,8 +94,7 @@ class Journal:
 
     def add_step(self, step: Step) -> None:
         self.data["steps"].append(step.to_json())
-        if self.checked_steps is not None:
-            self.checked_steps.append(step)
+        self.checked_steps.append(step)
         self.save()
 
     def set_state(self, state: str, **extra: Any) -> None:
@@ -107,8 +104,6 @@ class Journal:
 
     def save(self) -> None:
         text = json.dumps(self.data, indent=1, sort_keys=True) + "\n"
-        if self.dirfd is None:
-            raise OSError(errno.EBADF, "the journal folder is not open", str(self.path))
         atomic.write_at(self.dirfd, self.path.name, text.encode(), 0o600)
 
     def summary(self) -> dict[str, Any]:
