@@ -112,7 +112,7 @@ def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, ro
 
 
 def _show_plan_only(out, plan, dry_run: bool, json_out: bool) -> int:
-    from hwtune.apply.errors import ApplyFailed
+    from hwtune.apply.transaction import refuse_invalid
 
     if json_out:
         print_json({"plan": plan.to_json(), "dry_run": dry_run, "applied": False, "journal": None,
@@ -124,9 +124,8 @@ def _show_plan_only(out, plan, dry_run: bool, json_out: bool) -> int:
         if not plan.invalid:
             out.print("Dry run: nothing was changed." if dry_run and plan.steps
                       else f"Nothing to change: the host already matches profile {plan.profile}.")
-    if plan.invalid and not dry_run:
-        first = plan.invalid[0]
-        raise ApplyFailed(f"{first.key} ({first.where}): {first.reason}; nothing was changed")
+    if not dry_run:
+        refuse_invalid(plan)
     return EXIT_OK
 
 

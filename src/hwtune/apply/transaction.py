@@ -85,6 +85,13 @@ def refuse_lowered_hardening(plan: Plan) -> None:
                           + f". Refused, nothing was changed: pass {hardening.ALLOW_OPTION} to apply it anyway")
 
 
+def refuse_invalid(plan: Plan) -> None:
+    """A plan with an item apply cannot do is not applied at all (exit 4, nothing changed)."""
+    if plan.invalid:
+        first = plan.invalid[0]
+        raise ApplyFailed(f"{first.key} ({first.where}): {first.reason}; nothing was changed")
+
+
 def apply_profile(root: Path, profile: Profile, *, profile_ref: str, persist: bool = False, boot: bool = False,
                   expected: tuple[Step, ...] | None = None, allow_lower_hardening: bool = False) -> ApplyResult:
     """Apply under the lock. `expected`: the steps a user confirmed; refuse if the host has changed since."""
@@ -97,9 +104,7 @@ def apply_profile(root: Path, profile: Profile, *, profile_ref: str, persist: bo
                               allow_lower_hardening=allow_lower_hardening)
             if not allow_lower_hardening:
                 refuse_lowered_hardening(plan)
-            if plan.invalid:
-                first = plan.invalid[0]
-                raise ApplyFailed(f"{first.key} ({first.where}): {first.reason}; nothing was changed")
+            refuse_invalid(plan)
             if expected is not None and _changes(plan.steps) != _changes(expected):
                 raise HwtuneError("the host changed since the plan was shown; nothing was changed, "
                                   "run hwtune apply again", EXIT_USAGE)
