@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -59,7 +60,9 @@ def check(
         if output is not None or fmt in (CheckFormat.junit, CheckFormat.prometheus):
             from hwtune.report.formats import write_check
 
-            write_check("json" if json_out else fmt.value, doc, facts.to_json(), root, output)
+            text = write_check("json" if json_out else fmt.value, doc, facts.to_json(), root, output)
+            if text is not None:
+                sys.stdout.write(text)
         elif json_out or fmt is CheckFormat.json:
             print_json(doc)
         else:

@@ -7,10 +7,9 @@ collector or a CI job never reads half a report.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from hwtune.errors import ConfigError
 
@@ -34,8 +33,9 @@ def render_check(fmt: str, report_json: dict[str, Any], facts_json: dict[str, An
 
 
 def write_check(fmt: str, report_json: dict[str, Any], facts_json: dict[str, Any] | None, root: Path | None,
-                output: Path | None, stdout: TextIO | None = None) -> None:
-    """Render one format and write it to `output` (atomically) or to stdout.
+                output: Path | None) -> str | None:
+    """Render one format and write it to `output` (atomically); without `output`, the text, for
+    the command to print.
 
     The newest bench results are exported only for the live host: with --root
     the saved runs on this machine are not the snapshot's.
@@ -47,8 +47,8 @@ def write_check(fmt: str, report_json: dict[str, Any], facts_json: dict[str, Any
         bench_results = inputs.all_results(inputs.load_bench_runs(inputs.bench_runs_dir()).docs)
     text = render_check(fmt, report_json, facts_json, inputs.host_name(root), bench_results, time.time())
     if output is None:
-        (stdout or sys.stdout).write(text)
-        return
+        return text
     from hwtune.report.atomic import write_atomic
 
     write_atomic(output, text)
+    return None
