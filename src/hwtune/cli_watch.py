@@ -13,10 +13,11 @@ from typing import Any
 
 import typer
 from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 
-from hwtune.cli_common import out, run_command
-from hwtune.errors import EXIT_OK, EXIT_USAGE, HwtuneError
+from hwtune.cli_common import number, out, run_command
+from hwtune.errors import EXIT_OK
 
 HW_REASONS = {"hw_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown", "sw_thermal_slowdown"}
 
@@ -33,8 +34,7 @@ def watch(
     """
 
     def go() -> int:
-        if not interval >= 0.2:  # also refuses NaN
-            raise HwtuneError(f"--interval {interval}: must be 0.2 seconds or more", EXIT_USAGE)
+        number("--interval", interval, low=0.2)
         from hwtune.host import Host
         from hwtune.probe.sample import Sampler
 
@@ -76,8 +76,6 @@ def _of(value: Any, limit: Any, unit: str) -> str:
 
 
 def render_watch(sample: dict[str, Any], events: list[dict[str, Any]]) -> Group:
-    from rich.table import Table  # here, not at the top: every start of hwtune imports this module
-
     parts: list[Any] = [Text(f"hwtune watch  {sample['time']}  (Ctrl-C to stop)", style="bold")]
     gpus = Table(title="GPUs", title_justify="left", expand=False)
     for col in ("GPU", "bus id", "util", "memory MiB", "SM MHz", "mem MHz", "power W", "temp C", "throttle"):
