@@ -91,6 +91,7 @@ def test_recommend_piped_never_cuts_a_name():
     text = run("recommend", "--budget", "5000", "--all").stdout
     assert "…" not in text
     assert "GeForce RTX 4090" in text and "RTX 6000 Ada Generation" in text
+    assert not set(text) & set("┏━┳┃┡╇│└┴─┼"), "piped tables are drawn in ASCII, as check's and apply's"
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hwtune.recommend.costs import CloudVsBuy, unit_cost
+from hwtune.render import table_box
 from hwtune.recommend.engine import Recommendation
 from hwtune.recommend.estimate import GEFORCE_CAVEAT, Estimate
 from hwtune.recommend.jsonout import selected_estimates
@@ -228,34 +229,39 @@ def _in_plan(rec: Recommendation, estimates: list[Estimate]) -> list[Estimate]:
 
 
 def render(rec: Recommendation, console: Console, show_all: bool = False, top: int = 10) -> None:
-    console.print(render_header(rec))
+    def show(part) -> None:
+        if isinstance(part, Table):
+            part.box = table_box(console)  # ASCII lines when piped, as every hwtune table
+        console.print(part)
+
+    show(render_header(rec))
     shown = selected_estimates(rec, show_all, top)
     if not show_all:
         shown = _in_plan(rec, shown)
     u = _unit(rec)
     if rec.budget_setups or rec.target_setups:
         if rec.budget_setups:
-            console.print(render_setups(list(rec.budget_setups[:top]),
+            show(render_setups(list(rec.budget_setups[:top]),
                                         f"Best setups within ${rec.request.budget_usd:,.0f}, "
                                         "by total throughput", u))
-            console.print(render_bars(
+            show(render_bars(
                 [(f"{s.cards} x {s.estimate.gpu.name}" + ("!" if s.estimate.judgement else ""),
                   s.throughput_per_usd) for s in rec.value_setups[:top]],
                 f"Throughput per dollar of the whole setup ({u} per $1k; ! = judgement efficiency)"))
         if rec.target_setups:
             fleet = ", ".join(rec.fleet_classes)
-            console.print(render_setups(list(rec.target_setups[:top]),
+            show(render_setups(list(rec.target_setups[:top]),
                                         f"Cheapest setups reaching {rec.request.target_fps:,.0f} "
                                         f"{u} ({fleet} GPUs)", u))
         if rec.comparison:
-            console.print(render_comparison(rec))
+            show(render_comparison(rec))
         for c in rec.cloud[:1]:
-            console.print(render_cloud(c))
+            show(render_cloud(c))
     if show_all or not (rec.budget_setups or rec.target_setups):
-        console.print(render_estimates(rec, show_all, top))
-        console.print(render_bars(
+        show(render_estimates(rec, show_all, top))
+        show(render_bars(
             [(e.gpu.name + ("!" if e.judgement else ""), e.throughput_per_usd or 0.0) for e in shown],
             f"Throughput per dollar of card price ({u} per $1k; ! = judgement efficiency)"))
-    console.print(Text("Caveats", style="bold"))
+    show(Text("Caveats", style="bold"))
     for line in collect_caveats(rec, shown):
-        console.print(Text(f"- {line}"))
+        show(Text(f"- {line}"))
