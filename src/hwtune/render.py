@@ -69,7 +69,7 @@ def host_summary(facts: Facts) -> str:
     if names:
         distinct = sorted(set(names))
         parts.append(", ".join(f"{names.count(n)}x {n}" for n in distinct))
-    elif facts.get("gpu.count") == 0 or facts.values.get("pci.nvidia_devices") == []:
+    elif _no_nvidia_gpu(facts):
         parts.append("no NVIDIA GPU")
     return ", ".join(p for p in parts if p)
 
