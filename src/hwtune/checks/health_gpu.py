@@ -17,7 +17,7 @@ from hwtune.health.events import evidence, log_events
 from hwtune.checks.gpu import NO_GPU, _gpus, _label
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts, Gpu, GpuHealth
-from hwtune.health.xid import classify
+from hwtune.health.xid import SEVERITIES, Xid, classify
 
 AREA = "gpu"
 
@@ -61,12 +61,11 @@ def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
         if facts.get("gpu.count") == 0:
             return skip(NO_GPU, expected)
         return passed(f"no Xid event in the kernel log ({source})", expected)
-    findings, worst = [], "info"
+    findings = []
     for bus, seen in sorted(per_gpu.items()):
         counts = Counter(x.code for _, x in seen)
-        rank = max(("info", "warn", "fail").index(x.severity) for _, x in seen)
-        worst = max(worst, ("info", "warn", "fail")[rank], key=("info", "warn", "fail").index)
-        key_event, key_xid = max(seen, key=lambda s: ("info", "warn", "fail").index(s[1].severity))
+        key_event, key_xid = max(seen, key=lambda s: _xid_rank(s[1]))  # the GPU's worst event
+        rank = _xid_rank(key_xid)
         name = f"GPU {bus}" + (f" ({uuids[bus]})" if bus in uuids else "")
         codes = ", ".join(f"Xid {code} x{n} ({classify(code).description.split(' (')[0]})"
                           for code, n in sorted(counts.items()))
@@ -75,6 +74,7 @@ def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
                          + (f"; NVIDIA's action: {key_xid.nvidia_action}" if key_xid.nvidia_action else "")))
     findings.sort(key=lambda f: (-f[0], f[1]))
     observed = [text for _, _, text in findings]
+    worst = SEVERITIES[-1 - findings[0][0]]
     if worst == "info":
         return passed(observed, expected, "only informational Xid events")
     bad = [bus for rank, bus, _ in findings if rank == findings[0][0]]
@@ -83,6 +83,11 @@ def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
                        "or service", gpus=", ".join(bad))
     return problem(observed, expected, "Xid events the application caused (or NVIDIA says to investigate); "
                    "the GPU itself keeps serving", severity_key="application_severity", gpus=", ".join(bad))
+
+
+def _xid_rank(xid: Xid) -> int:
+    """0 for info, 1 for warn, 2 for fail (xid.csv's severities, worst first)."""
+    return len(SEVERITIES) - 1 - SEVERITIES.index(xid.severity)
 
 
 # -- ECC, row remapping, page retirement ---------------------------------------------------
