@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from hwtune.recommend.costs import DAYS_PER_YEAR, CloudQuote, CloudVsBuy, unit_cost
+from hwtune.recommend.costs import DAYS_PER_YEAR, CloudQuote, CloudVsBuy, UnitCost, unit_cost
 from hwtune.recommend.engine import Recommendation
 from hwtune.recommend.estimate import Estimate
 from hwtune.recommend.setups import HostCosts, Setup
@@ -27,11 +27,16 @@ def selected_estimates(rec: Recommendation, show_all: bool, top: int) -> list[Es
     return [e for i, e in enumerate(rec.estimates) if i < top or e.gpu.name in used]
 
 
-def cost_json(e: Estimate, rec: Recommendation) -> dict | None:
+def card_unit_cost(e: Estimate, rec: Recommendation) -> UnitCost:
+    """The cost per million units of one card, with its share of its host's price and power."""
     hosts: HostCosts = rec.request.hosts
     per_host = hosts.max_cards(e.gpu.host, e.gpu.slots)
-    c = unit_cost(e, rec.catalog.cloud, rec.request.usage, hosts.cost_usd(e.gpu.host) / per_host,
-                  hosts.power_w(e.gpu.host) / per_host)
+    return unit_cost(e, rec.catalog.cloud, rec.request.usage, hosts.cost_usd(e.gpu.host) / per_host,
+                     hosts.power_w(e.gpu.host) / per_host)
+
+
+def cost_json(e: Estimate, rec: Recommendation) -> dict | None:
+    c = card_unit_cost(e, rec)
     if c.owned_usd is None and c.cloud_usd is None:
         return None
     return {

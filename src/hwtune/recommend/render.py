@@ -6,11 +6,11 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from hwtune.recommend.costs import CloudVsBuy, unit_cost
+from hwtune.recommend.costs import CloudVsBuy
 from hwtune.render import table_box
 from hwtune.recommend.engine import Recommendation
 from hwtune.recommend.estimate import GEFORCE_CAVEAT, Estimate
-from hwtune.recommend.jsonout import selected_estimates
+from hwtune.recommend.jsonout import card_unit_cost, selected_estimates
 from hwtune.recommend.setups import Setup
 
 BAR_WIDTH = 40
@@ -82,13 +82,10 @@ def render_estimates(rec: Recommendation, show_all: bool, top: int) -> Table:
     cols += [("efficiency", "right")]
     for col, just in cols:
         t.add_column(col, justify=just)
-    hosts, usage = rec.request.hosts, rec.request.usage
     for e in selected_estimates(rec, show_all, top):
         costs = []
         if rec.llm:
-            per_host = hosts.max_cards(e.gpu.host, e.gpu.slots)
-            c = unit_cost(e, rec.catalog.cloud, usage, hosts.cost_usd(e.gpu.host) / per_host,
-                          hosts.power_w(e.gpu.host) / per_host)
+            c = card_unit_cost(e, rec)
             costs = [_cents(c.owned_usd), _cents(c.cloud_usd)]
         runs = e.path.executed + ("*" if e.path.note else "")
         sizes = [str(e.gpus_per_replica), str(e.roof.batch)] if rec.llm and e.roof else (
