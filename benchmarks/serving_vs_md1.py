@@ -46,7 +46,7 @@ def _ratio(measured: float | None, theory: float) -> float | None:
 
 def fixed_loads(d: float, slo_ms: float, rhos: list[float], hold_s: float, logs: Path) -> list[dict]:
     rows = []
-    server = Server(fixed_model(f"fixed:{d * 1e3:g}ms", d, 0.0), NO_BATCHING, 1, logs / "fixed-loads")
+    server = Server(fixed_model(f"fixed:{d * 1e3:g}ms", d, 0.0), NO_BATCHING, logs / "fixed-loads")
     try:
         for rho in rhos:
             qps = rho / d
@@ -71,7 +71,7 @@ def fixed_loads(d: float, slo_ms: float, rhos: list[float], hold_s: float, logs:
 
 def search(d: float, slo_ms: float, step_s: float, duration_s: float, logs: Path) -> dict:
     t0 = time.perf_counter()
-    res = serve(fixed_model(f"fixed:{d * 1e3:g}ms", d, 0.0), "server", NO_BATCHING, instances=1,
+    res = serve(fixed_model(f"fixed:{d * 1e3:g}ms", d, 0.0), "server", NO_BATCHING,
                 latency_slo_ms=slo_ms, duration_s=duration_s, step_s=step_s, log_base=logs / "search",
                 report=lambda m: print("  " + m, file=sys.stderr))
     wall = time.perf_counter() - t0

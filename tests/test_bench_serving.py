@@ -117,8 +117,8 @@ def test_triton_snippet_of_a_runtime_model_carries_the_measured_settings(tmp_pat
 
     model = Model("plate-classifier", "onnxruntime", "CPU", lambda _b: FixedService(0.001), threads=1, instances=2)
     run = run_of_summary(parse_summary(SUMMARY), RunSettings("server", 3.0, target_qps=280, latency_slo_ms=40), tmp_path)
-    none = ServingResult("server", model, Batching(), 2, run, 40.0, 600.0, max_qps=250.0)
-    batched = ServingResult("server", model, Batching(8, 1500), 2, run, 40.0, 900.0, max_qps=280.0)
+    none = ServingResult("server", model, Batching(), run, 40.0, 600.0, max_qps=250.0)
+    batched = ServingResult("server", model, Batching(8, 1500), run, 40.0, 900.0, max_qps=280.0)
     tune = BatchingTune(model, 40.0, (none, batched))
     assert tune.best is batched and tune.gain == pytest.approx(280 / 250)
     text = triton_snippet(tune)
@@ -251,7 +251,7 @@ def test_loadgen_server_run_of_a_fixed_3ms_model_agrees_with_md1(tmp_path):
     (benchmarks/serving_vs_md1.py runs the long version against the 10% target)."""
     pytest.importorskip("mlperf_loadgen", reason="the bench extra (mlcommons-loadgen) is not installed")
     d, qps = 0.003, 200.0
-    server = Server(fixed_model("fixed:3ms", d, 0.0), Batching(), 1, tmp_path)
+    server = Server(fixed_model("fixed:3ms", d, 0.0), Batching(), tmp_path)
     try:
         for _ in range(2):
             run = server.run(RunSettings("server", 3.0, target_qps=qps, latency_slo_ms=100, min_query_count=500))
@@ -277,13 +277,13 @@ def test_triton_snippet_of_openvino_and_of_the_fixed_model(tmp_path):
 
     run = run_of_summary(parse_summary(SUMMARY), RunSettings("server", 3.0, target_qps=280, latency_slo_ms=40), tmp_path)
     ov = Model("m", "openvino", "CPU", lambda _b: FixedService(0.001), threads=3)
-    text = triton_snippet(BatchingTune(ov, 40.0, (ServingResult("server", ov, Batching(), 1, run, 40.0, 600.0,
+    text = triton_snippet(BatchingTune(ov, 40.0, (ServingResult("server", ov, Batching(), run, 40.0, 600.0,
                                                                       max_qps=250.0),)))
     for line in ('backend: "openvino"', '"NUM_STREAMS" value: { string_value: "1" }',
                  '"INFERENCE_NUM_THREADS" value: { string_value: "3" }', "max_batch_size: 1"):
         assert line in text, (line, text)
     assert "dynamic_batching" not in text  # the best was no batching
     fixed = Model("fixed:1ms", "fixed", "TIMER", lambda _b: FixedService(0.001), fixed_service_s=(0.001, 0.0))
-    text = triton_snippet(BatchingTune(fixed, 40.0, (ServingResult("server", fixed, Batching(8, 1500), 1, run, 40.0,
+    text = triton_snippet(BatchingTune(fixed, 40.0, (ServingResult("server", fixed, Batching(8, 1500), run, 40.0,
                                                                          600.0, max_qps=250.0),)))
     assert "# backend: none" in text and "parameters" not in text and "kind: KIND_CPU" in text, text

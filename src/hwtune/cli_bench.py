@@ -182,11 +182,11 @@ def _scenario(a: dict[str, Any]) -> int:
         for i, model in enumerate(models):
             say = lambda m, i=i: report(m, i, len(models))  # noqa: E731
             if a["tune"]:
-                t = tune_batching(model, o["slo_ms"], instances=model.instances, report=say, **common)
+                t = tune_batching(model, o["slo_ms"], report=say, **common)
                 tunes.append(t.to_json())
                 results.extend(t.results)
             else:
-                results.append(serve(model, o["scenario"], o["batching"], instances=model.instances,
+                results.append(serve(model, o["scenario"], o["batching"],
                                      latency_slo_ms=o["slo_ms"], target_qps=o["qps"], report=say, **common))
     doc = {"command": "bench --scenario", "scenario": o["scenario"], "latency_slo_ms": o["slo_ms"],
            "results": [r.to_json() for r in results]}

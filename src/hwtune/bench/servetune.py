@@ -64,12 +64,12 @@ def queue_delay_us(unbatched_service_s: float, slo_ms: float) -> int:
     return max(MIN_DELAY_US, int(min(unbatched_service_s, slo_ms / 1000 / 8) * 1e6))
 
 
-def tune_batching(model: Model, slo_ms: float, *, instances: int, duration_s: float, step_s: float,
+def tune_batching(model: Model, slo_ms: float, *, duration_s: float, step_s: float,
                   log_base: Path, report: Report | None = None) -> BatchingTune:
-    common: dict[str, Any] = dict(instances=instances, latency_slo_ms=slo_ms, duration_s=duration_s,
+    common: dict[str, Any] = dict(latency_slo_ms=slo_ms, duration_s=duration_s,
                                   step_s=step_s, log_base=log_base, report=report)
     base = serve(model, "server", NO_BATCHING, **common)
-    service_s = instances / base.capacity_sps if base.capacity_sps > 0 else slo_ms / 1000 / 8
+    service_s = model.instances / base.capacity_sps if base.capacity_sps > 0 else slo_ms / 1000 / 8
     delay = queue_delay_us(service_s, slo_ms)
     results = [base] + [serve(model, "server", Batching(b, delay), **common) for b in BATCH_CANDIDATES]
     return BatchingTune(model, slo_ms, tuple(results))

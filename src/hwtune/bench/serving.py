@@ -102,7 +102,6 @@ class ServingResult:
     scenario: str
     model: Model
     batching: Batching
-    instances: int
     run: LoadgenRun | None  # the reported LoadGen run (None: nothing ran within the budget)
     latency_slo_ms: float | None
     capacity_sps: float
@@ -111,6 +110,10 @@ class ServingResult:
     step_s: float = 0.0
     elapsed_s: float = 0.0
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def instances(self) -> int:
+        return self.model.instances
 
     @property
     def valid(self) -> bool:
@@ -153,12 +156,12 @@ class ServingResult:
 class Server:
     """The instances of one model behind one batching setting, reused across LoadGen runs."""
 
-    def __init__(self, model: Model, batching: Batching, instances: int, log_root: Path) -> None:
-        self.model, self.batching, self.instances = model, batching, instances
+    def __init__(self, model: Model, batching: Batching, log_root: Path) -> None:
+        self.model, self.batching = model, batching
         self.log_root = log_root
         self.services: list[Service] = []
         try:
-            for _ in range(instances):
+            for _ in range(model.instances):
                 self.services.append(model.open_service(batching.max_batch_size))
         except BaseException:
             self.close()
@@ -193,31 +196,31 @@ def log_root_for(base: Path, model: Model, batching: Batching) -> Path:
     return base / f"{stamp}-{tag}-b{batching.max_batch_size}"
 
 
-def serve(model: Model, scenario: str, batching: Batching, *, instances: int, latency_slo_ms: float | None,
+def serve(model: Model, scenario: str, batching: Batching, *, latency_slo_ms: float | None,
           duration_s: float, step_s: float, log_base: Path, target_qps: float | None = None,
           report: Report | None = None) -> ServingResult:
     """One scenario for one model and batching setting; the server scenario searches its max QPS
     unless `target_qps` fixes it."""
     report = report or (lambda _m: None)
     start = time.perf_counter()
-    server = Server(model, batching, instances, log_root_for(log_base, model, batching))
+    server = Server(model, batching, log_root_for(log_base, model, batching))
     try:
         report(f"{model.name} ({batching.label()}): closed-loop capacity")
         cap = server.capacity()
         if scenario != "server":
             run = server.run(_single_settings(scenario, cap, batching, duration_s))
-            return ServingResult(scenario, model, batching, instances, run, latency_slo_ms, cap,
+            return ServingResult(scenario, model, batching, run, latency_slo_ms, cap,
                                  elapsed_s=time.perf_counter() - start, notes=_notes(duration_s, None))
         if latency_slo_ms is None:
             raise ConfigError("--scenario server needs --latency-slo (the p99 budget), e.g. 40ms")
         if target_qps is not None:
             run = server.run(_server_settings(target_qps, latency_slo_ms, duration_s, final=True))
             point = _point(run, latency_slo_ms)
-            return ServingResult(scenario, model, batching, instances, run, latency_slo_ms, cap,
+            return ServingResult(scenario, model, batching, run, latency_slo_ms, cap,
                                  max_qps=target_qps if run.valid else None, curve=(point,), step_s=step_s,
                                  elapsed_s=time.perf_counter() - start, notes=_notes(duration_s, None))
         max_qps, run, curve = search(server, cap, latency_slo_ms, duration_s, step_s, report)
-        return ServingResult(scenario, model, batching, instances, run, latency_slo_ms, cap, max_qps=max_qps,
+        return ServingResult(scenario, model, batching, run, latency_slo_ms, cap, max_qps=max_qps,
                              curve=tuple(curve), step_s=step_s, elapsed_s=time.perf_counter() - start,
                              notes=_notes(duration_s, step_s))
     finally:
