@@ -287,3 +287,14 @@ def test_triton_snippet_of_openvino_and_of_the_fixed_model(tmp_path):
     text = triton_snippet(BatchingTune(fixed, 40.0, (ServingResult("server", fixed, Batching(8, 1500), run, 40.0,
                                                                          600.0, max_qps=250.0),)))
     assert "# backend: none" in text and "parameters" not in text and "kind: KIND_CPU" in text, text
+
+
+def test_every_duration_option_reads_the_same_units():
+    from hwtune.bench.serving import parse_duration_s
+    from hwtune.errors import ConfigError
+
+    assert parse_duration_s("500us", "--duration", bare="s") == pytest.approx(0.0005)  # was refused there
+    assert parse_duration_s("2", "--duration", bare="s") == 2.0  # bare: the option's own unit
+    assert parse_duration_s("2", "--max-queue-delay") == pytest.approx(0.002)
+    with pytest.raises(ConfigError, match="--step must be positive"):
+        parse_duration_s("0s", "--step", bare="s", positive=True)

@@ -6,14 +6,13 @@ runtimes, onnx and numpy are imported when a benchmark runs.
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
 
-from hwtune.cli_common import err, out, print_json, require_extra, run_command
+from hwtune.cli_common import err, number, out, print_json, require_extra, run_command
 from hwtune.errors import EXIT_OK, ConfigError
 
 EXAMPLES = """
@@ -223,8 +222,8 @@ def _scenario_options(a: dict[str, Any]) -> dict[str, Any]:
     delay_s = parse_duration_s(a["max_queue_delay"], "--max-queue-delay") if a["max_queue_delay"] else 0.0
     return {"scenario": scenario, "slo_ms": slo_ms, "qps": qps,
             "batching": Batching(a["max_batch_size"], int(round(delay_s * 1e6))),
-            "duration_s": _positive_seconds(a["duration"], "--duration"),
-            "step_s": _positive_seconds(a["step"], "--step")}
+            "duration_s": parse_duration_s(a["duration"], "--duration", bare="s", positive=True),
+            "step_s": parse_duration_s(a["step"], "--step", bare="s", positive=True)}
 
 
 def _positive_number(text: str, option: str) -> float:
@@ -232,19 +231,7 @@ def _positive_number(text: str, option: str) -> float:
         value = float(text)
     except ValueError:
         raise ConfigError(f"{option} takes a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise ConfigError(f"{option} must be a positive number, got {text!r}")
-    return value
-
-
-def _positive_seconds(text: str, option: str) -> float:
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(ms|s)?\s*", text or "")
-    if not m:
-        raise ConfigError(f"bad {option} {text!r}; use e.g. 10s or 500ms")
-    value = float(m.group(1)) * (0.001 if m.group(2) == "ms" else 1.0)
-    if value <= 0:
-        raise ConfigError(f"{option} must be positive, got {text!r}")
-    return value
+    return number(option, value, low=0, low_open=True)
 
 
 def _tune_json(t: Any, settings: dict[str, Any]) -> dict[str, Any]:
@@ -298,15 +285,9 @@ def _compare(refs: tuple[str, str], as_json: bool) -> int:
 
 def parse_slo(text: str) -> float | None:
     """'40ms', '40 ms', '0.04s', '40' (ms) -> milliseconds."""
-    if not text:
-        return None
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(ms|s|us)?\s*", text)
-    if not m:
-        raise ConfigError(f"bad --latency-slo {text!r}; use e.g. 40ms or 0.04s")
-    value = float(m.group(1)) * {"ms": 1.0, None: 1.0, "s": 1000.0, "us": 0.001}[m.group(2)]
-    if value <= 0:
-        raise ConfigError("--latency-slo must be positive")
-    return value
+    from hwtune.bench.serving import parse_duration_s
+
+    return parse_duration_s(text, "--latency-slo", positive=True) * 1000 if text else None
 
 
 def _strs(text: str) -> tuple[str, ...]:

@@ -65,12 +65,19 @@ def parse_fixed(name: str) -> tuple[float, float] | None:
     return base, extra
 
 
-def parse_duration_s(text: str, option: str) -> float:
-    """'40ms', '0.04s', '500us', '40' (ms) -> seconds."""
+_UNITS_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def parse_duration_s(text: str, option: str, bare: str = "ms", positive: bool = False) -> float:
+    """'40ms', '0.04s', '500us' -> seconds; a bare number is in `bare` units. Every duration
+    option of bench is read here."""
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(ms|s|us)?\s*", text or "")
     if not m:
-        raise ConfigError(f"bad {option} {text!r}; use e.g. 40ms, 0.04s or 500us")
-    return float(m.group(1)) * {"ms": 1e-3, None: 1e-3, "s": 1.0, "us": 1e-6}[m.group(2)]
+        raise ConfigError(f"bad {option} {text!r}; use e.g. 40ms, 0.04s or 500us (a bare number is in {bare})")
+    value = float(m.group(1)) * _UNITS_S[m.group(2) or bare]
+    if positive and value <= 0:
+        raise ConfigError(f"{option} must be positive, got {text!r}")
+    return value
 
 
 def fixed_model(name: str, base_s: float, per_sample_s: float, instances: int = 1) -> Model:
