@@ -122,6 +122,21 @@ def _untrusted(what: Path, st: os.stat_result) -> str | None:
     return None
 
 
+def _trusted(fd: int, what: Path, regular: bool = False) -> int:
+    """`fd` when it holds this user's own folder or file (a regular file where asked); else `fd`
+    is closed and the refusal raised."""
+    try:
+        st = os.fstat(fd)
+        why = _untrusted(what, st) or (f"{what} is not a regular file" if regular and not stat.S_ISREG(st.st_mode)
+                                       else None)
+        if why:
+            raise _refuse(why)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def _refuse(why: str) -> ConfigError:
     return ConfigError(f"{why}: refused, nothing was written or restored "
                        f"(hwtune trusts only its own state; see docs/security.md)")
@@ -203,13 +218,8 @@ class JournalStore:
             for f in fds[:-1]:
                 os.close(f)
             os.close(base)
-        state_fd = fds[-1]
-        why = _untrusted(self.state, os.fstat(state_fd))
-        if why:
-            os.close(state_fd)
-            raise _refuse(why)
-        self._state_fd = state_fd
-        return state_fd
+        self._state_fd = _trusted(fds[-1], self.state)
+        return self._state_fd
 
     def _open_dir(self, create: bool) -> int:
         if self._dir_fd is None:
@@ -224,11 +234,7 @@ class JournalStore:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                     raise _refuse(f"{self.dir} is a symlink or not a folder") from None
                 raise ConfigError(f"cannot use the journal folder {self.dir}: {exc.strerror}") from None
-            why = _untrusted(self.dir, os.fstat(fd))
-            if why:
-                os.close(fd)
-                raise _refuse(why)
-            self._dir_fd = fd
+            self._dir_fd = _trusted(fd, self.dir)
         return self._dir_fd
 
     def _ensure(self) -> int:
@@ -238,14 +244,7 @@ class JournalStore:
     def _open_lock(self, create: bool) -> int:
         state_fd = self._open_state(create)
         flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | (os.O_CREAT if create else 0)
-        fd = os.open("lock", flags, 0o600, dir_fd=state_fd)
-        st = os.fstat(fd)
-        why = _untrusted(self.lock_path, st) or (None if stat.S_ISREG(st.st_mode)
-                                                 else f"{self.lock_path} is not a regular file")
-        if why:
-            os.close(fd)
-            raise _refuse(why)
-        return fd
+        return _trusted(os.open("lock", flags, 0o600, dir_fd=state_fd), self.lock_path, regular=True)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -328,11 +327,8 @@ class JournalStore:
         except OSError as exc:
             raise ConfigError(f"{path}: not a readable hwtune journal: {fsroot.reason(exc)}; "
                               "nothing was restored") from None
+        _trusted(fd, path, regular=True)
         try:
-            st = os.fstat(fd)
-            why = _untrusted(path, st) or (None if stat.S_ISREG(st.st_mode) else f"{path} is not a regular file")
-            if why:
-                raise _refuse(why)
             raw, more = fsroot.read_capped(fd, MAX_JOURNAL_BYTES)
         finally:
             os.close(fd)
