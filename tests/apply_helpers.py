@@ -22,6 +22,7 @@ from hwtune.cli import app
 
 # hwtune's own state (journal, lock) stays after a rollback: it is the history.
 STATE = "var/lib/hwtune"
+NOBODY = 65534  # the unprivileged user the security tests act as
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 

@@ -28,9 +28,16 @@ def invoke(*args: str):
     return CliRunner().invoke(cli_app(), [str(a) for a in args], catch_exceptions=False)
 
 
-def check_json(name: str, profile: str | None = None) -> dict[str, Any]:
-    res = invoke("check", "--root", snapshot(name), "--json", *(["--profile", profile] if profile else []))
+def check_json(name: str | Path, profile: str | None = None) -> dict[str, Any]:
+    """`hwtune check --json` of a snapshot by name, or of a root folder."""
+    root = name if isinstance(name, Path) else snapshot(name)
+    res = invoke("check", "--root", root, "--json", *(["--profile", profile] if profile else []))
     return json.loads(res.stdout)
+
+
+def check_row(root: Path, check_id: str, profile: str = "gpu-inference") -> dict[str, Any]:
+    """One check's row of `hwtune check --json` on a root folder."""
+    return next(r for r in check_json(root, profile)["results"] if r["id"] == check_id)
 
 
 def facts_json(name: str) -> dict[str, Any]:

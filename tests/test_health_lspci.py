@@ -4,10 +4,6 @@ from it where sysfs has no AER counters, and `hwtune snapshot` recording it."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,8 +16,8 @@ from hwtune.host import Host
 from hwtune.probe import health
 from hwtune.probe.lspci import LspciDevice, link_errors, nvidia_link_errors, parse_lspci
 from hwtune.run import cmd_name
+from report_helpers import check_row
 
-REPO = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).parent / "fixtures" / "lspci"
 
 
@@ -126,13 +122,6 @@ def test_mangled_captures(case, data):
 
 
 # -- the probe and the check ---------------------------------------------------------------
-
-def check_row(root: Path, check_id: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "HWTUNE_SKIP_LIVE": "1"}
-    out = subprocess.run([sys.executable, "-m", "hwtune", "check", "--root", str(root), "--profile",
-                          "gpu-inference", "--json"], capture_output=True, text=True, env=env, timeout=120)
-    return next(r for r in json.loads(out.stdout)["results"] if r["id"] == check_id)
-
 
 def test_check_warns_on_a_set_correctable_bit():
     row = check_row(CASES / "rtx3090-rk3568-rxerr", "gpu.pcie_errors")

@@ -5,15 +5,17 @@ reset command; read through the NVML scenario fake, and on the real captures
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import fake_nvml
 from hwtune.facts import FactsBuilder
 from hwtune.host import Host
 from hwtune.probe import gpu
 from hwtune.profile import load as load_profile
 from hwtune.verdict import evaluate
-from test_health_lspci import check_row, REPO
+from report_helpers import check_row
 
-SICK = REPO / "tests" / "fixtures" / "sick"
+SICK = Path(__file__).parent / "fixtures" / "sick"
 
 
 def probe_with(monkeypatch, tmp_path, scenario):

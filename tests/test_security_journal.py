@@ -11,10 +11,9 @@ import subprocess
 
 import pytest
 
-from apply_helpers import STATE, add_kernel_files, hwtune_argv, invoke, journals, tree_state, write_profile
+from apply_helpers import NOBODY, STATE, add_kernel_files, hwtune_argv, invoke, journals, tree_state, write_profile
 from hwtune.apply.persist import render_unit
 
-NOBODY = 65534
 FILES = {"proc/sys/vm/swappiness": "60\n", "proc/sys/kernel/core_pattern": "core\n",
          "proc/sys/kernel/randomize_va_space": "2\n", "proc/sys/kernel/yama/ptrace_scope": "1\n",
          "proc/sys/kernel/kptr_restrict": "1\n", "proc/sys/kernel/perf_event_paranoid": "2\n",

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from apply_helpers import invoke, write_profile
+from apply_helpers import NOBODY, invoke, write_profile
 from hwtune import fsroot
 
-NOBODY = 65534
 RENAME_EXCHANGE = 2
 GOV = "sys/devices/system/cpu/cpufreq"
 FILES = {f"{GOV}/policy0/scaling_governor": "powersave\n",
