@@ -22,12 +22,10 @@ import platform
 import statistics
 import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _snapshots import probe_median_s, unpack
 
 
 def timed(argv: list[str]) -> float:
@@ -57,20 +55,8 @@ def main() -> None:
         check.append(timed(check_cmd))
     f, z, c = statistics.median(floor), statistics.median(frozen), statistics.median(check)
 
-    from hwtune.host import Host
-    from hwtune.probe import probe_facts
-
-    unpacked = tempfile.TemporaryDirectory(prefix="hwtune-speed-")
-    with tarfile.open(REPO / "tests" / "fixtures" / "epyc7451-2s-8numa.tar.xz") as tar:
-        tar.extractall(unpacked.name, filter="tar")
-    epyc = Path(unpacked.name) / "epyc7451-2s-8numa"
-    probe_facts(Host(epyc))
-    probes = []
-    for _ in range(args.runs):
-        start = time.perf_counter()
-        probe_facts(Host(epyc))
-        probes.append(time.perf_counter() - start)
-    p = statistics.median(probes)
+    unpacked, epyc = unpack("epyc7451-2s-8numa")
+    p = probe_median_s(epyc, args.runs)
 
     print(f"command: {' '.join(check_cmd)}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "

@@ -18,13 +18,11 @@ import io
 import os
 import platform
 import resource
-import statistics
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _snapshots import probe_median_s, unpack
 
 
 def os_release_figures(folder: Path) -> None:
@@ -70,24 +68,14 @@ def recorded_xml_figure(folder: Path) -> None:
 
 def probe_figures(runs: int) -> None:
     from hwtune import fsroot
-    from hwtune.host import Host
-    from hwtune.probe import probe_facts
 
-    unpacked = tempfile.TemporaryDirectory(prefix="hwtune-hostile-")
-    with tarfile.open(REPO / "tests" / "fixtures" / "epyc7451-2s-8numa.tar.xz") as tar:
-        tar.extractall(unpacked.name, filter="tar")
-    epyc = Path(unpacked.name) / "epyc7451-2s-8numa"
+    unpacked, epyc = unpack("epyc7451-2s-8numa")
     for label, env in (("openat2", None), ("walk", "1")):
         if env:
             os.environ[fsroot.NO_OPENAT2_ENV] = env
-        probe_facts(Host(epyc))
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            probe_facts(Host(epyc))
-            times.append(time.perf_counter() - start)
+        median_s = probe_median_s(epyc, runs)
         os.environ.pop(fsroot.NO_OPENAT2_ENV, None)
-        print(f"probe EPYC snapshot ({label:7}): {statistics.median(times) * 1000:6.1f} ms median of {runs}")
+        print(f"probe EPYC snapshot ({label:7}): {median_s * 1000:6.1f} ms median of {runs}")
 
 
 def main() -> None:

@@ -1,0 +1,33 @@
+"""The recorded snapshots the benchmarks probe, unpacked from tests/fixtures as the tests do."""
+
+from __future__ import annotations
+
+import statistics
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def unpack(name: str) -> tuple[tempfile.TemporaryDirectory, Path]:
+    """(the temporary folder, to keep alive while in use; the snapshot's root in it)."""
+    folder = tempfile.TemporaryDirectory(prefix="hwtune-bench-")
+    with tarfile.open(REPO / "tests" / "fixtures" / f"{name}.tar.xz") as tar:
+        tar.extractall(folder.name, filter="tar")
+    return folder, Path(folder.name) / name
+
+
+def probe_median_s(root: Path, runs: int) -> float:
+    """Median seconds of probing `root` in-process, after one warm-up probe."""
+    from hwtune.host import Host
+    from hwtune.probe import probe_facts
+
+    probe_facts(Host(root))
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        probe_facts(Host(root))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
