@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import statistics
-import tarfile
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+import safetar  # noqa: E402  (the tests' checked unpacking, shared)
 
 
 def unpack(name: str) -> tuple[tempfile.TemporaryDirectory, Path]:
     """(the temporary folder, to keep alive while in use; the snapshot's root in it)."""
     folder = tempfile.TemporaryDirectory(prefix="hwtune-bench-")
-    with tarfile.open(REPO / "tests" / "fixtures" / f"{name}.tar.xz") as tar:
-        tar.extractall(folder.name, filter="tar")
+    safetar.extract(REPO / "tests" / "fixtures" / f"{name}.tar.xz", Path(folder.name))
     return folder, Path(folder.name) / name
 
 
