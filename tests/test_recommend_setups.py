@@ -13,7 +13,7 @@ from hwtune.recommend.costs import UsageOptions, cloud_vs_buy
 from hwtune.recommend.engine import Request, recommend
 from hwtune.recommend.estimate import estimate_gpu
 from hwtune.recommend.setups import (
-    HostCosts, make_setup, max_cards_within, pack_budget, size_for_target,
+    HostCosts, host_choices, make_setup, max_cards_within, pack_budget, size_for_target,
 )
 
 from recommend_helpers import effs, gpu, workload
@@ -28,6 +28,12 @@ def est(**gpu_changes):
     return estimate_gpu(g, workload(), "fp16", "fp32", effs(), 32, None, "list", {})
 
 
+def on(e, costs=HOSTS, host=None):
+    """The host choice of this card (the named host type, else the first that takes it)."""
+    cs = host_choices(e.gpu, e.gpus_per_replica, costs)
+    return next(c for c in cs if host is None or c.host.name == host)
+
+
 def desktop_card(price=1000.0, slots=2, name="Card"):
     return est(name=name, gpu_class="desktop", host="desktop", slots=slots, launch_msrp_usd=price)
 
@@ -35,22 +41,28 @@ def desktop_card(price=1000.0, slots=2, name="Card"):
 def test_max_cards_by_hand():
     card = desktop_card()
     # $5,000: one host with 2 cards = $3,500; $1,500 left buys a host but no card -> 2
-    assert max_cards_within(card, 5000, HOSTS) == 2
+    assert max_cards_within(card, 5000, on(card)) == 2
     # $6,000: $3,500 + a second host and one card ($2,500) -> 3
-    assert max_cards_within(card, 6000, HOSTS) == 3
-    assert max_cards_within(card, 2400, HOSTS) == 0
+    assert max_cards_within(card, 6000, on(card)) == 3
+    assert max_cards_within(card, 2400, on(card)) == 0
 
 
 def test_wide_card_takes_a_desktop_host_of_its_own():
-    s = make_setup(desktop_card(slots=3), 2, HOSTS)
+    wide = desktop_card(slots=3)
+    s = make_setup(wide, 2, on(wide, host="desktop"))
     assert (s.hosts, s.cards_per_host, s.total_cost_usd) == (2, 1, 5000)
+    # a workstation takes two wide cards, a desktop one
+    assert on(wide, host="workstation").cards_per_host == 2
 
 
-def test_sxm_module_pays_for_a_baseboard_server():
+def test_sxm_modules_come_on_a_full_eight_gpu_board():
     sxm = est(host="baseboard", slots=0, launch_msrp_usd=30000.0)
-    s = make_setup(sxm, 1, HOSTS)
-    assert s.total_cost_usd == 90000
-    assert s.power_w == 100 + 2000
+    c = on(sxm)
+    assert c.cards_per_host == 8 and c.host.sold_full
+    s = make_setup(sxm, 8, c)
+    assert s.total_cost_usd == 8 * 30000 + 60000
+    assert s.power_w == 8 * 100 + 2000
+    assert max_cards_within(sxm, 299_999, c) == 0 and max_cards_within(sxm, 300_000, c) == 8
 
 
 @given(price=st.floats(50, 40000), host=st.floats(0, 60000), per_host=st.integers(1, 8),
@@ -59,10 +71,11 @@ def test_packing_spends_no_more_than_the_budget_and_leaves_no_room_for_one_more(
         price, host, per_host, budget, slots):
     hosts = HostCosts(pcie_server_usd=host, pcie_server_max_cards=per_host)
     e = est(launch_msrp_usd=price, slots=slots)
-    n = max_cards_within(e, budget, hosts)
+    c = on(e, hosts, "pcie-server")
+    n = max_cards_within(e, budget, c)
     if n:
-        assert make_setup(e, n, hosts).total_cost_usd <= budget * (1 + 1e-9)
-    assert make_setup(e, n + 1, hosts).total_cost_usd > budget * (1 - 1e-9)
+        assert make_setup(e, n, c).total_cost_usd <= budget * (1 + 1e-9)
+    assert make_setup(e, n + 1, c).total_cost_usd > budget * (1 - 1e-9)
 
 
 def test_pack_budget_ranks_by_throughput_and_skips_unpriced_and_unaffordable():
@@ -88,7 +101,7 @@ def _offer(price_per_hour, gpus=1, name="Test GPU", status="current list"):
 
 def test_cloud_vs_buy_by_hand():
     e = desktop_card(price=1000.0)  # 50,000/s, 100 W
-    setup = make_setup(e, 2, HOSTS)  # $3,500, 100,000/s, 2 x 100 W + 100 W host = 300 W
+    setup = make_setup(e, 2, on(e))  # $3,500, 100,000/s, 2 x 100 W + 100 W host = 300 W
     usage = UsageOptions(hours_per_day=24, years=3, kwh_price_usd=0.15)
     offers = (_offer(1.0), _offer(10.0, gpus=8), _offer(0.1, status="historical"))
     c = cloud_vs_buy(setup, offers, {"Test GPU": e}, usage)
@@ -103,7 +116,7 @@ def test_cloud_vs_buy_by_hand():
 
 def test_renting_cheaper_than_power_never_breaks_even():
     e = desktop_card()
-    c = cloud_vs_buy(make_setup(e, 1, HOSTS), (_offer(0.001),), {"Test GPU": e},
+    c = cloud_vs_buy(make_setup(e, 1, on(e)), (_offer(0.001),), {"Test GPU": e},
                      UsageOptions(kwh_price_usd=1.0))
     assert c.break_even_months is None
 

@@ -17,7 +17,7 @@ from hwtune.errors import ConfigError
 PRECISIONS = ("fp32", "fp16", "bf16", "int8", "fp8", "fp4")
 CLASSES = ("server", "workstation", "desktop")
 KINDS = ("cnn", "encoder", "llm")
-HOSTS = ("desktop", "pcie-server", "baseboard")
+HOSTS = ("desktop", "pcie-server", "baseboard", "rack")
 
 
 @dataclass(frozen=True)

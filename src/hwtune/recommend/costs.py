@@ -49,8 +49,10 @@ class CloudVsBuy:
 
 
 def quote(offer: CloudOffer, est: Estimate, target_per_s: float, usage: UsageOptions) -> CloudQuote:
-    gpus = cards_for(target_per_s, est.throughput_per_s, est.gpus_per_replica)
-    instances = math.ceil(gpus / offer.gpu_count)
+    """Instances that each hold whole replicas (tensor parallelism never spans instances)."""
+    r = est.gpus_per_replica
+    gpus = cards_for(target_per_s, est.throughput_per_s, r)
+    instances = math.ceil(gpus // r / (offer.gpu_count // r))
     hourly = instances * offer.price_usd_per_hour
     return CloudQuote(offer, est, gpus, instances, hourly, hourly * usage.hours_per_year)
 
@@ -70,6 +72,10 @@ def cloud_quotes(offers: tuple[CloudOffer, ...], estimates: dict[str, Estimate],
         if est is None or est.roof is None:
             why = est.excluded if est else "GPU not estimated"
             unmatched.append((offer, f"{offer.catalog_gpu}: {why}"))
+            continue
+        if offer.gpu_count < est.gpus_per_replica:
+            unmatched.append((offer, f"{offer.gpu_count} GPU(s) per instance; a replica needs "
+                                     f"{est.gpus_per_replica} in one instance"))
             continue
         quotes.append(quote(offer, est, target_per_s, usage))
     quotes.sort(key=lambda q: (q.usd_per_year, q.offer.provider, q.offer.instance_type))

@@ -15,7 +15,7 @@ from hwtune.recommend.costs import CloudVsBuy, UsageOptions, cloud_vs_buy
 from hwtune.recommend.estimate import EffTable, Estimate, estimate_gpu, estimate_llm_gpu
 from hwtune.recommend.roofline import encoder_at
 from hwtune.recommend.setups import (
-    HostCosts, Setup, best_of_class, by_value, pack_budget, size_for_target,
+    HostCosts, Setup, best_of_class, by_value, largest_replica, pack_budget, size_for_target,
 )
 
 DEFAULT_WORKLOAD = "resnet50"
@@ -204,7 +204,8 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
             if (not vendors or g.vendor in vendors) and (not classes or g.gpu_class in classes)]
     if llm:
         ests = (estimate_llm_gpu(g, llm, req.precision, effs, req.price_basis, overrides,
-                                 req.tpot_ms, req.ttft_ms) for g in gpus)
+                                 req.tpot_ms, req.ttft_ms, largest_replica(g, req.hosts))
+                for g in gpus)
     else:
         ests = (estimate_gpu(g, workload, req.precision, req.accumulate, effs, req.batch,
                              req.latency_slo_ms, req.price_basis, overrides) for g in gpus)

@@ -143,13 +143,15 @@ def estimate_gpu(gpu: GpuSpec, workload: Workload, precision: str, accumulate: s
 
 def estimate_llm_gpu(gpu: GpuSpec, m: Llm, precision: str, effs: EffTable, price_basis: str,
                      price_overrides: dict[str, float], tpot_ms: float | None,
-                     ttft_ms: float | None) -> Estimate:
+                     ttft_ms: float | None, max_gpus: int = 8) -> Estimate:
     path = resolve_precision(gpu, precision, "fp32")
     price = price_of(gpu, price_basis, price_overrides)
     if path.executed == "none":
         return _no_path(gpu, path, price, "tokens/s")
     eff = find_efficiency(effs, gpu, path.executed, "llm")
-    plan, excluded = plan_llm(gpu, m, path, eff, tpot_ms, ttft_ms)
+    plan, excluded = plan_llm(gpu, m, path, eff, tpot_ms, ttft_ms, max_gpus)
+    if excluded and max_gpus < 8:
+        excluded += f" (one host takes at most {max_gpus} of this card; a replica stays in one host)"
     caveats = caveats_for(gpu, path, price)
     if excluded:
         caveats = (excluded,) + caveats

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from hwtune.recommend.costs import DAYS_PER_YEAR, CloudQuote, CloudVsBuy, UnitCost, unit_cost
 from hwtune.recommend.engine import Recommendation
 from hwtune.recommend.estimate import Estimate
-from hwtune.recommend.setups import HostCosts, Setup
+from hwtune.recommend.setups import HostCosts, Setup, cheapest_choice
 
 # /2: adds unit, gpus_per_replica, efficiency_judgement, llm, cost_per_million; fp8/fp4.
 SCHEMA = "hwtune.recommend/2"
@@ -30,9 +30,10 @@ def selected_estimates(rec: Recommendation, show_all: bool, top: int) -> list[Es
 def card_unit_cost(e: Estimate, rec: Recommendation) -> UnitCost:
     """The cost per million units of one card, with its share of its host's price and power."""
     hosts: HostCosts = rec.request.hosts
-    per_host = hosts.max_cards(e.gpu.host, e.gpu.slots)
-    return unit_cost(e, rec.catalog.cloud, rec.request.usage, hosts.cost_usd(e.gpu.host) / per_host,
-                     hosts.power_w(e.gpu.host) / per_host)
+    c = cheapest_choice(e.gpu, e.gpus_per_replica, hosts)
+    per_host = c.cards_per_host if c else 1
+    return unit_cost(e, rec.catalog.cloud, rec.request.usage, (c.host.usd if c else 0.0) / per_host,
+                     (c.host.power_w if c else 0.0) / per_host)
 
 
 def cost_json(e: Estimate, rec: Recommendation) -> dict | None:
@@ -106,6 +107,10 @@ def setup_json(s: Setup) -> dict:
         "gpu": s.estimate.gpu.name, "class": s.estimate.gpu.gpu_class, "host": s.estimate.gpu.host,
         "efficiency_judgement": s.estimate.judgement, "gpus_per_replica": s.estimate.gpus_per_replica,
         "cards": s.cards, "hosts": s.hosts, "cards_per_host": s.cards_per_host,
+        "host_type": s.host_type.name if s.host_type else None,
+        "host_gpu_link": s.host_type.gpu_link if s.host_type else None,
+        "host_cpu_cores": s.host_type.cpu_cores if s.host_type else None,
+        "host_memory_gb": s.host_type.memory_gb if s.host_type else None,
         "gpu_cost_usd": _r(s.gpu_cost_usd), "host_cost_usd": _r(s.host_cost_usd),
         "total_cost_usd": _r(s.total_cost_usd), "throughput_per_s": _r(s.throughput_per_s),
         "throughput_per_usd": _r(s.throughput_per_usd), "power_w": _r(s.power_w),
@@ -117,6 +122,7 @@ def quote_json(q: CloudQuote) -> dict:
     return {
         "provider": o.provider, "service": o.service, "instance_type": o.instance_type,
         "catalog_gpu": o.catalog_gpu, "gpus_needed": q.gpus_needed, "instances": q.instances,
+        "gpus_per_instance": o.gpu_count, "gpus_per_replica": q.estimate.gpus_per_replica,
         "usd_per_hour": _r(q.usd_per_hour), "usd_per_year": _r(q.usd_per_year),
         "throughput_per_gpu_per_s": _r(q.estimate.throughput_per_s),
         "price_as_of": o.as_of, "status": o.status,
@@ -182,7 +188,14 @@ def request_json(rec: Recommendation) -> dict:
         "vendors": list(q.vendors), "classes": list(q.classes),
         "fleet_classes": list(rec.fleet_classes), "seq_len": q.seq_len,
         "ttft_ms": q.ttft_ms, "tpot_ms": q.tpot_ms, "unit": rec.unit,
-        "hosts": asdict(q.hosts), "usage": asdict(q.usage),
+        "hosts": {k: v for k, v in asdict(q.hosts).items() if k != "types"},
+        "host_types": [{"name": h.name, "takes": h.mount, "max_gpus": h.max_gpus,
+                        "max_wide_gpus": h.max_wide_gpus, "sold_full": h.sold_full,
+                        "gpu_link": h.gpu_link, "cpu_cores": h.cpu_cores, "memory_gb": h.memory_gb,
+                        "usd": h.usd, "power_w": h.power_w, "as_of": h.as_of,
+                        "data_row": {"file": "hosts.csv", "row": h.row, "source": h.source}}
+                       for h in q.hosts.table()],
+        "usage": asdict(q.usage),
     }
 
 

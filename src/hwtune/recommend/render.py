@@ -34,6 +34,10 @@ def _per_k(x: float | None) -> str:
     return f"{x * 1000:,.0f}" if x * 1000 >= 100 else f"{x * 1000:.3g}"
 
 
+def _hosts(s: Setup) -> str:
+    return f"{s.hosts} {s.host_type.name if s.host_type else s.estimate.gpu.host}"
+
+
 def _unit(rec: Recommendation) -> str:
     return "tok/s" if rec.llm else "inf/s"
 
@@ -124,7 +128,7 @@ def render_setups(setups: list[Setup], title: str, unit: str = "inf/s") -> Table
         t.add_column(col, justify=just)
     for i, s in enumerate(setups, start=1):
         t.add_row(str(i), s.estimate.gpu.name, s.estimate.gpu.gpu_class, str(s.cards),
-                  f"{s.hosts} {s.estimate.gpu.host}", _usd(s.total_cost_usd),
+                  _hosts(s), _usd(s.total_cost_usd),
                   _fps(s.throughput_per_s), _per_k(s.throughput_per_usd), f"{s.power_w:,.0f} W",
                   _eff(s.estimate))
     return t
@@ -143,7 +147,7 @@ def render_comparison(rec: Recommendation) -> Table:
 
     rows = [
         ("setup", lambda s: f"{s.cards} x {s.estimate.gpu.name}", None),
-        ("hosts", lambda s: f"{s.hosts} {s.estimate.gpu.host}", None),
+        ("hosts", _hosts, None),
         ("total cost", lambda s: _usd(s.total_cost_usd), None),
         (_unit(rec), lambda s: _fps(s.throughput_per_s), c.throughput_ratio),
         (f"{_unit(rec)} per $1k", lambda s: _per_k(s.throughput_per_usd), c.value_ratio),
