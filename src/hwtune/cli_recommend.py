@@ -71,7 +71,7 @@ def recommend_command(
     show_all: bool = typer.Option(False, "--all", help="List every GPU of the catalog."),
     top: int = typer.Option(10, "--top", help="Rows per table without --all."),
     as_json: bool = typer.Option(False, "--json", help="Print every estimate and input as JSON."),
-    price_basis: str = typer.Option("list", "--price-basis", help="list (launch list or analyst price) or street (2025-26 listings); the other stands in when one is missing."),
+    price_basis: str = typer.Option("street", "--price-basis", help="street (what a buyer pays now, December 2026: listings, analyst estimates, system or cloud-derived prices) or list (launch list prices); the others stand in when one is missing."),
     gpu_price: list[str] = typer.Option([], "--gpu-price", help="Your own quote, NAME=USD (repeatable), e.g. 'L4=2100'."),
     vendor: list[str] = typer.Option([], "--vendor", help="Only GPUs of this vendor (repeatable): AMD, Intel, NVIDIA."),
     hours_per_day: float = typer.Option(24.0, "--hours-per-day", help="Hours of use a day (cloud billing and power)."),
@@ -98,7 +98,7 @@ def recommend_command(
                 raise ConfigError(f"--model {model}: no such file")
         choice("--precision", precision, PRECISIONS)
         choice("--accumulate", accumulate, ("fp32", "fp16"))
-        choice("--price-basis", price_basis, ("list", "street"))
+        choice("--price-basis", price_basis, ("street", "list"))
         for label, value in (("--budget", budget), ("--target-fps", target_fps), ("--latency-ms", latency_ms),
                              ("--seq-len", seq_len), ("--ttft", ttft), ("--tpot", tpot)):
             number(label, value)  # NaN and infinity are no amount; the ranges are the engine's

@@ -137,7 +137,7 @@ class Efficiency:
     precision: str  # fp32, fp16 (also used for bf16), int8, fp8 or fp4
     compute: float
     memory: float
-    basis: str  # fit, carried (the family's fit, other precision), judgement or measured
+    basis: str  # a key of labels.EFFICIENCY_LABELS: fit, carried, borrowed, judgement, measured
     source: str
     gpu: str = ""  # a row for one GPU of the family (its own published result), else ""
     kind: str = ""  # a row for one kind of workload (encoder, llm), else ""
@@ -337,7 +337,7 @@ def parse_efficiencies(text: str, fname: str = "efficiency.csv") -> tuple[Effici
         rows.append(Efficiency(
             family=r.text("family"), precision=r.choice("precision", EFFICIENCY_PRECISIONS),
             compute=compute, memory=memory,
-            basis=r.choice("basis", ("fit", "carried", "judgement")), source=r.text("source"),
+            basis=r.choice("basis", ("fit", "carried", "borrowed", "judgement")), source=r.text("source"),
             gpu=r.text("gpu", False), kind=kind,
         ))
     _unique(fname, ["/".join(efficiency_row_key(e)) for e in rows])

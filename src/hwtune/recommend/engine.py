@@ -13,6 +13,7 @@ from hwtune.recommend.catalog import (
 )
 from hwtune.recommend.costs import CloudVsBuy, UsageOptions, cloud_vs_buy
 from hwtune.recommend.estimate import EffTable, Estimate, estimate_gpu, estimate_llm_gpu
+from hwtune.recommend.prices import why_unpriced
 from hwtune.recommend.roofline import encoder_at
 from hwtune.recommend.setups import (
     HostCosts, Setup, best_of_class, by_value, largest_replica, pack_budget, size_for_target,
@@ -36,7 +37,7 @@ class Request:
     latency_slo_ms: float | None = None
     bench_path: Path | None = None
     bench_gpu: str | None = None  # catalog GPU of bench results whose device names no model
-    price_basis: str = "list"
+    price_basis: str = "street"  # what a buyer pays now; "list" for launch list prices
     price_overrides: tuple[tuple[str, float], ...] = ()
     hosts: HostCosts = field(default_factory=HostCosts)
     usage: UsageOptions = field(default_factory=UsageOptions)
@@ -83,6 +84,7 @@ class Recommendation:
     warnings: tuple[str, ...]
     catalog: Catalog
     fleet_classes: tuple[str, ...] = ()  # classes the target setups were drawn from
+    left_out: tuple[tuple[str, str], ...] = ()  # (GPU, why) for every GPU no plan lists
 
     @property
     def unit(self) -> str:
@@ -179,6 +181,43 @@ def fleet_classes(req: Request) -> tuple[str, ...]:
     return req.classes or ("server",)
 
 
+def _why_left_out(e: Estimate) -> str:
+    if e.roof is None:
+        ex = e.excluded
+        return "too little memory" if ("do not fit" in ex or "memory too small" in ex) else ex
+    if not e.price.usd:
+        return why_unpriced(e.gpu)
+    return ""
+
+
+def left_out_of_plan(catalog: Catalog, gpus: list, estimates: list[Estimate],
+                     fleet: tuple[str, ...] | None, *plans: list[Setup]) -> list[tuple[str, str]]:
+    """Every catalog GPU that no plan lists, with the reason: filtered by vendor or class, not
+    of the fleet's classes, cannot run the workload, no price, or over the budget."""
+    listed = {s.estimate.gpu.name for plan in plans for s in plan}
+    chosen = {g.name for g in gpus}
+    out = []
+    for g in catalog.gpus:
+        if g.name not in chosen:
+            out.append((g.name, "filtered out by the vendor or class asked for"))
+    for e in estimates:
+        if e.gpu.name in listed:
+            continue
+        why = _why_left_out(e)
+        if not why and fleet and e.gpu.gpu_class not in fleet:
+            why = f"class {e.gpu.gpu_class}: the fleet plan takes {', '.join(fleet)} GPUs"
+        out.append((e.gpu.name, why or "no setup of it fits the budget"))
+    return out
+
+
+def left_out_lines(left: list[tuple[str, str]]) -> list[str]:
+    """One warning per reason, naming every GPU it applies to."""
+    by_why: dict[str, list[str]] = {}
+    for name, why in left:
+        by_why.setdefault(why, []).append(name)
+    return [f"left out ({why}): {', '.join(names)}" for why, names in by_why.items()]
+
+
 def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     catalog = catalog or load_catalog()
     check_request(req, catalog)
@@ -238,6 +277,11 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
                             + (f" within ${req.budget_usd:,.0f}" if req.budget_usd else ""))
         comparison = comparison or Comparison(best_of_class(target_setups, ("server",)),
                                               best_of_class(target_setups, ("desktop",)))
+    left_out: list[tuple[str, str]] = []
+    if req.budget_usd is not None or req.target_fps is not None:
+        left_out = left_out_of_plan(catalog, gpus, estimates, fleet if req.target_fps is not None
+                                    and req.budget_usd is None else None, budget_setups, target_setups)
+        warnings += left_out_lines(left_out)
     primary = (target_setups or budget_setups)[:1]
     bests = (comparison.server, comparison.desktop) if comparison else ()
     cloud_for = primary + [s for s in bests if s and s not in primary]
@@ -250,4 +294,5 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
         budget_setups=tuple(budget_setups), value_setups=tuple(by_value(budget_setups)),
         target_setups=tuple(target_setups), comparison=comparison, cloud=cloud,
         warnings=tuple(warnings), catalog=catalog, fleet_classes=fleet if req.target_fps else (),
+        left_out=tuple(left_out),
     )

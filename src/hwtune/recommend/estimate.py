@@ -6,7 +6,9 @@ from dataclasses import dataclass, replace
 
 from hwtune.errors import ConfigError
 from hwtune.recommend.catalog import Efficiency, GpuSpec, Llm, Workload
+from hwtune.recommend.labels import RANKED_LAST
 from hwtune.recommend.llm import LlmPlan, as_roofline, plan_llm
+from hwtune.recommend.prices import Price, parse_street, price_of  # noqa: F401 (re-exported)
 from hwtune.recommend.roofline import (
     PrecisionPath, Roofline, best_roofline, efficiency_chain, resolve_precision,
 )
@@ -17,15 +19,6 @@ EffTable = dict[tuple[str, str, str], Efficiency]
 
 GEFORCE_CAVEAT = ("GeForce driver licence: the NVIDIA GeForce/TITAN EULA does not allow "
                   "datacenter deployment (blockchain processing excepted)")
-
-
-@dataclass(frozen=True)
-class Price:
-    usd: float | None
-    basis: str  # "list", "street" or "user"; "" when there is none
-    text: str  # the figure as the data gives it
-    confidence: str
-    as_of: str
 
 
 @dataclass(frozen=True)
@@ -45,7 +38,7 @@ class Estimate:
     @property
     def judgement(self) -> bool:
         """No published or measured result behind this GPU's efficiency."""
-        return self.efficiency.basis == "judgement"
+        return self.efficiency.basis in RANKED_LAST
 
     @property
     def throughput_per_s(self) -> float:
@@ -58,45 +51,31 @@ class Estimate:
         return self.roof.throughput_per_s / self.price.usd
 
 
-def parse_street(text: str) -> float | None:
-    """'1000' -> 1000; a range '8000-15000' -> its midpoint."""
-    parts = [p.strip() for p in text.split("-") if p.strip()]
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        return None
-    return sum(values) / len(values) if values else None
-
-
-def price_of(gpu: GpuSpec, basis: str, overrides: dict[str, float]) -> Price:
-    """The card price under the chosen basis; the other figure stands in when one is missing."""
-    if gpu.name in overrides:
-        return Price(overrides[gpu.name], "user", f"{overrides[gpu.name]:g}", "given by the user", "")
-    street = parse_street(gpu.street_price_usd) if gpu.street_price_usd else None
-    order = [("list", gpu.launch_msrp_usd), ("street", street)]
-    if basis == "street":
-        order.reverse()
-    for name, value in order:
-        if value:
-            text = f"{value:g}" if name == "list" else gpu.street_price_usd
-            return Price(value, name, text, gpu.price_confidence, gpu.price_as_of)
-    return Price(None, "", "", gpu.price_confidence, gpu.price_as_of)
+# An LLM's compute fraction is a property of the kernels, not of the number format: a family's
+# LLM row at one precision stands for the others before any convolution-net row does (else an
+# H100's own ResNet-50 row would set its FP16 LLM figure while an H200 took its family's).
+LLM_CARRY = ("fp8", "fp4", "int8", "fp16")
 
 
 def find_efficiency(effs: EffTable, gpu: GpuSpec, executed: str, kind: str = "") -> Efficiency:
-    """The nearest row: this GPU's own, then its family's, for this kind of workload before the
-    default; 8/4-bit paths fall back to the 8-bit tensor row. A fitted row taken from another
-    kind of workload is shown as carried, not as a fit."""
-    for prec in efficiency_chain(executed):
-        for scope, k in ((gpu.name, kind), (gpu.family, kind), (gpu.name, ""), (gpu.family, "")):
-            e = effs.get((scope, k, prec))
-            if e is None:
-                continue
-            if k != kind and e.basis == "fit":
-                return replace(e, basis="carried", source=f"{e.source} (fitted on another workload, carried over)")
-            return e
+    """The nearest row: rows for this kind of workload first (this GPU's own, then its
+    family's), then the default rows; 8/4-bit paths fall back to the 8-bit tensor row. A fitted
+    row taken from another kind of workload is shown as carried, not as a fit."""
+    chain = efficiency_chain(executed)
+    kind_chain = chain + tuple(p for p in LLM_CARRY if p not in chain) if kind == "llm" else chain
+    for scopes, precs in ((((gpu.name, kind), (gpu.family, kind)), kind_chain),
+                          (((gpu.name, ""), (gpu.family, "")), chain)):
+        for prec in precs:
+            for scope, k in scopes:
+                e = effs.get((scope, k, prec))
+                if e is None:
+                    continue
+                if (k != kind or prec not in chain) and e.basis == "fit":
+                    return replace(e, basis="carried",
+                                   source=f"{e.source} (fitted on another workload or precision, carried over)")
+                return e
     raise ConfigError(f"efficiency.csv: no row for family {gpu.family!r}, precision "
-                      f"{efficiency_chain(executed)[0]!r} (needed by {gpu.name})")
+                      f"{chain[0]!r} (needed by {gpu.name})")
 
 
 def caveats_for(gpu: GpuSpec, path: PrecisionPath, price: Price) -> tuple[str, ...]:
@@ -113,7 +92,7 @@ def caveats_for(gpu: GpuSpec, path: PrecisionPath, price: Price) -> tuple[str, .
         out.append(f"price is an estimate ({price.basis}, {price.confidence}"
                    + (f", {price.as_of}" if price.as_of else "") + ")")
     if not price.usd:
-        out.append("no public price: give one with --gpu-price to rank it")
+        out.append("no current price: give one with --gpu-price to rank it")
     if gpu.estimated_fields:
         out.append(f"estimated or unverified figures: {gpu.estimated_fields}")
     return tuple(out)

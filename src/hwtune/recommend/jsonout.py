@@ -93,6 +93,7 @@ def estimate_json(e: Estimate, rec: Recommendation | None = None) -> dict:
         "host": g.host, "form_factor": g.form_factor,
         "price_basis": e.price.basis or None, "price_figure": e.price.text or None,
         "price_confidence": e.price.confidence, "price_as_of": e.price.as_of or None,
+        "price_source": e.price.source or None,
         "estimated_fields": g.estimated_fields or None,
         "data_row": {"file": "gpus.csv", "row": g.row, "source": g.source, "checked": g.checked},
         "caveats": list(e.caveats),
@@ -228,5 +229,6 @@ def to_json(rec: Recommendation, show_all: bool = False, top: int = 10) -> dict:
              "accepted": c.accepted, "note": c.note or None}
             for c in rec.calibrations
         ],
+        "left_out": [{"gpu": g, "reason": why} for g, why in rec.left_out],
         "warnings": list(rec.warnings),
     }
