@@ -124,3 +124,27 @@ def test_serving_limits_come_with_their_known_optimism():
     rec = recommend(Request(workload="llama2-70b", precision="fp8", tpot_ms=40.0))
     assert any("99th percentile" in w for w in rec.warnings)
     assert not any("99th percentile" in w for w in recommend(Request(workload="llama2-70b")).warnings)
+
+
+def test_user_lengths_move_kv_cache_batch_and_prefill():
+    from hwtune.recommend.engine import Request, recommend
+
+    def h200(**kw):
+        rec = recommend(Request(workload="llama2-70b", precision="fp8", **kw))
+        return next(e for e in rec.estimates if e.gpu.name == "H200 SXM 141GB")
+
+    base, long_prompt, long_answer = h200(), h200(input_tokens=4000, output_tokens=200), \
+        h200(input_tokens=200, output_tokens=2000)
+    # a longer sequence keeps more KV cache per sequence: fewer sequences fit
+    assert long_prompt.llm.kv_gb_per_sequence > base.llm.kv_gb_per_sequence
+    assert long_prompt.llm.batch < base.llm.batch
+    # long prompts and short answers cost more compute per generated token than the reverse
+    assert long_prompt.throughput_per_s < long_answer.throughput_per_s
+    # the prefill of one prompt (TTFT) follows the prompt's own length
+    assert long_prompt.llm.ttft_ms > base.llm.ttft_ms > h200(input_tokens=100).llm.ttft_ms
+    # the dataset's mean lengths keep the fitted work per token (only the KV cache, sized by
+    # the dataset's longest sequence by default, changes)
+    m = recommend(Request(workload="llama2-70b")).llm
+    same = recommend(Request(workload="llama2-70b", input_tokens=m.dataset_prompt_tokens,
+                             output_tokens=m.dataset_output_tokens)).llm
+    assert same.work_per_token == pytest.approx(m.work_per_token)

@@ -60,6 +60,8 @@ def recommend_command(
     seq_len: Optional[float] = typer.Option(None, "--seq-len", help="Tokens per sample for an encoder (bert-base, bert-large), instead of the workload's own count."),
     ttft: Optional[float] = typer.Option(None, "--ttft", help="LLM: time-to-first-token limit in ms (prefill of one prompt)."),
     tpot: Optional[float] = typer.Option(None, "--tpot", help="LLM: time-per-output-token limit in ms (limits the sequences decoded together)."),
+    input_tokens: Optional[float] = typer.Option(None, "--input-tokens", help="LLM: mean prompt tokens per request (default: the workload's dataset)."),
+    output_tokens: Optional[float] = typer.Option(None, "--output-tokens", help="LLM: mean generated tokens per request (default: the workload's dataset)."),
     gpu_class: list[str] = typer.Option([], "--class", help="Only GPUs of this class (repeatable): server, workstation, desktop. Fleet plans (--target-fps) use server GPUs unless this is given."),
     model: Optional[Path] = typer.Option(None, "--model", help="ONNX model to count FLOPs and bytes from, instead of --workload."),
     shape: list[str] = typer.Option([], "--shape", help="Shape of a dynamic --model input, NAME=1x128 (repeatable); a dynamic batch dim is taken as 1."),
@@ -74,7 +76,7 @@ def recommend_command(
     price_basis: str = typer.Option("street", "--price-basis", help="street (what a buyer pays now, December 2026: listings, analyst estimates, system or cloud-derived prices) or list (launch list prices); the others stand in when one is missing."),
     gpu_price: list[str] = typer.Option([], "--gpu-price", help="Your own quote, NAME=USD (repeatable), e.g. 'L4=2100'."),
     vendor: list[str] = typer.Option([], "--vendor", help="Only GPUs of this vendor (repeatable): AMD, Intel, NVIDIA."),
-    hours_per_day: float = typer.Option(24.0, "--hours-per-day", help="Hours of use a day (cloud billing and power)."),
+    hours_per_day: float = typer.Option(12.0, "--hours-per-day", help="Hours a day at full load (cloud billing and power); 12 = a serving fleet at 50% utilization (docs/recommend.md)."),
     years: float = typer.Option(3.0, "--years", help="Years of ownership to compare with renting."),
     kwh_price: float = typer.Option(0.15, "--kwh-price", help="Electricity price, USD per kWh."),
     desktop_host_usd: float = typer.Option(1500.0, "--desktop-host-usd", help="Desktop host without GPUs (desktop and workstation cards)."),
@@ -100,7 +102,8 @@ def recommend_command(
         choice("--accumulate", accumulate, ("fp32", "fp16"))
         choice("--price-basis", price_basis, ("street", "list"))
         for label, value in (("--budget", budget), ("--target-fps", target_fps), ("--latency-ms", latency_ms),
-                             ("--seq-len", seq_len), ("--ttft", ttft), ("--tpot", tpot)):
+                             ("--seq-len", seq_len), ("--ttft", ttft), ("--tpot", tpot),
+                             ("--input-tokens", input_tokens), ("--output-tokens", output_tokens)):
             number(label, value)  # NaN and infinity are no amount; the ranges are the engine's
         for label, value in (("--desktop-host-usd", desktop_host_usd), ("--server-host-usd", server_host_usd),
                              ("--baseboard-usd", baseboard_usd)):
@@ -115,7 +118,8 @@ def recommend_command(
             accumulate=accumulate, batch=batch, budget_usd=budget, target_fps=target_fps, latency_slo_ms=latency_ms,
             bench_path=from_bench, bench_gpu=bench_gpu, price_basis=price_basis,
             price_overrides=parse_gpu_prices(gpu_price), vendors=tuple(vendor), classes=tuple(gpu_class),
-            seq_len=seq_len, ttft_ms=ttft, tpot_ms=tpot,
+            seq_len=seq_len, ttft_ms=ttft, tpot_ms=tpot, input_tokens=input_tokens,
+            output_tokens=output_tokens,
             hosts=HostCosts(desktop_usd=desktop_host_usd, desktop_max_cards=desktop_max_cards,
                             pcie_server_usd=server_host_usd, pcie_server_max_cards=server_max_cards,
                             baseboard_usd=baseboard_usd, baseboard_max_cards=baseboard_max_cards),

@@ -126,6 +126,18 @@ class Llm:
     params_source: str
     length_source: str
     row: int
+    prompt_tokens: float = 0.0  # a prompt's tokens when the user gave them; 0: the dataset's
+    lengths_basis: str = ""  # "" for the dataset's lengths
+
+    @property
+    def dataset_prompt_tokens(self) -> float:
+        """The prompt a TTFT is judged on and the default prefill: half the longest (the
+        datasets' mean input lengths are not published in the sources read)."""
+        return self.max_input_tokens / 2
+
+    @property
+    def dataset_output_tokens(self) -> float:
+        return self.output_tokens_mean or self.max_output_tokens / 2
 
     def kv_bytes_per_token(self, bytes_per_value: float) -> float:
         return 2 * self.layers * self.kv_heads * self.head_dim * bytes_per_value

@@ -13,11 +13,21 @@ from hwtune.recommend.setups import Setup
 DAYS_PER_YEAR = 365  # a year is 365 days: 8,760 h at 24 h a day
 
 
+# A serving fleet is sized for its peak; traffic follows the day, and fleets with serious
+# traffic rarely sustain more than 40-50% utilization (docs/recommend.md gives the sources), so
+# the default is 12 full-load hours a day: 50%.
+DEFAULT_HOURS_PER_DAY = 12.0
+
+
 @dataclass(frozen=True)
 class UsageOptions:
-    hours_per_day: float = 24.0
+    hours_per_day: float = DEFAULT_HOURS_PER_DAY  # hours a day at full load (autoscaled cloud bill, power)
     years: float = 3.0
     kwh_price_usd: float = 0.15
+
+    @property
+    def utilization(self) -> float:
+        return self.hours_per_day / 24.0
 
     @property
     def hours_per_year(self) -> float:

@@ -13,6 +13,7 @@ from hwtune.recommend.catalog import (
 )
 from hwtune.recommend.costs import CloudVsBuy, UsageOptions, cloud_vs_buy
 from hwtune.recommend.estimate import EffTable, Estimate, estimate_gpu, estimate_llm_gpu
+from hwtune.recommend.llm import with_lengths
 from hwtune.recommend.prices import why_unpriced
 from hwtune.recommend.roofline import encoder_at
 from hwtune.recommend.setups import (
@@ -46,6 +47,8 @@ class Request:
     seq_len: float | None = None  # tokens per sample for an encoder workload
     ttft_ms: float | None = None  # LLM serving limits
     tpot_ms: float | None = None
+    input_tokens: float | None = None  # LLM: mean prompt tokens per request; None: the dataset's
+    output_tokens: float | None = None  # LLM: mean generated tokens per request
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def resolve_workload(req: Request, catalog: Catalog) -> Workload | Llm:
         return workload_from_model(req.model_path, req.model_shapes)
     m = catalog.llm(req.workload)
     if m is not None:
-        return m
+        return with_lengths(m, req.input_tokens, req.output_tokens)
     wl = catalog.workload(req.workload)
     if wl is None:
         names = ", ".join(catalog.workload_names())
@@ -140,7 +143,8 @@ def check_request(req: Request, catalog: Catalog) -> None:
     if is_llm and req.latency_slo_ms is not None:
         raise ConfigError("--latency-ms: limits a batch of a non-LLM workload; for an LLM give "
                           "--ttft and/or --tpot")
-    for label, value in (("--ttft", req.ttft_ms), ("--tpot", req.tpot_ms)):
+    for label, value in (("--ttft", req.ttft_ms), ("--tpot", req.tpot_ms),
+                         ("--input-tokens", req.input_tokens), ("--output-tokens", req.output_tokens)):
         if value is not None and not is_llm:
             llms = ", ".join(m.name for m in catalog.llms)
             raise ConfigError(f"{label}: applies to LLM workloads ({llms}), not {req.workload!r}")
@@ -151,7 +155,8 @@ def check_request(req: Request, catalog: Catalog) -> None:
             raise ConfigError(f"--gpu-price: unknown GPU {name!r} (see --all for the names)")
     for label, value in (("--batch", req.batch), ("--budget", req.budget_usd),
                          ("--target-fps", req.target_fps), ("--latency-ms", req.latency_slo_ms),
-                         ("--seq-len", req.seq_len), ("--ttft", req.ttft_ms), ("--tpot", req.tpot_ms)):
+                         ("--seq-len", req.seq_len), ("--ttft", req.ttft_ms), ("--tpot", req.tpot_ms),
+                         ("--input-tokens", req.input_tokens), ("--output-tokens", req.output_tokens)):
         if value is not None and value <= 0:
             raise ConfigError(f"{label}: must be positive, got {value:g}")
 

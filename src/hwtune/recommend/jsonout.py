@@ -137,6 +137,7 @@ def cloud_json(c: CloudVsBuy) -> dict:
         "cloud_throughput_per_s": _r(c.throughput_per_s),
         "year_convention": f"{DAYS_PER_YEAR} days x {c.usage.hours_per_day:g} h = "
                            f"{c.usage.hours_per_year:g} h",
+        "utilization": _r(c.usage.utilization),
         "cloud_cheapest": quote_json(c.quotes[0]) if c.quotes else None,
         "cloud_quotes": [quote_json(q) for q in c.quotes],
         "cloud_offers_not_used": [
@@ -161,6 +162,8 @@ def llm_workload_json(rec: Recommendation) -> dict:
         "output_tokens_mean": m.output_tokens_mean, "work_per_token": m.work_per_token,
         "work_per_token_basis": m.work_per_token_basis, "dataset": m.dataset,
         "params_source": m.params_source, "length_source": m.length_source,
+        "prompt_tokens": _r(m.prompt_tokens or m.dataset_prompt_tokens),
+        "lengths_basis": m.lengths_basis or "the dataset's",
         "data_row": {"file": "llms.csv", "row": m.row},
     }
 
@@ -189,6 +192,7 @@ def request_json(rec: Recommendation) -> dict:
         "vendors": list(q.vendors), "classes": list(q.classes),
         "fleet_classes": list(rec.fleet_classes), "seq_len": q.seq_len,
         "ttft_ms": q.ttft_ms, "tpot_ms": q.tpot_ms, "unit": rec.unit,
+        "input_tokens": q.input_tokens, "output_tokens": q.output_tokens,
         "hosts": {k: v for k, v in asdict(q.hosts).items() if k != "types"},
         "host_types": [{"name": h.name, "takes": h.mount, "max_gpus": h.max_gpus,
                         "max_wide_gpus": h.max_wide_gpus, "sold_full": h.sold_full,

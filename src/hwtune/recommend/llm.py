@@ -23,7 +23,7 @@ lowers it; a TTFT limit can exclude a replica whose prefill of one prompt is too
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hwtune.recommend.catalog import Efficiency, GpuSpec, Llm
 from hwtune.recommend.roofline import (
@@ -96,7 +96,7 @@ def plan_replica(gpu: GpuSpec, m: Llm, path: PrecisionPath, eff: Efficiency, n: 
         need = m.total_params * BYTES_PER_ELEMENT[path.executed] / 1e9
         return None, (f"{need:.0f} GB of weights plus one sequence's KV cache do not fit in "
                       f"{n} x {gpu.memory_gb:g} GB")
-    prefill_tokens = m.max_input_tokens / 2
+    prefill_tokens = m.prompt_tokens or m.dataset_prompt_tokens
     ttft = prefill_tokens * 2 * m.active_params / (n * path.peak_tops * 1e12 * eff.compute) * 1000
     if ttft_ms is not None and ttft > ttft_ms:
         return None, f"TTFT {ttft:.0f} ms for a {prefill_tokens:.0f}-token prompt exceeds {ttft_ms:g} ms"
@@ -150,6 +150,24 @@ def as_roofline(p: LlmPlan, m: Llm, path: PrecisionPath) -> Roofline:
         throughput_per_s=p.tokens_per_s, bound=p.bound, latency_ms=p.step_ms,
         memory_needed_gb=p.weights_gb / p.gpus_per_replica + p.batch * p.kv_gb_per_sequence / p.gpus_per_replica,
     )
+
+
+def with_lengths(m: Llm, input_tokens: float | None, output_tokens: float | None) -> Llm:
+    """The model served at the user's mean prompt and answer lengths instead of the dataset's.
+
+    The KV cache kept per sequence is the whole prompt plus answer; a decode step reads half
+    of it on average (as for the dataset); a prompt's prefill is its own length. The fitted
+    work per generated token is taken to scale with the tokens processed per generated token,
+    (input + output) / output, against the dataset's (a stated assumption, not a fit).
+    """
+    if input_tokens is None and output_tokens is None:
+        return m
+    i = input_tokens or m.dataset_prompt_tokens
+    o = output_tokens or m.dataset_output_tokens
+    scale = (1 + i / o) / (1 + m.dataset_prompt_tokens / m.dataset_output_tokens)
+    return replace(m, max_input_tokens=max(1, round(i)), max_output_tokens=max(1, round(o)),
+                   prompt_tokens=i, work_per_token=m.work_per_token * scale,
+                   lengths_basis=f"{i:g} input and {o:g} output tokens per request, given by the user")
 
 
 def cards_for(target_per_s: float, per_gpu_per_s: float, gpus_per_replica: int) -> int:

@@ -163,7 +163,8 @@ def render_cloud(c: CloudVsBuy) -> Text:
     t = Text()
     t.append(f"Cloud vs buy for {s.cards} x {s.estimate.gpu.name}, renting "
              f"{_fps(c.throughput_per_s)} {s.estimate.unit.replace('samples', 'inf')}: ", style="bold")
-    t.append(f"year = 365 days x {u.hours_per_day:g} h = {u.hours_per_year:,.0f} h. ")
+    t.append(f"year = 365 days x {u.hours_per_day:g} h at full load = {u.hours_per_year:,.0f} h "
+             f"({u.utilization:.0%} utilization assumed). ")
     if not c.quotes:
         t.append("No current cloud offer maps to an estimated GPU.")
         return t
