@@ -21,6 +21,7 @@ import time
 from dataclasses import replace
 
 from hwtune.recommend.catalog import Catalog, load_catalog
+from hwtune.recommend.estimate import plain_pcie
 from hwtune.recommend.validate import (
     BANDS, Comparison, compare, latest_per_gpu, load_published, summarise, within,
 )
@@ -145,7 +146,8 @@ def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
     # 3. Work per generated token of each LLM, on its Hopper (H200) result, with Hopper's
     #    LLM efficiency anchored at its ResNet-50 INT8 fit.
     for m in cat.llms:
-        rows = [p for p in fits if p.workload == m.name and cat.gpu(p.gpu).family == "nvidia-hopper"]
+        rows = [p for p in fits if p.workload == m.name and cat.gpu(p.gpu).family == "nvidia-hopper"
+                and not plain_pcie(cat.gpu(p.gpu))]
 
         def with_k(k: float, name=m.name) -> Catalog:
             return replace(cat, llms=tuple(replace(x, work_per_token=k) if x.name == name else x
@@ -156,7 +158,7 @@ def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
         cat = with_k(round(k, 2 if k < 10 else 1))
 
     # 4. LLM efficiency of the other families with a fit row (Blackwell at FP4, CDNA 3 at FP8).
-    for family, prec in (("nvidia-blackwell-dc", "fp4"), ("amd-cdna", "fp8")):
+    for family, prec in (("nvidia-blackwell-dc", "fp4"), ("amd-cdna", "fp8"), ("intel-gaudi", "fp8")):
         rows = [p for p in fits if p.workload in {m.name for m in cat.llms}
                 and cat.gpu(p.gpu).family == family]
         cur = next(e for e in cat.efficiencies if (e.family, e.kind, e.precision) == (family, "llm", prec))
@@ -165,6 +167,16 @@ def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
         out.append((f"{family} llm {prec} compute efficiency", eff, cur.compute,
                     ", ".join(f"{p.gpu} {p.workload}" for p in rows)))
         cat = _with_eff(cat, family, "llm", prec, round(eff, 2))
+
+    # 5. The share of PCIe bandwidth a tensor-parallel all-reduce achieves, on the LLM results
+    #    of cards whose replica spans GPUs without a GPU-to-GPU link.
+    rows = [p for p in fits if p.workload in {m.name for m in cat.llms} and plain_pcie(cat.gpu(p.gpu))]
+    if rows:
+        cur = next(e for e in cat.efficiencies if e.family == "pcie-link")
+        eff = _solve(lambda v: _ratio(_with_eff(cat, "pcie-link", "llm", "fp8", v), rows), 0.005, 1.0,
+                     decreasing=False)
+        out.append(("pcie-link all-reduce share of link bandwidth", eff, cur.compute,
+                    ", ".join(f"{p.gpu} {p.workload}" for p in rows)))
     return out
 
 

@@ -78,6 +78,16 @@ def find_efficiency(effs: EffTable, gpu: GpuSpec, executed: str, kind: str = "")
                       f"{chain[0]!r} (needed by {gpu.name})")
 
 
+# efficiency.csv's row for the share of a PCIe link's bandwidth that a tensor-parallel
+# all-reduce achieves (no GPU-to-GPU link: through PCIe switches or the CPU's root complex).
+PCIE_LINK_ROW = ("pcie-link", "llm", "fp8")
+
+
+def plain_pcie(gpu: GpuSpec) -> bool:
+    """GPU-to-GPU traffic crosses PCIe: no NVLink, Infinity Fabric or on-chip RoCE links."""
+    return not any(w in gpu.interconnect for w in ("NVLink", "Infinity Fabric", "RoCE"))
+
+
 def caveats_for(gpu: GpuSpec, path: PrecisionPath, price: Price) -> tuple[str, ...]:
     out = []
     if gpu.name.startswith("GeForce"):
@@ -128,7 +138,10 @@ def estimate_llm_gpu(gpu: GpuSpec, m: Llm, precision: str, effs: EffTable, price
     if path.executed == "none":
         return _no_path(gpu, path, price, "tokens/s")
     eff = find_efficiency(effs, gpu, path.executed, "llm")
-    plan, excluded = plan_llm(gpu, m, path, eff, tpot_ms, ttft_ms, max_gpus)
+    link = effs.get(PCIE_LINK_ROW)
+    run_on = replace(gpu, interconnect_gbps=gpu.interconnect_gbps * link.compute) \
+        if link is not None and plain_pcie(gpu) else gpu
+    plan, excluded = plan_llm(run_on, m, path, eff, tpot_ms, ttft_ms, max_gpus)
     if excluded and max_gpus < 8:
         excluded += f" (one host takes at most {max_gpus} of this card; a replica stays in one host)"
     caveats = caveats_for(gpu, path, price)

@@ -78,7 +78,7 @@ def step_time(gpu: GpuSpec, m: Llm, path: PrecisionPath, eff: Efficiency, n: int
     comm = 0.0
     if n > 1:
         comm = 4 * m.layers * batch * m.hidden * ACTIVATION_BYTES * (n - 1) / n / (gpu.interconnect_gbps * 1e9)
-    return max(weights, compute) + attention + comm, weights + attention, compute, comm
+    return weights + compute + attention + comm, weights + attention, compute, comm
 
 
 def max_batch(gpu: GpuSpec, m: Llm, path: PrecisionPath, n: int, kv_bpv: float) -> int:

@@ -16,7 +16,10 @@ from hwtune.recommend.engine import Request, recommend
 
 BATCH = 128  # largest batch for the non-LLM rows: MLPerf Offline harnesses run large batches
 COLUMNS = ("workload", "gpu", "precision", "system_result_per_s", "gpus", "unit", "round",
-           "published", "submitter", "system", "source", "use", "note")
+           "published", "submitter", "system", "source", "use", "note", "scenario")
+# MLPerf's Server limits (TTFT, TPOT in ms, at the 99th percentile) for the LLM rows kept here:
+# llama2-70b from v4.0 on (the test parameters of every Server summary read).
+SERVER_LIMITS = {"llama2-70b": (2000.0, 200.0)}
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Published:
     use: str  # fit or held-back
     note: str
     row: int
+    scenario: str = "Offline"
 
 
 def parse_published(text: str, catalog: Catalog, fname: str = "published.csv") -> list[Published]:
@@ -52,7 +56,10 @@ def parse_published(text: str, catalog: Catalog, fname: str = "published.csv") -
             system=r.text("system"), source=r.text("source"),
             use=r.choice("use", ("fit", "held-back")),
             note=r.text("note", False), row=r.line,
+            scenario=r.choice("scenario", ("Offline", "Server")),
         ))
+        if out[-1].scenario == "Server" and out[-1].workload not in SERVER_LIMITS:
+            raise r._fail("scenario", f"no Server limits known for {out[-1].workload}")
     return out
 
 
@@ -78,19 +85,23 @@ def compare(results: tuple[Published, ...] | list[Published], catalog: Catalog |
     cache: dict[tuple[str, str], dict] = {}
     out = []
     for p in results:
-        key = (p.workload, p.precision)
+        key = (p.workload, p.precision, p.scenario)
         if key not in cache:
-            rec = recommend(Request(workload=p.workload, precision=p.precision, batch=BATCH), catalog)
+            ttft, tpot = SERVER_LIMITS[p.workload] if p.scenario == "Server" else (None, None)
+            rec = recommend(Request(workload=p.workload, precision=p.precision, batch=BATCH,
+                                    ttft_ms=ttft, tpot_ms=tpot), catalog)
             cache[key] = {e.gpu.name: e for e in rec.estimates}
         e = cache[key][p.gpu]
         out.append(Comparison(p, e.throughput_per_s if e.roof else None, e.gpus_per_replica))
     return out
 
 
-def latest_per_gpu(rows: list[Comparison]) -> list[Comparison]:
+def latest_per_gpu(rows: list[Comparison], scenario: str = "Offline") -> list[Comparison]:
     """One result per (workload, GPU): the newest round (today's software is what a buyer gets)."""
     best: dict[tuple[str, str], Comparison] = {}
     for c in rows:
+        if c.result.scenario != scenario:
+            continue
         k = (c.result.workload, c.result.gpu)
         if k not in best or c.result.published > best[k].result.published:
             best[k] = c
