@@ -3,6 +3,9 @@ division, Offline scenario, per GPU), and recompute the parameters fitted on the
 
     python benchmarks/recommend_vs_published.py          # the comparison table and summaries
     python benchmarks/recommend_vs_published.py --fit    # the fitted parameters, recomputed
+    python benchmarks/recommend_vs_published.py --leave-one-out   # each GPU fitted without its results
+    python benchmarks/recommend_vs_published.py --leave-one-out --write-accuracy   # and record
+        the per-workload errors in src/hwtune/recommend/data/accuracy.csv (--json expected_error)
 
 Every result used is a row of src/hwtune/recommend/data/published.csv, marked `fit` (a
 parameter was chosen from it) or `held-back` (used for nothing else). Ratios are
@@ -14,7 +17,6 @@ across those GPUs. Runs in a few seconds; nothing is measured on this machine.
 from __future__ import annotations
 
 import argparse
-import math
 import platform
 import sys
 import time
@@ -22,6 +24,7 @@ from dataclasses import replace
 
 from hwtune.recommend.catalog import Catalog, load_catalog
 from hwtune.recommend.estimate import plain_pcie
+from hwtune.recommend.loo import geo_ratio, solve, with_eff
 from hwtune.recommend.validate import (
     BANDS, Comparison, compare, latest_per_gpu, load_published, summarise, within,
 )
@@ -93,28 +96,12 @@ def print_interactive(cat: Catalog) -> None:
 
 # --- fitting ---------------------------------------------------------------------------------
 
-def _solve(f, lo: float, hi: float, decreasing: bool) -> float:
-    """x in [lo, hi] with f(x) = 1 (f monotone), by bisection on a log scale."""
-    for _ in range(60):
-        mid = math.sqrt(lo * hi)
-        above = f(mid) > 1
-        if above == decreasing:
-            lo = mid
-        else:
-            hi = mid
-    return math.sqrt(lo * hi)
-
-
-def _ratio(cat: Catalog, rows) -> float:
-    """Geometric mean of estimate / published over these rows."""
-    rs = [c.ratio for c in compare(rows, cat)]
-    return math.exp(sum(math.log(r) for r in rs) / len(rs))
+_solve = solve
+_ratio = geo_ratio
 
 
 def _with_eff(cat: Catalog, family: str, kind: str, precision: str, value: float) -> Catalog:
-    effs = tuple(replace(e, compute=value) if (e.family, e.kind, e.precision, e.gpu) ==
-                 (family, kind, precision, "") else e for e in cat.efficiencies)
-    return replace(cat, efficiencies=effs)
+    return with_eff(cat, family, kind, precision, value)
 
 
 def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
@@ -180,13 +167,44 @@ def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
     return out
 
 
+def print_loo(cat: Catalog, write: bool) -> None:
+    from pathlib import Path
+
+    from hwtune.recommend.loo import error_summary, loo_rows
+
+    rows = loo_rows(cat, list(load_published()))
+    print("Leave-one-out: each GPU's results against estimates fitted without any of them")
+    print_table(rows)
+    summary = error_summary(rows, cat)
+    print()
+    print(f"{'workload':<14} {'GPUs':>4} {'median |err|':>12} {'worst |err|':>11}")
+    for scope, n, med, worst in summary:
+        small = "  (fewer than 5 GPUs: per GPU above)" if n < 5 and not scope.startswith("kind:") else ""
+        print(f"{scope:<14} {n:>4} {med:12.0%} {worst:11.0%}{small}")
+    if write:
+        path = Path(__file__).resolve().parent.parent / "src/hwtune/recommend/data/accuracy.csv"
+        lines = ["scope,gpus,median_abs_error,worst_abs_error,method,date"]
+        day = time.strftime("%Y-%m", time.gmtime())
+        lines += [f"{scope},{n},{med:.3f},{worst:.3f},benchmarks/recommend_vs_published.py "
+                  f"--leave-one-out,{day}" for scope, n, med, worst in summary]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print(f"wrote {path}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--fit", action="store_true", help="recompute the fitted parameters")
+    ap.add_argument("--leave-one-out", action="store_true",
+                    help="estimate each GPU with its own results removed from every fit")
+    ap.add_argument("--write-accuracy", action="store_true",
+                    help="with --leave-one-out: record the errors in data/accuracy.csv")
     args = ap.parse_args()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Python {platform.python_version()}, "
           f"{platform.machine()} {platform.system()} (no GPU: estimates only, nothing measured)")
     cat = load_catalog()
+    if args.leave_one_out:
+        print_loo(cat, args.write_accuracy)
+        return
     if args.fit:
         print(f"{'parameter':<48} {'fitted':>9} {'in data':>9}  fitted on")
         for name, value, current, on in fit(cat):

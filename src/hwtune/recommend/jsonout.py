@@ -7,10 +7,14 @@ from dataclasses import asdict
 from hwtune.recommend.costs import DAYS_PER_YEAR, CloudQuote, CloudVsBuy, UnitCost, unit_cost
 from hwtune.recommend.engine import Recommendation
 from hwtune.recommend.estimate import Estimate
+from hwtune.recommend.labels import EFFICIENCY_LABELS, PRICE_BASES
 from hwtune.recommend.setups import HostCosts, Setup, cheapest_choice
 
 # /2: adds unit, gpus_per_replica, efficiency_judgement, llm, cost_per_million; fp8/fp4.
-SCHEMA = "hwtune.recommend/2"
+# /3: adds expected_error and calibrated_by per estimate, host types (inputs.host_types; per
+# setup host_type, host_gpu_link, host_cpu_cores, host_memory_gb), price_source, left_out,
+# legend, the utilization of a cloud comparison, input/output tokens. Every /2 field is kept.
+SCHEMA = "hwtune.recommend/3"
 
 
 def _r(x: float | None) -> float | None:
@@ -64,10 +68,38 @@ def llm_json(e: Estimate) -> dict | None:
     }
 
 
+def calibrated_by(e: Estimate, rec: Recommendation) -> list[str]:
+    """The published results behind this GPU's efficiency: its own and its family's, for the
+    same kind of workload (LLM or not)."""
+    from hwtune.recommend.validate import load_published
+
+    llm = rec.llm is not None
+    out = []
+    for p in load_published():
+        g = rec.catalog.gpu(p.gpu)
+        same_kind = (rec.catalog.llm(p.workload) is not None) == llm
+        if same_kind and p.scenario == "Offline" and p.use == "fit" and (
+                p.gpu == e.gpu.name or g.family == e.gpu.family):
+            out.append(f"{p.gpu} {p.workload} {p.round} ({p.submitter} {p.system})")
+    return out
+
+
+def expected_error_json(rec: Recommendation) -> dict | None:
+    from hwtune.recommend.loo import expected_error
+
+    a = expected_error(rec.catalog, rec.workload_name, rec.request.model_path is not None)
+    if a is None:
+        return None
+    return {"scope": a.scope, "median_abs": a.median_abs_error, "worst_abs": a.worst_abs_error,
+            "gpus": a.gpus, "method": f"leave-one-out: {a.method}", "as_of": a.date}
+
+
 def estimate_json(e: Estimate, rec: Recommendation | None = None) -> dict:
     roof = e.roof
     g = e.gpu
-    return {
+    extra = {} if rec is None else {
+        "expected_error": expected_error_json(rec), "calibrated_by": calibrated_by(e, rec)}
+    return extra | {
         "gpu": g.name, "vendor": g.vendor, "class": g.gpu_class, "architecture": g.architecture,
         "family": g.family, "precision": e.path.requested, "precision_executed": e.path.executed,
         "fallback": e.path.note or None,
@@ -234,5 +266,6 @@ def to_json(rec: Recommendation, show_all: bool = False, top: int = 10) -> dict:
             for c in rec.calibrations
         ],
         "left_out": [{"gpu": g, "reason": why} for g, why in rec.left_out],
+        "legend": {"efficiency": EFFICIENCY_LABELS, "price": PRICE_BASES},
         "warnings": list(rec.warnings),
     }

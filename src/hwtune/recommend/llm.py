@@ -5,11 +5,14 @@ decode step runs the matrix products (which read the weights once for the whole 
 then attention (which reads every sequence's K/V cache): separate kernels, one after the
 other, so their times add.
 
-    matmul:    max(weights / (n x bandwidth x mem eff),
-                   B x 2 x active parameters x work per token / (n x peak x compute eff))
+    matmul:    weights / (n x bandwidth x mem eff)
+               + B x 2 x active parameters x work per token / (n x peak x compute eff)
+               (decode's weight reads and the compute-bound prefill work run one after the
+               other: a max() here, full overlap, put PCIe cards 1.5-2x above MLPerf)
     attention: B x context x KV bytes per token / (n x bandwidth x mem eff)
     comm:      4 x layers x B x hidden x (n - 1) / n bytes / link bandwidth   (two FP16
-               all-reduces per layer, ring algorithm; 0 on one GPU)
+               all-reduces per layer, ring algorithm; 0 on one GPU; over plain PCIe the
+               link bandwidth is scaled by the fitted all-reduce share, efficiency.csv)
 
     step = matmul + attention + comm;   generated tokens/s per GPU = B / step / n
 
@@ -35,6 +38,9 @@ from hwtune.recommend.roofline import (
 MAX_BATCH = 2048
 REPLICA_SIZES = (1, 2, 4, 8)
 ACTIVATION_BYTES = 2  # all-reduced activations stay FP16/BF16
+# A larger tensor-parallel group is chosen only when it gives at least this much more per GPU:
+# a smaller replica is simpler to run and survives a GPU failure with less capacity lost.
+LARGER_REPLICA_GAIN = 1.05
 
 
 @dataclass(frozen=True)
@@ -62,9 +68,10 @@ def sequence_tokens(m: Llm) -> int:
     return m.max_input_tokens + m.max_output_tokens
 
 
-def mean_context(m: Llm) -> float:
-    """Tokens whose K/V a decode step reads, on average: half the longest sequence."""
-    return sequence_tokens(m) / 2
+def resident_tokens(m: Llm) -> float:
+    """Tokens of K/V a sequence holds on average while it decodes, with a paged KV cache
+    (vLLM, TensorRT-LLM, TGI allocate blocks as tokens arrive): its prompt and half its answer."""
+    return (m.prompt_tokens or m.dataset_prompt_tokens) + m.dataset_output_tokens / 2
 
 
 def step_time(gpu: GpuSpec, m: Llm, path: PrecisionPath, eff: Efficiency, n: int, batch: int,
@@ -73,7 +80,7 @@ def step_time(gpu: GpuSpec, m: Llm, path: PrecisionPath, eff: Efficiency, n: int
     is the time spent reading weights and K/V, compute the matrix products' arithmetic."""
     bw = n * gpu.mem_bw_gbps * 1e9 * eff.memory
     weights = m.total_params * BYTES_PER_ELEMENT[path.executed] / bw
-    attention = m.kv_bytes_per_token(kv_bpv) * mean_context(m) * batch / bw
+    attention = m.kv_bytes_per_token(kv_bpv) * resident_tokens(m) * batch / bw
     compute = batch * 2 * m.active_params * m.work_per_token / (n * path.peak_tops * 1e12 * eff.compute)
     comm = 0.0
     if n > 1:
@@ -84,8 +91,9 @@ def step_time(gpu: GpuSpec, m: Llm, path: PrecisionPath, eff: Efficiency, n: int
 def max_batch(gpu: GpuSpec, m: Llm, path: PrecisionPath, n: int, kv_bpv: float) -> int:
     weights = m.total_params * BYTES_PER_ELEMENT[path.executed]
     free = n * gpu.memory_gb * 1e9 * USABLE_MEMORY_FRACTION - weights
-    per_seq = m.kv_bytes_per_token(kv_bpv) * sequence_tokens(m)
-    return min(MAX_BATCH, int(free // per_seq)) if free > 0 else 0
+    if free < m.kv_bytes_per_token(kv_bpv) * sequence_tokens(m):
+        return 0  # not even one sequence of the longest length fits
+    return min(MAX_BATCH, int(free // (m.kv_bytes_per_token(kv_bpv) * resident_tokens(m))))
 
 
 def plan_replica(gpu: GpuSpec, m: Llm, path: PrecisionPath, eff: Efficiency, n: int,
@@ -117,7 +125,7 @@ def plan_replica(gpu: GpuSpec, m: Llm, path: PrecisionPath, eff: Efficiency, n: 
     return LlmPlan(
         gpus_per_replica=n, batch=batch,
         weights_gb=m.total_params * BYTES_PER_ELEMENT[path.executed] / 1e9,
-        kv_gb_per_sequence=m.kv_bytes_per_token(kv_bpv) * sequence_tokens(m) / 1e9,
+        kv_gb_per_sequence=m.kv_bytes_per_token(kv_bpv) * resident_tokens(m) / 1e9,
         step_ms=step * 1000, ttft_ms=ttft, compute_limit_per_s=batch / compute / n,
         memory_limit_per_s=batch / memory / n, comm_ms=comm * 1000,
         tokens_per_s=batch / step / n, bound="compute" if compute >= memory else "memory",
@@ -135,7 +143,7 @@ def plan_llm(gpu: GpuSpec, m: Llm, path: PrecisionPath, eff: Efficiency,
         if plan is None:
             why = reason  # the largest replica tried says most
             continue
-        if best is None or plan.tokens_per_s > best.tokens_per_s * 1.0001:
+        if best is None or plan.tokens_per_s > best.tokens_per_s * LARGER_REPLICA_GAIN:
             best = plan
     return best, ("" if best else why)
 
@@ -145,7 +153,7 @@ def as_roofline(p: LlmPlan, m: Llm, path: PrecisionPath) -> Roofline:
     return Roofline(
         batch=p.batch, flops_per_inference=2 * m.active_params * m.work_per_token,
         bytes_per_inference=(p.weights_gb * 1e9 / p.batch
-                             + m.kv_bytes_per_token(p.kv_bytes_per_value) * mean_context(m)),
+                             + m.kv_bytes_per_token(p.kv_bytes_per_value) * resident_tokens(m)),
         compute_limit_per_s=p.compute_limit_per_s, memory_limit_per_s=p.memory_limit_per_s,
         throughput_per_s=p.tokens_per_s, bound=p.bound, latency_ms=p.step_ms,
         memory_needed_gb=p.weights_gb / p.gpus_per_replica + p.batch * p.kv_gb_per_sequence / p.gpus_per_replica,
@@ -166,7 +174,7 @@ def with_lengths(m: Llm, input_tokens: float | None, output_tokens: float | None
     o = output_tokens or m.dataset_output_tokens
     scale = (1 + i / o) / (1 + m.dataset_prompt_tokens / m.dataset_output_tokens)
     return replace(m, max_input_tokens=max(1, round(i)), max_output_tokens=max(1, round(o)),
-                   prompt_tokens=i, work_per_token=m.work_per_token * scale,
+                   prompt_tokens=i, output_tokens_mean=o, work_per_token=m.work_per_token * scale,
                    lengths_basis=f"{i:g} input and {o:g} output tokens per request, given by the user")
 
 

@@ -1,0 +1,237 @@
+"""Leave-one-out: each GPU estimated with its own published results removed from every fit.
+
+The fitted parameters, and the published rows each is chosen from (the same rules as
+`benchmarks/recommend_vs_published.py --fit`):
+
+- a GPU's own ResNet-50 INT8 efficiency: its ResNet-50 result;
+- a family's INT8 efficiency: its members' ResNet-50 results (geometric mean of what each
+  implies); with no member left, the median of the other fitted families' (borrowed);
+- BERT-large's token count: the non-Hopper BERT rows marked fit;
+- Hopper's encoder efficiency: Hopper BERT rows;
+- each LLM's work per token: its Hopper results on GPUs with a GPU-to-GPU link;
+- a family's LLM efficiency: its members' LLM results; with none left, the median of the
+  other families' LLM efficiencies (borrowed);
+- the PCIe all-reduce share: LLM results of cards without a GPU-to-GPU link; with none left,
+  the row is dropped (the link's full bandwidth).
+
+A parameter is chosen from the rows marked `fit` where any remain after the removal, else from
+the held-back rows its rule selects. Only the parameters the GPU's rows fed, and those fitted
+after them, are recomputed; the others keep their values.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from hwtune.recommend.catalog import Catalog, Efficiency, _read_data, parse_rows
+from hwtune.recommend.estimate import PCIE_LINK_ROW, plain_pcie
+from hwtune.recommend.validate import Comparison, Published, compare
+
+LLM_FAMILIES = ("nvidia-blackwell-dc", "amd-cdna", "intel-gaudi")
+FIT_FAMILIES_INT8 = ("nvidia-turing", "nvidia-ampere", "nvidia-ampere-ga100", "nvidia-ada", "nvidia-hopper")
+
+
+def solve(f, lo: float, hi: float, decreasing: bool) -> float:
+    """x in [lo, hi] with f(x) = 1 (f monotone), by bisection on a log scale."""
+    for _ in range(40):
+        mid = math.sqrt(lo * hi)
+        if (f(mid) > 1) == decreasing:
+            lo = mid
+        else:
+            hi = mid
+    return math.sqrt(lo * hi)
+
+
+def geo_ratio(cat: Catalog, rows: list[Published]) -> float:
+    """Geometric mean of estimate / published over these rows."""
+    rs = [c.ratio for c in compare(rows, cat) if c.ratio]
+    return math.exp(sum(math.log(r) for r in rs) / len(rs))
+
+
+def with_eff(cat: Catalog, family: str, kind: str, precision: str, value: float,
+             basis: str | None = None, gpu: str = "") -> Catalog:
+    effs = tuple(replace(e, compute=value, basis=basis or e.basis)
+                 if (e.family, e.kind, e.precision, e.gpu) == (family, kind, precision, gpu) else e
+                 for e in cat.efficiencies)
+    return replace(cat, efficiencies=effs)
+
+
+def _eff(cat: Catalog, family: str, kind: str, precision: str) -> Efficiency | None:
+    return next((e for e in cat.efficiencies
+                 if (e.family, e.kind, e.precision, e.gpu) == (family, kind, precision, "")), None)
+
+
+def _choose(rows: list[Published]) -> list[Published]:
+    """The rows marked fit, else the held-back ones (a rule's rows once a GPU is removed)."""
+    fits = [p for p in rows if p.use == "fit"]
+    return fits or rows
+
+
+def _offline(rows: list[Published]) -> list[Published]:
+    return [p for p in rows if p.scenario == "Offline"]
+
+
+def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog:
+    """The catalog with every parameter `gpu`'s results fed recomputed without them."""
+    mine = [p for p in published if p.gpu == gpu]
+    rest = _offline([p for p in published if p.gpu != gpu])
+    g = cat.gpu(gpu)
+    changed_int8 = changed_llm = False
+    # 1. Its own efficiency rows go; its family's ResNet-50 fit is recomputed without it.
+    if any(e.gpu == gpu for e in cat.efficiencies):
+        cat = replace(cat, efficiencies=tuple(e for e in cat.efficiencies if e.gpu != gpu))
+    fam = _eff(cat, g.family, "", "int8")
+    if any(p.workload == "resnet50" for p in mine) and fam is not None and g.family in FIT_FAMILIES_INT8:
+        members = [p for p in rest if p.workload == "resnet50" and cat.gpu(p.gpu).family == g.family]
+        implied = [fam.compute / c.ratio for c in compare(members, cat) if c.ratio]
+        if implied:
+            value = math.exp(sum(map(math.log, implied)) / len(implied))
+            basis = "fit"
+        else:
+            value = statistics.median(e.compute for e in cat.efficiencies if e.kind == "" and
+                                      e.precision == "int8" and e.basis == "fit" and not e.gpu
+                                      and e.family != g.family)
+            basis = "borrowed"
+        for prec in ("int8", "fp16"):
+            if _eff(cat, g.family, "", prec):
+                cat = with_eff(cat, g.family, "", prec, value, basis if prec == "int8" else None)
+        changed_int8 = g.family == "nvidia-hopper"
+        if changed_int8:  # Hopper's LLM rows are anchored at its INT8 fit
+            cat = with_eff(cat, "nvidia-hopper", "llm", "fp8", value)
+    # 2. BERT-large's token count and Hopper's encoder efficiency.
+    if any(p.workload == "bert-large" for p in mine):
+        bert = _choose([p for p in rest if p.workload == "bert-large"
+                        and cat.gpu(p.gpu).family != "nvidia-hopper"])
+        if g.family != "nvidia-hopper" and bert:
+            def with_seq(s: float) -> Catalog:
+                return replace(cat, workloads=tuple(replace(w, seq_len=s) if w.name == "bert-large"
+                                                    else w for w in cat.workloads))
+            cat = with_seq(round(solve(lambda s: geo_ratio(with_seq(s), bert), 16, 384, True)))
+        hop = _choose([p for p in rest if p.workload == "bert-large"
+                       and cat.gpu(p.gpu).family == "nvidia-hopper"])
+        if g.family == "nvidia-hopper" and hop:
+            v = solve(lambda v: geo_ratio(with_eff(cat, "nvidia-hopper", "encoder", "int8", v), hop),
+                      0.01, 1.0, False)
+            cat = with_eff(cat, "nvidia-hopper", "encoder", "int8", v)
+    # 3. Each LLM's work per token, on Hopper results over a GPU-to-GPU link.
+    llm_names = {m.name for m in cat.llms}
+    for m in cat.llms:
+        fed = any(p.workload == m.name for p in mine) and g.family == "nvidia-hopper" and not plain_pcie(g)
+        if not (fed or changed_int8):
+            continue
+        rows = _choose([p for p in rest if p.workload == m.name
+                        and cat.gpu(p.gpu).family == "nvidia-hopper" and not plain_pcie(cat.gpu(p.gpu))])
+        if not rows:
+            continue
+
+        def with_k(k: float, name=m.name) -> Catalog:
+            return replace(cat, llms=tuple(replace(x, work_per_token=k) if x.name == name else x
+                                           for x in cat.llms))
+        cat = with_k(solve(lambda v: geo_ratio(with_k(v), rows), 0.05, 500, True))
+        changed_llm = True
+    # 4. The LLM efficiency of the other fitted families.
+    for family in LLM_FAMILIES:
+        if not (changed_llm or g.family == family):
+            continue
+        for e in [e for e in cat.efficiencies if (e.family, e.kind, e.gpu) == (family, "llm", "")
+                  and e.basis == "fit"]:
+            rows = _choose([p for p in rest if p.workload in llm_names and cat.gpu(p.gpu).family == family])
+            if rows:
+                v = solve(lambda v: geo_ratio(with_eff(cat, family, "llm", e.precision, v), rows),
+                          0.01, 1.0, False)
+                basis = "fit"
+            else:
+                v = statistics.median(x.compute for x in cat.efficiencies if x.kind == "llm"
+                                      and x.family != family and not x.gpu and x.family != "pcie-link")
+                basis = "borrowed"
+            for x in [x for x in cat.efficiencies if (x.family, x.kind, x.gpu) == (family, "llm", "")]:
+                cat = with_eff(cat, family, "llm", x.precision, v, basis if x is e else None)
+    # 5. The PCIe all-reduce share.
+    link = next((e for e in cat.efficiencies if (e.family, e.kind, e.precision) == PCIE_LINK_ROW), None)
+    if link is not None and (changed_llm or plain_pcie(g)):
+        rows = _choose([p for p in rest if p.workload in llm_names and plain_pcie(cat.gpu(p.gpu))
+                        and p.gpu != gpu])
+        rows = [c.result for c in compare(rows, cat) if c.gpus_per_replica > 1]
+        if rows:
+            v = solve(lambda v: geo_ratio(with_eff(cat, *PCIE_LINK_ROW, v), rows), 0.005, 1.0, False)
+            cat = with_eff(cat, *PCIE_LINK_ROW, v)
+        else:
+            cat = replace(cat, efficiencies=tuple(e for e in cat.efficiencies if e is not link))
+    return cat
+
+
+def leave_one_out(cat: Catalog, published: list[Published], gpu: str) -> list[Comparison]:
+    """The GPU's own results compared with estimates fitted without any of them."""
+    mine = [p for p in published if p.gpu == gpu]
+    return compare(mine, refit_without(cat, published, gpu))
+
+
+# Workloads whose leave-one-out error is reported: ssd-mobilenet is left out because its
+# compute scale (workloads.csv) was fitted on the same two GPUs' results and is not refitted.
+LOO_WORKLOADS = ("resnet50", "bert-large", "llama2-70b", "llama3.1-8b", "gptj-6b", "mixtral-8x7b")
+
+
+def loo_rows(cat: Catalog, published: list[Published]) -> list[Comparison]:
+    """Every GPU's results against estimates fitted without them."""
+    out = []
+    for gpu in sorted({p.gpu for p in published}):
+        out += leave_one_out(cat, published, gpu)
+    return out
+
+
+def kind_of(cat: Catalog, workload: str) -> str:
+    if cat.llm(workload):
+        return "llm"
+    w = cat.workload(workload)
+    return w.kind if w else "cnn"
+
+
+def error_summary(rows: list[Comparison], cat: Catalog) -> list[tuple[str, int, float, float]]:
+    """(workload or 'kind:...', GPUs, median |error|, worst |error|) over the newest Offline
+    result of each GPU; error = estimate / published - 1."""
+    newest: dict[tuple[str, str], Comparison] = {}
+    for c in rows:
+        if c.result.scenario != "Offline" or c.result.workload not in LOO_WORKLOADS or not c.ratio:
+            continue
+        k = (c.result.workload, c.result.gpu)
+        if k not in newest or c.result.published > newest[k].result.published:
+            newest[k] = c
+    groups: dict[str, list[float]] = {}
+    for (w, _), c in sorted(newest.items()):
+        err = abs(c.ratio - 1)
+        groups.setdefault(w, []).append(err)
+        groups.setdefault(f"kind:{kind_of(cat, w)}", []).append(err)
+    return [(k, len(v), statistics.median(v), max(v)) for k, v in groups.items()]
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    scope: str  # a workload, or "kind:cnn|encoder|llm" pooled over its workloads
+    gpus: int
+    median_abs_error: float
+    worst_abs_error: float
+    method: str
+    date: str
+
+
+@lru_cache(maxsize=1)
+def load_accuracy() -> dict[str, Accuracy]:
+    """data/accuracy.csv, written by the benchmark's --leave-one-out --write-accuracy."""
+    out = {}
+    for r in parse_rows(_read_data("accuracy.csv"), "accuracy.csv",
+                        ("scope", "gpus", "median_abs_error", "worst_abs_error", "method", "date")):
+        out[r.text("scope")] = Accuracy(r.text("scope"), int(r.num("gpus")), r.num("median_abs_error"),
+                                        r.num("worst_abs_error"), r.text("method"), r.text("date"))
+    return out
+
+
+def expected_error(cat: Catalog, workload: str, is_model: bool) -> Accuracy | None:
+    """The leave-one-out error measured for this workload, else for its kind; None for a
+    user's own model (no published result is like it)."""
+    if is_model:
+        return None
+    acc = load_accuracy()
+    return acc.get(workload) or acc.get(f"kind:{kind_of(cat, workload)}")
