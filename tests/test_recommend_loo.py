@@ -1,0 +1,63 @@
+"""Leave-one-out: a GPU's estimate fitted without its own published results, the error users
+meet on a GPU without a result; the recorded errors are what the refit gives."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from hwtune.recommend.catalog import load_catalog
+from hwtune.recommend.loo import error_summary, leave_one_out, load_accuracy, loo_rows
+from hwtune.recommend.validate import load_published
+
+CAT = load_catalog()
+PUB = list(load_published())
+
+
+def _scaled(gpu: str, factor: float) -> list:
+    return [replace(p, per_gpu=p.per_gpu * factor) if p.gpu == gpu else p for p in PUB]
+
+
+def _estimates(published: list, gpu: str) -> list[float]:
+    return [c.estimate_per_s for c in leave_one_out(CAT, published, gpu)]
+
+
+@pytest.mark.parametrize("gpu", ["H200 SXM 141GB", "Instinct MI300X", "H100 PCIe 80GB", "Tesla T4"])
+def test_a_gpus_own_results_do_not_move_its_leave_one_out_estimate(gpu):
+    assert _estimates(PUB, gpu) == _estimates(_scaled(gpu, 3.0), gpu)
+
+
+def test_another_gpus_results_do_move_it():
+    # H100 SXM's LLM estimate rests on the work per token fitted on H200's results: the
+    # refit must see a change there (else the test above could not fail).
+    before = _estimates(PUB, "H100 SXM5 80GB")
+    after = _estimates(_scaled("H200 SXM 141GB", 3.0), "H100 SXM5 80GB")
+    assert before != after
+
+
+def test_the_recorded_errors_are_the_refits():
+    rows = loo_rows(CAT, PUB)
+    recorded = load_accuracy()
+    summary = error_summary(rows, CAT)
+    assert {s for s, *_ in summary} == set(recorded)
+    for scope, n, med, worst in summary:
+        a = recorded[scope]
+        assert a.gpus == n
+        assert a.median_abs_error == pytest.approx(med, abs=0.001)
+        assert a.worst_abs_error == pytest.approx(worst, abs=0.001)
+
+
+def test_json_estimates_carry_their_expected_error():
+    from hwtune.recommend.engine import Request, recommend
+    from hwtune.recommend.jsonout import to_json
+
+    doc = to_json(recommend(Request(workload="llama2-70b", precision="fp8")))
+    assert doc["schema"] == "hwtune.recommend/3"
+    e = doc["estimates"][0]
+    assert e["expected_error"]["scope"] == "llama2-70b"
+    assert e["expected_error"]["median_abs"] == load_accuracy()["llama2-70b"].median_abs_error
+    # /2 fields kept
+    for key in ("throughput_per_s", "unit", "gpus_per_replica", "efficiency_judgement", "llm",
+                "cost_per_million", "fp8_tops", "fp4_tops"):
+        assert key in e
