@@ -167,6 +167,18 @@ def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
     return out
 
 
+def print_server(rows: list[Comparison]) -> None:
+    server = [c for c in rows if c.result.scenario == "Server"]
+    if not server:
+        return
+    print()
+    print("Server (estimate within the round's TTFT/TPOT limits vs published Server tokens/s):")
+    for c in server:
+        p = c.result
+        print(f"  {p.workload:<12} {p.gpu:<16} {p.round} {p.precision}  published/GPU {p.per_gpu:8,.0f}"
+              f"  estimate {c.estimate_per_s or 0:8,.0f}  est/pub {c.ratio or 0:5.2f}  ({p.submitter} {p.system})")
+
+
 def print_loo(cat: Catalog, write: bool) -> None:
     from pathlib import Path
 
@@ -213,6 +225,7 @@ def main() -> None:
     rows = compare(load_published(), cat)
     print_table(rows)
     print_summaries(rows)
+    print_server(rows)
     print_interactive(cat)
     newest = latest_per_gpu(rows)
     print(f"\n{len(rows)} published results, {len(newest)} (workload, GPU) pairs.")

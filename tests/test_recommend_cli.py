@@ -33,7 +33,7 @@ def test_budget_table_chart_comparison_cloud_and_caveats():
     assert "Best server setup vs best desktop setup" in out and "server / desktop" in out
     assert "Cloud vs buy" in out and "365 days x 12 h at full load = 4,380 h (50% utilization assumed)" in out and "Break-even" in out
     assert "GeForce driver licence" in out
-    assert "Prices are estimates with a date" in out
+    assert "Prices are dated estimates (street basis" in out
 
 
 def test_json_all_lists_every_gpu_and_traces_figures_to_rows():

@@ -257,7 +257,7 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     if llm and (req.ttft_ms or req.tpot_ms):
         warnings.append("--ttft/--tpot are met on the mean decode step and one idle prefill; MLPerf "
                         "applies them at the 99th percentile under load, where published llama2-70b "
-                        "Interactive results are 1.6-3.2x below this estimate (docs/recommend.md)")
+                        "Interactive results are 1.3-2.8x below this estimate (docs/recommend.md)")
     budget_setups: list[Setup] = []
     target_setups: list[Setup] = []
     comparison = None

@@ -217,8 +217,8 @@ def collect_caveats(rec: Recommendation, shown: list[Estimate]) -> list[str]:
     for e in _in_plan(rec, list(rec.estimates)):
         if e.roof is None and e.price.usd and e.gpu.name not in shown_names:
             out.append(f"{e.gpu.name}: {e.excluded}")
-    out.append("Prices are estimates with a date (list price at launch or street listings "
-               "2025-2026; see --json price_as_of); cloud prices are on-demand list prices.")
+    out.append(f"Prices are dated estimates ({rec.request.price_basis} basis; --json gives each "
+               "price's basis, source and date); cloud prices are on-demand list prices.")
     out.append("Throughput is a roofline estimate, not a measurement: see docs/recommend.md.")
     return out + list(rec.warnings)
 
