@@ -84,21 +84,26 @@ def calibrated_by(e: Estimate, rec: Recommendation) -> list[str]:
     return out
 
 
-def expected_error_json(rec: Recommendation) -> dict | None:
+def expected_error_json(rec: Recommendation, e: Estimate) -> dict | None:
+    """The error measured for GPUs without a result of their own (leave-one-out); a GPU with
+    its own published result for this workload says so (its estimate was fitted near it)."""
     from hwtune.recommend.loo import expected_error
+    from hwtune.recommend.validate import load_published
 
     a = expected_error(rec.catalog, rec.workload_name, rec.request.model_path is not None)
     if a is None:
         return None
+    own = any(p.gpu == e.gpu.name and p.workload == rec.workload_name for p in load_published())
     return {"scope": a.scope, "median_abs": a.median_abs_error, "worst_abs": a.worst_abs_error,
-            "gpus": a.gpus, "method": f"leave-one-out: {a.method}", "as_of": a.date}
+            "gpus": a.gpus, "method": f"leave-one-out: {a.method}", "as_of": a.date,
+            "own_published_result": own}
 
 
 def estimate_json(e: Estimate, rec: Recommendation | None = None) -> dict:
     roof = e.roof
     g = e.gpu
     extra = {} if rec is None else {
-        "expected_error": expected_error_json(rec), "calibrated_by": calibrated_by(e, rec)}
+        "expected_error": expected_error_json(rec, e), "calibrated_by": calibrated_by(e, rec)}
     return extra | {
         "gpu": g.name, "vendor": g.vendor, "class": g.gpu_class, "architecture": g.architecture,
         "family": g.family, "precision": e.path.requested, "precision_executed": e.path.executed,
