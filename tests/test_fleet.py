@@ -168,6 +168,23 @@ def test_diff_bad_inputs(tmp_path):
     assert res.exit_code == 2 and "no such file or folder" in res.stderr
 
 
+def test_facts_and_check_output_replace_a_planted_link_never_follow_it(tmp_path):
+    """The role's outputs are written by hwtune (no shell redirect): a link planted at the output's name is
+    replaced, and the file it pointed to is untouched."""
+    target = tmp_path / "root-only"
+    target.write_text("root's own file\n")
+    snap = str(snapshot("vm-kvm-2vcpu-nocpufreq"))
+    for command, name in ((["facts", "--json"], "facts.json"), (["check", "--json"], "check.json")):
+        out = tmp_path / name
+        out.symlink_to(target)
+        res = invoke(*command, "--root", snap, "--output", out)
+        assert res.exit_code in (0, 1) and res.stdout == "", res.stderr
+        assert not out.is_symlink() and json.loads(out.read_text())["schema"] == 1
+        assert target.read_text() == "root's own file\n"
+    assert json.loads((tmp_path / "facts.json").read_text()) == json.loads(
+        invoke("facts", "--json", "--root", snap).stdout)
+
+
 # ---- the real playbook ------------------------------------------------------------------------------
 
 ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
@@ -338,7 +355,11 @@ def test_ansible_refuses_a_work_folder_a_local_user_made_first(tmp_path):
         canary_stat = canary.stat()
 
         inventory = tmp_path / "hosts.ini"
+        loose = tmp_path / "loose"  # root's, but anyone may write in it
+        loose.mkdir()
+        loose.chmod(0o777)
         inventory.write_text(f"[fleet]\nhostile hwtune_venv={tmp_path}/hostile/venv hwtune_work_dir={work}\n"
+                             f"loose hwtune_venv={tmp_path}/loose-venv/venv hwtune_work_dir={loose}\n"
                              f"[all:vars]\nansible_connection=local\nansible_python_interpreter={sys.executable}\n")
         results = tmp_path / "results"
         env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "ANSIBLE_NOCOLOR": "1",
@@ -350,6 +371,9 @@ def test_ansible_refuses_a_work_folder_a_local_user_made_first(tmp_path):
         log = run.stdout + run.stderr
         assert swapper.poll() is None, "the swapping loop should still be running"
         assert run.returncode == 2 and recap(log)["hostile"]["failed"] == 1, log[-4000:]
+        assert recap(log)["loose"]["failed"] == 1 and os.listdir(loose) == []
+        assert f"hwtune_work_dir {loose} may be written by group or others (mode 0777)" in (
+            results / "loose" / "error.txt").read_text()
         reason = (results / "hostile" / "error.txt").read_text()
         assert f"hwtune_work_dir {work} is owned by uid {nobody}, not root on hostile" in reason, reason
         assert "nothing was installed or run" in reason
