@@ -330,6 +330,16 @@ def test_strict_overcommit_below_what_is_committed_needs_allow_irreversible(tmp_
         assert res.exit_code == 0, res.stderr
 
 
+def test_lowering_the_commit_limit_of_a_host_in_strict_overcommit_needs_allow_irreversible(tmp_path):
+    root = a_tree(tmp_path, **{"proc/sys/vm/overcommit_memory": "2\n",
+                               "proc/meminfo": meminfo(16 << 20, 12 << 20)})
+    profile = write_profile(tmp_path, "p", '[tune.sysctl]\n"vm.overcommit_ratio" = 0\n')
+    one_line(invoke("apply", "-p", str(profile), "--root", str(root), "--yes"), 2, "MAY PANIC THE HOST",
+             "vm.overcommit_ratio=0", "CommitLimit would be 0 kB")
+    (root / "proc/sys/vm/overcommit_memory").write_text("0\n")  # heuristic overcommit: no limit to fall under
+    assert invoke("apply", "-p", str(profile), "--root", str(root), "--yes").exit_code == 0
+
+
 def test_without_yama_ptrace_scope_3_is_skipped_not_refused(tmp_path):
     files = {k: v for k, v in FILES.items() if "yama" not in k}
     root = tmp_path / "root"

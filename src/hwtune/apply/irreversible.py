@@ -47,18 +47,24 @@ RISKS = (
 )
 
 
+# Strict overcommit (mode 2) limits what may be committed; these set the limit.
+COMMIT_LIMIT_SYSCTLS = ("vm.overcommit_ratio", "vm.overcommit_kbytes")
+
+
 def risks_of(name: str, target: str, commit_check: Callable[[], str | None]) -> list[str]:
-    """The risks of setting sysctl `name` to `target`, each as "KIND: reason"."""
+    """The risks of setting sysctl `name` to `target`, each as "KIND: reason". `commit_check`: why
+    the commit limit after the plan would be below what is committed now, when the plan leaves the
+    host in strict overcommit (None when it does not, or the limit is high enough)."""
     try:
         value = int(target)
     except ValueError:
         return []
     out = [f"{r.kind}: {name}={value}: {r.reason}" for r in RISKS
            if r.sysctl == name and value >= r.at_least and (r.only is None or value == r.only)]
-    if name == "vm.overcommit_memory" and value == 2:
+    if (name == "vm.overcommit_memory" and value == 2) or name in COMMIT_LIMIT_SYSCTLS:
         why = commit_check()
         if why:
-            out.append(f"{MAY_PANIC}: vm.overcommit_memory=2: {why}")
+            out.append(f"{MAY_PANIC}: {name}={value}: {why}")
     return out
 
 
@@ -85,9 +91,13 @@ def commit_limit_kib(meminfo: Mapping[str, int], ratio: int, kbytes: int) -> int
 
 
 def strict_commit_risk(host: Host, values: Mapping[str, Any]) -> str | None:
-    """Why strict overcommit would fail allocations the host already holds; None when it would not."""
+    """Why strict overcommit, as the plan leaves it, would fail allocations the host already holds;
+    None when it would not (or the host is not left in strict overcommit)."""
     from hwtune.errors import ParseError
     from hwtune.probe.memory import parse_meminfo
+
+    if _int_sysctl(host, values, "vm.overcommit_memory") != 2:
+        return None
 
     text = host.read(MEMINFO, record=False)
     try:

@@ -12,10 +12,8 @@ import os
 import re
 import shlex
 import sys
-from pathlib import Path
 
-from hwtune.apply import sysfs
-from hwtune.apply import rootowned
+from hwtune.apply import rootowned, sysfs
 from hwtune.apply.hardening import ALLOW_OPTION as ALLOW_LOWER
 from hwtune.apply.irreversible import ALLOW_OPTION as ALLOW_IRREVERSIBLE
 from hwtune.apply.model import CHANGE, FILE, INVALID, LINK, OK, SKIP, Item, Step
