@@ -17,7 +17,9 @@ import stat
 import sys
 import sysconfig
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
+
+from hwtune.fsroot import read_path
 
 MAX_LINKS = 40  # the kernel's MAXSYMLINKS
 MAX_PTH_BYTES = 64 * 1024
@@ -92,7 +94,8 @@ def why_tree_not_root_owned(top: str | os.PathLike[str]) -> str | None:
     why = why_not_root_owned(top)
     if why or not os.path.isdir(top):
         return why
-    for folder, dirs, files in os.walk(top, onerror=None):
+    unlisted: list[OSError] = []
+    for folder, dirs, files in os.walk(top, onerror=unlisted.append):
         parent = os.lstat(folder)
         for name in dirs + files:
             path = os.path.join(folder, name)
@@ -102,6 +105,8 @@ def why_tree_not_root_owned(top: str | os.PathLike[str]) -> str | None:
                 why = f"{path}: {exc.strerror}"
             if why:
                 return why
+    if unlisted:
+        return f"{unlisted[0].filename}: cannot be listed: {unlisted[0].strerror}"
     return None
 
 
@@ -113,9 +118,8 @@ def _pth_dirs(site: str) -> list[str]:
     except OSError:
         return out
     for name in names:
-        try:
-            with open(os.path.join(site, name), "rb") as f:
-                text = f.read(MAX_PTH_BYTES).decode("utf-8", errors="replace")
+        try:  # a regular file only, capped: never a FIFO to wait on
+            text = read_path(os.path.join(site, name), MAX_PTH_BYTES).decode("utf-8", errors="replace")
         except OSError:
             continue
         for line in text.splitlines():
@@ -125,18 +129,19 @@ def _pth_dirs(site: str) -> list[str]:
     return [d for d in out if os.path.isdir(d)]
 
 
-def install_paths() -> list[tuple[str, str, bool]]:
-    """(what, path, whole tree) for everything the unit's `python -I -m hwtune` runs or imports."""
+def install_paths() -> Iterator[tuple[str, str, bool]]:
+    """(what, path, whole tree) for everything the unit's `python -I -m hwtune` runs or imports. The
+    .pth files are read only after their site-packages passed (the caller stops at the first fault)."""
     import hwtune
 
     paths = sysconfig.get_paths()
     sites = list(dict.fromkeys(paths[k] for k in ("purelib", "platlib")))
-    out = [("interpreter", sys.executable, False), ("virtual environment", sys.prefix, False),
-           ("standard library", paths["stdlib"], False)]
-    out += [("site-packages", site, True) for site in sites]
-    out += [("imported folder", d, True) for site in sites for d in _pth_dirs(site)]
-    out.append(("hwtune package", str(Path(hwtune.__file__).parent), True))
-    return out
+    yield from [("interpreter", sys.executable, False), ("virtual environment", sys.prefix, False),
+                ("standard library", paths["stdlib"], False)]
+    yield from [("site-packages", site, True) for site in sites]
+    for site in sites:
+        yield from [("imported folder", d, True) for d in _pth_dirs(site)]
+    yield ("hwtune package", str(Path(hwtune.__file__).parent), True)
 
 
 def why_install_not_root_owned(paths: Iterable[tuple[str, str, bool]] | None = None) -> str | None:
