@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import Optional
 
 import typer
 
@@ -74,7 +75,8 @@ def apply_cmd(
     run_command(lambda: _apply(profile, dry_run, yes, persist, boot, root, json_out, allow))
 
 
-class Allow(NamedTuple):
+@dataclass(frozen=True)
+class Allow:
     """What the user allowed beyond an ordinary change."""
 
     lower_hardening: bool = False
