@@ -168,6 +168,23 @@ def test_diff_bad_inputs(tmp_path):
     assert res.exit_code == 2 and "no such file or folder" in res.stderr
 
 
+def test_facts_and_check_output_replace_a_planted_link_never_follow_it(tmp_path):
+    """The role's outputs are written by hwtune (no shell redirect): a link planted at the output's name is
+    replaced, and the file it pointed to is untouched."""
+    target = tmp_path / "root-only"
+    target.write_text("root's own file\n")
+    snap = str(snapshot("vm-kvm-2vcpu-nocpufreq"))
+    for command, name in ((["facts", "--json"], "facts.json"), (["check", "--json"], "check.json")):
+        out = tmp_path / name
+        out.symlink_to(target)
+        res = invoke(*command, "--root", snap, "--output", out)
+        assert res.exit_code in (0, 1) and res.stdout == "", res.stderr
+        assert not out.is_symlink() and json.loads(out.read_text())["schema"] == 1
+        assert target.read_text() == "root's own file\n"
+    assert json.loads((tmp_path / "facts.json").read_text()) == json.loads(
+        invoke("facts", "--json", "--root", snap).stdout)
+
+
 # ---- the real playbook ------------------------------------------------------------------------------
 
 ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
@@ -224,6 +241,10 @@ def test_ansible_playbook_on_two_local_hosts_then_fleet_report(tmp_path):
             site = next((tmp_path / name / "venv" / "lib").glob("python3*/site-packages"))
             assert (site / "hwtune").is_dir() and not any((site / m).exists() for m in ("onnxruntime", "openvino",
                                                                                          "onnx", "numpy"))
+            # the work folder was made root's alone, and this run's private folder in it is gone
+            work = tmp_path / name / "work"
+            assert work.stat().st_uid == 0 and work.stat().st_mode & 0o777 == 0o700
+            assert os.listdir(work) == []
         if old:  # that host fails alone, with the reason, and the run says so
             assert run.returncode == 2 and stats["old-py"]["failed"] == 1
             assert "hwtune needs Python 3.11 or newer" in (results / "old-py" / "error.txt").read_text()
@@ -253,3 +274,115 @@ def test_ansible_playbook_on_two_local_hosts_then_fleet_report(tmp_path):
     finally:
         for name in ("node-a", "node-b", "old"):  # a venv each: do not leave them to pytest's tmp rotation
             shutil.rmtree(tmp_path / name, ignore_errors=True)
+
+
+EVIL_INIT = """import pathlib
+pathlib.Path({marker!r}).write_text("foreign code ran as root")
+"""
+SWAPPER = """import os, shutil, sys, time
+work, evil = sys.argv[1], sys.argv[2]
+end = time.monotonic() + 300
+while time.monotonic() < end:
+    for folder, _dirs, files in os.walk(work):
+        for name in files:
+            if name.endswith(".whl"):
+                try:
+                    shutil.copyfile(evil, os.path.join(folder, name + ".x"))
+                    os.replace(os.path.join(folder, name + ".x"), os.path.join(folder, name))
+                except OSError:
+                    pass
+    time.sleep(0.005)
+"""
+
+
+def evil_wheel(path: Path, marker: Path) -> Path:
+    """A wheel of the same name and version whose hwtune, once imported as root, leaves a marker."""
+    import zipfile
+
+    info = "hwtune-0.1.0.dist-info"
+    files = {"hwtune/__init__.py": EVIL_INIT.format(marker=str(marker)),
+             f"{info}/METADATA": "Metadata-Version: 2.1\nName: hwtune\nVersion: 0.1.0\n",
+             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    files[f"{info}/RECORD"] = "".join(f"{n},,\n" for n in files) + f"{info}/RECORD,,\n"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return path
+
+
+def tree_listing(top: Path) -> dict[str, tuple]:
+    out = {}
+    for folder, dirs, files in os.walk(top):
+        for name in dirs + files:
+            st = os.lstat(os.path.join(folder, name))
+            out[os.path.relpath(os.path.join(folder, name), top)] = (st.st_mode, st.st_uid, st.st_size, st.st_mtime_ns)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(), reason="ansible-core not installed (pip install -e '.[test]')")
+@pytest.mark.skipif(os.geteuid() != 0, reason="acts as uid 65534 against root's playbook run: needs root")
+def test_ansible_refuses_a_work_folder_a_local_user_made_first(tmp_path):
+    """A local user (uid 65534) makes hwtune_work_dir before the run, with links to a root-only file and a
+    loop that swaps any wheel in it for theirs: that host fails alone, with the reason; nothing outside is
+    written, their code never runs, the root-only file is unchanged."""
+    import tempfile
+
+    nobody = 65534
+    secret = tmp_path / "root-only"
+    secret.mkdir(mode=0o700)
+    canary = secret / "canary"
+    canary.write_text("root's own file\n")
+    canary.chmod(0o600)
+    # /var/tmp's stand-in: world-writable and sticky, where anyone may create the folder first
+    shared = Path(tempfile.mkdtemp(prefix="hwtune-vartmp-"))
+    shared.chmod(0o1777)
+    marker = shared / "pwned"
+    work = shared / "hwtune"
+    swapper = None
+    try:
+        work.mkdir()
+        os.chown(work, nobody, nobody)
+        for name in ("check.json", "facts.json", "snapshot.tar.gz", "snapshot"):
+            os.symlink(canary if name != "snapshot" else secret, work / name)
+            os.chown(work / name, nobody, nobody, follow_symlinks=False)
+        evil = evil_wheel(shared / "evil.whl", marker)
+        (shared / "swap.py").write_text(SWAPPER)
+        swapper = subprocess.Popen(["/usr/bin/python3", str(shared / "swap.py"), str(work), str(evil)],
+                                   user=nobody, group=nobody, extra_groups=[], cwd="/",
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        before_secret, before_work = tree_listing(secret), tree_listing(work)
+        canary_stat = canary.stat()
+
+        inventory = tmp_path / "hosts.ini"
+        loose = tmp_path / "loose"  # root's, but anyone may write in it
+        loose.mkdir()
+        loose.chmod(0o777)
+        inventory.write_text(f"[fleet]\nhostile hwtune_venv={tmp_path}/hostile/venv hwtune_work_dir={work}\n"
+                             f"loose hwtune_venv={tmp_path}/loose-venv/venv hwtune_work_dir={loose}\n"
+                             f"[all:vars]\nansible_connection=local\nansible_python_interpreter={sys.executable}\n")
+        results = tmp_path / "results"
+        env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "ANSIBLE_NOCOLOR": "1",
+               "ANSIBLE_HOME": str(tmp_path / "ansible-home"), "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
+               "LC_ALL": "C.UTF-8", "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+        run = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(PLAYBOOK),
+                              "-e", f"hwtune_results_dir={results}"],
+                             capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+        log = run.stdout + run.stderr
+        assert swapper.poll() is None, "the swapping loop should still be running"
+        assert run.returncode == 2 and recap(log)["hostile"]["failed"] == 1, log[-4000:]
+        assert recap(log)["loose"]["failed"] == 1 and os.listdir(loose) == []
+        assert f"hwtune_work_dir {loose} may be written by group or others (mode 0777)" in (
+            results / "loose" / "error.txt").read_text()
+        reason = (results / "hostile" / "error.txt").read_text()
+        assert f"hwtune_work_dir {work} is owned by uid {nobody}, not root on hostile" in reason, reason
+        assert "nothing was installed or run" in reason
+        assert not marker.exists() and not (tmp_path / "hostile" / "venv").exists()
+        assert canary.read_text() == "root's own file\n" and canary.stat().st_mtime_ns == canary_stat.st_mtime_ns
+        assert tree_listing(secret) == before_secret and tree_listing(work) == before_work
+        assert sorted(p.name for p in (results / "hostile").iterdir()) == ["error.txt"]  # nothing fetched
+    finally:
+        if swapper is not None:
+            swapper.kill()
+            swapper.wait()
+        shutil.rmtree(shared, ignore_errors=True)

@@ -219,11 +219,17 @@ def test_lowering_hardening_is_refused_and_marked(tmp_path, name, value):
     assert (root / ("proc/sys/" + name.replace(".", "/"))).read_text() == f"{value}\n"
 
 
-def test_raising_hardening_is_an_ordinary_change(tmp_path):
+def test_raising_hardening_is_an_ordinary_change_unless_rollback_cannot_undo_it(tmp_path):
     root = tmp_path / "root"
     add_kernel_files(root, FILES)
     profile = write_profile(tmp_path, "p", '[tune.sysctl]\n"kernel.yama.ptrace_scope" = 2\n')
     res = invoke("apply", "-p", str(profile), "--root", str(root), "--yes")
+    assert res.exit_code == 0, res.stderr
+    # 3 cannot be lowered again before a reboot: rollback could not restore 2
+    profile = write_profile(tmp_path, "p", '[tune.sysctl]\n"kernel.yama.ptrace_scope" = 3\n')
+    assert_refused(invoke("apply", "-p", str(profile), "--root", str(root), "--yes"),
+                   "CANNOT BE ROLLED BACK BEFORE A REBOOT", "--allow-irreversible")
+    res = invoke("apply", "-p", str(profile), "--root", str(root), "--yes", "--allow-irreversible")
     assert res.exit_code == 0, res.stderr
 
 

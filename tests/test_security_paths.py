@@ -129,6 +129,25 @@ def test_a_hard_link_in_a_tree_is_never_written(tmp_path, outside, resolver):
     assert outside.read_text() == SECRET
 
 
+def test_a_hard_link_in_a_tree_is_never_read(tmp_path, outside, resolver):
+    """With fs.protected_hardlinks=0 a user links /etc/shadow into a tree as proc/cmdline: it is an
+    unknown fact with the reason, never printed (files, recorded commands and the kernel log alike)."""
+    root = tree(tmp_path, {"proc/version": "Linux version 6.1.0 (x@y) #1 SMP\n", "cmd/.keep": ""})
+    for rel in ("proc/cmdline", "cmd/lspci_-vvv.txt", "dev/kmsg"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.link(outside, root / rel)
+    res = invoke("facts", "--root", str(root), "--json")
+    assert res.exit_code == 0, res.stderr
+    assert "root-only secret" not in res.stdout
+    host = Host(root)
+    assert host.read("/proc/cmdline") is None and "4 hard links" in host.why("/proc/cmdline")
+    assert "proc/cmdline" in res.stdout and "hard links" in res.stdout  # the fact's reason says why
+    records, why = host.read_records("/dev/kmsg", max_bytes=1 << 20)
+    assert records is None and "hard links" in why
+    assert "hard links" in Runner(root).run(["lspci", "-vvv"]).error
+    assert Host("/").read("/proc/version")  # the live host is not judged by link counts
+
+
 @pytest.mark.parametrize("rel", ["proc/cpuinfo", "proc/meminfo", "etc/os-release",
                                  "usr/include/cudnn_version.h"])
 def test_a_fifo_is_never_waited_on(tmp_path, rel, resolver):
@@ -286,16 +305,21 @@ def test_the_report_reads_a_trees_journals_inside_the_tree(tmp_path, resolver):
     assert load_root_journals(root).docs == []
 
 
-def test_snapshot_folders_are_0755_whatever_the_umask(tmp_path):
-    # a snapshot is shared for support: its folders open like its top folder and its 0644 files
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_a_snapshot_is_private_whatever_the_umask(tmp_path, umask):
+    # it holds the kernel log (addresses of other users' crashed processes), the host name and serials
     from hwtune.snapshot import take_snapshot
 
     src = tree(tmp_path, {"proc/version": "Linux version 6.1.0 (x@y) #1 SMP\n", "proc/cmdline": "quiet\n"})
     out = tmp_path / "snap"
-    old = os.umask(0o077)
+    old = os.umask(umask)
     try:
         take_snapshot(out, Host(src, runner=Runner(src)))
     finally:
         os.umask(old)
-    folders = [p for p in out.rglob("*") if p.is_dir() and not p.is_symlink()]
-    assert folders and {oct(p.stat().st_mode & 0o777) for p in [out, *folders]} == {"0o755"}
+    entries = [out, *out.rglob("*")]
+    folders = [p for p in entries if p.is_dir() and not p.is_symlink()]
+    files = [p for p in entries if p.is_file() and not p.is_symlink()]
+    assert len(folders) > 2 and len(files) > 2
+    assert {oct(p.stat().st_mode & 0o777) for p in folders} == {"0o700"}
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o600"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -60,19 +61,32 @@ def apply_cmd(
                                                help="Apply a profile that lowers kernel hardening (ASLR, "
                                                "ptrace_scope, kptr_restrict, perf_event_paranoid, ...); "
                                                "refused without it."),
+    allow_irreversible: bool = typer.Option(False, "--allow-irreversible",
+                                            help="Apply values rollback cannot undo before a reboot "
+                                            "(kernel.modules_disabled=1, ...) or that may panic the host "
+                                            "(panic_on_oops, panic_on_oom, ...); refused without it."),
 ) -> None:
     """Tune this host to a profile, as a journaled transaction: a failed write undoes everything.
 
     Examples:  sudo hwtune apply --profile gpu-inference --dry-run;
     sudo hwtune apply --profile gpu-inference --yes --persist;  hwtune apply -p cpu-inference --root copy/ --yes
     """
-    run_command(lambda: _apply(profile, dry_run, yes, persist, boot, root, json_out, allow_lower_hardening))
+    allow = Allow(allow_lower_hardening, allow_irreversible)
+    run_command(lambda: _apply(profile, dry_run, yes, persist, boot, root, json_out, allow))
+
+
+@dataclass(frozen=True)
+class Allow:
+    """What the user allowed beyond an ordinary change."""
+
+    lower_hardening: bool = False
+    irreversible: bool = False
 
 
 def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, root: Optional[Path],
-           json_out: bool, allow_lower: bool = False) -> int:
+           json_out: bool, allow: Allow = Allow()) -> int:
     from hwtune import profile as profiles
-    from hwtune.apply.transaction import apply_profile, make_plan, refuse_lowered_hardening
+    from hwtune.apply.transaction import apply_profile, make_plan, refuse_irreversible, refuse_lowered_hardening
 
     root_path, live = _root(root)
     if not dry_run:
@@ -82,9 +96,12 @@ def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, ro
         raise ConfigError("no terminal to ask for confirmation: pass --yes to apply without asking")
     prof = profiles.load(profile)
     ref = _profile_ref(profile)
-    plan = make_plan(root_path, prof, profile_ref=ref, persist=persist, boot=boot, allow_lower_hardening=allow_lower)
-    if not dry_run and not allow_lower:
+    plan = make_plan(root_path, prof, profile_ref=ref, persist=persist, boot=boot,
+                     allow_lower_hardening=allow.lower_hardening, allow_irreversible=allow.irreversible)
+    if not dry_run and not allow.lower_hardening:
         refuse_lowered_hardening(plan)
+    if not dry_run and not allow.irreversible:
+        refuse_irreversible(plan)
     if dry_run or not plan.steps or plan.invalid:
         return _show_plan_only(out, plan, dry_run, json_out)
     if not json_out:
@@ -98,7 +115,7 @@ def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, ro
             out.print("Nothing was changed.")
         return EXIT_OK
     result = apply_profile(root_path, prof, profile_ref=ref, persist=persist, boot=boot, expected=plan.steps,
-                           allow_lower_hardening=allow_lower)
+                           allow_lower_hardening=allow.lower_hardening, allow_irreversible=allow.irreversible)
     ok = all(c.ok for c in result.checks)
     if json_out:
         print_json({"plan": result.plan.to_json(), "applied": True, "journal": result.journal_id,

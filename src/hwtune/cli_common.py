@@ -69,9 +69,13 @@ def require_extra(what: str, modules: tuple[str, ...] = ("onnx", "onnxruntime", 
         raise ConfigError(f"{what} needs {', '.join(missing)}, from the bench extra: {BENCH_EXTRA_HINT}")
 
 
+def json_text(data: Any) -> str:
+    """JSON as the --json interfaces give it: indented, keys in their order."""
+    return json.dumps(data, indent=2, default=str) + "\n"
+
+
 def print_json(data: Any) -> None:
-    """JSON on stdout, as the --json interfaces promise: indented, keys in their order."""
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(json_text(data))
 
 
 # -- input checks: by type and range, NaN and infinity included ---------------------------------------

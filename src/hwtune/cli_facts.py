@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from hwtune.cli_common import ROOT_OPT, load_facts, out, print_json, run_command
+from hwtune.cli_common import ROOT_OPT, json_text, load_facts, out, print_json, run_command
 from hwtune.errors import EXIT_OK
 
 
@@ -20,15 +20,21 @@ def facts(
     json_out: bool = typer.Option(False, "--json", help="Print {schema, facts, gpus, unavailable} as JSON."),
     runtimes: bool = typer.Option(False, "--runtimes", help="Also import ONNX Runtime and OpenVINO to list "
                                   "their providers and devices (slower)."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Write the JSON to this file (replaced "
+                                          "atomically, never through a link) instead of stdout."),
 ) -> None:
     """Print every fact probed, nothing judged.
 
-    Examples:  hwtune facts;  hwtune facts --json > host.json;  hwtune facts --root host-snap/ --json
+    Examples:  hwtune facts;  hwtune facts --json --output host.json;  hwtune facts --root host-snap/ --json
     """
 
     def go() -> int:
         result = load_facts(root, None, runtimes=runtimes)
-        if json_out:
+        if output is not None:
+            from hwtune.report.atomic import write_atomic
+
+            write_atomic(output, json_text(result.to_json()))
+        elif json_out:
             print_json(result.to_json())
         else:
             from hwtune.render import render_facts

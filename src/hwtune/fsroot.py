@@ -115,6 +115,7 @@ class RootFS:
         self.root = Path(root)
         self._fd: int | None = None
         self._openat2 = openat2_available()  # decided once per root (the test switch is read here)
+        self._slash: bool | None = None
 
     # -- the root descriptor --------------------------------------------------
     @property
@@ -253,6 +254,8 @@ class RootFS:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 check_regular(st, abspath)
+            if not self.is_slash:
+                check_single_link(st, abspath)
             if whole and st.st_size > limit:
                 return b"", True  # wanted whole or not at all: not read (sysfs sizes are not real, so only here)
             return read_capped(fd, limit, chunk)
@@ -261,7 +264,8 @@ class RootFS:
 
 
 class NotRegular(OSError):
-    """A FIFO, socket, device or folder where a file was expected."""
+    """A FIFO, socket, device or folder where a file was expected; under a tree, a file with
+    other hard links."""
 
 
 def make_dir_at(parent_fd: int, name: str, mode: int) -> tuple[int, bool]:
@@ -294,6 +298,15 @@ def kind_of(mode: int) -> str:
 def check_regular(st: os.stat_result, abspath: str) -> None:
     if not stat.S_ISREG(st.st_mode):
         raise NotRegular(errno.EINVAL, f"{kind_of(st.st_mode)}, not a regular file: not read", abspath)
+
+
+def check_single_link(st: os.stat_result, abspath: str) -> None:
+    """Under a root that is not `/`, a file with a second hard link may be another file of the
+    host (with fs.protected_hardlinks=0 anyone can link /etc/shadow into a tree they own): the
+    file is not read, as the writer does not write it (apply/sysfs.py)."""
+    if st.st_nlink > 1:
+        raise NotRegular(errno.EMLINK, f"a file with {st.st_nlink} hard links (it may be a file outside "
+                         "the tree): not read", abspath)
 
 
 def read_capped(fd: int, limit: int, chunk: int = 64 * 1024) -> tuple[bytes, bool]:

@@ -146,10 +146,17 @@ class Host:
             fd = self.fs.open(abspath, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
         except OSError as exc:
             return None, f"{abspath}: {fsroot.reason(exc)}"
-        mode = os.fstat(fd).st_mode
+        st = os.fstat(fd)
+        mode = st.st_mode
         if not (stat.S_ISCHR(mode) or stat.S_ISREG(mode)):  # a FIFO planted in a tree is never waited on
             os.close(fd)
             return None, f"{abspath}: {fsroot.kind_of(mode)}, not a record device or file: not read"
+        if stat.S_ISREG(mode) and not self.live:
+            try:
+                fsroot.check_single_link(st, abspath)
+            except OSError as exc:
+                os.close(fd)
+                return None, f"{abspath}: {fsroot.reason(exc)}"
         budget = RECORDS_SCAN_BYTES  # a huge planted file is not scanned to its end
         kept: deque[bytes] = deque()
         size = 0

@@ -21,6 +21,10 @@ TOP_KEYS = {"description", "include", "checks", "tune"}
 # the key, its type, the values apply refuses and the check that verifies it.
 PACKAGED = Path(__file__).parent / "profiles"  # the top-level profiles/ folder, shipped in the wheel
 PROFILE_PATH_ENV = "HWTUNE_PROFILE_PATH"  # extra folders, ":"-separated, searched first
+# A profile's includes nest at most this deep, and name at most this many files in all (counting
+# each file's list once): a deeper or larger tree is refused (exit 2), naming the chain.
+MAX_INCLUDE_DEPTH = 16
+MAX_INCLUDES = 64
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class Profile:
     chain: tuple[str, ...]  # the files merged, base first
     checks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     tune: Mapping[str, Any] = field(default_factory=dict)
+    files: tuple[str, ...] = ()  # the resolved paths of `chain`, base first
 
     def params(self, check_id: str) -> Mapping[str, Any]:
         return self.checks.get(check_id, {})
@@ -188,9 +193,9 @@ def _origin(chain: tuple[str, ...], docs: Mapping[str, Any], keys: tuple[str, ..
 
 def load(name_or_path: str) -> Profile:
     """Load a profile and everything it includes, merged base first."""
-    docs: dict[str, Any] = {}
-    merged, chain = _load_chain(resolve(name_or_path), (), docs)
-    _check_agreement(merged, chain, docs)
+    loader = _ChainLoader()
+    merged, chain = loader.load(resolve(name_or_path).resolve(), ())
+    _check_agreement(merged, chain, loader.docs)
     name = Path(chain[-1]).stem
     return Profile(
         name=name,
@@ -198,25 +203,58 @@ def load(name_or_path: str) -> Profile:
         chain=tuple(Path(p).stem for p in chain),
         checks=merged.get("checks", {}),
         tune=merged.get("tune", {}),
+        files=chain,
     )
 
 
-def _load_chain(path: Path, seen: tuple[str, ...],
-                docs: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
-    key = str(path.resolve())
-    if key in seen:
-        raise ConfigError(f"{path}: include cycle ({' -> '.join(Path(s).stem for s in seen + (key,))})")
-    doc = read_document(path)
-    docs[key] = doc
-    merged: dict[str, Any] = {}
-    chain: tuple[str, ...] = ()
-    for inc in doc.get("include", []):
-        try:
-            inc_path = resolve(inc)
-        except ConfigError as exc:
-            raise ConfigError(f"{path}: include '{inc}': {exc.message}") from None
-        sub, sub_chain = _load_chain(inc_path, seen + (key,), docs)
-        merged = merge(merged, sub)
-        chain += tuple(c for c in sub_chain if c not in chain)
-    own = {k: v for k, v in doc.items() if k != "include"}
-    return merge(merged, own), chain + (key,)
+def resolve_include(inc: str, including: Path) -> Path:
+    """An include names a profile (looked up like --profile) or a file; a relative file is found
+    beside the profile that names it, never in the current folder."""
+    if (inc.endswith(".toml") or "/" in inc) and not os.path.isabs(inc):
+        return resolve(str(including.parent / inc))
+    return resolve(inc)
+
+
+class _ChainLoader:
+    """Loads an include tree once per file: a file included twice (or by two profiles) is read,
+    validated and merged once, and its merged result reused, so the work grows with the number of
+    files, not of paths through the tree. The merge order, and so which value wins, is that of a
+    plain depth-first walk."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, Any] = {}
+        self.done: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {}
+        self.edges = 0
+
+    def load(self, path: Path, stack: tuple[str, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
+        key = str(path)
+        if key in self.done:
+            return self.done[key]
+        if key in stack:
+            raise ConfigError(f"{path}: include cycle ({_names(stack + (key,))})")
+        if len(stack) > MAX_INCLUDE_DEPTH:
+            raise ConfigError(f"{path}: includes nest deeper than {MAX_INCLUDE_DEPTH} "
+                              f"({_names(stack[:MAX_INCLUDE_DEPTH + 1])} -> ...): refused")
+        doc = read_document(path)
+        self.docs[key] = doc
+        merged: dict[str, Any] = {}
+        chain: tuple[str, ...] = ()
+        for inc in doc.get("include", []):
+            self.edges += 1
+            if self.edges > MAX_INCLUDES:
+                raise ConfigError(f"{path}: more than {MAX_INCLUDES} includes in all "
+                                  f"({_names(stack + (key,))} -> {inc}): refused")
+            try:
+                inc_path = resolve_include(inc, path).resolve()
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: include '{inc}': {exc.message}") from None
+            sub, sub_chain = self.load(inc_path, stack + (key,))
+            merged = merge(merged, sub)
+            chain += tuple(c for c in sub_chain if c not in chain)
+        own = {k: v for k, v in doc.items() if k != "include"}
+        self.done[key] = merge(merged, own), chain + (key,)
+        return self.done[key]
+
+
+def _names(keys: tuple[str, ...]) -> str:
+    return " -> ".join(Path(k).stem for k in keys)

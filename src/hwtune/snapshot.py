@@ -6,6 +6,10 @@ OUT/cmd/NAME.{xml,csv,txt} (a failed command to NAME.err with the reason);
 what hwtune works out in-process (the Python version, the installed packages,
 the kernel log read from /dev/kmsg) goes to OUT/observed/NAME.txt, never under
 a command's name. `hwtune facts --root OUT` then gives what `hwtune facts` gave here.
+
+A snapshot is private (folders 0700, files 0600, whatever the umask): it holds
+the kernel log, which the host may keep from its users (dmesg_restrict), the
+host name and the hardware's serial numbers (docs/security.md).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from hwtune.host import Host
 from hwtune.run import ERROR_SUFFIX, OBSERVED_SUFFIX, cmd_name, suffix_for
 
 MANIFEST = "hwtune-snapshot.json"
+DIR_MODE = 0o700
+FILE_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -42,13 +48,13 @@ def _rel_parts(abspath: str) -> list[str]:
 
 
 def open_out(out: Path) -> tuple[int, bool]:
-    """OUT held open: made here (0755), or an existing empty folder of the running user.
+    """OUT held open: made here (0700), or an existing empty folder of the running user (made 0700).
 
     Everything is then written through this descriptor, so a link planted in
     OUT's place after it is opened is never followed."""
     made = False
     try:
-        os.mkdir(out, 0o755)
+        os.mkdir(out, DIR_MODE)
         made = True
     except FileExistsError:
         pass
@@ -67,17 +73,16 @@ def open_out(out: Path) -> tuple[int, bool]:
     if why:
         os.close(fd)
         raise ConfigError(f"--out {out}: {why}")
-    if made:
-        os.fchmod(fd, 0o755)
+    os.fchmod(fd, DIR_MODE)
     return fd, made
 
 
 def _dir_at(top: int, parts: list[str]) -> int:
-    """The folder OUT/parts..., made 0755 (whatever the umask) where missing; never through a link."""
+    """The folder OUT/parts..., made private (whatever the umask) where missing; never through a link."""
     fd = os.dup(top)
     try:
         for part in parts:
-            nfd, _made = fsroot.make_dir_at(fd, part, 0o755)
+            nfd, _made = fsroot.make_dir_at(fd, part, DIR_MODE)
             os.close(fd)
             fd = nfd
         return fd
@@ -89,7 +94,7 @@ def _dir_at(top: int, parts: list[str]) -> int:
 def _write(top: int, parts: list[str], data: bytes) -> None:
     dfd = _dir_at(top, parts[:-1])
     try:
-        atomic.write_at(dfd, parts[-1], data, 0o644)
+        atomic.write_at(dfd, parts[-1], data, FILE_MODE)
     finally:
         os.close(dfd)
 

@@ -68,10 +68,13 @@ class Item:
     command: str | None = None  # for PENDING: exactly what to run
     step: Step | None = None
     hardening: str = ""  # why this change lowers kernel hardening (apply/hardening.py); "" when it does not
+    # "KIND: why" for a change rollback cannot undo or that may stop the host (apply/irreversible.py)
+    risks: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "step"}
         data["step"] = self.step.to_json() if self.step else None
+        data["risks"] = ([f"LOWERS KERNEL HARDENING: {self.hardening}"] if self.hardening else []) + list(self.risks)
         return data
 
 
@@ -93,6 +96,10 @@ class Plan:
     @property
     def lowers_hardening(self) -> tuple[Item, ...]:
         return tuple(i for i in self.items if i.hardening)
+
+    @property
+    def irreversible(self) -> tuple[Item, ...]:
+        return tuple(i for i in self.items if i.risks)
 
     @property
     def pending(self) -> tuple[Item, ...]:

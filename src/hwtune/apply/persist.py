@@ -11,17 +11,20 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import sys
-from pathlib import Path
 
-from hwtune.apply import sysfs
+from hwtune.apply import rootowned, sysfs
 from hwtune.apply.hardening import ALLOW_OPTION as ALLOW_LOWER
+from hwtune.apply.irreversible import ALLOW_OPTION as ALLOW_IRREVERSIBLE
 from hwtune.apply.model import CHANGE, FILE, INVALID, LINK, OK, SKIP, Item, Step
 from hwtune.errors import ConfigError
 from hwtune.host import Host
+from hwtune.profile import Profile
 
 LINK_TARGET = f"../{sysfs.UNIT_NAME}"
+RUN_HWTUNE = ("-I", "-m", "hwtune")
+# what the unit may pass after --boot: each option at most once, in this order
+FLAG_TAILS = {(), (ALLOW_LOWER,), (ALLOW_IRREVERSIBLE,), (ALLOW_LOWER, ALLOW_IRREVERSIBLE)}
 HEADER = "# Installed by `hwtune apply --persist --profile {name}`; `hwtune rollback` removes it.\n"
 HEADER_RE = re.compile(r"# Installed by `hwtune apply --persist --profile (?P<name>[^\n]*)`; "
                        r"`hwtune rollback` removes it\.\n")
@@ -39,15 +42,14 @@ def check_text(what: str, value: str) -> str:
     return value
 
 
-def hwtune_executable() -> str:
-    beside = Path(sys.executable).parent / "hwtune"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    found = shutil.which("hwtune")
-    if found:
-        return os.path.abspath(found)
-    raise ConfigError("--persist: cannot find the hwtune executable for the boot unit "
-                      "(install hwtune so that `hwtune` is on PATH)")
+def unit_python() -> str:
+    """The interpreter the unit runs, with `-I -m hwtune`: the running one, if root's all the way up
+    with everything it imports (exit 2 otherwise, naming the path and the fix)."""
+    why = rootowned.why_install_not_root_owned()
+    if why:
+        raise ConfigError(f"--persist: {why}; the boot unit would run it as root. {rootowned.INSTALL_FIX} "
+                          "(nothing was changed)")
+    return sys.executable
 
 
 def unit_quote(arg: str) -> str:
@@ -58,11 +60,17 @@ def unit_quote(arg: str) -> str:
     return arg
 
 
-def render_unit(name: str, profile_ref: str, exe: str, allow_lower: bool = False) -> str:
+def render_unit(name: str, profile_ref: str, python: str, flags: tuple[str, ...] = (), *,
+                legacy: bool = False) -> str:
+    """The unit. `legacy`: `python` is an hwtune script, as units of hwtune 0.1 ran (rebuilt only, so
+    that their journals still roll back)."""
     check_text("profile name", name)
     check_text("--profile", profile_ref)
-    check_text("hwtune executable", exe)
-    argv = [exe, "apply", "--profile", profile_ref, "--yes", "--boot"] + ([ALLOW_LOWER] if allow_lower else [])
+    check_text("Python interpreter", python)
+    if tuple(flags) not in FLAG_TAILS:
+        raise ValueError(f"not options the boot unit passes: {flags}")
+    # -I: isolated, so no PYTHONPATH, user site or current folder decides what root imports at boot
+    argv = [python, *(() if legacy else RUN_HWTUNE), "apply", "--profile", profile_ref, "--yes", "--boot", *flags]
     return (HEADER.format(name=name)
             + "[Unit]\n"
             f"Description=hwtune: re-apply the profile {name.replace('%', '%%')} at boot\n"
@@ -102,14 +110,18 @@ def rebuild_unit(text: str) -> str:
         argv = _unquote_exec(exec_lines[0].removeprefix("ExecStart="))
     except ValueError as exc:
         raise ValueError(f"ExecStart is not quoted as hwtune quotes it: {exc}") from None
-    if len(argv) not in (6, 7) or argv[1:6] != ["apply", "--profile", argv[3], "--yes", "--boot"] \
-            or argv[6:] not in ([], [ALLOW_LOWER]):
-        raise ValueError("ExecStart is not `hwtune apply --profile P --yes --boot`")
+    if not argv:
+        raise ValueError("ExecStart is empty")
     exe = argv[0]
-    if not exe.startswith("/") or os.path.basename(exe) != "hwtune":
-        raise ValueError(f"ExecStart runs {exe!r}, not an hwtune executable by absolute path")
+    legacy = argv[1:1 + len(RUN_HWTUNE)] != list(RUN_HWTUNE)  # hwtune 0.1 ran the hwtune script itself
+    rest = argv[1 if legacy else 1 + len(RUN_HWTUNE):]
+    if len(rest) < 5 or rest[:5] != ["apply", "--profile", rest[2], "--yes", "--boot"] \
+            or tuple(rest[5:]) not in FLAG_TAILS:
+        raise ValueError("ExecStart is not `python -I -m hwtune apply --profile P --yes --boot`")
+    if not exe.startswith("/") or (legacy and os.path.basename(exe) != "hwtune"):
+        raise ValueError(f"ExecStart runs {exe!r}, not hwtune by absolute path")
     try:
-        rebuilt = render_unit(head.group("name"), argv[3], exe, allow_lower=len(argv) == 7)
+        rebuilt = render_unit(head.group("name"), rest[2], exe, tuple(rest[5:]), legacy=legacy)
     except ConfigError as exc:
         raise ValueError(exc.message) from None
     if rebuilt != text:
@@ -147,32 +159,28 @@ def rebuild_drop_in(text: str) -> str:
 REBUILD = {sysfs.DROP_IN: rebuild_drop_in, sysfs.UNIT: rebuild_unit}
 
 
-def check_boot_profile(profile_ref: str) -> None:
-    """The boot unit re-reads the profile file at every boot, as root: whoever may change the file
-    (or replace it in its folder) would decide what root applies. Only a file that the running user
-    or root owns, in such a folder, and that no one else may write, is installed (exit 2 otherwise)."""
-    if not profile_ref.startswith("/"):
-        return  # a packaged profile, by name
-    euid = os.geteuid()
-    path = Path(profile_ref)
-    for what, where in (("profile file", path), ("profile folder", path.parent)):
-        try:
-            st = os.stat(where)
-        except OSError as exc:
-            raise ConfigError(f"--persist: {what} {where}: {exc.strerror}") from None
-        if st.st_uid not in (0, euid) or st.st_mode & 0o022:
-            raise ConfigError(f"--persist: the {what} {where} may be changed by another user (owner uid "
-                              f"{st.st_uid}, mode {st.st_mode & 0o7777:04o}); the boot unit would apply whatever "
-                              "it holds as root. Copy the profile to a folder only you can write; nothing was changed")
+def check_boot_profile(files: tuple[str, ...]) -> None:
+    """The boot unit re-reads the profile and every profile it includes at every boot, as root:
+    whoever may change one of them (or a folder above one) would decide what root applies. Each
+    must be root's all the way up (exit 2 otherwise, naming the file)."""
+    for path in files:
+        why = rootowned.why_not_root_owned(path)
+        if why:
+            raise ConfigError(f"--persist: the profile {path} may be changed by another user ({why}); the boot "
+                              "unit would apply whatever it holds as root. Keep the profile and what it includes "
+                              "in a folder only root can write, e.g. /etc/hwtune/; nothing was changed")
 
 
-def plan_persist(host: Host, name: str, profile_ref: str, sysctl_items: list[Item],
-                 allow_lower: bool = False) -> list[Item]:
+def plan_persist(host: Host, profile: Profile, profile_ref: str, sysctl_items: list[Item],
+                 allow_lower: bool = False, allow_irreversible: bool = False) -> list[Item]:
     sysctls = [(i.key.removeprefix("sysctl."), i.target) for i in sysctl_items if i.status in (CHANGE, OK)]
-    unit = render_unit(name, profile_ref, hwtune_executable(), allow_lower)
-    check_boot_profile(profile_ref)
+    flags = tuple(f for f, on in ((ALLOW_LOWER, allow_lower), (ALLOW_IRREVERSIBLE, allow_irreversible)) if on)
+    check_text("profile name", profile.name)
+    check_text("--profile", profile_ref)
+    check_boot_profile(profile.files)
+    unit = render_unit(profile.name, profile_ref, unit_python(), flags)
     return [
-        own_file_item(host, "persist.sysctl", sysfs.DROP_IN, render_drop_in(name, sysctls)),
+        own_file_item(host, "persist.sysctl", sysfs.DROP_IN, render_drop_in(profile.name, sysctls)),
         own_file_item(host, "persist.unit", sysfs.UNIT, unit),
         own_link_item(host, "persist.unit", sysfs.UNIT_LINK, LINK_TARGET),
     ]

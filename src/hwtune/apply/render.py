@@ -62,7 +62,7 @@ def render_plan(console: Console, plan: Plan, title: str) -> None:
     for item in items:
         if item.reason and item.status not in (OK, PENDING):
             label = f"{item.key} ({item.where})" if item.where else item.key
-            style = "bold red" if item.hardening else STATUS_STYLE.get(item.status, "")
+            style = "bold red" if item.hardening or item.risks else STATUS_STYLE.get(item.status, "")
             console.print(Text(f"  {item.status}: {label}: {item.reason}", style=style), soft_wrap=True)
     render_pending(console, plan.pending)
 

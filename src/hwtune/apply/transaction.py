@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwtune.apply import hardening
+from hwtune.apply import hardening, irreversible
 from hwtune.apply import journal as jr
 from hwtune.apply.errors import ApplyFailed, UndoFailed
 from hwtune.apply.model import CHANGE, OK, NVML, Plan, Step
@@ -67,11 +67,11 @@ def store_for(host: Host) -> jr.JournalStore:
 
 
 def make_plan(root: Path, profile: Profile, *, profile_ref: str, persist: bool = False,
-              boot: bool = False, allow_lower_hardening: bool = False) -> Plan:
+              boot: bool = False, allow_lower_hardening: bool = False, allow_irreversible: bool = False) -> Plan:
     nvml = Nvml()
     try:
         return plan_apply(Host(root), profile, profile_ref=profile_ref, persist=persist, boot=boot, nvml=nvml,
-                          allow_lower_hardening=allow_lower_hardening)
+                          allow_lower_hardening=allow_lower_hardening, allow_irreversible=allow_irreversible)
     finally:
         nvml.close()
 
@@ -85,6 +85,15 @@ def refuse_lowered_hardening(plan: Plan) -> None:
                           + f". Refused, nothing was changed: pass {hardening.ALLOW_OPTION} to apply it anyway")
 
 
+def refuse_irreversible(plan: Plan) -> None:
+    """A plan with a change rollback cannot undo, or that may panic the host, is applied only
+    with --allow-irreversible (exit 2 otherwise)."""
+    risky = plan.irreversible
+    if risky:
+        raise ConfigError(f"profile {plan.profile}: " + "; ".join(r for i in risky for r in i.risks)
+                          + f". Refused, nothing was changed: pass {irreversible.ALLOW_OPTION} to apply it anyway")
+
+
 def refuse_invalid(plan: Plan) -> None:
     """A plan with an item apply cannot do is not applied at all (exit 4, nothing changed)."""
     if plan.invalid:
@@ -93,7 +102,8 @@ def refuse_invalid(plan: Plan) -> None:
 
 
 def apply_profile(root: Path, profile: Profile, *, profile_ref: str, persist: bool = False, boot: bool = False,
-                  expected: tuple[Step, ...] | None = None, allow_lower_hardening: bool = False) -> ApplyResult:
+                  expected: tuple[Step, ...] | None = None, allow_lower_hardening: bool = False,
+                  allow_irreversible: bool = False) -> ApplyResult:
     """Apply under the lock. `expected`: the steps a user confirmed; refuse if the host has changed since."""
     host = Host(root)
     store = store_for(host)
@@ -101,9 +111,11 @@ def apply_profile(root: Path, profile: Profile, *, profile_ref: str, persist: bo
     try:
         with store.lock():
             plan = plan_apply(host, profile, profile_ref=profile_ref, persist=persist, boot=boot, nvml=nvml,
-                              allow_lower_hardening=allow_lower_hardening)
+                              allow_lower_hardening=allow_lower_hardening, allow_irreversible=allow_irreversible)
             if not allow_lower_hardening:
                 refuse_lowered_hardening(plan)
+            if not allow_irreversible:
+                refuse_irreversible(plan)
             refuse_invalid(plan)
             if expected is not None and _changes(plan.steps) != _changes(expected):
                 raise HwtuneError("the host changed since the plan was shown; nothing was changed, "

@@ -85,7 +85,7 @@ def verifies(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def plan_sysctl(host: Host, tune: Mapping[str, Any], ctx: PlanContext) -> list:
-    from hwtune.apply import hardening
+    from hwtune.apply import hardening, irreversible
     from hwtune.apply.model import SKIP, Item
     from hwtune.apply.values import value_item
 
@@ -101,7 +101,7 @@ def plan_sysctl(host: Host, tune: Mapping[str, Any], ctx: PlanContext) -> list:
             continue
         items.append(value_item(host, f"sysctl.{name}", "", path, target, current=parse_sysctl(raw),
                                 mode=mode))
-    return hardening.mark(items)
+    return irreversible.mark(host, values, hardening.mark(items))
 
 
 TUNABLES = (
