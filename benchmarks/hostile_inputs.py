@@ -7,14 +7,19 @@
    of replaying it.
 3. Probing the 96-thread EPYC snapshot in-process through openat2
    (RESOLVE_IN_ROOT) and through the descriptor walk that replaces it.
+4. Every parser of recorded or live text (tests/hostile_parsers.py) given its
+   crafted input at 1 KiB, 64 KiB, 1 MiB and its cap: the fastest and slowest
+   of --repeats runs, each in a child process killed after --timeout seconds
+   (a backtracking parser does not finish; larger sizes are then not run).
 
-Run: python benchmarks/hostile_inputs.py [--runs N]
+Run: python benchmarks/hostile_inputs.py [--runs N] [--parsers-only] [--repeats N] [--timeout S]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import multiprocessing
 import os
 import platform
 import resource
@@ -23,6 +28,7 @@ import time
 from pathlib import Path
 
 from _snapshots import probe_median_s, unpack
+from hostile_parsers import KIB, MIB, cases  # noqa: E402  (tests/ is on the path through _snapshots)
 
 
 def os_release_figures(folder: Path) -> None:
@@ -78,16 +84,66 @@ def probe_figures(runs: int) -> None:
         print(f"probe EPYC snapshot ({label:7}): {median_s * 1000:6.1f} ms median of {runs}")
 
 
+def _time_parse(index: int, size: int, conn) -> None:
+    import time as clock
+
+    case = cases()[index]
+    text = case.maker(size)
+    start = clock.perf_counter()
+    case.parser(text)
+    conn.send(clock.perf_counter() - start)
+
+
+def _timed(index: int, size: int, timeout: float) -> float | None:
+    """Seconds one parse took in a fresh child process; None when it ran past `timeout`."""
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_time_parse, args=(index, size, send))
+    child.start()
+    took = recv.recv() if recv.poll(timeout) else None
+    child.kill()
+    child.join()
+    return took
+
+
+def _size(n: int) -> str:
+    return f"{n // MIB} MiB" if n >= MIB else f"{n // KIB} KiB" if n >= KIB else f"{n} B"
+
+
+def parser_figures(repeats: int, timeout: float) -> None:
+    for index, case in enumerate(cases()):
+        cells, stopped = [], False
+        for size in sorted({KIB, 64 * KIB, MIB, case.cap}):
+            if stopped:
+                cells.append(f"{_size(size)}: not run")
+                continue
+            times = [_timed(index, size, timeout) for _ in range(repeats)]
+            if any(t is None for t in times):
+                cells.append(f"{_size(size)}: > {timeout:g} s")
+                stopped = True
+                continue
+            lo, hi = min(times) * 1000, max(times) * 1000  # type: ignore[type-var]
+            cells.append(f"{_size(size)}: {lo:.1f}-{hi:.1f} ms")
+        print(f"{case.name}: " + "; ".join(cells), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=21)
+    ap.add_argument("--parsers-only", action="store_true", help="only part 4, the parsers")
+    ap.add_argument("--repeats", type=int, default=3, help="runs of each parser at each size")
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds before a parse is given up")
     args = ap.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"kernel {platform.release()}, Python {platform.python_version()}")
+          f"kernel {platform.release()}, Python {platform.python_version()}; load {os.getloadavg()[0]:.1f}")
+    if args.parsers_only:
+        parser_figures(args.repeats, args.timeout)
+        return
     with tempfile.TemporaryDirectory(prefix="hwtune-hostile-") as folder:
         os_release_figures(Path(folder))
         recorded_xml_figure(Path(folder))
     probe_figures(args.runs)
+    parser_figures(args.repeats, args.timeout)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,15 @@ import sys
 import typer
 
 from hwtune import __version__
-from hwtune.cli_common import out
+from hwtune.cli_common import DEBUG, internal_error, out
 
+# The one table of exit codes (src/hwtune/errors.py; README.md shows the same).
 EXIT_CODES_HELP = """
-Exit codes: 0 no FAIL or ERROR; 1 a check FAILed or ERRORed (--fail-on warn: WARN too);
-2 usage or configuration error (unknown profile, malformed profile, check or input file);
-3 needs root; 4 apply failed and was undone; 5 apply failed and an undo failed too.
+Exit codes: 0 success; 1 findings (a check FAILed or ERRORed, diff found a difference,
+a fleet host failed); 2 bad usage or input (one line names it); 3 needs root;
+4 apply failed, every change undone; 5 an undo failed too; 6 measured but not valid
+(a LoadGen run INVALID, --tune found nothing within the SLO); 70 internal error:
+a bug (--debug shows its traceback).
 """
 
 # Speed trick 1 of 2 (2 is in `run`). Importing every command module and letting
@@ -48,8 +51,9 @@ def version_callback(value: bool) -> None:
 def main_options(
     version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True,
                                  help="Print the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="On an internal error (exit 70), print its traceback."),
 ) -> None:
-    pass
+    DEBUG["on"] = debug
 
 
 def new_app() -> typer.Typer:
@@ -87,7 +91,10 @@ def app_for(args: list[str]) -> typer.Typer:
 
 
 def main() -> None:
-    app_for(sys.argv[1:])()
+    try:
+        app_for(sys.argv[1:])()
+    except Exception as exc:  # noqa: BLE001 - raised outside a command's run_command: still one line, exit 70
+        sys.exit(internal_error(exc))
 
 
 def run() -> None:

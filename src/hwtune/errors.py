@@ -52,33 +52,86 @@ class NeedsRoot(HwtuneError):
     exit_code = EXIT_NEEDS_ROOT
 
 
-def read_toml(path) -> dict:
-    """A TOML data file, or a ConfigError naming the file (profiles, check texts)."""
+# Caps for a TOML or JSON file a user names (docs/security.md, "Read caps"): each parses within
+# 1 s on a 2-vCPU VM whatever it holds (benchmarks/hostile_inputs.py). tomllib is pure Python,
+# ~1.6 s a MiB at worst (arrays of inline tables); json's C parser ~0.6 s for 16 MiB.
+MAX_TOML_BYTES = 256 * 1024
+MAX_JSON_BYTES = 16 * 1024 * 1024
+
+
+def parse_toml(text: str, what: object) -> dict:
+    """TOML text, or a ConfigError naming `what`: malformed, nested too deeply, an integer too long."""
     import tomllib
 
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{what}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{what}: not valid TOML: nested too deeply") from None
+    except ValueError as exc:  # int(): more than 4,300 digits (sys.get_int_max_str_digits)
+        raise ConfigError(f"{what}: not valid TOML: {_digits(exc)}") from None
+
+
+def parse_json(text: str, what: object):
+    """JSON text, or a ConfigError naming `what`: malformed, nested too deeply, an integer too
+    long, or a lone surrogate ("\\ud800", which no UTF-8 output can hold)."""
+    import json
+
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{what}: not JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise ConfigError(f"{what}: not JSON hwtune reads: nested too deeply") from None
+    except ValueError as exc:
+        raise ConfigError(f"{what}: not JSON hwtune reads: {_digits(exc)}") from None
+    _text_only(doc, what)
+    return doc
+
+
+def _digits(exc: ValueError) -> str:
+    return "an integer of more than 4,300 digits" if "digits" in str(exc) else str(exc)
+
+
+def _text_only(doc, what: object) -> None:
+    """ConfigError if any string or key in `doc` holds a lone surrogate; iterative, so depth costs nothing."""
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    raise ConfigError(f"{what}: not JSON hwtune reads: a lone surrogate "
+                                      f"({value[exc.start]!r}) in a string") from None
+        elif isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
+def read_toml(path) -> dict:
+    """A TOML data file, or a ConfigError naming the file (profiles, check texts)."""
     from hwtune.fsroot import read_path
 
     try:
-        return tomllib.loads(read_path(path).decode("utf-8"))
+        return parse_toml(read_path(path, MAX_TOML_BYTES).decode("utf-8"), path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def read_json_file(path):
     """A JSON input file, or a ConfigError naming the file (bench runs, journals, --from-bench)."""
-    import json
-
     from hwtune.fsroot import read_path
 
     try:
-        return json.loads(read_path(path).decode("utf-8"))
+        return parse_json(read_path(path, MAX_JSON_BYTES).decode("utf-8"), path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not JSON: {exc.msg} at line {exc.lineno}") from None

@@ -18,9 +18,19 @@ def precision(r: Result) -> str:
     return str(r.get("precision_executed") or r.get("precision_requested") or "?")
 
 
+def finite(value: Any) -> bool:
+    """A real number a chart can place: not a boolean, NaN, infinite or beyond float range."""
+    import math
+
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and abs(value) <= 1e300 and math.isfinite(value))
+
+
 def is_result(r: Any) -> bool:
-    return (isinstance(r, Mapping) and isinstance(r.get("throughput_fps"), (int, float))
-            and isinstance(r.get("latency_ms"), Mapping))
+    """A saved result whose numbers are numbers (a run file is input like any other)."""
+    if not isinstance(r, Mapping) or not finite(r.get("throughput_fps")) or not isinstance(r.get("latency_ms"), Mapping):
+        return False
+    return all(finite(v) or v is None for v in r["latency_ms"].values())
 
 
 def _time(r: Result) -> float:

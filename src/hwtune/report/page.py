@@ -83,7 +83,7 @@ def _findings(report: dict[str, Any]) -> str:
         fix = f'<div>fix:</div><pre class="fix">{escape(r["fix"])}</pre>' if r.get("fix") else ""
         source = r.get("source") or ""
         link = (f' <a href="{escape(source.split()[0])}" rel="noreferrer">source</a>'
-                if source.startswith("http") else escape(source))
+                if source.startswith(("https://", "http://")) else escape(source))
         parts.append(
             f'<div class="finding" style="--c:{color}">{badge(r["status"])} <b>{escape(r.get("id", ""))}</b> '
             f'{escape(r.get("title", ""))}<div>{escape(r.get("message") or "")}</div>'

@@ -1,0 +1,42 @@
+"""The consoles hwtune prints through: whatever a host, a tree, a log or a JSON file said is shown inert.
+
+A value read from elsewhere (an os-release name, a process name from the
+kernel log, a host name in a fleet folder, a string in a diffed file) may
+hold ESC sequences that clear the screen, hide lines or set the clipboard
+(OSC 52), or bidirectional overrides that reorder what is shown. They are
+replaced where every line is finally rendered, `InertConsole.render`, so no
+command or renderer has to remember to: ESC is shown as `\\x1b`. Styles stay
+what hwtune's own code gives its text (rich emits their codes after this).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
+
+# C0 controls but tab and newline (the lines' own structure), DEL and C1 (0x9b is a one-byte CSI),
+# and the Unicode bidirectional controls (a "Trojan Source" name reads as something else).
+_CONTROLS = [c for c in range(0x20) if c not in (0x09, 0x0A)] + list(range(0x7F, 0xA0))
+_BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+# A lone surrogate (a file name that was not UTF-8) cannot be encoded for the terminal at all.
+_SURROGATES = range(0xD800, 0xE000)
+_INERT = {c: f"\\x{c:02x}" for c in _CONTROLS} | {c: f"\\u{c:04x}" for c in (*_BIDI, *_SURROGATES)}
+
+
+def inert(text: str) -> str:
+    """`text` with every control character, bidirectional control and lone surrogate written out ("\\x1b")."""
+    return text if text.isprintable() else text.translate(_INERT)
+
+
+class InertConsole(Console):
+    """A rich Console whose printed text is `inert`; rich's own control segments (cursor moves) pass."""
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            text = segment.text
+            if segment.control or text.isprintable() or text == "\n":
+                yield segment
+            else:
+                yield Segment(inert(text), segment.style)
