@@ -16,6 +16,19 @@ EXIT_UNDO_FAILED = 5  # a write failed and an undo failed too: the host is partl
 EXIT_NOT_VALID = 6  # measured, but not valid (a LoadGen run INVALID, --tune found nothing within the SLO)
 EXIT_INTERNAL = 70  # an error hwtune did not foresee: a bug (EX_SOFTWARE of sysexits.h)
 
+# The one table of what each code means: `hwtune --help` prints it, README.md shows it (a test
+# compares them), and every command takes its codes from here.
+EXIT_MEANINGS = {
+    EXIT_OK: "success",
+    EXIT_FINDINGS: "findings: a check FAILed or ERRORed, diff differs, a fleet host failed",
+    EXIT_USAGE: "bad usage or input (one line names the option, file, key or value)",
+    EXIT_NEEDS_ROOT: "needs root",
+    EXIT_APPLY_FAILED: "apply failed and every change was undone",
+    EXIT_UNDO_FAILED: "apply failed and an undo failed too",
+    EXIT_NOT_VALID: "measured but not valid (LoadGen INVALID, --tune found nothing in the SLO)",
+    EXIT_INTERNAL: "internal error: a bug (hwtune --debug COMMAND shows its traceback)",
+}
+
 
 class HwtuneError(Exception):
     """An error a user can act on: a one-line message and an exit code."""

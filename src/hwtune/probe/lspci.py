@@ -32,7 +32,7 @@ _BUS = re.compile(r"Bus:\s*primary=([0-9a-fA-F]{2}),\s*secondary=([0-9a-fA-F]{2}
 _AER_CAP = re.compile(r"Capabilities:\s*\[[0-9a-fA-F]+(?:\s+v\d+)?\]\s*Advanced Error Reporting")
 _FIELD = re.compile(r"(UESta|UEMsk|UESvrt|CESta|CEMsk):\s*(.*)")
 _KEY = re.compile(r"[A-Za-z][A-Za-z0-9 ]*:")  # "AERCap:", "HeaderLog:", "Kernel driver in use:"
-_BIT = re.compile(r"([A-Za-z][A-Za-z0-9_]*)([+-])")
+_SET_BIT = re.compile(r"(?<!\S)([A-Za-z][A-Za-z0-9_]*)\+(?!\S)")  # a whole word "Name+"
 GPU_CLASSES = ("VGA compatible controller", "3D controller", "Display controller")
 # PCIe Base Spec, Uncorrectable Error Severity register defaults: used only
 # when a capture shows no UESvrt line.
@@ -77,7 +77,8 @@ def parse_lspci(text: str) -> list[LspciDevice]:
         line = raw.rstrip()
         if not line.strip():
             continue
-        indent = len(line.expandtabs(8)) - len(line.expandtabs(8).lstrip())
+        expanded = line.expandtabs(8)
+        indent = len(expanded) - len(expanded.lstrip())
         body = line.strip()
         if indent == 0:
             _end_field(current, field_name, joined)
@@ -144,7 +145,7 @@ def _header(line: str) -> LspciDevice | None:
 
 
 def _bits(text: str) -> list[str]:
-    return [m.group(1) for m in (_BIT.fullmatch(tok) for tok in text.split()) if m and m.group(2) == "+"]
+    return _SET_BIT.findall(text)
 
 
 def upstream_bridges(devices: list[LspciDevice], gpu: LspciDevice) -> list[LspciDevice]:
