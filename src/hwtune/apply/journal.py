@@ -340,7 +340,8 @@ class JournalStore:
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{path}: not a readable hwtune journal: {exc}; nothing was restored") from None
         except ConfigError as exc:
-            raise ConfigError(f"{exc.message}; nothing was restored") from None
+            detail = exc.message.removeprefix(f"{path}: ")
+            raise ConfigError(f"{path}: not a readable hwtune journal: {detail}; nothing was restored") from None
         try:
             steps = check_journal(data, name[: -len(".json")])
         except JournalInvalid as exc:
