@@ -19,6 +19,8 @@ MIB = 1024 * KIB
 FILE_CAP = 4 * MIB  # hwtune.host.MAX_READ_BYTES: sysfs, procfs and a tree's files
 OUTPUT_CAP = 16 * MIB  # hwtune.run.MAX_OUTPUT_BYTES: a recorded or live command output
 SUMMARY_CAP = 1_000_000  # the LoadGen summary, cut in bench/loadgen.py
+TOML_CAP = 256 * KIB  # hwtune.errors.MAX_TOML_BYTES: a profile the user names
+JSON_CAP = 16 * MIB  # hwtune.errors.MAX_JSON_BYTES: a check, facts, bench or recommend file the user names
 
 
 class Case(NamedTuple):
@@ -54,9 +56,11 @@ def _lspci_continuations(n: int) -> str:
 
 def _parsers() -> dict[str, Callable[[str], Any]]:
     from hwtune.bench.loadgen import parse_summary
+    from hwtune.errors import parse_json, parse_toml
     from hwtune.probe import cpu, lspci, memory, nvidia, nvsmi_text
 
-    return {"lspci": lspci.parse_lspci, "nvsmi_table": nvsmi_text.parse_nvidia_smi_table,
+    return {"toml": lambda text: parse_toml(text, "profile.toml"), "json": lambda text: parse_json(text, "in.json"),
+            "lspci": lspci.parse_lspci, "nvsmi_table": nvsmi_text.parse_nvidia_smi_table,
             "cpuinfo": cpu.parse_cpuinfo, "meminfo": memory.parse_meminfo, "bracketed": memory.parse_bracketed,
             "driver": nvidia.parse_proc_driver_version, "nvcc": nvidia.parse_nvcc_version,
             "cudnn": nvidia.parse_cudnn_header, "summary": parse_summary}
@@ -86,4 +90,8 @@ def cases() -> list[Case]:
         Case("LoadGen summary: line of spaces", p["summary"], lambda n: _spaces("Result", n), SUMMARY_CAP),
         Case("LoadGen summary: value of spaces", p["summary"], lambda n: _spaces("Result is : V", n, "x"),
              SUMMARY_CAP),
+        # files the user names: pure-Python tomllib is the slowest on arrays of inline tables
+        Case("TOML: array of inline tables", p["toml"], lambda n: "a = [" + "{x=1}," * (n // 6) + "]\n", TOML_CAP),
+        Case("JSON: array of objects", p["json"], lambda n: "[" + '{"a":1.5},' * (n // 10) + "{}]", JSON_CAP),
+        Case("JSON: strings of escapes", p["json"], lambda n: '["' + "\\u00e9" * (n // 6) + '"]', JSON_CAP),
     ]

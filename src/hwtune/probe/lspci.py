@@ -74,12 +74,11 @@ def parse_lspci(text: str) -> list[LspciDevice]:
     field_indent = 0
     joined: list[str] = []  # the current AER field's line and its continuations
     for raw in text.splitlines():
-        line = raw.rstrip()
-        if not line.strip():
+        if not raw or raw.isspace():
             continue
-        expanded = line.expandtabs(8)
-        indent = len(expanded) - len(expanded.lstrip())
-        body = line.strip()
+        body = raw.strip()  # each line is copied once or twice, never per character
+        lead = raw[:len(raw) - len(raw.lstrip())]
+        indent = len(lead.expandtabs(8)) if lead else 0
         if indent == 0:
             _end_field(current, field_name, joined)
             current, in_aer, field_name = _header(body), False, None
@@ -125,16 +124,15 @@ def _header(line: str) -> LspciDevice | None:
     m = _ADDRESS.match(line)
     if not m:
         return None
-    rest = line[m.end():].lstrip()
-    end = _CLASS_END.match(rest).end()  # type: ignore[union-attr]  # matches any text, if only ""
-    after = rest[end:]
-    if after.startswith(":"):
-        name = after[1:]
-    elif _CLASS_ID.match(after):
-        name = after[7:]
+    start = m.end()
+    end = _CLASS_END.match(line, start).end()  # type: ignore[union-attr]  # matches any text, if only ""
+    if line.startswith(":", end):
+        name = line[end + 1:]
+    elif _CLASS_ID.match(line, end):
+        name = line[end + 7:]
     else:
         return None
-    pci_class = rest[:end].strip()
+    pci_class = line[start:end].strip()
     if not pci_class:
         return None
     domain = (m.group(1) or "0000").lower().rjust(4, "0")
