@@ -135,6 +135,13 @@ def test_escape_sequences_in_a_trees_os_release_are_shown_not_sent(tmp_path, com
     assert_inert(res.stdout)
 
 
+@pytest.mark.parametrize("fmt", ["prometheus", "junit"])
+def test_the_machine_formats_carry_no_control_character(tmp_path, fmt):
+    res = run_hwtune("check", "--root", str(_tree(tmp_path)), "--format", fmt)
+    assert res.returncode in (0, 1), res.stderr
+    assert "ev" in res.stdout and not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", res.stdout)
+
+
 def test_process_names_from_the_kernel_log_are_shown_not_sent(tmp_path):
     tree = _tree(tmp_path)
     (tree / "cmd").mkdir(exist_ok=True)

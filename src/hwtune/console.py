@@ -3,10 +3,10 @@
 A value read from elsewhere (an os-release name, a process name from the
 kernel log, a host name in a fleet folder, a string in a diffed file) may
 hold ESC sequences that clear the screen, hide lines or set the clipboard
-(OSC 52), or bidirectional overrides that reorder what is shown. They are
-replaced where every line is finally rendered, `InertConsole.render`, so no
-command or renderer has to remember to: ESC is shown as `\\x1b`. Styles stay
-what hwtune's own code gives its text (rich emits their codes after this).
+(OSC 52), or bidirectional overrides that reorder what is shown. The
+consoles every command prints through replace them (`hwtune.report.text.inert`:
+ESC is shown as `\\x1b`), so no command or renderer has to remember to. Styles
+stay what hwtune's own code gives its text (rich emits their codes after this).
 """
 
 from __future__ import annotations
@@ -18,18 +18,7 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Span, Text
 
-# C0 controls but tab and newline (the lines' own structure), DEL and C1 (0x9b is a one-byte CSI),
-# and the Unicode bidirectional controls (a "Trojan Source" name reads as something else).
-_CONTROLS = [c for c in range(0x20) if c not in (0x09, 0x0A)] + list(range(0x7F, 0xA0))
-_BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
-# A lone surrogate (a file name that was not UTF-8) cannot be encoded for the terminal at all.
-_SURROGATES = range(0xD800, 0xE000)
-_INERT = {c: f"\\x{c:02x}" for c in _CONTROLS} | {c: f"\\u{c:04x}" for c in (*_BIDI, *_SURROGATES)}
-
-
-def inert(text: str) -> str:
-    """`text` with every control character, bidirectional control and lone surrogate written out ("\\x1b")."""
-    return text if text.isprintable() else text.translate(_INERT)
+from hwtune.report.text import INERT, inert
 
 
 def inert_text(text: Text) -> Text:
@@ -39,7 +28,7 @@ def inert_text(text: Text) -> Text:
         return text
     shown, offsets = [], [0]
     for ch in plain:  # only for text that holds a control character: a hostile value, seldom long
-        shown.append(ch.translate(_INERT))
+        shown.append(ch.translate(INERT))
         offsets.append(offsets[-1] + len(shown[-1]))
     spans = [Span(offsets[min(s.start, len(plain))], offsets[min(s.end, len(plain))], s.style) for s in text.spans]
     return Text("".join(shown), text.style, justify=text.justify, overflow=text.overflow, no_wrap=text.no_wrap,
