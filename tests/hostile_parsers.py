@@ -20,7 +20,7 @@ FILE_CAP = 4 * MIB  # hwtune.host.MAX_READ_BYTES: sysfs, procfs and a tree's fil
 OUTPUT_CAP = 16 * MIB  # hwtune.run.MAX_OUTPUT_BYTES: a recorded or live command output
 SUMMARY_CAP = 1_000_000  # the LoadGen summary, cut in bench/loadgen.py
 TOML_CAP = 256 * KIB  # hwtune.errors.MAX_TOML_BYTES: a profile the user names
-JSON_CAP = 16 * MIB  # hwtune.errors.MAX_JSON_BYTES: a check, facts, bench or recommend file the user names
+JSON_CAP = 8 * MIB  # hwtune.errors.MAX_JSON_BYTES: a check, facts, bench or recommend file the user names
 
 
 class Case(NamedTuple):
@@ -92,6 +92,9 @@ def cases() -> list[Case]:
              SUMMARY_CAP),
         # files the user names: pure-Python tomllib is the slowest on arrays of inline tables
         Case("TOML: array of inline tables", p["toml"], lambda n: "a = [" + "{x=1}," * (n // 6) + "]\n", TOML_CAP),
-        Case("JSON: array of objects", p["json"], lambda n: "[" + '{"a":1.5},' * (n // 10) + "{}]", JSON_CAP),
-        Case("JSON: strings of escapes", p["json"], lambda n: '["' + "\\u00e9" * (n // 6) + '"]', JSON_CAP),
+        # one surrogate pair makes the whole document go through the lone-surrogate test
+        Case("JSON: objects and one surrogate pair", p["json"],
+             lambda n: '["\\ud83d\\ude00",' + '{"a":1.5},' * (n // 10) + "{}]", JSON_CAP),
+        Case("JSON: a string of surrogate pairs", p["json"], lambda n: '["' + "\\ud83d\\ude00" * (n // 12) + '"]',
+             JSON_CAP),
     ]

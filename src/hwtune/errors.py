@@ -66,10 +66,11 @@ class NeedsRoot(HwtuneError):
 
 
 # Caps for a TOML or JSON file a user names (docs/security.md, "Read caps"): each parses within
-# 1 s on a 2-vCPU VM whatever it holds (benchmarks/hostile_inputs.py). tomllib is pure Python,
-# ~1.6 s a MiB at worst (arrays of inline tables); json's C parser ~0.6 s for 16 MiB.
+# 1 s of CPU on a 2-vCPU VM whatever it holds (benchmarks/hostile_inputs.py): tomllib is pure
+# Python, ~0.6 s a MiB of arrays of inline tables; json's C parser ~0.2 s for 8 MiB of small
+# objects, and as much again for the lone-surrogate test when the text has a surrogate escape.
 MAX_TOML_BYTES = 256 * 1024
-MAX_JSON_BYTES = 16 * 1024 * 1024
+MAX_JSON_BYTES = 8 * 1024 * 1024
 
 
 def parse_toml(text: str, what: object) -> dict:
@@ -99,7 +100,7 @@ def parse_json(text: str, what: object):
         raise ConfigError(f"{what}: not JSON hwtune reads: nested too deeply") from None
     except ValueError as exc:
         raise ConfigError(f"{what}: not JSON hwtune reads: {_digits(exc)}") from None
-    _text_only(doc, what)
+    _text_only(text, doc, what)
     return doc
 
 
@@ -107,23 +108,19 @@ def _digits(exc: ValueError) -> str:
     return "an integer of more than 4,300 digits" if "digits" in str(exc) else str(exc)
 
 
-def _text_only(doc, what: object) -> None:
-    """ConfigError if any string or key in `doc` holds a lone surrogate; iterative, so depth costs nothing."""
-    stack = [doc]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str):
-            if not value.isascii():
-                try:
-                    value.encode("utf-8")
-                except UnicodeEncodeError as exc:
-                    raise ConfigError(f"{what}: not JSON hwtune reads: a lone surrogate "
-                                      f"({value[exc.start]!r}) in a string") from None
-        elif isinstance(value, dict):
-            stack.extend(value)
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
+def _text_only(text: str, doc, what: object) -> None:
+    """ConfigError if a string or key of `doc` holds a lone surrogate. Only a "\\uD800"-"\\uDFFF" escape
+    in the text can make one (the text itself was decoded as strict UTF-8); where there is one, the
+    document is encoded again in C (a pair encodes, a lone half does not)."""
+    import json
+    import re
+
+    if re.search(r"\\u[dD][89a-fA-F]", text) is None:
+        return
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{what}: not JSON hwtune reads: a lone surrogate (\\ud800-\\udfff) in a string") from None
 
 
 def read_toml(path) -> dict:
