@@ -194,8 +194,8 @@ def _bench(inp: ReportInputs) -> str:
 
 
 def value_chart(doc: dict[str, Any]) -> str:
-    rows = [e for e in doc.get("estimates", []) if isinstance(e.get("price_usd"), (int, float)) and
-            e["price_usd"] > 0 and isinstance(e.get("throughput_per_s"), (int, float))]
+    rows = [e for e in doc.get("estimates", []) if isinstance(e, dict) and bench.finite(e.get("price_usd"))
+            and e["price_usd"] > 0 and bench.finite(e.get("throughput_per_s"))]
     rows.sort(key=lambda e: e["throughput_per_s"] / e["price_usd"], reverse=True)
     classes = _colors(sorted({str(e.get("class", "")) for e in rows}))
     bars = [(f"{e.get('gpu')} {e.get('precision', '')}".strip(), 1000 * e["throughput_per_s"] / e["price_usd"],
