@@ -160,11 +160,13 @@ def load_facts(root: Optional[Path], facts_file: Optional[Path], runtimes: bool 
 
     if facts_file is not None:
         try:
-            return Facts.from_json(read_json_file(facts_file))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"--facts {facts_file}: {getattr(exc, 'strerror', None) or exc}") from None
+            doc = read_json_file(facts_file)  # its errors name the file
         except HwtuneError as exc:
             raise ConfigError(f"--facts {exc.message}") from None
+        try:
+            return Facts.from_json(doc)
+        except HwtuneError as exc:
+            raise ConfigError(f"--facts {facts_file}: {exc.message}") from None
     from hwtune.probe import probe_facts
 
     return probe_facts(host or host_at(root), runtimes=runtimes)
