@@ -11,11 +11,11 @@ stay what hwtune's own code gives its text (rich emits their codes after this).
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Iterable
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.segment import Segment
-from rich.table import Table
 from rich.text import Span, Text
 
 from hwtune.report.text import INERT, inert
@@ -44,7 +44,9 @@ def inert_renderable(renderable: Any) -> Any:
         return inert_text(renderable)
     if isinstance(renderable, Group):
         return Group(*(inert_renderable(r) for r in renderable.renderables), fit=renderable.fit)
-    if isinstance(renderable, Table):
+    # rich.table is imported only by a command that draws a table (not `check` piped): no table otherwise
+    table = sys.modules.get("rich.table")
+    if table is not None and isinstance(renderable, table.Table):
         renderable.title = inert_renderable(renderable.title)
         renderable.caption = inert_renderable(renderable.caption)
         for column in renderable.columns:
