@@ -7,14 +7,21 @@
    of replaying it.
 3. Probing the 96-thread EPYC snapshot in-process through openat2
    (RESOLVE_IN_ROOT) and through the descriptor walk that replaces it.
+4. Every parser of recorded or live text (tests/hostile_parsers.py) given its
+   crafted input at 1 KiB, 64 KiB, 1 MiB and its cap: the fastest and slowest
+   of --repeats runs, CPU time of the parse (on a shared machine the wall time
+   also counts other jobs; it is shown beside), each in a child process killed
+   after --timeout seconds of wall time (a backtracking parser does not
+   finish; larger sizes are then not run).
 
-Run: python benchmarks/hostile_inputs.py [--runs N]
+Run: python benchmarks/hostile_inputs.py [--runs N] [--parsers-only] [--repeats N] [--timeout S]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import multiprocessing
 import os
 import platform
 import resource
@@ -23,6 +30,7 @@ import time
 from pathlib import Path
 
 from _snapshots import probe_median_s, unpack
+from hostile_parsers import KIB, MIB, cases  # noqa: E402  (tests/ is on the path through _snapshots)
 
 
 def os_release_figures(folder: Path) -> None:
@@ -78,16 +86,69 @@ def probe_figures(runs: int) -> None:
         print(f"probe EPYC snapshot ({label:7}): {median_s * 1000:6.1f} ms median of {runs}")
 
 
+def _time_parse(index: int, size: int, conn) -> None:
+    import time as clock
+
+    case = cases()[index]
+    case.parser(case.maker(KIB))  # imports and compiled patterns are not what is measured
+    text = case.maker(size)
+    start, cpu = clock.perf_counter(), clock.process_time()
+    case.parser(text)
+    conn.send((clock.process_time() - cpu, clock.perf_counter() - start))
+
+
+def _timed(index: int, size: int, timeout: float) -> tuple[float, float] | None:
+    """(CPU, wall) seconds one parse took in a fresh child process; None when it ran past `timeout`
+    seconds of wall time."""
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_time_parse, args=(index, size, send))
+    child.start()
+    took = recv.recv() if recv.poll(timeout) else None
+    child.kill()
+    child.join()
+    return took
+
+
+def _size(n: int) -> str:
+    return f"{n // MIB} MiB" if n >= MIB else f"{n // KIB} KiB" if n >= KIB else f"{n} B"
+
+
+def parser_figures(repeats: int, timeout: float) -> None:
+    for index, case in enumerate(cases()):
+        cells, stopped = [], False
+        for size in sorted({s for s in (KIB, 64 * KIB, MIB) if s < case.cap} | {case.cap}):
+            if stopped:
+                cells.append(f"{_size(size)}: not run")
+                continue
+            times = [_timed(index, size, timeout) for _ in range(repeats)]
+            if any(t is None for t in times):
+                cells.append(f"{_size(size)}: > {timeout:g} s")
+                stopped = True
+                continue
+            cpu = sorted(t[0] * 1000 for t in times)  # type: ignore[index]
+            wall = sorted(t[1] * 1000 for t in times)  # type: ignore[index]
+            cells.append(f"{_size(size)}: {cpu[0]:.1f}-{cpu[-1]:.1f} ms CPU ({wall[0]:.0f}-{wall[-1]:.0f} wall)")
+        print(f"{case.name}: " + "; ".join(cells), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=21)
+    ap.add_argument("--parsers-only", action="store_true", help="only part 4, the parsers")
+    ap.add_argument("--repeats", type=int, default=3, help="runs of each parser at each size")
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds before a parse is given up")
     args = ap.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"kernel {platform.release()}, Python {platform.python_version()}")
+          f"kernel {platform.release()}, Python {platform.python_version()}; load {os.getloadavg()[0]:.1f}")
+    if args.parsers_only:
+        parser_figures(args.repeats, args.timeout)
+        return
     with tempfile.TemporaryDirectory(prefix="hwtune-hostile-") as folder:
         os_release_figures(Path(folder))
         recorded_xml_figure(Path(folder))
     probe_figures(args.runs)
+    parser_figures(args.repeats, args.timeout)
 
 
 if __name__ == "__main__":

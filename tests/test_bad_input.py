@@ -103,11 +103,31 @@ BAD = [
     ("diff {facts} {tmp}/nowhere", 2, "nowhere"),
     ("diff {facts}", 2, "'b'"),
     ("fleet report {tmp}/nowhere", 2, "nowhere"),
-    ("fleet report {fleet_bad}", 2, "key 'results'"),
     # watch
     ("watch --interval nan", 2, "--interval"),
     ("watch --interval 0", 2, "--interval"),
     ("watch --interval abc", 2, "--interval"),
+    # issue 19: JSON and TOML a parser cannot hold, numbers no arithmetic can, outputs that are no file
+    ("check --facts {deep_json}", 2, "deep.json: not JSON hwtune reads: nested too deeply"),
+    ("report --check {deep_json} --out {tmp}/r.html", 2, "deep.json: not JSON hwtune reads: nested too deeply"),
+    ("diff {facts} {deep_json}", 2, "nested too deeply"),
+    ("recommend --from-bench {deep_json}", 2, "nested too deeply"),
+    ("check --facts {bigint_json}", 2, "bigint.json: not JSON hwtune reads: an integer of more than 4,300 digits"),
+    ("report --check {bigint_json} --out {tmp}/r.html", 2, "more than 4,300 digits"),
+    ("check --facts {surrogate_json}", 2, "surrogate.json: not JSON hwtune reads: a lone surrogate"),
+    ("report --check {surrogate_json} --facts {facts} --out {tmp}/r.html", 2, "a lone surrogate"),
+    ("diff {check} {surrogate_json}", 2, "a lone surrogate"),
+    ("check --profile {deep_toml} --root {vm}", 2, "deep.toml: not valid TOML: nested too deeply"),
+    ("profiles show {deep_toml}", 2, "nested too deeply"),
+    ("check --profile {bigint_toml} --root {vm}", 2, "bigint.toml: not valid TOML: an integer of more than 4,300"),
+    ("check --profile {huge_toml} --root {vm}", 2, "huge.toml: cannot read: larger than 256 KiB"),
+    ("check --facts {huge_number}", 2, "expected a finite number within 2**64"),
+    ("report --check {counts_markup} --facts {facts} --out {tmp}/r.html", 2, "key 'counts.PASS'"),
+    ("report --check {title_number} --facts {facts} --out {tmp}/r.html", 2, "key 'results[0].title'"),
+    ("watch --interval 1e300", 2, "--interval: 1e+300 is out of range"),
+    ("recommend --budget 1e308", 2, "--budget: 1e+308 is out of range"),
+    ("recommend --years 1e300", 2, "--years: 1e+300 is out of range"),
+    ("report --facts {facts} --out {tmp}/", 2, "cannot write {tmp}: Is a directory"),
 ]
 
 
@@ -128,20 +148,40 @@ def inputs(tmp_path_factory) -> dict[str, str]:
         "gpu_memory_text": {**facts, "gpus": [gpu]},
         "results_text": {**check, "results": "abc"},
         "status_odd": {**check, "results": [{"id": "cpu.governor", "status": "MAYBE"}]},
+        "counts_markup": {**check, "counts": {"PASS": "<style>.badge{background:green}</style>"}},
+        "title_number": {**check, "results": [{"id": "cpu.governor", "status": "PASS", "title": 5}]},
+        "huge_number": {**facts, "facts": {**facts["facts"], "mem.total_kib": 1e300}},
     }
     paths = {name: tmp / f"{name}.json" for name in docs}
     for name, doc in docs.items():
         paths[name].write_text(json.dumps(doc))
     (tmp / "junk.json").write_text("{not json")
+    (tmp / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp / "bigint.json").write_text('{"schema": 1, "facts": {"cpu.threads": ' + "9" * 5000 + "}}")
+    (tmp / "surrogate.json").write_text(json.dumps({**check, "profile": "a\ud800"}))  # written as "\\ud800"
+    (tmp / "deep.toml").write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    (tmp / "bigint.toml").write_text('name = "x"\nn = ' + "9" * 5000 + "\n")
+    (tmp / "huge.toml").write_text('name = "x"\n' + "# padding\n" * 30_000)
     (tmp / "full").mkdir()
+    (tmp / "fleet" / "web1").mkdir(parents=True)
+    (tmp / "fleet" / "web1" / "check.json").write_text(json.dumps(check))
     (tmp / "full" / "keep").write_text("x")
     (tmp / "bad.toml").write_text('[tune]\n"cpu.govenor" = "performance"\n')
-    (tmp / "fleet" / "web1").mkdir(parents=True)
-    (tmp / "fleet" / "web1" / "check.json").write_text(json.dumps({**check, "results": "abc"}))
     shutil.copytree(vm, tmp / "copy", symlinks=True)
     return {"tmp": str(tmp), "vm": str(vm), "junk": str(tmp / "junk.json"), "full": str(tmp / "full"),
-            "bad_profile": str(tmp / "bad.toml"), "copy": str(tmp / "copy"), "fleet_bad": str(tmp / "fleet"),
+            "bad_profile": str(tmp / "bad.toml"), "copy": str(tmp / "copy"), "fleet": str(tmp / "fleet"),
+            **{f"{name}_{kind}": str(tmp / f"{name}.{kind}") for name in ("deep", "bigint", "surrogate", "huge")
+               for kind in ("json", "toml")},
             **{name: str(p) for name, p in paths.items()}}
+
+
+@pytest.mark.parametrize("args", [["report", "--facts", "{facts}", "--out", ""],
+                                  ["fleet", "report", "{fleet}", "--out", ""],
+                                  ["check", "--root", "{vm}", "--format", "junit", "--output", ""]])
+def test_an_empty_output_path_is_one_line_and_exit_2(inputs, args):
+    """`report --out ''` ended in a traceback and exit 1."""
+    res = CliRunner().invoke(app, [a.format(**inputs) for a in args])
+    assert (res.exit_code, res.stderr) == (2, "hwtune: error: '.': names a folder, not a file\n"), res.stdout
 
 
 @pytest.mark.parametrize("line,code,names", BAD, ids=[b[0].split(" {")[0] for b in BAD])

@@ -23,6 +23,8 @@ import secrets
 import time
 from pathlib import Path
 
+from hwtune.errors import ConfigError
+
 TMP_SUFFIX = ".hwtune-tmp"
 # Test-only: pause after the temporary file of NAME is written, before the
 # rename (for kill -9), announcing it by creating HWTUNE_TEST_PAUSE_FILE.
@@ -91,8 +93,10 @@ def write_file(path: str | os.PathLike[str], data: bytes | str, mode: int = 0o64
     """`write_at` for a path the user chose (reports, bench runs, exported models): the folder
     is resolved once, as the user named it; the file itself is never written through a link."""
     target = Path(path)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
+    if target.name in ("", ".", "..") or str(path).endswith("/"):
+        raise ConfigError(f"{str(path)!r}: names a folder, not a file")
+    if isinstance(data, str):  # a file name that was not UTF-8 shows as "\udcff", never fails the write
+        data = data.encode("utf-8", errors="backslashreplace")
     dfd = open_dir(target.parent if str(target.parent) else ".")
     try:
         write_at(dfd, target.name, data, mode)

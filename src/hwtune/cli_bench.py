@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 import typer
 
 from hwtune.cli_common import err, number, out, print_json, require_extra, run_command
-from hwtune.errors import EXIT_OK, ConfigError
+from hwtune.errors import EXIT_NOT_VALID, EXIT_OK, ConfigError
 
 EXAMPLES = """
 Examples:
@@ -142,7 +142,7 @@ def _tune(plan: Any, slo_ms: float | None, a: dict[str, Any]) -> int:
     doc = {"command": "bench --tune", "plan": _plan_json(plan), "latency_slo_ms": slo_ms, **run.to_json(),
            "tune": [_tune_json(t, settings) for t in tunes]}
     _emit(doc, a, lambda: render.tune_view(tunes, settings))
-    return EXIT_OK if all(t.best is not None for t in tunes) else 1
+    return EXIT_OK if all(t.best is not None for t in tunes) else EXIT_NOT_VALID
 
 
 def _emit(doc: dict[str, Any], a: dict[str, Any], view: Callable[[], Any]) -> None:
@@ -193,7 +193,7 @@ def _scenario(a: dict[str, Any]) -> int:
         doc["batching_tune"] = tunes
     _emit(doc, a, lambda: serving_render.scenario_view(doc))
     ok = all(t["best"] for t in tunes) if tunes else all(r.valid for r in results)
-    return EXIT_OK if ok else 1
+    return EXIT_OK if ok else EXIT_NOT_VALID
 
 
 def _scenario_options(a: dict[str, Any]) -> dict[str, Any]:

@@ -16,18 +16,21 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
-from rich.console import Console
 
-from hwtune.errors import EXIT_OK, EXIT_USAGE, ConfigError, HwtuneError
+from hwtune.console import InertConsole
+from hwtune.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, ConfigError, HwtuneError
 
 # Piped output is never cut: a file or a pipe gets lines as long as their content.
 PIPED_WIDTH = 10_000
 
 # markup off: what hwtune prints comes from hosts, files and users ("always [madvise] never"),
-# and rich would take "[madvise]" for a style and drop it; styles go through Text.
-out = Console(highlight=False, soft_wrap=True, emoji=False, markup=False,
-              width=None if sys.stdout.isatty() else PIPED_WIDTH)
-err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False, markup=False)
+# and rich would take "[madvise]" for a style and drop it; styles go through Text. Inert: a
+# control character or escape sequence in any of it is shown, never sent (hwtune.console).
+out = InertConsole(highlight=False, soft_wrap=True, emoji=False, markup=False,
+                   width=None if sys.stdout.isatty() else PIPED_WIDTH)
+err = InertConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False, markup=False)
+# `hwtune --debug`: an internal error prints its traceback too
+DEBUG = {"on": False}
 
 # The modules of the bench extra; a command that needs one names the extra instead of a traceback.
 BENCH_EXTRA_MODULES = {"onnx", "onnxruntime", "openvino", "numpy", "mlperf_loadgen", "psutil"}
@@ -39,24 +42,47 @@ def fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+def internal_error(exc: BaseException) -> int:
+    """One line for an error hwtune did not foresee: what it was, where, and that it is a bug
+    (the traceback too under --debug). Returns the exit code, 70."""
+    import traceback
+
+    if DEBUG["on"]:
+        traceback.print_exception(exc)
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "/hwtune/" in f.filename.replace("\\", "/")] or frames
+    where = f" at {Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else ""
+    what = " ".join(str(exc).split())
+    what = what[:160] + "..." if len(what) > 160 else what
+    hint = "" if DEBUG["on"] else " (hwtune --debug COMMAND shows the traceback)"
+    err.print(f"hwtune: internal error: {type(exc).__name__}{': ' + what if what else ''}{where}; "
+              f"this is a bug{hint}", markup=False, highlight=False)
+    return EXIT_INTERNAL
+
+
 def run_command(fn: Callable[[], int | None]) -> None:
     """Run one command: its HwtuneError, a missing extra or an unreadable file
-    becomes one line on stderr and the documented exit code."""
+    becomes one line on stderr and the documented exit code; anything else is an
+    internal error (exit 70)."""
     try:
         code = fn()
+    except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
+        raise
     except HwtuneError as exc:
         fail(exc.message, exc.exit_code)
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in BENCH_EXTRA_MODULES:
-            raise
+            raise typer.Exit(internal_error(exc)) from None
         fail(f"{exc.name} is not installed; it comes with the bench extra: {BENCH_EXTRA_HINT}", EXIT_USAGE)
     except OSError as exc:
         if exc.filename is None:
-            raise
+            raise typer.Exit(internal_error(exc)) from None
         fail(f"{exc.filename}: {exc.strerror or exc}", EXIT_USAGE)
     except KeyboardInterrupt:
         err.print("hwtune: interrupted")
         raise typer.Exit(130) from None
+    except Exception as exc:  # noqa: BLE001 - the one boundary: a bug is one line and exit 70, not a traceback
+        raise typer.Exit(internal_error(exc)) from None
     raise typer.Exit(code or EXIT_OK)
 
 
@@ -80,7 +106,12 @@ def print_json(data: Any) -> None:
 
 # -- input checks: by type and range, NaN and infinity included ---------------------------------------
 
-def number(option: str, value: float | int | None, *, low: float | None = None, high: float | None = None,
+# No option of hwtune means more than this (a trillion USD, samples/s, ms; 30,000 years in seconds);
+# past it, the arithmetic on it overflows (`recommend --budget 1e308` did).
+MAX_NUMBER = 1e12
+
+
+def number(option: str, value: float | int | None, *, low: float | None = None, high: float = MAX_NUMBER,
            low_open: bool = False) -> Any:
     """`value` if it is a finite number in [low, high] (low excluded with low_open), else a ConfigError."""
     if value is None:
@@ -88,9 +119,9 @@ def number(option: str, value: float | int | None, *, low: float | None = None, 
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{option}: {value!r} is not a finite number")
     too_low = low is not None and (value <= low if low_open else value < low)
-    if too_low or (high is not None and value > high):
+    if too_low or value > high:
         lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
-        hi = "" if high is None else f"<= {high:g}"
+        hi = f"<= {high:g}"
         raise ConfigError(f"{option}: {value:g} is out of range (must be {' and '.join(x for x in (lo, hi) if x)})")
     return value
 
@@ -128,14 +159,16 @@ def host_at(root: Optional[Path]):
 
 def load_facts(root: Optional[Path], facts_file: Optional[Path], runtimes: bool = False, host=None):
     """Facts from a saved `hwtune facts --json` file, else probed on the host (or snapshot) given."""
+    from hwtune.errors import read_json_file
     from hwtune.facts import Facts
-    from hwtune.fsroot import read_path
 
     if facts_file is not None:
         try:
-            return Facts.from_json(json.loads(read_path(facts_file).decode("utf-8")))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"--facts {facts_file}: {getattr(exc, 'strerror', None) or exc}") from None
+            doc = read_json_file(facts_file)  # its errors name the file
+        except HwtuneError as exc:
+            raise ConfigError(f"--facts {exc.message}") from None
+        try:
+            return Facts.from_json(doc)
         except HwtuneError as exc:
             raise ConfigError(f"--facts {facts_file}: {exc.message}") from None
     from hwtune.probe import probe_facts

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from hwtune.cli_common import choice, number, out, print_json, require_extra, run_command
+from hwtune.cli_common import MAX_NUMBER, choice, number, out, print_json, require_extra, run_command
 from hwtune.errors import EXIT_OK, ConfigError
 
 HELP = """Estimate inference throughput per GPU and per dollar, and recommend setups.
@@ -114,7 +114,7 @@ def recommend_command(
                              ("--kwh-price", kwh_price), ("--desktop-max-cards", desktop_max_cards),
                              ("--server-max-cards", server_max_cards),
                              ("--baseboard-max-cards", baseboard_max_cards), ("--top", top)):
-            number(label, value, low=0, low_open=True, high=24 if label == "--hours-per-day" else None)
+            number(label, value, low=0, low_open=True, high=24 if label == "--hours-per-day" else MAX_NUMBER)
         req = Request(
             workload=workload, model_path=model, model_shapes=tuple(shape), precision=precision,
             accumulate=accumulate, batch=batch, budget_usd=budget, target_fps=target_fps, latency_slo_ms=latency_ms,

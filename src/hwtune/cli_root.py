@@ -15,13 +15,11 @@ import sys
 import typer
 
 from hwtune import __version__
-from hwtune.cli_common import out
+from hwtune.cli_common import DEBUG, internal_error, out
+from hwtune.errors import EXIT_MEANINGS
 
-EXIT_CODES_HELP = """
-Exit codes: 0 no FAIL or ERROR; 1 a check FAILed or ERRORed (--fail-on warn: WARN too);
-2 usage or configuration error (unknown profile, malformed profile, check or input file);
-3 needs root; 4 apply failed and was undone; 5 apply failed and an undo failed too.
-"""
+# The one table of exit codes (hwtune.errors), kept as lines ("\b": click does not rewrap them).
+EXIT_CODES_HELP = "\n\b\nExit codes:\n" + "\n".join(f"{code:>3}  {text}" for code, text in EXIT_MEANINGS.items())
 
 # Speed trick 1 of 2 (2 is in `run`). Importing every command module and letting
 # typer convert all of them to click costs ~15-20 ms on each start, about a tenth
@@ -48,8 +46,9 @@ def version_callback(value: bool) -> None:
 def main_options(
     version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True,
                                  help="Print the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="On an internal error (exit 70), print its traceback."),
 ) -> None:
-    pass
+    DEBUG["on"] = debug
 
 
 def new_app() -> typer.Typer:
@@ -87,7 +86,10 @@ def app_for(args: list[str]) -> typer.Typer:
 
 
 def main() -> None:
-    app_for(sys.argv[1:])()
+    try:
+        app_for(sys.argv[1:])()
+    except Exception as exc:  # noqa: BLE001 - raised outside a command's run_command: still one line, exit 70
+        sys.exit(internal_error(exc))
 
 
 def run() -> None:

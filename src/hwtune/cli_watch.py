@@ -34,7 +34,7 @@ def watch(
     """
 
     def go() -> int:
-        number("--interval", interval, low=0.2)
+        number("--interval", interval, low=0.2, high=86400)  # time.sleep overflows past ~9e9 s
         from hwtune.host import Host
         from hwtune.probe.sample import Sampler
 

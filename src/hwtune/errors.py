@@ -16,6 +16,19 @@ EXIT_UNDO_FAILED = 5  # a write failed and an undo failed too: the host is partl
 EXIT_NOT_VALID = 6  # measured, but not valid (a LoadGen run INVALID, --tune found nothing within the SLO)
 EXIT_INTERNAL = 70  # an error hwtune did not foresee: a bug (EX_SOFTWARE of sysexits.h)
 
+# The one table of what each code means: `hwtune --help` prints it, README.md shows it (a test
+# compares them), and every command takes its codes from here.
+EXIT_MEANINGS = {
+    EXIT_OK: "success",
+    EXIT_FINDINGS: "findings: a check FAILed or ERRORed, diff differs, a fleet host failed",
+    EXIT_USAGE: "bad usage or input (one line names the option, file, key or value)",
+    EXIT_NEEDS_ROOT: "needs root",
+    EXIT_APPLY_FAILED: "apply failed and every change was undone",
+    EXIT_UNDO_FAILED: "apply failed and an undo failed too",
+    EXIT_NOT_VALID: "measured but not valid (LoadGen INVALID, --tune found nothing in the SLO)",
+    EXIT_INTERNAL: "internal error: a bug (hwtune --debug COMMAND shows its traceback)",
+}
+
 
 class HwtuneError(Exception):
     """An error a user can act on: a one-line message and an exit code."""
@@ -52,33 +65,83 @@ class NeedsRoot(HwtuneError):
     exit_code = EXIT_NEEDS_ROOT
 
 
-def read_toml(path) -> dict:
-    """A TOML data file, or a ConfigError naming the file (profiles, check texts)."""
+# Caps for a TOML or JSON file a user names (docs/security.md, "Read caps"): each parses within
+# 1 s of CPU on a 2-vCPU VM whatever it holds (benchmarks/hostile_inputs.py): tomllib is pure
+# Python, ~0.6 s a MiB of arrays of inline tables; json's C parser ~0.2 s for 8 MiB of small
+# objects, and as much again for the lone-surrogate test when the text has a surrogate escape.
+MAX_TOML_BYTES = 256 * 1024
+MAX_JSON_BYTES = 8 * 1024 * 1024
+
+
+def parse_toml(text: str, what: object) -> dict:
+    """TOML text, or a ConfigError naming `what`: malformed, nested too deeply, an integer too long."""
     import tomllib
 
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{what}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{what}: not valid TOML: nested too deeply") from None
+    except ValueError as exc:  # int(): more than 4,300 digits (sys.get_int_max_str_digits)
+        raise ConfigError(f"{what}: not valid TOML: {_digits(exc)}") from None
+
+
+def parse_json(text: str, what: object):
+    """JSON text, or a ConfigError naming `what`: malformed, nested too deeply, an integer too
+    long, or a lone surrogate ("\\ud800", which no UTF-8 output can hold)."""
+    import json
+
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{what}: not JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise ConfigError(f"{what}: not JSON hwtune reads: nested too deeply") from None
+    except ValueError as exc:
+        raise ConfigError(f"{what}: not JSON hwtune reads: {_digits(exc)}") from None
+    _text_only(text, doc, what)
+    return doc
+
+
+def _digits(exc: ValueError) -> str:
+    return "an integer of more than 4,300 digits" if "digits" in str(exc) else str(exc)
+
+
+def _text_only(text: str, doc, what: object) -> None:
+    """ConfigError if a string or key of `doc` holds a lone surrogate. Only a "\\uD800"-"\\uDFFF" escape
+    in the text can make one (the text itself was decoded as strict UTF-8); where there is one, the
+    document is encoded again in C (a pair encodes, a lone half does not)."""
+    import json
+    import re
+
+    if re.search(r"\\u[dD][89a-fA-F]", text) is None:
+        return
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{what}: not JSON hwtune reads: a lone surrogate (\\ud800-\\udfff) in a string") from None
+
+
+def read_toml(path) -> dict:
+    """A TOML data file, or a ConfigError naming the file (profiles, check texts)."""
     from hwtune.fsroot import read_path
 
     try:
-        return tomllib.loads(read_path(path).decode("utf-8"))
+        return parse_toml(read_path(path, MAX_TOML_BYTES).decode("utf-8"), path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def read_json_file(path):
     """A JSON input file, or a ConfigError naming the file (bench runs, journals, --from-bench)."""
-    import json
-
     from hwtune.fsroot import read_path
 
     try:
-        return json.loads(read_path(path).decode("utf-8"))
+        return parse_json(read_path(path, MAX_JSON_BYTES).decode("utf-8"), path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not JSON: {exc.msg} at line {exc.lineno}") from None

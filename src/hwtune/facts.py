@@ -149,6 +149,9 @@ class Facts:
         )
 
 
+# A kernel value is at most a u64; past this a number is no observation (and float arithmetic on it overflows).
+MAX_MAGNITUDE = 2 ** 64
+
 # JSON types by the names the catalogue (hwtune/factids.py) and the record annotations use
 _JSON_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,),
                                             "list": (list,), "dict": (dict,), "tuple": (list,),
@@ -159,6 +162,8 @@ def _type_problem(value: Any, type_names: list[str], where: str) -> str | None:
     if value is None:
         return None if "None" in type_names or not type_names else f"key {where!r}: null is not allowed"
     allowed = tuple(t for name in type_names for t in _JSON_TYPES.get(name, ()))
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not abs(value) <= MAX_MAGNITUDE:
+        return f"key {where!r}: expected a finite number within 2**64, got {_short(value)}"
     if not allowed or (isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)):
         return None
     wanted = " or ".join(dict.fromkeys(_WANTED.get(n, n) for n in type_names if n != "None"))

@@ -351,5 +351,6 @@ def read_path(path: str | os.PathLike[str], limit: int = MAX_INPUT_BYTES) -> byt
     finally:
         os.close(fd)
     if more:
-        raise OSError(errno.EFBIG, f"larger than {limit // (1024 * 1024)} MiB: not read", str(path))
+        size = f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit // 1024} KiB"
+        raise OSError(errno.EFBIG, f"larger than {size}: not read", str(path))
     return data

@@ -35,7 +35,7 @@ from typing import Any, Iterator
 from hwtune import atomic, fsroot
 from hwtune.apply.errors import Busy
 from hwtune.apply.model import Step
-from hwtune.errors import ConfigError, NeedsRoot
+from hwtune.errors import ConfigError, NeedsRoot, parse_json
 
 STATE_DIR_ENV = "HWTUNE_STATE_DIR"
 STATE_SUBDIR = "var/lib/hwtune"
@@ -336,9 +336,12 @@ class JournalStore:
             raise ConfigError(f"{path}: larger than {MAX_JOURNAL_BYTES // (1024 * 1024)} MiB, not a hwtune journal; "
                               "nothing was restored")
         try:
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+            data = parse_json(raw.decode("utf-8"), path)
+        except UnicodeDecodeError as exc:
             raise ConfigError(f"{path}: not a readable hwtune journal: {exc}; nothing was restored") from None
+        except ConfigError as exc:
+            detail = exc.message.removeprefix(f"{path}: ")
+            raise ConfigError(f"{path}: not a readable hwtune journal: {detail}; nothing was restored") from None
         try:
             steps = check_journal(data, name[: -len(".json")])
         except JournalInvalid as exc:

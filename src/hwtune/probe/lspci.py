@@ -22,13 +22,17 @@ from typing import Any
 
 # 0002:21:00.0 VGA compatible controller: NVIDIA Corporation GA102 [...] (rev a1) (prog-if 00 [...])
 # 01:00.0 3D controller [0302]: NVIDIA Corporation GA100 [A100 PCIe 40GB] [10de:20f1] (rev a1)
-_HEADER = re.compile(r"(?:([0-9a-fA-F]{4,8}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])\s+"
-                     r"([^:\[]+?)(?:\s*\[[0-9a-fA-F]{4}\])?:\s*(.*)")
+# Every pattern here is anchored and has no two quantifiers that can take the same characters:
+# a recorded file is anyone's, and a 5 KB header line took 149 s with one that had.
+_ADDRESS = re.compile(r"(?:([0-9a-fA-F]{4,8}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])\s")
+_CLASS_END = re.compile(r"[^:\[]*")  # the class name runs to the first ":" or "["
+_CLASS_ID = re.compile(r"\[[0-9a-fA-F]{4}\]:")  # "[0302]:" after the class name (lspci -nn)
+_NAME_SUFFIX = re.compile(r"\((?:rev [0-9a-fA-F]+|prog-if [^()]*\])\)")  # [^()]: a scan stops at the next one
 _BUS = re.compile(r"Bus:\s*primary=([0-9a-fA-F]{2}),\s*secondary=([0-9a-fA-F]{2}),\s*subordinate=([0-9a-fA-F]{2})")
 _AER_CAP = re.compile(r"Capabilities:\s*\[[0-9a-fA-F]+(?:\s+v\d+)?\]\s*Advanced Error Reporting")
 _FIELD = re.compile(r"(UESta|UEMsk|UESvrt|CESta|CEMsk):\s*(.*)")
 _KEY = re.compile(r"[A-Za-z][A-Za-z0-9 ]*:")  # "AERCap:", "HeaderLog:", "Kernel driver in use:"
-_BIT = re.compile(r"([A-Za-z][A-Za-z0-9_]*)([+-])")
+_SET_BIT = re.compile(r"(?<!\S)([A-Za-z][A-Za-z0-9_]*)\+(?!\S)")  # a whole word "Name+"
 GPU_CLASSES = ("VGA compatible controller", "3D controller", "Display controller")
 # PCIe Base Spec, Uncorrectable Error Severity register defaults: used only
 # when a capture shows no UESvrt line.
@@ -68,13 +72,15 @@ def parse_lspci(text: str) -> list[LspciDevice]:
     in_aer = False
     field_name: str | None = None
     field_indent = 0
+    joined: list[str] = []  # the current AER field's line and its continuations
     for raw in text.splitlines():
-        line = raw.rstrip()
-        if not line.strip():
+        if not raw or raw.isspace():
             continue
-        indent = len(line.expandtabs(8)) - len(line.expandtabs(8).lstrip())
-        body = line.strip()
+        body = raw.strip()  # each line is copied once or twice, never per character
+        lead = raw[:len(raw) - len(raw.lstrip())]
+        indent = len(lead.expandtabs(8)) if lead else 0
         if indent == 0:
+            _end_field(current, field_name, joined)
             current, in_aer, field_name = _header(body), False, None
             if current is not None:
                 if len(devices) >= MAX_DEVICES:
@@ -85,8 +91,9 @@ def parse_lspci(text: str) -> list[LspciDevice]:
             continue
         if field_name is not None and indent > field_indent and not _KEY.match(body):
             current.aer[field_name] += _bits(body)
-            current.lines[field_name] += " " + " ".join(body.split())
+            joined.append(" ".join(body.split()))  # joined once the field ends: no concatenation per line
             continue
+        _end_field(current, field_name, joined)
         field_name = None
         if body.startswith("Capabilities:"):
             in_aer = bool(_AER_CAP.match(body))
@@ -100,22 +107,43 @@ def parse_lspci(text: str) -> list[LspciDevice]:
         if m:
             field_name, field_indent = m.group(1), indent
             current.aer[field_name] = _bits(m.group(2))
-            current.lines[field_name] = f"{field_name}: " + " ".join(m.group(2).split())
+            joined = [f"{field_name}: " + " ".join(m.group(2).split())]
+    _end_field(current, field_name, joined)
     return devices
 
 
+def _end_field(device: LspciDevice | None, name: str | None, parts: list[str]) -> None:
+    """The AER field's line as printed, its continuation lines joined with single spaces."""
+    if device is not None and name is not None and parts:
+        device.lines[name] = " ".join(parts)
+        parts.clear()
+
+
 def _header(line: str) -> LspciDevice | None:
-    m = _HEADER.fullmatch(line)
+    """`BUS:DEV.FN CLASS[ [id]]: NAME`, or None; linear in the line."""
+    m = _ADDRESS.match(line)
     if not m:
+        return None
+    start = m.end()
+    end = _CLASS_END.match(line, start).end()  # type: ignore[union-attr]  # matches any text, if only ""
+    if line.startswith(":", end):
+        name = line[end + 1:]
+    elif _CLASS_ID.match(line, end):
+        name = line[end + 7:]
+    else:
+        return None
+    pci_class = line[start:end].strip()
+    if not pci_class:
         return None
     domain = (m.group(1) or "0000").lower().rjust(4, "0")
     address = f"{domain}:{m.group(2).lower()}:{m.group(3).lower()}.{m.group(4)}"
-    name = re.sub(r"\s*\((?:rev [0-9a-fA-F]+|prog-if [^)]*\])\)", "", m.group(6)).strip()
-    return LspciDevice(address=address, pci_class=m.group(5).strip(), name=name)
+    pieces = _NAME_SUFFIX.split(name)  # the space before each "(rev ..)" goes with it
+    name = "".join([p.rstrip() for p in pieces[:-1]] + pieces[-1:]).strip()
+    return LspciDevice(address=address, pci_class=pci_class, name=name)
 
 
 def _bits(text: str) -> list[str]:
-    return [m.group(1) for m in (_BIT.fullmatch(tok) for tok in text.split()) if m and m.group(2) == "+"]
+    return _SET_BIT.findall(text)
 
 
 def upstream_bridges(devices: list[LspciDevice], gpu: LspciDevice) -> list[LspciDevice]:

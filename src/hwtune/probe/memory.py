@@ -35,7 +35,7 @@ def parse_bracketed(text: str) -> str:
     A file holding one word is that word: what a write leaves in a recorded tree (`apply --root`),
     where the file is a copy and not the kernel's interface.
     """
-    m = re.search(r"\[([^\]\s]+)\]", text)
+    m = re.search(r"\[([^\[\]\s]+)\]", text)  # no "[" inside: each scan stops at the next one
     if m:
         return m.group(1)
     words = text.split()

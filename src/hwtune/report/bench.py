@@ -18,9 +18,19 @@ def precision(r: Result) -> str:
     return str(r.get("precision_executed") or r.get("precision_requested") or "?")
 
 
+def finite(value: Any) -> bool:
+    """A real number a chart can place: not a boolean, NaN, infinite or beyond float range."""
+    import math
+
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and abs(value) <= 1e300 and math.isfinite(value))
+
+
 def is_result(r: Any) -> bool:
-    return (isinstance(r, Mapping) and isinstance(r.get("throughput_fps"), (int, float))
-            and isinstance(r.get("latency_ms"), Mapping))
+    """A saved result whose numbers are numbers (a run file is input like any other)."""
+    if not isinstance(r, Mapping) or not finite(r.get("throughput_fps")) or not isinstance(r.get("latency_ms"), Mapping):
+        return False
+    return all(finite(v) or v is None for v in r["latency_ms"].values())
 
 
 def _time(r: Result) -> float:
@@ -61,7 +71,8 @@ def latency_by_batch(results: Iterable[Result]) -> dict[str, dict[str, list[tupl
     Sync mode, one request at a time, is where a request's latency is the
     model's; several results at one batch (threads, pinning) keep the lowest p50.
     """
-    rows = [r for r in results if is_result(r) and r.get("mode") == "sync" and isinstance(r.get("batch"), int)]
+    rows = [r for r in results if is_result(r) and r.get("mode") == "sync" and isinstance(r.get("batch"), int)
+            and finite(r["batch"])]
     out: dict[str, dict[str, list]] = {}
     groups = newest_run_per(rows, lambda r: (r.get("model"), device_label(r)))
     for (model, label), rs in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0]))):
@@ -82,7 +93,7 @@ def _p(r: Result, q: str) -> float:
 def streams_of(r: Result) -> int | None:
     for key in ("streams", "requests_in_flight", "streams_requested"):
         v = r.get(key)
-        if isinstance(v, int) and v > 0:
+        if isinstance(v, int) and finite(v) and v > 0:
             return v
     return None
 
@@ -136,18 +147,20 @@ def serving_curves(results: Iterable[Result]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     groups = newest_run_per(rows, lambda r: f"{r.get('model')} on {r.get('backend')}/{r.get('device')}")
     for title, rs in sorted(groups.items()):
-        entry: dict[str, Any] = {"slo_ms": rs[0].get("latency_slo_ms"), "series": {}, "max": []}
+        slo = rs[0].get("latency_slo_ms")
+        entry: dict[str, Any] = {"slo_ms": slo if finite(slo) else None, "series": {}, "max": []}
         for r in rs:
             label = batching_label(r)
             pts = []
-            for p in r["curve"]:
-                p99 = (p.get("latency_ms") or {}).get("p99")
-                if isinstance(p.get("qps"), (int, float)) and isinstance(p99, (int, float)):
+            for p in (p for p in r["curve"] if isinstance(p, Mapping)):
+                latency = p.get("latency_ms")
+                p99 = latency.get("p99") if isinstance(latency, Mapping) else None
+                if finite(p.get("qps")) and finite(p99):
                     verdict = "VALID" if p.get("valid") else ("p99 in budget" if p.get("within_slo") else "over budget")
                     pts.append((float(p["qps"]), float(p99), f"{label}: {p['qps']:.1f} QPS, p99 {p99:.2f} ms "
                                 f"({p.get('min_duration_s')} s run, {verdict})"))
             entry["series"][label] = sorted(pts)
-            if isinstance(r.get("max_qps"), (int, float)) and r.get("valid"):
+            if finite(r.get("max_qps")) and r.get("valid"):
                 entry["max"].append((float(r["max_qps"]), _p(r, "p99"), f"{label}: max {r['max_qps']:.1f} QPS, "
                                      f"p99 {_p(r, 'p99'):.2f} ms, LoadGen VALID"))
         out[title] = entry

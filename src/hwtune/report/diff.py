@@ -13,7 +13,7 @@ from typing import Any
 
 from hwtune.errors import ConfigError
 from hwtune.report.fleet import CHECK_FILE, FACTS_FILE
-from hwtune.report.inputs import check_report, read_json
+from hwtune.report.inputs import check_report, facts_doc, read_json
 
 SCHEMA = 1
 
@@ -44,18 +44,8 @@ def _classify(doc: Any, path: Path) -> tuple[Any, Any]:
     if isinstance(doc, dict) and "results" in doc and "status" in doc:
         return check_report(doc, path), None
     if isinstance(doc, dict) and "facts" in doc:
-        return None, _facts_doc(doc, path)
+        return None, facts_doc(doc, path)
     raise ConfigError(f"{path}: neither `hwtune check --json` nor `hwtune facts --json` output")
-
-
-def _facts_doc(doc: Any, path: Path) -> dict[str, Any]:
-    from hwtune.facts import Facts
-
-    try:
-        Facts.from_json(doc)  # the types checked, naming the key
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc.message}") from None
-    return doc
 
 
 def load_side(path: Path, profile: str | None = None) -> Side:
@@ -66,7 +56,7 @@ def load_side(path: Path, profile: str | None = None) -> Side:
     check, facts = path / CHECK_FILE, path / FACTS_FILE
     if check.is_file() or facts.is_file():
         return _from_docs(str(path), check_report(read_json(check), check) if check.is_file() else None,
-                          _facts_doc(read_json(facts), facts) if facts.is_file() else None)
+                          facts_doc(read_json(facts), facts) if facts.is_file() else None)
     if (path / "proc").is_dir() or (path / "sys").is_dir():
         return _probe_snapshot(path, profile)
     raise ConfigError(f"{path}: not a snapshot (no proc/ or sys/) and no {CHECK_FILE} or {FACTS_FILE}")

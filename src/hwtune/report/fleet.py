@@ -16,7 +16,7 @@ from typing import Any
 
 from hwtune.errors import ConfigError
 from hwtune.fsroot import read_path
-from hwtune.report.inputs import check_report, read_json
+from hwtune.report.inputs import check_report, facts_doc, read_json
 
 SCHEMA = 1
 STATUS_ORDER = ("PASS", "WARN", "FAIL", "SKIP", "ERROR")
@@ -29,10 +29,13 @@ class HostResult:
     report: dict[str, Any] | None = None
     facts: dict[str, Any] | None = None
     error: str | None = None  # why there is no report
+    unreadable: bool = False  # its files are there but malformed: `error` says how
 
     @property
     def status(self) -> str:
-        return str(self.report.get("status", "?")) if self.report else "no result"
+        if self.report:
+            return str(self.report.get("status", "?"))
+        return "unreadable" if self.unreadable else "no result"
 
     def statuses(self) -> dict[str, str]:
         if not self.report:
@@ -52,9 +55,20 @@ def load_host_dir(folder: Path) -> HostResult:
         return HostResult(folder.name, error=text.splitlines()[0] if text else "failed (empty error.txt)")
     if check.is_file():
         report = check_report(read_json(check), check)
-        facts_doc = read_json(facts) if facts.is_file() else None
-        return HostResult(folder.name, report, facts_doc if isinstance(facts_doc, dict) else None)
+        return HostResult(folder.name, report, facts_doc(read_json(facts), facts) if facts.is_file() else None)
     return HostResult(folder.name, error=f"no {CHECK_FILE} in {folder}")
+
+
+def load_host(entry: Path) -> HostResult:
+    """One host's results; files that are there but malformed make it unreadable, with the reason,
+    and never stop the rest of the fleet from being shown."""
+    name = entry.name if entry.is_dir() else entry.stem
+    try:
+        if entry.is_dir():
+            return load_host_dir(entry)
+        return HostResult(name, check_report(read_json(entry), entry))
+    except ConfigError as exc:
+        return HostResult(name, error=exc.message, unreadable=True)
 
 
 def load_fleet(results_dir: Path) -> list[HostResult]:
@@ -64,10 +78,8 @@ def load_fleet(results_dir: Path) -> list[HostResult]:
     for entry in sorted(results_dir.iterdir()):
         if entry.name.startswith("."):
             continue
-        if entry.is_dir():
-            hosts.append(load_host_dir(entry))
-        elif entry.suffix == ".json":
-            hosts.append(HostResult(entry.stem, check_report(read_json(entry), entry)))
+        if entry.is_dir() or entry.suffix == ".json":
+            hosts.append(load_host(entry))
     if not hosts:
         raise ConfigError(f"{results_dir}: no host results (expected <host>/{CHECK_FILE} or <host>.json)")
     return hosts

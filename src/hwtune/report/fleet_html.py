@@ -25,7 +25,8 @@ def _cell(status: str | None, odd: bool, cls: str, tip: str) -> str:
     if status is None:
         return f'<td class="s {cls}" title="{escape(tip)}: not run" style="background:#fff;color:#999">-</td>'
     mark = " odd" if odd else ""
-    return (f'<td class="s {cls}{mark}" title="{escape(tip)}: {status}{" (differs from the majority)" if odd else ""}"'
+    return (f'<td class="s {cls}{mark}" title="{escape(tip)}: {escape(status)}'
+            f'{" (differs from the majority)" if odd else ""}"'
             f' style="background:{STATUS_COLOR.get(status, "#999")}">{ABBREV.get(status, "?")}</td>')
 
 
@@ -43,9 +44,9 @@ def render_fleet_html(hosts: list[HostResult], title: str, generated: str) -> st
         info = by_name[h.name]
         if h.report is None:
             # width:0 + min-width:100%: a long error wraps inside the row instead of widening a column
-            body_rows.append(f'<tr><td class="host"><b>{escape(h.name)}</b></td><td>{badge("no result")}</td>'
-                             f'<td colspan="{len(rows) + 1}"><div style="width:0;min-width:100%">no result: '
-                             f'{escape(h.error or "")}</div></td></tr>')
+            body_rows.append(f'<tr><td class="host"><b>{escape(h.name)}</b></td><td>{badge(h.status)}</td>'
+                             f'<td colspan="{len(rows) + 1}"><div style="width:0;min-width:100%">'
+                             f'{escape(h.status)}: {escape(h.error or "")}</div></td></tr>')
             continue
         st = h.statuses()
         cells = "".join(_cell(st.get(r.id), h.name in r.differ, cls[r.id], f"{h.name} {r.id}") for r in rows)

@@ -7,14 +7,13 @@ what it says, or it is a one-line error naming it.
 
 from __future__ import annotations
 
-import json
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hwtune.errors import ConfigError
+from hwtune.errors import ConfigError, parse_json
 from hwtune.report.bench import is_result
 
 
@@ -28,10 +27,10 @@ def host_name(root: Path | None) -> str:
 
         # inside a tree someone else recorded: resolved inside it, a regular file, capped
         data, _more = RootFS(root).read_file("/hwtune-snapshot.json", 1024 * 1024)
-        manifest = json.loads(data.decode("utf-8"))
+        manifest = parse_json(data.decode("utf-8"), "hwtune-snapshot.json")
         if isinstance(manifest, dict) and manifest.get("hostname"):
             return str(manifest["hostname"])
-    except (OSError, ValueError):
+    except (OSError, ValueError, ConfigError):
         pass
     return Path(root).resolve().name
 
@@ -59,10 +58,12 @@ class Loaded:
 
     def add_journal(self, doc: Any, shown: Path) -> None:
         """Keep an apply journal; anything without a 'steps' list is passed over, with the reason."""
-        if isinstance(doc, dict) and isinstance(doc.get("steps"), list):
-            self.docs.append(doc)
-        else:
+        if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list):
             self.skipped.append(f"{shown}: not a hwtune journal (no 'steps' list)")
+        elif not all(isinstance(s, dict) for s in doc["steps"]):
+            self.skipped.append(f"{shown}: not a hwtune journal (a step is not an object)")
+        else:
+            self.docs.append(doc)
 
 
 def read_json(path: Path) -> Any:
@@ -72,6 +73,17 @@ def read_json(path: Path) -> Any:
 
 
 CHECK_STATUSES = ("PASS", "WARN", "FAIL", "SKIP", "ERROR")
+# the text fields of a result a page or table shows: each a string when present
+RESULT_TEXTS = ("title", "message", "fix", "rationale", "source", "area")
+MAX_COUNT = 10 ** 9  # a host runs a few hundred checks
+
+
+def _counts(counts: dict[str, Any], bad) -> None:  # noqa: ANN001 - the error maker of check_report
+    for status, n in counts.items():
+        if status.upper() not in CHECK_STATUSES:
+            raise bad(f"counts.{status}", f"one of {', '.join(CHECK_STATUSES)}", status)
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_COUNT:
+            raise bad(f"counts.{status}", f"a count from 0 to {MAX_COUNT:,}", n)
 
 
 def check_report(doc: Any, path: Path | str) -> dict[str, Any]:
@@ -90,14 +102,29 @@ def check_report(doc: Any, path: Path | str) -> dict[str, Any]:
     for key, kind, wanted in (("profile", str, "a string"), ("counts", dict, "an object")):
         if doc.get(key) is not None and not isinstance(doc[key], kind):
             raise bad(key, wanted, doc[key])
+    _counts(doc.get("counts") or {}, bad)
     for n, r in enumerate(doc["results"]):
         if not isinstance(r, dict):
             raise bad(f"results[{n}]", "an object", r)
         if not isinstance(r.get("id"), str):
             raise bad(f"results[{n}].id", "a string", r.get("id"))
+        for key in RESULT_TEXTS:
+            if r.get(key) is not None and not isinstance(r[key], str):
+                raise bad(f"results[{n}].{key}", "a string", r[key])
         if not isinstance(r.get("status"), str) or r["status"].upper() not in CHECK_STATUSES:
             raise ConfigError(f"{path}: key 'results[{n}].status': expected one of {', '.join(CHECK_STATUSES)}, "
                               f"got {r.get('status')!r}")
+    return doc
+
+
+def facts_doc(doc: Any, path: Path | str) -> dict[str, Any]:
+    """A saved `hwtune facts --json` document, its types checked (naming the key); else a ConfigError."""
+    from hwtune.facts import Facts
+
+    try:
+        Facts.from_json(doc)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc.message}") from None
     return doc
 
 
@@ -164,7 +191,6 @@ def load_journals(folder: Path) -> Loaded:
 def load_root_journals(root: Path) -> Loaded:
     """The journals `hwtune apply` kept for this root, read inside the root (a link in a recorded
     tree never leads to a folder outside it); $HWTUNE_STATE_DIR is a path on this machine."""
-    import json
     import os
 
     from hwtune.apply.journal import MAX_JOURNAL_BYTES, STATE_DIR_ENV, STATE_SUBDIR
@@ -189,9 +215,12 @@ def load_root_journals(root: Path) -> Loaded:
         shown = Path(root) / folder.lstrip("/") / name
         try:
             data, more = fs.read_file(f"{folder}/{name}", MAX_JOURNAL_BYTES, whole=True)
-            doc = None if more else json.loads(data.decode("utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            doc = None if more else parse_json(data.decode("utf-8"), shown)
+        except (OSError, UnicodeDecodeError) as exc:
             loaded.skipped.append(f"{shown}: cannot read: {reason(exc) if isinstance(exc, OSError) else exc}")
+            continue
+        except ConfigError as exc:
+            loaded.skipped.append(exc.message)
             continue
         loaded.add_journal(doc, shown)
     return loaded

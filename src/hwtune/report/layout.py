@@ -56,8 +56,10 @@ def badge(status: str) -> str:
 
 
 def counts_line(counts: dict[str, int]) -> str:
+    """Status counts; only whole numbers are shown (a saved report is checked by inputs.check_report)."""
     return '<span class="counts">' + "".join(
-        f"<span>{badge(st)} {n}</span>" for st, n in counts.items() if n) + "</span>"
+        f"<span>{badge(st)} {n:d}</span>" for st, n in counts.items()
+        if isinstance(n, int) and not isinstance(n, bool) and n) + "</span>"
 
 
 def cell(value: Any) -> str:

@@ -83,7 +83,7 @@ def _findings(report: dict[str, Any]) -> str:
         fix = f'<div>fix:</div><pre class="fix">{escape(r["fix"])}</pre>' if r.get("fix") else ""
         source = r.get("source") or ""
         link = (f' <a href="{escape(source.split()[0])}" rel="noreferrer">source</a>'
-                if source.startswith("http") else escape(source))
+                if source.startswith(("https://", "http://")) else escape(source))
         parts.append(
             f'<div class="finding" style="--c:{color}">{badge(r["status"])} <b>{escape(r.get("id", ""))}</b> '
             f'{escape(r.get("title", ""))}<div>{escape(r.get("message") or "")}</div>'
@@ -194,8 +194,8 @@ def _bench(inp: ReportInputs) -> str:
 
 
 def value_chart(doc: dict[str, Any]) -> str:
-    rows = [e for e in doc.get("estimates", []) if isinstance(e.get("price_usd"), (int, float)) and
-            e["price_usd"] > 0 and isinstance(e.get("throughput_per_s"), (int, float))]
+    rows = [e for e in doc.get("estimates", []) if isinstance(e, dict) and bench.finite(e.get("price_usd"))
+            and e["price_usd"] > 0 and bench.finite(e.get("throughput_per_s"))]
     rows.sort(key=lambda e: e["throughput_per_s"] / e["price_usd"], reverse=True)
     classes = _colors(sorted({str(e.get("class", "")) for e in rows}))
     bars = [(f"{e.get('gpu')} {e.get('precision', '')}".strip(), 1000 * e["throughput_per_s"] / e["price_usd"],

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 
 from hwtune import __version__
 from hwtune.report.bench import latest_by_config
+from hwtune.report.text import inert
 
 STATUSES = ("pass", "warn", "fail", "skip", "error")
 
@@ -33,7 +34,7 @@ NUMBER_FACTS = (
 
 
 def _label_value(value: Any) -> str:
-    text = "" if value is None else str(value)
+    text = "" if value is None else inert(str(value))  # a host's value never sends ESC to a terminal
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 

@@ -9,10 +9,12 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from hwtune.console import InertConsole
 from hwtune.render import STATUS_STYLE, table_box
 from hwtune.report.fleet import HostResult, check_rows, fleet_json
 from hwtune.report.text import show
 
+NO_REPORT = ("no result", "unreadable")
 MAX_HOST_COLUMNS = 10  # beyond this a check row lists only the hosts that differ
 
 
@@ -22,8 +24,8 @@ def _print(console: Console, table: Table) -> None:
         console.print(table)
         return
     need = Measurement.get(console, console.options.update(width=10_000), table).maximum
-    whole = Console(file=console.file, width=max(console.width, need), highlight=False, color_system=None,
-                    markup=False)
+    whole = InertConsole(file=console.file, width=max(console.width, need), highlight=False, color_system=None,
+                         markup=False)
     whole.print(table)
 
 
@@ -64,13 +66,13 @@ def render_fleet(console: Console, hosts: list[HostResult]) -> None:
         hosts_t.add_column(col)
     for h in summary["hosts"]:
         counts = ", ".join(f"{n} {st}" for st, n in (h["counts"] or {}).items() if n)
-        hosts_t.add_row(h["name"], _status(h["status"].upper()) if h["status"] != "no result" else
-                        Text("no result", style="bold magenta"), show(h["profile"]),
+        hosts_t.add_row(h["name"], _status(h["status"].upper()) if h["status"] not in NO_REPORT else
+                        Text(h["status"], style="bold magenta"), show(h["profile"]),
                         counts or "-", ", ".join(h["differs_from_majority"]) or "-")
     _print(console, hosts_t)
     for h in summary["hosts"]:
         if h["error"]:
-            console.print(Text(f"{h['name']}: no result: {h['error']}", style="magenta"), soft_wrap=True)
+            console.print(Text(f"{h['name']}: {h['status']}: {h['error']}", style="magenta"), soft_wrap=True)
 
 
 def render_diff(console: Console, d: dict[str, Any]) -> None:

@@ -6,6 +6,20 @@ import json
 from typing import Any
 
 
+# C0 controls but tab and newline (the lines' own structure), DEL and C1 (0x9b is a one-byte CSI),
+# and the Unicode bidirectional controls (a "Trojan Source" name reads as something else).
+_CONTROLS = [c for c in range(0x20) if c not in (0x09, 0x0A)] + list(range(0x7F, 0xA0))
+_BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+# A lone surrogate (a file name that was not UTF-8) cannot be encoded for the terminal at all.
+_SURROGATES = range(0xD800, 0xE000)
+INERT = {c: f"\\x{c:02x}" for c in _CONTROLS} | {c: f"\\u{c:04x}" for c in (*_BIDI, *_SURROGATES)}
+
+
+def inert(text: str) -> str:
+    """`text` with every control character, bidirectional control and lone surrogate written out ("\\x1b")."""
+    return text if text.isprintable() else text.translate(INERT)
+
+
 def show(value: Any, limit: int = 8) -> str:
     """One line for a fact or observed value; a large per-CPU map becomes its distinct values."""
     if value is None:
