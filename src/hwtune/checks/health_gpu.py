@@ -13,11 +13,11 @@ import re
 from collections import Counter
 from typing import Any, Mapping
 
-from hwtune.health.events import evidence, log_events
+from hwtune.health.events import evidence, log_events, log_read
 from hwtune.checks.gpu import NO_GPU, _gpus, _label
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts, Gpu, GpuHealth
-from hwtune.health.xid import SEVERITIES, Xid, classify
+from hwtune.health.xid import SEVERITIES, Xid, classify, fix_for
 
 AREA = "gpu"
 
@@ -42,7 +42,7 @@ def _with_health(facts: Facts, field: str) -> tuple[list[tuple[Gpu, GpuHealth]],
 
 # -- gpu.xid ----------------------------------------------------------------------------
 
-@check("gpu.xid", fix=("gpus",), application_severity="warn")
+@check("gpu.xid", fix=("gpus", "action"), application_severity="warn")
 def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
     events, why = log_events(facts, "xid", "gpu_off_bus", "gpu_uuid", whole_log=False)
     expected = "no Xid event that needs a GPU reset or replacement"
@@ -60,8 +60,9 @@ def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
     if not per_gpu:
         if facts.get("gpu.count") == 0:
             return skip(NO_GPU, expected)
-        return passed(f"no Xid event in the kernel log ({source})", expected)
+        return passed(f"no Xid event in {log_read(facts)}", expected)
     findings = []
+    fixes: dict[str, str] = {}
     for bus, seen in sorted(per_gpu.items()):
         counts = Counter(x.code for _, x in seen)
         key_event, key_xid = max(seen, key=lambda s: _xid_rank(s[1]))  # the GPU's worst event
@@ -70,6 +71,7 @@ def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
         codes = ", ".join(f"Xid {code} x{n} ({classify(code).description.split(' (')[0]})"
                           for code, n in sorted(counts.items()))
         times = sorted(e["time"] for e, _ in seen)
+        fixes[bus] = fix_for(key_xid, key_event.get("detail", ""), bus)
         findings.append((rank, bus, f"{name}: {codes}, {times[0]} .. {times[-1]}; e.g. {evidence(key_event)}"
                          + (f"; NVIDIA's action: {key_xid.nvidia_action}" if key_xid.nvidia_action else "")))
     findings.sort(key=lambda f: (-f[0], f[1]))
@@ -78,11 +80,13 @@ def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
     if worst == "info":
         return passed(observed, expected, "only informational Xid events")
     bad = [bus for rank, bus, _ in findings if rank == findings[0][0]]
+    action = "; ".join(f"{bus}: {fixes[bus]}" for bus in bad) if len(bad) > 1 else fixes[bad[0]]
     if worst == "fail":
         return problem(observed, expected, f"{len(bad)} GPU(s) logged Xid events that need a GPU reset, a reboot "
-                       "or service", gpus=", ".join(bad))
+                       "or service", gpus=", ".join(bad), action=action)
     return problem(observed, expected, "Xid events the application caused (or NVIDIA says to investigate); "
-                   "the GPU itself keeps serving", severity_key="application_severity", gpus=", ".join(bad))
+                   "the GPU itself keeps serving", severity_key="application_severity", gpus=", ".join(bad),
+                   action=action)
 
 
 def _xid_rank(xid: Xid) -> int:

@@ -64,9 +64,21 @@ def _prefilter(rules: tuple[Rule, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(sorted({re.escape(n) for r in rules for n in r.needles})))
 
 
+# printk's caller id ("[T1234] ", "[C2] ") before the message, with CONFIG_PRINTK_CALLER
+_CALLER = re.compile(r"\[ {0,6}[TC]\d{1,10}\] ?")
+
+
+def _message_start(message: str) -> int:
+    m = _CALLER.match(message)
+    return m.end() if m else 0
+
+
 def match_events(lines: Iterable[Any], rules: tuple[Rule, ...] | None = None) -> tuple[list[dict[str, Any]], int]:
     """(events, how many more matched than MAX_EVENTS kept). `lines` are
-    LogLine records (time, message, continued)."""
+    LogLine records (time, message, continued). Each rule is matched at the
+    start of the message (`re.match`, never `search`): text further on in a
+    line, where a user's file or process name lands, is never read as the
+    kernel's."""
     rules = load_rules() if rules is None else rules
     prefilter = _prefilter(rules)
     lines = list(lines)
@@ -76,20 +88,19 @@ def match_events(lines: Iterable[Any], rules: tuple[Rule, ...] | None = None) ->
     for i, line in enumerate(lines):
         if prefilter is not None and not prefilter.search(line.message):
             continue  # most lines: one search for every rule's needles at once
+        start = _message_start(line.message)
         for rule in rules:
             if rule.needles and not any(n in line.message for n in rule.needles):
                 continue
             if rule.lines > 1:
-                window = "\n".join(messages[i:i + rule.lines])
-                m = rule.regex.search(window)
-                if m is None or m.start() >= len(messages[i]):
-                    continue
+                window = "\n".join(m[_message_start(m):] for m in messages[i:i + rule.lines])
+                m = rule.regex.match(window)
                 text = " / ".join(messages[i:i + rule.lines])
             else:
-                m = rule.regex.search(line.message)
-                if m is None:
-                    continue
+                m = rule.regex.match(line.message, start)
                 text = line.message
+            if m is None:
+                continue
             if len(events) >= MAX_EVENTS:
                 dropped += 1
                 break
