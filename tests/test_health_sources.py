@@ -148,7 +148,7 @@ def test_a10_text_capture_has_the_pending_remap():
 def test_text_parser_refuses_what_is_not_nvidia_smi_q():
     from hwtune.errors import ParseError
 
-    with pytest.raises(ParseError, match="NVSMI LOG"):
+    with pytest.raises(ParseError, match="could not parse it as nvidia-smi -q output"):
         parse_nvidia_smi_text("<nvidia_smi_log/>")
 
 
