@@ -88,13 +88,15 @@ def check_persistenced(facts: Facts, p: Mapping[str, Any]) -> Finding:
         "; persistence mode on for every GPU" if all_on else f"; persistence off on {', '.join(off) or 'some GPUs'}")
     if all_on:
         return passed(observed, "nvidia-persistenced running, or persistence mode on every GPU")
-    sockets = facts.get("cpu.sockets") or 1
+    sockets = facts.get("cpu.sockets")
     # Without persistence the driver tears down GPU state whenever no client
     # holds it: every new process pays seconds of initialisation, longer on
-    # multi-socket boxes where memory is pinned across NUMA nodes.
+    # multi-socket boxes where memory is pinned across NUMA nodes. Unknown
+    # sockets: the text says nothing of them, the severity is the one-socket one.
     return problem(observed, "nvidia-persistenced running",
-                   f"GPUs lose driver state between processes ({sockets} socket(s))",
-                   severity_key="multi_socket_severity" if sockets > 1 else "single_socket_severity")
+                   "GPUs lose driver state between processes" + (f" ({sockets} sockets)" if sockets and sockets > 1
+                                                                 else " (1 socket)" if sockets == 1 else ""),
+                   severity_key="multi_socket_severity" if sockets and sockets > 1 else "single_socket_severity")
 
 
 # A GPU passed through to a virtual machine (nvidia-smi "Virtualization Mode:
