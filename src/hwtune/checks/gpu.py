@@ -41,8 +41,9 @@ def _gpus(facts: Facts) -> tuple[Gpu, ...] | str:
     if facts.gpus:
         good = tuple(g for g in facts.gpus if g.error is None)
         return good or "no GPU answered the driver"
-    if facts.get("gpu.count") == 0 or (facts.get("gpu.count") is None and not facts.get("pci.nvidia_devices")):
+    if facts.get("gpu.count") == 0:
         return no_gpu(facts)
+    # unknown is not none: a capture that could not be parsed, a snapshot without the PCI tree
     return f"GPU details unknown: {facts.reason('gpu.count') or 'the driver lists no GPU'}"
 
 

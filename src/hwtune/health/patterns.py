@@ -12,6 +12,7 @@ from typing import Any, Iterable, NamedTuple
 from hwtune.errors import ConfigError, read_toml
 
 PATTERNS = Path(__file__).with_name("kernel_log.toml")
+NEEDLE_SPAN = 512  # a rule's needle lies within the first 512 characters of the message it matches
 MAX_EVENTS = 2000  # a log flooded with one message keeps the first ones; the count says how many more
 
 
@@ -64,6 +65,12 @@ def _prefilter(rules: tuple[Rule, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(sorted({re.escape(n) for r in rules for n in r.needles})))
 
 
+@lru_cache(maxsize=256)
+def _rules_for(rules: tuple[Rule, ...], needles: frozenset[str]) -> tuple[Rule, ...]:
+    """The rules, in their order, that hold one of these needles (no two needles overlap in text)."""
+    return tuple(r for r in rules if not r.needles or needles.intersection(r.needles))
+
+
 # printk's caller id ("[T1234] ", "[C2] ") before the message, with CONFIG_PRINTK_CALLER
 _CALLER = re.compile(r"\[ {0,6}[TC]\d{1,10}\] ?")
 
@@ -86,12 +93,18 @@ def match_events(lines: Iterable[Any], rules: tuple[Rule, ...] | None = None) ->
     events: list[dict[str, Any]] = []
     dropped = 0
     for i, line in enumerate(lines):
-        if prefilter is not None and not prefilter.search(line.message):
-            continue  # most lines: one search for every rule's needles at once
         start = _message_start(line.message)
-        for rule in rules:
-            if rule.needles and not any(n in line.message for n in rule.needles):
+        # every rule is anchored and its needle sits in the kernel's own prefix: the head of the
+        # message is all the needles are looked for in (a crafted 1 MiB line costs no more)
+        head = line.message[start:start + NEEDLE_SPAN]
+        if prefilter is None:
+            candidates = rules
+        else:  # most lines: one search for every rule's needles at once, and no rule to try
+            found = prefilter.findall(head)
+            if not found:
                 continue
+            candidates = _rules_for(rules, frozenset(found))
+        for rule in candidates:
             if rule.lines > 1:
                 window = "\n".join(m[_message_start(m):] for m in messages[i:i + rule.lines])
                 m = rule.regex.match(window)

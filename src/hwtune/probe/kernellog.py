@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from hwtune.host import Host
 from hwtune.probe.logparse import (FROM_JOURNAL, FROM_KMSG, FROM_SYSLOG, NOT_RECORDED, LogLine, Parsed,
-                                   dmesg_text, format_kmsg, is_kmsg_text, kmsg_record_text, parse_journal_json,
+                                   dmesg_text, format_kmsg, is_kmsg_text, kmsg_record_text, log_lines, parse_journal_json,
                                    parse_kmsg, parse_log, parse_log_line, parse_text)
 
 __all__ = ["KernelLog", "LogLine", "read_kernel_log", "parse_log", "parse_log_line", "format_kmsg", "dmesg_text"]
@@ -66,7 +66,7 @@ def _read_recorded(host: Host) -> KernelLog:
     kmsg = host.runner.observe(KMSG_OBSERVED, str)
     if kmsg.ok:  # /dev/kmsg as a snapshot recorded it: records since facilities were kept, dmesg text before
         if is_kmsg_text(kmsg.stdout):
-            log = _from_kmsg(host, parse_kmsg(kmsg.stdout.splitlines()), "dmesg")
+            log = _from_kmsg(host, parse_kmsg(log_lines(kmsg.stdout)), "dmesg")
         else:
             log = _log("dmesg", parse_text(kmsg.stdout), NOT_RECORDED)
         if log.source is not None:
@@ -192,7 +192,7 @@ def _text_coverage(lines: tuple[LogLine, ...]) -> str:
 def _parse_raw(text: str) -> Parsed:
     """`dmesg -r`: "<6>[  518.050606] message"; <N> is facility << 3 | level, as in kmsg."""
     records = []
-    for line in text.splitlines():
+    for line in log_lines(text):
         head, sep, rest = line.partition(">")
         if not sep or not head.startswith("<") or not head[1:].isdecimal() or len(head) > 7:
             continue

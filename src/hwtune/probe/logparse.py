@@ -23,6 +23,9 @@ from functools import cache
 from typing import Any, Iterable, NamedTuple
 
 KERN_FACILITY = 0
+# The longest line worth reading: a /dev/kmsg record is at most 8 KiB; the rest of a longer
+# line is no kernel message's start and is not copied (a crafted 16 MiB line costs one find)
+MAX_LINE = 16 * 1024
 NOT_RECORDED = "facility not recorded"
 FROM_KMSG = "kernel records (facility 0) of /dev/kmsg"
 FROM_JOURNAL = "journal entries of _TRANSPORT=kernel"
@@ -43,6 +46,18 @@ class Parsed(NamedTuple):
     first_seq: int | None = None  # kmsg: the first record's sequence number (0: nothing lost since boot)
     first_usec: int | None = None  # kmsg / journal: microseconds since boot of the first record kept
     first_realtime_usec: int | None = None  # journal: wall-clock time of the first entry kept
+
+
+def log_lines(text: str, max_line: int = MAX_LINE):
+    """The lines of a log, split at "\n" only (the kernel and syslog escape other line breaks),
+    each cut at `max_line` characters."""
+    pos, size = 0, len(text)
+    while pos < size:
+        end = text.find("\n", pos)
+        if end < 0:
+            end = size
+        yield text[pos:min(end, pos + max_line)].rstrip("\r")
+        pos = end + 1
 
 
 # -- /dev/kmsg records ----------------------------------------------------------------
@@ -73,7 +88,7 @@ def parse_kmsg_record(record: str) -> KmsgRecord | None:
 def is_kmsg_text(text: str) -> bool:
     """Whether recorded text holds kmsg records (a snapshot's observed/kmsg.txt since
     records kept their facility) rather than the `dmesg` text earlier snapshots wrote."""
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    first = next((ln for ln in log_lines(text) if ln.strip()), "")
     return parse_kmsg_record(first) is not None
 
 
@@ -110,7 +125,7 @@ def parse_journal_json(text: str) -> Parsed:
     lines: list[LogLine] = []
     foreign = 0
     first: dict[str, Any] | None = None
-    for raw in text.splitlines():
+    for raw in log_lines(text, 4 * MAX_LINE):
         entry = _json_object(raw)
         if entry is None:
             continue
@@ -164,17 +179,16 @@ _KERNEL_TIME = r"(?:\[ {0,12}\d{1,12}\.\d{1,9}\] ?)?"
 # compiled on first use: a live host reads /dev/kmsg and never needs them (~3 ms at start-up)
 _DMESG_FORMATS = (
     # dmesg --decode: "kern  :warn  : " before the time; --time-format iso: 2024-11-15T12:02:03,470068+00:00
-    r"(?:[a-z]{1,8} {0,8}: {0,8}[a-z]{1,8} {0,8}: )?(?P<t>" + _ISO + r") (?P<m>.*)",
+    r"(?:[a-z]{1,8} {0,8}: {0,8}[a-z]{1,8} {0,8}: )?(?P<t>" + _ISO + r") ",
     # raw: [  518.050606]; -T: [Fri Apr  5 21:29:39 2024]; -H: [Apr 5 21:29] or [  +0.000010]
     r"(?:[a-z]{1,8} {0,8}: {0,8}[a-z]{1,8} {0,8}: )?\[(?P<t> {0,12}\+?\d{1,12}\.\d{1,9}|" + _DAY + r" " + _MONTH
-    + r" {1,2}\d{1,2} \d{2}:\d{2}:\d{2} \d{4}|" + _MONTH + r" ?\d{1,2} \d{2}:\d{2}(?::\d{2})?)\] ?(?P<m>.*)",
+    + r" {1,2}\d{1,2} \d{2}:\d{2}:\d{2} \d{4}|" + _MONTH + r" ?\d{1,2} \d{2}:\d{2}(?::\d{2})?)\] ?",
 )
 _SYSLOG_FORMATS = (
     # traditional syslog / journalctl short: "May 15 23:09:30 host kernel: [  518.050606] message"
-    r"(?P<t>" + _MONTH + r" {1,2}\d{1,2} \d{2}:\d{2}:\d{2}) [^ ]{1,255} (?P<tag>[^ :]{1,64}): ?" + _KERNEL_TIME
-    + r"(?P<m>.*)",
+    r"(?P<t>" + _MONTH + r" {1,2}\d{1,2} \d{2}:\d{2}:\d{2}) [^ ]{1,255} (?P<tag>[^ :]{1,64}): ?" + _KERNEL_TIME,
     # RFC 3339 (rsyslog's default on newer distributions) and journalctl -o short-iso
-    r"(?P<t>" + _ISO + r") [^ ]{1,255} (?P<tag>[^ :]{1,64}): ?" + _KERNEL_TIME + r"(?P<m>.*)",
+    r"(?P<t>" + _ISO + r") [^ ]{1,255} (?P<tag>[^ :]{1,64}): ?" + _KERNEL_TIME,
 )
 
 
@@ -188,9 +202,9 @@ def parse_log_line(raw: str, *, syslog: bool = False) -> tuple[str, str, str | N
     `syslog`: only the syslog forms, which name a tag."""
     for pattern in _compiled("syslog" if syslog else "any"):
         m = pattern.match(raw)
-        if m:
+        if m:  # the patterns end where the message starts: the message is never scanned by a regex
             tag = m.groupdict().get("tag")
-            return m.group("t").strip(), m.group("m").rstrip(), tag
+            return m.group("t").strip(), raw[m.end():].rstrip(), tag
     return None
 
 
@@ -201,8 +215,8 @@ def parse_text(text: str, *, syslog: bool = False) -> Parsed:
     lines: list[LogLine] = []
     foreign = 0
     last_time: str | None = None
-    for raw in text.splitlines():
-        if not raw.strip():
+    for raw in log_lines(text):
+        if not raw or raw.isspace():
             continue
         parsed = parse_log_line(raw, syslog=syslog)
         if parsed is None:

@@ -9,6 +9,7 @@ Active" holds "HW Thermal Slowdown"). Keys are flattened to paths
 """
 
 import re
+from functools import cache
 from typing import NamedTuple
 
 from hwtune.errors import ParseError
@@ -48,7 +49,7 @@ def parse_nvidia_smi_text(text: str) -> NvidiaSmiReport:
             blocks.append((m.group(1), current))
             stack = []
             continue
-        if "Unable to determine the device handle" in line and (m := _HANDLE_ERROR.search(line)):
+        if "Unable to determine the device handle" in line and (m := _lost_gpu().search(line)):
             lost.append((m.group(1), m.group(2).strip() or "Unknown Error"))
             continue
         indent = len(line) - len(line.lstrip(" "))
@@ -76,6 +77,12 @@ def parse_nvidia_smi_text(text: str) -> NvidiaSmiReport:
     return NvidiaSmiReport(driver_version=_value(head.get("Driver Version")),
                            cuda_version=_value(head.get("CUDA Version")),
                            attached_gpus=attached, gpus=tuple(gpus))
+
+
+@cache
+def _lost_gpu() -> re.Pattern[str]:
+    """The table's "device handle" line, in either case of "GPU" ("for gpu 0000:3B:00.0", 550+)."""
+    return re.compile(_HANDLE_ERROR.pattern, re.IGNORECASE)
 
 
 def _value(raw: str | None) -> str | None:
