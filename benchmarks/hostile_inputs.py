@@ -5,7 +5,9 @@
    runs it now (the file is capped at 64 KiB before the parser sees it).
 2. A recorded `nvidia-smi -q -x` of 100 MB (a sparse file): time and peak RSS
    of replaying it.
-3. Probing the 96-thread EPYC snapshot in-process through openat2
+3. A crafted kernel log (one line, or a line per piece) from 1 KiB to 16 MiB:
+   parsed and matched against the health rules.
+4. Probing the 96-thread EPYC snapshot in-process through openat2
    (RESOLVE_IN_ROOT) and through the descriptor walk that replaces it.
 
 Run: python benchmarks/hostile_inputs.py [--runs N]
@@ -78,6 +80,28 @@ def probe_figures(runs: int) -> None:
         print(f"probe EPYC snapshot ({label:7}): {median_s * 1000:6.1f} ms median of {runs}")
 
 
+# Kernel-log lines crafted against each rule (issue 19 item 8: 1 MiB of the first took 430 s)
+KERNEL_LOG_PIECES = ("Out of memory: Killed process 1 (", "x invoked oom-killer: gfp_mask=0x",
+                     "NVRM: Xid (PCI:0000:3b:00): ", "pcieport 0000:00:03.1: AER: Multiple ")
+
+
+def kernel_log_figures() -> None:
+    """Parse and match a crafted kernel log, as one line and as a line per piece, from 1 KiB to the
+    16 MiB a recorded output may hold: the time grows linearly."""
+    from hwtune.health.patterns import match_events
+    from hwtune.probe.logparse import parse_text
+
+    for piece in KERNEL_LOG_PIECES:
+        for shape, unit in (("one line", piece), ("line per piece", f"[ 1.000000] {piece}\n")):
+            cells = []
+            for kib in (1, 64, 1024, 16 * 1024):
+                text = "[ 1.000000] " + unit * (kib * 1024 // len(unit)) + "\n"
+                start = time.perf_counter()
+                match_events(parse_text(text).lines)
+                cells.append(f"{kib:>5} KiB {time.perf_counter() - start:7.3f} s")
+            print(f"kernel log {piece[:24]!r:28} {shape:15}: " + "; ".join(cells))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=21)
@@ -87,6 +111,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hwtune-hostile-") as folder:
         os_release_figures(Path(folder))
         recorded_xml_figure(Path(folder))
+    kernel_log_figures()
     probe_figures(args.runs)
 
 
