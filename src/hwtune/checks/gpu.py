@@ -10,6 +10,7 @@ from hwtune.facts import Facts, Gpu
 from hwtune.health.events import evidence
 
 NO_GPU = "no NVIDIA GPU on this host"
+COULD_NOT_PARSE = "could not parse"  # how a parser of recorded nvidia-smi output says it failed
 # kernel-log events only an NVIDIA GPU's driver writes
 GPU_LOG_KINDS = ("xid", "gpu_off_bus", "gpu_uuid", "gpu_reset_required")
 
@@ -41,10 +42,12 @@ def _gpus(facts: Facts) -> tuple[Gpu, ...] | str:
     if facts.gpus:
         good = tuple(g for g in facts.gpus if g.error is None)
         return good or "no GPU answered the driver"
-    if facts.get("gpu.count") == 0:
+    reason = facts.reason("gpu.count") or "the driver lists no GPU"
+    if facts.get("gpu.count") == 0 or (facts.get("gpu.count") is None and not facts.get("pci.nvidia_devices")
+                                       and COULD_NOT_PARSE not in reason):
         return no_gpu(facts)
-    # unknown is not none: a capture that could not be parsed, a snapshot without the PCI tree
-    return f"GPU details unknown: {facts.reason('gpu.count') or 'the driver lists no GPU'}"
+    # a recorded nvidia-smi output that could not be parsed is no proof there is no GPU
+    return f"GPU details unknown: {reason}"
 
 
 def _label(gpu: Gpu) -> str:
