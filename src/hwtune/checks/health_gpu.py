@@ -331,7 +331,7 @@ def _group(events: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, A
 LOST = ("gpu is lost", "unknown error", "device handle", "gpu requires reset")
 SENSORS = ("fan", "temp", "power")  # fields of a sensor, a fan or the board's controller
 # the slot's capability nvidia-smi asks the host for: a hypervisor hides it ("Host Max : Unknown Error")
-HIDDEN_IN_VM = ("Host Max",)
+HIDDEN_IN_VM = ("Host Max", "max_host_link_gen")  # -q text; -q -x
 
 
 @check("gpu.readings", fix=("gpus", "action"), field_severity="warn")
