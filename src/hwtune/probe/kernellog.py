@@ -164,7 +164,8 @@ def _from_kmsg(host: Host, parsed: Parsed, source: str) -> KernelLog:
         coverage = f"the whole kernel log since boot ({len(parsed.lines)} kernel records)"
     else:
         coverage = (f"kernel log from {_when(host, parsed.first_usec or 0)}, boot at {_boot(host)}: earlier events "
-                    f"not seen (the ring buffer wrapped: records before #{parsed.first_seq} are gone)")
+                    f"not seen (records before #{parsed.first_seq} were not read: the ring buffer wrapped, or they lay "
+                    f"beyond the newest {MAX_LOG_BYTES // (1024 * 1024)} MiB)")
     return KernelLog(source, parsed.lines, provenance=FROM_KMSG, coverage=coverage)
 
 
