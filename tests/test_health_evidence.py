@@ -286,7 +286,6 @@ def _parse_and_match(text: str, form: str) -> None:
         match_events(parse_kmsg(log_lines(text)).lines)
     else:
         match_events(parse_text(text, syslog=form == "syslog").lines)
-        match_events(parse_text(text).lines)
 
 
 @pytest.mark.parametrize("one_line", [True, False], ids=["one line", "a line per piece"])
