@@ -77,7 +77,7 @@ def _read_recorded(host: Host) -> KernelLog:
         if not result.ok:
             continue
         only = argv[-1] if "grep" in argv else None
-        log = _parse_form(host, " ".join(argv), result.stdout, form, only)
+        log = _parse_form(" ".join(argv), result.stdout, form, only)
         if log.source is not None:
             return log
         tried.append(f"cmd/{'_'.join(argv)}: {log.reason}")
@@ -94,7 +94,7 @@ def _read_recorded(host: Host) -> KernelLog:
         "var/log/kern.log, var/log/syslog, var/log/messages)"))
 
 
-def _parse_form(host: Host, source: str, text: str, form: str, only: str | None = None) -> KernelLog:
+def _parse_form(source: str, text: str, form: str, only: str | None = None) -> KernelLog:
     if form == "json":
         return _from_journal(parse_journal_json(text), source)
     if form == "raw":
@@ -118,7 +118,7 @@ def _read_live(host: Host) -> KernelLog:
     for argv, form in ((JOURNALCTL, "json"), (DMESG, "raw")):
         result = host.run(argv, timeout_s=LOG_TIMEOUT_S)
         if result.ok:
-            log = _parse_form(host, " ".join(argv), result.stdout[-MAX_LOG_BYTES:], form)
+            log = _parse_form(" ".join(argv), result.stdout[-MAX_LOG_BYTES:], form)
             if log.source is not None:
                 return log
             reasons.append(f"{' '.join(argv[:3])}: {log.reason}" + (
