@@ -79,7 +79,8 @@ def test_xid_evidence_names_the_gpu_the_line_and_its_time():
     (line,) = xid["observed"]
     assert line.startswith("GPU 0000:19:00: Xid 48 x1 (Double Bit ECC Error), Xid 63 x1")
     assert "Xid 94 x9" in line and "[2024-11-15T12:02:03,470068+00:00] NVRM: Xid (PCI:0000:19:00): 48" in line
-    assert "drain 0000:19:00" in xid["fix"]
+    assert xid["fix"].startswith("for 0000:19:00: drain the GPU and reset it when idle (sudo nvidia-smi -r -i "
+                                 "0000:19:00)")
 
 
 def test_fallen_off_the_bus_names_the_uuid_and_the_reading_fails():

@@ -126,15 +126,16 @@ def test_mangled_captures(case, data):
 def test_check_warns_on_a_set_correctable_bit():
     row = check_row(CASES / "rtx3090-rk3568-rxerr", "gpu.pcie_errors")
     assert row["status"] == "WARN"
-    assert row["observed"] == ["GPU 0002:21:00.0: lspci AER correctable RxErr (masked, not reported: "
-                               "AdvNonFatalErr); CESta: RxErr+ BadTLP- BadDLLP- Rollover- Timeout- AdvNonFatalErr+"]
+    assert row["observed"] == ["GPU 0002:21:00.0: lspci AER correctable RxErr (masked AdvNonFatalErr: usual on a "
+                               "healthy link); CESta: RxErr+ BadTLP- BadDLLP- Rollover- Timeout- AdvNonFatalErr+"]
     assert "0002:21:00.0" in row["fix"]
 
 
 @pytest.mark.parametrize("case, lines", [
-    ("rtx3090-rk3588-masked-only", ["GPU 0000:01:00.0: lspci AER status clear (masked, not reported: "
-                                    "AdvNonFatalErr)"]),
-    ("gtx1650s-p5q-rootport", ["GPU 0000:01:00.0: lspci AER status clear (masked, not reported: AdvNonFatalErr)",
+    ("rtx3090-rk3588-masked-only", ["GPU 0000:01:00.0: lspci AER status clear (masked AdvNonFatalErr: usual on "
+                                    "a healthy link)"]),
+    ("gtx1650s-p5q-rootport", ["GPU 0000:01:00.0: lspci AER status clear (masked AdvNonFatalErr: usual on a "
+                               "healthy link)",
                                "0000:00:01.0 (upstream port of GPU 0000:01:00.0): no AER capability in lspci -vvv"]),
 ])
 def test_check_passes_masked_only(case, lines):

@@ -148,7 +148,7 @@ def test_a10_text_capture_has_the_pending_remap():
 def test_text_parser_refuses_what_is_not_nvidia_smi_q():
     from hwtune.errors import ParseError
 
-    with pytest.raises(ParseError, match="NVSMI LOG"):
+    with pytest.raises(ParseError, match="could not parse it as nvidia-smi -q output"):
         parse_nvidia_smi_text("<nvidia_smi_log/>")
 
 
@@ -271,14 +271,16 @@ class _NoKmsgHost(Host):
 
 
 def test_without_kmsg_the_journal_then_dmesg_are_asked():
-    runner = fake_nvml.ScriptedRunner({("journalctl", "-k", "-b", "--no-pager"): (
-        "Jan 27 19:27:15 host kernel: EDAC MC0: 1 CE memory read error on DIMM_A1 (channel:0 slot:0)\n")})
+    journal = ("journalctl", "-k", "-b", "-o", "json", "--no-pager")
+    runner = fake_nvml.ScriptedRunner({journal: (
+        '{"_TRANSPORT":"kernel","_SOURCE_MONOTONIC_TIMESTAMP":"5000000","__REALTIME_TIMESTAMP":"1700000000000000",'
+        '"MESSAGE":"EDAC MC0: 1 CE memory read error on DIMM_A1 (channel:0 slot:0)"}\n')})
     log = read_kernel_log(_NoKmsgHost(runner))
-    assert log.source == "journalctl -k -b --no-pager" and log.lines[0].message.startswith("EDAC MC0: 1 CE")
-    assert runner.asked == [("journalctl", "-k", "-b", "--no-pager")]
+    assert log.source == "journalctl -k -b -o json --no-pager" and log.lines[0].message.startswith("EDAC MC0: 1 CE")
+    assert runner.asked == [journal]
     nothing = fake_nvml.ScriptedRunner()
     log = read_kernel_log(_NoKmsgHost(nothing))
-    assert log.source is None and nothing.asked == [("journalctl", "-k", "-b", "--no-pager"), ("dmesg",)]
+    assert log.source is None and nothing.asked == [journal, ("dmesg", "-r")]
     assert log.reason.startswith("kernel log not readable: /dev/kmsg: Operation not permitted; journalctl not found")
     assert "run as root" in log.reason
 

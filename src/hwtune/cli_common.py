@@ -10,6 +10,7 @@ command module, so the commands import it plainly and hwtune.cli imports them.
 from __future__ import annotations
 
 import json
+import os
 import math
 import sys
 from pathlib import Path
@@ -151,10 +152,21 @@ def root_dir(root: Path, option: str = "--root") -> Path:
     return root
 
 
+# what a snapshot (or a tree copied from a host) holds at least one of; a folder with none of
+# them is refused as `diff` does, rather than judged as a host where nothing could be read
+SNAPSHOT_CONTENTS = ("proc", "sys", "etc", "cmd", "var/log", "observed", "hwtune-snapshot.json")
+
+
 def host_at(root: Optional[Path]):
     from hwtune.host import Host
 
-    return Host(root_dir(root) if root is not None else "/")
+    if root is None:
+        return Host("/")
+    root = root_dir(root)
+    if os.path.realpath(root) != "/" and not any(os.path.lexists(root / name) for name in SNAPSHOT_CONTENTS):
+        raise ConfigError(f"--root {root}: not a snapshot: it holds none of proc/, sys/, etc/, cmd/, var/log/, "
+                          "observed/ or hwtune-snapshot.json")
+    return Host(root)
 
 
 def load_facts(root: Optional[Path], facts_file: Optional[Path], runtimes: bool = False, host=None):

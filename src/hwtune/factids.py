@@ -40,7 +40,7 @@ CATALOGUE: tuple[FactId, ...] = (
     _f("os.pretty_name", "str", "", "os-release PRETTY_NAME"),
     _f("os.codename", "str", "", "release codename (os-release VERSION_CODENAME or distro)"),
     _f("os.like", "list", "", "os-release ID_LIKE, split into ids"),
-    _f("cpu.arch", "str", "", "CPU architecture (x86_64, aarch64)"),
+    _f("cpu.arch", "str", "", "CPU architecture as /proc/cpuinfo states it, in uname -m's words (x86_64, aarch64, riscv64, loongarch64, ppc64le, s390x)"),
     _f("cpu.vendor", "str", "", "CPU vendor (GenuineIntel, AuthenticAMD, or the Arm implementer)"),
     _f("cpu.model", "str", "", "CPU model name from /proc/cpuinfo"),
     _f("cpu.hypervisor", "bool", "", "the x86 hypervisor flag: this is a virtual machine"),
@@ -92,12 +92,15 @@ CATALOGUE: tuple[FactId, ...] = (
     _f("kernel.log_events", "list", "", "health events matched in the kernel log (health/kernel_log.toml): "
        "kind, time, message and the pattern's fields"),
     _f("kernel.log_events_dropped", "int", "events", "matched events beyond the cap that were not kept"),
+    _f("kernel.log_provenance", "str", "", "what in the kernel log counted as the kernel's: facility-0 kmsg "
+       "records, journal entries of _TRANSPORT=kernel, syslog lines tagged kernel:, or \"facility not recorded\""),
+    _f("kernel.log_coverage", "str", "", "the stretch of time the kernel log covers, and what it cannot have seen"),
     _f("pci.aer", "list", "", "PCIe AER counters (correctable, nonfatal, fatal) of each GPU and its upstream ports"),
     _f("pci.lspci_aer", "list", "", "AER status bits (lspci -vvv CESta/UESta, masked bits apart) of each NVIDIA "
        "GPU and the bridges above it; read where sysfs has no AER counters"),
     _f("memory.edac", "list", "", "EDAC memory controllers with their corrected (ce) and uncorrected (ue) counts"),
-    _f("cpu.thermal_throttle", "dict", "events", "thermal throttle counters: core events summed, package events "
-       "per package"),
+    _f("cpu.thermal_throttle", "dict", "events", "thermal throttle counters: core events summed over physical "
+       "cores (SMT siblings share one counter), package events per package"),
     _f("gpu.table_errors", "list", "", "GPUs the recorded nvidia-smi table could not read (ERR!, no device "
        "handle); set from recorded captures only"),
 )

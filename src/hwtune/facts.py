@@ -37,6 +37,7 @@ class GpuHealth:
     remapped_rows_pending: bool | None = None  # a remap waits for a GPU reset
     remapped_rows_failure: bool | None = None
     reset_required: bool | None = None  # "GPU Reset Status: Reset Required" (driver 535+)
+    recovery_action: str | None = None  # "GPU Recovery Action" as nvidia-smi -q names it: "Node Reboot Required"
     throttle_reasons: tuple[str, ...] | None = None  # active clocks event reasons, NVML's names
     temp_c: int | None = None
     temp_slowdown_c: int | None = None

@@ -79,8 +79,10 @@ GPU_CHECK_PREFIXES = ("gpu.", "nvidia.", "cuda.", "cudnn.")
 
 
 def _no_nvidia_gpu(facts: Facts | None) -> bool:
+    from hwtune.checks.gpu import gpu_seen
+
     return facts is not None and not facts.gpus and (
-        facts.values.get("gpu.count") == 0 or facts.values.get("pci.nvidia_devices") == [])
+        facts.values.get("gpu.count") == 0 or facts.values.get("pci.nvidia_devices") == []) and gpu_seen(facts) is None
 
 
 def _rows(report: Report, facts: Facts | None, verbose: bool) -> list[tuple[str, str, str, str, str]]:
@@ -130,7 +132,8 @@ def render_report(console: Console, report: Report, *, verbose: bool = False, ho
             console.print(Text(f"  why: {r.rationale}\n  source: {r.source}", style="dim"),
                           soft_wrap=not console.is_terminal)
     counts = report.counts()
-    summary = Text(f"{report.status.upper()}: ", style=STATUS_STYLE.get(report.status.upper(), "green"))
+    summary = Text(f"{report.status.upper()}: ", style=STATUS_STYLE.get(report.status.upper(), "green")
+                   if report.status != "nothing judged" else "dim")
     summary.append(", ".join(f"{n} {st}" for st, n in counts.items() if n))
     console.print()
     console.print(summary, soft_wrap=True)

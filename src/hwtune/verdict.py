@@ -15,6 +15,7 @@ from hwtune.profile import Profile
 SCHEMA = 1
 # The report's status is its worst result, in this order.
 WORST_FIRST = (("fail", Status.FAIL), ("error", Status.ERROR), ("warn", Status.WARN))
+NOTHING_JUDGED = "nothing judged"
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,11 @@ class Report:
 
     @property
     def status(self) -> str:
+        """The worst result; "pass" only when some check passed: a report where every check
+        SKIPped judged nothing (exit 0 all the same: only findings exit 1)."""
         present = {r.status for r in self.results}
-        return next((name for name, st in WORST_FIRST if st in present), "pass")
+        worst = next((name for name, st in WORST_FIRST if st in present), None)
+        return worst or ("pass" if Status.PASS in present else NOTHING_JUDGED)
 
     def counts(self) -> dict[str, int]:
         return {st.value: sum(1 for r in self.results if r.status is st) for st in Status}

@@ -7,8 +7,34 @@ from typing import Any, Mapping
 from hwtune.checks.registry import Finding, check, error, passed, problem, skip
 from hwtune.checks.versions import leading_version
 from hwtune.facts import Facts, Gpu
+from hwtune.health.events import evidence
 
 NO_GPU = "no NVIDIA GPU on this host"
+COULD_NOT_PARSE = "could not parse"  # how a parser of recorded nvidia-smi output says it failed
+# kernel-log events only an NVIDIA GPU's driver writes
+GPU_LOG_KINDS = ("xid", "gpu_off_bus", "gpu_uuid", "gpu_reset_required")
+
+
+def gpu_seen(facts: Facts) -> str | None:
+    """A source that shows an NVIDIA GPU (the PCI bus, the nvidia-smi table, the driver's lines in
+    the kernel log); None when none does."""
+    if facts.get("pci.nvidia_devices"):
+        return f"{len(facts.get('pci.nvidia_devices'))} NVIDIA device(s) on the PCI bus"
+    if facts.get("gpu.table_errors"):
+        return "the recorded nvidia-smi output names a GPU"
+    nvrm = [e for e in facts.get("kernel.log_events") or () if e.get("kind") in GPU_LOG_KINDS]
+    if nvrm:
+        return f"{len(nvrm)} NVRM line(s) in the kernel log, e.g. {evidence(nvrm[0])}"
+    return None
+
+
+def no_gpu(facts: Facts) -> str:
+    """Why there is no GPU to judge: "no NVIDIA GPU" only when no source shows one."""
+    seen = gpu_seen(facts)
+    if seen is None:
+        return NO_GPU
+    return (f"NVIDIA GPU present, not readable: {facts.reason('gpu.count') or 'the driver lists no GPU'} "
+            f"(seen: {seen})")
 
 
 def _gpus(facts: Facts) -> tuple[Gpu, ...] | str:
@@ -16,9 +42,12 @@ def _gpus(facts: Facts) -> tuple[Gpu, ...] | str:
     if facts.gpus:
         good = tuple(g for g in facts.gpus if g.error is None)
         return good or "no GPU answered the driver"
-    if facts.get("gpu.count") == 0 or (facts.get("gpu.count") is None and not facts.get("pci.nvidia_devices")):
-        return NO_GPU
-    return f"GPU details unknown: {facts.reason('gpu.count') or 'the driver lists no GPU'}"
+    reason = facts.reason("gpu.count") or "the driver lists no GPU"
+    if facts.get("gpu.count") == 0 or (facts.get("gpu.count") is None and not facts.get("pci.nvidia_devices")
+                                       and COULD_NOT_PARSE not in reason):
+        return no_gpu(facts)
+    # a recorded nvidia-smi output that could not be parsed is no proof there is no GPU
+    return f"GPU details unknown: {reason}"
 
 
 def _label(gpu: Gpu) -> str:
@@ -36,14 +65,14 @@ def check_health(facts: Facts, p: Mapping[str, Any]) -> Finding:
     if facts.get("gpu.count_mismatch"):
         return problem(facts.get("gpu.count_mismatch"), "every attached GPU listed", facts.get("gpu.count_mismatch"))
     if count is None and not pci:
-        return skip(f"{NO_GPU}" if facts.get("pci.nvidia_devices") == [] else
+        return skip(no_gpu(facts) if facts.get("pci.nvidia_devices") == [] else
                     f"GPU count unknown: {facts.reason('gpu.count')}", "every GPU answers")
     if pci and (count or 0) < len(pci):
         return problem(f"{count or 0} GPUs answer, {len(pci)} on the PCI bus", f"{len(pci)} GPUs answer",
                        f"{len(pci) - (count or 0)} NVIDIA device(s) on the PCI bus are not served by the driver"
                        + (f": {facts.reason('gpu.count')}" if count is None else ""))
     if count == 0:
-        return skip(NO_GPU, "every GPU answers")
+        return skip(no_gpu(facts), "every GPU answers")
     return passed(f"{count} GPUs answer", "every GPU answers")
 
 
@@ -63,13 +92,15 @@ def check_persistenced(facts: Facts, p: Mapping[str, Any]) -> Finding:
         "; persistence mode on for every GPU" if all_on else f"; persistence off on {', '.join(off) or 'some GPUs'}")
     if all_on:
         return passed(observed, "nvidia-persistenced running, or persistence mode on every GPU")
-    sockets = facts.get("cpu.sockets") or 1
+    sockets = facts.get("cpu.sockets")
     # Without persistence the driver tears down GPU state whenever no client
     # holds it: every new process pays seconds of initialisation, longer on
-    # multi-socket boxes where memory is pinned across NUMA nodes.
+    # multi-socket boxes where memory is pinned across NUMA nodes. Unknown
+    # sockets: the text says nothing of them, the severity is the one-socket one.
     return problem(observed, "nvidia-persistenced running",
-                   f"GPUs lose driver state between processes ({sockets} socket(s))",
-                   severity_key="multi_socket_severity" if sockets > 1 else "single_socket_severity")
+                   "GPUs lose driver state between processes" + (f" ({sockets} sockets)" if sockets and sockets > 1
+                                                                 else " (1 socket)" if sockets == 1 else ""),
+                   severity_key="multi_socket_severity" if sockets and sockets > 1 else "single_socket_severity")
 
 
 # A GPU passed through to a virtual machine (nvidia-smi "Virtualization Mode:

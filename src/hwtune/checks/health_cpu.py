@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from hwtune.health.events import evidence, log_events
+from hwtune.health.events import evidence, log_events, log_read
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts
 
@@ -22,11 +22,13 @@ def check_thermal_throttle(facts: Facts, p: Mapping[str, Any]) -> Finding:
     observed = []
     if counters is not None:
         packages = ", ".join(f"package {k}: {v}" for k, v in sorted(counters["package_events"].items()))
-        observed.append(f"core throttle events {counters['core_events']}" + (f"; {packages}" if packages else ""))
+        observed.append(f"core throttle events {counters['core_events']} (per physical core)" + (f"; {packages}" if packages else ""))
     observed += [evidence(e) for e in (events or [])[:5]]
     hot = bool(counters and (counters["core_events"] or any(counters["package_events"].values()))) or bool(events)
     if hot:
         where = "; ".join(observed[:2])
         return problem(observed, expected, "the CPUs lowered their clocks to stay under their temperature limit",
                        where=where)
-    return passed("; ".join(observed) or "no throttling message in the kernel log", expected)
+    if events is not None:
+        observed.append(f"no throttling message in {log_read(facts)}")
+    return passed("; ".join(observed), expected)

@@ -13,11 +13,12 @@ import re
 from collections import Counter
 from typing import Any, Mapping
 
-from hwtune.health.events import evidence, log_events
-from hwtune.checks.gpu import NO_GPU, _gpus, _label
+from hwtune.health.events import evidence, log_events, log_read
+from hwtune.checks.gpu import _gpus, _label, no_gpu
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts, Gpu, GpuHealth
-from hwtune.health.xid import SEVERITIES, Xid, classify
+from hwtune.probe.lspci import BENIGN_MASKED
+from hwtune.health.xid import SEVERITIES, Xid, classify, fix_for
 
 AREA = "gpu"
 
@@ -42,7 +43,7 @@ def _with_health(facts: Facts, field: str) -> tuple[list[tuple[Gpu, GpuHealth]],
 
 # -- gpu.xid ----------------------------------------------------------------------------
 
-@check("gpu.xid", fix=("gpus",), application_severity="warn")
+@check("gpu.xid", fix=("gpus", "action"), application_severity="warn")
 def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
     events, why = log_events(facts, "xid", "gpu_off_bus", "gpu_uuid", whole_log=False)
     expected = "no Xid event that needs a GPU reset or replacement"
@@ -59,9 +60,10 @@ def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
             per_gpu.setdefault(_bus(e["bus"]), []).append((e, classify(79)))
     if not per_gpu:
         if facts.get("gpu.count") == 0:
-            return skip(NO_GPU, expected)
-        return passed(f"no Xid event in the kernel log ({source})", expected)
+            return skip(no_gpu(facts), expected)
+        return passed(f"no Xid event in {log_read(facts)}", expected)
     findings = []
+    fixes: dict[str, str] = {}
     for bus, seen in sorted(per_gpu.items()):
         counts = Counter(x.code for _, x in seen)
         key_event, key_xid = max(seen, key=lambda s: _xid_rank(s[1]))  # the GPU's worst event
@@ -70,6 +72,7 @@ def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
         codes = ", ".join(f"Xid {code} x{n} ({classify(code).description.split(' (')[0]})"
                           for code, n in sorted(counts.items()))
         times = sorted(e["time"] for e, _ in seen)
+        fixes[bus] = fix_for(key_xid, key_event.get("detail", ""), bus)
         findings.append((rank, bus, f"{name}: {codes}, {times[0]} .. {times[-1]}; e.g. {evidence(key_event)}"
                          + (f"; NVIDIA's action: {key_xid.nvidia_action}" if key_xid.nvidia_action else "")))
     findings.sort(key=lambda f: (-f[0], f[1]))
@@ -78,11 +81,13 @@ def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
     if worst == "info":
         return passed(observed, expected, "only informational Xid events")
     bad = [bus for rank, bus, _ in findings if rank == findings[0][0]]
+    action = "; ".join(f"{bus}: {fixes[bus]}" for bus in bad) if len(bad) > 1 else fixes[bad[0]]
     if worst == "fail":
         return problem(observed, expected, f"{len(bad)} GPU(s) logged Xid events that need a GPU reset, a reboot "
-                       "or service", gpus=", ".join(bad))
+                       "or service", gpus=", ".join(bad), action=action)
     return problem(observed, expected, "Xid events the application caused (or NVIDIA says to investigate); "
-                   "the GPU itself keeps serving", severity_key="application_severity", gpus=", ".join(bad))
+                   "the GPU itself keeps serving", severity_key="application_severity", gpus=", ".join(bad),
+                   action=action)
 
 
 def _xid_rank(xid: Xid) -> int:
@@ -92,7 +97,7 @@ def _xid_rank(xid: Xid) -> int:
 
 # -- ECC, row remapping, page retirement ---------------------------------------------------
 
-@check("gpu.ecc_errors", fix=("gpus",), aggregate_severity="warn")
+@check("gpu.ecc_errors", fix=("gpus", "action"), aggregate_severity="warn")
 def check_ecc_errors(facts: Facts, p: Mapping[str, Any]) -> Finding:
     expected = "no uncorrectable ECC error"
     found, why = _with_health(facts, "ecc_volatile_uncorrected")
@@ -107,13 +112,20 @@ def check_ecc_errors(facts: Facts, p: Mapping[str, Any]) -> Finding:
                 f"{h.ecc_aggregate_corrected}" for g, h in found]
     if volatile:
         return problem(observed, expected, "uncorrectable (double-bit) ECC errors since the driver loaded: "
-                       "data on these GPUs may be corrupt", gpus=", ".join(g.bus_id or _label(g) for g, _ in volatile))
+                       "data on these GPUs may be corrupt", gpus=", ".join(g.bus_id or _label(g) for g, _ in volatile),
+                       action=ECC_ACTION)
     if aggregate:
         return problem(observed, expected, "uncorrectable ECC errors in the GPU's lifetime record (none since "
                        "the driver loaded)", severity_key="aggregate_severity",
-                       gpus=", ".join(g.bus_id or _label(g) for g, _ in aggregate))
+                       gpus=", ".join(g.bus_id or _label(g) for g, _ in aggregate),
+                       action="nothing to do now (none since the driver loaded): if the count grows, run the NVIDIA "
+                       "field diagnostic")
     corrected = sum((h.ecc_aggregate_corrected or 0) for _, h in found)
     return passed(observed, expected, f"correctable errors only ({corrected} over the GPUs' lives)" if corrected else "")
+
+
+ECC_ACTION = ("drain it and reset it (sudo nvidia-smi -r -i <bus id>) so the row remap or page retirement "
+              "takes effect; if errors return, run the NVIDIA field diagnostic for an RMA")
 
 
 @check("gpu.row_remap", fix=("gpus",))
@@ -139,7 +151,7 @@ def check_row_remap(facts: Facts, p: Mapping[str, Any]) -> Finding:
 # DCGM's health watch fails a GPU at 60 retired pages (SBE + DBE);
 # NVIDIA DCGM dcgm_gpu_hardware_limits.h, DCGM_LIMIT_MAX_RETIRED_PAGES (63 in
 # newer releases, to match the field diagnostic).
-@check("gpu.retired_pages", fix=("gpus",), replace_at_pages=60, below_threshold_severity="warn")
+@check("gpu.retired_pages", fix=("gpus", "action"), replace_at_pages=60, below_threshold_severity="warn")
 def check_retired_pages(facts: Facts, p: Mapping[str, Any]) -> Finding:
     limit = int(p["replace_at_pages"])
     expected = f"no retirement pending and fewer than {limit} retired pages"
@@ -161,10 +173,16 @@ def check_retired_pages(facts: Facts, p: Mapping[str, Any]) -> Finding:
         parts = ([f"a page retirement waits for a reboot or driver reload on {', '.join(_gpu_id(g) for g in pending)}"]
                  if pending else []) + ([f"{limit}+ pages retired on {', '.join(_gpu_id(g) for g in worn)}: "
                                          "replace the GPU"] if worn else [])
-        return problem(observed, expected, "; ".join(parts), gpus=", ".join(_gpu_id(g) for g in pending + worn))
+        action = "; ".join((["drain it and reboot (or reload the nvidia module) to apply the pending retirement"]
+                            if pending else []) + ([f"at {limit}+ retired pages run the NVIDIA field diagnostic "
+                                                    "and file an RMA"] if worn else []))
+        return problem(observed, expected, "; ".join(parts), gpus=", ".join(_gpu_id(g) for g in pending + worn),
+                       action=action)
     if some:
         return problem(observed, expected, f"pages retired, below the replacement threshold of {limit}",
-                       severity_key="below_threshold_severity", gpus=", ".join(_gpu_id(g) for g in some))
+                       severity_key="below_threshold_severity", gpus=", ".join(_gpu_id(g) for g in some),
+                       action=f"nothing to do now (no retirement pending): watch the count and plan a replacement "
+                       f"as it nears {limit}")
     return passed(observed, expected)
 
 
@@ -232,7 +250,7 @@ def check_pcie_errors(facts: Facts, p: Mapping[str, Any]) -> Finding:
                     f"({facts.reason('pci.aer')}), no lspci -vvv AER status ({facts.reason('pci.lspci_aer')}), "
                     f"and the kernel log is not available ({log_why})", expected)
     if facts.get("gpu.count") == 0:  # AER errors of other devices are not this check's
-        return skip(NO_GPU, expected)
+        return skip(no_gpu(facts), expected)
     links = aer if aer is not None else lspci
     gpu_links = {entry["address"] for entry in links} if links else None
     fatal: list[str] = []
@@ -255,7 +273,7 @@ def check_pcie_errors(facts: Facts, p: Mapping[str, Any]) -> Finding:
         observed.extend(_lspci_observed(entry))
         if entry["fatal"]:
             fatal.append(entry["address"])
-        if entry["correctable"] or entry["nonfatal"]:
+        if entry["correctable"] or entry["nonfatal"] or _masked_errors(entry):
             recoverable.append(entry["address"])
     for port, seen in _group(events or [], "port").items():
         if gpu_links is not None and port not in gpu_links:
@@ -285,10 +303,20 @@ def _lspci_observed(entry: Mapping[str, Any]) -> list[str]:
     parts = ([f"correctable {', '.join(entry['correctable'])}"] if entry["correctable"] else []) + (
         [f"uncorrectable fatal {', '.join(entry['fatal'])}"] if entry["fatal"] else []) + (
         [f"uncorrectable non-fatal {', '.join(entry['nonfatal'])}"] if entry["nonfatal"] else [])
-    masked = f" (masked, not reported: {', '.join(entry['masked'])})" if entry["masked"] else ""
-    if not parts:
+    errors = _masked_errors(entry)
+    benign = [b for b in entry["masked"] if b not in errors]
+    masked = (f"; masked (recorded, not reported to the OS): {', '.join(errors)}" if errors else "") + (
+        f" (masked {', '.join(benign)}: usual on a healthy link)" if benign else "")
+    shown = entry["evidence"] + [line for line in entry.get("masked_evidence", ()) if line not in entry["evidence"]]
+    if not parts and not errors:
         return [f"{where}: lspci AER status clear{masked}"]
-    return [f"{where}: lspci AER {'; '.join(parts)}{masked}; {' | '.join(entry['evidence'])}"]
+    return [f"{where}: lspci AER {'; '.join(parts) or 'no unmasked error'}{masked}; {' | '.join(shown)}"]
+
+
+def _masked_errors(entry: Mapping[str, Any]) -> list[str]:
+    """Status bits set under their mask: errors that happened though the mask kept them from being
+    reported; a masked AdvNonFatalErr is what healthy links show."""
+    return [b for b in entry.get("masked", ()) if b != BENIGN_MASKED]
 
 
 def _group(events: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
@@ -296,56 +324,3 @@ def _group(events: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, A
     for e in events:
         out.setdefault(e.get(key, "?"), []).append(e)
     return out
-
-
-# -- unreadable readings ----------------------------------------------------------------------
-
-LOST = ("gpu is lost", "unknown error", "device handle", "gpu requires reset")
-
-
-@check("gpu.readings", fix=("gpus", "action"), field_severity="warn")
-def check_readings(facts: Facts, p: Mapping[str, Any]) -> Finding:
-    expected = "every GPU answers every reading and none waits for a reset"
-    table = facts.get("gpu.table_errors")  # set from recorded captures only
-    if not facts.gpus and table is None:
-        return skip(NO_GPU if facts.get("gpu.count") == 0 else
-                    f"no GPU readings: {facts.reason('gpu.count')}", expected)
-    lost: list[str] = []
-    reset: list[str] = []
-    fields: list[str] = []
-    observed: list[str] = []
-    for g in facts.gpus:
-        if g.error:
-            lost.append(_gpu_id(g))
-            observed.append(f"{_label(g)}: {g.error}")
-            continue
-        if g.health is not None and g.health.reset_required:
-            reset.append(_gpu_id(g))
-            observed.append(f"{_label(g)}: reset required (GPU Reset Status: Reset Required: Yes)")
-        if g.health is not None and g.health.unreadable:
-            fields.append(_gpu_id(g))
-            observed.append(f"{_label(g)}: unreadable {', '.join(g.health.unreadable)}")
-    for row in table or ():
-        where = row.get("bus_id") or f"GPU{row.get('index')}"
-        observed.append(f"{where}: {', '.join(row['fields'])}: {row['message']}")
-        (lost if any(k in row["message"].lower() for k in LOST) else fields).append(where)
-    if lost or reset:
-        what = ([f"the driver cannot read {', '.join(lost)} (lost, unknown error, no device handle)"] if lost
-                else []) + ([f"reset required on {', '.join(reset)}: the driver asks for a GPU reset before the "
-                             "GPU serves again"] if reset else [])
-        action = "; ".join(([LOST_ACTION] if lost else []) + ([RESET_ACTION.format(
-            commands="; ".join(f"nvidia-smi -r -i {bus}" for bus in reset))] if reset else []))
-        return problem(observed, expected, "; ".join(what) + "; the other GPUs still report",
-                       gpus=", ".join(lost + reset), action=action)
-    if fields:
-        return problem(observed, expected, "some readings fail (ERR!): a sensor, fan or the board's "
-                       "management controller is faulty", severity_key="field_severity", gpus=", ".join(fields),
-                       action=FIELD_ACTION)
-    return passed(f"{len(facts.gpus) or len(table or [])} GPU(s) answer every reading", expected)
-
-
-LOST_ACTION = "a lost GPU: drain the host, reboot, reseat the card and check its power"
-# nvidia-smi -r resets one GPU; it refuses while processes use it, hence the drain first
-RESET_ACTION = ("reset required: drain the GPU (stop the processes using it), then reset it as root: {commands} "
-                "(or reboot the host); if the flag comes back, run the field diagnostic")
-FIELD_ACTION = "a failing sensor or fan: check the board and its cooling"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from hwtune.health.events import evidence, log_events
+from hwtune.health.events import evidence, log_events, log_read
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts
 
@@ -18,21 +18,7 @@ def check_machine_check(facts: Facts, p: Mapping[str, Any]) -> Finding:
     events, why = log_events(facts, "mce_logged", "mce_corrected", "mce_uncorrected", "memory_failure", "edac",
                               "ghes")
     edac = facts.get("memory.edac")
-    if events is None and edac is None:
-        return skip(f"no kernel log ({why}) and no EDAC counters ({facts.reason('memory.edac')})", expected)
-    uncorrected: list[str] = []
-    corrected: list[str] = []
-    observed: list[str] = []
-    for e in events or ():
-        kind = e["kind"]
-        bad = (kind in ("mce_uncorrected", "memory_failure") or (kind == "edac" and e.get("type") == "UE")
-               or (kind == "ghes" and e.get("severity", "").lower() != "corrected"))
-        (uncorrected if bad else corrected).append(evidence(e))
-    for mc in edac or ():
-        if mc.get("ue"):
-            uncorrected.append(f"EDAC {mc['mc']}: ue_count {mc['ue']}")
-        if mc.get("ce"):
-            corrected.append(f"EDAC {mc['mc']}: ce_count {mc['ce']}")
+    uncorrected, corrected = _machine_check_records(events or [], edac or [])
     observed = uncorrected + corrected
     if uncorrected:
         return problem(observed, expected, f"{len(uncorrected)} uncorrected machine-check / memory error record(s)",
@@ -40,19 +26,51 @@ def check_machine_check(facts: Facts, p: Mapping[str, Any]) -> Finding:
     if corrected:
         return problem(observed, expected, f"{len(corrected)} corrected machine-check / memory error record(s): "
                        "a DIMM or CPU that starts to fail", severity_key="corrected_severity", where=corrected[0])
-    return passed(f"none in {facts.get('kernel.log_source') or 'the EDAC counters'}", expected)
+    if events is None:  # machine checks are only in the kernel log: clear EDAC counters do not pass
+        counters = "EDAC counters clear" if edac is not None else f"no EDAC counters ({facts.reason('memory.edac')})"
+        return skip(f"kernel log not read ({why}); {counters}", expected)
+    return passed(f"none in {log_read(facts)}" + ("; EDAC counters clear" if edac else ""), expected)
+
+
+def _machine_check_records(events: list[dict[str, Any]], edac: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """(uncorrected, corrected) evidence. A fatal machine check's panic line is the same event as
+    the MCE line before it: counted once."""
+    uncorrected: list[str] = []
+    corrected: list[str] = []
+    for e in events:
+        kind = e["kind"]
+        if e.get("panic") and uncorrected:
+            continue
+        bad = (kind in ("mce_uncorrected", "memory_failure") or (kind == "edac" and e.get("type") == "UE")
+               or (kind == "ghes" and e.get("severity", "").lower() != "corrected"))
+        (uncorrected if bad else corrected).append(evidence(e))
+    for mc in edac:
+        if mc.get("ue"):
+            uncorrected.append(f"EDAC {mc['mc']}: ue_count {mc['ue']}")
+        if mc.get("ce"):
+            corrected.append(f"EDAC {mc['mc']}: ce_count {mc['ce']}")
+    return uncorrected, corrected
 
 
 @check("host.oom", fix=("processes",))
 def check_oom(facts: Facts, p: Mapping[str, Any]) -> Finding:
     expected = "no process killed for lack of memory"
-    events, why = log_events(facts, "oom_kill")
+    events, why = log_events(facts, "oom_kill", "oom_invoked")
     if events is None:
-        return skip(f"kernel log not available: {why}", expected)
-    if not events:
-        return passed(f"no OOM kill in the kernel log ({facts.get('kernel.log_source')})", expected)
-    killed = [f"{e['pid']} ({e['comm']}) at {e['time']}" + (" in a memory cgroup" if e.get("scope", "").startswith(
-        "Memory cgroup") else "") for e in events]
-    names = sorted({e["comm"] for e in events})
-    return problem(killed, expected, f"the kernel killed {len(events)} process(es) for lack of memory: "
-                   + ", ".join(names), processes=", ".join(names))
+        return skip(f"kernel log not read: {why}", expected)
+    killed = [e for e in events if e["kind"] == "oom_kill"]
+    invoked = [e for e in events if e["kind"] == "oom_invoked"]
+    if not killed and not invoked:
+        return passed(f"no OOM kill in {log_read(facts)}", expected)
+    observed = [f"{e['pid']} ({e['comm']}) at {e['time']}" + (" in a memory cgroup" if e.get("scope", "").startswith(
+        "Memory cgroup") else "") for e in killed]
+    if len(invoked) > len(killed):  # the OOM killer ran, and its "Killed process" line is not in the log
+        observed += [f"OOM killer invoked by {e['comm']} at {e['time']}: {evidence(e)}" for e in invoked]
+    names = sorted({e["comm"] for e in killed})
+    if names:
+        return problem(observed, expected, f"the kernel killed {len(killed)} process(es) for lack of memory: "
+                       + ", ".join(names), processes=", ".join(names))
+    callers = sorted({e["comm"] for e in invoked})
+    return problem(observed, expected, f"the OOM killer ran {len(invoked)} time(s) (the process it killed is not "
+                   "in the log)", processes="the host's services (the OOM killer was invoked by "
+                   + ", ".join(callers) + ")")

@@ -15,8 +15,17 @@ def check_thp(facts, p: Mapping[str, Any]) -> Finding:
         return skip(f"THP mode unknown: {facts.reason('mm.thp_enabled')}", expected)
     if mode in p["allowed"]:
         return passed(mode, expected)
-    return problem(mode, expected, "large weight and activation buffers pay for 4 KiB pages (TLB misses)",
+    return problem(mode, expected, THP_COST.get(mode, f"THP mode {mode!r} is not what the profile expects"),
                    mode=p["target"])
+
+
+# What the observed mode costs an inference host (the check's text fits the value seen)
+THP_COST = {
+    "never": "large weight and activation buffers pay for 4 KiB pages (TLB misses)",
+    "always": "every process gets huge pages, wanted or not: small heaps bloat and khugepaged and direct "
+              "compaction stall allocations (latency spikes); madvise gives huge pages to the buffers that ask "
+              "for them (the inference runtimes' allocators do)",
+}
 
 
 @check("vm.swappiness", fix=("value",), max=10)

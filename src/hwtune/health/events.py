@@ -20,6 +20,16 @@ def log_events(facts: Facts, *kinds: str, whole_log: bool = True) -> tuple[list[
     return [e for e in events if e.get("kind") in kinds], ""
 
 
+def log_read(facts: Facts) -> str:
+    """What a PASS rests on: the kernel log read, what it covers and what in it counted
+    ("dmesg: the whole kernel log since boot (812 kernel records)")."""
+    source = facts.get("kernel.log_source") or "the kernel log"
+    coverage = facts.get("kernel.log_coverage")
+    trust = facts.get("kernel.log_provenance")
+    return source + (f": {coverage}" if coverage else "") + (f"; {trust}" if trust else "")
+
+
 def evidence(event: Mapping[str, Any]) -> str:
-    """The log line with its time, as the log showed it."""
-    return f"[{event.get('time', '')}] {event.get('message', '')}"
+    """The log line with its time, as the log showed it, and whether its facility was seen."""
+    facility = " (facility not recorded)" if event.get("facility") == "not recorded" else ""
+    return f"[{event.get('time', '')}] {event.get('message', '')}{facility}"

@@ -12,6 +12,7 @@ from typing import Any, Iterable, NamedTuple
 from hwtune.errors import ConfigError, read_toml
 
 PATTERNS = Path(__file__).with_name("kernel_log.toml")
+NEEDLE_SPAN = 512  # a rule's needle lies within the first 512 characters of the message it matches
 MAX_EVENTS = 2000  # a log flooded with one message keeps the first ones; the count says how many more
 
 
@@ -64,9 +65,27 @@ def _prefilter(rules: tuple[Rule, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(sorted({re.escape(n) for r in rules for n in r.needles})))
 
 
+@lru_cache(maxsize=256)
+def _rules_for(rules: tuple[Rule, ...], needles: frozenset[str]) -> tuple[Rule, ...]:
+    """The rules, in their order, that hold one of these needles (no two needles overlap in text)."""
+    return tuple(r for r in rules if not r.needles or needles.intersection(r.needles))
+
+
+# printk's caller id ("[T1234] ", "[C2] ") before the message, with CONFIG_PRINTK_CALLER
+_CALLER = re.compile(r"\[ {0,6}[TC]\d{1,10}\] ?")
+
+
+def _message_start(message: str) -> int:
+    m = _CALLER.match(message)
+    return m.end() if m else 0
+
+
 def match_events(lines: Iterable[Any], rules: tuple[Rule, ...] | None = None) -> tuple[list[dict[str, Any]], int]:
     """(events, how many more matched than MAX_EVENTS kept). `lines` are
-    LogLine records (time, message, continued)."""
+    LogLine records (time, message, continued). Each rule is matched at the
+    start of the message (`re.match`, never `search`): text further on in a
+    line, where a user's file or process name lands, is never read as the
+    kernel's."""
     rules = load_rules() if rules is None else rules
     prefilter = _prefilter(rules)
     lines = list(lines)
@@ -74,22 +93,27 @@ def match_events(lines: Iterable[Any], rules: tuple[Rule, ...] | None = None) ->
     events: list[dict[str, Any]] = []
     dropped = 0
     for i, line in enumerate(lines):
-        if prefilter is not None and not prefilter.search(line.message):
-            continue  # most lines: one search for every rule's needles at once
-        for rule in rules:
-            if rule.needles and not any(n in line.message for n in rule.needles):
+        start = _message_start(line.message)
+        # every rule is anchored and its needle sits in the kernel's own prefix: the head of the
+        # message is all the needles are looked for in (a crafted 1 MiB line costs no more)
+        head = line.message[start:start + NEEDLE_SPAN]
+        if prefilter is None:
+            candidates = rules
+        else:  # most lines: one search for every rule's needles at once, and no rule to try
+            found = prefilter.findall(head)
+            if not found:
                 continue
+            candidates = _rules_for(rules, frozenset(found))
+        for rule in candidates:
             if rule.lines > 1:
-                window = "\n".join(messages[i:i + rule.lines])
-                m = rule.regex.search(window)
-                if m is None or m.start() >= len(messages[i]):
-                    continue
+                window = "\n".join(m[_message_start(m):] for m in messages[i:i + rule.lines])
+                m = rule.regex.match(window)
                 text = " / ".join(messages[i:i + rule.lines])
             else:
-                m = rule.regex.search(line.message)
-                if m is None:
-                    continue
+                m = rule.regex.match(line.message, start)
                 text = line.message
+            if m is None:
+                continue
             if len(events) >= MAX_EVENTS:
                 dropped += 1
                 break

@@ -5,6 +5,7 @@ Topology comes from sysfs first (`topology/physical_package_id`,
 numbers (Kunpeng uses 36 and 8442): count distinct values, never max+1.
 """
 
+import re
 from typing import NamedTuple
 
 from hwtune.errors import ParseError
@@ -19,6 +20,7 @@ ARM_FEATURES = ("asimd", "asimddp", "sve", "sve2", "i8mm", "bf16")
 ARM_IMPLEMENTERS = {"0x41": "ARM", "0x42": "Broadcom", "0x43": "Cavium", "0x46": "Fujitsu",
                     "0x48": "HiSilicon", "0x4e": "NVIDIA", "0x50": "APM", "0x51": "Qualcomm",
                     "0x61": "Apple", "0xc0": "Ampere"}
+_RISCV_ISA = re.compile(r"rv(32|64|128)[a-z]")
 
 
 class CpuInfo(NamedTuple):
@@ -69,14 +71,27 @@ def _key_value(line: str) -> tuple[str, str] | None:
 
 
 def arch_of(info: CpuInfo) -> str | None:
+    """The architecture /proc/cpuinfo states, in `uname -m`'s words; each architecture's kernel
+    writes its own keys (arch/*/kernel/cpuinfo or proc.c)."""
     flags = (info.first("flags") or "").split()
     if flags:
         return "x86_64" if "lm" in flags else "i686"
     arch = info.first("CPU architecture")
     if arch is not None:
         return "aarch64" if arch.strip() in ("8", "9", "AArch64") else f"armv{arch.strip()}"
-    if info.first("cpu") and "POWER" in (info.first("cpu") or ""):
+    isa = (info.first("isa") or "").strip().lower()  # RISC-V: "rv64imafdc_zicsr_zifencei"
+    if m := _RISCV_ISA.match(isa):
+        return f"riscv{m.group(1)}"
+    loong = (info.first("ISA") or "").split()  # LoongArch: "loongarch32 loongarch64"
+    if any(w.startswith("loongarch") for w in loong):
+        return max((w for w in loong if w.startswith("loongarch")), key=lambda w: (len(w), w))
+    cpu = info.first("cpu") or ""
+    if "POWER" in cpu or "PPC" in cpu.upper():
         return "ppc64le"
+    if (info.first("vendor_id") or "").startswith("IBM/S390"):
+        return "s390x"
+    if info.first("cpu model") and "MIPS" in (info.first("cpu model") or "").upper():
+        return "mips64" if "64" in (info.first("isa") or info.first("cpu model") or "") else "mips"
     return None
 
 

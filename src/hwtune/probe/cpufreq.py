@@ -26,17 +26,36 @@ def policy_names(names: list[str]) -> list[str]:
     return sorted((n for n in names if n.startswith("policy") and n[6:].isdecimal()), key=lambda n: int(n[6:]))
 
 
+def _numbered(name: str) -> tuple[str, str]:
+    """"policy12" -> ("policy", "12"); "cpu3" -> ("cpu", "3")."""
+    prefix = "policy" if name.startswith("policy") else "cpu"
+    return prefix, name[len(prefix):]
+
+
 def format_policies(names: list[str]) -> str:
-    """policy0, policy1, ..., policy19, policy23 -> "policy0-19,23" for people; other names are joined."""
-    nums = [n[6:] for n in names]
-    if len(names) < 2 or not all(n.startswith("policy") and x.isdecimal() for n, x in zip(names, nums)):
+    """policy0, policy1, ..., policy19, policy23 -> "policy0-19,23" for people (cpu0..cpu63 of the
+    per-CPU layout -> "cpu0-63"); other names are joined."""
+    split = [_numbered(n) for n in names]
+    if len(names) < 2 or len({p for p, _ in split}) != 1 or not all(
+            n.startswith(p) and x.isdecimal() for n, (p, x) in zip(names, split)):
         return ", ".join(names)
-    return "policy" + format_cpulist({int(x) for x in nums})
+    return split[0][0] + format_cpulist({int(x) for _, x in split})
+
+
+def policy_dir(name: str) -> str:
+    """The folder of a policy: cpufreq/policyN, or cpuN/cpufreq in the per-CPU layout."""
+    return f"{CPUFREQ_DIR}/{name}" if name.startswith("policy") else f"{CPU_DIR}/{name}/cpufreq"
 
 
 def list_policies(host: Host) -> list[str]:
-    """The cpufreq policy folders (policy0, policy1, ...) in numeric order."""
-    return [n for n in policy_names(host.listdir(CPUFREQ_DIR) or []) if host.is_dir(f"{CPUFREQ_DIR}/{n}")]
+    """The cpufreq policies in numeric order: policy0, policy1, ... (cpufreq/policyN); on kernels
+    before 4.3, which have only the per-CPU layout (cpuN/cpufreq), cpu0, cpu1, ..."""
+    names = [n for n in policy_names(host.listdir(CPUFREQ_DIR) or []) if host.is_dir(f"{CPUFREQ_DIR}/{n}")]
+    if names:
+        return names
+    cpus = sorted((n for n in host.listdir(CPU_DIR) or [] if n.startswith("cpu") and n[3:].isdecimal()),
+                  key=lambda n: int(n[3:]))
+    return [n for n in cpus if host.is_dir(policy_dir(n))]
 
 
 def boost_switch(host: Host) -> tuple[str, str, bool] | None:
@@ -84,7 +103,7 @@ def probe_cpufreq(host: Host, b: FactsBuilder) -> None:
     max_freq: dict[str, int] = {}
     drivers: set[str] = set()
     for name in policies:
-        base = f"{CPUFREQ_DIR}/{name}"
+        base = policy_dir(name)
         gov = host.read_line(f"{base}/scaling_governor")
         if gov:
             governors[name] = gov

@@ -29,6 +29,8 @@ from hwtune.probe.nvidia import (
 NVIDIA_SMI = ["nvidia-smi", "-q", "-x"]
 # Read from snapshots only: real captures come as `nvidia-smi -q` text too.
 NVIDIA_SMI_TEXT = ["nvidia-smi", "-q"]
+TEXT_CAPTURES = (NVIDIA_SMI_TEXT, ["nvidia-smi", "-a"])
+NVIDIA_SMI_TABLE = ["nvidia-smi"]
 NVCC = ["nvcc", "--version"]
 # nvidia-smi initialises every GPU it queries; without persistence mode that
 # takes about a second per GPU, so an 8-GPU box needs more than the default.
@@ -126,20 +128,37 @@ def _read_nvidia_smi(host: Host) -> tuple[NvidiaSmiReport | None, str]:
     # nvidia-smi exits non-zero when one GPU fails yet still prints the others
     if "<nvidia_smi_log" not in result.stdout:
         why = result.error or "nvidia-smi -q -x printed no XML"
-        if not host.live:
-            text = host.run(NVIDIA_SMI_TEXT)
-            if "NVSMI LOG" in text.stdout:
-                from hwtune.probe.nvsmi_text import parse_nvidia_smi_text
-
-                try:
-                    return parse_nvidia_smi_text(text.stdout), ""
-                except ParseError as exc:
-                    return None, f"{why}; {exc.message}"
-        return None, why
+        return _read_recorded_text(host, why) if not host.live else (None, why)
     try:
         return parse_nvidia_smi_xml(result.stdout), ""
     except ParseError as exc:
         return None, exc.message
+
+
+def _read_recorded_text(host: Host, why: str) -> tuple[NvidiaSmiReport | None, str]:
+    """A snapshot without the XML: `nvidia-smi -q` (or `-a`) text, whole or an excerpt, then the
+    default table, which lists the GPUs (index, name, bus id, persistence) and what it could not read."""
+    from hwtune.probe.nvsmi_text import parse_nvidia_smi_text, table_report
+
+    reasons = [why]
+    for argv in TEXT_CAPTURES:
+        result = host.run(argv)
+        # "Unable to determine the device handle ..." comes on the error output (exit 255), which a
+        # snapshot keeps as the command's error
+        text = result.stdout or (result.error if "device handle" in (result.error or "") else "")
+        if not text.strip():
+            continue
+        try:
+            return parse_nvidia_smi_text(text), ""
+        except ParseError as exc:
+            reasons.append(f"cmd/{'_'.join(argv)}.txt: {exc.message}")
+    table = host.run(NVIDIA_SMI_TABLE)
+    if table.stdout.strip():
+        report = table_report(table.stdout)
+        if report is not None:
+            return report, ""
+        reasons.append("cmd/nvidia-smi.txt: could not parse it as the nvidia-smi table: no GPU row")
+    return None, "; ".join(reasons)
 
 
 def _with_numa_node(host: Host, gpu: Gpu) -> Gpu:

@@ -17,6 +17,7 @@ from hwtune.health.patterns import match_events
 from hwtune.host import Host
 from hwtune.probe import pci
 from hwtune.probe.kernellog import read_kernel_log
+from hwtune.probe.logparse import NOT_RECORDED
 
 EDAC_MC = "/sys/devices/system/edac/mc"
 CPU_DIR = "/sys/devices/system/cpu"
@@ -38,17 +39,26 @@ def probe_health(host: Host, b: FactsBuilder) -> None:
     probe_nvidia_smi_table(host, b)
 
 
+LOG_FACTS = ("kernel.log_source", "kernel.log_only", "kernel.log_events", "kernel.log_events_dropped",
+             "kernel.log_provenance", "kernel.log_coverage")
+
+
 def probe_kernel_log(host: Host, b: FactsBuilder) -> None:
     log = read_kernel_log(host)
     if log.source is None:
-        for fact_id in ("kernel.log_source", "kernel.log_only", "kernel.log_events", "kernel.log_events_dropped"):
+        for fact_id in LOG_FACTS:
             b.unknown(fact_id, log.reason)
         return
     events, dropped = match_events(log.lines)
+    if log.provenance == NOT_RECORDED:  # each event's evidence says so
+        for event in events:
+            event["facility"] = "not recorded"
     b.set("kernel.log_source", log.source)
     b.set("kernel.log_only", log.only or "")  # "": the whole log; "NVRM": a grep capture
     b.set("kernel.log_events", events)
     b.set("kernel.log_events_dropped", dropped)
+    b.set("kernel.log_provenance", log.provenance)
+    b.set("kernel.log_coverage", log.coverage)
 
 
 # -- PCIe AER counters --------------------------------------------------------------
@@ -163,8 +173,12 @@ def probe_edac(host: Host, b: FactsBuilder) -> None:
 
 
 def probe_thermal_throttle(host: Host, b: FactsBuilder) -> None:
+    """Throttle events per physical core and per package. SMT siblings show their core's one
+    counter (and every CPU of a package the package's): each is counted once."""
     cpus = [n for n in host.listdir(CPU_DIR) or () if re.fullmatch(r"cpu\d+", n)]
-    core_total, packages, seen = 0, {}, False
+    cores: dict[tuple[str, str], int] = {}
+    packages: dict[str, int] = {}
+    seen = False
     for cpu in cpus:
         folder = f"{CPU_DIR}/{cpu}/thermal_throttle"
         core = _int(host.read_line(f"{folder}/core_throttle_count"))
@@ -172,15 +186,18 @@ def probe_thermal_throttle(host: Host, b: FactsBuilder) -> None:
         if core is None and package is None:
             continue
         seen = True
-        core_total += core or 0
+        pkg = host.read_line(f"{CPU_DIR}/{cpu}/topology/physical_package_id") or "?"
+        core_id = host.read_line(f"{CPU_DIR}/{cpu}/topology/core_id")
+        if core is not None:
+            key = (pkg, core_id) if core_id is not None else (pkg, cpu)  # no topology: each CPU its own core
+            cores[key] = max(cores.get(key, 0), core)
         if package is not None:
-            pkg = host.read_line(f"{CPU_DIR}/{cpu}/topology/physical_package_id") or "?"
-            packages[pkg] = max(packages.get(pkg, 0), package)  # the same counter on every CPU of a package
+            packages[pkg] = max(packages.get(pkg, 0), package)
     if not seen:
         b.unknown("cpu.thermal_throttle", "no thermal_throttle counters in sysfs (Intel CPUs with the "
                   "therm_throt driver have them; AMD CPUs and most VMs do not)")
         return
-    b.set("cpu.thermal_throttle", {"core_events": core_total, "package_events": packages})
+    b.set("cpu.thermal_throttle", {"core_events": sum(cores.values()), "package_events": packages})
 
 
 # -- the nvidia-smi table -----------------------------------------------------------

@@ -1,166 +1,229 @@
-"""The kernel log as a source: where it comes from, and its lines split into time and message.
+"""The kernel log as a source: where it comes from, what in it the kernel wrote, what it covers.
 
-Live: /dev/kmsg read without blocking (newest MAX_LOG_BYTES), answered as the
-text `dmesg` prints so that a snapshot records it as cmd/dmesg.txt; where
-/dev/kmsg cannot be read (not root with kernel.dmesg_restrict=1), `journalctl
--k -b`, then `dmesg`, through the Runner with a timeout. In a snapshot: the
-recorded outputs and log files below, the first one present.
+Live: /dev/kmsg read without blocking (newest MAX_LOG_BYTES), its facility-0
+records only; a snapshot records the records as they were read (facility
+kept) as observed/kmsg.txt. Where /dev/kmsg cannot be read (not root with
+kernel.dmesg_restrict=1): `journalctl -k -b -o json` (entries of
+_TRANSPORT=kernel), then `dmesg -r` (facility in each line's <N>), through the
+Runner with a timeout. In a snapshot: the recorded outputs and log files
+below, the first one that holds a kernel line. A log that cannot be read, or
+that holds no kernel line, is no log: the reason says why and how to fix it.
 
-Matching the lines against the patterns is `hwtune.health.patterns`' job.
+How each form is parsed, and what in it counts, is `hwtune.probe.logparse`;
+matching the lines against the patterns is `hwtune.health.patterns`' job.
 """
 
-import re
-from functools import cache
+from __future__ import annotations
+
+from datetime import datetime, timezone
 from typing import NamedTuple
 
 from hwtune.host import Host
+from hwtune.probe.logparse import (FROM_JOURNAL, FROM_KMSG, FROM_SYSLOG, NOT_RECORDED, LogLine, Parsed,
+                                   dmesg_text, format_kmsg, is_kmsg_text, kmsg_record_text, log_lines, parse_journal_json,
+                                   parse_kmsg, parse_log, parse_log_line, parse_text)
+
+__all__ = ["KernelLog", "LogLine", "read_kernel_log", "parse_log", "parse_log_line", "format_kmsg", "dmesg_text"]
 
 KMSG = "/dev/kmsg"
 MAX_LOG_BYTES = 4 * 1024 * 1024
 LOG_TIMEOUT_S = 10.0
-JOURNALCTL = ["journalctl", "-k", "-b", "--no-pager"]
-DMESG = ["dmesg"]
+JOURNALCTL = ["journalctl", "-k", "-b", "-o", "json", "--no-pager"]
+DMESG = ["dmesg", "-r"]
+JOURNAL_DIRS = ("/var/log/journal", "/run/log/journal")
 # Recorded kernel logs a snapshot may hold, in the order they are looked for:
-# command outputs under cmd/ (argv joined by "_"), then log files.
+# command outputs under cmd/ (argv joined by "_"), then log files. The form each is parsed in:
+# "json" (journal entries), "raw" (dmesg -r: <N> facility and level), "text" (dmesg: no facility),
+# "syslog" (journalctl text: only lines tagged kernel:).
 RECORDED_COMMANDS = (
-    ["dmesg"], ["dmesg", "-T"], ["dmesg", "--time-format", "iso"], ["dmesg", "-H"],
-    ["journalctl", "-k", "-b", "--no-pager"], ["journalctl", "-k", "-b"], ["journalctl", "-k"],
+    (JOURNALCTL, "json"), (DMESG, "raw"),
+    (["dmesg"], "text"), (["dmesg", "-T"], "text"), (["dmesg", "--time-format", "iso"], "text"),
+    (["dmesg", "-H"], "text"),
+    (["journalctl", "-k", "-b", "--no-pager"], "syslog"), (["journalctl", "-k", "-b"], "syslog"),
+    (["journalctl", "-k"], "syslog"),
     # a capture of `dmesg -T | grep NVRM`, as bug reports paste it: NVRM lines only
-    ["dmesg", "-T", "grep", "NVRM"],
+    (["dmesg", "-T", "grep", "NVRM"], "text"),
 )
 KMSG_OBSERVED = "kmsg"
 RECORDED_FILES = ("/var/log/kern.log", "/var/log/syslog", "/var/log/messages")
 
 
 class KernelLog(NamedTuple):
-    source: str | None  # "dmesg" (live: /dev/kmsg), "journalctl -k -b --no-pager", "/var/log/kern.log"
-    lines: tuple["LogLine", ...]
+    source: str | None  # "dmesg" (live: /dev/kmsg), "journalctl -k -b -o json --no-pager", "/var/log/kern.log"
+    lines: tuple[LogLine, ...]
     only: str | None = None  # the log holds only lines with this word (a grep capture)
     reason: str = ""  # why there is no log, when source is None
-
-
-class LogLine(NamedTuple):
-    time: str  # as the log shows it: "2024-11-15T12:02:03,470068+00:00", "Fri Apr  5 21:29:39 2024", "518.050606"
-    message: str  # without the time and the syslog host/"kernel:" prefix
-    continued: bool = False  # a continuation line: no time of its own
+    provenance: str = ""  # what counted as the kernel's: FROM_KMSG, FROM_JOURNAL, FROM_SYSLOG, NOT_RECORDED
+    coverage: str = ""  # what stretch of time the log covers, and what it cannot have seen
 
 
 def read_kernel_log(host: Host) -> KernelLog:
-    if host.live:
-        return _read_live(host)
+    return _read_live(host) if host.live else _read_recorded(host)
+
+
+def _read_recorded(host: Host) -> KernelLog:
+    tried: list[str] = []
     kmsg = host.runner.observe(KMSG_OBSERVED, str)
-    if kmsg.ok:  # /dev/kmsg as a snapshot recorded it
-        return KernelLog("dmesg", parse_log(kmsg.stdout))
-    for argv in RECORDED_COMMANDS:
+    if kmsg.ok:  # /dev/kmsg as a snapshot recorded it: records since facilities were kept, dmesg text before
+        if is_kmsg_text(kmsg.stdout):
+            log = _from_kmsg(host, parse_kmsg(log_lines(kmsg.stdout)), "dmesg")
+        else:
+            log = _log("dmesg", parse_text(kmsg.stdout), NOT_RECORDED)
+        if log.source is not None:
+            return log
+        tried.append(f"observed/kmsg.txt: {log.reason}")
+    for argv, form in RECORDED_COMMANDS:
         result = host.run(argv)
-        if result.ok:
-            only = argv[-1] if "grep" in argv else None
-            return KernelLog(" ".join(argv), parse_log(result.stdout), only)
+        if not result.ok:
+            continue
+        only = argv[-1] if "grep" in argv else None
+        log = _parse_form(" ".join(argv), result.stdout, form, only)
+        if log.source is not None:
+            return log
+        tried.append(f"cmd/{'_'.join(argv)}: {log.reason}")
     for path in RECORDED_FILES:
         text = host.read(path)
         if text is not None:
-            # syslog and messages hold every daemon's lines; keep the kernel's
-            kernel_only = path != "/var/log/kern.log"
-            return KernelLog(path, parse_log(text, kernel_only=kernel_only))
-    return KernelLog(None, (), reason="the snapshot holds no kernel log (cmd/dmesg.txt, cmd/journalctl_-k.txt, "
-                     "var/log/kern.log, var/log/syslog, var/log/messages)")
+            # syslog, messages and kern.log hold what any program logged: the kernel's lines only
+            log = _log(path, parse_text(text, syslog=True), FROM_SYSLOG)
+            if log.source is not None:
+                return log
+            tried.append(f"{path}: {log.reason}")
+    return KernelLog(None, (), reason="the snapshot holds no kernel log" + (
+        f" ({'; '.join(tried)})" if tried else " (observed/kmsg.txt, cmd/dmesg.txt, cmd/journalctl_-k.txt, "
+        "var/log/kern.log, var/log/syslog, var/log/messages)"))
+
+
+def _parse_form(source: str, text: str, form: str, only: str | None = None) -> KernelLog:
+    if form == "json":
+        return _from_journal(parse_journal_json(text), source)
+    if form == "raw":
+        return _log(source, _parse_raw(text), FROM_KMSG, only)
+    if form == "syslog":
+        return _log(source, parse_text(text, syslog=True), FROM_JOURNAL, only)
+    return _log(source, parse_text(text), NOT_RECORDED, only)
 
 
 def _read_live(host: Host) -> KernelLog:
     records, why = host.read_records(KMSG, max_bytes=MAX_LOG_BYTES)
     if records is not None:
-        lines = kmsg_lines(records)
-        # a snapshot records it as observed/kmsg.txt (read from /dev/kmsg, not printed by dmesg),
-        # in the text `dmesg` prints
-        host.runner.observe(KMSG_OBSERVED, lambda: dmesg_text(lines))
-        # named as the command it stands for, so that its replay says the same
-        return KernelLog("dmesg", lines)
+        # a snapshot records the records, facility kept (observed/kmsg.txt), so that a replay
+        # applies the same rule
+        host.runner.observe(KMSG_OBSERVED, lambda: kmsg_record_text(records))
+        log = _from_kmsg(host, parse_kmsg(records), "dmesg")  # named as the command it stands for
+        if log.source is not None:
+            return log
+        why = f"{KMSG}: {log.reason}"
     reasons = [why]
-    for argv in (JOURNALCTL, DMESG):
+    for argv, form in ((JOURNALCTL, "json"), (DMESG, "raw")):
         result = host.run(argv, timeout_s=LOG_TIMEOUT_S)
         if result.ok:
-            return KernelLog(" ".join(argv), parse_log(result.stdout[-MAX_LOG_BYTES:]))
-        reasons.append(result.error or f"{argv[0]} failed")
-    return KernelLog(None, (), reason="kernel log not readable: " + "; ".join(reasons)
-                     + " (run as root, or in the adm / systemd-journal group)")
+            log = _parse_form(" ".join(argv), result.stdout[-MAX_LOG_BYTES:], form)
+            if log.source is not None:
+                return log
+            reasons.append(f"{' '.join(argv[:3])}: {log.reason}" + (
+                _no_journal(host) if form == "json" else ""))
+        else:
+            reasons.append(result.error or f"{argv[0]} failed")
+    return KernelLog(None, (), reason="kernel log not readable: " + "; ".join(reasons) + _fix(host))
 
 
-# -- parsing ------------------------------------------------------------------------
+def _no_journal(host: Host) -> str:
+    if any(host.listdir(d) for d in JOURNAL_DIRS):
+        return ""
+    return " (no journal files in /var/log/journal or /run/log/journal: journald does not keep the kernel log here)"
 
-def kmsg_lines(records: list[str]) -> tuple[LogLine, ...]:
-    """/dev/kmsg records ("6,1234,5678901,-;message\\n KEY=value") as log lines,
-    timed in seconds since boot as `dmesg` prints them."""
-    out = []
-    for record in records:
-        head, sep, rest = record.partition(";")
-        fields = head.split(",")
-        if not sep or len(fields) < 4 or not fields[2].isdigit():
+
+def _fix(host: Host) -> str:
+    import os
+
+    if host.read_line("/proc/sys/kernel/dmesg_restrict") == "1" and os.geteuid() != 0:
+        return (" (kernel.dmesg_restrict=1 keeps the kernel log from users without CAP_SYSLOG: run as root, "
+                "or allow it with sudo sysctl kernel.dmesg_restrict=0)")
+    return " (run as root, or in the adm / systemd-journal group)"
+
+
+# -- what was read ---------------------------------------------------------------------
+
+def _log(source: str, parsed: Parsed, provenance: str, only: str | None = None) -> KernelLog:
+    if not parsed.lines:
+        return KernelLog(None, (), reason=_empty(parsed))
+    return KernelLog(source, parsed.lines, only, provenance=provenance, coverage=_text_coverage(parsed.lines))
+
+
+def _empty(parsed: Parsed) -> str:
+    if parsed.foreign:
+        return f"no line the kernel wrote ({parsed.foreign} line(s) from other programs left out)"
+    return "no entries"
+
+
+def _from_kmsg(host: Host, parsed: Parsed, source: str) -> KernelLog:
+    if not parsed.lines:
+        return KernelLog(None, (), reason=_empty(parsed))
+    if parsed.first_seq == 0:
+        coverage = f"the whole kernel log since boot ({len(parsed.lines)} kernel records)"
+    else:
+        coverage = (f"kernel log from {_when(host, parsed.first_usec or 0)}, boot at {_boot(host)}: earlier events "
+                    f"not seen (records before #{parsed.first_seq} were not read: the ring buffer wrapped, or they lay "
+                    f"beyond the newest {MAX_LOG_BYTES // (1024 * 1024)} MiB)")
+    return KernelLog(source, parsed.lines, provenance=FROM_KMSG, coverage=coverage)
+
+
+def _from_journal(parsed: Parsed, source: str) -> KernelLog:
+    if not parsed.lines:
+        return KernelLog(None, (), reason=_empty(parsed))
+    lines = parsed.lines
+    if lines[0].message.startswith("Linux version "):
+        coverage = f"the journal's kernel log since boot ({len(lines)} entries)"
+    else:
+        start = parsed.first_realtime_usec
+        when = (datetime.fromtimestamp(start / 1e6, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if start
+                else f"{lines[0].time} s after boot")
+        coverage = f"journal from {when}: earlier events of this boot not seen (rotated or vacuumed)"
+    return KernelLog(source, lines, provenance=FROM_JOURNAL, coverage=coverage)
+
+
+def _text_coverage(lines: tuple[LogLine, ...]) -> str:
+    first, last = lines[0], lines[-1]
+    if first.message.startswith("Linux version ") or first.time.strip() in ("0.000000", "+0.000000"):
+        return f"from boot to {last.time}"
+    return f"from {first.time} to {last.time}: earlier events not seen (the log does not start at boot)"
+
+
+def _parse_raw(text: str) -> Parsed:
+    """`dmesg -r`: "<6>[  518.050606] message"; <N> is facility << 3 | level, as in kmsg."""
+    records = []
+    for line in log_lines(text):
+        head, sep, rest = line.partition(">")
+        if not sep or not head.startswith("<") or not head[1:].isdecimal() or len(head) > 7:
             continue
-        usec = int(fields[2])
-        message = rest.split("\n", 1)[0]  # the " KEY=value" dictionary lines follow
-        out.append(LogLine(f"{usec // 1_000_000}.{usec % 1_000_000:06d}", message))
-    return tuple(out)
-
-
-def format_kmsg(records: list[str]) -> str:
-    return dmesg_text(kmsg_lines(records))
-
-
-def dmesg_text(lines: tuple[LogLine, ...]) -> str:
-    """Lines timed in seconds since boot, as `dmesg` prints them: "[  518.050606] message"."""
-    return "".join(f"[{ln.time:>12}] {ln.message}\n" for ln in lines)
-
-
-_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
-# compiled on first use: a live host reads /dev/kmsg and never needs them (~3 ms at start-up)
-_TIME_FORMATS = (
-    # dmesg --decode: "kern  :warn  : " before the time
-    (r"^(?:\w+\s*:\s*\w+\s*:\s)?"
-     # --time-format iso: 2024-11-15T12:02:03,470068+00:00
-     r"(?P<t>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[,.]\d+)?(?:[+-]\d{2}:?\d{2}|Z)?)\s(?P<m>.*)$"),
-    # raw: [  518.050606]; -T: [Fri Apr  5 21:29:39 2024]; -H: [Apr 5 21:29] or [  +0.000010]
-    (r"^(?:\w+\s*:\s*\w+\s*:\s)?\[(?P<t>\s*[+]?\d+\.\d+|" + _DAY + r" " + _MONTH
-     + r"\s+\d+ \d{2}:\d{2}:\d{2} \d{4}|" + _MONTH + r"\s?\d+ \d{2}:\d{2}(?::\d{2})?)\]\s?(?P<m>.*)$"),
-    # syslog / journalctl short: "May 15 23:09:30 host kernel: [  518.050606] message"
-    (r"^(?P<t>" + _MONTH + r"\s+\d+ \d{2}:\d{2}:\d{2}) \S+ (?P<tag>[\w./-]+(?:\[\d+\])?):\s?"
-     r"(?:\[\s*\d+\.\d+\]\s?)?(?P<m>.*)$"),
-    # journalctl -o short-iso: "2024-11-15T12:02:03+0000 host kernel: message"
-    (r"^(?P<t>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[,.]\d+)?(?:[+-]\d{2}:?\d{2}|Z)?) \S+ "
-     r"(?P<tag>[\w./-]+(?:\[\d+\])?):\s?(?:\[\s*\d+\.\d+\]\s?)?(?P<m>.*)$"),
-)
-
-
-@cache
-def _time_formats() -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(pattern) for pattern in _TIME_FORMATS)
-
-
-def parse_log(text: str, *, kernel_only: bool = False) -> tuple[LogLine, ...]:
-    """Log text in any of the styles above -> lines; a line with no time is a
-    continuation of the one before it (dmesg -T indents them)."""
-    lines: list[LogLine] = []
-    last_time = ""
-    for raw in text.splitlines():
-        if not raw.strip():
+        parsed = parse_log_line(rest)
+        if parsed is None or parsed[2] is not None:
             continue
-        parsed = parse_log_line(raw)
-        if parsed is None:
-            lines.append(LogLine(last_time, raw.strip(), continued=True))
+        time, message, _ = parsed
+        whole, _, frac = time.partition(".")
+        if not (whole.isdecimal() and frac.isdecimal()):
             continue
-        time, message, tag = parsed
-        if kernel_only and tag is not None and tag != "kernel":
-            continue
-        last_time = time
-        lines.append(LogLine(time, message))
-    return tuple(lines)
+        records.append(f"{head[1:]},0,{int(whole) * 1_000_000 + int(frac[:6].ljust(6, '0'))},-;{message}")
+    parsed = parse_kmsg(records)
+    return parsed._replace(first_seq=None)
 
 
-def parse_log_line(raw: str) -> tuple[str, str, str | None] | None:
-    """(time as shown, message, syslog tag or None); None for a line with no time."""
-    for pattern in _time_formats():
-        m = pattern.match(raw)
-        if m:
-            tag = m.groupdict().get("tag")
-            return m.group("t").strip(), m.group("m").rstrip(), (tag.split("[")[0] if tag else None)
+def _btime(host: Host) -> int | None:
+    for line in (host.read("/proc/stat") or "").splitlines():
+        if line.startswith("btime "):
+            value = line[6:].strip()
+            return int(value) if value.isdecimal() else None
     return None
+
+
+def _boot(host: Host) -> str:
+    btime = _btime(host)
+    return datetime.fromtimestamp(btime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if btime else "unknown"
+
+
+def _when(host: Host, usec: int) -> str:
+    btime = _btime(host)
+    if btime is None:
+        return f"{usec // 1_000_000} s after boot"
+    return datetime.fromtimestamp(btime + usec // 1_000_000, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -8,10 +8,11 @@ are the evidence left: a set bit is printed `Name+`, a clear one `Name-`
 uncorrectable lists onto indented continuation lines; both forms are read.
 
 A status bit whose mask bit is set was not reported to the OS (PCIe Base
-Spec, AER Correctable/Uncorrectable Error Mask registers), and a masked
-`AdvNonFatalErr+` is what a healthy link shows after config-space probing
-(its mask defaults to 1), so masked bits are kept as evidence but judged
-by no check.
+Spec, AER Correctable/Uncorrectable Error Mask registers). The mask stops
+the report, not the recording: a masked bit that is set is an error that
+happened (gpu.pcie_errors WARNs, saying "masked"), except a masked
+`AdvNonFatalErr+`, which is what a healthy link shows after config-space
+probing (its mask defaults to 1).
 """
 
 from __future__ import annotations
@@ -153,6 +154,9 @@ def upstream_bridges(devices: list[LspciDevice], gpu: LspciDevice) -> list[Lspci
     return sorted(above, key=lambda d: (d.subordinate - d.secondary, -d.secondary))  # type: ignore[operator]
 
 
+BENIGN_MASKED = "AdvNonFatalErr"  # set under its mask on healthy links
+
+
 def link_errors(device: LspciDevice) -> dict[str, Any]:
     """What one device's AER status says, split as the checks judge it."""
     aer = device.aer
@@ -171,6 +175,9 @@ def link_errors(device: LspciDevice) -> dict[str, Any]:
     keys = (["CESta"] if out["correctable"] else []) + (["UESta"] if out["fatal"] or out["nonfatal"] else []) \
         + (["UESvrt"] if out["fatal"] and "UESvrt" in aer else [])
     out["evidence"] = [device.lines[k] for k in keys if k in device.lines]
+    masked_keys = (["CESta", "CEMsk"] if any(b in ce_masked for b in aer.get("CESta", ()) if b != BENIGN_MASKED)
+                   else []) + (["UESta", "UEMsk"] if any(b in ue_masked for b in aer.get("UESta", ())) else [])
+    out["masked_evidence"] = [device.lines[k] for k in masked_keys if k in device.lines]
     return out
 
 

@@ -9,6 +9,7 @@ Active" holds "HW Thermal Slowdown"). Keys are flattened to paths
 """
 
 import re
+from functools import cache
 from typing import NamedTuple
 
 from hwtune.errors import ParseError
@@ -30,11 +31,14 @@ _REASON_LABELS = {
 
 
 def parse_nvidia_smi_text(text: str) -> NvidiaSmiReport:
-    """`nvidia-smi -q` -> the same report `parse_nvidia_smi_xml` gives, with health readings."""
-    if "NVSMI LOG" not in text[:400]:
-        raise ParseError("not nvidia-smi -q output: no '==NVSMI LOG==' banner")
+    """`nvidia-smi -q` (or `-a`) -> the same report `parse_nvidia_smi_xml` gives, with health readings.
+    An excerpt counts as well as the whole output: one that starts without the banner, at a
+    `GPU <bus id>` line or inside a GPU's block (a section pasted into a ticket: one GPU of
+    unknown bus id). A GPU nvidia-smi could not open ("Unable to determine the device handle
+    for gpu 0000:A1:00.0: Unknown Error") is a GPU record with that error."""
     head: dict[str, str] = {}
-    blocks: list[tuple[str, dict[str, str]]] = []
+    blocks: list[tuple[str | None, dict[str, str]]] = []
+    lost: list[tuple[str, str]] = []
     current = head
     stack: list[tuple[int, str]] = []
     for line in text.splitlines():
@@ -45,7 +49,13 @@ def parse_nvidia_smi_text(text: str) -> NvidiaSmiReport:
             blocks.append((m.group(1), current))
             stack = []
             continue
+        if "Unable to determine the device handle" in line and (m := _lost_gpu().search(line)):
+            lost.append((m.group(1), m.group(2).strip() or "Unknown Error"))
+            continue
         indent = len(line) - len(line.lstrip(" "))
+        if indent and current is head:  # an excerpt that starts inside a GPU's block
+            current = {}
+            blocks.append((None, current))
         key, sep, value = line.strip().partition(" : ")
         if not sep and line.rstrip().endswith(":"):  # "Processes :" with nothing after
             key, sep, value = line.strip()[:-1], ":", ""
@@ -56,11 +66,23 @@ def parse_nvidia_smi_text(text: str) -> NvidiaSmiReport:
         if sep:
             current[path] = value.strip()
         stack.append((indent, key))
-    gpus = tuple(_text_gpu(i, bus_id, fields) for i, (bus_id, fields) in enumerate(blocks))
+    if not blocks and not lost and not any(k in head for k in ("Driver Version", "Attached GPUs")):
+        raise ParseError("could not parse it as nvidia-smi -q output: no 'GPU <bus id>' line, no GPU section and "
+                         "no 'Driver Version' or 'Attached GPUs' line")
+    gpus = [_text_gpu(i, bus_id, fields) for i, (bus_id, fields) in enumerate(blocks)]
+    seen = {g.bus_id.lower() for g in gpus if g.bus_id}
+    gpus += [Gpu(index=len(gpus) + n, bus_id=bus, error=f"Unable to determine the device handle: {why}")
+             for n, (bus, why) in enumerate((b, w) for b, w in lost if b.lower() not in seen)]
     attached = number(head.get("Attached GPUs"))
     return NvidiaSmiReport(driver_version=_value(head.get("Driver Version")),
                            cuda_version=_value(head.get("CUDA Version")),
-                           attached_gpus=attached, gpus=gpus)
+                           attached_gpus=attached, gpus=tuple(gpus))
+
+
+@cache
+def _lost_gpu() -> re.Pattern[str]:
+    """The table's "device handle" line, in either case of "GPU" ("for gpu 0000:3B:00.0", 550+)."""
+    return re.compile(_HANDLE_ERROR.pattern, re.IGNORECASE)
 
 
 def _value(raw: str | None) -> str | None:
@@ -69,7 +91,7 @@ def _value(raw: str | None) -> str | None:
     return raw.strip()
 
 
-def _text_gpu(index: int, bus_id: str, fields: dict[str, str]) -> Gpu:
+def _text_gpu(index: int, bus_id: str | None, fields: dict[str, str]) -> Gpu:
     def get(*paths: str) -> str | None:
         return next((v for p in paths if (v := _value(fields.get(p))) is not None), None)
 
@@ -122,7 +144,8 @@ def _text_health(f: dict[str, str], get) -> GpuHealth:  # noqa: ANN001 - the acc
         remapped_rows_uncorrectable=number(get("Remapped Rows/Uncorrectable Error")),
         remapped_rows_pending=yes_no(get("Remapped Rows/Pending")),
         remapped_rows_failure=yes_no(get("Remapped Rows/Remapping Failure Occurred")),
-        reset_required=yes_no(get("GPU Reset Status/Reset Required")),
+        reset_required=_reset_required(get),
+        recovery_action=get("GPU Recovery Action"),
         throttle_reasons=reasons,
         temp_c=number(get("Temperature/GPU Current Temp"), "C"),
         # H100 and newer print "T.Limit" margins instead of absolute thresholds
@@ -140,6 +163,20 @@ def _text_health(f: dict[str, str], get) -> GpuHealth:  # noqa: ANN001 - the acc
         memory_used_mib=number(get("FB Memory Usage/Used"), "MiB"),
         unreadable=tuple(sorted(path for path, value in f.items() if is_unreadable(value))),
     )
+
+
+# "GPU Recovery Action" (driver 550+): what the driver asks before the GPU serves again
+_RECOVERY_RESETS = ("gpu reset required", "reset", "drain and reset", "node reboot required", "drain p2p")
+
+
+def _reset_required(get) -> bool | None:  # noqa: ANN001 - the accessor of _text_gpu
+    flags = [yes_no(get("GPU Reset Status/Reset Required")),
+             yes_no(get("GPU Reset Status/Drain and Reset Recommended"))]
+    action = (get("GPU Recovery Action") or "").strip().lower()
+    if action:
+        flags.append(action in _RECOVERY_RESETS)
+    known = [f for f in flags if f is not None]
+    return any(known) if known else None
 
 
 def _ecc(f: dict[str, str], scope: str, *, corrected: bool) -> int | None:
@@ -203,8 +240,8 @@ def parse_nvidia_smi_table(text: str) -> list[TableReading]:
     return found
 
 
-def _table_row1(line: str) -> tuple[int, str] | None:
-    """(index, bus id) of a GPU's first table row, `|   0  NAME   On  | 00000000:01:00.0 Off |`.
+def _table_row1(line: str) -> tuple[int, str, str, bool] | None:
+    """(index, bus id, name, persistence on) of a GPU's first table row, `|   0  NAME   On  | 00000000:01:00.0 Off |`.
 
     Split on the "|" separators: a pattern with `\\s+(.*?)\\s+` here took 11.7 s on a 2 KB row.
     """
@@ -217,4 +254,33 @@ def _table_row1(line: str) -> tuple[int, str] | None:
     if len(words) < 2 or not words[0].isascii() or not words[0].isdigit() or len(words[0]) > 6 \
             or words[-1] not in ("On", "Off") or len(rest) == len(bus) or not _BUS_ID.fullmatch(bus):
         return None
-    return int(words[0]), bus
+    inner = cells[1].strip()
+    name = inner[len(words[0]):len(inner) - len(words[-1])].strip()
+    return int(words[0]), bus, name, words[-1] == "On"
+
+
+def table_report(text: str) -> NvidiaSmiReport | None:
+    """The GPUs the default table lists (index, name, bus id, persistence mode), for a capture
+    that holds only the table; None when it lists none. What the table could not read is
+    `parse_nvidia_smi_table`'s."""
+    gpus = []
+    driver = cuda = None
+    for line in text.splitlines():
+        if "Driver Version:" in line:
+            driver, cuda = _word_after(line, "Driver Version:"), _word_after(line, "CUDA Version:")
+            continue
+        row1 = _table_row1(line)
+        if row1:
+            index, bus, name, persistence = row1
+            gpus.append(Gpu(index=index, name=None if name.endswith("...") else name,
+                            bus_id=bus, persistence_mode=persistence))
+    if not gpus:
+        return None
+    return NvidiaSmiReport(driver_version=driver, cuda_version=cuda, attached_gpus=len(gpus), gpus=tuple(gpus))
+
+
+def _word_after(line: str, label: str) -> str | None:
+    """"| NVIDIA-SMI 525.125.06   Driver Version: 525.125.06 ..." -> "525.125.06" for "Driver Version:"."""
+    _, sep, rest = line.partition(label)
+    words = rest.split()
+    return words[0] if sep and words and words[0] != "|" else None

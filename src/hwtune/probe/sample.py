@@ -16,9 +16,9 @@ from typing import Any
 
 from hwtune.host import Host
 from hwtune.probe.kernellog import KMSG, MAX_LOG_BYTES
+from hwtune.probe.logparse import KERN_FACILITY, parse_kmsg_record
 
 CPU_DIR = "/sys/devices/system/cpu"
-_KMSG_RECORD = re.compile(r"^(\d+),(\d+),(\d+),[^;]*;(.*)$")
 
 
 class Sampler:
@@ -149,14 +149,15 @@ class Sampler:
 
 
 def parse_kmsg_records(chunks: list[str]) -> list[tuple[int, int, str]]:
-    """(sequence number, microseconds since boot, message) from /dev/kmsg records;
-    the " KEY=value" lines after a record are left out."""
+    """(sequence number, microseconds since boot, message) of the kernel's own /dev/kmsg
+    records (facility 0: a record userspace wrote has another, root's included); the
+    " KEY=value" lines after a record are left out."""
     out = []
     for chunk in chunks:
         for line in chunk.splitlines():
-            m = _KMSG_RECORD.match(line)
-            if m:
-                out.append((int(m.group(2)), int(m.group(3)), m.group(4)))
+            record = parse_kmsg_record(line)
+            if record is not None and record.facility == KERN_FACILITY:
+                out.append((record.seq, record.usec, record.text))
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from hwtune.apply.tunables import PlanContext, Tunable
 from hwtune.host import Host
-from hwtune.probe.cpufreq import (CPU_DIR, CPUFREQ_DIR, epp_pinned, governor_choices, list_policies,
+from hwtune.probe.cpufreq import (CPU_DIR, CPUFREQ_DIR, epp_pinned, governor_choices, list_policies, policy_dir,
                                   resolve_governor)
 
 WORD = re.compile(r"[a-z0-9_]+")
@@ -56,7 +56,7 @@ def plan_policies(host: Host, tune: Mapping[str, Any], ctx: PlanContext) -> list
 def plan_policy(host: Host, name: str, governor: str | None, epp: str | None, mode: str) -> list:
     from hwtune.apply.model import CHANGE, OK
 
-    base = f"{CPUFREQ_DIR}/{name}"
+    base = policy_dir(name)
     gov_item = plan_governor(host, name, governor, mode) if governor is not None else None
     current_gov = host.read_line(f"{base}/scaling_governor")
     final_gov = gov_item.target if gov_item is not None and gov_item.status in (CHANGE, OK) else current_gov
@@ -73,7 +73,7 @@ def plan_governor(host: Host, name: str, target: str, mode: str):
     from hwtune.apply.model import INVALID, SKIP, Item
     from hwtune.apply.values import value_item
 
-    base = f"{CPUFREQ_DIR}/{name}"
+    base = policy_dir(name)
     current = host.read_line(f"{base}/scaling_governor")
     available_text = host.read_line(f"{base}/scaling_available_governors")
     if current is None or available_text is None:
@@ -92,7 +92,7 @@ def plan_epp(host: Host, name: str, target: str, final_governor: str | None, mod
     from hwtune.apply.model import INVALID, SKIP, Item
     from hwtune.apply.values import value_item
 
-    base = f"{CPUFREQ_DIR}/{name}"
+    base = policy_dir(name)
     path = f"{base}/energy_performance_preference"
     current = host.read_line(path)
     driver = host.read_line(f"{base}/scaling_driver") or "unknown"
