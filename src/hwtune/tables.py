@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from rich.cells import cell_len
-from rich.console import Console
+from rich.console import Console, ConsoleOptions
 from rich.text import Text
 
 ID, NUM, TEXT = "id", "num", "text"
@@ -49,18 +49,24 @@ class Table:
     notes: list[Cell] = field(default_factory=list)  # printed under the table, wrapped
     sections: set[int] = field(default_factory=set)  # row indexes that start a new group
     wide_option: str = ""  # the option that shows dropped columns, named in the note about them
+    wide: bool = False  # every column, stacked when they cannot all fit
 
     def add_row(self, *cells: Cell | None, section: bool = False) -> None:
         if section and self.rows:
             self.sections.add(len(self.rows))
         self.rows.append([c if isinstance(c, Text) else Text("-" if c is None else str(c)) for c in cells])
 
-    def print(self, console: Console, wide: bool = False) -> None:
+    def print(self, console: Console, wide: bool | None = None) -> None:
         """Print the table on `console`: laid out to its width in a terminal, whole when piped."""
-        if not console.is_terminal:
-            console.print(Text("\n").join(_plain_lines(self)), soft_wrap=True, highlight=False)
-            return
-        _print_terminal(console, self, wide)
+        if wide is not None:
+            self.wide = wide
+        console.print(self, soft_wrap=not console.is_terminal)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions):
+        lines = _terminal_lines(console, self, options.max_width) if console.is_terminal else _plain_lines(self)
+        for line in lines:
+            line.no_wrap, line.overflow, line.end = True, "ignore", "\n"
+            yield line
 
 
 # -- piped: plain columns ---------------------------------------------------------------------------
@@ -141,33 +147,35 @@ def layout(t: Table, width: int, wide: bool) -> tuple[list[int], list[int]] | No
     return shown, [widths[i] for i in shown]
 
 
-def _print_terminal(console: Console, t: Table, wide: bool) -> None:
-    width = console.width
+def _terminal_lines(console: Console, t: Table, width: int) -> list[Text]:
+    lines: list[Text] = []
     title = _text(t.title)
     if title.plain:
-        console.print(title if title.style or title.spans else Text(title.plain, style="bold"), soft_wrap=False)
-    fitted = layout(t, width, wide)
+        lines += _wrap(console, title if title.style or title.spans else Text(title.plain, style="bold"), width)
+    fitted = layout(t, width, t.wide)
     if fitted is None:
-        _print_stacked(console, t, width)
+        lines += _stacked_lines(console, t, width)
     else:
         shown, widths = fitted
         cols = [t.cols[i] for i in shown]
-        header = [Text(c.header, style="bold") for c in cols]
-        for line in _cell_lines(console, header, widths, cols, header=True):
-            console.print(line, no_wrap=True, overflow="ignore", crop=False)
-        console.print(Text((" " * GAP).join("─" * w for w in widths), style="dim"), no_wrap=True, crop=False)
+        lines += _cell_lines(console, [Text(c.header, style="bold") for c in cols], widths, cols, header=True)
+        lines.append(Text((" " * GAP).join("─" * w for w in widths), style="dim"))
         for n, row in enumerate(t.rows):
             if n in t.sections:
-                console.print()
-            for line in _cell_lines(console, [row[i] for i in shown], widths, cols):
-                console.print(line, no_wrap=True, overflow="ignore", crop=False)
+                lines.append(Text(""))
+            lines += _cell_lines(console, [row[i] for i in shown], widths, cols)
         left_out = [c.header for i, c in enumerate(t.cols) if i not in shown]
         if left_out:
             more = f"; {t.wide_option} shows them" if t.wide_option else ""
-            console.print(Text(f"(not shown at {width} columns: {', '.join(left_out)}{more})", style="dim"),
-                          soft_wrap=False)
+            lines += _wrap(console, Text(f"(not shown at {width} columns: {', '.join(left_out)}{more})",
+                                         style="dim"), width)
     for note in t.notes:
-        console.print(_text(note), soft_wrap=False)
+        lines += _wrap(console, _text(note), width)
+    return lines
+
+
+def _wrap(console: Console, text: Text, width: int) -> list[Text]:
+    return list(text.wrap(console, width, overflow="fold")) or [Text("")]
 
 
 def _cell_lines(console: Console, cells: list[Text], widths: list[int], cols: Sequence[Col],
@@ -183,23 +191,31 @@ def _cell_lines(console: Console, cells: list[Text], widths: list[int], cols: Se
             for k in range(height)]
 
 
-def _print_stacked(console: Console, t: Table, width: int) -> None:
+def _stacked_lines(console: Console, t: Table, width: int) -> list[Text]:
     """Each row as "header: value" lines: what every column shows when side by side cannot fit."""
     label = max(cell_len(c.header) for c in t.cols) + 2
+    room = max(width - label, 1)
+    lines: list[Text] = []
     for n, row in enumerate(t.rows):
         if n:
-            console.print()
+            lines.append(Text(""))
         for col, cell in zip(t.cols, row):
             head = Text(f"{col.header}:".ljust(label), style="bold")
-            room = max(width - label, 1)
             if col.kind in (ID, NUM) and cell.cell_len > room:  # whole, on a line of its own
-                console.print(head, no_wrap=True, crop=False)
-                head, lines = Text(""), [cell]
-            else:
-                lines = [cell] if col.kind in (ID, NUM) else list(cell.wrap(console, room, overflow="fold"))
-            for k, line in enumerate(lines or [Text("")]):
-                console.print(Text.assemble(head if k == 0 else " " * label, line), no_wrap=True, crop=False)
+                lines += [head, cell]
+                continue
+            values = [cell] if col.kind in (ID, NUM) else _wrap(console, cell, room)
+            lines += [Text.assemble(head if k == 0 else " " * label, v) for k, v in enumerate(values)]
+    return lines
 
 
 def _text(value: Cell) -> Text:
     return value if isinstance(value, Text) else Text(str(value))
+
+
+def widen(view: object, wide: bool = True) -> object:
+    """`view` (a Table, or a rich Group of parts) with every Table in it showing every column."""
+    for part in getattr(view, "renderables", [view]):
+        if isinstance(part, Table):
+            part.wide = wide
+    return view
