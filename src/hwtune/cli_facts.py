@@ -78,9 +78,12 @@ def profiles_list(json_out: bool = typer.Option(False, "--json")) -> None:
         if json_out:
             print_json(rows)
         else:
+            from hwtune.tables import ID, Col, Table
+
+            table = Table("", (Col("profile", ID), Col("description"), Col("includes", drop=1)))
             for r in rows:
-                inc = f" (includes {', '.join(r['includes'])})" if r["includes"] else ""
-                out.print(f"{r['name']:<16} {r['description']}{inc}", markup=False)
+                table.add_row(r["name"], r["description"], ", ".join(r["includes"]) or "-")
+            table.print(out)
         return EXIT_OK
 
     run_command(go)

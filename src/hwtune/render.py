@@ -115,7 +115,7 @@ def render_report(console: Console, report: Report, *, verbose: bool = False, ho
     summary = Text(f"{report.status.upper()}: ", style=STATUS_STYLE.get(report.status.upper(), "green"))
     summary.append(", ".join(f"{n} {st}" for st, n in counts.items() if n))
     console.print()
-    console.print(summary, soft_wrap=True)
+    console.print(summary)
 
 
 def render_facts(console: Console, facts: Facts) -> None:
@@ -179,4 +179,9 @@ def _toml_key(key: str) -> str:
 
 
 def toml_table(name: str, values: dict[str, Any]) -> str:
-    return "\n".join([f"[{name}]"] + [f"{_toml_key(k)} = {toml_value(v)}" for k, v in values.items()])
+    """A TOML table; a mapping inside it as a table of its own ([tune.sysctl]), one key a line,
+    so that every line fits a terminal and pastes as is."""
+    lines = [f"[{name}]"] + [f"{_toml_key(k)} = {toml_value(v)}" for k, v in values.items()
+                             if not isinstance(v, dict)]
+    subtables = [toml_table(f"{name}.{_toml_key(k)}", v) for k, v in values.items() if isinstance(v, dict)]
+    return "\n".join(lines + subtables)

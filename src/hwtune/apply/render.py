@@ -65,7 +65,7 @@ def render_plan(console: Console, plan: Plan, title: str) -> None:
         if item.reason and item.status not in (OK, PENDING):
             label = f"{item.key} ({item.where})" if item.where else item.key
             style = "bold red" if item.hardening else STATUS_STYLE.get(item.status, "")
-            console.print(Text(f"  {item.status}: {label}: {item.reason}", style=style), soft_wrap=True)
+            console.print(Text(f"  {item.status}: {label}: {item.reason}", style=style))
     render_pending(console, plan.pending)
 
 

@@ -51,7 +51,7 @@ def render_fleet(console: Console, hosts: list[HostResult]) -> None:
     hosts_t.print(console)
     for h in summary["hosts"]:
         if h["error"]:
-            console.print(Text(f"{h['name']}: no result: {h['error']}", style="magenta"), soft_wrap=True)
+            console.print(Text(f"{h['name']}: no result: {h['error']}", style="magenta"))
 
 
 def render_diff(console: Console, d: dict[str, Any]) -> None:
