@@ -86,12 +86,12 @@ RUNS = {
     ("profiles", "show"): lambda w: [Run(("profiles", "show", "gpu-inference"), "gpu-inference")],
     ("apply",): lambda w: [
         Run(("apply", "-p", "cpu-inference", "--root", str(fresh_copy(w["base"])), "--dry-run"), "Plan:"),
-        Run(("apply", "-p", "gpu-inference", "--root", str(fresh_copy(w["base"], GPU)), "--yes"), "Applied")],
+        Run(("apply", "-p", "gpu-inference", "--root", str(fresh_copy(w["base"], GPU)), "--yes"), "Plan:")],
     ("rollback",): lambda w: [Run(("rollback", "--root", str(_applied_copy(w["base"]))), "Rolled back")],
     ("history",): lambda w: [Run(("history", "--root", str(w["applied"])), "hwtune apply history")],
     ("bench",): lambda w: [
         Run(("bench", "--compare", str(w["runs"] / "before.json"), str(w["runs"] / "after.json")),
-            "before.json -> after.json"),
+            str(w["runs"] / "before.json")),
         Run(("bench", "--model", "mlp", "--backend", "ort", "--mode", "sync,async", "--batch", "1",
              "--time", "0.15", "--min-count", "3", "--no-save"), "mlp:", slow=True),
         Run(("bench", "--list-devices"), "backend", slow=True)],
