@@ -29,7 +29,10 @@ def _root(root: Optional[Path]) -> tuple[Path, bool]:
 
 def _need_root(live: bool, what: str) -> None:
     if live and os.geteuid() != 0:
-        raise NeedsRoot(f"hwtune {what} changes the live system: run with sudo (nothing was written)")
+        from hwtune.hints import command
+
+        raise NeedsRoot(f"hwtune {what} changes the live system (nothing was written): run it with sudo: "
+                        f"{command(*sys.argv[1:], live=True)}")
 
 
 def _interactive() -> bool:
@@ -106,8 +109,9 @@ def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, ro
                      "verified": ok})
     else:
         from hwtune.apply.render import render_apply
+        from hwtune.apply.transaction import rollback_hint
 
-        render_apply(out, result)
+        render_apply(out, result, rollback_hint(result.journal_id, None if live else str(root)))
     return EXIT_OK if ok else EXIT_FINDINGS
 
 

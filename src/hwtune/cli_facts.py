@@ -57,8 +57,10 @@ def snapshot(
         if json_out:
             print_json(data)
         else:
+            from hwtune.hints import command
+
             out.print(f"snapshot written to {summary.out}: {summary.files} files, {summary.commands} command "
-                      f"outputs; replay with: hwtune check --root {summary.out}", markup=False)
+                      f"outputs; replay with: {command('check', root=summary.out)}", markup=False)
         return EXIT_OK
 
     run_command(go)

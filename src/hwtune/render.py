@@ -6,12 +6,14 @@ hwtune.tables: fitted to a terminal's width, plain columns when piped.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Sequence
 
 from rich.console import Console
 from rich.text import Text
 
 from hwtune.facts import Facts
+from hwtune.hints import spell
 from hwtune.tables import ID, NUM, Col, Table
 from hwtune.report.text import show
 from hwtune.verdict import Report
@@ -82,8 +84,14 @@ def _rows(report: Report, facts: Facts | None, verbose: bool) -> list[tuple[str,
     return rows
 
 
+# how a remediation text (checks/*.toml) names hwtune's own fix; shown as the command to paste
+APPLY_FIX = re.compile(r"^sudo hwtune apply --profile \S+")
+
+
 def render_report(console: Console, report: Report, *, verbose: bool = False, host_label: str = "",
-                  facts: Facts | None = None) -> None:
+                  facts: Facts | None = None, apply_command: str | None = None) -> None:
+    """`apply_command`: `hwtune apply` as a person pastes it for this host (hwtune.hints), in
+    place of the remediation's generic `sudo hwtune apply --profile NAME`."""
     title = f"hwtune check: profile {report.profile}" + (f" on {host_label}" if host_label else "")
     summary_line = host_summary(facts) if facts is not None else ""
     if summary_line:
@@ -107,7 +115,9 @@ def render_report(console: Console, report: Report, *, verbose: bool = False, ho
         line.append(r.message or r.title)
         console.print(line, soft_wrap=not console.is_terminal)
         if r.fix:
-            console.print(Text("  fix: " + r.fix, style="cyan"), soft_wrap=not console.is_terminal)
+            own = APPLY_FIX.match(r.fix) if apply_command else None
+            fix = apply_command + spell(r.fix[own.end():]) if own else spell(r.fix)
+            console.print(Text("  fix: " + fix, style="cyan"), soft_wrap=not console.is_terminal)
         if verbose:
             console.print(Text(f"  why: {r.rationale}\n  source: {r.source}", style="dim"),
                           soft_wrap=not console.is_terminal)

@@ -102,13 +102,14 @@ def _grouped_checks(checks: list[Check]) -> list[Check]:
     return [Check(replace(c.step, where=format_policies(w)), c.expected, c.now) for c, w in zip(out, wheres)]
 
 
-def render_apply(console: Console, result: ApplyResult) -> None:
+def render_apply(console: Console, result: ApplyResult, undo: str) -> None:
+    """`undo`: the rollback command as a person pastes it (hwtune.hints)."""
     n = len(result.plan.steps)
     console.print(f"Applied {n} change(s) from profile {result.plan.profile} (journal {result.journal_id}).",
                   markup=False)
     render_checks(console, result.checks, "Verification (every tunable read back after apply)")
     render_pending(console, result.plan.pending)
-    console.print(f"Undo with: sudo hwtune rollback {result.journal_id}", markup=False)
+    console.print(f"Undo with: {undo}", markup=False, soft_wrap=True)  # one line, to paste whole
 
 
 def render_rollback(console: Console, result: RollbackResult) -> None:
