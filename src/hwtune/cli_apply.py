@@ -13,6 +13,9 @@ from hwtune.cli_common import out, print_json, root_dir, run_command
 from hwtune.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, NeedsRoot
 
 ROOT_HELP = "Apply to a mounted image or a copy of a snapshot laid out like / (no root needed)."
+ROLLBACK_ROOT_HELP = ("Roll back an apply made with the same --root (a mounted image or a copy of a snapshot), "
+                      "from the journal kept in that tree (no root needed).")
+HISTORY_ROOT_HELP = "List the applies journaled in this tree (a mounted image or a copy of a snapshot) instead of this machine's."
 
 
 def register(app: typer.Typer) -> None:
@@ -136,7 +139,7 @@ def _show_plan_only(out, plan, dry_run: bool, json_out: bool) -> int:
 def rollback_cmd(
     journal_id: Optional[str] = typer.Argument(None, metavar="[ID]", help="Journal id from `hwtune history` "
                                                "(default: the last apply still in effect)."),
-    root: Optional[Path] = typer.Option(None, "--root", help=ROOT_HELP, file_okay=False),
+    root: Optional[Path] = typer.Option(None, "--root", help=ROLLBACK_ROOT_HELP, file_okay=False),
     json_out: bool = typer.Option(False, "--json", help="Print what was restored as JSON."),
 ) -> None:
     """Undo an apply: restore the old values from its journal, in reverse order.
@@ -164,7 +167,7 @@ def _rollback(journal_id: Optional[str], root: Optional[Path], json_out: bool) -
 
 
 def history_cmd(
-    root: Optional[Path] = typer.Option(None, "--root", help=ROOT_HELP, file_okay=False),
+    root: Optional[Path] = typer.Option(None, "--root", help=HISTORY_ROOT_HELP, file_okay=False),
     json_out: bool = typer.Option(False, "--json", help="Print the history as JSON."),
 ) -> None:
     """List past applies: id, time, profile, number of changes, state.

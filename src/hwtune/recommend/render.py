@@ -78,7 +78,7 @@ def render_estimates(rec: Recommendation, show_all: bool, top: int) -> Table:
     cols = [Col("GPU"), Col("class", ID, drop=3), Col("runs as", ID, drop=1)]
     cols += ([Col("GPUs/ replica", NUM, drop=2), Col("seqs", NUM, drop=2)] if rec.llm
              else [Col("batch", NUM, drop=2)])
-    cols += [Col(u, NUM), Col("bound", ID, drop=2), Col("card price", NUM), Col(f"{u} per $1k", NUM)]
+    cols += [Col(u, NUM), Col("bound", drop=2), Col("card price", NUM), Col(f"{u} per $1k", NUM)]
     if rec.llm:
         cols += [Col("$/M tok owned", NUM, drop=1), Col("$/M tok cloud", NUM, drop=1)]
     cols += [Col("efficiency", ID, drop=1)]
