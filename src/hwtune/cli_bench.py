@@ -288,7 +288,7 @@ def _compare(refs: tuple[str, str], as_json: bool) -> int:
 
 def _show(view: Any) -> None:
     """A view's tables fit the terminal (hwtune.tables); its text lines wrap at words there."""
-    out.print(view, soft_wrap=not out.is_terminal)
+    out.print(view, soft_wrap=not out.is_terminal, crop=False)
 
 
 def parse_slo(text: str) -> float | None:

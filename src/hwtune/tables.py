@@ -60,7 +60,8 @@ class Table:
         """Print the table on `console`: laid out to its width in a terminal, whole when piped."""
         if wide is not None:
             self.wide = wide
-        console.print(self, soft_wrap=not console.is_terminal)
+        # crop=False: an id wider than the whole terminal runs on (the terminal folds it), never cut
+        console.print(self, soft_wrap=not console.is_terminal, crop=False)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions):
         lines = _terminal_lines(console, self, options.max_width) if console.is_terminal else _plain_lines(self)
@@ -135,13 +136,13 @@ def layout(t: Table, width: int, wide: bool) -> tuple[list[int], list[int]] | No
         return None
     widths = {i: mins[i] for i in shown}
     spare = width - need(shown)
-    # headers of ids and numbers on one line first, then room for the text to wrap less
-    for kinds in ((ID, NUM), (TEXT,)):
+    # text to a comfortable width first, then headers of ids and numbers on one line, then the rest
+    for kinds, goal in (((TEXT,), comfy), ((ID, NUM), wants), ((TEXT,), wants)):
         while spare > 0:
-            short = [i for i in shown if widths[i] < wants[i] and t.cols[i].kind in kinds]
+            short = [i for i in shown if widths[i] < goal[i] and t.cols[i].kind in kinds]
             if not short:
                 break
-            i = max(short, key=lambda j: wants[j] - widths[j])
+            i = max(short, key=lambda j: goal[j] - widths[j])
             widths[i] += 1
             spare -= 1
     return shown, [widths[i] for i in shown]
