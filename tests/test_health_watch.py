@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,13 +75,27 @@ def test_kmsg_records_parse():
     assert parse_kmsg_records(["6,1,5,-;a\n", "4,2,7,c;b\n KEY=v\n"]) == [(1, 5, "a"), (2, 7, "b")]
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed (.ci/run installs it)")
-def test_watch_in_tmux_as_a_person_sees_it():
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed (.ci/run installs it)")
+# after hwtune, the shell prints its exit code and whether the terminal is back in line mode with echo
+AFTER = "echo EXITED=$?; stty -a | tr ' ' '\\n' | grep -x -e '-*icanon' -e '-*echo' | tr '\\n' ' '; echo; sleep 30"
+
+
+def _start(scenario: str, columns: int = 200, args: str = "watch --interval 0.5") -> str:
     session = f"hwtune-watch-{uuid.uuid4().hex[:8]}"
-    cmd = (f"{sys.executable} {REPO / 'tests' / 'watch_fake_nvml.py'} sick_a100 watch --interval 0.5; "
-           "echo EXITED=$?; sleep 30")
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "60", cmd],
+    cmd = f"{sys.executable} {REPO / 'tests' / 'watch_fake_nvml.py'} {scenario} {args}; {AFTER}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", str(columns), "-y", "60", cmd],
                    check=True, env=ENV, timeout=30)
+    return session
+
+
+def _stop(session: str) -> None:
+    subprocess.run(["tmux", "kill-session", "-t", session], timeout=10, capture_output=True)
+
+
+@needs_tmux
+@pytest.mark.parametrize("key", ["q", "Escape", "C-c"])
+def test_watch_in_tmux_as_a_person_sees_it(key):
+    session = _start("sick_a100")
     try:
         screen = _wait_for(session, "CPU packages")
         assert "GPUs" in screen and "00000000:07:00.0" in screen
@@ -88,13 +103,45 @@ def test_watch_in_tmux_as_a_person_sees_it():
         assert "86/1410" in screen  # SM clock against its maximum
         assert "GPU is lost" in screen  # GPU4 is one error row; the others still report
         assert "New health events in the kernel log" in screen
+        assert "q, Esc or Ctrl-C to stop" in screen
         first = _clock(screen)
         screen = _wait_for(session, "hwtune watch", differs_from=first)  # it refreshes by itself
-        subprocess.run(["tmux", "send-keys", "-t", session, "C-c"], check=True, timeout=10)
+        subprocess.run(["tmux", "send-keys", "-t", session, key], check=True, timeout=10)
         screen = _wait_for(session, "EXITED=")
-        assert "EXITED=130" in screen and "Traceback" not in screen
+        # each key stops it as the way out it is: exit 0, nothing on stderr, the terminal as it was
+        assert "EXITED=0" in screen and "Traceback" not in screen and "interrupted" not in screen
+        assert re.search(r"^icanon echo *$", screen, re.M), screen
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], timeout=10, capture_output=True)
+        _stop(session)
+
+
+@needs_tmux
+def test_arrow_keys_do_not_stop_watch():
+    session = _start("sick_a100")
+    try:
+        _wait_for(session, "CPU packages")
+        subprocess.run(["tmux", "send-keys", "-t", session, "Up", "x"], check=True, timeout=10)
+        time.sleep(1.5)
+        assert "EXITED=" not in _capture(session)
+        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True, timeout=10)
+        assert "EXITED=0" in _wait_for(session, "EXITED=")
+    finally:
+        _stop(session)
+
+
+@needs_tmux
+def test_watch_without_nvidia_driver_says_so_in_one_line_and_shows_the_cpu():
+    session = _start("no_driver", columns=60)
+    try:
+        screen = _wait_for(session, "CPU packages")
+        [line] = [ln for ln in screen.splitlines() if "NVIDIA" in ln or "NVML" in ln]
+        assert line.rstrip() == "GPUs: no NVIDIA driver on this host (libnvidia-ml not found)"
+        assert re.search(r"^0\s+" + str(os.cpu_count()) + r"\s", screen, re.M)  # package 0, its CPUs
+        assert all(len(ln) <= 60 for ln in screen.splitlines())
+        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True, timeout=10)
+        assert "EXITED=0" in _wait_for(session, "EXITED=")
+    finally:
+        _stop(session)
 
 
 def _capture(session: str) -> str:

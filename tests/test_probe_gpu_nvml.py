@@ -106,7 +106,7 @@ def test_no_driver_falls_back_to_nvidia_smi(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("error, text", [
-    (REAL.NVMLError_LibraryNotFound(), "NVML: NVML Shared Library Not Found"),
+    (REAL.NVMLError_LibraryNotFound(), "no NVIDIA driver on this host (libnvidia-ml not found)"),
     (REAL.NVMLError_DriverNotLoaded(), "NVML: Driver Not Loaded"),
 ])
 def test_no_driver_and_no_nvidia_smi_says_both(tmp_path, monkeypatch, error, text):
@@ -237,8 +237,10 @@ def test_real_nvml_on_this_machine():
         report = nvml.read_nvml_report()
         assert report.attached_gpus is not None and report.attached_gpus >= 0
     else:
-        with pytest.raises(nvml.NvmlUnavailable, match="NVML"):
+        with pytest.raises(nvml.NvmlUnavailable) as raised:
             nvml.read_nvml_report()
+        # no libnvidia-ml here: the line says so; another NVML failure names NVML
+        assert str(raised.value) == nvml.NO_DRIVER or str(raised.value).startswith("NVML: ")
 
 
 @pytest.mark.live

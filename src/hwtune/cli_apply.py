@@ -14,6 +14,9 @@ from hwtune.cli_common import out, print_json, root_dir, run_command
 from hwtune.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, NeedsRoot
 
 ROOT_HELP = "Apply to a mounted image or a copy of a snapshot laid out like / (no root needed)."
+ROLLBACK_ROOT_HELP = ("Roll back an apply made with the same --root (a mounted image or a copy of a snapshot), "
+                      "from the journal kept in that tree (no root needed).")
+HISTORY_ROOT_HELP = "List the applies journaled in this tree (a mounted image or a copy of a snapshot) instead of this machine's."
 
 
 def register(app: typer.Typer) -> None:
@@ -30,7 +33,10 @@ def _root(root: Optional[Path]) -> tuple[Path, bool]:
 
 def _need_root(live: bool, what: str) -> None:
     if live and os.geteuid() != 0:
-        raise NeedsRoot(f"hwtune {what} changes the live system: run with sudo (nothing was written)")
+        from hwtune.hints import command
+
+        raise NeedsRoot(f"hwtune {what} changes the live system (nothing was written): run it with sudo: "
+                        f"{command(*sys.argv[1:], live=True)}")
 
 
 def _interactive() -> bool:
@@ -123,8 +129,9 @@ def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, ro
                      "verified": ok})
     else:
         from hwtune.apply.render import render_apply
+        from hwtune.apply.transaction import rollback_hint
 
-        render_apply(out, result)
+        render_apply(out, result, rollback_hint(result.journal_id, None if live else str(root)))
     return EXIT_OK if ok else EXIT_FINDINGS
 
 
@@ -149,7 +156,7 @@ def _show_plan_only(out, plan, dry_run: bool, json_out: bool) -> int:
 def rollback_cmd(
     journal_id: Optional[str] = typer.Argument(None, metavar="[ID]", help="Journal id from `hwtune history` "
                                                "(default: the last apply still in effect)."),
-    root: Optional[Path] = typer.Option(None, "--root", help=ROOT_HELP, file_okay=False),
+    root: Optional[Path] = typer.Option(None, "--root", help=ROLLBACK_ROOT_HELP, file_okay=False),
     json_out: bool = typer.Option(False, "--json", help="Print what was restored as JSON."),
 ) -> None:
     """Undo an apply: restore the old values from its journal, in reverse order.
@@ -177,7 +184,7 @@ def _rollback(journal_id: Optional[str], root: Optional[Path], json_out: bool) -
 
 
 def history_cmd(
-    root: Optional[Path] = typer.Option(None, "--root", help=ROOT_HELP, file_okay=False),
+    root: Optional[Path] = typer.Option(None, "--root", help=HISTORY_ROOT_HELP, file_okay=False),
     json_out: bool = typer.Option(False, "--json", help="Print the history as JSON."),
 ) -> None:
     """List past applies: id, time, profile, number of changes, state.

@@ -14,6 +14,7 @@ import typer
 
 from hwtune.cli_common import err, number, out, print_json, require_extra, run_command
 from hwtune.errors import EXIT_NOT_VALID, EXIT_OK, ConfigError
+from hwtune.tables import widen
 
 EXAMPLES = """
 Examples:
@@ -65,6 +66,8 @@ def bench(
     compare: Optional[tuple[str, str]] = typer.Option(None, "--compare", help="Compare two saved runs: BEFORE AFTER (files or run names)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON to stdout."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV to stdout."),
+    wide: bool = typer.Option(False, "--wide", help="Every column, even where the terminal is too narrow "
+                              "(rows are then stacked)."),
     save: bool = typer.Option(True, "--save/--no-save", help="Save the run under the user data dir (for --compare)."),
     scenario: str = typer.Option("", "--scenario", help="MLPerf LoadGen scenario: singlestream, multistream, offline or server (needs the bench extra)."),
     qps: str = typer.Option("", "--qps", help="--scenario server: one run at this QPS instead of searching the max."),
@@ -159,7 +162,7 @@ def _emit(doc: dict[str, Any], a: dict[str, Any], view: Callable[[], Any]) -> No
     elif a["as_csv"]:
         sys.stdout.write(render.results_csv(doc["results"]))
     else:
-        out.print(view())
+        _show(widen(view(), a["wide"]))
         if saved:
             out.print(f"saved: {saved}", style="dim")
 
@@ -252,7 +255,7 @@ def _list_devices(as_json: bool) -> int:
     if as_json:
         print_json(found.to_json())
     else:
-        out.print(render.devices_table(found))
+        _show(render.devices_table(found))
     return EXIT_OK
 
 
@@ -279,8 +282,13 @@ def _compare(refs: tuple[str, str], as_json: bool) -> int:
     if as_json:
         print_json(cmp.to_json())
     else:
-        out.print(render.comparison_table(cmp))
+        _show(render.comparison_table(cmp))
     return EXIT_OK
+
+
+def _show(view: Any) -> None:
+    """A view's tables fit the terminal (hwtune.tables); its text lines wrap at words there."""
+    out.print(view, soft_wrap=not out.is_terminal, crop=False)
 
 
 def parse_slo(text: str) -> float | None:

@@ -54,7 +54,8 @@ def check(
         from hwtune.verdict import choose_profile, evaluate
 
         facts = load_facts(root, facts_file, host=host)
-        report = evaluate(facts, profiles.load(profile or choose_profile(facts)))
+        chosen = profile or choose_profile(facts)
+        report = evaluate(facts, profiles.load(chosen))
         if output is not None or fmt is not CheckFormat.table or json_out:
             doc = report_document(report.to_json(), root, facts_file)
         if output is not None or fmt in (CheckFormat.junit, CheckFormat.prometheus):
@@ -68,11 +69,21 @@ def check(
         else:
             from hwtune.render import render_report
 
-            render_report(out, report, verbose=verbose, host_label=str(root) if root else "", facts=facts)
+            render_report(out, report, verbose=verbose, host_label=str(root) if root else "", facts=facts,
+                          apply_command=apply_command(chosen, root))
         failing = {"fail", "error"} | ({"warn"} if fail_on is FailOn.warn else set())
         return EXIT_FINDINGS if report.status in failing else EXIT_OK
 
     run_command(go)
+
+
+def apply_command(profile: str, root: Optional[Path]) -> str:
+    """The `hwtune apply` that fixes what this check found, as a person pastes it: on the same
+    --root (a copy of a snapshot is applied to with it), else on this host, with sudo."""
+    from hwtune.hints import command
+
+    live = root is None or str(root) == "/"
+    return command("apply", "--profile", profile, root=None if live else root, live=live)
 
 
 def report_document(report_json: dict, root: Optional[Path], facts_file: Optional[Path]) -> dict:

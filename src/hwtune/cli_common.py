@@ -27,7 +27,8 @@ PIPED_WIDTH = 10_000
 # markup off: what hwtune prints comes from hosts, files and users ("always [madvise] never"),
 # and rich would take "[madvise]" for a style and drop it; styles go through Text. Inert: a
 # control character or escape sequence in any of it is shown, never sent (hwtune.console).
-out = InertConsole(highlight=False, soft_wrap=True, emoji=False, markup=False,
+# In a terminal, text wraps at words within its width; piped, a line is as long as its content.
+out = InertConsole(highlight=False, soft_wrap=not sys.stdout.isatty(), emoji=False, markup=False,
                    width=None if sys.stdout.isatty() else PIPED_WIDTH)
 err = InertConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False, markup=False)
 # `hwtune --debug`: an internal error prints its traceback too

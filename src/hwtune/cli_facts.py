@@ -63,8 +63,10 @@ def snapshot(
         if json_out:
             print_json(data)
         else:
+            from hwtune.hints import command
+
             out.print(f"snapshot written to {summary.out}: {summary.files} files, {summary.commands} command "
-                      f"outputs; replay with: hwtune check --root {summary.out}", markup=False)
+                      f"outputs; replay with: {command('check', root=summary.out)}", markup=False)
         return EXIT_OK
 
     run_command(go)
@@ -84,9 +86,12 @@ def profiles_list(json_out: bool = typer.Option(False, "--json")) -> None:
         if json_out:
             print_json(rows)
         else:
+            from hwtune.tables import ID, Col, Table
+
+            table = Table("", (Col("profile", ID), Col("description"), Col("includes", drop=1)))
             for r in rows:
-                inc = f" (includes {', '.join(r['includes'])})" if r["includes"] else ""
-                out.print(f"{r['name']:<16} {r['description']}{inc}", markup=False)
+                table.add_row(r["name"], r["description"], ", ".join(r["includes"]) or "-")
+            table.print(out)
         return EXIT_OK
 
     run_command(go)

@@ -75,6 +75,8 @@ def recommend_command(
     show_all: bool = typer.Option(False, "--all", help="List every GPU of the catalog."),
     top: int = typer.Option(10, "--top", help="Rows per table without --all."),
     as_json: bool = typer.Option(False, "--json", help="Print every estimate and input as JSON."),
+    wide: bool = typer.Option(False, "--wide", "-v", help="Every column, even where the terminal is too narrow "
+                              "(rows are then stacked); by default class, hosts, power and efficiency leave first."),
     price_basis: str = typer.Option("street", "--price-basis", help="street (what a buyer pays now, December 2026: listings, analyst estimates, system or cloud-derived prices) or list (launch list prices); the others stand in when one is missing."),
     gpu_price: list[str] = typer.Option([], "--gpu-price", help="Your own quote, NAME=USD (repeatable), e.g. 'L4=2100'."),
     vendor: list[str] = typer.Option([], "--vendor", help="Only GPUs of this vendor (repeatable): AMD, Intel, NVIDIA."),
@@ -131,7 +133,7 @@ def recommend_command(
         if as_json:
             print_json(to_json(rec, show_all, top))
         else:
-            render(rec, out, show_all, top)
+            render(rec, out, show_all, top, wide)
         return EXIT_OK
 
     run_command(go)

@@ -7,9 +7,11 @@ known command imports and converts that command's module only.
 
 from __future__ import annotations
 
+import errno
 import gc
 import importlib
 import os
+import select
 import sys
 
 import typer
@@ -93,7 +95,14 @@ def main() -> None:
 
 
 def run() -> None:
-    """The console script and `python -m hwtune`: `main`, in a process that ends when it returns."""
+    """The console script and `python -m hwtune`: `main`, in a process that ends when it returns.
+
+    The one place a closed stdout is handled (`hwtune ... | head -1`): the reader has what it
+    wanted, so the command ends quietly with exit 0 (a command's own error, exit 2 and up, stays).
+    The pipe breaks either inside the command (the CLI library turns that into exit 1) or at
+    the final flush; either way stdout is pointed at /dev/null so that Python's own flush at
+    exit finds nothing to complain about."""
+    code: object = 0
     # Speed trick 2 of 2. At exit the interpreter runs full garbage collections while it
     # unloads the modules, each walking every object still alive: ~30 ms after a `hwtune
     # check` on a 2-vCPU VM, ~20 ms of it what any typer/rich program pays; ~5 ms once they
@@ -103,7 +112,36 @@ def run() -> None:
     # atexit handlers and the flushing of stdout and stderr still run; objects left in
     # reference cycles are not finalized (hwtune's __del__ methods only close descriptors,
     # which the exit closes anyway). Hence not in `main`, which a caller may go on after.
+    out.on_broken_pipe = _raise_broken_pipe  # rich's own answer is exit 1; the answer is made here
     try:
         main()
+    except SystemExit as exc:
+        code = exc.code
+    except BrokenPipeError:
+        code = 1
     finally:
         gc.freeze()
+    if _stdout_closed():
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = code if isinstance(code, int) and code >= 2 else 0
+    sys.exit(code)
+
+
+def _raise_broken_pipe() -> None:
+    raise BrokenPipeError(errno.EPIPE, "stdout closed")
+
+
+def _stdout_closed() -> bool:
+    """True when stdout is a pipe whose reader has gone: what is left cannot be written."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return True
+    except (OSError, ValueError):
+        return False
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False

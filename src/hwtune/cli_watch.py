@@ -1,23 +1,25 @@
 """`hwtune watch`: a live view of the host for a person (rich Live), or samples as JSON.
 
 A view, not a service: it samples this machine every --interval seconds
-until Ctrl-C (or once with --once) and judges nothing; `hwtune check` judges.
+until q, Esc or Ctrl-C (or once with --once) and judges nothing; `hwtune check` judges.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import typer
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from hwtune.cli_common import number, out, run_command
 from hwtune.errors import EXIT_OK
+from hwtune.tables import ID, NUM, Col, Table
 
 HW_REASONS = {"hw_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown", "sw_thermal_slowdown"}
 
@@ -29,6 +31,7 @@ def watch(
 ) -> None:
     """Watch this machine live: GPU load, clocks, power, temperature and throttle reasons;
     CPU package frequency, governor and thermal throttling; new health events in the kernel log.
+    q, Esc or Ctrl-C stops it (exit 0).
 
     Examples:  hwtune watch;  hwtune watch --interval 5;  hwtune watch --once --json
     """
@@ -40,32 +43,76 @@ def watch(
 
         with Sampler(Host("/")) as sampler:
             if once or json_out:
-                while True:
-                    sample = sampler.sample()
-                    if json_out:
-                        sys.stdout.write(json.dumps(sample) + "\n")
-                        sys.stdout.flush()
-                    else:
-                        out.print(render_watch(sample, []))
-                    if once:
-                        return EXIT_OK
-                    time.sleep(interval)
+                try:
+                    _samples(sampler, interval, once, json_out)
+                except KeyboardInterrupt:  # the way a stream of samples stops: no error
+                    pass
+                return EXIT_OK
             _live(sampler, interval)
         return EXIT_OK
 
     run_command(go)
 
 
+def _samples(sampler: Any, interval: float, once: bool, json_out: bool) -> None:
+    while True:
+        sample = sampler.sample()
+        if json_out:
+            sys.stdout.write(json.dumps(sample) + "\n")
+            sys.stdout.flush()
+        else:
+            out.print(render_watch(sample, []), soft_wrap=not out.is_terminal)
+        if once:
+            return
+        time.sleep(interval)
+
+
 def _live(sampler: Any, interval: float) -> None:
+    """Redraw every `interval` s until q, Esc or Ctrl-C: each a way to stop, none an error (exit 0)."""
     from rich.live import Live
 
     seen: list[dict[str, Any]] = []
-    with Live(console=out, auto_refresh=False, screen=False) as live:
-        while True:
-            sample = sampler.sample()
-            seen = (seen + sample["events"])[-10:]  # the newest events since the watch started
-            live.update(render_watch(sample, seen), refresh=True)
-            time.sleep(interval)
+    try:
+        with _keys() as wait_key, Live(console=out, auto_refresh=False, screen=False) as live:
+            while True:
+                sample = sampler.sample()
+                seen = (seen + sample["events"])[-10:]  # the newest events since the watch started
+                live.update(render_watch(sample, seen, live=True), refresh=True)
+                if wait_key(interval):
+                    return
+    except KeyboardInterrupt:  # Live and the terminal settings are restored by their exits
+        return
+
+
+QUIT_KEYS = (b"q", b"Q", b"\x1b")  # a lone Esc; an arrow key's "\x1b[A" is no quit
+
+
+@contextmanager
+def _keys() -> Iterator[Callable[[float], bool]]:
+    """`wait(seconds)`: True when q or Esc was pressed within them. The terminal is put in cbreak
+    mode (keys without Enter, not echoed) and restored on the way out, however that happens."""
+    fd = sys.stdin.fileno() if sys.stdin is not None and sys.stdin.isatty() else None
+    if fd is None:  # no keyboard (stdin redirected): only Ctrl-C stops
+        yield lambda seconds: bool(time.sleep(seconds))
+        return
+    import select
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(fd)
+
+    def wait(seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if select.select([fd], [], [], left)[0] and os.read(fd, 64) in QUIT_KEYS:
+                return True
+        return False
+
+    try:
+        tty.setcbreak(fd)
+        yield wait
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def _of(value: Any, limit: Any, unit: str) -> str:
@@ -75,14 +122,15 @@ def _of(value: Any, limit: Any, unit: str) -> str:
     return f"{text}/{limit:g}{unit}" if isinstance(limit, (int, float)) and limit else f"{text}{unit}"
 
 
-def render_watch(sample: dict[str, Any], events: list[dict[str, Any]]) -> Group:
-    parts: list[Any] = [Text(f"hwtune watch  {sample['time']}  (Ctrl-C to stop)", style="bold")]
-    gpus = Table(title="GPUs", title_justify="left", expand=False)
-    for col in ("GPU", "bus id", "util", "memory MiB", "SM MHz", "mem MHz", "power W", "temp C", "throttle"):
-        gpus.add_column(col)
+def render_watch(sample: dict[str, Any], events: list[dict[str, Any]], live: bool = False) -> Group:
+    keys = "  (q, Esc or Ctrl-C to stop)" if live else ""
+    parts: list[Any] = [Text(f"hwtune watch  {sample['time']}{keys}", style="bold")]
+    gpus = Table("GPUs", (Col("GPU", NUM), Col("bus id", ID), Col("util", NUM), Col("memory MiB", NUM, drop=1),
+                          Col("SM MHz", NUM), Col("mem MHz", NUM, drop=2), Col("power W", NUM),
+                          Col("temp C", NUM), Col("throttle")))
     for g in sample["gpus"]:
         if g.get("error"):
-            gpus.add_row(str(g["index"]), g.get("bus_id") or "-", Text(g["error"], style="red"), *[""] * 6)
+            gpus.add_row(str(g["index"]), g.get("bus_id") or "-", *[""] * 6, Text(g["error"], style="red"))
             continue
         reasons = [r for r in g.get("throttle_reasons", []) if r != "gpu_idle"]
         gpus.add_row(str(g["index"]), g.get("bus_id") or "-", _of(g.get("utilization_pct"), None, "%"),
@@ -92,9 +140,9 @@ def render_watch(sample: dict[str, Any], events: list[dict[str, Any]]) -> Group:
                      _of(g.get("temp_c"), g.get("temp_slowdown_c"), ""),
                      Text(", ".join(reasons) or "none", style="red" if HW_REASONS & set(reasons) else ""))
     parts.append(gpus if sample["gpus"] else Text(f"GPUs: {sample['gpu_reason']}"))
-    cpus = Table(title="CPU packages", title_justify="left", expand=False)
-    for col in ("package", "CPUs", "MHz avg", "MHz max seen", "governor", "thermal throttle (new)"):
-        cpus.add_column(col)
+    cpus = Table("CPU packages", (Col("package", ID), Col("CPUs", NUM), Col("MHz avg", NUM),
+                                  Col("MHz max seen", NUM, drop=1), Col("governor"),
+                                  Col("thermal throttle (new)", NUM)))
     for p in sample["cpu_packages"]:
         throttle = "-" if p["throttle_events"] is None else f"{p['throttle_events']} (+{p['throttle_new']})"
         cpus.add_row(p["package"], str(p["cpus"]), _of(p["freq_mhz"], p["max_mhz"], ""),

@@ -1,52 +1,34 @@
 """Rendering for people: rich tables for check reports, facts and profiles.
 
-Only this module and cli.py use rich. Without a terminal the same tables are
-printed as plain text (no colour, ASCII rules).
+Only the rendering modules and the CLI use rich. Every table goes through
+hwtune.tables: fitted to a terminal's width, plain columns when piped.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Sequence
 
 from rich.console import Console
 from rich.text import Text
 
 from hwtune.facts import Facts
+from hwtune.hints import spell
+from hwtune.tables import ID, NUM, Col, Table
 from hwtune.report.text import show
 from hwtune.verdict import Report
 
 STATUS_STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red", "SKIP": "dim", "ERROR": "bold magenta"}
 
 
-def table_box(console: Console):
-    from rich import box
-
-    return box.ROUNDED if console.is_terminal else box.ASCII
-
-
-def new_table(console: Console, title: str, **options: Any):
-    """A rich Table; imported here because piped output (plain lines) never needs one."""
-    from rich.table import Table
-
-    return Table(title=Text(title), box=table_box(console), **options)  # a title is text, never markup
-
-
-def print_table(console: Console, title: str, headers: Sequence[str], rows: Sequence[Sequence[Text | str]]) -> None:
-    """A table: rich's in a terminal; piped, plain columns under a header line, no cell cut or wrapped."""
-    if console.is_terminal:
-        table = new_table(console, title, title_justify="left")
-        for h in headers:
-            table.add_column(h, overflow="fold")
-        for row in rows:
-            table.add_row(*[c if isinstance(c, Text) else Text(str(c)) for c in row])
-        console.print(table)
-        return
-    cells = [[c.plain if isinstance(c, Text) else str(c) for c in row] for row in rows]
-    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
-    lines = [title] if title else []
-    for row in [list(headers)] + cells:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-    console.print("\n".join(lines), markup=False, soft_wrap=True, highlight=False)
+def print_table(console: Console, title: str, headers: Sequence[str | Col],
+                rows: Sequence[Sequence[Text | str]]) -> None:
+    """A table through the one layout every command uses (hwtune.tables): fitted to a terminal's
+    width; piped, plain columns under a header line, no cell cut or wrapped. A bare header is TEXT."""
+    table = Table(title, [h if isinstance(h, Col) else Col(h) for h in headers])
+    for row in rows:
+        table.add_row(*row)
+    table.print(console)
 
 
 def _observed(r) -> str:
@@ -104,19 +86,27 @@ def _rows(report: Report, facts: Facts | None, verbose: bool) -> list[tuple[str,
     return rows
 
 
+# how a remediation text (checks/*.toml) names hwtune's own fix; shown as the command to paste
+APPLY_FIX = re.compile(r"^sudo hwtune apply --profile \S+")
+
+
 def render_report(console: Console, report: Report, *, verbose: bool = False, host_label: str = "",
-                  facts: Facts | None = None) -> None:
+                  facts: Facts | None = None, apply_command: str | None = None) -> None:
+    """`apply_command`: `hwtune apply` as a person pastes it for this host (hwtune.hints), in
+    place of the remediation's generic `sudo hwtune apply --profile NAME`."""
     title = f"hwtune check: profile {report.profile}" + (f" on {host_label}" if host_label else "")
     summary_line = host_summary(facts) if facts is not None else ""
     if summary_line:
         title += "\nhost: " + summary_line
     rows = _rows(report, facts, verbose)
-    if console.is_terminal:
-        _report_table(console, rows, title)
-    else:
-        lines = [title] + [f"{status:<5} {check:<22} {observed}  (expected: {expected})"
-                           for status, check, observed, expected, _ in rows]
-        console.print("\n".join(lines), markup=False, soft_wrap=True)
+    table = Table(title, (Col("status", ID), Col("check", ID), Col("observed"), Col("expected")))
+    area = None
+    for status, check, observed, expected, row_area in rows:
+        table.add_row(Text(status, style=STATUS_STYLE[status]), check,
+                      Text(observed, style="dim" if status == "SKIP" else ""), Text(expected),
+                      section=area is not None and row_area != area)
+        area = row_area
+    table.print(console)
     findings = [r for r in report.results if r.status.value in ("FAIL", "ERROR", "WARN") or
                 (verbose and r.status.value != "SKIP")]
     if findings:
@@ -127,7 +117,9 @@ def render_report(console: Console, report: Report, *, verbose: bool = False, ho
         line.append(r.message or r.title)
         console.print(line, soft_wrap=not console.is_terminal)
         if r.fix:
-            console.print(Text("  fix: " + r.fix, style="cyan"), soft_wrap=not console.is_terminal)
+            own = APPLY_FIX.match(r.fix) if apply_command else None
+            fix = apply_command + spell(r.fix[own.end():]) if own else spell(r.fix)
+            console.print(Text("  fix: " + fix, style="cyan"), soft_wrap=not console.is_terminal)
         if verbose:
             console.print(Text(f"  why: {r.rationale}\n  source: {r.source}", style="dim"),
                           soft_wrap=not console.is_terminal)
@@ -136,29 +128,13 @@ def render_report(console: Console, report: Report, *, verbose: bool = False, ho
                    if report.status != "nothing judged" else "dim")
     summary.append(", ".join(f"{n} {st}" for st, n in counts.items() if n))
     console.print()
-    console.print(summary, soft_wrap=True)
-
-
-def _report_table(console: Console, rows: list[tuple[str, str, str, str, str]], title: str) -> None:
-    table = new_table(console, title, expand=False)
-    table.add_column("status", no_wrap=True)
-    table.add_column("check", no_wrap=True)
-    table.add_column("observed", overflow="fold", ratio=3)
-    table.add_column("expected", overflow="fold", ratio=2)
-    area = None
-    for status, check, observed, expected, row_area in rows:
-        if area is not None and row_area != area:
-            table.add_section()
-        area = row_area
-        table.add_row(Text(status, style=STATUS_STYLE[status]), check,
-                      Text(observed, style="dim" if status == "SKIP" else ""), Text(expected))
-    console.print(table)
+    console.print(summary)
 
 
 def render_facts(console: Console, facts: Facts) -> None:
     rows = [[key, Text(show(value)) if value is not None else Text(f"unknown: {facts.reason(key)}", style="dim")]
             for key, value in sorted(facts.values.items())]
-    print_table(console, "hwtune facts", ("fact", "value"), rows)
+    print_table(console, "hwtune facts", (Col("fact", ID), "value"), rows)
     if facts.gpus:
         gpu_rows: list[list[Text | str]] = []
         for g in facts.gpus:
@@ -171,8 +147,9 @@ def render_facts(console: Console, facts: Facts) -> None:
                              show(g.persistence_mode), show(g.mig_mode), link, show(g.power_limit_w),
                              show(g.numa_node)])
         console.print()
-        print_table(console, "GPUs", ("index", "name", "bus id", "memory MiB", "persistence", "MIG", "PCIe",
-                                      "power W", "NUMA"), gpu_rows)
+        print_table(console, "GPUs", (Col("index", NUM), "name", Col("bus id", ID), Col("memory MiB", NUM),
+                                      "persistence", "MIG", "PCIe", Col("power W", NUM), Col("NUMA", NUM)),
+                    gpu_rows)
 
 
 def render_profile(console: Console, data: dict[str, Any]) -> None:
@@ -184,7 +161,7 @@ def render_profile(console: Console, data: dict[str, Any]) -> None:
     console.print()
     rows = [[check_id, Text(show(params, limit=len(params)))]  # every parameter, in full
             for check_id, params in data["checks"].items()]
-    print_table(console, "check parameters", ("check", "parameters"), rows)
+    print_table(console, "check parameters", (Col("check", ID), "parameters"), rows)
     if data["tune"]:
         console.print()
         console.print("tunables (hwtune apply), as the profile's TOML:", markup=False)
@@ -215,4 +192,9 @@ def _toml_key(key: str) -> str:
 
 
 def toml_table(name: str, values: dict[str, Any]) -> str:
-    return "\n".join([f"[{name}]"] + [f"{_toml_key(k)} = {toml_value(v)}" for k, v in values.items()])
+    """A TOML table; a mapping inside it as a table of its own ([tune.sysctl]), one key a line,
+    so that every line fits a terminal and pastes as is."""
+    lines = [f"[{name}]"] + [f"{_toml_key(k)} = {toml_value(v)}" for k, v in values.items()
+                             if not isinstance(v, dict)]
+    subtables = [toml_table(f"{name}.{_toml_key(k)}", v) for k, v in values.items() if isinstance(v, dict)]
+    return "\n".join(lines + subtables)

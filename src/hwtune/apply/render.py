@@ -12,6 +12,7 @@ from hwtune.apply.model import CHANGE, FILE, INVALID, LINK, OK, PENDING, SKIP, I
 from hwtune.apply.transaction import ApplyResult, Check, RollbackResult
 from hwtune.probe.cpufreq import format_policies
 from hwtune.render import print_table
+from hwtune.tables import ID, NUM, Col
 
 STATUS_STYLE = {CHANGE: "yellow", OK: "green", SKIP: "dim", PENDING: "magenta", INVALID: "bold red"}
 
@@ -58,12 +59,13 @@ def render_plan(console: Console, plan: Plan, title: str) -> None:
         rows.append([Text(item.status, style=STATUS_STYLE.get(item.status, "")), item.key, item.where or "-",
                      values, item.mode,
                      "reboot" if item.reboot else "-"])
-    print_table(console, title, ("status", "key", "where", "current -> target", "mode", "reboot needed"), rows)
+    print_table(console, title, (Col("status", ID), Col("key", ID), Col("where", ID), "current -> target",
+                                 Col("mode", ID), Col("reboot needed", ID)), rows)
     for item in items:
         if item.reason and item.status not in (OK, PENDING):
             label = f"{item.key} ({item.where})" if item.where else item.key
             style = "bold red" if item.hardening or item.risks else STATUS_STYLE.get(item.status, "")
-            console.print(Text(f"  {item.status}: {label}: {item.reason}", style=style), soft_wrap=True)
+            console.print(Text(f"  {item.status}: {label}: {item.reason}", style=style))
     render_pending(console, plan.pending)
 
 
@@ -81,7 +83,7 @@ def render_checks(console: Console, checks: Iterable[Check], title: str) -> None
         kind = check.step.kind
         rows.append([Text("ok" if check.ok else "DIFFERS", style="green" if check.ok else "bold red"),
                      check.step.key, check.step.where or "-", _value(check.expected, kind), _value(check.now, kind)])
-    print_table(console, title, ("verified", "key", "where", "expected", "read back"), rows)
+    print_table(console, title, (Col("verified", ID), Col("key", ID), Col("where", ID), "expected", "read back"), rows)
 
 
 def _grouped_checks(checks: list[Check]) -> list[Check]:
@@ -100,13 +102,14 @@ def _grouped_checks(checks: list[Check]) -> list[Check]:
     return [Check(replace(c.step, where=format_policies(w)), c.expected, c.now) for c, w in zip(out, wheres)]
 
 
-def render_apply(console: Console, result: ApplyResult) -> None:
+def render_apply(console: Console, result: ApplyResult, undo: str) -> None:
+    """`undo`: the rollback command as a person pastes it (hwtune.hints)."""
     n = len(result.plan.steps)
     console.print(f"Applied {n} change(s) from profile {result.plan.profile} (journal {result.journal_id}).",
                   markup=False)
     render_checks(console, result.checks, "Verification (every tunable read back after apply)")
     render_pending(console, result.plan.pending)
-    console.print(f"Undo with: sudo hwtune rollback {result.journal_id}", markup=False)
+    console.print(f"Undo with: {undo}", markup=False, soft_wrap=True)  # one line, to paste whole
 
 
 def render_rollback(console: Console, result: RollbackResult) -> None:
@@ -125,5 +128,6 @@ def render_history(console: Console, rows: list[dict]) -> None:
         return
     table_rows = [[row["id"], row["started"], row["profile"], str(row["changes"]),
                    row["state"] + (" (at boot)" if row.get("boot") else "")] for row in rows]
-    print_table(console, "hwtune apply history (oldest first)", ("id", "time (UTC)", "profile", "changes", "state"),
+    print_table(console, "hwtune apply history (oldest first)", (Col("id", ID), Col("time (UTC)", ID), "profile",
+                                                                Col("changes", NUM), "state"),
            table_rows)

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from hwtune import hints
 from hwtune.apply import hardening, irreversible
 from hwtune.apply import journal as jr
 from hwtune.apply.errors import ApplyFailed, UndoFailed
@@ -60,6 +61,12 @@ class RollbackResult:
 
 def root_key(root: Path) -> str:
     return os.path.realpath(root)
+
+
+def rollback_hint(journal_id: str, root: str | None) -> str:
+    """The rollback command for a journal of `root` (a realpath), as a person pastes it."""
+    live = root in (None, "/")
+    return hints.command("rollback", journal_id, root=None if live else root, live=live)
 
 
 def store_for(host: Host) -> jr.JournalStore:
@@ -163,7 +170,7 @@ def fail(journal: jr.Journal, executor: Executor, made: list[Step], step: Step, 
         _set_state(journal, jr.UNDO_FAILED, error=what)
         raise UndoFailed(f"{what}; undoing failed too, so the host is partly changed. Still changed:\n"
                          + still_changed_text(still)
-                         + f"\nTry again with: sudo hwtune rollback {journal.id}")
+                         + f"\nTry again with: {rollback_hint(journal.id, journal.data.get('root'))}")
     _set_state(journal, jr.UNDONE, error=what)
     earlier = len([s for s in made if s is not step])
     raise ApplyFailed(f"{what}; the {earlier} change(s) made before it were undone and the host is as it was "
@@ -260,7 +267,7 @@ def select(store: jr.JournalStore, journals: list[jr.Journal], journal_id: str |
     newer = [j for j in open_ if j.id > journal.id]
     if newer:
         raise HwtuneError(f"{newer[-1].id} was applied after {journal_id} and is still in effect: "
-                          f"roll it back first (hwtune rollback {newer[-1].id})", EXIT_USAGE)
+                          f"roll it back first ({rollback_hint(newer[-1].id, root_key(root))})", EXIT_USAGE)
     return [journal], ""
 
 
@@ -277,7 +284,7 @@ def rollback_one(executor: Executor, journal: jr.Journal) -> tuple[list[Check], 
     if still:
         journal.set_state(jr.ROLLBACK_FAILED, error="; ".join(f"{s.label}: {why}" for s, _, why in still))
         raise UndoFailed(f"rollback of {journal.id} is incomplete. Still changed:\n" + still_changed_text(still)
-                         + f"\nTry again with: sudo hwtune rollback {journal.id}")
+                         + f"\nTry again with: {rollback_hint(journal.id, journal.data.get('root'))}")
     journal.set_state(jr.ROLLED_BACK, rolled_back=jr.now_iso())
     return restored, already
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich import box
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from hwtune.bench.compare import Comparison
@@ -17,6 +15,7 @@ from hwtune.bench.result import BenchResult
 from hwtune.bench.runner import BenchRun
 from hwtune.errors import ConfigError
 from hwtune.report.text import csv_text
+from hwtune.tables import ID, NUM, Col, Table
 
 CSV_FIELDS = (
     "backend", "device", "model", "batch", "mode", "precision_requested", "precision_executed",
@@ -51,15 +50,13 @@ def _mflops(flops: int) -> str:
 def results_table(results: list[BenchResult] | tuple[BenchResult, ...], title: str = "") -> Table:
     # integer arithmetic is counted in operations, not floating-point operations
     integer = any("int" in r.executed.precision for r in results)
-    t = Table(title=title or None, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
-              caption="GOP/s: billions of operations a second (integer ones for int8)" if integer else None,
-              caption_justify="left")
-    for name, justify in (("device", "left"), ("precision", "left"), ("batch", "right"),
-                          ("mode", "left"), ("req/thr", "right"), ("fps", "right"), ("p50 ms", "right"),
-                          ("p90 ms", "right"), ("p99 ms", "right"), ("GOP/s" if integer else "GFLOP/s", "right"),
-                          ("peak", "right"),
-                          ("load+1st ms", "right"), ("foreign", "left")):
-        t.add_column(name, justify=justify)  # type: ignore[arg-type]
+    t = Table(title, (
+        Col("device", ID), Col("precision", ID), Col("batch", NUM), Col("mode", ID, drop=1),
+        Col("req/thr", NUM, drop=2), Col("fps", NUM), Col("p50 ms", NUM, drop=3), Col("p90 ms", NUM, drop=3),
+        Col("p99 ms", NUM), Col("GOP/s" if integer else "GFLOP/s", NUM, drop=2), Col("peak", NUM, drop=2),
+        Col("load+1st ms", NUM, drop=1), Col("foreign", ID)), wide_option="--wide")
+    if integer:
+        t.notes.append("GOP/s: billions of operations a second (integer ones for int8)")
     for r in results:
         c, e = r.config, r.executed
         prec = c.precision if e.precision == c.precision else f"{c.precision}->{e.precision}"
@@ -93,9 +90,7 @@ def render_run(run: BenchRun, time_s: float) -> Group:
 
 
 def devices_table(found: DeviceList) -> Group:
-    t = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("backend", "device", "name", "precisions"):
-        t.add_column(col)
+    t = Table("", (Col("backend", ID), Col("device", ID), Col("name"), Col("precisions")))
     for d in found.devices:
         t.add_row(d.backend, d.device, d.name, ", ".join(d.precisions))
     return Group(t, *(Text(n, style="dim") for n in found.notes))
@@ -124,10 +119,9 @@ def tune_view(tunes: list[Any], settings_by_device: dict[str, dict[str, Any]]) -
 
 
 def comparison_table(cmp: Comparison) -> Group:
-    t = Table(title=f"{cmp.before_name} -> {cmp.after_name}", title_justify="left", header_style="bold",
-              box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("configuration", "fps before", "fps after", "change (95% CI)", "p99 before", "p99 after", "verdict"):
-        t.add_column(col, justify="left" if col in ("configuration", "verdict") else "right")
+    t = Table(f"{cmp.before_name} -> {cmp.after_name}", (
+        Col("configuration"), Col("fps before", NUM), Col("fps after", NUM), Col("change (95% CI)", NUM),
+        Col("p99 before", NUM, drop=1), Col("p99 after", NUM, drop=1), Col("verdict")), wide_option="--wide")
     for p in cmp.pairs:
         k = dict(zip(("backend", "device", "model", "batch", "mode", "precision", "streams", "threads"), p.key))
         label = f"{k['backend']}/{k['device']} {k['model']} {k['precision']} b{k['batch']} {k['mode']}"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich import box
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from hwtune.report.text import csv_text
+from hwtune.tables import ID, NUM, Col, Table
 
 CSV_FIELDS = ("scenario", "backend", "device", "model", "max_batch_size", "max_queue_delay_us", "instances",
               "max_qps", "samples_per_s", "p50_ms", "p90_ms", "p99_ms", "latency_slo_ms", "valid", "shortened",
@@ -21,10 +20,10 @@ def _f(x: Any, digits: int = 2) -> str:
 
 
 def results_table(results: list[dict[str, Any]], title: str) -> Table:
-    t = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("model", "device", "batching", "inst", "max QPS", "samples/s", "p50 ms", "p90 ms", "p99 ms",
-                "LoadGen", "foreign"):
-        t.add_column(col, justify="left" if col in ("model", "device", "batching", "LoadGen", "foreign") else "right")
+    t = Table(title, (
+        Col("model", ID), Col("device", ID), Col("batching", drop=1), Col("inst", NUM, drop=2), Col("max QPS", NUM),
+        Col("samples/s", NUM, drop=2), Col("p50 ms", NUM, drop=3), Col("p90 ms", NUM, drop=3), Col("p99 ms", NUM),
+        Col("LoadGen", ID), Col("foreign", ID)), wide_option="--wide")
     for r in results:
         b = r["batching"]
         batching = f"<= {b['max_batch_size']}, {b['max_queue_delay_us']} us" if b["max_batch_size"] > 1 else "none"
@@ -45,10 +44,10 @@ def _foreign(r: dict[str, Any]) -> Text:
 
 
 def curve_table(r: dict[str, Any]) -> Table:
-    t = Table(title=f"{r['model']} ({r['backend']}/{r['device']}): QPS vs p99, the search's runs",
-              title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("QPS", "p50 ms", "p90 ms", "p99 ms", "run s", "p99 in budget", "LoadGen", "foreign"):
-        t.add_column(col, justify="right")
+    t = Table(f"{r['model']} ({r['backend']}/{r['device']}): QPS vs p99, the search's runs", (
+        Col("QPS", NUM), Col("p50 ms", NUM, drop=2), Col("p90 ms", NUM, drop=2), Col("p99 ms", NUM),
+        Col("run s", NUM, drop=1), Col("p99 in budget", ID), Col("LoadGen", ID), Col("foreign", NUM)),
+        wide_option="--wide")
     for p in r.get("curve", []):
         lat = p["latency_ms"]
         t.add_row(_f(p["qps"], 1), _f(lat["p50"]), _f(lat["p90"]), _f(lat["p99"]), f"{p['min_duration_s']:g}",

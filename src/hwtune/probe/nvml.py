@@ -32,6 +32,10 @@ CLOCKS_EVENT_REASONS = ((0x1, "gpu_idle"), (0x2, "applications_clocks_setting"),
                         (0x100, "display_clocks_setting"))
 
 
+# what a host without the driver is told (NVML's own "NVML Shared Library Not Found" names no cause)
+NO_DRIVER = "no NVIDIA driver on this host (libnvidia-ml not found)"
+
+
 class NvmlUnavailable(Exception):
     """NVML cannot answer at all (no library, no driver, no device list)."""
 
@@ -55,6 +59,8 @@ class Nvml:
             raise NvmlUnavailable(f"pynvml (nvidia-ml-py) cannot be imported: {exc}") from None
         try:
             nv.nvmlInit()
+        except nv.NVMLError_LibraryNotFound:
+            raise NvmlUnavailable(NO_DRIVER) from None
         except nv.NVMLError as exc:
             raise NvmlUnavailable(f"NVML: {exc}") from None
         self._nv = nv

@@ -1,7 +1,10 @@
-"""What the labels of recommend's output mean: one mapping each, read by the renderer's legend
-and by the JSON, so a label means one thing everywhere."""
+"""What the labels of recommend's output mean: one mapping each, read by the tables' legends
+and by the JSON, so a label means one thing everywhere (a label the data gains or renames is
+explained here)."""
 
 from __future__ import annotations
+
+from hwtune.recommend.hostdata import load_hosts
 
 # The `efficiency` column's basis labels (efficiency.csv `basis`, or computed).
 EFFICIENCY_LABELS = {
@@ -23,9 +26,19 @@ PRICE_BASES = {
     "user": "your --gpu-price",
 }
 
+# The tables' short labels, by column header; the legend under a table lists those its cells use.
+LABELS: dict[str, dict[str, str]] = {
+    "runs as": {
+        "*": "the GPU lacks the requested precision and runs the one shown (see the caveats)",
+    },
+    "bound": {
+        "compute": "limited by the card's dense tensor throughput",
+        "memory": "limited by memory bandwidth",
+    },
+    # host types, from hosts.csv: "2 desktop" is two desktop hosts
+    "hosts": {h.name: f"{h.mount} host for up to {h.max_gpus} GPUs, {h.gpu_link}, ${h.usd:,.0f} without GPUs"
+              for h in load_hosts()},
+    "efficiency": {**EFFICIENCY_LABELS,
+                   "!": "efficiency is a judgement; such setups are listed after those with a result"},
+}
 
-def legend(efficiency: set[str] | frozenset[str] = frozenset(EFFICIENCY_LABELS),
-           prices: set[str] | frozenset[str] = frozenset(PRICE_BASES)) -> list[str]:
-    """One line per label in use: 'efficiency fit: ...', 'price street: ...'."""
-    lines = [f"efficiency {k}: {v}" for k, v in EFFICIENCY_LABELS.items() if k in efficiency]
-    return lines + [f"price {k}: {v}" for k, v in PRICE_BASES.items() if k in prices]

@@ -1,14 +1,19 @@
-"""Terminal rendering of a Recommendation with rich: tables, a bar chart, caveats."""
+"""Terminal rendering of a Recommendation with rich: tables, a bar chart, caveats.
+
+Tables go through hwtune.tables (fitted to the terminal; the columns a buyer compares stay,
+the rest leave first and come back with --wide), each with a legend of the labels it shows.
+"""
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.console import Console, Group
-from rich.table import Table
 from rich.text import Text
 
 from hwtune.recommend.costs import CloudVsBuy
-from hwtune.render import table_box
 from hwtune.recommend.engine import Recommendation
+from hwtune.recommend.labels import LABELS
+from hwtune.tables import ID, NUM, Col, Table, layout
 from hwtune.recommend.estimate import GEFORCE_CAVEAT, Estimate
 from hwtune.recommend.jsonout import card_unit_cost, selected_estimates
 from hwtune.recommend.setups import Setup
@@ -74,18 +79,14 @@ def render_header(rec: Recommendation) -> Text:
 
 def render_estimates(rec: Recommendation, show_all: bool, top: int) -> Table:
     u = _unit(rec)
-    t = Table(title="Estimated throughput per GPU (roofline)", title_justify="left",
-              caption="runs as *: the requested precision fell back (see caveats); efficiency "
-                      "judgement!: no published or measured result behind it",
-              caption_justify="left")
-    cols = [("GPU", "left"), ("class", "left"), ("runs as", "left")]
-    cols += [("GPUs/replica", "right"), ("seqs", "right")] if rec.llm else [("batch", "right")]
-    cols += [(u, "right"), ("bound", "left"), ("card price", "right"), (f"{u} per $1k", "right")]
+    cols = [Col("GPU"), Col("class", ID, drop=3), Col("runs as", ID, drop=1)]
+    cols += ([Col("GPUs/ replica", NUM, drop=2), Col("seqs", NUM, drop=2)] if rec.llm
+             else [Col("batch", NUM, drop=2)])
+    cols += [Col(u, NUM), Col("bound", drop=2), Col("card price", NUM), Col(f"{u} per $1k", NUM)]
     if rec.llm:
-        cols += [("$/M tok owned", "right"), ("$/M tok cloud", "right")]
-    cols += [("efficiency", "right")]
-    for col, just in cols:
-        t.add_column(col, justify=just)
+        cols += [Col("$/M tok owned", NUM, drop=1), Col("$/M tok cloud", NUM, drop=1)]
+    cols += [Col("efficiency", ID, drop=1)]
+    t = Table("Estimated throughput per GPU (roofline)", cols, wide_option="--wide")
     for e in selected_estimates(rec, show_all, top):
         costs = []
         if rec.llm:
@@ -95,23 +96,25 @@ def render_estimates(rec: Recommendation, show_all: bool, top: int) -> Table:
         sizes = [str(e.gpus_per_replica), str(e.roof.batch)] if rec.llm and e.roof else (
             ["-", "-"] if rec.llm else [str(e.roof.batch) if e.roof else "-"])
         if e.roof is None:
-            t.add_row(e.gpu.name, e.gpu.gpu_class, runs, *sizes, "-", e.excluded, _usd(e.price.usd),
-                      "-", *costs, _eff(e), style="dim")
+            t.add_row(*[Text(x, style="dim") for x in (e.gpu.name, e.gpu.gpu_class, runs, *sizes, "-",
+                                                        e.excluded, _usd(e.price.usd), "-", *costs, _eff(e))])
             continue
         t.add_row(e.gpu.name, e.gpu.gpu_class, runs, *sizes, _fps(e.throughput_per_s),
                   e.roof.bound, _usd(e.price.usd), _per_k(e.throughput_per_usd), *costs, _eff(e))
     return t
 
 
-def render_bars(rows: list[tuple[str, float]], title: str) -> Group:
-    """Proportional bars of block characters, longest first."""
+def render_bars(rows: list[tuple[str, float]], title: str, width: int | None = None) -> Group:
+    """Proportional bars of block characters, longest first, within `width` columns."""
     rows = [(n, v) for n, v in rows if v > 0]
     top = max((v for _, v in rows), default=0.0)
-    width = max((len(n) for n, _ in rows), default=0)
+    name_w = max((cell_len(n) for n, _ in rows), default=0)
+    value_w = max((len(_per_k(v)) for _, v in rows), default=0)
+    bar_w = BAR_WIDTH if width is None else max(5, min(BAR_WIDTH, width - name_w - value_w - 2))
     lines = [Text(title, style="bold")]
     for name, value in rows:
-        n = round(BAR_WIDTH * value / top) if top else 0
-        line = Text(f"{name:<{width}} ")
+        n = round(bar_w * value / top) if top else 0
+        line = Text(name + " " * (name_w - cell_len(name) + 1))
         line.append("█" * max(n, 1), style="green")
         line.append(f" {_per_k(value)}")
         lines.append(line)
@@ -119,13 +122,10 @@ def render_bars(rows: list[tuple[str, float]], title: str) -> Group:
 
 
 def render_setups(setups: list[Setup], title: str, unit: str = "inf/s") -> Table:
-    t = Table(title=title, title_justify="left",
-              caption="efficiency judgement!: no published or measured result behind it; such "
-                      "setups are listed after those with one", caption_justify="left")
-    for col, just in (("#", "right"), ("GPU", "left"), ("class", "left"), ("cards", "right"),
-                      ("hosts", "right"), ("total cost", "right"), (unit, "right"),
-                      (f"{unit} per $1k", "right"), ("power", "right"), ("efficiency", "right")):
-        t.add_column(col, justify=just)
+    t = Table(title, (Col("#", NUM, drop=1), Col("GPU"), Col("class", ID, drop=3), Col("cards", NUM),
+                      Col("hosts", drop=2), Col("total cost", NUM), Col(unit, NUM),
+                      Col(f"{unit} per $1k", NUM), Col("power", NUM, drop=2), Col("efficiency", ID, drop=1)),
+              wide_option="--wide")
     for i, s in enumerate(setups, start=1):
         t.add_row(str(i), s.estimate.gpu.name, s.estimate.gpu.gpu_class, str(s.cards),
                   _hosts(s), _usd(s.total_cost_usd),
@@ -136,11 +136,8 @@ def render_setups(setups: list[Setup], title: str, unit: str = "inf/s") -> Table
 
 def render_comparison(rec: Recommendation) -> Table:
     c = rec.comparison
-    t = Table(title="Best server setup vs best desktop setup", title_justify="left")
-    t.add_column("")
-    t.add_column("server", justify="right")
-    t.add_column("desktop", justify="right")
-    t.add_column("server / desktop", justify="right")
+    t = Table("Best server setup vs best desktop setup",
+              (Col(""), Col("server", right=True), Col("desktop", right=True), Col("server / desktop", NUM)))
 
     def cell(s: Setup | None, f) -> str:
         return f(s) if s else "none fits"
@@ -156,6 +153,22 @@ def render_comparison(rec: Recommendation) -> Table:
         t.add_row(label, cell(c.server, f), cell(c.desktop, f),
                   f"{ratio:.2f}x" if ratio is not None else "")
     return t
+
+
+def legend(table: Table, shown: list[int] | None = None) -> list[str]:
+    """One line per label the table's cells use, with its meaning (hwtune.recommend.labels)."""
+    lines = []
+    for i, col in enumerate(table.cols):
+        meanings = LABELS.get(col.header, {})
+        if not meanings or (shown is not None and i not in shown):
+            continue
+        cells = {r[i].plain for r in table.rows}
+        used = [(label, text) for label, text in meanings.items()
+                if any(label in cell.replace("!", " ").replace("*", " ").split() or
+                       (label in "!*" and label in cell) for cell in cells)]
+        if used:
+            lines.append(f"{col.header}: " + "; ".join(f"{label} = {text}" for label, text in used))
+    return lines
 
 
 def render_cloud(c: CloudVsBuy) -> Text:
@@ -230,31 +243,35 @@ def _in_plan(rec: Recommendation, estimates: list[Estimate]) -> list[Estimate]:
     return [e for e in estimates if e.gpu.gpu_class in rec.fleet_classes]
 
 
-def render(rec: Recommendation, console: Console, show_all: bool = False, top: int = 10) -> None:
+def render(rec: Recommendation, console: Console, show_all: bool = False, top: int = 10,
+           wide: bool = False) -> None:
     def show(part) -> None:
         if isinstance(part, Table):
-            part.box = table_box(console)  # ASCII lines when piped, as every hwtune table
-        console.print(part)
+            fitted = wide or not console.is_terminal or layout(part, console.width, False)
+            shown = None if fitted is True or fitted is None else fitted[0]
+            part.notes += [Text(line, style="dim") for line in legend(part, shown)]
+            part.print(console, wide)
+        else:
+            console.print(part, soft_wrap=not console.is_terminal)  # a terminal wraps at words
 
     show(render_header(rec))
     shown = selected_estimates(rec, show_all, top)
     if not show_all:
         shown = _in_plan(rec, shown)
     u = _unit(rec)
+    width = console.width if console.is_terminal else None
     if rec.budget_setups or rec.target_setups:
         if rec.budget_setups:
             show(render_setups(list(rec.budget_setups[:top]),
-                                        f"Best setups within ${rec.request.budget_usd:,.0f}, "
-                                        "by total throughput", u))
+                               f"Best setups within ${rec.request.budget_usd:,.0f}, by total throughput", u))
             show(render_bars(
                 [(f"{s.cards} x {s.estimate.gpu.name}" + ("!" if s.estimate.judgement else ""),
                   s.throughput_per_usd) for s in rec.value_setups[:top]],
-                f"Throughput per dollar of the whole setup ({u} per $1k; ! = judgement efficiency)"))
+                f"Throughput per dollar of the whole setup ({u} per $1k; ! = judgement efficiency)", width))
         if rec.target_setups:
             fleet = ", ".join(rec.fleet_classes)
             show(render_setups(list(rec.target_setups[:top]),
-                                        f"Cheapest setups reaching {rec.request.target_fps:,.0f} "
-                                        f"{u} ({fleet} GPUs)", u))
+                               f"Cheapest setups reaching {rec.request.target_fps:,.0f} {u} ({fleet} GPUs)", u))
         if rec.comparison:
             show(render_comparison(rec))
         for c in rec.cloud[:1]:
@@ -263,7 +280,7 @@ def render(rec: Recommendation, console: Console, show_all: bool = False, top: i
         show(render_estimates(rec, show_all, top))
         show(render_bars(
             [(e.gpu.name + ("!" if e.judgement else ""), e.throughput_per_usd or 0.0) for e in shown],
-            f"Throughput per dollar of card price ({u} per $1k; ! = judgement efficiency)"))
+            f"Throughput per dollar of card price ({u} per $1k; ! = judgement efficiency)", width))
     show(Text("Caveats", style="bold"))
     for line in collect_caveats(rec, shown):
         show(Text(f"- {line}"))

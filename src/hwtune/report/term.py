@@ -5,28 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.measure import Measurement
-from rich.table import Table
 from rich.text import Text
 
-from hwtune.console import InertConsole
-from hwtune.render import STATUS_STYLE, table_box
+from hwtune.render import STATUS_STYLE
+from hwtune.tables import ID, Col, Table
 from hwtune.report.fleet import HostResult, check_rows, fleet_json
 from hwtune.report.text import show
 
 NO_REPORT = ("no result", "unreadable")
 MAX_HOST_COLUMNS = 10  # beyond this a check row lists only the hosts that differ
-
-
-def _print(console: Console, table: Table) -> None:
-    """A terminal wraps the table to its width; a file or pipe gets it whole, one line per row."""
-    if console.is_terminal:
-        console.print(table)
-        return
-    need = Measurement.get(console, console.options.update(width=10_000), table).maximum
-    whole = InertConsole(file=console.file, width=max(console.width, need), highlight=False, color_system=None,
-                         markup=False)
-    whole.print(table)
 
 
 def _status(status: str | None, odd: bool = False) -> Text:
@@ -40,39 +27,32 @@ def render_fleet(console: Console, hosts: list[HostResult]) -> None:
     summary = fleet_json(hosts)
     ran = [h for h in hosts if h.report is not None]
     wide = len(ran) <= MAX_HOST_COLUMNS
-    table = Table(title=f"hwtune fleet: {len(hosts)} hosts x {len(rows)} checks", box=table_box(console))
-    table.add_column("check", no_wrap=True)
-    if wide:
-        for h in ran:
-            table.add_column(h.name, no_wrap=True)
-    table.add_column("majority", no_wrap=True)
-    table.add_column("counts", no_wrap=True)
-    if not wide:
-        table.add_column("hosts that differ")
+    # host columns leave first in a narrow terminal: "hosts that differ" still names the outliers
+    cols = [Col("check", ID)] + ([Col(h.name, ID, drop=1) for h in ran] if wide else [])
+    cols += [Col("majority", ID), Col("counts"), Col("hosts that differ")]
+    table = Table(f"hwtune fleet: {len(hosts)} hosts x {len(rows)} checks", cols)
     for r in rows:
         cells: list[Any] = [r.id]
         if wide:
             cells += [_status(r.statuses.get(h.name), h.name in r.differ) for h in ran]
         cells.append(_status(r.majority) if r.majority else Text("split", style="bold"))
         cells.append(", ".join(f"{n} {st}" for st, n in r.counts().items()))
-        if not wide:
-            cells.append(", ".join(f"{n} {r.statuses[n]}" for n in r.differ) or "-")
+        cells.append(", ".join(f"{n} {r.statuses[n]}" for n in r.differ) or "-")
         table.add_row(*cells)
-    _print(console, table)
     if wide:
-        console.print("* differs from the majority of hosts", style="dim")
-    hosts_t = Table(title="hosts", box=table_box(console))
-    for col in ("host", "status", "profile", "checks", "differs from majority on"):
-        hosts_t.add_column(col)
+        table.notes.append(Text("* differs from the majority of hosts", style="dim"))
+    table.print(console)
+    hosts_t = Table("hosts", (Col("host", ID), Col("status", ID), Col("profile", ID), Col("checks"),
+                              Col("differs from majority on")))
     for h in summary["hosts"]:
         counts = ", ".join(f"{n} {st}" for st, n in (h["counts"] or {}).items() if n)
         hosts_t.add_row(h["name"], _status(h["status"].upper()) if h["status"] not in NO_REPORT else
                         Text(h["status"], style="bold magenta"), show(h["profile"]),
                         counts or "-", ", ".join(h["differs_from_majority"]) or "-")
-    _print(console, hosts_t)
+    hosts_t.print(console)
     for h in summary["hosts"]:
         if h["error"]:
-            console.print(Text(f"{h['name']}: {h['status']}: {h['error']}", style="magenta"), soft_wrap=True)
+            console.print(Text(f"{h['name']}: {h['status']}: {h['error']}", style="magenta"))
 
 
 def render_diff(console: Console, d: dict[str, Any]) -> None:
@@ -109,27 +89,23 @@ def _diff_lines(console: Console, d: dict[str, Any]) -> None:
 def _diff_tables(console: Console, d: dict[str, Any]) -> None:
     facts, checks = d["facts"], d["checks"]
     if checks["compared"] and (checks["changed"] or checks["only_a"] or checks["only_b"]):
-        t = Table(title="verdicts that differ", box=table_box(console))
-        for col in ("check", "A", "B"):
-            t.add_column(col, overflow="fold")
+        t = Table("verdicts that differ", (Col("check", ID), Col("A"), Col("B")))
         for c in checks["changed"]:
             t.add_row(c["id"], _verdict(c["a"]), _verdict(c["b"]))
         for cid in checks["only_a"]:
             t.add_row(cid, "present", Text("not run", style="dim"))
         for cid in checks["only_b"]:
             t.add_row(cid, Text("not run", style="dim"), "present")
-        _print(console, t)
+        t.print(console)
     if facts["compared"] and (facts["changed"] or facts["only_a"] or facts["only_b"]):
-        t = Table(title="facts that differ", box=table_box(console))
-        for col in ("fact", "A", "B"):
-            t.add_column(col, overflow="fold")
+        t = Table("facts that differ", (Col("fact", ID), Col("A"), Col("B")))
         for f in facts["changed"]:
             t.add_row(f["id"], show(f["a"]), show(f["b"]))
         for f in facts["only_a"]:
             t.add_row(f["id"], show(f["value"]), Text("absent", style="dim"))
         for f in facts["only_b"]:
             t.add_row(f["id"], Text("absent", style="dim"), show(f["value"]))
-        _print(console, t)
+        t.print(console)
 
 
 def _diff_summary(console: Console, d: dict[str, Any]) -> None:
