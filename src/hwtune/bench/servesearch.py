@@ -121,6 +121,7 @@ class Search:
         self.slo_ms, self.duration_s, self.step_s = slo_ms, duration_s, step_s
         self.report, self.sleep = report, sleep
         self.curve: list[CurvePoint] = []
+        self.runs: list[LoadgenRun] = []  # beside the curve, one per point
 
     def percentile(self, qps: float) -> float:
         """What the confirming run at `qps` will need within the budget."""
@@ -149,12 +150,17 @@ class Search:
         self.report(f"{qps:,.1f} QPS for {max(self.step_s, queries / qps):.3g} s (step {len(self.curve) + 1}{why})")
         settings = RunSettings("server", self.step_s, target_qps=qps, latency_slo_ms=self.slo_ms,
                                min_query_count=queries)
-        run = self.run_fn(settings)
+        run = self._run(settings)
         j = judge(run.latency_ms, queries_of(settings, run), self.slo_ms, q)
         if not run.constraints_ok and j.verdict == "within":  # LoadGen's own p99 over the budget
             j = Judgement("over", j.percentile, j.estimate_ms, j.low_ms, j.high_ms, j.queries, j.queries_needed)
         self.curve.append(point_of(run, settings, self.slo_ms, j))
         return j
+
+    def _run(self, settings: RunSettings) -> LoadgenRun:
+        run = self.run_fn(settings)
+        self.runs.append(run)
+        return run
 
     def fitted_qps(self, qps: float, j: Judgement) -> float | None:
         """Where the model, fitted to what this step measured, puts the edge."""
@@ -194,7 +200,7 @@ class Search:
             retry = f" (again: other processes took {run.foreign_cores:.2f} cores)" if busy else ""
             self.report(f"confirming {qps:,.1f} QPS for {self.duration_s:g} s{retry}")
             settings = confirm_settings(qps, self.slo_ms, self.duration_s)
-            run = self.run_fn(settings)
+            run = self._run(settings)
             self.curve.append(point_of(run, settings, self.slo_ms, confirming=True))
             if run.valid:
                 return SearchOutcome(qps, run, tuple(self.curve))
@@ -211,8 +217,9 @@ class Search:
     def measured(self, last: LoadgenRun | None) -> SearchOutcome:
         """No VALID run: the highest QPS any run kept within the budget, and why it is not VALID."""
         within = [p for p in self.curve if p.within_slo]
-        if not within:
-            return SearchOutcome(None, last, tuple(self.curve), reasons=("no QPS kept p99 within the budget",))
+        if not within:  # the run at the lowest QPS tried is the one shown
+            lowest = min(self.runs, key=lambda r: r.target_qps or 0.0, default=last)
+            return SearchOutcome(None, lowest, tuple(self.curve), reasons=("no QPS kept p99 within the budget",))
         best = max(within, key=lambda p: p.qps)
         confirms = [p for p in self.curve if p.confirming]
         busy = [p.foreign_cores for p in confirms if (p.foreign_cores or 0.0) >= NOISY_FOREIGN_CORES]
