@@ -129,3 +129,12 @@ def test_bench_without_psutil_is_one_line_naming_the_extra(monkeypatch, data_dir
     assert r.exit_code == 2, r.output
     msg = r.stderr.strip()
     assert "\n" not in msg and "psutil" in msg and "hwtune[bench]" in msg, msg
+
+
+def test_tune_with_nothing_within_the_budget_is_measured_not_valid_exit_6(data_dir):
+    # No inference finishes in a microsecond: every point is measured, none is within the budget.
+    r = invoke("--tune", "--model", "mlp", "--backend", "ov", "--precision", "fp32", "--batch", "1",
+               "--latency-slo", "1us", *QUICK, "--json", "--no-save")
+    assert r.exit_code == 6, r.output
+    (t,) = json.loads(r.stdout)["tune"]
+    assert t["best"] is None and t["pareto"]

@@ -122,3 +122,44 @@ def test_compare_claims_faster_or_slower_only_when_the_interval_excludes_zero():
     assert cmp.pairs[0].p99_ratio == pytest.approx(0.9)
     assert any("host facts differ" in n for n in cmp.notes)
     assert any("openvino 1 -> 2" in n for n in cmp.notes)
+
+
+def test_compare_speaks_of_medians_where_the_medians_rise_and_the_means_fall(tmp_path, monkeypatch):
+    """The reported case: fps went up in the columns while the change said -9.8%. Before has one
+    fast outlier window, after is steadily a little faster: the medians rise 5%, the means fall."""
+    import json
+    import statistics
+
+    from bench_helpers import invoke_bench
+
+    before_w, after_w = [100, 100, 100, 100, 200], [105, 105, 105, 105, 110]
+    assert statistics.median(after_w) > statistics.median(before_w)
+    assert statistics.fmean(after_w) < statistics.fmean(before_w)
+    files = []
+    for name, w in (("before", before_w), ("after", after_w)):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"results": [_result(w, 10)]}))
+        files.append(str(path))
+    monkeypatch.setenv("HWTUNE_DATA_DIR", str(tmp_path / "data"))
+    doc = json.loads(invoke_bench("--compare", *files, "--json").stdout)
+    (pair,) = doc["pairs"]
+    assert (pair["throughput_fps"]["before"], pair["throughput_fps"]["after"]) == (100, 105)
+    change = pair["throughput_change"]
+    assert change["relative"] == pytest.approx(0.05)
+    assert change["ci95"][0] <= 0.05 <= change["ci95"][1]
+    assert pair["throughput_fps"]["ratio"] == pytest.approx(1.05)
+    # The table a user reads: the change column has the columns' sign.
+    table = invoke_bench("--compare", *files).stdout
+    row = next(line for line in table.splitlines() if "openvino/CPU" in line)
+    assert "+5.0%" in row and "-" not in row.split("+5.0%")[0].split("105.0")[-1]
+
+
+def test_median_difference_interval_is_of_the_median():
+    from hwtune.bench.stats import median_interval, relative_difference
+
+    # One wild window on each side moves a mean-based interval; the median's does not see it.
+    d = relative_difference([100] * 8 + [1000], [110] * 8 + [10])
+    assert d.relative == pytest.approx(0.10) and d.excludes_zero and d.low > 0
+    m = median_interval([812, 790, 845, 801, 830])
+    assert (m.median, m.low, m.high) == (812, 790, 845)
+    assert m.coverage == pytest.approx(1 - 2 / 32)  # [min, max] of five values: 93.75%

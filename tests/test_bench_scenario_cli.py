@@ -37,8 +37,9 @@ def test_server_search_on_the_fixed_model_reports_the_interface_and_agrees_with_
         # Short steps and a two-second confirmation on a shared machine: a loose band.
         assert 0.6 * theory <= res["max_qps"] <= 1.3 * theory, (res["max_qps"], theory)
         assert res["latency_ms"]["p99"] <= 5
-    else:
-        assert res["max_qps"] is None
+    else:  # a busy host: the highest QPS within the budget, measured but not VALID, or no number
+        assert res["invalid_reasons"]
+        assert res["max_qps"] is None or res["latency_ms"]["p99"] <= 5
 
 
 def test_tune_shows_what_dynamic_batching_buys_and_carries_it_into_the_triton_snippet(data_dir):

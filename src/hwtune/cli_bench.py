@@ -58,7 +58,7 @@ def bench(
     shape: list[str] = typer.Option([], "--shape", help="Input shape for dynamic dims, NAME=1x3x224x224; repeat per input."),
     time_s: float = typer.Option(2.0, "--time", help="Seconds per configuration (the run also needs --min-count requests)."),
     min_count: int = typer.Option(10, "--min-count", help="Minimum requests per configuration."),
-    repeat: int = typer.Option(1, "--repeat", help="Repeat each measurement N times; report the median and the spread."),
+    repeat: int = typer.Option(1, "--repeat", help="Repeat each measurement N times; report the median and the spread (--scenario server: N searches, each run's max QPS and their interval)."),
     tune: bool = typer.Option(False, "--tune", help="Search streams, threads, batch and precision per device."),
     latency_slo: str = typer.Option("", "--latency-slo", help="p99 budget for --tune and --scenario server, e.g. 40ms or 0.04s."),
     export_model: str = typer.Option("", "--export-model", help="Write a built-in model as ONNX (with --out)."),
@@ -175,11 +175,11 @@ def _scenario(a: dict[str, Any]) -> int:
     require_loadgen()  # before any model is built: a missing extra is a usage error, said first
     from hwtune.bench.served import served_models
     from hwtune.bench.servetune import tune_batching
-    from hwtune.bench.serving import serve
+    from hwtune.bench.serving import repeat_summary, serve
 
     models = served_models(_plan({**a, "tune": False}), a["instances"])
     common: dict[str, Any] = dict(duration_s=o["duration_s"], step_s=o["step_s"], log_base=store.bench_dir() / "loadgen")
-    results, tunes = [], []
+    results, tunes, repeats = [], [], []
     with _progress() as report:
         for i, model in enumerate(models):
             say = lambda m, i=i: report(m, i, len(models))  # noqa: E731
@@ -187,16 +187,29 @@ def _scenario(a: dict[str, Any]) -> int:
                 t = tune_batching(model, o["slo_ms"], report=say, **common)
                 tunes.append(t.to_json())
                 results.extend(t.results)
-            else:
-                results.append(serve(model, o["scenario"], o["batching"],
-                                     latency_slo_ms=o["slo_ms"], target_qps=o["qps"], report=say, **common))
+                continue
+            runs = [serve(model, o["scenario"], o["batching"], latency_slo_ms=o["slo_ms"], target_qps=o["qps"],
+                          report=lambda m, k=k: say(m if a["repeat"] == 1 else f"run {k + 1}/{a['repeat']}: {m}"),
+                          **common) for k in range(a["repeat"])]
+            results.extend(runs)
+            if a["repeat"] > 1 and o["scenario"] == "server":
+                repeats.append(repeat_summary(runs))
     doc = {"command": "bench --scenario", "scenario": o["scenario"], "latency_slo_ms": o["slo_ms"],
            "results": [r.to_json() for r in results]}
     if tunes:
         doc["batching_tune"] = tunes
+    if repeats:
+        doc["repeats"] = repeats
     _emit(doc, a, lambda: serving_render.scenario_view(doc))
-    ok = all(t["best"] for t in tunes) if tunes else all(r.valid for r in results)
-    return EXIT_OK if ok else EXIT_NOT_VALID
+    return scenario_exit_code(doc)
+
+
+def scenario_exit_code(doc: dict[str, Any]) -> int:
+    """0: every answer VALID; 6 (measured, not VALID): any other answer, including a search that
+    found nothing within the budget. Errors never get here (their own codes)."""
+    if doc.get("batching_tune"):
+        return EXIT_OK if all(t["best"] for t in doc["batching_tune"]) else EXIT_NOT_VALID
+    return EXIT_OK if all(r["valid"] for r in doc["results"]) else EXIT_NOT_VALID
 
 
 def _scenario_options(a: dict[str, Any]) -> dict[str, Any]:
@@ -220,6 +233,10 @@ def _scenario_options(a: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError("--tune with --scenario searches batching for the server scenario; use --scenario server")
     if a["tune"] and qps is not None:
         raise ConfigError("--tune searches the max QPS; leave out --qps")
+    if a["tune"] and a["repeat"] > 1:
+        raise ConfigError("--repeat with --scenario repeats the server search; leave out --tune")
+    if a["repeat"] < 1:
+        raise ConfigError(f"--repeat must be 1 or more, got {a['repeat']}")
     if a["max_batch_size"] < 1 or a["instances"] < 0:
         raise ConfigError("--max-batch-size must be 1 or more, --instances 0 (one per core) or more")
     delay_s = parse_duration_s(a["max_queue_delay"], "--max-queue-delay") if a["max_queue_delay"] else 0.0

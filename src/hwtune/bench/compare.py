@@ -2,15 +2,18 @@
 
 Results pair up on what was asked (backend, device, model, batch, mode,
 precision, streams, threads). The throughput change is judged from each
-side's repeated windows (`--repeat`): the relative difference of the means
-with a 95% bootstrap interval (hwtune.bench.stats). "faster" or "slower" only
-when the interval excludes zero; otherwise "no measurable difference (+-x%)",
-x being how far the interval reaches. With fewer than three windows on a side
+side's repeated windows (`--repeat`): the relative difference of the medians
+with a 95% bootstrap interval of that difference (hwtune.bench.stats). The
+columns are the medians too (a result's `throughput_fps` is the median of its
+windows), so the change never has the other sign from the columns. "faster"
+or "slower" only when the interval excludes zero; otherwise "no measurable
+difference (+-x%)", x being how far the interval reaches. With fewer than three windows on a side
 there is no interval, and the verdict says so instead of guessing.
 """
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -25,6 +28,15 @@ def _windows(r: dict[str, Any] | None) -> list[float]:
     return [float(x) for x in w if isinstance(x, (int, float))] if isinstance(w, list) else []
 
 
+def _median_fps(r: dict[str, Any] | None) -> float | None:
+    """The median of the windows; a result saved without them stands on its `throughput_fps`."""
+    w = _windows(r)
+    if w:
+        return statistics.median(w)
+    fps = (r or {}).get("throughput_fps")
+    return float(fps) if isinstance(fps, (int, float)) else None
+
+
 @dataclass(frozen=True)
 class Pair:
     key: tuple[Any, ...]
@@ -33,9 +45,8 @@ class Pair:
 
     @property
     def throughput_ratio(self) -> float | None:
-        if not self.before or not self.after or not self.before.get("throughput_fps"):
-            return None
-        return self.after["throughput_fps"] / self.before["throughput_fps"]
+        b, a = _median_fps(self.before), _median_fps(self.after)
+        return a / b if a is not None and b else None
 
     @property
     def p99_ratio(self) -> float | None:
@@ -68,11 +79,11 @@ class Pair:
         d = self.difference
         return {
             "key": dict(zip(KEY_FIELDS, self.key)),
-            "throughput_fps": {"before": (self.before or {}).get("throughput_fps"),
-                               "after": (self.after or {}).get("throughput_fps"), "ratio": _r(self.throughput_ratio)},
+            "throughput_fps": {"before": _median_fps(self.before), "after": _median_fps(self.after),
+                               "ratio": _r(self.throughput_ratio), "statistic": "median over windows"},
             "throughput_change": None if d is None else {
                 "relative": _r(d.relative), "ci95": [_r(d.low), _r(d.high)],
-                "windows": {"before": d.windows[0], "after": d.windows[1]}, "method": "bootstrap of the mean over windows"},
+                "windows": {"before": d.windows[0], "after": d.windows[1]}, "method": "bootstrap of the median over windows"},
             "p99_ms": {"before": ((self.before or {}).get("latency_ms") or {}).get("p99"),
                        "after": ((self.after or {}).get("latency_ms") or {}).get("p99"), "ratio": _r(self.p99_ratio)},
             "verdict": self.verdict,

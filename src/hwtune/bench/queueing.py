@@ -47,12 +47,16 @@ def sojourn_cdf(t_s: float, rate_per_s: float, service_s: float) -> float:
     return waiting_cdf(t_s - service_s, rate_per_s, service_s) if t_s >= service_s else 0.0
 
 
-def sojourn_quantile(q: float, rate_per_s: float, service_s: float, tol_s: float = 1e-7) -> float:
-    """The latency that a fraction `q` (0.99 for p99) of requests stay within."""
+def sojourn_quantile(q: float, rate_per_s: float, service_s: float, tol_s: float = 1e-7,
+                     cap_s: float = math.inf) -> float:
+    """The latency that a fraction `q` (0.99 for p99) of requests stay within; inf when it is beyond
+    `cap_s` (the exact sum costs digits in proportion to lambda t, so near rho = 1 a cap keeps it cheap)."""
     if not 0 < q < 1:
         raise ValueError(f"quantile {q} is outside (0, 1)")
     lo, hi = service_s, 2 * service_s
     while sojourn_cdf(hi, rate_per_s, service_s) < q:
+        if hi > cap_s:
+            return math.inf
         lo, hi = hi, 2 * hi
     while hi - lo > tol_s:
         mid = (lo + hi) / 2
@@ -132,3 +136,34 @@ def max_rate_valid(latency_s: float, q: float, service_s: float, duration_s: flo
         else:
             hi = mid
     return lo / service_s
+
+
+# The server search's model of `instances` instances, each serving one request in D: one server c
+# times as fast (M/D/1 with service D/c), plus the D - D/c each request spends in its own slower
+# instance. Exact for one instance; for more, it sets where the search starts and how far it
+# moves, while the LoadGen runs decide.
+def server_quantile_s(q: float, rate_per_s: float, service_s: float, instances: int = 1,
+                      cap_s: float = math.inf) -> float:
+    fast = service_s / instances
+    if rate_per_s * fast >= 1:
+        return math.inf
+    return sojourn_quantile(q, rate_per_s, fast, cap_s=cap_s) + service_s - fast
+
+
+def server_rate_within(latency_s: float, q: float, service_s: float, instances: int = 1) -> float:
+    """The highest rate whose q-latency stays within `latency_s` in the model above."""
+    fast = service_s / instances
+    return max_rate_within(latency_s - (service_s - fast), q, fast)
+
+
+def fitted_service_s(latency_s: float, q: float, rate_per_s: float, instances: int = 1) -> float:
+    """The service time D at which the model's q-latency at `rate_per_s` is `latency_s` (a run
+    measured it): what the host behaved like. At most the D that fills every instance."""
+    lo, hi = 0.0, instances / rate_per_s
+    for _ in range(22):  # D to one part in four million
+        mid = (lo + hi) / 2
+        if server_quantile_s(q, rate_per_s, mid, instances, cap_s=latency_s * 1.01) < latency_s:
+            lo = mid
+        else:
+            hi = mid
+    return lo

@@ -1,13 +1,8 @@
-"""Serving scenarios: LoadGen drives a model behind the dynamic batcher; the server search.
+"""Serving scenarios: LoadGen drives a model behind the dynamic batcher.
 
-Server: Poisson arrivals at a target QPS. The search starts from the
-closed-loop capacity (every instance busy on full batches), finds a QPS at
-half of it that keeps p99 within the budget, then bisects between the
-highest QPS that did and the lowest that did not, in short LoadGen runs
-(`step_s`), to 3%. The QPS found is then run again for `duration_s`: the
-figure reported, with LoadGen's verdict. When LoadGen calls that run INVALID
-(p99 over the budget, or too few queries for early stopping to vouch for
-the p99), the QPS is lowered 5% and run again, up to three runs in all.
+The server scenario's search for the max QPS is `hwtune.bench.servesearch`;
+here are the model instances (`Server`, reused across LoadGen runs), the
+closed-loop capacity the search starts from, and the result.
 """
 
 from __future__ import annotations
@@ -22,16 +17,11 @@ from typing import Any, Callable
 from hwtune.bench.batcher import Batching, BatchingSut, FixedService, Service, closed_loop_rate
 from hwtune.bench.loadgen import MLPERF_MIN_DURATION_S, MULTISTREAM_SAMPLES_PER_QUERY, LoadgenRun, RunSettings, run_loadgen
 from hwtune.bench.noise import NOISY_FOREIGN_CORES, LoadMeter
+from hwtune.bench.servesearch import CurvePoint, Report, SearchOutcome, confirm_settings, point_of, search
 from hwtune.errors import ConfigError
 
-Report = Callable[[str], None]
-SEARCH_PRECISION = 0.03  # bisection stops when the bracket is within 3% of its low end
-MAX_STEPS = 8
-STEP_MIN_QUERIES = 400  # a short step still has a few hundred latencies behind its p99
-FINAL_MIN_QUERIES = 1000  # early stopping needs 459 queries, none over budget, to vouch for a p99 at all
-FINAL_RETRIES = 3
-RETRY_FACTOR = 0.95
-CAPACITY_S = 0.5
+CAPACITY_WINDOWS = 3  # the closed-loop capacity: the best of three short windows (the least disturbed)
+CAPACITY_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -86,37 +76,20 @@ def fixed_model(name: str, base_s: float, per_sample_s: float, instances: int = 
 
 
 @dataclass(frozen=True)
-class CurvePoint:
-    qps: float
-    p50_ms: float | None
-    p90_ms: float | None
-    p99_ms: float | None
-    within_slo: bool
-    valid: bool
-    duration_s: float
-    log_dir: str
-    foreign_cores: float | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"qps": round(self.qps, 3), "latency_ms": {"p50": _r(self.p50_ms), "p90": _r(self.p90_ms),
-                                                           "p99": _r(self.p99_ms)},
-                "within_slo": self.within_slo, "valid": self.valid, "min_duration_s": self.duration_s,
-                "foreign_cores": _r(self.foreign_cores), "loadgen_log_dir": self.log_dir}
-
-
-@dataclass(frozen=True)
 class ServingResult:
     scenario: str
     model: Model
     batching: Batching
-    run: LoadgenRun | None  # the reported LoadGen run (None: nothing ran within the budget)
+    run: LoadgenRun | None  # the reported LoadGen run (not VALID: the last confirming run, if any)
     latency_slo_ms: float | None
     capacity_sps: float
-    max_qps: float | None = None  # server only
+    max_qps: float | None = None  # server only; with `valid` False, measured but not VALID
     curve: tuple[CurvePoint, ...] = ()
     step_s: float = 0.0
     elapsed_s: float = 0.0
     notes: tuple[str, ...] = field(default=())
+    measured: CurvePoint | None = None  # not VALID: the run within the budget whose QPS is reported
+    reasons: tuple[str, ...] = ()  # why there is no VALID number, before LoadGen's own reasons
 
     @property
     def instances(self) -> int:
@@ -130,15 +103,28 @@ class ServingResult:
     def shortened(self) -> bool:
         return self.run is None or self.run.duration_s < MLPERF_MIN_DURATION_S
 
+    def _latency_ms(self) -> dict[str, float]:
+        if not self.valid and self.measured is not None:
+            m = self.measured
+            return {k: v for k, v in (("p50", m.p50_ms), ("p90", m.p90_ms), ("p99", m.p99_ms)) if v is not None}
+        return self.run.latency_ms if self.run else {}
+
+    def invalid_reasons(self) -> list[str]:
+        if self.valid:
+            return []
+        own = self.run.invalid_reasons() if self.run else []
+        return list(self.reasons) + [r for r in own if r not in self.reasons]
+
     def to_json(self) -> dict[str, Any]:
-        lat = self.run.latency_ms if self.run else {}
+        lat = self._latency_ms()
+        log_dir = self.measured.log_dir if self.measured and not self.valid else (
+            str(self.run.log_dir) if self.run else None)
         out: dict[str, Any] = {
             "scenario": self.scenario, "backend": self.model.backend, "device": self.model.device,
             "model": self.model.name, "precision_requested": self.model.precision, "mode": self.scenario,
             "batch": self.batching.max_batch_size, "batching": self.batching.to_json(),
             "instances": self.instances, "threads": self.model.threads,
-            "valid": self.valid, "loadgen_log_dir": str(self.run.log_dir) if self.run else None,
-            "invalid_reasons": self.run.invalid_reasons() if self.run else ["no QPS kept p99 within the budget"],
+            "valid": self.valid, "loadgen_log_dir": log_dir, "invalid_reasons": self.invalid_reasons(),
             "latency_ms": {k: round(lat[k], 4) for k in ("p50", "p90", "p99", "mean", "min", "max") if k in lat},
             "throughput_fps": _r(self.run.samples_per_s) if self.run else None,
             "scheduled_qps": _r(self.run.scheduled_qps) if self.run else None,
@@ -177,7 +163,8 @@ class Server:
 
     def capacity(self) -> float:
         closed_loop_rate(self.services, self.batching.max_batch_size, 0.1)  # warm-up, discarded
-        return closed_loop_rate(self.services, self.batching.max_batch_size, CAPACITY_S)
+        return max(closed_loop_rate(self.services, self.batching.max_batch_size, CAPACITY_S)
+                   for _ in range(CAPACITY_WINDOWS))
 
     def run(self, settings: RunSettings) -> LoadgenRun:
         self.runs += 1
@@ -221,72 +208,25 @@ def serve(model: Model, scenario: str, batching: Batching, *, latency_slo_ms: fl
         if latency_slo_ms is None:
             raise ConfigError("--scenario server needs --latency-slo (the p99 budget), e.g. 40ms")
         if target_qps is not None:
-            run = server.run(_server_settings(target_qps, latency_slo_ms, duration_s, final=True))
-            point = _point(run, latency_slo_ms)
+            settings = confirm_settings(target_qps, latency_slo_ms, duration_s)
+            run = server.run(settings)
             return ServingResult(scenario, model, batching, run, latency_slo_ms, cap,
-                                 max_qps=target_qps if run.valid else None, curve=(point,), step_s=step_s,
+                                 max_qps=target_qps if run.valid else None,
+                                 curve=(point_of(run, settings, latency_slo_ms, confirming=True),), step_s=step_s,
                                  elapsed_s=time.perf_counter() - start, notes=_notes(duration_s, None))
-        max_qps, run, curve = search(server, cap, latency_slo_ms, duration_s, step_s, report)
-        return ServingResult(scenario, model, batching, run, latency_slo_ms, cap, max_qps=max_qps,
-                             curve=tuple(curve), step_s=step_s, elapsed_s=time.perf_counter() - start,
-                             notes=_notes(duration_s, step_s))
+        found = search(server.run, cap, model.instances, latency_slo_ms, duration_s,
+                       step_s, lambda m: report(f"{model.name} ({batching.label()}): {m}"))
+        return result_of_search(found, scenario, model, batching, latency_slo_ms, cap, step_s,
+                                time.perf_counter() - start, _notes(duration_s, step_s))
     finally:
         server.close()
 
 
-def search(server: Server, capacity: float, slo_ms: float, duration_s: float, step_s: float,
-           report: Report) -> tuple[float | None, LoadgenRun | None, list[CurvePoint]]:
-    curve: list[CurvePoint] = []
-
-    def step(qps: float) -> bool:
-        report(f"{server.model.name} ({server.batching.label()}): {qps:,.1f} QPS for {step_s:g} s "
-               f"(step {len(curve) + 1})")
-        run = server.run(_server_settings(qps, slo_ms, step_s, final=False))
-        curve.append(_point(run, slo_ms))
-        return curve[-1].within_slo
-
-    # Never above the closed-loop capacity: a short step above it can pass before its queue has
-    # grown (seen here: 313 QPS passed a 2 s step against a capacity of 305, and its 10 s run
-    # reached a p99 of seconds).
-    lo, hi = 0.0, capacity
-    qps = capacity * 0.5
-    while len(curve) < MAX_STEPS and lo == 0.0:
-        if step(qps):
-            lo = qps
-        else:
-            hi, qps = qps, qps / 4
-    if lo == 0.0:
-        return None, None, curve
-    while len(curve) < MAX_STEPS and (hi - lo) > SEARCH_PRECISION * lo:
-        mid = (lo + hi) / 2
-        if step(mid):
-            lo = mid
-        else:
-            hi = mid
-    qps, run = lo, None
-    for attempt in range(FINAL_RETRIES):
-        report(f"{server.model.name} ({server.batching.label()}): confirming {qps:,.1f} QPS for {duration_s:g} s"
-               + (f" (retry {attempt})" if attempt else ""))
-        run = server.run(_server_settings(qps, slo_ms, duration_s, final=True))
-        curve.append(_point(run, slo_ms))
-        if run.valid:
-            return qps, run, curve
-        qps *= RETRY_FACTOR
-    return None, run, curve
-
-
-def _point(run: LoadgenRun, slo_ms: float) -> CurvePoint:
-    p99 = run.latency_ms.get("p99")
-    within = bool(run.constraints_ok) and p99 is not None and p99 <= slo_ms
-    return CurvePoint(run.target_qps or 0.0, run.latency_ms.get("p50"), run.latency_ms.get("p90"), p99,
-                      within, run.valid, run.duration_s, str(run.log_dir), run.foreign_cores)
-
-
-def _server_settings(qps: float, slo_ms: float, duration_s: float, final: bool) -> RunSettings:
-    # A run asks for enough queries behind its p99 (a few hundred for a step, a thousand for the
-    # reported run), but never runs past twice its length for them.
-    queries = min(FINAL_MIN_QUERIES if final else STEP_MIN_QUERIES, int(qps * duration_s * 2))
-    return RunSettings("server", duration_s, target_qps=qps, latency_slo_ms=slo_ms, min_query_count=max(1, queries))
+def result_of_search(found: SearchOutcome, scenario: str, model: Model, batching: Batching, slo_ms: float,
+                     capacity: float, step_s: float, elapsed_s: float, notes: tuple[str, ...]) -> ServingResult:
+    return ServingResult(scenario, model, batching, found.run, slo_ms, capacity, max_qps=found.max_qps,
+                         curve=found.curve, step_s=step_s, elapsed_s=elapsed_s, notes=notes,
+                         measured=found.measured, reasons=found.reasons)
 
 
 def _single_settings(scenario: str, capacity: float, batching: Batching, duration_s: float) -> RunSettings:
@@ -308,3 +248,21 @@ def _notes(duration_s: float, step_s: float | None) -> tuple[str, ...]:
 
 def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
+
+
+def repeat_summary(results: list[ServingResult]) -> dict[str, Any]:
+    """The spread of repeated searches of one model and batching setting: each run's max QPS, their
+    median with its distribution-free interval (hwtune.bench.stats.median_interval), max / min."""
+    from hwtune.bench.stats import median_interval
+
+    first = results[0]
+    qps = [r.max_qps for r in results]
+    found = [q for q in qps if q]
+    m = median_interval(found)
+    return {"model": first.model.name, "backend": first.model.backend, "device": first.model.device,
+            "batching": first.batching.to_json(), "runs": len(results),
+            "max_qps": [_r(q) for q in qps], "valid": [r.valid for r in results],
+            "median_qps": _r(m.median) if m else None,
+            "interval_qps": [_r(m.low), _r(m.high)] if m else None,
+            "interval_coverage": round(m.coverage, 4) if m else None,
+            "max_over_min": round(max(found) / min(found), 3) if found else None}

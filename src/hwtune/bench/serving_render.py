@@ -75,8 +75,9 @@ def scenario_view(doc: dict[str, Any]) -> Group:
         parts.append(Text("  Triton config.pbtxt:\n" + "\n".join("    " + x for x in t["triton_config"].splitlines())))
     for r in doc["results"]:
         if r.get("invalid_reasons"):
-            parts.append(Text(f"{r['model']} ({r['backend']}/{r['device']}): LoadGen INVALID: "
-                              + "; ".join(r["invalid_reasons"]), style="yellow"))
+            parts.append(Text(_invalid_line(r), style="yellow"))
+    for rep in doc.get("repeats", []):
+        parts.append(Text(_repeat_line(rep)))
     for r in doc["results"]:
         for n in r.get("notes", []):
             parts.append(Text(n, style="dim"))
@@ -84,6 +85,26 @@ def scenario_view(doc: dict[str, Any]) -> Group:
         break
     parts.append(Text("LoadGen logs: " + ", ".join(r["loadgen_log_dir"] or "-" for r in doc["results"]), style="dim"))
     return Group(*parts)
+
+
+def _invalid_line(r: dict[str, Any]) -> str:
+    head = f"{r['model']} ({r['backend']}/{r['device']}): "
+    if r.get("max_qps") is not None and not r["valid"]:
+        p99 = r["latency_ms"].get("p99")
+        head += f"{r['max_qps']:,.1f} QPS at p99 {_f(p99)} ms, "
+        return head + "; ".join(r["invalid_reasons"])
+    return head + "LoadGen INVALID: " + "; ".join(r["invalid_reasons"])
+
+
+def _repeat_line(rep: dict[str, Any]) -> str:
+    each = ", ".join("-" if q is None else f"{q:,.1f}" + ("" if ok else " (not VALID)")
+                     for q, ok in zip(rep["max_qps"], rep["valid"]))
+    label = f"{rep['model']} ({rep['backend']}/{rep['device']}): max QPS of {rep['runs']} runs: {each}"
+    if rep["median_qps"] is None:
+        return label
+    low, high = rep["interval_qps"]
+    return (f"{label}; median {rep['median_qps']:,.1f}, interval [{low:,.1f}, {high:,.1f}] "
+            f"({rep['interval_coverage'] * 100:.0f}% coverage), max/min {rep['max_over_min']:.2f}")
 
 
 def _gain_text(gain: float | None) -> str:
