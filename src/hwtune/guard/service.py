@@ -1,0 +1,63 @@
+"""`hwtune guard` as a function of typed options: once, or as a service that follows the kernel log.
+
+The CLI builds GuardOptions and calls `run_once` or `follow`; nothing here
+prints. With a snapshot root every fact comes from the snapshot, the state
+from guard's own state folder (never the snapshot's), and reset and reboot
+never run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hwtune.guard.actuators import make
+from hwtune.guard.core import Context, GuardResult, boot_id, judge, node_name
+from hwtune.guard.rules import RULES, load_rules
+from hwtune.guard.store import Store, state_dir
+
+ACTUATORS = ("none", "slurm", "kubernetes", "npd")
+
+
+@dataclass(frozen=True)
+class GuardOptions:
+    root: Path | None = None
+    node: str | None = None
+    actuator: str = "none"
+    act: bool = False
+    rules: Path = RULES
+    log: Path | None = None
+    interval_s: float = 60.0
+
+
+def open_context(options: GuardOptions, store: Store, remedies=None) -> Context:
+    from hwtune.guard.actuators.remedy import NvidiaRemedies
+
+    live = options.root is None
+    return Context(store=store, rules=load_rules(options.rules), actuator=make(options.actuator),
+                   node=node_name(options.root, options.node), act=options.act, snapshot=not live,
+                   remedies=remedies if remedies is not None else (NvidiaRemedies() if live else None))
+
+
+def probe(options: GuardOptions):
+    """(facts, boot id) of the host or the snapshot."""
+    from hwtune.host import Host
+    from hwtune.probe import probe_facts
+
+    host = Host(options.root if options.root is not None else "/")
+    return probe_facts(host), boot_id(lambda p: host.read(p, record=False))
+
+
+def run_once(options: GuardOptions, *, remedies=None, now: float | None = None) -> GuardResult:
+    load_rules(options.rules)  # a bad rules file is an error before anything is read or written
+    with Store(state_dir(options.root)) as store:
+        ctx = open_context(options, store, remedies)
+        facts, boot = probe(options)
+        result = judge(ctx, facts, boot=boot, now=now)
+        store.prune()
+        return result
+
+
+def clock() -> float:
+    return time.time()
