@@ -119,8 +119,12 @@ class Context:
 
 def judge(ctx: Context, facts: Facts, *, boot: str, now: float | None = None) -> GuardResult:
     now = time.time() if now is None else now
+    return judge_signals(ctx, collect(facts, boot, now), boot=boot, now=now)
+
+
+def judge_signals(ctx: Context, signals: Signals, *, boot: str, now: float) -> GuardResult:
+    """Finish what a killed run left, store the new evidence, decide and act."""
     finished = finish_pending(ctx) if ctx.act else []
-    signals = collect(facts, boot, now)
     ctx.store.add_events(ctx.node, signals.events)
     ctx.store.add_samples(ctx.node, now, [s for s in signals.samples if s[2] is not None])
     return decide(ctx, signals, boot=boot, now=now, finished=finished)
@@ -159,6 +163,11 @@ def decide(ctx: Context, signals: Signals, *, boot: str, now: float, finished: l
 
 def execute(ctx: Context, action: Action, j: Judgement | None = None) -> Action:
     if action.action in ctx.actuator.hold_verbs:
+        try:
+            if ctx.actuator.in_effect(action.action, action.node):  # this node is already counted as held
+                return act_.run_hold(ctx.store, ctx.actuator, action)
+        except ActuatorError as exc:
+            return act_.finish(ctx.store, action, FAILED, exc.message)
         ok, why = breaker.allows(ctx.actuator, ctx.rules.policy, sleep=ctx.sleep)
         if not ok:
             return act_.finish(ctx.store, action, SKIPPED, why)
@@ -236,7 +245,14 @@ def _reboot(ctx: Context, action: Action) -> Action:
 
 def finish_pending(ctx: Context) -> list[Action]:
     """The actions a killed run journaled and did not finish: each runs now, or is found done."""
-    return [execute(ctx, a) for a in act_.pending(ctx.store, ctx.node)]
+    out = []
+    for a in act_.pending(ctx.store, ctx.node):
+        if a.action == "reset" and ctx.remedies is not None and ctx.remedies.verify(a.target):
+            out.append(act_.finish(ctx.store, a, DONE, "found done: the GPU answers, no reset pending",
+                                   _remediated(ctx, a.target, time.time(), reset=True)))
+        else:
+            out.append(execute(ctx, a))
+    return out
 
 
 def holding(memos: dict[str, Memo]) -> bool:

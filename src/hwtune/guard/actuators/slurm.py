@@ -48,6 +48,10 @@ class Slurm:
     def run(self, verb: str, node: str, reason: str) -> str:
         check_node_name(node)
         if verb == "drain":
+            state, why = self.node(node)
+            if state in DRAINED and not why.startswith(PREFIX):
+                # an operator's drain: its reason is theirs, and only they resume it
+                return f"left as it is: already {state} by someone else ({why!r})"
             text = reason_text(reason)
             _call(["scontrol", "update", f"NodeName={node}", "State=DRAIN", f"Reason={text}"])
             return f"drained: {text}"
