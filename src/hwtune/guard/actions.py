@@ -33,7 +33,19 @@ ACTUATORS = ("none", "slurm", "kubernetes", "npd")
 SHADOW, PENDING, DONE, FAILED, SKIPPED, UNDONE = "shadow", "pending", "done", "failed", "skipped", "undone"
 STATUSES = (SHADOW, PENDING, DONE, FAILED, SKIPPED, UNDONE)
 MAX_TEXT = 1024
+# Test-only: SIGKILL this process at the named step (events, decided, ran, finished), as
+# benchmarks/guard_crash.py and tests/test_guard_crash.py do at every step boundary.
+KILL_AT_ENV = "HWTUNE_TEST_GUARD_KILL_AT"
 _seq = 0
+
+
+def crash_point(name: str) -> None:
+    import os
+
+    if os.environ.get(KILL_AT_ENV) == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -159,7 +171,9 @@ def run_hold(store: Store, actuator: Actuator, action: Action) -> Action:
     try:
         if actuator.in_effect(action.action, action.node):
             return finish(store, action, DONE, "already in effect (a run before this one did it)")
-        return finish(store, action, DONE, actuator.run(action.action, action.node, action.reason))
+        result = actuator.run(action.action, action.node, action.reason)
+        crash_point("ran")
+        return finish(store, action, DONE, result)
     except ActuatorError as exc:
         return finish(store, action, FAILED, exc.message)
 

@@ -127,6 +127,7 @@ def judge_signals(ctx: Context, signals: Signals, *, boot: str, now: float) -> G
     finished = finish_pending(ctx) if ctx.act else []
     ctx.store.add_events(ctx.node, signals.events)
     ctx.store.add_samples(ctx.node, now, [s for s in signals.samples if s[2] is not None])
+    act_.crash_point("events")
     return decide(ctx, signals, boot=boot, now=now, finished=finished)
 
 
@@ -152,7 +153,9 @@ def decide(ctx: Context, signals: Signals, *, boot: str, now: float, finished: l
             save_memo(db, ctx.node, target, memo)
         save_memo(db, ctx.node, hold_key, j.node)
         act_.journal(db, planned)
+    act_.crash_point("decided")
     done = list(finished) + [execute(ctx, a, j) if a.status == PENDING else a for a in planned]
+    act_.crash_point("finished")
     gpus = [(g, j.memos[g].state) for g in signals.gpus if g in j.memos]
     state = max((m.state for m in j.memos.values()), key=lambda s: RANK[s])
     return GuardResult("act" if ctx.act else "shadow", ctx.node, state, gpus, done, list(signals.reasons),
