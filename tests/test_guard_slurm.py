@@ -83,7 +83,7 @@ def rules(tmp_path):
     from hwtune.guard.rules import RULES
 
     path = tmp_path / "rules.toml"  # no random wait before the hold: one node, one host
-    path.write_text(RULES.read_text().replace("breaker_jitter_s = 5.0", "breaker_jitter_s = 0.0"))
+    path.write_text(RULES.read_text().replace("breaker_jitter_s = 1.0", "breaker_jitter_s = 0.0"))
     return path
 
 

@@ -58,7 +58,7 @@ def guard(
         if not once:
             from hwtune.guard.follow import follow
 
-            follow(options, report=lambda result: _show(result, json_out, actuator))
+            follow(options, report=lambda result: _show_line(result, json_out))
             return EXIT_OK
         result = run_once(options)
         return _show(result, json_out, actuator)
@@ -81,6 +81,21 @@ def _show(result, json_out: bool, actuator: str) -> int:
         for line in render_result(result):
             out.print(line, markup=False, highlight=False, soft_wrap=True)
     return EXIT_OK if result.healthy else EXIT_FINDINGS
+
+
+def _show_line(result, json_out: bool) -> None:
+    """Following: one line per judgement (JSON lines with --json), flushed as it is made."""
+    import json
+    import sys
+
+    if json_out:
+        sys.stdout.write(json.dumps(result.to_json(), separators=(",", ":")) + "\n")
+    else:
+        from hwtune.guard.render import render_result
+
+        sys.stdout.write(render_result(result)[0] + "".join(
+            f"; {a.action} {a.target}" for a in result.actions) + "\n")
+    sys.stdout.flush()
 
 
 @guard_app.command("undo")

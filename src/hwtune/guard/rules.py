@@ -34,7 +34,7 @@ class Policy:
     allow_reboot: bool = False
     reboots_per_day: int = 1
     breaker_fraction: float = 0.2
-    breaker_jitter_s: float = 5.0
+    breaker_jitter_s: float = 1.0
     power_brake: str = "suspect"
 
 
