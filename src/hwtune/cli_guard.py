@@ -41,6 +41,10 @@ def guard(
     rules: Optional[Path] = typer.Option(None, "--rules", help="Rules and policy TOML (default: the shipped "
                                          "health/guard_rules.toml).", dir_okay=False),
     interval: float = typer.Option(60.0, "--interval", help="Seconds between counter samples when following."),
+    textfile: Optional[Path] = typer.Option(None, "--textfile", help="Write the metrics to this node_exporter "
+                                            "textfile (replaced atomically).", dir_okay=False),
+    listen: Optional[str] = typer.Option(None, "--listen", help="Serve the metrics on HOST:PORT while following "
+                                         "(e.g. 127.0.0.1:9101)."),
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
@@ -51,8 +55,17 @@ def guard(
 
         choice("--actuator", actuator, ACTUATORS)
         number("--interval", interval, low=0.1, high=86400)
+        from hwtune.guard.metrics import parse_listen
+
+        try:
+            address = parse_listen(listen) if listen is not None else None
+        except ValueError as exc:
+            raise ConfigError(f"--listen: {exc}") from None
+        if address is not None and once:
+            raise ConfigError("--listen serves metrics while following: use --textfile with --once")
         options = GuardOptions(root=root_dir(root) if root is not None else None, node=node, actuator=actuator,
-                               act=act, rules=rules or RULES, log=log, interval_s=interval)
+                               act=act, rules=rules or RULES, log=log, interval_s=interval, textfile=textfile,
+                               listen=address)
         if root is not None and log is not None:
             raise ConfigError("--log and --root: give one source (a followed log, or a snapshot)")
         if not once:

@@ -106,8 +106,11 @@ def plan(intents: Iterable[Intent], actuator: Actuator, node: str, now: float, *
     return out
 
 
-def journal(db: Any, actions: Iterable[Action]) -> None:
+def journal(db: Any, actions: Iterable[Action], store: Store | None = None) -> None:
     """Inside the caller's transaction: the decision and its actions become durable together."""
+    actions = list(actions)
+    if store is not None:
+        _count(store, db, [a for a in actions if a.status != PENDING])
     db.executemany("INSERT INTO actions VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    [(a.id, a.node, a.t, a.target, a.action, a.actuator, a.check, a.reason, a.evidence, a.status,
                      a.result, a.undo, None if a.status == PENDING else a.t) for a in actions])
@@ -119,9 +122,19 @@ def finish(store: Store, action: Action, status: str, result: str, extra=None) -
     with store.transaction() as db:
         db.execute("UPDATE actions SET status=?, result=?, finished=? WHERE id=?",
                    (done.status, done.result, time.time(), done.id))
+        _count(store, db, [done])
         if extra is not None:
             extra(db)
     return done
+
+
+def _count(store: Store, db: Any, actions: list[Action]) -> None:
+    """actions_total by action and status: a counter that only grows (for the metrics)."""
+    counts: dict[str, int] = {}
+    for a in actions:
+        counts[f"{a.node}|{a.action}|{a.status}"] = counts.get(f"{a.node}|{a.action}|{a.status}", 0) + 1
+    if counts:
+        store.bump(db, "actions_total", counts)
 
 
 def check_row(row: tuple) -> Action:

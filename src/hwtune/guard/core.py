@@ -152,7 +152,7 @@ def decide(ctx: Context, signals: Signals, *, boot: str, now: float, finished: l
                 db.execute("INSERT INTO verdicts VALUES(?,?,?,?,?)", (ctx.node, now, target, memo.state, memo.reason))
             save_memo(db, ctx.node, target, memo)
         save_memo(db, ctx.node, hold_key, j.node)
-        act_.journal(db, planned)
+        act_.journal(db, planned, ctx.store)
     act_.crash_point("decided")
     done = list(finished) + [execute(ctx, a, j) if a.status == PENDING else a for a in planned]
     act_.crash_point("finished")

@@ -104,27 +104,34 @@ def events_of(records: Iterable[kmsg.Record], boot: str, now: float) -> list[Eve
 
 def follow(options, report: Callable[[GuardResult], None], *, remedies=None, stop: Callable[[], bool] = lambda: False,
            clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
-    from hwtune.guard.service import open_context, probe
+    from hwtune.guard.service import metrics_for, open_context, probe
 
     source = LogFile(str(options.log)) if options.log is not None else Kmsg()
     with Store(state_dir(None)) as store:
         ctx = open_context(options, store, remedies)
+        metrics = metrics_for(options)
+
+        def report_(result: GuardResult) -> None:
+            if metrics is not None:
+                metrics.publish(store, ctx.node, result.breaker_open)
+            report(result)
+
         facts, boot = probe(options)
         readings = _readings(facts, boot, clock())
         next_sample = clock() + options.interval_s
-        report(_step(ctx, source, readings, boot, clock()))
+        report_(_step(ctx, source, readings, boot, clock()))
         while not stop():
             now = clock()
             if now >= next_sample:
                 facts, _ = probe(options)
                 readings = _readings(facts, boot, now)
                 next_sample = now + options.interval_s
-                report(_step(ctx, source, readings, boot, now))
+                report_(_step(ctx, source, readings, boot, now))
                 store.prune()
                 continue
             records = list(kmsg.kernel_records(source.read_lines()))
             if records:
-                report(_judge(ctx, events_of(records, boot, now), readings, boot, now, samples=False))
+                report_(_judge(ctx, events_of(records, boot, now), readings, boot, now, samples=False))
             else:
                 sleep(POLL_S)
 

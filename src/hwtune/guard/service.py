@@ -29,6 +29,23 @@ class GuardOptions:
     rules: Path = RULES
     log: Path | None = None
     interval_s: float = 60.0
+    textfile: Path | None = None  # node_exporter's textfile collector file
+    listen: tuple[str, int] | None = None  # serve /metrics here while following
+
+
+def metrics_for(options: GuardOptions):
+    """The metrics writer the options ask for, or None; a ConfigError naming the extra when it is missing."""
+    if options.textfile is None and options.listen is None:
+        return None
+    from importlib.util import find_spec
+
+    from hwtune.errors import ConfigError
+
+    if find_spec("prometheus_client") is None:
+        raise ConfigError("--textfile and --listen need prometheus-client: pip install 'hwtune[metrics]'")
+    from hwtune.guard.metrics import Metrics
+
+    return Metrics(str(options.textfile) if options.textfile else None, options.listen)
 
 
 def open_context(options: GuardOptions, store: Store, remedies=None) -> Context:
@@ -53,9 +70,12 @@ def run_once(options: GuardOptions, *, remedies=None, now: float | None = None) 
     load_rules(options.rules)  # a bad rules file is an error before anything is read or written
     with Store(state_dir(options.root)) as store:
         ctx = open_context(options, store, remedies)
+        metrics = metrics_for(options)
         facts, boot = probe(options)
         result = judge(ctx, facts, boot=boot, now=now)
         store.prune()
+        if metrics is not None:
+            metrics.publish(store, ctx.node, result.breaker_open)
         return result
 
 

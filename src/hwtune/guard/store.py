@@ -196,12 +196,31 @@ class Store:
 
     # -- events and samples ----------------------------------------------------
     def add_events(self, node: str, events: Iterable[Event]) -> int:
-        """Store the new events; those already stored (same node, boot and key) are skipped. How many were new."""
-        rows = [(node, e.boot, e.key, e.t, e.ord, e.kind, e.target, e.code, e.detail, e.evidence) for e in events]
+        """Store the new events; those already stored (same node, boot and key) are skipped. How many were new.
+        New Xid events also count in `xid_total`, a counter that only grows (pruning never lowers it)."""
+        new = 0
+        counts: dict[str, int] = {}
         with self.transaction() as db:
-            before = db.total_changes
-            db.executemany("INSERT OR IGNORE INTO events VALUES(?,?,?,?,?,?,?,?,?,?)", rows)
-            return db.total_changes - before
+            for e in events:
+                before = db.total_changes
+                db.execute("INSERT OR IGNORE INTO events VALUES(?,?,?,?,?,?,?,?,?,?)",
+                           (node, e.boot, e.key, e.t, e.ord, e.kind, e.target, e.code, e.detail, e.evidence))
+                if db.total_changes > before:
+                    new += 1
+                    if e.kind == "xid" and e.code is not None:
+                        key = f"{node}|{e.target}|{e.code}"
+                        counts[key] = counts.get(key, 0) + 1
+            if counts:
+                self.bump(db, "xid_total", counts)
+        return new
+
+    def bump(self, db: sqlite3.Connection, name: str, counts: dict[str, int]) -> None:
+        """Add to a persisted counter family (inside the caller's transaction)."""
+        total = self.get_meta(name, {})
+        total = total if isinstance(total, dict) else {}
+        for key, n in counts.items():
+            total[key] = int(total.get(key, 0)) + n
+        self.set_meta(db, name, total)
 
     def events(self, node: str, boot: str, since: float | None = None) -> list[Event]:
         """The events of this boot, oldest first (in the log's order)."""
