@@ -139,3 +139,16 @@ def test_bad_rules_file_names_file_and_key(tmp_path):
     result = invoke("guard", "--once", "--root", snapshot("geforce-fan-err"), "--node", "n1", "--rules", rules)
     assert result.exit_code == 2
     assert str(rules) in result.stderr and "'effect'" in result.stderr
+
+
+def test_history_lists_events_per_gpu_and_actions():
+    guard_json(snapshot("xid79-fallen-off-bus-gpu-lost"))
+    result = invoke("history", "--health", "--json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    events = doc["events"]["n1 0000:a1:00.0"]
+    assert [e["code"] for e in events if e["kind"] == "xid"] == [79]
+    assert [a["action"] for a in doc["actions"]] == ["drain", "reboot"]
+    text = invoke("guard", "history")
+    assert text.exit_code == 0 and "n1 0000:a1:00.0: 2 event(s)" in text.stdout
+    assert all(len(line) <= 80 for line in text.stdout.splitlines())

@@ -135,20 +135,22 @@ def history(
 ) -> None:
     """The health history: events per GPU, verdicts and actions."""
 
-    def go() -> int:
-        from hwtune.guard.render import health_history, render_history
-        from hwtune.guard.store import Store, state_dir
+    run_command(lambda: print_health_history(node, json_out))
 
-        with Store(state_dir(None)) as store:
-            doc = health_history(store, node)
-        if json_out:
-            print_json(doc)
-        else:
-            for line in render_history(doc):
-                out.print(line, markup=False, highlight=False, soft_wrap=True)
-        return EXIT_OK
 
-    run_command(go)
+def print_health_history(node: Optional[str], json_out: bool) -> int:
+    """`hwtune guard history` and `hwtune history --health`: events per GPU, verdicts, actions."""
+    from hwtune.guard.render import health_history, render_history
+    from hwtune.guard.store import Store, state_dir
+
+    with Store(state_dir(None)) as store:
+        doc = health_history(store, node)
+    if json_out:
+        print_json(doc)
+    else:
+        for line in render_history(doc):
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
+    return EXIT_OK
 
 
 def register(app: typer.Typer) -> None:
