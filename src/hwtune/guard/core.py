@@ -115,6 +115,7 @@ class Context:
     snapshot: bool
     remedies: Remedies | None = None
     sleep: Callable[[float], None] = time.sleep
+    now: float = 0.0  # the judgement's clock: remedies are timed on it, as the evidence is
 
 
 def judge(ctx: Context, facts: Facts, *, boot: str, now: float | None = None) -> GuardResult:
@@ -124,6 +125,7 @@ def judge(ctx: Context, facts: Facts, *, boot: str, now: float | None = None) ->
 
 def judge_signals(ctx: Context, signals: Signals, *, boot: str, now: float) -> GuardResult:
     """Finish what a killed run left, store the new evidence, decide and act."""
+    ctx.now = now
     finished = finish_pending(ctx) if ctx.act else []
     ctx.store.add_events(ctx.node, signals.events)
     ctx.store.add_samples(ctx.node, now, [s for s in signals.samples if s[2] is not None])
@@ -212,7 +214,7 @@ def _reset(ctx: Context, action: Action) -> Action:
         result = remedies.reset(action.target)
     except ActuatorError as exc:
         return act_.finish(ctx.store, action, FAILED, exc.message)
-    now = time.time()
+    now = ctx.now
     if not remedies.verify(action.target):
         return act_.finish(ctx.store, action, FAILED, f"{result}; not verified: the GPU does not answer or asks "
                            "for another reset", _remediated(ctx, action.target, now, reset=False))
@@ -227,7 +229,7 @@ def _reboot(ctx: Context, action: Action) -> Action:
     if not policy.allow_reboot:
         return act_.finish(ctx.store, action, SKIPPED, "not executed: the policy does not allow reboots "
                            "(allow_reboot = false)")
-    now = time.time()
+    now = ctx.now
     key = f"reboots:{ctx.node}"
     recent = [t for t in ctx.store.get_meta(key, []) if isinstance(t, (int, float)) and t >= now - 86400]
     if len(recent) >= policy.reboots_per_day:
@@ -252,7 +254,7 @@ def finish_pending(ctx: Context) -> list[Action]:
     for a in act_.pending(ctx.store, ctx.node):
         if a.action == "reset" and ctx.remedies is not None and ctx.remedies.verify(a.target):
             out.append(act_.finish(ctx.store, a, DONE, "found done: the GPU answers, no reset pending",
-                                   _remediated(ctx, a.target, time.time(), reset=True)))
+                                   _remediated(ctx, a.target, ctx.now, reset=True)))
         else:
             out.append(execute(ctx, a))
     return out

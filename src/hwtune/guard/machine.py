@@ -119,7 +119,7 @@ def _log_findings(rules: Rules, rule: Rule, events: list[Event], now: float,
     for e in events:
         if not _event_matches(rule, e) or _cancelled(rule, e, events) or _follows_cause(rule, e, events):
             continue
-        if "gpu_reset" in rule.clears_on and any(t > e.t for t in resets.get(e.target, ())):
+        if "gpu_reset" in rule.clears_on and any(t >= e.t for t in resets.get(e.target, ())):
             continue
         if "recovery_action_none" in rule.clears_on and answers.get(e.target):
             continue
