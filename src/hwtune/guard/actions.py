@@ -179,10 +179,10 @@ def pending(store: Store, node: str) -> list[Action]:
     return [a for a in history(store, node, 100_000) if a.status == PENDING]
 
 
-def run_hold(store: Store, actuator: Actuator, action: Action) -> Action:
+def run_hold(store: Store, actuator: Actuator, action: Action, *, check_first: bool = True) -> Action:
     """A scheduler verb, run once: its effect already in place (a killed run did it) counts as done."""
     try:
-        if actuator.in_effect(action.action, action.node):
+        if check_first and actuator.in_effect(action.action, action.node):
             return finish(store, action, DONE, "already in effect (a run before this one did it)")
         result = actuator.run(action.action, action.node, action.reason)
         crash_point("ran")

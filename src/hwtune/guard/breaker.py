@@ -8,9 +8,11 @@ skipped (guard falls back to shadow for it) and the breaker metric alerts.
 Hosts decide on their own, so two hosts may read the same count and both
 hold: the race. A random wait (0..breaker_jitter_s) and a second read right
 before the hold narrow it to hosts whose second reads fall within one
-scheduler round trip of each other (tens of milliseconds against a window of
-seconds): with k hosts deciding at once, the expected overshoot is about
-k x (round trip / jitter). benchmarks/guard_fleet.py measures it.
+scheduler round trip of each other; and each host reads the count again once
+its hold is in, and lets go when the limit is passed (both racers may let go:
+under the limit, never over it; they try again at the next judgement, with
+new random waits). What remains is an overshoot that lasts one round trip.
+benchmarks/guard_fleet.py measures it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,16 @@ from hwtune.guard.rules import Policy
 def limit(known: int, fraction: float) -> int:
     """How many nodes hwtune may hold out: the share, and never fewer than one (a lone broken node drains)."""
     return max(1, math.floor(known * fraction + 1e-9))
+
+
+def over_limit(actuator: Actuator, policy: Policy) -> tuple[bool, str]:
+    """After a hold is in: whether the fleet is now past the limit (two hosts raced), and why."""
+    fleet = actuator.fleet()
+    if fleet is None:
+        return False, ""
+    known, held = fleet
+    most = limit(known, policy.breaker_fraction)
+    return held > most, f"{held} of {known} nodes held out by hwtune, the limit is {most}"
 
 
 def allows(actuator: Actuator, policy: Policy, *, sleep: Callable[[float], None] = time.sleep,

@@ -168,15 +168,7 @@ def decide(ctx: Context, signals: Signals, *, boot: str, now: float, finished: l
 
 def execute(ctx: Context, action: Action, j: Judgement | None = None) -> Action:
     if action.action in ctx.actuator.hold_verbs:
-        try:
-            if ctx.actuator.in_effect(action.action, action.node):  # this node is already counted as held
-                return act_.run_hold(ctx.store, ctx.actuator, action)
-        except ActuatorError as exc:
-            return act_.finish(ctx.store, action, FAILED, exc.message)
-        ok, why = breaker.allows(ctx.actuator, ctx.rules.policy, sleep=ctx.sleep)
-        if not ok:
-            return act_.finish(ctx.store, action, SKIPPED, why)
-        return act_.run_hold(ctx.store, ctx.actuator, action)
+        return _hold(ctx, action)
     if action.action == "resume":
         return act_.run_hold(ctx.store, ctx.actuator, action)
     if action.action == "reset":
@@ -184,6 +176,45 @@ def execute(ctx: Context, action: Action, j: Judgement | None = None) -> Action:
     if action.action == "reboot":
         return _reboot(ctx, action)
     return act_.finish(ctx.store, action, SKIPPED, f"nothing to run for {action.action}")
+
+
+def _hold(ctx: Context, action: Action) -> Action:
+    """A hold, under the circuit breaker: checked before (a random wait, a fresh count) and after (a host
+    that finds the limit passed once its hold is in lets go again). One that does not stand is
+    forgotten, so the next judgement asks again."""
+    try:
+        if ctx.actuator.in_effect(action.action, action.node):  # this node is already counted as held
+            return act_.run_hold(ctx.store, ctx.actuator, action)
+    except ActuatorError as exc:
+        return _forget_hold(ctx, act_.finish(ctx.store, action, FAILED, exc.message))
+    ok, why = breaker.allows(ctx.actuator, ctx.rules.policy, sleep=ctx.sleep)
+    if not ok:
+        return _forget_hold(ctx, act_.finish(ctx.store, action, SKIPPED, why))
+    done = act_.run_hold(ctx.store, ctx.actuator, action, check_first=False)
+    if done.status != DONE:
+        return _forget_hold(ctx, done)
+    if action.action != ctx.actuator.hold_verbs[-1]:
+        return done
+    over, why = breaker.over_limit(ctx.actuator, ctx.rules.policy)
+    if not over:
+        return done
+    try:
+        result = ctx.actuator.run("resume", action.node, action.reason)
+    except ActuatorError as exc:
+        result = f"could not let go: {exc.message}"
+    back = act_.Action(act_.new_id(ctx.now), action.node, ctx.now, action.target, "resume", action.actuator,
+                       action.check, action.reason, f"circuit breaker, after the hold: {why}", SKIPPED,
+                       f"backed off: {result}", "")
+    with ctx.store.transaction() as db:
+        act_.journal(db, [back], ctx.store)
+    _forget_hold(ctx, done)
+    return back
+
+
+def _forget_hold(ctx: Context, action: Action) -> Action:
+    with ctx.store.transaction() as db:
+        db.execute("DELETE FROM targets WHERE node=? AND target='@hold'", (ctx.node,))
+    return action
 
 
 def _remediated(ctx: Context, target: str, now: float, *, reset: bool) -> Callable[[Any], None]:
