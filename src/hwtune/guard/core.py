@@ -60,7 +60,8 @@ def node_name(root: Path | None, given: str | None) -> str:
     if given:
         return check_node_name(given)
     if root is not None:
-        raise ConfigError("--node is needed with --root: name the node the snapshot stands for")
+        raise ConfigError("a snapshot is judged for a named node: give the name of the node it stands for "
+                          "(--node)")
     return check_node_name(socket.gethostname().split(".")[0])
 
 

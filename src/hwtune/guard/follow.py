@@ -86,19 +86,16 @@ class Kmsg:
 
 
 def events_of(records: Iterable[kmsg.Record], boot: str, now: float) -> list[Event]:
-    """The kernel-log patterns over the records; each event keyed by its record's sequence number."""
+    """The kernel-log patterns over the records; each event keyed by its record's sequence number.
+    The lines carry their record's index where the time goes, so that each event finds its record
+    exactly (and only the matched ones get their time formatted)."""
     records = list(records)
-    lines = [LogLine(r.time, r.message) for r in records]
-    raws, _dropped = match_events(lines)
+    raws, _dropped = match_events([LogLine(str(i), r.message) for i, r in enumerate(records)])
     out = []
-    i = 0
-    for raw in raws:  # events come in the lines' order: one walk maps each to its record
-        first = str(raw.get("message", "")).split(" / ", 1)[0]
-        while i < len(records) and not (records[i].time == raw.get("time") and records[i].message == first):
-            i += 1
-        if i == len(records):
-            break
-        out.append(log_event(boot, f"s{records[i].seq}", now, records[i].seq, raw))
+    for raw in raws:
+        record = records[int(raw["time"])]
+        raw["time"] = record.time
+        out.append(log_event(boot, f"s{record.seq}", now, record.seq, raw))
     return out
 
 

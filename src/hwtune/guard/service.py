@@ -42,7 +42,7 @@ def metrics_for(options: GuardOptions):
     from hwtune.errors import ConfigError
 
     if find_spec("prometheus_client") is None:
-        raise ConfigError("--textfile and --listen need prometheus-client: pip install 'hwtune[metrics]'")
+        raise ConfigError("guard's metrics need prometheus-client: pip install 'hwtune[metrics]'")
     from hwtune.guard.metrics import Metrics
 
     return Metrics(str(options.textfile) if options.textfile else None, options.listen)
