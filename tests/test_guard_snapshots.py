@@ -152,3 +152,16 @@ def test_history_lists_events_per_gpu_and_actions():
     text = invoke("guard", "history")
     assert text.exit_code == 0 and "n1 0000:a1:00.0: 2 event(s)" in text.stdout
     assert all(len(line) <= 80 for line in text.stdout.splitlines())
+
+
+def test_counters_are_sampled_with_their_time():
+    from hwtune.guard.store import Store, state_dir
+
+    guard_json(snapshot("h100x8-hw-power-brake-slowdown"))
+    with Store(state_dir(None)) as store:
+        rows = store.db.execute("SELECT target, name, value FROM samples WHERE node='n1'").fetchall()
+        times = {t for (t,) in store.db.execute("SELECT t FROM samples")}
+    assert ("0000:19:00.0", "pcie_replays", 67.0) in rows
+    assert ("0000:19:00.0", "throttle_hw_power_brake_slowdown", 1.0) in rows
+    assert ("0000:19:00.0", "throttle_hw_thermal_slowdown", 0.0) in rows
+    assert len(times) == 1

@@ -103,6 +103,7 @@ def collect(facts: Facts, boot: str, now: float) -> Signals:
         events = [log_event(boot, k or d, now, i, r) for i, (r, k, d) in enumerate(zip(raws, keys, digests))]
     readings, samples, gpus = _gpu_readings(facts)
     readings += _host_readings(facts)
+    samples += _host_samples(facts)
     gpus_readable = bool(facts.gpus) or bool(facts.get("gpu.table_errors"))
     if not gpus_readable and facts.get("gpu.count") != 0:
         reasons.append(f"GPU readings: {facts.reason('gpu.count') or 'none recorded'}")
@@ -131,6 +132,8 @@ def _gpu_readings(facts: Facts) -> tuple[list[Reading], list[tuple[str, str, flo
                      "retired_pages_dbe", "pcie_replays"):
             samples.append((bus, name, getattr(h, name)))
         reasons = set(h.throttle_reasons or ())
+        if h.throttle_reasons is not None:  # each reason a 0/1 sample: when it was on, over time
+            samples += [(bus, f"throttle_{r}", 1.0 if r in reasons else 0.0) for r in THROTTLE_SAMPLED]
         pages = (h.retired_pages_sbe or 0) + (h.retired_pages_dbe or 0)
         for kind, holds, shown in (
             ("reset_required", h.reset_required, "Reset Required: Yes"),
@@ -154,6 +157,24 @@ def _gpu_readings(facts: Facts) -> tuple[list[Reading], list[tuple[str, str, flo
         readings.append(Reading("gpu_lost" if lost else "field_unreadable", bus,
                                 f"GPU {bus}: {', '.join(row.get('fields', []))}: {row.get('message', '')}"[:512]))
     return readings, samples, gpus
+
+
+THROTTLE_SAMPLED = ("hw_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown", "sw_thermal_slowdown",
+                    "sw_power_cap")
+
+
+def _host_samples(facts: Facts) -> list[tuple[str, str, float | None]]:
+    """EDAC and AER counters, by controller and PCIe address."""
+    out: list[tuple[str, str, float | None]] = []
+    for mc in facts.get("memory.edac") or ():
+        for key in ("ce", "ue"):
+            if isinstance(mc.get(key), int):
+                out.append((NODE, f"edac_{mc.get('mc')}_{key}", float(mc[key])))
+    for entry in facts.get("pci.aer") or ():
+        for key in ("correctable", "nonfatal", "fatal"):
+            if isinstance(entry.get(key), int):
+                out.append((str(entry.get("address", "?"))[:32], f"aer_{key}", float(entry[key])))
+    return out
 
 
 def _host_readings(facts: Facts) -> list[Reading]:
