@@ -12,6 +12,7 @@ record, or fell out of their window; its reading came back clean) and then
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
@@ -86,21 +87,34 @@ def _event_matches(rule: Rule, e: Event) -> bool:
     return not rule.detail_contains or rule.detail_contains in fields.get("detail", "")
 
 
-def _cancelled(rule: Rule, e: Event, later: list[Event]) -> bool:
+def _latest_cancel(rule: Rule, events: list[Event]) -> dict[str, int]:
+    """For each target, the last record that cancels this rule's earlier events (its order)."""
+    out: dict[str, int] = {}
     for c in rule.cancelled_by:
-        for x in later:
-            if (x.kind == c.kind and x.target == e.target and x.ord > e.ord and (not c.codes or x.code in c.codes)
-                    and c.detail_contains in fields_of(x).get("detail", "")):
-                return True
-    return False
+        for x in events:
+            if x.kind == c.kind and (not c.codes or x.code in c.codes) and \
+                    c.detail_contains in fields_of(x).get("detail", ""):
+                out[x.target] = max(out.get(x.target, -1), x.ord)
+    return out
 
 
-def _follows_cause(rule: Rule, e: Event, events: list[Event]) -> bool:
+def _causes(rule: Rule, events: list[Event]) -> dict[str, list[tuple[int, float]]]:
+    """For each GPU, the (order, time) of the records the rule's `follows` counts others under."""
+    out: dict[str, list[tuple[int, float]]] = {}
+    if rule.follows is not None:
+        for x in events:  # in the log's order
+            if x.code in rule.follows.causes or x.kind == "gpu_off_bus":
+                out.setdefault(x.target, []).append((x.ord, x.t))
+    return out
+
+
+def _follows_cause(rule: Rule, e: Event, causes: dict[str, list[tuple[int, float]]]) -> bool:
     f = rule.follows
     if f is None or e.code not in f.codes:
         return False
-    return any(x.target == e.target and x.ord < e.ord and (x.code in f.causes or x.kind == "gpu_off_bus")
-               and e.t - x.t <= f.within_s for x in events)
+    seen = causes.get(e.target, [])
+    i = bisect.bisect_left(seen, (e.ord, float("-inf")))  # the last cause before this record
+    return i > 0 and e.t - seen[i - 1][1] <= f.within_s
 
 
 def _count(events: list[Event], merge_s: float) -> int:
@@ -116,8 +130,9 @@ def _count(events: list[Event], merge_s: float) -> int:
 def _log_findings(rules: Rules, rule: Rule, events: list[Event], now: float,
                   resets: Mapping[str, tuple[float, ...]], answers: Mapping[str, bool]) -> list[Finding]:
     by_target: dict[str, list[Event]] = {}
+    cancels, causes = _latest_cancel(rule, events), _causes(rule, events)  # one pass each: linear in the log
     for e in events:
-        if not _event_matches(rule, e) or _cancelled(rule, e, events) or _follows_cause(rule, e, events):
+        if not _event_matches(rule, e) or e.ord < cancels.get(e.target, -1) or _follows_cause(rule, e, causes):
             continue
         if "gpu_reset" in rule.clears_on and any(t >= e.t for t in resets.get(e.target, ())):
             continue
