@@ -165,3 +165,16 @@ def test_counters_are_sampled_with_their_time():
     assert ("0000:19:00.0", "throttle_hw_power_brake_slowdown", 1.0) in rows
     assert ("0000:19:00.0", "throttle_hw_thermal_slowdown", 0.0) in rows
     assert len(times) == 1
+
+
+def test_policy_from_a_profiles_guard_table(tmp_path, monkeypatch):
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "site.toml").write_text('description = "site"\ninclude = ["gpu-inference"]\n\n[guard]\n'
+                                      'power_brake = "quarantine"\n')
+    (folder / "broken.toml").write_text('description = "broken"\n\n[guard]\nreboots_per_week = 2\n')
+    monkeypatch.setenv("HWTUNE_PROFILE_PATH", str(folder))
+    _, doc = guard_json(snapshot("h100x8-hw-power-brake-slowdown"), "n1", "--profile", "site")
+    assert doc["node"]["state"] == "QUARANTINED"
+    result = invoke("guard", "--once", "--root", snapshot("geforce-fan-err"), "--node", "n1", "--profile", "broken")
+    assert result.exit_code == 2 and "broken" in result.stderr and "reboots_per_week" in result.stderr

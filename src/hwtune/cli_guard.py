@@ -40,6 +40,8 @@ def guard(
                                        dir_okay=False),
     rules: Optional[Path] = typer.Option(None, "--rules", help="Rules and policy TOML (default: the shipped "
                                          "health/guard_rules.toml).", dir_okay=False),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="A profile whose [guard] table sets "
+                                          "the policy (clean checks, reboots, breaker, ...)."),
     interval: float = typer.Option(60.0, "--interval", help="Seconds between counter samples when following."),
     textfile: Optional[Path] = typer.Option(None, "--textfile", help="Write the metrics to this node_exporter "
                                             "textfile (replaced atomically).", dir_okay=False),
@@ -65,7 +67,7 @@ def guard(
             raise ConfigError("--listen serves metrics while following: use --textfile with --once")
         options = GuardOptions(root=root_dir(root) if root is not None else None, node=node, actuator=actuator,
                                act=act, rules=rules or RULES, log=log, interval_s=interval, textfile=textfile,
-                               listen=address)
+                               listen=address, profile=profile)
         if root is not None and log is not None:
             raise ConfigError("--log and --root: give one source (a followed log, or a snapshot)")
         if not once:

@@ -119,7 +119,7 @@ def _number(where: str, key: str, value: Any, *, whole: bool = False, low: float
 
 
 def _policy(where: str, table: Any) -> Policy:
-    if not isinstance(table, dict):
+    if not isinstance(table, Mapping):
         raise _fail(where, "[policy] must be a table")
     defaults = Policy()
     values: dict[str, Any] = {}
@@ -184,6 +184,17 @@ def _rule(where: str, table: Any) -> Rule:
             _ints(where, "follows.codes", follows["codes"]), _ints(where, "follows.causes", follows["causes"]),
             float(_number(where, "follows.within_s", follows["within_s"]))),
     )
+
+
+def with_profile(rules: Rules, profile_name: str) -> Rules:
+    """The rules with a profile's [guard] table over their [policy] (validated the same way)."""
+    from hwtune.profile import load
+
+    profile = load(profile_name)
+    if not profile.guard:
+        return rules
+    table = {**{k: getattr(rules.policy, k) for k in Policy.__dataclass_fields__}, **profile.guard}
+    return replace(rules, policy=_policy(f"profile {profile.name} [guard]", table))
 
 
 @lru_cache(maxsize=4)

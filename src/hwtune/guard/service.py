@@ -31,6 +31,7 @@ class GuardOptions:
     interval_s: float = 60.0
     textfile: Path | None = None  # node_exporter's textfile collector file
     listen: tuple[str, int] | None = None  # serve /metrics here while following
+    profile: str | None = None  # a profile whose [guard] table is the policy
 
 
 def metrics_for(options: GuardOptions):
@@ -51,8 +52,13 @@ def metrics_for(options: GuardOptions):
 def open_context(options: GuardOptions, store: Store, remedies=None) -> Context:
     from hwtune.guard.actuators.remedy import NvidiaRemedies
 
+    from hwtune.guard.rules import with_profile
+
     live = options.root is None
-    return Context(store=store, rules=load_rules(options.rules), actuator=make(options.actuator),
+    rules = load_rules(options.rules)
+    if options.profile:
+        rules = with_profile(rules, options.profile)
+    return Context(store=store, rules=rules, actuator=make(options.actuator),
                    node=node_name(options.root, options.node), act=options.act, snapshot=not live,
                    remedies=remedies if remedies is not None else (NvidiaRemedies() if live else None))
 
