@@ -113,3 +113,31 @@ def test_shipped_unit_passes_systemd_analyze_verify(tmp_path):
     proc = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "hwtune-guard" not in proc.stderr, proc.stderr
+
+
+def test_listen_serves_the_metrics_while_following(tmp_path):
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "kmsg.log"
+    log.write_text(XID79.format(usec=5000000))
+    runs = []
+    follow(GuardOptions(log=log, node="n1", interval_s=3600, listen=("127.0.0.1", port)), runs.append,
+           stop=lambda: bool(runs))
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    assert 'hwtune_guard_xid_events_total{gpu="0000:3b:00.0",node="n1",xid="79"} 1.0' in text
+    assert 'hwtune_guard_active_fault{check="gpu.xid",node="n1",target="0000:3b:00.0"} 1.0' in text
+
+
+@pytest.mark.live
+def test_following_the_live_kernel_log(tmp_path):
+    if not os.access("/dev/kmsg", os.R_OK):
+        pytest.skip("/dev/kmsg is not readable here (not root, or kernel.dmesg_restrict)")
+    runs = []
+    follow(GuardOptions(node="n1", interval_s=3600), runs.append, stop=lambda: bool(runs))
+    doc = runs[0].to_json()
+    assert doc["schema"] == "hwtune.guard/1" and doc["node"]["state"] in ("HEALTHY", "SUSPECT", "QUARANTINED")
+    assert not any("kernel log" in r for r in doc["unreadable"])
