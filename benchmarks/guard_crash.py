@@ -84,7 +84,8 @@ def main() -> None:
             d, l, k = one_run(i, Path(tmp))
             dup, lost, killed = dup + d, lost + l, killed + k
     print(f"{args.runs} runs, {killed} killed by SIGKILL at a step boundary ({len(STEPS)} boundaries x "
-          f"{len(PLAN)} judgements), {time.perf_counter() - start:.0f} s: duplicated actions {dup}, lost actions {lost}")
+          f"{len(PLAN)} judgements), {time.perf_counter() - start:.0f} s: duplicated actions {dup}, "
+          f"lost actions {lost}")
 
 
 if __name__ == "__main__":

@@ -97,7 +97,8 @@ def main() -> None:
             got = [one_fleet(args.nodes, failing, jitter, args.fraction, args.rtt_ms / 1000, Path(tmp))
                    for _ in range(args.repeat)]
             print(f"{args.nodes} nodes, {failing} failing at once, limit {most} ({args.fraction:.0%}), "
-                  f"random wait 0..{jitter:g} s: drained at the end {[g[0] for g in got]} (max {max(g[0] for g in got)}), "
+                  f"random wait 0..{jitter:g} s: drained at the end {[g[0] for g in got]} "
+                  f"(max {max(g[0] for g in got)}), "
                   f"peak while racing {[g[1] for g in got]}")
 
 

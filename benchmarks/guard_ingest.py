@@ -100,7 +100,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="hwtune-guard-ingest-") as tmp:  # on disk: fsync counts
             seconds, records, new = ingest_once(text, Path(tmp) / "state")
             times.append(seconds)
-    print(f"ingest {len(text) / 2**20:.1f} MiB ({records} records, {new} events): median {statistics.median(times):.3f} s,"
+    print(f"ingest {len(text) / 2**20:.1f} MiB ({records} records, {new} events): "
+          f"median {statistics.median(times):.3f} s,"
           f" min {min(times):.3f}, max {max(times):.3f} over {args.repeat} runs")
     with tempfile.TemporaryDirectory(prefix="hwtune-guard-growth-", dir=shm) as tmp:
         size, events = growth(Path(tmp) / "state", int(args.hours * 3600))

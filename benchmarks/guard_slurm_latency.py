@@ -25,7 +25,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tests" / "slurm" / "slurm-local.sh"
-RECORD = "3,{seq},{usec},-;NVRM: Xid (PCI:0000:3b:00): 79, pid='<unknown>', name=<unknown>, GPU has fallen off the bus.\n"
+RECORD = ("3,{seq},{usec},-;NVRM: Xid (PCI:0000:3b:00): 79, pid='<unknown>', name=<unknown>, "
+          "GPU has fallen off the bus.\n")
 
 
 def free_port() -> int:
@@ -56,7 +57,8 @@ def one_round(i: int, node: str, env: dict, base: Path) -> float:
         start = time.monotonic()
         while state(env, node) not in ("drained", "draining"):
             if time.monotonic() - start > 30:
-                raise SystemExit(f"round {i}: not drained after 30 s: {guard.stderr.read()[-500:] if guard.poll() else ''}")
+                why = guard.stderr.read()[-500:] if guard.poll() is not None else ""
+                raise SystemExit(f"round {i}: not drained after 30 s: {why}")
             time.sleep(0.02)
         return time.monotonic() - start
     finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 from hwtune.guard.actuators import PREFIX, reason_text
 from hwtune.guard.core import Context
 from hwtune.guard.rules import load_rules
-from hwtune.guard.signals import NODE, Reading, Signals, log_event
+from hwtune.guard.signals import Reading, Signals, log_event
 from hwtune.guard.store import Store
 
 
@@ -130,5 +130,3 @@ def rules_with(**policy) -> str:
         text = re.sub(rf"(?m)^{key} = [^#\n]*", f"{key} = {json.dumps(value)} ", text)
     return text
 
-
-__all__ = ["NODE"]

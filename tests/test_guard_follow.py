@@ -17,7 +17,8 @@ from hwtune.guard import kmsg
 from hwtune.guard.service import GuardOptions
 
 XID79 = "3,2041,{usec},-;NVRM: Xid (PCI:0000:3b:00): 79, pid='<unknown>', name=<unknown>, GPU has fallen off the bus.\n"
-FORGED = "11,2042,{usec},-;NVRM: Xid (PCI:0000:5e:00): 79, pid='<unknown>', name=<unknown>, GPU has fallen off the bus.\n"
+FORGED = ("11,2042,{usec},-;NVRM: Xid (PCI:0000:5e:00): 79, pid='<unknown>', name=<unknown>, "
+          "GPU has fallen off the bus.\n")
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +72,8 @@ def test_partial_lines_wait_and_a_shrunk_file_is_read_again(tmp_path):
 
 
 def test_events_keep_their_records_sequence_numbers():
-    lines = ["6,10,1,-;hello", XID79.format(usec=2).strip(), "4,12,3,-;NVRM: GPU 0000:3b:00.0: GPU has fallen off the bus."]
+    lines = ["6,10,1,-;hello", XID79.format(usec=2).strip(),
+             "4,12,3,-;NVRM: GPU 0000:3b:00.0: GPU has fallen off the bus."]
     events = events_of(kmsg.kernel_records(lines), "b1", 0.0)
     assert [(e.key, e.kind, e.code) for e in events] == [("s2041", "xid", 79), ("s12", "gpu_off_bus", None)]
 

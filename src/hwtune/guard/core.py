@@ -24,7 +24,7 @@ from hwtune.guard import breaker
 from hwtune.guard.actions import DONE, FAILED, PENDING, SKIPPED, Action
 from hwtune.guard.actuators import Actuator, ActuatorError
 from hwtune.guard.actuators.remedy import Remedies
-from hwtune.guard.machine import HOLDING, RANK, REMEDIATING, Judgement, Memo, findings, judge as judge_targets
+from hwtune.guard.machine import RANK, REMEDIATING, Memo, findings, judge as judge_targets
 from hwtune.guard.rules import Rules
 from hwtune.guard.signals import NODE, Signals, collect
 from hwtune.guard.store import Store
@@ -157,7 +157,7 @@ def decide(ctx: Context, signals: Signals, *, boot: str, now: float, finished: l
         save_memo(db, ctx.node, hold_key, j.node)
         act_.journal(db, planned, ctx.store)
     act_.crash_point("decided")
-    done = list(finished) + [execute(ctx, a, j) if a.status == PENDING else a for a in planned]
+    done = list(finished) + [execute(ctx, a) if a.status == PENDING else a for a in planned]
     act_.crash_point("finished")
     gpus = [(g, j.memos[g].state) for g in signals.gpus if g in j.memos]
     state = max((m.state for m in j.memos.values()), key=lambda s: RANK[s])
@@ -167,7 +167,7 @@ def decide(ctx: Context, signals: Signals, *, boot: str, now: float, finished: l
 
 # -- execution ------------------------------------------------------------------------------
 
-def execute(ctx: Context, action: Action, j: Judgement | None = None) -> Action:
+def execute(ctx: Context, action: Action) -> Action:
     if action.action in ctx.actuator.hold_verbs:
         return _hold(ctx, action)
     if action.action == "resume":
@@ -290,7 +290,3 @@ def finish_pending(ctx: Context) -> list[Action]:
         else:
             out.append(execute(ctx, a))
     return out
-
-
-def holding(memos: dict[str, Memo]) -> bool:
-    return any(m.state in HOLDING for m in memos.values())

@@ -18,7 +18,7 @@ import time
 from typing import Callable, Iterable
 
 from hwtune.guard import kmsg
-from hwtune.guard.core import Context, GuardResult, boot_id, judge_signals
+from hwtune.guard.core import Context, GuardResult, judge_signals
 from hwtune.guard.signals import Signals, collect, log_event
 from hwtune.guard.store import Event, Store, state_dir
 from hwtune.health.patterns import match_events
@@ -153,5 +153,3 @@ def _judge(ctx: Context, events: list[Event], readings: Signals, boot: str, now:
                       readings.gpus_readable, readings.reasons)
     return judge_signals(ctx, signals, boot=boot, now=now)
 
-
-__all__ = ["follow", "events_of", "LogFile", "Kmsg", "boot_id"]

@@ -8,7 +8,6 @@ never run.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +82,3 @@ def run_once(options: GuardOptions, *, remedies=None, now: float | None = None) 
         if metrics is not None:
             metrics.publish(store, ctx.node, result.breaker_open)
         return result
-
-
-def clock() -> float:
-    return time.time()
