@@ -119,6 +119,13 @@ def test_repeated_remediations_escalate(tmp_path):
     assert [c for c in rem.calls] == [("reset", GPU)] * 3
     assert seen[-2].state == "ESCALATED" and ("escalate" in [a.action for a in seen[-2].actions])
     assert seen[-1].actions == [] and seen[-1].state == "ESCALATED"
+    # a person replaced the GPU and says so: the escalation undone, the GPU judged afresh, the node back
+    escalation = next(a for a in seen[-2].actions if a.action == "escalate")
+    actions.undo(ctx.store, escalation.id)
+    rem.reset_fixes = True
+    got = [judge_signals(ctx, signals(), boot="b1", now=1000.0 + i) for i in range(2)]
+    assert [r.state for r in got] == ["HEALTHY", "HEALTHY"]
+    assert [a.action for a in got[0].actions] == ["resume"]
 
 
 def test_unknown_keeps_a_quarantine_and_does_nothing(tmp_path):

@@ -28,7 +28,9 @@ from hwtune.guard.store import Store
 ACTION_ID = re.compile(r"\d{8}-\d{6}-\d{6}-\d{3}")
 TARGET = re.compile(r"node|[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]")
 VERBS = ("drain", "cordon", "taint", "reset", "reboot", "escalate", "resume", "none")
-UNDO = {"drain": "resume", "cordon": "resume", "taint": "resume"}  # what reverses each; the rest has none
+# what reverses each; the rest has none. An escalation is undone by a person who took the fault in
+# hand (replaced the GPU, say): the target is then judged afresh ("none": no scheduler call).
+UNDO = {"drain": "resume", "cordon": "resume", "taint": "resume", "escalate": "none"}
 ACTUATORS = ("none", "slurm", "kubernetes", "npd")
 SHADOW, PENDING, DONE, FAILED, SKIPPED, UNDONE = "shadow", "pending", "done", "failed", "skipped", "undone"
 STATUSES = (SHADOW, PENDING, DONE, FAILED, SKIPPED, UNDONE)
@@ -198,16 +200,21 @@ def undo(store: Store, action_id: str, actuator: Actuator | None = None) -> Acti
         raise ConfigError(f"action {action_id} ({action.action}) has nothing to undo")
     if action.status != DONE:
         raise ConfigError(f"action {action_id} is {action.status}, not done: nothing to undo")
-    actuator = actuator or make(action.actuator)
-    try:
-        result = actuator.run(action.undo, action.node, action.reason)
-    except ActuatorError as exc:
-        raise ActuatorError(f"undo of {action_id} failed: {exc.message}") from None
+    if action.undo == "none":
+        result = "escalation cleared: the target is judged afresh from the next judgement on"
+    else:
+        actuator = actuator or make(action.actuator)
+        try:
+            result = actuator.run(action.undo, action.node, action.reason)
+        except ActuatorError as exc:
+            raise ActuatorError(f"undo of {action_id} failed: {exc.message}") from None
     reverse = Action(new_id(time.time()), action.node, time.time(), action.target, action.undo, action.actuator,
                      action.check, f"undo of {action_id}", action.reason, DONE, result, "")
     with store.transaction() as db:
         journal(db, [reverse])
         db.execute("UPDATE actions SET status=? WHERE id=?", (UNDONE, action_id))
-        if action.target == NODE:  # the hold is gone: a later quarantine holds the node again
+        if action.target == NODE and action.undo != "none":  # the hold is gone: a later quarantine holds again
             db.execute("DELETE FROM targets WHERE node=? AND target='@hold'", (action.node,))
+        if action.undo == "none":
+            db.execute("DELETE FROM targets WHERE node=? AND target=?", (action.node, action.target))
     return reverse
