@@ -9,10 +9,10 @@ not know, and a single command's module alone otherwise.
 
 from __future__ import annotations
 
-from hwtune import cli_apply, cli_bench, cli_check, cli_facts, cli_recommend, cli_report, cli_watch
+from hwtune import cli_apply, cli_bench, cli_check, cli_facts, cli_guard, cli_recommend, cli_report, cli_watch
 from hwtune.cli_root import EXIT_CODES_HELP, app_for, main, new_app  # noqa: F401  (the public entry names)
 
-COMMAND_MODULES = (cli_check, cli_facts, cli_apply, cli_bench, cli_recommend, cli_report, cli_watch)
+COMMAND_MODULES = (cli_check, cli_facts, cli_apply, cli_bench, cli_recommend, cli_report, cli_watch, cli_guard)
 
 app = new_app()
 for _module in COMMAND_MODULES:

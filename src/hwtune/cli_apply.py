@@ -186,12 +186,18 @@ def _rollback(journal_id: Optional[str], root: Optional[Path], json_out: bool) -
 def history_cmd(
     root: Optional[Path] = typer.Option(None, "--root", help=HISTORY_ROOT_HELP, file_okay=False),
     json_out: bool = typer.Option(False, "--json", help="Print the history as JSON."),
+    health: bool = typer.Option(False, "--health", help="hwtune guard's health history instead: events per "
+                                "GPU, verdicts and actions."),
 ) -> None:
     """List past applies: id, time, profile, number of changes, state.
 
-    Examples:  hwtune history;  hwtune history --json
+    Examples:  hwtune history;  hwtune history --json;  hwtune history --health
     """
     def go() -> int:
+        if health:
+            from hwtune.cli_guard import print_health_history
+
+            return print_health_history(None, json_out)
         from hwtune.apply.transaction import history
 
         rows = history(_root(root)[0])

@@ -36,6 +36,7 @@ COMMANDS = {
     "recommend": "cli_recommend",
     "report": "cli_report", "fleet": "cli_report", "diff": "cli_report",
     "watch": "cli_watch",
+    "guard": "cli_guard",
 }
 
 

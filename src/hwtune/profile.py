@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from hwtune.errors import ConfigError, read_toml
 
-TOP_KEYS = {"description", "include", "checks", "tune"}
+TOP_KEYS = {"description", "include", "checks", "tune", "guard"}  # [guard]: hwtune guard's policy
 # What `hwtune apply` may set is declared once per tunable (hwtune/apply/tunables/):
 # the key, its type, the values apply refuses and the check that verifies it.
 PACKAGED = Path(__file__).parent / "profiles"  # the top-level profiles/ folder, shipped in the wheel
@@ -37,6 +37,7 @@ class Profile:
     checks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     tune: Mapping[str, Any] = field(default_factory=dict)
     files: tuple[str, ...] = ()  # the resolved paths of `chain`, base first
+    guard: Mapping[str, Any] = field(default_factory=dict)  # validated by hwtune guard, which uses it
 
     def params(self, check_id: str) -> Mapping[str, Any]:
         return self.checks.get(check_id, {})
@@ -131,6 +132,8 @@ def validate_document(path: Path, doc: Mapping[str, Any]) -> None:
         for pkey, pvalue in params.items():
             spec.validate_param(path, pkey, pvalue)
     _validate_tune(path, doc.get("tune", {}))
+    if not isinstance(doc.get("guard", {}), Mapping):
+        raise ConfigError(f"{path}: 'guard' must be a table")
 
 
 def _validate_tune(path: Path, tune: Any) -> None:
@@ -204,6 +207,7 @@ def load(name_or_path: str) -> Profile:
         checks=merged.get("checks", {}),
         tune=merged.get("tune", {}),
         files=chain,
+        guard=merged.get("guard", {}),
     )
 
 

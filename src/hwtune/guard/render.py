@@ -1,0 +1,67 @@
+"""guard's results and history as plain lines (80 columns; every value escaped where shown)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hwtune.guard.core import GuardResult
+from hwtune.guard.store import Store
+
+
+def _safe(text: Any, width: int = 200) -> str:
+    """Control characters shown as '?': a log line or a reason is data, never terminal input."""
+    s = "".join(c if c.isprintable() else "?" for c in str(text))
+    return s if len(s) <= width else s[:width - 3] + "..."
+
+
+def render_result(result: GuardResult) -> list[str]:
+    lines = [f"node {_safe(result.node, 40)}: {result.state} ({result.mode})"]
+    lines += [f"  GPU {bus}: {state}" for bus, state in result.gpus]
+    lines += [f"  unreadable: {_safe(r, 66)}" for r in result.reasons]
+    if not result.actions:
+        lines.append("no action")
+    for a in result.actions:
+        done = "executed" if a.executed else "not executed"
+        lines.append(f"{a.action} {a.target} [{a.check}] {done}")
+        lines.append(f"  reason: {_safe(a.reason, 70)}")
+        lines.append(f"  evidence: {_safe(a.evidence, 68)}")
+        if a.result:
+            lines.append(f"  result: {_safe(a.result, 70)}")
+        lines.append(f"  id: {a.id}")
+    return lines
+
+
+def health_history(store: Store, node: str | None) -> dict[str, Any]:
+    """Events per target, verdicts and actions, oldest first (at most 1000 of each)."""
+    from hwtune.guard.actions import history
+
+    where, args = (" WHERE node=?", (node,)) if node else ("", ())
+    events = store.db.execute("SELECT node,boot,t,kind,target,code,evidence FROM events" + where
+                              + " ORDER BY t, ord LIMIT 1000", args).fetchall()
+    verdicts = store.db.execute("SELECT node,t,target,state,reason FROM verdicts" + where
+                                + " ORDER BY t LIMIT 1000", args).fetchall()
+    per_target: dict[str, list[dict[str, Any]]] = {}
+    for n, boot, t, kind, target, code, ev in events:
+        per_target.setdefault(f"{n} {target}", []).append(
+            {"node": n, "boot": boot, "time": t, "kind": kind, "code": code, "evidence": ev})
+    return {"events": per_target,
+            "verdicts": [dict(zip(("node", "time", "target", "state", "reason"), v)) for v in verdicts],
+            "actions": [a.to_json() | {"node": a.node, "time": a.t, "status": a.status}
+                        for a in history(store, node)]}
+
+
+def render_history(doc: dict[str, Any]) -> list[str]:
+    from datetime import datetime, timezone
+
+    def when(t: float) -> str:
+        return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+    lines = []
+    for target, events in sorted(doc["events"].items()):
+        lines.append(f"{_safe(target, 60)}: {len(events)} event(s)")
+        lines += [f"  {when(e['time'])} {_safe(e['evidence'], 56)}" for e in events[-20:]]
+    for v in doc["verdicts"]:
+        lines.append(f"{when(v['time'])} {_safe(v['node'], 20)} {v['target']}: {v['state']}")
+    for a in doc["actions"]:
+        lines.append(f"{when(a['time'])} {a['id']} {a['action']} {a['target']} {a['status']}")
+    return lines or ["no history yet"]
