@@ -1,0 +1,88 @@
+"""Decoders checked against each other: a faster decoder must not be a wrong one.
+
+Each decoder's pixels are compared with Pillow's (libjpeg-turbo's accurate
+integer IDCT with smooth chroma upsampling, libpng, libwebp) on the same
+file. The tolerance, per format, on the absolute difference of 8-bit values:
+
+- JPEG and WebP (lossy): mean <= 1.5 and 99th percentile <= 10 levels. The
+  JPEG standard's conformance test (ITU-T T.83) lets an IDCT differ from the
+  reference by a level; libjpeg-turbo's fast IDCT does (mean 0.9-1.0, p99 3 on
+  the built-in images and on scikit-image's photographs). How chroma is
+  upsampled is the decoder's choice (JFIF does not fix it): plain
+  replication instead of the smooth filter moves colour edges by up to
+  8 levels at p99 (mean 0.6-0.7). Both together: mean 1.3-1.4, p99 8. A wrong
+  decoder is far outside: red and blue swapped gives a mean of 32-71, an
+  image one row off gives p99 17-74 (benchmarks/pipeline_decoders.py
+  prints these figures).
+- PNG (lossless): identical pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from hwtune.bench.pipeline.codecs import Decoder
+from hwtune.bench.pipeline.images import EncodedImage
+
+TOLERANCE = {"jpeg": (1.5, 10), "webp": (1.5, 10), "png": (0.0, 0)}  # (mean, p99) levels
+MAX_COMPARED = 8  # images per decoder: enough to catch a wrong decoder, cheap on 4K images
+
+
+@dataclass(frozen=True)
+class Agreement:
+    decoder: str
+    image: str
+    fmt: str
+    mean_abs: float | None
+    p99_abs: float | None
+    max_abs: int | None
+    error: str | None = None  # the decoder failed or gave another shape
+
+    @property
+    def within(self) -> bool:
+        if self.error is not None or self.mean_abs is None or self.p99_abs is None:
+            return False
+        mean, p99 = TOLERANCE[self.fmt]
+        return self.mean_abs <= mean and self.p99_abs <= p99
+
+    def to_json(self) -> dict[str, Any]:
+        mean, p99 = TOLERANCE[self.fmt]
+        return {"decoder": self.decoder, "image": self.image, "format": self.fmt,
+                "mean_abs_diff": None if self.mean_abs is None else round(self.mean_abs, 4),
+                "p99_abs_diff": self.p99_abs, "max_abs_diff": self.max_abs, "error": self.error,
+                "tolerance": {"mean": mean, "p99": p99}, "within": self.within}
+
+
+def difference(reference: Any, other: Any) -> tuple[float, float, int]:
+    """(mean, 99th percentile, max) of the absolute difference of two uint8 images."""
+    import numpy as np
+
+    diff = np.abs(reference.astype(np.int16) - other.astype(np.int16))
+    return float(diff.mean()), float(np.percentile(diff, 99, method="inverted_cdf")), int(diff.max())
+
+
+def check_decoders(reference: Decoder, decoders: Sequence[Decoder], images: Sequence[EncodedImage]) -> list[Agreement]:
+    out = []
+    sample = list(images)[:MAX_COMPARED]
+    refs = [reference.decode(img.data, img.fmt) for img in sample]
+    for dec in decoders:
+        if dec.name == reference.name:
+            continue
+        for img, ref in zip(sample, refs):
+            try:
+                got = dec.decode(img.data, img.fmt)
+            except Exception as exc:  # any library's failure is this decoder's finding, not a crash
+                out.append(Agreement(dec.name, img.name, img.fmt, None, None, None, f"failed: {_first_line(exc)}"))
+                continue
+            if getattr(got, "shape", None) != ref.shape:
+                out.append(Agreement(dec.name, img.name, img.fmt, None, None, None,
+                                     f"shape {getattr(got, 'shape', None)}, Pillow's {ref.shape}"))
+                continue
+            out.append(Agreement(dec.name, img.name, img.fmt, *difference(ref, got)))
+    return out
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__

@@ -1,0 +1,88 @@
+"""The timed request loop: each stage on its own, and the whole end to end.
+
+Two loops run in alternating blocks over the same images: the staged loop
+reads the wall clock (perf_counter) and this process's CPU time
+(CLOCK_PROCESS_CPUTIME_ID, so a library's own worker threads count) between
+stages; the plain loop runs the same stages with no clock read between them
+and times only the whole request. The plain loop's mean is the end-to-end
+figure, measured on its own; the staged loop's stage means should add up to
+it (the clock reads cost well under a microsecond each).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from hwtune.bench.measure import StopRule
+
+perf = time.perf_counter
+cpu = time.process_time
+BLOCK_S = 0.25  # each loop runs this long before the other takes over
+WARMUP_REQUESTS = 3
+
+
+@dataclass(frozen=True)
+class StageSamples:
+    wall_s: dict[str, list[float]]  # stage -> one entry per request
+    cpu_s: dict[str, list[float]]
+    kinds: list[int]  # per request: which input it was (an index into the inputs)
+    end_to_end_s: list[float]  # the plain loop's requests
+    staged_wall_s: float  # the staged loop's own wall time, all blocks
+    plain_wall_s: float
+
+    @property
+    def requests(self) -> int:
+        return len(self.kinds)
+
+
+def run_stages(stages: Sequence[tuple[str, Callable[[Any], Any]]], inputs: Sequence[Any], stop: StopRule,
+               report: Callable[[str], None] | None = None) -> StageSamples:
+    """Alternate staged and plain blocks until each loop has run `stop`'s time and count."""
+    names = [n for n, _ in stages]
+    fns = [f for _, f in stages]
+    for i in range(min(len(inputs), 10) + WARMUP_REQUESTS):  # caches, lazy imports, the runtime's first runs
+        _plain(fns, inputs[i % len(inputs)])
+    walls: dict[str, list[float]] = {n: [] for n in names}
+    cpus: dict[str, list[float]] = {n: [] for n in names}
+    kinds: list[int] = []
+    e2e: list[float] = []
+    staged_s = plain_s = 0.0
+    start = perf()
+    while not (stop.done(staged_s, len(kinds)) and stop.done(plain_s, len(e2e))):
+        if report:
+            report(f"{len(kinds)} requests timed by stage, {len(e2e)} end to end")
+        t0 = perf()
+        while perf() - t0 < BLOCK_S or not kinds:
+            k = len(kinds) % len(inputs)
+            _staged(names, fns, inputs[k], walls, cpus)
+            kinds.append(k)
+        staged_s += perf() - t0
+        t0 = perf()
+        while perf() - t0 < BLOCK_S or not e2e:
+            k = len(e2e) % len(inputs)
+            a = perf()
+            _plain(fns, inputs[k])
+            e2e.append(perf() - a)
+        plain_s += perf() - t0
+        if perf() - start > 4 * stop.time_s + 60:  # a stage far slower than the window: stop anyway
+            break
+    return StageSamples(walls, cpus, kinds, e2e, staged_s, plain_s)
+
+
+def _plain(fns: list[Callable[[Any], Any]], x: Any) -> Any:
+    for f in fns:
+        x = f(x)
+    return x
+
+
+def _staged(names: list[str], fns: list[Callable[[Any], Any]], x: Any,
+            walls: dict[str, list[float]], cpus: dict[str, list[float]]) -> None:
+    t, c = perf(), cpu()
+    for name, f in zip(names, fns):
+        x = f(x)
+        t2, c2 = perf(), cpu()
+        walls[name].append(t2 - t)
+        cpus[name].append(c2 - c)
+        t, c = t2, c2
