@@ -2,8 +2,10 @@
 
 - CPU time per request of a stage: the process's CPU time across it, mean.
 - Requests per second one core sustains for a stage: 1000 / its CPU ms.
-- The model's rate: requests per second the model stage sustains one after
-  another (1000 / its mean wall ms), the rate the CPU stages must feed.
+- The model's rate, the rate the CPU stages must feed: on an accelerator (a
+  GPU, or the fixed-time model standing for one), 1000 / its mean wall ms;
+  on the host CPU, what it sustains with every usable core to itself (cores
+  x 1000 / its CPU ms), as one single-threaded instance per core would.
 - Cores a stage needs at that rate: rate x its CPU seconds per request. The
   model needs cores only when it runs on the host CPU (a GPU model, or the
   fixed-time model standing for one, needs none here).
@@ -71,7 +73,10 @@ def stage_figures(name: str, wall_s: list[float], cpu_s: list[float], on_host: b
 
 def bottleneck(stages: list[StageFigures], model_stage: str, host_cores: int) -> Bottleneck:
     model = next(s for s in stages if s.name == model_stage)
-    rate = 1000.0 / model.mean_ms if model.mean_ms > 0 else math.inf
+    if model.on_host and model.cpu_ms > 0:
+        rate = host_cores * 1000.0 / model.cpu_ms
+    else:
+        rate = 1000.0 / model.mean_ms if model.mean_ms > 0 else math.inf
     needed = {s.name: rate * s.cpu_ms / 1000 for s in stages if s.on_host}
     cpu_per_request_s = sum(s.cpu_ms for s in stages if s.on_host) / 1000
     if sum(needed.values()) <= host_cores or cpu_per_request_s <= 0:
