@@ -4,16 +4,18 @@ Each decoder's pixels are compared with Pillow's (libjpeg-turbo's accurate
 integer IDCT with smooth chroma upsampling, libpng, libwebp) on the same
 file. The tolerance, per format, on the absolute difference of 8-bit values:
 
-- JPEG and WebP (lossy): mean <= 1.5 and 99th percentile <= 10 levels. The
+- JPEG and WebP (lossy): mean <= 2.0 and 99th percentile <= 12 levels. The
   JPEG standard's conformance test (ITU-T T.83) lets an IDCT differ from the
-  reference by a level; libjpeg-turbo's fast IDCT does (mean 0.9-1.0, p99 3 on
-  the built-in images and on scikit-image's photographs). How chroma is
-  upsampled is the decoder's choice (JFIF does not fix it): plain
-  replication instead of the smooth filter moves colour edges by up to
-  8 levels at p99 (mean 0.6-0.7). Both together: mean 1.3-1.4, p99 8. A wrong
-  decoder is far outside: red and blue swapped gives a mean of 32-71, an
-  image one row off gives p99 17-74 (benchmarks/pipeline_decoders.py
-  prints these figures).
+  reference by a level, and libjpeg-turbo's fast IDCT does; how chroma is
+  upsampled is the decoder's choice (JFIF does not fix it), and plain
+  replication instead of the smooth filter moves colour edges by several
+  levels. Both together (simplejpeg's fastdct and fastupsample), on the
+  built-in images at every size and on four scikit-image photographs: mean
+  1.1-1.6, p99 4-11 (the smaller the image, the more of it is edges). A wrong
+  decoder is outside: one row off gives mean 2.1-8.4 and p99 13-74, red and
+  blue swapped a mean of 26-71. Pillow, OpenCV, simplejpeg and PyTurboJPEG
+  as configured here all give Pillow's pixels exactly (one libjpeg-turbo
+  and one libwebp behind them).
 - PNG (lossless): identical pixels.
 """
 
@@ -25,7 +27,7 @@ from typing import Any, Sequence
 from hwtune.bench.pipeline.codecs import Decoder
 from hwtune.bench.pipeline.images import EncodedImage
 
-TOLERANCE = {"jpeg": (1.5, 10), "webp": (1.5, 10), "png": (0.0, 0)}  # (mean, p99) levels
+TOLERANCE = {"jpeg": (2.0, 12), "webp": (2.0, 12), "png": (0.0, 0)}  # (mean, p99) levels
 MAX_COMPARED = 8  # images per decoder: enough to catch a wrong decoder, cheap on 4K images
 
 
