@@ -78,7 +78,8 @@ def pipeline_view(doc: dict[str, Any]) -> Group:
         first = doc["decoders"][0]
         parts += [stage_table(first), decoder_table(doc),
                   Text(f"stages add up to {first['stages_over_end_to_end']:.0%} of the end-to-end time "
-                       "measured on its own (the plain loop)", style="dim"),
+                       f"measured on its own (the plain loop), {first['stages_over_end_to_end_cpu']:.0%} of its "
+                       "CPU time", style="dim"),
                   Text(f"limiting stage: {first['finding']}", style="bold")]
         if doc["alternatives"]:
             parts.append(Text("would change it:"))
