@@ -76,3 +76,13 @@ def test_the_format_is_told_by_the_bytes_not_the_name():
     assert inputs.sniff(png_bomb()[:16]) == "png"
     assert inputs.sniff(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "webp"
     assert inputs.sniff(b"GIF89a") is None
+
+
+def test_a_file_name_with_an_escape_sequence_is_shown_escaped(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "evil\x1b[2J.jpg").write_bytes(b"not an image")
+    (folder / "ok.jpg").write_bytes(small_jpeg())
+    got = inputs.read_images(folder)
+    assert got.refused[0].name == "evil\\x1b[2J.jpg"
+    assert inputs.printable("a\tb\u2028c") == "a\\x09b\\u2028c"

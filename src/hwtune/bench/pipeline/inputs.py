@@ -104,11 +104,12 @@ def read_images(folder: Path) -> ImageSet:
         if len(kept) >= MAX_IMAGES:
             notes.append(f"the first {MAX_IMAGES} images kept; the rest not read")
             break
+        shown = printable(name)
         try:
             data = _read(folder / name)
-            img = check_image(name, data)
+            img = check_image(shown, data)
         except (OSError, ValueError) as exc:
-            refused.append(Refused(name, fsroot.reason(exc) if isinstance(exc, OSError) else str(exc)))
+            refused.append(Refused(shown, fsroot.reason(exc) if isinstance(exc, OSError) else str(exc)))
             continue
         total += len(img.data)
         if total > MAX_TOTAL_BYTES:
@@ -119,6 +120,13 @@ def read_images(folder: Path) -> ImageSet:
         why = f"; refused: {refused[0].name}: {refused[0].reason}" if refused else ""
         raise ConfigError(f"--images {folder}: no JPEG, PNG or WebP image to use ({len(names)} entries{why})")
     return ImageSet(tuple(kept), tuple(refused[:MAX_REASONS]), len(refused), tuple(notes))
+
+
+def printable(name: str) -> str:
+    """A file name as it may be shown: a control character (an escape sequence someone put in a
+    name for the terminal of whoever runs hwtune) becomes its \\x or \\u code."""
+    return "".join(c if c.isprintable() else (f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}")
+                   for c in name)
 
 
 def _read(path: Path) -> bytes:
