@@ -1,6 +1,7 @@
 """The timed request loop: each stage on its own, and the whole end to end.
 
-Two loops run in alternating blocks over the same images: the staged loop
+Two loops take turns, request by request (each going first every other
+time), over the same images: the staged loop
 reads the wall clock (perf_counter) and this process's CPU time
 (CLOCK_PROCESS_CPUTIME_ID, so a library's own worker threads count) between
 stages; the plain loop runs the same stages with no clock read between them
@@ -21,7 +22,6 @@ from hwtune.bench.measure import StopRule
 
 perf = time.perf_counter
 cpu = time.process_time
-BLOCK_S = 0.1  # each loop runs this long before the other takes over: both see the same load
 WARMUP_REQUESTS = 3
 
 
@@ -32,7 +32,7 @@ class StageSamples:
     kinds: list[int]  # per request: which input it was (an index into the inputs)
     end_to_end_s: list[float]  # the plain loop's requests
     end_to_end_cpu_s: list[float]
-    staged_wall_s: float  # the staged loop's own wall time, all blocks
+    staged_wall_s: float  # the staged loop's own wall time
     plain_wall_s: float
 
     @property
@@ -42,7 +42,7 @@ class StageSamples:
 
 def run_stages(stages: Sequence[tuple[str, Callable[[Any], Any]]], inputs: Sequence[Any], stop: StopRule,
                report: Callable[[str], None] | None = None) -> StageSamples:
-    """Alternate staged and plain blocks until each loop has run `stop`'s time and count."""
+    """Staged and plain requests in turn until each loop has run `stop`'s time and count."""
     names = [n for n, _ in stages]
     fns = [f for _, f in stages]
     for i in range(min(len(inputs), 10) + WARMUP_REQUESTS):  # caches, lazy imports, the runtime's first runs
@@ -53,25 +53,33 @@ def run_stages(stages: Sequence[tuple[str, Callable[[Any], Any]]], inputs: Seque
     e2e: list[float] = []
     e2e_cpu: list[float] = []
     staged_s = plain_s = 0.0
-    start = perf()
+    start = last_report = perf()
     while not (stop.done(staged_s, len(kinds)) and stop.done(plain_s, len(e2e))):
-        if report:
-            report(f"{len(kinds)} requests timed by stage, {len(e2e)} end to end")
-        t0 = perf()
-        while perf() - t0 < BLOCK_S or not kinds:
-            k = len(kinds) % len(inputs)
-            _staged(names, fns, inputs[k], walls, cpus)
-            kinds.append(k)
-        staged_s += perf() - t0
-        t0 = perf()
-        while perf() - t0 < BLOCK_S or not e2e:
-            k = len(e2e) % len(inputs)
-            a, c = perf(), cpu()
+        k = len(kinds) % len(inputs)
+        # the two take turns going first: whatever one leaves warm (caches, allocator) helps both alike
+        if len(kinds) % 2:
+            p0, c0 = perf(), cpu()
             _plain(fns, inputs[k])
-            e2e.append(perf() - a)
-            e2e_cpu.append(cpu() - c)
-        plain_s += perf() - t0
-        if perf() - start > 4 * stop.time_s + 60:  # a stage far slower than the window: stop anyway
+            p1, c1 = perf(), cpu()
+            _staged(names, fns, inputs[k], walls, cpus)
+            s_wall = perf() - p1
+        else:
+            s0 = perf()
+            _staged(names, fns, inputs[k], walls, cpus)
+            p0, c0 = perf(), cpu()
+            s_wall = p0 - s0
+            _plain(fns, inputs[k])
+            p1, c1 = perf(), cpu()
+        kinds.append(k)
+        e2e.append(p1 - p0)
+        e2e_cpu.append(c1 - c0)
+        t2 = perf()
+        staged_s += s_wall
+        plain_s += p1 - p0
+        if report and t2 - last_report > 0.5:
+            report(f"{len(kinds)} requests timed by stage and end to end")
+            last_report = t2
+        if t2 - start > 4 * stop.time_s + 60:  # a stage far slower than the window: stop anyway
             break
     return StageSamples(walls, cpus, kinds, e2e, e2e_cpu, staged_s, plain_s)
 
