@@ -97,7 +97,7 @@ def _bench(a: dict[str, Any]) -> int:
     if a["pipeline"]:
         from hwtune.cli_bench_pipeline import pipeline_command
 
-        return pipeline_command(a, _progress, _emit)
+        return pipeline_command(a, _progress, _emit, _scenario_options)
     if a["images"] or a["decoder"] or a["resizer"] or a["pin_stages"]:
         raise ConfigError("--images, --decoder, --resizer and --pin-stages go with --pipeline image")
     if a["list_devices"]:

@@ -33,8 +33,10 @@ def pipeline_options(a: dict[str, Any]) -> Any:
         pin_stages=a["pin_stages"]).validate()
 
 
-def pipeline_command(a: dict[str, Any], progress: Any, emit: Callable[..., None]) -> int:
-    """Run what the options ask for; `emit(doc, a, view)` saves and prints as bench does."""
+def pipeline_command(a: dict[str, Any], progress: Any, emit: Callable[..., None],
+                     scenario_options: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
+    """Run what the options ask for; `emit(doc, a, view)` saves and prints as bench does, and
+    `scenario_options(a)` reads --scenario's options as bench does (passed in: no import back)."""
     from hwtune.bench.pipeline.render import pipeline_view
     from hwtune.bench.pipeline.run import run_pipeline
 
@@ -44,7 +46,7 @@ def pipeline_command(a: dict[str, Any], progress: Any, emit: Callable[..., None]
     if a["images"] and (a["image_size"] != "1080p" or a["image_format"] != "jpeg"):
         raise ConfigError("--image-size and --image-format choose the built-in images; leave them out with --images")
     if a["scenario"]:
-        return _serve(a, progress, emit)
+        return _serve(a, progress, emit, scenario_options(a))
     o = pipeline_options(a)
     with progress() as report:
         run = run_pipeline(o, lambda m: report(m, 0, 0))
@@ -53,13 +55,11 @@ def pipeline_command(a: dict[str, Any], progress: Any, emit: Callable[..., None]
     return EXIT_OK if run.decoders_agree else 1
 
 
-def _serve(a: dict[str, Any], progress: Any, emit: Callable[..., None]) -> int:
+def _serve(a: dict[str, Any], progress: Any, emit: Callable[..., None], s: dict[str, Any]) -> int:
     from hwtune.bench.loadgen import require_loadgen
     from hwtune.bench.pipeline.serve import ServeSettings, serve_pipeline
     from hwtune.bench.serving_render import scenario_view
-    from hwtune.cli_bench import _scenario_options
 
-    s = _scenario_options(a)
     if s["scenario"] != "server":
         raise ConfigError("--pipeline goes with --scenario server (the max QPS within the p99 budget)")
     if a["tune"]:

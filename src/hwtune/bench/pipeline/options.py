@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hwtune.bench.pipeline.images import FORMATS, SIZE_ALIASES, SIZES
@@ -52,4 +52,4 @@ class PipelineOptions:
             raise ConfigError("the minimum request count must be at least 1")
         if self.threads is not None and self.threads < 1:
             raise ConfigError("threads must be 1 or more")
-        return PipelineOptions(**{**self.__dict__, "sizes": sizes, "formats": formats})
+        return replace(self, sizes=sizes, formats=formats)

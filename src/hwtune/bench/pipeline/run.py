@@ -149,7 +149,7 @@ def run_pipeline(o: PipelineOptions, report: Report | None = None) -> PipelineRu
     model = open_model(o)
     try:
         with tempfile.TemporaryDirectory(prefix="hwtune-pipeline-") as tmp:
-            staged = _stage_files(Path(tmp), image_set)
+            staged = stage_files(Path(tmp), image_set)
             runs = []
             for d in decoders:
                 say(f"{d.name}: measuring")
@@ -174,7 +174,7 @@ def run_pipeline(o: PipelineOptions, report: Report | None = None) -> PipelineRu
     return PipelineRun(o, model, resizer.name, image_set, tuple(runs), tuple(agreement), alternatives, pin, extra)
 
 
-def _stage_files(tmp: Path, image_set: ImageSet) -> list[Staged]:
+def stage_files(tmp: Path, image_set: ImageSet) -> list[Staged]:
     """The images on a private copy: the read stage reads a file, never one a user can swap meanwhile."""
     out = []
     for i, img in enumerate(image_set.images):

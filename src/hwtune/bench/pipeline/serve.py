@@ -72,7 +72,7 @@ def _spec(o: PipelineOptions, plan: Any) -> InputSpec:
 def serve_pipeline(o: PipelineOptions, s: ServeSettings, report: Callable[[str], None]) -> list[dict[str, Any]]:
     """The model alone, then behind the pipeline (first decoder chosen), as result dicts."""
     from hwtune.bench import store
-    from hwtune.bench.pipeline.run import _stage_files, choose_backends, load_images
+    from hwtune.bench.pipeline.run import stage_files, choose_backends, load_images
     from hwtune.bench.runner import BenchPlan
     from hwtune.bench.served import served_models
     from hwtune.bench.serving import serve
@@ -94,7 +94,7 @@ def serve_pipeline(o: PipelineOptions, s: ServeSettings, report: Callable[[str],
     label = f"image pipeline ({decoders[0].label({i.fmt for i in image_set.images})} decode, {resizer.name} resize)"
     out = []
     with tempfile.TemporaryDirectory(prefix="hwtune-pipeline-") as tmp:
-        staged = _stage_files(Path(tmp), image_set)
+        staged = stage_files(Path(tmp), image_set)
         for model in served_models(plan, s.instances):
             counter = iter(range(1 << 30))
             piped = replace(model, name=f"{model.name}+pipeline", open_service=lambda mb, m=model: PipelineService(
