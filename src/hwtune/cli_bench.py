@@ -31,6 +31,9 @@ Examples:
   hwtune bench --scenario server --backend ort --latency-slo 40ms --tune     # what dynamic batching buys
   hwtune bench --scenario server --model fixed:5ms --latency-slo 40ms        # a fixed 5 ms service (M/D/1)
   hwtune bench --scenario offline --backend ov --max-batch-size 8
+  hwtune bench --pipeline image --model plate-classifier --backend onnxruntime   # decode..top-k by stage
+  hwtune bench --pipeline image --images ./uploads --decoder pillow,simplejpeg --pin-stages
+  hwtune bench --pipeline image --scenario server --model fixed:20ms --latency-slo 40ms
 """
 
 
@@ -76,6 +79,13 @@ def bench(
     instances: int = typer.Option(0, "--instances", help="--scenario: model instances serving side by side (Triton's instance_group count); 0: one per core on a CPU, with one thread each."),
     duration: str = typer.Option("10s", "--duration", help="--scenario: LoadGen's min duration for the reported run (MLPerf: 600s)."),
     step: str = typer.Option("2s", "--step", help="--scenario server: LoadGen's min duration for each search step."),
+    pipeline: str = typer.Option("", "--pipeline", help="Time the whole request: 'image' (read, decode, resize, normalise, infer, top-k)."),
+    images: Optional[Path] = typer.Option(None, "--images", help="--pipeline: a folder of JPEG/PNG/WebP files (default: built-in images)."),
+    image_size: str = typer.Option("1080p", "--image-size", help="--pipeline built-in images: 640x480, 1280x720, 1920x1080, 3840x2160 (or 480p, 720p, 1080p, 4k); comma list."),
+    image_format: str = typer.Option("jpeg", "--image-format", help="--pipeline built-in images: jpeg, png, webp; comma list."),
+    decoder: str = typer.Option("", "--decoder", help="--pipeline: pillow, opencv, simplejpeg, turbojpeg, nvjpeg; comma list. Default: every one present."),
+    resizer: str = typer.Option("", "--resizer", help="--pipeline: opencv or pillow (default: opencv when present)."),
+    pin_stages: bool = typer.Option(False, "--pin-stages", help="--pipeline: also run preprocessing and the model as two threads, unpinned and pinned to cores."),
 ) -> None:
     """Micro-inference benchmarks per device, and an auto-tuner."""
     run_command(lambda: _bench(ctx.params))
@@ -87,6 +97,12 @@ def _bench(a: dict[str, Any]) -> int:
         raise ConfigError("--json and --csv exclude each other")
     if not a["compare"]:  # comparing two saved runs needs no runtime
         require_extra("hwtune bench")
+    if a["pipeline"]:
+        from hwtune.cli_bench_pipeline import pipeline_command
+
+        return pipeline_command(a, _progress, _emit, _scenario_options)
+    if a["images"] or a["decoder"] or a["resizer"] or a["pin_stages"]:
+        raise ConfigError("--images, --decoder, --resizer and --pin-stages go with --pipeline image")
     if a["list_devices"]:
         return _list_devices(a["as_json"])
     if a["export_model"]:

@@ -160,6 +160,12 @@ class OvEngine:
             self._served = self._request()
         self._served.infer()
 
+    def infer_on(self, feeds: dict[str, Any]) -> list[Any]:
+        """One blocking inference on these inputs (the request pipeline's tensor); its outputs."""
+        if self._served is None:
+            self._served = self._request()
+        return list(self._served.infer(feeds).values())
+
     def measure(self, stop: StopRule) -> Timing:
         if self.cfg.mode == "sync":
             req = self._request()

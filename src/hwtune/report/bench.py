@@ -126,7 +126,9 @@ def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]
 def tuner_points(results: Iterable[Result]) -> dict[str, list[Result]]:
     """model on backend/device -> every point of its newest run (the tuner's trials, or a sweep)."""
     rows = [r for r in results if is_result(r) and _p(r, "p99") == _p(r, "p99")]
-    groups = newest_run_per(rows, lambda r: f"{r.get('model')} on {r.get('backend')}/{r.get('device')}")
+    # a model behind the request pipeline (bench --pipeline --scenario server) shares its chart with the model alone
+    groups = newest_run_per(rows, lambda r: f"{r.get('served_model') or r.get('model')} on {r.get('backend')}/"
+                                            f"{r.get('device')}")
     return {k: v for k, v in sorted(groups.items()) if len(v) >= 2}
 
 
@@ -145,12 +147,14 @@ def serving_curves(results: Iterable[Result]) -> dict[str, dict[str, Any]]:
     from the server-scenario results of the newest run that measured each (`hwtune bench --scenario server`)."""
     rows = [r for r in results if r.get("scenario") == "server" and isinstance(r.get("curve"), list)]
     out: dict[str, dict[str, Any]] = {}
-    groups = newest_run_per(rows, lambda r: f"{r.get('model')} on {r.get('backend')}/{r.get('device')}")
+    # a model behind the request pipeline (bench --pipeline --scenario server) shares its chart with the model alone
+    groups = newest_run_per(rows, lambda r: f"{r.get('served_model') or r.get('model')} on {r.get('backend')}/"
+                                            f"{r.get('device')}")
     for title, rs in sorted(groups.items()):
         slo = rs[0].get("latency_slo_ms")
         entry: dict[str, Any] = {"slo_ms": slo if finite(slo) else None, "series": {}, "max": []}
         for r in rs:
-            label = batching_label(r)
+            label = batching_label(r) + (f", {r['pipeline']}" if r.get("pipeline") else "")
             pts = []
             for p in (p for p in r["curve"] if isinstance(p, Mapping)):
                 latency = p.get("latency_ms")

@@ -12,6 +12,7 @@ from typing import Any
 
 from hwtune.report import bench
 from hwtune.report.layout import STATUS_COLOR, badge, cell, counts_line, empty, page, table
+from hwtune.report.pipeline import pipeline_section
 from hwtune.report.svg import PALETTE, Axis, Series, bar_chart, fmt, xy_chart
 
 PROBLEMS = ("FAIL", "ERROR", "WARN")
@@ -190,7 +191,7 @@ def _bench(inp: ReportInputs) -> str:
         empty("the saved runs have too few points to draw (one batch size, no async streams, no tuner)")
     return head + note + body + "<h3>Newest run</h3>" + table(
         ("device", "model", "precision asked -> run", "batch", "mode", "streams", "threads", "samples/s",
-         "p50 ms", "p90 ms", "p99 ms", ""), rows)
+         "p50 ms", "p90 ms", "p99 ms", ""), rows) + pipeline_section(inp.bench_runs)
 
 
 def value_chart(doc: dict[str, Any]) -> str:

@@ -209,3 +209,46 @@ def bar_chart(title: str, bars: list[tuple[str, float, str, str]], x: Axis, *, w
                  f'font-size="12" text-anchor="middle" fill="{INK}">{escape(x.label)}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def stacked_bars(title: str, rows: list[tuple[str, list[tuple[str, float, str]]]], x: Axis,
+                 *, width: int = 580) -> str:
+    """One horizontal bar per row, split into segments (name, value, colour) laid end to end; a
+    legend names the segments (the names of the first row, in order)."""
+    rows = [(label, [s for s in segs if math.isfinite(s[1]) and s[1] > 0]) for label, segs in rows]
+    rows = [r for r in rows if r[1]]
+    if not rows:
+        return ""
+    left = min(240, 16 + int(6.4 * max(len(r[0]) for r in rows)))
+    right, top, row = 56, 34, 24
+    plot_h = row * len(rows)
+    legend = [(name, color) for name, _, color in rows[0][1]]
+    height = top + plot_h + 52 + 18 * math.ceil(len(legend) / 4)
+    sx = _Scale([sum(v for _, v, _ in segs) for _, segs in rows], x, (left, width - right))
+    parts = [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" {FONT}>',
+             f"<title>{escape(title)}</title>", _title(title, 8, width)]
+    for t in sx.ticks:
+        px = sx(t)
+        parts.append(f'<line x1="{px:.1f}" y1="{top}" x2="{px:.1f}" y2="{top + plot_h}" stroke="{GRID}"/>')
+        parts.append(f'<text x="{px:.1f}" y="{top + plot_h + 16}" font-size="11" text-anchor="middle" '
+                     f'fill="{INK}">{fmt(t)}</text>')
+    for i, (label, segs) in enumerate(rows):
+        y0 = top + i * row + 3
+        parts.append(f'<text x="{left - 6}" y="{y0 + 13}" font-size="11" text-anchor="end" '
+                     f'fill="{INK}">{escape(label)}</text>')
+        acc = 0.0
+        for name, value, color in segs:
+            x0, x1 = sx(acc), sx(acc + value)
+            parts.append(f'<rect x="{x0:.1f}" y="{y0}" width="{max(x1 - x0, 0.5):.1f}" height="{row - 6}" '
+                         f'fill="{color}"><title>{escape(f"{label}: {name} {fmt(value)}")}</title></rect>')
+            acc += value
+        parts.append(f'<text x="{sx(acc) + 4:.1f}" y="{y0 + 13}" font-size="11" fill="{INK}">{fmt(acc)}</text>')
+    parts.append(f'<text class="axis-label" x="{(left + width - right) / 2:.1f}" y="{top + plot_h + 36}" '
+                 f'font-size="12" text-anchor="middle" fill="{INK}">{escape(x.label)}</text>')
+    for i, (name, color) in enumerate(legend):
+        lx, ly = left + (i % 4) * 120, top + plot_h + 50 + 18 * (i // 4)
+        parts.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{color}"/>')
+        parts.append(f'<text x="{lx + 14}" y="{ly}" font-size="11" fill="{INK}">{escape(name)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
