@@ -72,13 +72,21 @@ def _name(info) -> str:
     return info.name or typer.main.get_command_name(info.callback.__name__)
 
 
+def full_app() -> typer.Typer:
+    """The root app with every command module registered, in the order --help lists them
+    (COMMANDS' order); hwtune.cli holds one built at import for callers that want `app`."""
+    whole = new_app()
+    for name in dict.fromkeys(COMMANDS.values()):
+        importlib.import_module(f"hwtune.{name}").register(whole)
+    return whole
+
+
 def app_for(args: list[str]) -> typer.Typer:
     """The app to run for these arguments: one known command alone, else the whole app
     (help, completion, --version and anything unknown)."""
     first = next((a for a in args if not a.startswith("-")), None)
     if first not in COMMANDS or "--help" in args[:args.index(first)] or "_HWTUNE_COMPLETE" in os.environ:
-        from hwtune.cli import app
-        return app
+        return full_app()
     one = new_app()
     module = importlib.import_module(f"hwtune.{COMMANDS[first]}")
     whole = new_app()
