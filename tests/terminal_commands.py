@@ -20,6 +20,8 @@ from report_helpers import bench_run, check_json, facts_json, write_json
 NO_TABLE = {
     ("snapshot",): "writes a folder and prints one line naming it",
     ("report",): "writes one HTML page and prints one line naming it",
+    ("guard", "history"): "prints the health history as lines, one per event, verdict and action",
+    ("guard", "undo"): "prints one line naming the action undone (run against a real Slurm in test_guard_slurm)",
 }
 
 
@@ -28,6 +30,7 @@ class Run:
     args: tuple[str, ...]
     first: str  # what the first line piped starts with: the title or the header
     slow: bool = False
+    env: tuple[tuple[str, str], ...] = ()  # variables the run needs besides the test's own
 
 
 def command_paths() -> list[tuple[str, ...]]:
@@ -67,7 +70,12 @@ def make_world(base: Path) -> dict[str, Path]:
         write_json(fleet / host / "check.json", check_json(snap))
         write_json(fleet / host / "facts.json", facts_json(snap))
     (base / "data").mkdir(exist_ok=True)
-    return {"applied": applied, "runs": runs, "fleet": fleet, "base": base}
+    state = base / "guard-state"
+    state.mkdir(mode=0o700)
+    res = CliRunner().invoke(app, ["guard", "--once", "--root", _snap("xid79-fallen-off-bus-gpu-lost"), "--node", "n1"],
+                             env={"HWTUNE_STATE_DIR": str(state)})
+    assert res.exit_code == 1, res.stdout  # a lost GPU: the node is not healthy
+    return {"applied": applied, "runs": runs, "fleet": fleet, "base": base, "guard_state": state}
 
 
 def _snap(name: str) -> str:
@@ -103,6 +111,10 @@ RUNS = {
     ("fleet", "report"): lambda w: [Run(("fleet", "report", str(w["fleet"])), "hwtune fleet:")],
     ("diff",): lambda w: [Run(("diff", _snap(LAPTOP), _snap(EPYC)), "A:")],
     ("watch",): lambda w: [Run(("watch", "--once"), "hwtune watch")],
+    ("guard", "history"): lambda w: [Run(("guard", "history"), "n1 0000:a1:00.0: ",
+                                         env=(("HWTUNE_STATE_DIR", str(w["guard_state"])),))],
+    # an undo needs an action an actuator executed: its own test drives a real Slurm
+    ("guard", "undo"): lambda w: [Run(("guard", "undo", "--help"), "Usage: ")],
 }
 
 

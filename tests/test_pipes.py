@@ -15,7 +15,7 @@ from terminal_commands import NO_TABLE, RUNS, command_paths, make_world, runs_fo
 from terminal_helpers import env_for
 
 ASCII_RULE = re.compile(r"^\s*[+|][-=+| ]*[+|]\s*$|^\s*\|.*\|\s*$", re.M)  # rich's ASCII box, line or row
-PATHS = [p for p in command_paths() if p not in NO_TABLE]
+PATHS = [p for p in command_paths() if p not in NO_TABLE or p in RUNS]  # a file writer without a run: see NO_TABLE
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +38,13 @@ def test_head_1_gets_the_title_or_header_and_ends_it_quietly(path, world, tmp_pa
     for n in range(min(2, len(_runs(path, world)))):
         run = _runs(path, world)[n]  # each its own fresh copy where it changes one
         whole = subprocess.run([sys.executable, "-m", "hwtune", *run.args], capture_output=True, text=True,
-                               env=env_for(env), timeout=600, stdin=subprocess.DEVNULL)
+                               env=env_for({**env, **dict(run.env)}), timeout=600, stdin=subprocess.DEVNULL)
         assert whole.returncode in (0, 1) and whole.stdout, (run.args, whole.stderr)
         boxed = [c for c in whole.stdout if 0x2500 <= ord(c) <= 0x257F] or ASCII_RULE.findall(whole.stdout)
         assert not boxed, (run.args, "piped: plain columns, no box characters", boxed[:5])
         # the reader takes one line and goes away while hwtune may still be writing
         run = _runs(path, world)[n]
-        proc = hwtune(run.args, subprocess.PIPE, env)
+        proc = hwtune(run.args, subprocess.PIPE, {**env, **dict(run.env)})
         first = proc.stdout.readline().decode()
         proc.stdout.close()
         _, stderr = proc.communicate(timeout=600)
@@ -60,7 +60,7 @@ def test_stdout_closed_before_the_first_write_is_no_error(path, world, tmp_path)
         read_end, write_end = os.pipe()
         os.close(read_end)
         try:
-            proc = hwtune(run.args, write_end, {"HWTUNE_DATA_DIR": str(tmp_path / "data")})
+            proc = hwtune(run.args, write_end, {"HWTUNE_DATA_DIR": str(tmp_path / "data"), **dict(run.env)})
         finally:
             os.close(write_end)
         _, stderr = proc.communicate(timeout=600)
