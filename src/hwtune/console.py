@@ -4,7 +4,7 @@ A value read from elsewhere (an os-release name, a process name from the
 kernel log, a host name in a fleet folder, a string in a diffed file) may
 hold ESC sequences that clear the screen, hide lines or set the clipboard
 (OSC 52), or bidirectional overrides that reorder what is shown. The
-consoles every command prints through replace them (`hwtune.report.text.inert`:
+consoles every command prints through replace them (`hwtune.text.inert`:
 ESC is shown as `\\x1b`), so no command or renderer has to remember to. Styles
 stay what hwtune's own code gives its text (rich emits their codes after this).
 """
@@ -18,7 +18,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.segment import Segment
 from rich.text import Span, Text
 
-from hwtune.report.text import INERT, inert
+from hwtune.text import INERT, inert
 
 
 def inert_text(text: Text) -> Text:

@@ -15,7 +15,7 @@ from rich.text import Text
 from hwtune.facts import Facts
 from hwtune.hints import spell
 from hwtune.tables import ID, NUM, Col, Table
-from hwtune.report.text import show
+from hwtune.text import show
 from hwtune.verdict import Report
 
 STATUS_STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red", "SKIP": "dim", "ERROR": "bold magenta"}

@@ -14,7 +14,7 @@ from hwtune.bench.engines import backend
 from hwtune.bench.result import BenchResult
 from hwtune.bench.runner import BenchRun
 from hwtune.errors import ConfigError
-from hwtune.report.text import csv_text
+from hwtune.text import csv_text
 from hwtune.tables import ID, NUM, Col, Table
 
 CSV_FIELDS = (

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Group
 from rich.text import Text
 
-from hwtune.report.text import csv_text
+from hwtune.text import csv_text
 from hwtune.tables import ID, NUM, Col, Table
 
 CSV_FIELDS = ("scenario", "backend", "device", "model", "max_batch_size", "max_queue_delay_us", "instances",

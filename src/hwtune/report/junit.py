@@ -13,7 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any, Mapping
 
-from hwtune.report.text import show
+from hwtune.text import show
 
 # XML 1.0 forbids most control characters even when escaped.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

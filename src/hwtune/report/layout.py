@@ -11,7 +11,7 @@ from html import escape
 from typing import Any, Iterable
 
 from hwtune import __version__
-from hwtune.report.text import show
+from hwtune.text import show
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
        "base-uri 'none'; form-action 'none'")

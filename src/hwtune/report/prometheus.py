@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping
 
 from hwtune import __version__
 from hwtune.report.bench import latest_by_config
-from hwtune.report.text import inert
+from hwtune.text import inert
 
 STATUSES = ("pass", "warn", "fail", "skip", "error")
 

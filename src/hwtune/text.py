@@ -1,4 +1,5 @@
-"""Plain-text forms of JSON values, shared by every renderer."""
+"""Plain-text forms of values, shared by every renderer (terminal, CSV, HTML): the bottom layer
+of output, so the console, tables and each renderer use one definition of what is shown."""
 
 from __future__ import annotations
 
