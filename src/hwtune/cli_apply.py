@@ -195,7 +195,7 @@ def history_cmd(
     """
     def go() -> int:
         if health:
-            from hwtune.cli_guard import print_health_history
+            from hwtune.cli_common import print_health_history
 
             return print_health_history(None, json_out)
         from hwtune.apply.transaction import history

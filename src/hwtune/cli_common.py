@@ -187,3 +187,18 @@ def load_facts(root: Optional[Path], facts_file: Optional[Path], runtimes: bool 
     from hwtune.probe import probe_facts
 
     return probe_facts(host or host_at(root), runtimes=runtimes)
+
+
+def print_health_history(node: Optional[str], json_out: bool) -> int:
+    """`hwtune guard history` and `hwtune history --health`: events per GPU, verdicts, actions."""
+    from hwtune.guard.render import health_history, render_history
+    from hwtune.guard.store import Store, state_dir
+
+    with Store(state_dir(None)) as store:
+        doc = health_history(store, node)
+    if json_out:
+        print_json(doc)
+    else:
+        for line in render_history(doc):
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
+    return EXIT_OK

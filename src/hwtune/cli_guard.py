@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from hwtune.cli_common import ROOT_OPT, choice, number, out, print_json, root_dir, run_command
+from hwtune.cli_common import ROOT_OPT, choice, number, out, print_health_history, print_json, root_dir, run_command
 from hwtune.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
 
 GUARD_HELP = """Judge GPU and node health over time and act through the scheduler.
@@ -138,21 +138,6 @@ def history(
     """The health history: events per GPU, verdicts and actions."""
 
     run_command(lambda: print_health_history(node, json_out))
-
-
-def print_health_history(node: Optional[str], json_out: bool) -> int:
-    """`hwtune guard history` and `hwtune history --health`: events per GPU, verdicts, actions."""
-    from hwtune.guard.render import health_history, render_history
-    from hwtune.guard.store import Store, state_dir
-
-    with Store(state_dir(None)) as store:
-        doc = health_history(store, node)
-    if json_out:
-        print_json(doc)
-    else:
-        for line in render_history(doc):
-            out.print(line, markup=False, highlight=False, soft_wrap=True)
-    return EXIT_OK
 
 
 def register(app: typer.Typer) -> None:
