@@ -124,7 +124,7 @@ class Runner:
             if more:
                 return CmdResult(argv, None, "", error=f"{stem}{suffix} is larger than "
                                  f"{MAX_OUTPUT_BYTES // (1024 * 1024)} MiB: not read")
-            text = data.decode("utf-8", errors="replace").replace("\0", "")
+            text = str(data, "utf-8", "replace").replace("\0", "")
             if suffix == ERROR_SUFFIX:
                 reason = text.strip()
                 return CmdResult(argv, None, "", error=reason or f"{argv[0]} failed when the snapshot was taken")
@@ -229,8 +229,8 @@ def _timed_out(argv: tuple[str, ...], timeout_s: float) -> CmdResult:
 
 
 def _finished(argv: tuple[str, ...], returncode: int, stdout: bytes, stderr: bytes) -> CmdResult:
-    out = stdout.decode("utf-8", errors="replace")
-    err = stderr.decode("utf-8", errors="replace")
+    out = str(stdout, "utf-8", "replace")
+    err = str(stderr, "utf-8", "replace")
     if returncode != 0:
         msg = (err.strip() or out.strip()).splitlines()
         reason = msg[-1] if msg else ""
