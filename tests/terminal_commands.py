@@ -20,6 +20,8 @@ from report_helpers import bench_run, check_json, facts_json, write_json
 NO_TABLE = {
     ("snapshot",): "writes a folder and prints one line naming it",
     ("report",): "writes one HTML page and prints one line naming it",
+    ("guard", "undo"): "reverses one action and prints one line naming it",
+    ("guard", "history"): "prints lines (events per GPU, verdicts, actions), not a table",
 }
 
 
