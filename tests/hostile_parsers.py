@@ -23,6 +23,9 @@ TOML_CAP = 256 * KIB  # hwtune.errors.MAX_TOML_BYTES: a profile the user names
 JSON_CAP = 8 * MIB  # hwtune.errors.MAX_JSON_BYTES: a check, facts, bench or recommend file the user names
 
 
+NVSMI_Q_HEAD = "==============NVSMI LOG==============\n\nAttached GPUs : 1\nGPU 00000000:3B:00.0\n"
+
+
 class Case(NamedTuple):
     name: str
     parser: Callable[[str], Any]
@@ -61,6 +64,7 @@ def _parsers() -> dict[str, Callable[[str], Any]]:
 
     return {"toml": lambda text: parse_toml(text, "profile.toml"), "json": lambda text: parse_json(text, "in.json"),
             "lspci": lspci.parse_lspci, "nvsmi_table": nvsmi_text.parse_nvidia_smi_table,
+            "nvsmi_q": nvsmi_text.parse_nvidia_smi_text,
             "cpuinfo": cpu.parse_cpuinfo, "meminfo": memory.parse_meminfo, "bracketed": memory.parse_bracketed,
             "driver": nvidia.parse_proc_driver_version, "nvcc": nvidia.parse_nvcc_version,
             "cudnn": nvidia.parse_cudnn_header, "summary": parse_summary}
@@ -78,6 +82,11 @@ def cases() -> list[Case]:
         Case("lspci -vvv: AER continuation lines", p["lspci"], _lspci_continuations, OUTPUT_CAP),
         # a 2 KB row took 11.7 s
         Case("nvidia-smi table: row of spaces", p["nvsmi_table"], lambda n: _spaces("|   0", n) + "\n|", OUTPUT_CAP),
+        # `-q` text, with or without its banner: a value of spaces, and a GPU block per 21 bytes
+        Case("nvidia-smi -q: value of spaces", p["nvsmi_q"],
+             lambda n: _spaces(NVSMI_Q_HEAD + "    Product Name :", n), OUTPUT_CAP),
+        Case("nvidia-smi -q: GPU header lines", p["nvsmi_q"],
+             lambda n: NVSMI_Q_HEAD + "GPU 00000000:3B:00.0\n" * (n // 21), OUTPUT_CAP),
         # a 128 KiB line took 24.8 s
         Case("/proc/cpuinfo: line of spaces", p["cpuinfo"], lambda n: _spaces("processor\t: 0\nmodel name", n),
              FILE_CAP),
