@@ -317,3 +317,19 @@ def test_a_truncated_h100_capture_still_parses():
     cut = parse_nvidia_smi_text(text[: len(text) // 3])  # a capture cut mid-GPU, as pasted in bug reports
     assert cut.attached_gpus == 8 and 2 <= len(cut.gpus) < 8
     assert cut.gpus[0].health.throttle_reasons == ("hw_slowdown", "hw_power_brake_slowdown")
+
+
+def test_a_recorded_log_is_judged_on_the_newest_window_a_live_read_keeps(tmp_path):
+    """A live read keeps the newest 4 MiB of the kernel log; a recording of any size (up to the
+    16 MiB of a recorded output) is judged on the same window, so a replay agrees with the host."""
+    from hwtune.probe.kernellog import MAX_LOG_BYTES
+
+    old = "[   12.000000] NVRM: Xid (PCI:0000:3b:00): 79, pid=1, GPU has fallen off the bus.\n"
+    filler = "[   13.000000] usb 1-1: new high-speed USB device number 2 using xhci_hcd\n"
+    new = "[ 9000.000000] NVRM: Xid (PCI:0000:3b:00): 48, pid=1, An uncorrectable double bit error\n"
+    (tmp_path / "cmd").mkdir()
+    (tmp_path / "cmd" / "dmesg.txt").write_text(old + filler * (2 * MAX_LOG_BYTES // len(filler)) + new)
+    log = read_kernel_log(Host(tmp_path))
+    events, _ = match_events(log.lines)
+    assert log.source == "dmesg" and [e["code"] for e in events if e["kind"] == "xid"] == ["48"]
+    assert all(not ln.continued for ln in log.lines)  # the window starts at a line's start

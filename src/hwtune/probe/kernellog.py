@@ -61,14 +61,23 @@ def read_kernel_log(host: Host) -> KernelLog:
     return _read_live(host) if host.live else _read_recorded(host)
 
 
+def _newest(text: str) -> str:
+    """The newest MAX_LOG_BYTES of a recorded log, from a line's start: the window a live read
+    keeps, so a replay judges what the live host would have (and a 16 MiB recording costs no more)."""
+    if len(text) <= MAX_LOG_BYTES:
+        return text
+    return text[text.find("\n", len(text) - MAX_LOG_BYTES) + 1:]
+
+
 def _read_recorded(host: Host) -> KernelLog:
     tried: list[str] = []
     kmsg = host.runner.observe(KMSG_OBSERVED, str)
     if kmsg.ok:  # /dev/kmsg as a snapshot recorded it: records since facilities were kept, dmesg text before
-        if is_kmsg_text(kmsg.stdout):
-            log = _from_kmsg(host, parse_kmsg(log_lines(kmsg.stdout)), "dmesg")
+        recorded = _newest(kmsg.stdout)
+        if is_kmsg_text(recorded):
+            log = _from_kmsg(host, parse_kmsg(log_lines(recorded)), "dmesg")
         else:
-            log = _log("dmesg", parse_text(kmsg.stdout), NOT_RECORDED)
+            log = _log("dmesg", parse_text(recorded), NOT_RECORDED)
         if log.source is not None:
             return log
         tried.append(f"observed/kmsg.txt: {log.reason}")
@@ -77,7 +86,7 @@ def _read_recorded(host: Host) -> KernelLog:
         if not result.ok:
             continue
         only = argv[-1] if "grep" in argv else None
-        log = _parse_form(" ".join(argv), result.stdout, form, only)
+        log = _parse_form(" ".join(argv), _newest(result.stdout), form, only)
         if log.source is not None:
             return log
         tried.append(f"cmd/{'_'.join(argv)}: {log.reason}")
@@ -85,7 +94,7 @@ def _read_recorded(host: Host) -> KernelLog:
         text = host.read(path)
         if text is not None:
             # syslog, messages and kern.log hold what any program logged: the kernel's lines only
-            log = _log(path, parse_text(text, syslog=True), FROM_SYSLOG)
+            log = _log(path, parse_text(_newest(text), syslog=True), FROM_SYSLOG)
             if log.source is not None:
                 return log
             tried.append(f"{path}: {log.reason}")
