@@ -62,7 +62,7 @@ def test_unprivileged_live_apply_exits_3_and_writes_nothing():
                               capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL,
                               cwd=shared)
         assert proc.returncode == 3, proc.stderr
-        assert "run with sudo" in proc.stderr
+        assert "run it with sudo: sudo " in proc.stderr and "apply --profile" in proc.stderr  # a pasteable command
         assert list(state.iterdir()) == []
         assert SWAPPINESS.read_text() == before
 
