@@ -20,6 +20,7 @@ from hwtune.apply.model import CHANGE, FILE, INVALID, LINK, OK, SKIP, Item, Step
 from hwtune.errors import ConfigError
 from hwtune.host import Host
 from hwtune.profile import Profile
+from hwtune.tunables.sysctl import sysctl_value, valid_sysctl_name
 
 LINK_TARGET = f"../{sysfs.UNIT_NAME}"
 RUN_HWTUNE = ("-I", "-m", "hwtune")
@@ -131,8 +132,6 @@ def rebuild_unit(text: str) -> str:
 
 def rebuild_drop_in(text: str) -> str:
     """The drop-in rendered again from validated sysctls; ValueError when `text` is not one hwtune writes."""
-    from hwtune.apply.tunables.sysctl import sysctl_value, valid_sysctl_name
-
     if len(text) > MAX_OWN_FILE_BYTES:
         raise ValueError("too large for a drop-in hwtune writes")
     head = HEADER_RE.match(text)

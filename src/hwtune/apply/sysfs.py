@@ -17,7 +17,7 @@ import os
 from pathlib import PurePosixPath
 
 from hwtune import atomic, fsroot
-from hwtune.apply.tunables import for_path
+from hwtune.tunables import for_path
 
 DROP_IN = "/etc/sysctl.d/90-hwtune.conf"
 UNIT_NAME = "hwtune-apply.service"
@@ -47,7 +47,7 @@ def errno_reason(exc: OSError) -> tuple[str, str]:
 
 
 def is_kernel_path(abspath: str) -> bool:
-    """A kernel file hwtune may write: one a tunable declaration (apply/tunables/) says it writes."""
+    """A kernel file hwtune may write: one a tunable declaration (hwtune/tunables/) says it writes."""
     return for_path(abspath) is not None
 
 

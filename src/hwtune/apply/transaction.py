@@ -20,7 +20,7 @@ from hwtune.apply.errors import ApplyFailed, UndoFailed
 from hwtune.apply.model import CHANGE, OK, NVML, Plan, Step
 from hwtune.apply.nvml import Nvml
 from hwtune.apply.plan import plan_apply
-from hwtune.apply.readers import read_current
+from hwtune.apply.kinds import read_step
 from hwtune.apply.steps import Executor, StepFailed
 from hwtune.errors import EXIT_USAGE, ConfigError, HwtuneError
 from hwtune.host import Host
@@ -213,7 +213,7 @@ def verify_plan(host: Host, plan: Plan, nvml=None) -> tuple[Check, ...]:
     checks = []
     for item in plan.items:
         if item.step is not None and item.status in (CHANGE, OK):
-            now = read_current(host, item.step.reader, item.step.path, nvml)
+            now = read_step(host, item.step, nvml)
             checks.append(Check(item.step, item.step.new, now))
     return tuple(checks)
 

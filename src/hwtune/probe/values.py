@@ -1,9 +1,10 @@
-"""Read the current value of a tunable, the same way for plan, verify and undo.
+"""Kernel value files, read one way: by the probes, and by apply when it plans, verifies and undoes.
 
 "What would I write" and "is it already so" share this code path: a plan
 compares what these readers return with the target, a write is verified by
-reading back through them, and rollback skips a step whose value is already
-the old one.
+reading back through them, rollback skips a step whose value is already the
+old one, and the probes below observe the tunables' facts with them. A
+tunable declaration (hwtune/tunables/) names its reader by the keys of PARSERS.
 """
 
 from __future__ import annotations
@@ -11,32 +12,20 @@ from __future__ import annotations
 from typing import Callable
 
 from hwtune.errors import ParseError
+from hwtune.facts import FactsBuilder
 from hwtune.host import Host
-from hwtune.probe.memory import parse_bracketed, parse_sysctl
-
-SYSTEMCTL_TIMEOUT_S = 30.0
+from hwtune.probe.memory import THP_DIR, parse_bracketed, parse_sysctl, sysctl_path
 
 
 def parse_word(text: str) -> str:
     return text.strip()
 
 
-def read_systemd(host: Host, unit: str) -> str | None:
-    """`enabled,active` and the like; None when systemctl gives no answer."""
-    enabled = host.run(["systemctl", "is-enabled", unit], SYSTEMCTL_TIMEOUT_S)
-    active = host.run(["systemctl", "is-active", unit], SYSTEMCTL_TIMEOUT_S)
-    e, a = enabled.stdout.strip(), active.stdout.strip()
-    if not e or not a:
-        return None
-    # a unit on its way up counts as active; failed, dead or on its way down as inactive
-    return f"{e},{'active' if a in ('active', 'activating', 'reloading') else 'inactive'}"
-
-
 # How the text of a kernel value file becomes its value, by reader name: apply's reads, the
-# probes' (tunables/*.py observe), and rollback's test of a journal's old bytes (trust.py).
+# probes' (below), and rollback's test of a journal's old bytes (apply/kinds/value.py).
 PARSERS: dict[str, Callable[[str], str]] = {
     "word": parse_word,
-    "bracket": parse_bracketed,  # the active mode of a THP file, as the probe reads it
+    "bracket": parse_bracketed,  # the active mode of a THP file
     "sysctl": parse_sysctl,
 }
 
@@ -51,15 +40,37 @@ def _text(parse: Callable[[str], str]) -> Callable[[Host, str], str | None]:
     return read
 
 
-READERS: dict[str, Callable[[Host, str], str | None]] = {
-    **{name: _text(parse) for name, parse in PARSERS.items()},
-    "file": lambda host, path: host.read(path, record=False),
-    "link": lambda host, path: host.readlink(path),
-    "systemd": read_systemd,
-}
+READERS: dict[str, Callable[[Host, str], str | None]] = {name: _text(parse) for name, parse in PARSERS.items()}
+
+# The sysctls observed as facts of the same name (the sysctl tunable declares them as its facts).
+SYSCTL_FACTS = ("vm.swappiness", "kernel.numa_balancing")
+THP_FACTS = {"mm.thp_enabled": "enabled", "mm.thp_defrag": "defrag"}
 
 
-def read_current(host: Host, reader: str, path: str, nvml=None) -> str | None:
-    if reader == "nvml":
-        return None if nvml is None else nvml.persistence(path)
-    return READERS[reader](host, path)
+def observe_sysctl(host: Host, name: str) -> tuple[int | None, str]:
+    path = sysctl_path(name)
+    value = READERS["sysctl"](host, path)
+    if value is None:
+        return None, host.absent(path)
+    if value.lstrip("-").isdecimal():
+        return int(value), ""
+    return None, f"{path}: not an integer: {value[:20]!r}"
+
+
+def observe_thp(host: Host, leaf: str) -> tuple[str | None, str]:
+    path = f"{THP_DIR}/{leaf}"
+    raw = host.read_line(path)
+    if raw is None:
+        return None, host.absent(path)
+    try:
+        return parse_bracketed(raw), ""
+    except ParseError as exc:
+        return None, f"{path}: {exc.message}"
+
+
+def probe_values(host: Host, b: FactsBuilder) -> None:
+    """The facts of the kernel values hwtune tunes, read as apply reads them."""
+    for name in SYSCTL_FACTS:
+        b.set(name, *observe_sysctl(host, name))
+    for fact_id, leaf in THP_FACTS.items():
+        b.set(fact_id, *observe_thp(host, leaf))

@@ -5,36 +5,31 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from hwtune.apply.readers import READERS
-from hwtune.apply.tunables import PlanContext, Tunable
-from hwtune.factids import FactId
+from hwtune.errors import ConfigError
 from hwtune.host import Host
 from hwtune.probe.memory import parse_sysctl, sysctl_path
+from hwtune.probe.values import SYSCTL_FACTS
+from hwtune.tunables.base import PlanContext, Target, Tunable, Verify, skip, write
 
 PREFIXES = ("vm.", "kernel.", "net.core.")
 # A sysctl value is numbers or one plain word: no path, no pipe, so no
 # profile can point kernel.core_pattern or kernel.modprobe at a program.
 VALUE = re.compile(r"-?\d+([ \t]+-?\d+)*|[A-Za-z0-9_.:,+-]+")
-# sysctl -> (the check that judges it, the check parameter its value sets)
-CHECKED = {"vm.swappiness": ("vm.swappiness", "max"),
-           "kernel.numa_balancing": ("kernel.numa_balancing", "expected")}
-# the sysctls observed as facts (of the same name), read as apply reads them
-FACTS = (FactId("vm.swappiness", "int", "", "sysctl vm.swappiness (0-200)"),
-         FactId("kernel.numa_balancing", "int", "", "sysctl kernel.numa_balancing (0 off, 1 on, 2 memory tiering)"))
 
 
-def observe(host: Host) -> dict[str, tuple[int | None, str]]:
-    out = {}
-    for fact in FACTS:
-        path = sysctl_path(fact.id)
-        value = READERS["sysctl"](host, path)
-        if value is None:
-            out[fact.id] = (None, host.absent(path))
-        elif value.lstrip("-").isdecimal():
-            out[fact.id] = (int(value), "")
-        else:
-            out[fact.id] = (None, f"{path}: not an integer: {value[:20]!r}")
-    return out
+def _int(value: Any) -> int | None:
+    """A sysctl value as the checks compare it: an integer, or None (not verified) for a word."""
+    return int(value) if str(value).strip().lstrip("-").isdecimal() else None
+
+
+def _at_most(stated: Any, derived: Any) -> bool:
+    return bool(derived <= stated)
+
+
+# The sysctls a check judges, with the check parameter their value sets. vm.swappiness is checked
+# as a ceiling: a [checks] max at or above the value agrees.
+VERIFIES = (Verify("vm.swappiness", "max", _int, _at_most, entry="vm.swappiness"),
+            Verify("kernel.numa_balancing", "expected", _int, entry="kernel.numa_balancing"))
 
 
 def valid_sysctl_name(name: str) -> bool:
@@ -67,48 +62,28 @@ def refuse(values: Mapping[str, Any]) -> str | None:
 
 
 def sysctl_value(name: str, value: Any) -> str:
-    from hwtune.errors import ConfigError
-
     why = refuse_value(name, value)
     if why:
         raise ConfigError(why)
     return " ".join(str(value).split())
 
 
-def verifies(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    out = {}
-    for name, value in values.items():
-        if name in CHECKED and str(value).strip().lstrip("-").isdecimal():
-            check_id, param = CHECKED[name]
-            out[check_id] = {param: int(value)}
-    return out
-
-
-def plan_sysctl(host: Host, tune: Mapping[str, Any], ctx: PlanContext) -> list:
-    from hwtune.apply import hardening, irreversible
-    from hwtune.apply.model import SKIP, Item
-    from hwtune.apply.values import value_item
-
+def plan_sysctl(host: Host, tune: Mapping[str, Any], ctx: PlanContext) -> list[Target]:
     values, mode = tune.get("sysctl", {}), ctx.mode
-    items = []
+    targets = []
     for name in sorted(values):
         target = sysctl_value(name, values[name])
         path = sysctl_path(name)
         raw = host.read(path, record=False)
         if raw is None:
-            items.append(Item(f"sysctl.{name}", "", None, target, SKIP, mode=mode,
-                              reason=f"{path} does not exist on this host"))
+            targets.append(skip(f"sysctl.{name}", "", target, mode=mode, reason=f"{path} does not exist on this host"))
             continue
-        items.append(value_item(host, f"sysctl.{name}", "", path, target, current=parse_sysctl(raw),
-                                mode=mode))
-    return irreversible.mark(host, values, hardening.mark(items))
+        targets.append(write(f"sysctl.{name}", "", path, target, current=parse_sysctl(raw), mode=mode))
+    return targets
 
 
 TUNABLES = (
-    Tunable("sysctl", dict, order=40, plan=plan_sysctl, verifies=verifies, refuse=refuse,
-            # vm.swappiness is checked as a ceiling: a [checks] max at or above the value agrees
-            agrees=lambda param, stated, derived: derived <= stated if param == "max" else stated == derived,
-            writes=(r"/proc/sys/(vm|kernel|net/core)(/[a-z0-9_]+)+",), reader="sysctl",
-            writable=lambda v: bool(VALUE.fullmatch(v)) and v == " ".join(v.split()),
-            facts=FACTS, observe=observe),
+    Tunable("sysctl", dict, order=40, plan=plan_sysctl, example={"vm.swappiness": 10}, verifies=VERIFIES,
+            refuse=refuse, writes=(r"/proc/sys/(vm|kernel|net/core)(/[a-z0-9_]+)+",), reader="sysctl",
+            writable=lambda v: bool(VALUE.fullmatch(v)) and v == " ".join(v.split()), facts=SYSCTL_FACTS),
 )

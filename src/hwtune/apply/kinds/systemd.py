@@ -1,32 +1,16 @@
-"""nvidia-persistenced through systemd, or per-GPU persistence mode through NVML.
-
-systemctl is only ever run on the live system: under --root the tunable is
-skipped (a mounted image is enabled with `systemctl --root=DIR enable`, which
-hwtune leaves to the user).
-"""
+"""A systemd unit's state, "enabled,active": changed with systemctl, on the live system only."""
 
 from __future__ import annotations
 
-from hwtune.apply.model import CHANGE, NVML, OK, SKIP, SYSTEMD, Item, Step
-from hwtune.apply.readers import SYSTEMCTL_TIMEOUT_S, read_systemd
+import re
+from typing import Any
+
+from hwtune.apply.kinds.base import JournalInvalid, NvmlWriter, StepFailed, StepKind, Writer
+from hwtune.apply.model import SYSTEMD, Step
 from hwtune.host import Host
+from hwtune.tunables.nvidia_persistenced import KEEP_ENABLED, SYSTEMCTL_TIMEOUT_S, UNIT, read_systemd, split_state
 
-UNIT = "nvidia-persistenced.service"
-INSTALL_HINT = ("install it with the driver: `apt install nvidia-persistenced` (Debian; on Ubuntu it comes with "
-                "nvidia-compute-utils-<branch>) or `dnf install nvidia-persistenced` (RHEL, NVIDIA's CUDA "
-                "repository), then run hwtune apply again")
-# is-enabled answers that `systemctl enable` cannot (or need not) change
-KEEP_ENABLED = ("enabled", "enabled-runtime", "static", "indirect", "generated", "alias")
-
-
-def split_state(state: str | None) -> tuple[str, str]:
-    enabled, _, active = (state or ",").partition(",")
-    return enabled, active
-
-
-def target_state(current: str) -> str:
-    enabled, _ = split_state(current)
-    return f"{enabled if enabled in KEEP_ENABLED else 'enabled'},active"
+SYSTEMD_STATE = re.compile(r"[a-z-]{1,32},(active|inactive)")
 
 
 def systemd_commands(unit: str, current: str | None, target: str | None) -> list[list[str]]:
@@ -49,50 +33,24 @@ def systemd_commands(unit: str, current: str | None, target: str | None) -> list
     return cmds
 
 
-def plan_persistenced(host: Host, want: bool, nvml) -> list[Item]:
-    key = "nvidia.persistenced"
-    if not want:
-        return []
-    if not host.live:
-        return [Item(key, UNIT, None, "enabled,active", SKIP, mode="persistent",
-                     reason="not on the live system: systemctl is never run under --root "
-                            f"(for an image: systemctl --root=DIR enable {UNIT})")]
-    if not host.exists("/proc/driver/nvidia/version"):
-        return [Item(key, UNIT, None, "enabled,active", SKIP, mode="persistent",
-                     reason="no NVIDIA driver is loaded on this host")]
-    if host.is_dir("/run/systemd/system"):
-        load = host.run(["systemctl", "show", "-p", "LoadState", "--value", UNIT], SYSTEMCTL_TIMEOUT_S)
-        if load.stdout.strip() == "loaded":
-            return [plan_unit(host, key)]
-        why = f"the {UNIT} unit is not installed: {INSTALL_HINT}"
-    else:
-        why = f"systemd is not running here, so {UNIT} cannot be used"
-    return plan_nvml(key, why, nvml)
+class SystemdKind(StepKind):
+    name = SYSTEMD
+
+    def read(self, host: Host, step: Step, nvml: NvmlWriter | None) -> str | None:
+        return read_systemd(host, step.path)
+
+    def write(self, ex: Writer, step: Step, value: str | None, raw: bytes | None, created: tuple[str, ...]) -> None:
+        for argv in systemd_commands(step.path, ex.current(step), value):
+            result = ex.host.run(argv, SYSTEMCTL_TIMEOUT_S)
+            if not result.ok:
+                raise StepFailed(step, f"`{' '.join(argv)}` failed: {result.error}")
+
+    def check(self, path: str, reader: Any, old: Any, new: Any, raw_b64: Any) -> tuple[Any, Any, Any]:
+        if path != UNIT or reader != self.name:
+            raise JournalInvalid(f"{path!r} is not a unit hwtune manages")
+        if not all(isinstance(v, str) and SYSTEMD_STATE.fullmatch(v) for v in (old, new)):
+            raise JournalInvalid("a unit state that is not 'enabled,active' or the like")
+        return old, new, None
 
 
-def plan_unit(host: Host, key: str) -> Item:
-    current = read_systemd(host, UNIT)
-    if current is None:
-        return Item(key, UNIT, None, "enabled,active", SKIP, mode="persistent",
-                    reason="systemctl gave no answer for the unit's state")
-    target = target_state(current)
-    step = Step(key, UNIT, SYSTEMD, UNIT, current, target, "systemd")
-    return Item(key, UNIT, current, target, OK if current == target else CHANGE, mode="persistent", step=step)
-
-
-def plan_nvml(key: str, why: str, nvml) -> list[Item]:
-    if nvml is None or not nvml.available():
-        reason = getattr(nvml, "error", None) or "NVML is not available"
-        return [Item(key, UNIT, None, "enabled,active", SKIP, mode="persistent", reason=f"{why}; {reason}")]
-    items = []
-    for bus_id in nvml.bus_ids():
-        where = f"GPU {bus_id}"
-        current = nvml.persistence(bus_id)
-        note = f"per-GPU persistence mode through NVML, because {why}"
-        if current is None:
-            items.append(Item(key, where, None, "Enabled", SKIP, reason="NVML cannot read this GPU's persistence mode"))
-        else:
-            step = Step(key, where, NVML, bus_id, current, "Enabled", "nvml")
-            status = OK if current == "Enabled" else CHANGE
-            items.append(Item(key, where, current, "Enabled", status, reason=note, step=step))
-    return items
+KINDS = (SystemdKind(),)
