@@ -203,6 +203,8 @@ def test_a_tunable_verifying_its_checks_real_parameter_makes_check_expect_what_a
     ({"verifies": (Verify("mm.ksmd", "expected"),)}, r"verifies check 'mm\.ksmd', which is not a registered check"),
     ({"facts": ("mm.ksm_run",)}, r"observed as fact 'mm\.ksm_run', which is not in the catalogue"),
     ({"reader": "sysfs"}, r"reader 'sysfs' is not one of bracket, sysctl, word"),
+    ({"facts": ("vm.swappiness",)}, r"observed as fact 'vm\.swappiness', which the probe reads from "
+                                    r"/proc/sys/vm/swappiness with reader 'sysctl': not a file it writes"),
     ({"planned_with": "cpu.governor"}, r"needs either its own plan or planned_with"),
     ({"example": "2"}, r"example '2' is not a value it accepts"),
 ])

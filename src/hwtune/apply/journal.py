@@ -191,7 +191,7 @@ class JournalStore:
             return self._state_fd
         if self._fs is not None:
             base = self._fs.open("/", fsroot.DIR_FLAGS)  # not O_PATH: a folder made in it is fsynced
-            parts = [p for p in self._rel.split("/") if p]
+            parts = [p for p in (self._rel or "").split("/") if p]
             shown = self._fs.root
         else:
             parent, name = os.path.split(os.path.normpath(str(self.state)))

@@ -172,7 +172,8 @@ def check_boot_profile(files: tuple[str, ...]) -> None:
 
 def plan_persist(host: Host, profile: Profile, profile_ref: str, sysctl_items: list[Item],
                  allow_lower: bool = False, allow_irreversible: bool = False) -> list[Item]:
-    sysctls = [(i.key.removeprefix("sysctl."), i.target) for i in sysctl_items if i.status in (CHANGE, OK)]
+    sysctls = [(i.key.removeprefix("sysctl."), i.target) for i in sysctl_items
+               if i.status in (CHANGE, OK) and i.target is not None]
     flags = tuple(f for f, on in ((ALLOW_LOWER, allow_lower), (ALLOW_IRREVERSIBLE, allow_irreversible)) if on)
     check_text("profile name", profile.name)
     check_text("--profile", profile_ref)

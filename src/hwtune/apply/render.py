@@ -51,7 +51,7 @@ def grouped(items: Iterable[Item]) -> list[Item]:
 
 
 def render_plan(console: Console, plan: Plan, title: str) -> None:
-    rows = []
+    rows: list[list[Text | str]] = []
     items = grouped(plan.items)
     for item in items:
         kind = item.step.kind if item.step else None
@@ -79,7 +79,7 @@ def render_pending(console: Console, pending: tuple[Item, ...]) -> None:
 
 
 def render_checks(console: Console, checks: Iterable[Check], title: str) -> None:
-    rows = []
+    rows: list[list[Text | str]] = []
     for check in _grouped_checks(list(checks)):
         kind = check.step.kind
         rows.append([Text("ok" if check.ok else "DIFFERS", style="green" if check.ok else "bold red"),

@@ -72,7 +72,7 @@ def _error(abspath: str, exc: OSError) -> WriteError:
     if exc.errno == errno.EXDEV:
         return WriteError(abspath, "EXDEV (the path leads outside the root: refused)", "EXDEV")
     if isinstance(exc, fsroot.NotRegular):
-        return WriteError(abspath, f"{exc.strerror.split(':')[0]}: refused", "EINVAL")
+        return WriteError(abspath, f"{(exc.strerror or 'not a regular file').split(':')[0]}: refused", "EINVAL")
     name, reason = errno_reason(exc)
     return WriteError(abspath, reason, name)
 

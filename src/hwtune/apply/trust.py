@@ -63,4 +63,6 @@ def check_step(raw: Any) -> Step:
     if found is None:
         raise JournalInvalid(f"kind {kind!r} is not a step kind")
     old, new, raw_b64 = found.check(path, reader, raw.get("old"), raw.get("new"), raw.get("old_raw_b64"))
-    return Step(key, where, found.name, path, old, new, reader, old_raw_b64=raw_b64, created_dirs=tuple(dirs))
+    # the kind checked `reader`: it is how this kind reads `path`
+    return Step(key, where, found.name, path, old, new, found.reader_for(path), old_raw_b64=raw_b64,
+                created_dirs=tuple(dirs))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 from hwtune.errors import ParseError
+from hwtune.factids import entry
 from hwtune.facts import FactsBuilder
 from hwtune.host import Host
 from hwtune.probe.memory import THP_DIR, parse_bracketed, parse_sysctl, sysctl_path
@@ -42,35 +43,36 @@ def _text(parse: Callable[[str], str]) -> Callable[[Host, str], str | None]:
 
 READERS: dict[str, Callable[[Host, str], str | None]] = {name: _text(parse) for name, parse in PARSERS.items()}
 
-# The sysctls observed as facts of the same name (the sysctl tunable declares them as its facts).
-SYSCTL_FACTS = ("vm.swappiness", "kernel.numa_balancing")
-THP_FACTS = {"mm.thp_enabled": "enabled", "mm.thp_defrag": "defrag"}
+# The kernel values hwtune tunes, observed as facts of these ids (declared in hwtune/factids.py):
+# fact id -> (file, reader). The tunable that writes the file declares the fact and the same
+# reader; hwtune/tunables/ checks both when it loads.
+OBSERVED: dict[str, tuple[str, str]] = {
+    "vm.swappiness": (sysctl_path("vm.swappiness"), "sysctl"),
+    "kernel.numa_balancing": (sysctl_path("kernel.numa_balancing"), "sysctl"),
+    "mm.thp_enabled": (f"{THP_DIR}/enabled", "bracket"),
+    "mm.thp_defrag": (f"{THP_DIR}/defrag", "bracket"),
+}
 
 
-def observe_sysctl(host: Host, name: str) -> tuple[int | None, str]:
-    path = sysctl_path(name)
-    value = READERS["sysctl"](host, path)
-    if value is None:
+def observe(host: Host, fact_id: str) -> tuple[str | int | None, str]:
+    """(value, why it is None) of an OBSERVED fact, as the catalogue types it."""
+    path, reader = OBSERVED[fact_id]
+    text = host.read(path)
+    if text is None:
         return None, host.absent(path)
+    try:
+        value = PARSERS[reader](text.strip())
+    except ParseError as exc:
+        return None, f"{path}: {exc.message}"
+    catalogued = entry(fact_id)
+    if catalogued is None or catalogued.type != "int":
+        return value, ""
     if value.lstrip("-").isdecimal():
         return int(value), ""
     return None, f"{path}: not an integer: {value[:20]!r}"
 
 
-def observe_thp(host: Host, leaf: str) -> tuple[str | None, str]:
-    path = f"{THP_DIR}/{leaf}"
-    raw = host.read_line(path)
-    if raw is None:
-        return None, host.absent(path)
-    try:
-        return parse_bracketed(raw), ""
-    except ParseError as exc:
-        return None, f"{path}: {exc.message}"
-
-
 def probe_values(host: Host, b: FactsBuilder) -> None:
     """The facts of the kernel values hwtune tunes, read as apply reads them."""
-    for name in SYSCTL_FACTS:
-        b.set(name, *observe_sysctl(host, name))
-    for fact_id, leaf in THP_FACTS.items():
-        b.set(fact_id, *observe_thp(host, leaf))
+    for fact_id in OBSERVED:
+        b.set(fact_id, *observe(host, fact_id))

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from hwtune.checks.registry import REGISTRY
 from hwtune.factids import known
-from hwtune.probe.values import PARSERS
+from hwtune.probe.values import OBSERVED, PARSERS
 from hwtune.tunables.base import Tunable, Verify
 
 _MACHINERY = {"base"}
@@ -73,6 +73,11 @@ def _problems(t: Tunable, keys: set[str], check_params: Mapping[str, Mapping[str
     for fact_id in t.facts:
         if not known_fact(fact_id):
             yield f"observed as fact {fact_id!r}, which is not in the catalogue (hwtune/factids.py)"
+        elif fact_id in OBSERVED:  # the probe reads it: the file this tunable writes, as it reads it
+            path, reader = OBSERVED[fact_id]
+            if not any(re.fullmatch(p, path) for p in t.writes) or reader != t.reader:
+                yield (f"observed as fact {fact_id!r}, which the probe reads from {path} with reader "
+                       f"{reader!r}: not a file it writes, or not its reader {t.reader!r}")
     if t.writes and t.reader not in parsers:
         yield f"reader {t.reader!r} is not one of {', '.join(sorted(parsers))}"
     if (t.plan is None) == (t.planned_with is None):
@@ -95,6 +100,7 @@ def verified(tunable: Tunable, value: Any) -> Iterator[tuple[Verify, tuple[str, 
     """(verify, the [tune] keys it reads, their value, the check parameter's value) for each check
     parameter a [tune] value sets."""
     for v in tunable.verifies:
+        keys: tuple[str, ...]
         if v.entry is not None:
             if not isinstance(value, Mapping) or v.entry not in value:
                 continue

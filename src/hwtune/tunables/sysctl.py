@@ -8,7 +8,6 @@ from typing import Any, Mapping
 from hwtune.errors import ConfigError
 from hwtune.host import Host
 from hwtune.probe.memory import parse_sysctl, sysctl_path
-from hwtune.probe.values import SYSCTL_FACTS
 from hwtune.tunables.base import PlanContext, Target, Tunable, Verify, skip, write
 
 PREFIXES = ("vm.", "kernel.", "net.core.")
@@ -85,5 +84,5 @@ def plan_sysctl(host: Host, tune: Mapping[str, Any], ctx: PlanContext) -> list[T
 TUNABLES = (
     Tunable("sysctl", dict, order=40, plan=plan_sysctl, example={"vm.swappiness": 10}, verifies=VERIFIES,
             refuse=refuse, writes=(r"/proc/sys/(vm|kernel|net/core)(/[a-z0-9_]+)+",), reader="sysctl",
-            writable=lambda v: bool(VALUE.fullmatch(v)) and v == " ".join(v.split()), facts=SYSCTL_FACTS),
+            writable=lambda v: bool(VALUE.fullmatch(v)) and v == " ".join(v.split()), facts=("vm.swappiness", "kernel.numa_balancing")),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 from functools import lru_cache
+from typing import Iterable
 
 from hwtune.apply.kinds.base import NvmlWriter, StepKind
 from hwtune.apply.model import Step
@@ -41,3 +42,8 @@ def read_step(host: Host, step: Step, nvml: NvmlWriter | None = None) -> str | N
     if found is None:
         raise ValueError(f"unknown step kind {step.kind!r}")
     return found.read(host, step, nvml)
+
+
+def needs_nvml(steps: Iterable[Step]) -> bool:
+    """Whether undoing these steps needs an NVML session (opened only then)."""
+    return any(getattr(kind(s.kind), "needs_nvml", False) for s in steps)

@@ -45,6 +45,7 @@ class Writer(Protocol):
 class StepKind:
     name: str = ""
     creates_dirs = False  # its steps may create hwtune's own folders (and remove them on undo)
+    needs_nvml = False  # its steps are read and written through an NVML session
 
     def reader_for(self, path: str) -> str:
         """How a step of this kind at `path` is read back (journaled as its `reader`)."""

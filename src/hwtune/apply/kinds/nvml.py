@@ -15,6 +15,7 @@ MODES = ("Enabled", "Disabled")
 
 class NvmlKind(StepKind):
     name = NVML
+    needs_nvml = True
 
     def read(self, host: Host, step: Step, nvml: NvmlWriter | None) -> str | None:
         return None if nvml is None else nvml.persistence(step.path)
