@@ -14,16 +14,23 @@ import pytest
 from apply_helpers import add_kernel_files, copy_snapshot, invoke, journals, tree_state, write_profile
 from apply_helpers import scratch  # noqa: F401  (fixtures)
 from hwtune.apply import sysfs
+from hwtune.apply.kinds.systemd import systemd_commands
 from hwtune.apply.model import CHANGE, OK, SKIP
-from hwtune.apply.nvidia import plan_persistenced, systemd_commands
 from hwtune.apply.persist import render_unit, unit_quote
+from hwtune.apply.plan import plan_tune
 from hwtune.probe.cpufreq import format_policies
 from hwtune.apply.steps import Executor
+from hwtune.tunables.base import PlanContext
 from hwtune.host import Host
 from hwtune.probe.nvml import import_pynvml
 from hwtune.run import CmdResult, Runner
 
 POLICY = "sys/devices/system/cpu/cpufreq/policy0"
+
+
+def plan_persistenced(host, want, nvml):
+    """The plan items of `[tune] nvidia.persistenced = want`, as apply plans them."""
+    return plan_tune(host, {"nvidia.persistenced": want}, PlanContext("runtime", nvml))
 
 
 # -- the allow-list -------------------------------------------------------------

@@ -135,5 +135,14 @@ def test_the_builder_refuses_an_uncatalogued_id():
     assert factids.known("cpu.flags.avx2") and not factids.known("cpu.flags") and not factids.known("cpu.flags.a.b")
 
 
+def test_one_fact_id_has_one_meaning_checked_when_the_catalogue_loads():
+    assert len(factids.BY_ID) == len(factids.CATALOGUE)  # the shipped catalogue loaded, so no id is twice
+    twice = factids.CATALOGUE + (factids.FactId("pci.aer", "list", "", "a second meaning for an id"),)
+    with pytest.raises(RuntimeError, match=r"fact ids declared twice in hwtune/factids\.py: pci\.aer"):
+        factids._unique(twice)
+    docs = (REPO / "docs" / "facts.md").read_text()
+    assert all(docs.count(f"| `{f.id}` |") == 1 for f in factids.CATALOGUE if not f.id.endswith(".*"))
+
+
 def test_docs_facts_is_generated_from_the_catalogue():
     assert (REPO / "docs" / "facts.md").read_text() == factids.render_markdown()

@@ -4,18 +4,20 @@ contradicts itself is refused when it loads."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from apply_helpers import add_kernel_files, copy_snapshot, invoke, write_profile
 from apply_helpers import scratch  # noqa: F401  (fixture)
 from conftest import SNAPSHOTS
-from hwtune import profile
+from hwtune import profile, tunables
 from hwtune.apply import sysfs
-from hwtune.apply.tunables import check_params, registry
-from hwtune.checks.registry import REGISTRY
+from hwtune.checks.registry import REGISTRY, CheckSpec
 from hwtune.errors import ConfigError
-from hwtune.verdict import effective_params
+from hwtune.tunables import check_params, registry
+from hwtune.tunables.base import Tunable, Verify, write
+from hwtune.verdict import effective_params, resolve_params
 
 POWERSAVE = 'description = "save power"\n[tune]\n"cpu.governor" = "powersave"\n'
 # The real snapshots have no /proc/sys and no THP files; these give the kernel tunables a file to
@@ -119,23 +121,97 @@ def test_agreeing_check_parameters_are_accepted(tmp_path):
     assert profile.load(str(path)).tune["mm.thp_enabled"] == "madvise"
 
 
-def test_every_declaration_names_checks_that_exist_and_every_write_is_on_the_allow_list():
-    samples = {"cpu.governor": "performance", "cpu.epp": "performance", "cpu.boost": True,
-               "mm.thp_enabled": "madvise", "sysctl": {"vm.swappiness": 10, "kernel.numa_balancing": 0}}
-    for key, value in samples.items():
-        for check_id, params in registry()[key].verifies(value).items():
-            assert check_id in REGISTRY
-            assert set(params) <= set(REGISTRY[check_id].defaults), (key, params)
+def _toml(tune: dict) -> str:
+    """A [tune] section (JSON strings, booleans and lists of strings are TOML too)."""
+    plain = "".join(f"{json.dumps(k)} = {json.dumps(v)}\n" for k, v in tune.items() if not isinstance(v, dict))
+    tables = "".join(f"[tune.{k}]\n" + "".join(f"{json.dumps(n)} = {json.dumps(x)}\n" for n, x in v.items())
+                     for k, v in tune.items() if isinstance(v, dict))
+    return "[tune]\n" + plain + tables
+
+
+@pytest.mark.parametrize("key", sorted(registry()))
+def test_every_declared_tunable_is_a_profile_key_with_its_values_checked_at_load(tmp_path, key):
+    tunable = registry()[key]
+    loaded = profile.load(str(write_profile(tmp_path, "ok", _toml({key: tunable.example}))))
+    assert loaded.tune[key] == tunable.example
+    for check_id, params in check_params(loaded.tune).items():  # what check then expects
+        assert set(params) <= set(REGISTRY[check_id].defaults), (key, check_id, params)
+    wrong = 5 if tunable.type is not int else "five"
+    with pytest.raises(ConfigError, match=rf"'tune\.{re.escape(key)}' must be a {tunable.type.__name__}") as err:
+        profile.load(str(write_profile(tmp_path, "wrong", _toml({key: wrong}))))
+    assert err.value.exit_code == 2
+
+
+def test_a_key_no_tunable_declares_is_refused_naming_it(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown key 'tune\.mm\.ksm_run'") as err:
+        profile.load(str(write_profile(tmp_path, "ksm", _toml({"mm.ksm_run": 2}))))
+    assert err.value.exit_code == 2 and "cpu.governor" in err.value.message  # the keys it accepts
+
+
+def test_every_write_is_on_the_allow_list_built_from_the_declarations():
     assert sysfs.is_kernel_path("/sys/devices/system/cpu/cpufreq/policy12/scaling_governor")
     assert sysfs.is_kernel_path("/sys/devices/system/cpu/intel_pstate/no_turbo")
+    assert sysfs.is_kernel_path("/proc/sys/vm/swappiness")
     assert not sysfs.is_kernel_path("/sys/devices/system/cpu/cpufreq/policy12/scaling_max_freq")
-    # each tunable is planned: by its own plan, or by the one of the key the kernel couples it with
-    for tunable in registry().values():
-        assert (tunable.plan is None) == (tunable.planned_with is not None), tunable.key
-        assert tunable.planned_with is None or registry()[tunable.planned_with].plan is not None
-    # profile keys are the declared tunables: nothing else is accepted
-    assert set(registry()) == {"cpu.governor", "cpu.epp", "cpu.boost", "mm.thp_enabled", "mm.thp_defrag",
-                               "sysctl", "nvidia.persistenced", "nvidia.ecc", "nvidia.mig", "kernel.cmdline"}
+    assert not sysfs.is_kernel_path("/proc/sys/fs/suid_dumpable")  # not under an allowed sysctl prefix
+
+
+# -- declarations checked when the registry loads -------------------------------------------
+
+KSM_RUN = "/sys/kernel/mm/ksm/run"
+
+
+def ksm_tunable(*verifies: Verify) -> Tunable:
+    """KSM's run switch (0 off, 1 merge, 2 unmerge), as a newcomer might declare it."""
+    def plan(host, tune, ctx):
+        return [write("mm.ksm_run", "", KSM_RUN, str(tune["mm.ksm_run"]))] if "mm.ksm_run" in tune else []
+    return Tunable("mm.ksm_run", int, order=35, plan=plan, example=2, verifies=verifies, writes=(KSM_RUN,),
+                   writable=lambda v: v in ("0", "1", "2"))
+
+
+@pytest.fixture
+def with_ksm(monkeypatch):
+    """The shipped declarations plus one for KSM, loaded through the real registry; a check
+    `mm.ksm` that expects `run` = 0 (its parameter is `expected`)."""
+    shipped = tunables._declared()
+    monkeypatch.setitem(REGISTRY, "mm.ksm", CheckSpec("mm.ksm", "memory", lambda facts, p: None, {"expected": 0}))
+
+    def declare(*verifies: Verify) -> None:
+        monkeypatch.setattr(tunables, "_declared", lambda: shipped + [ksm_tunable(*verifies)])
+        registry.cache_clear()
+    yield declare
+    registry.cache_clear()
+
+
+def test_a_tunable_verifying_a_parameter_its_check_lacks_is_refused_when_the_registry_loads(with_ksm):
+    # apply would write run = 2 and verify it, while check kept its default (0) and WARNed on it
+    with_ksm(Verify("mm.ksm", "run"))
+    with pytest.raises(RuntimeError, match=r"tunable mm\.ksm_run: verifies parameter 'run' of check 'mm\.ksm', "
+                                           r"which has no such parameter \(it has: expected\)"):
+        registry()
+
+
+def test_a_tunable_verifying_its_checks_real_parameter_makes_check_expect_what_apply_writes(with_ksm):
+    with_ksm(Verify("mm.ksm", "expected"))
+    assert "mm.ksm_run" in registry()
+    tune = {"mm.ksm_run": 2}
+    p = profile.Profile("ksm", "", ("ksm",), tune=tune)
+    assert resolve_params(REGISTRY["mm.ksm"], None, p, check_params(tune))["expected"] == 2
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"verifies": (Verify("mm.ksmd", "expected"),)}, r"verifies check 'mm\.ksmd', which is not a registered check"),
+    ({"facts": ("mm.ksm_run",)}, r"observed as fact 'mm\.ksm_run', which is not in the catalogue"),
+    ({"reader": "sysfs"}, r"reader 'sysfs' is not one of bracket, sysctl, word"),
+    ({"facts": ("vm.swappiness",)}, r"observed as fact 'vm\.swappiness', which the probe reads from "
+                                    r"/proc/sys/vm/swappiness with reader 'sysctl': not a file it writes"),
+    ({"planned_with": "cpu.governor"}, r"needs either its own plan or planned_with"),
+    ({"example": "2"}, r"example '2' is not a value it accepts"),
+])
+def test_a_declaration_that_cannot_hold_its_promise_is_refused_at_load(with_ksm, change, message):
+    checks = {check_id: spec.defaults for check_id, spec in REGISTRY.items()}
+    with pytest.raises(RuntimeError, match=r"tunable mm\.ksm_run: " + message):
+        tunables.validate([ksm_tunable(Verify("mm.ksm", "expected"))._replace(**change)], checks)
 
 
 def test_an_epp_the_driver_pins_is_skipped_by_apply_and_by_check(scratch):

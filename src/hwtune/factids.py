@@ -5,11 +5,13 @@ meaning. A family of ids with one shape (`cpu.flags.<name>`) is one entry
 whose id ends in `.*`. Reading an id that is not here is a programming
 error (`Facts.get` raises it, the check becomes one ERROR row naming the id),
 not a "not probed" SKIP. `docs/facts.md` is generated from this table:
-`python -m hwtune.factids > docs/facts.md`. A tunable declaration
-(apply/tunables/) may declare the fact its current value is observed as; it
-joins this catalogue from there.
+`python -m hwtune.factids > docs/facts.md`. Every fact is declared here, the
+ones a tunable's current value is observed as too (a tunable names them by id;
+hwtune/tunables/ checks they are here). One id has one meaning: an id
+declared twice is refused when this module loads.
 """
 
+from collections import Counter
 from typing import NamedTuple
 
 
@@ -27,14 +29,23 @@ def _f(fact_id: str, type_: str, unit: str, meaning: str) -> FactId:
 CATALOGUE: tuple[FactId, ...] = (
     _f("kernel.release", "str", "", "running kernel release, as `uname -r` prints it"),
     _f("kernel.cmdline", "str", "", "kernel command line of the running boot (/proc/cmdline)"),
-    _f("kernel.log_source", "str", "", "where the kernel log was read (dmesg, journalctl -k, /var/log/kern.log, ...)"),
-    _f("kernel.log_only", "str", "", "the filter a recorded capture was taken with (\"NVRM\"), \"\" for the whole log"),
-    _f("kernel.log_events", "list", "", "kernel-log lines matched by the health patterns, one record each"),
-    _f("kernel.log_events_dropped", "int", "events", "matched kernel-log events left out past the cap"),
-    _f("pci.aer", "list", "", "PCIe AER error counters of the NVIDIA GPUs and the ports above them"),
+    _f("kernel.log_source", "str", "", "where the kernel log came from: dmesg (live: /dev/kmsg), journalctl, "
+       "or a recorded log file"),
+    _f("kernel.log_only", "str", "", "\"\" for the whole kernel log; the word a grep capture kept (\"NVRM\")"),
+    _f("kernel.log_events", "list", "", "health events matched in the kernel log (health/kernel_log.toml): "
+       "kind, time, message and the pattern's fields"),
+    _f("kernel.log_events_dropped", "int", "events", "matched events beyond the cap that were not kept"),
+    _f("kernel.log_provenance", "str", "", "what in the kernel log counted as the kernel's: facility-0 kmsg "
+       "records, journal entries of _TRANSPORT=kernel, syslog lines tagged kernel:, or \"facility not recorded\""),
+    _f("kernel.log_coverage", "str", "", "the stretch of time the kernel log covers, and what it cannot have seen"),
+    _f("pci.aer", "list", "", "PCIe AER counters (correctable, nonfatal, fatal) of each GPU and its upstream ports"),
+    _f("pci.lspci_aer", "list", "", "AER status bits (lspci -vvv CESta/UESta, masked bits apart) of each NVIDIA "
+       "GPU and the bridges above it; read where sysfs has no AER counters"),
     _f("memory.edac", "list", "", "EDAC memory controllers with their corrected (ce) and uncorrected (ue) counts"),
-    _f("cpu.thermal_throttle", "dict", "events", "thermal throttle events: summed over cores, per package"),
-    _f("gpu.table_errors", "list", "", "GPUs whose nvidia-smi table shows ERR! or no device handle"),
+    _f("cpu.thermal_throttle", "dict", "events", "thermal throttle counters: core events summed over physical "
+       "cores (SMT siblings share one counter), package events per package"),
+    _f("gpu.table_errors", "list", "", "GPUs the recorded nvidia-smi table could not read (ERR!, no device "
+       "handle); set from recorded captures only"),
     _f("os.id", "str", "", "os-release ID (ubuntu, rhel, ...)"),
     _f("os.version_id", "str", "", "os-release VERSION_ID"),
     _f("os.pretty_name", "str", "", "os-release PRETTY_NAME"),
@@ -62,6 +73,10 @@ CATALOGUE: tuple[FactId, ...] = (
     _f("cpufreq.boost", "bool", "", "CPU boost (turbo) on; intel_pstate's no_turbo is inverted into this"),
     _f("mem.total_kib", "int", "KiB", "MemTotal from /proc/meminfo"),
     _f("mem.hugepages_total", "int", "pages", "HugePages_Total from /proc/meminfo"),
+    _f("mm.thp_enabled", "str", "", "transparent huge pages mode (always, madvise, never)"),
+    _f("mm.thp_defrag", "str", "", "transparent huge pages defrag mode"),
+    _f("vm.swappiness", "int", "", "sysctl vm.swappiness (0-200)"),
+    _f("kernel.numa_balancing", "int", "", "sysctl kernel.numa_balancing (0 off, 1 on, 2 memory tiering)"),
     _f("virt.dmi_vendor", "str", "", "DMI system vendor"),
     _f("virt.dmi_product", "str", "", "DMI product name"),
     _f("virt.container", "str", "", "container runtime this runs in, or \"none\""),
@@ -86,53 +101,33 @@ CATALOGUE: tuple[FactId, ...] = (
     _f("cuda.toolkit_source", "str", "", "where the CUDA toolkit version was read"),
     _f("cudnn.version", "str", "", "installed cuDNN version"),
     _f("cudnn.source", "str", "", "where the cuDNN version was read"),
-    _f("kernel.log_source", "str", "", "where the kernel log came from: dmesg (live: /dev/kmsg), journalctl, "
-       "or a recorded log file"),
-    _f("kernel.log_only", "str", "", "\"\" for the whole kernel log; the word a grep capture kept (\"NVRM\")"),
-    _f("kernel.log_events", "list", "", "health events matched in the kernel log (health/kernel_log.toml): "
-       "kind, time, message and the pattern's fields"),
-    _f("kernel.log_events_dropped", "int", "events", "matched events beyond the cap that were not kept"),
-    _f("kernel.log_provenance", "str", "", "what in the kernel log counted as the kernel's: facility-0 kmsg "
-       "records, journal entries of _TRANSPORT=kernel, syslog lines tagged kernel:, or \"facility not recorded\""),
-    _f("kernel.log_coverage", "str", "", "the stretch of time the kernel log covers, and what it cannot have seen"),
-    _f("pci.aer", "list", "", "PCIe AER counters (correctable, nonfatal, fatal) of each GPU and its upstream ports"),
-    _f("pci.lspci_aer", "list", "", "AER status bits (lspci -vvv CESta/UESta, masked bits apart) of each NVIDIA "
-       "GPU and the bridges above it; read where sysfs has no AER counters"),
-    _f("memory.edac", "list", "", "EDAC memory controllers with their corrected (ce) and uncorrected (ue) counts"),
-    _f("cpu.thermal_throttle", "dict", "events", "thermal throttle counters: core events summed over physical "
-       "cores (SMT siblings share one counter), package events per package"),
-    _f("gpu.table_errors", "list", "", "GPUs the recorded nvidia-smi table could not read (ERR!, no device "
-       "handle); set from recorded captures only"),
 )
 
-BY_ID: dict[str, FactId] = {f.id: f for f in CATALOGUE}
+def _unique(catalogue: tuple[FactId, ...]) -> dict[str, FactId]:
+    """id -> its entry; an id declared twice (two meanings for one id) is a programming error."""
+    twice = sorted(i for i, n in Counter(f.id for f in catalogue).items() if n > 1)
+    if twice:
+        raise RuntimeError(f"fact ids declared twice in hwtune/factids.py: {', '.join(twice)}")
+    return {f.id: f for f in catalogue}
+
+
+BY_ID: dict[str, FactId] = _unique(CATALOGUE)
 _FAMILIES = tuple(f.id[:-1] for f in CATALOGUE if f.id.endswith(".*"))  # "cpu.flags."
 
 
 def entry(fact_id: str) -> FactId | None:
-    """The catalogue entry of `fact_id`: its own, its `.*` family's, or a tunable declaration's."""
+    """The catalogue entry of `fact_id`: its own, or its `.*` family's."""
     if fact_id in BY_ID:
         return BY_ID[fact_id]
     for prefix in _FAMILIES:
         if fact_id.startswith(prefix) and "." not in fact_id[len(prefix):] and fact_id != prefix:
             return BY_ID[prefix + "*"]
-    return next((f for f in declared() if f.id == fact_id), None)
+    return None
 
 
 def known(fact_id: str) -> bool:
     """Whether `fact_id` is catalogued."""
     return entry(fact_id) is not None
-
-
-def declared() -> tuple[FactId, ...]:
-    """The facts a tunable declaration observes with apply's own reader (apply/tunables/), declared there."""
-    from hwtune.apply.tunables import declared_facts
-
-    return declared_facts()
-
-
-def all_facts() -> tuple[FactId, ...]:
-    return CATALOGUE + declared()
 
 
 class UnknownFactId(KeyError):
@@ -156,7 +151,7 @@ def render_markdown() -> str:
              "Every fact hwtune observes, as `hwtune facts --json` lists it. A fact that could not be "
              "observed is null, with the reason in `unavailable`. `<name>` stands for a family of ids.", "",
              "| id | type | unit | meaning |", "|---|---|---|---|"]
-    for f in all_facts():
+    for f in CATALOGUE:
         shown = f.id[:-1] + "<name>" if f.id.endswith(".*") else f.id
         lines.append(f"| `{shown}` | {f.type} | {f.unit} | {f.meaning} |")
     return "\n".join(lines) + "\n"

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
+from hwtune.errors import ConfigError
+from hwtune.factids import entry as catalogued
 from hwtune.factids import require
 
 SCHEMA = 1
@@ -136,8 +138,6 @@ class Facts:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Facts":
         """Facts from a `hwtune facts --json` document; a ConfigError names the first key of a wrong type."""
-        from hwtune.errors import ConfigError
-
         if not isinstance(data, Mapping) or data.get("schema") != SCHEMA or "facts" not in data:
             raise ConfigError(f"not a hwtune facts document of schema {SCHEMA}")
         problem = document_problem(data)
@@ -211,8 +211,6 @@ def _record_problem(cls: type, data: Any, where: str) -> str | None:
 
 def document_problem(data: Mapping[str, Any]) -> str | None:
     """What is wrong with the types of a facts document, naming the key; None when nothing is."""
-    from hwtune.factids import entry as catalogued
-
     for key, kind in (("facts", dict), ("unavailable", dict), ("gpus", list)):
         value = data.get(key, kind())
         if not isinstance(value, kind):

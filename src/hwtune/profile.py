@@ -17,8 +17,8 @@ from typing import Any, Mapping
 from hwtune.errors import ConfigError, read_toml
 
 TOP_KEYS = {"description", "include", "checks", "tune", "guard"}  # [guard]: hwtune guard's policy
-# What `hwtune apply` may set is declared once per tunable (hwtune/apply/tunables/):
-# the key, its type, the values apply refuses and the check that verifies it.
+# What `hwtune apply` may set is declared once per tunable (hwtune/tunables/):
+# the key, its type, the values apply refuses and the check parameters that verify it.
 PACKAGED = Path(__file__).parent / "profiles"  # the top-level profiles/ folder, shipped in the wheel
 PROFILE_PATH_ENV = "HWTUNE_PROFILE_PATH"  # extra folders, ":"-separated, searched first
 # A profile's includes nest at most this deep, and name at most this many files in all (counting
@@ -137,7 +137,7 @@ def validate_document(path: Path, doc: Mapping[str, Any]) -> None:
 
 
 def _validate_tune(path: Path, tune: Any) -> None:
-    from hwtune.apply.tunables import registry
+    from hwtune.tunables import registry
 
     if not isinstance(tune, Mapping):
         raise ConfigError(f"{path}: 'tune' must be a table")
@@ -156,30 +156,27 @@ def _validate_tune(path: Path, tune: Any) -> None:
 def _check_agreement(merged: Mapping[str, Any], chain: tuple[str, ...], docs: Mapping[str, Any]) -> None:
     """Refuse a profile whose [checks] expect other values than its [tune] sets: `check` after
     `apply` would fail on what apply did. Names the file of each side and both keys."""
-    from hwtune.apply.tunables import registry
+    from hwtune.tunables import registry, verified
 
     checks = merged.get("checks", {})
     for key, value in merged.get("tune", {}).items():
         tunable = registry().get(key)
         if tunable is None:
             continue
-        parts = value.items() if tunable.type is dict else [(None, value)]
-        for sub, sub_value in parts:
-            tune_keys = ("tune", key) + ((sub,) if sub is not None else ())
-            for check_id, params in tunable.verifies({sub: sub_value} if sub is not None else sub_value).items():
-                for param, derived in params.items():
-                    if param not in checks.get(check_id, {}) or checks.get(check_id, {}).get("enabled") is False:
-                        continue
-                    stated = checks[check_id][param]
-                    if not tunable.agrees(param, stated, derived):
-                        where = _origin(chain, docs, ("checks", check_id, param))
-                        tune_where = _origin(chain, docs, tune_keys)
-                        raise ConfigError(
-                            f"{where}: 'checks.{check_id}.{param}' = {stated!r} contradicts "
-                            f"'{'.'.join(tune_keys)}' = {sub_value!r}"
-                            + (f" (set in {tune_where})" if tune_where != where else "")
-                            + f": check would fail on what apply sets; drop '{param}' (the check takes it from "
-                              "[tune]) or change one of them")
+        for v, keys, given, derived in verified(tunable, value):
+            stated_params = checks.get(v.check, {})
+            if v.param is None or v.param not in stated_params or stated_params.get("enabled") is False:
+                continue
+            stated = stated_params[v.param]
+            if not v.agrees(stated, derived):
+                where = _origin(chain, docs, ("checks", v.check, v.param))
+                tune_where = _origin(chain, docs, ("tune",) + keys)
+                raise ConfigError(
+                    f"{where}: 'checks.{v.check}.{v.param}' = {stated!r} contradicts "
+                    f"'{'.'.join(('tune',) + keys)}' = {given!r}"
+                    + (f" (set in {tune_where})" if tune_where != where else "")
+                    + f": check would fail on what apply sets; drop '{v.param}' (the check takes it from "
+                      "[tune]) or change one of them")
 
 
 def _origin(chain: tuple[str, ...], docs: Mapping[str, Any], keys: tuple[str, ...]) -> str:

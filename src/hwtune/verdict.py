@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import hwtune.checks  # noqa: F401  (registers every check)
-from hwtune.apply.tunables import check_params
 from hwtune.checks.registry import PROBLEM, REGISTRY, CheckSpec, Finding, Status, is_severity_key
 from hwtune.checks.text import CheckText, load_texts, text_problem
 from hwtune.facts import Facts
 from hwtune.profile import Profile
+from hwtune.tunables import check_params
 
 SCHEMA = 1
 # The report's status is its worst result, in this order.
@@ -67,7 +67,7 @@ def resolve_params(spec: CheckSpec, text: CheckText | None, profile: Profile,
     """A check's parameters under a profile: what `evaluate` uses and `profiles show` prints.
 
     A check that verifies a tunable takes its expected value from the profile's [tune] when the
-    profile sets it (`from_tune`: apply.tunables.check_params), so a host apply has tuned checks clean.
+    profile sets it (`from_tune`: tunables.check_params), so a host apply has tuned checks clean.
 
     Severity: `severity` is the profile's value, else the text's default. A narrower
     `<case>_severity` is the profile's value for it, else the profile's `severity` when the

@@ -35,6 +35,7 @@ from typing import Any, Iterator
 from hwtune import atomic, fsroot
 from hwtune.apply.errors import Busy
 from hwtune.apply.model import Step
+from hwtune.apply.trust import JournalInvalid, check_steps
 from hwtune.errors import ConfigError, NeedsRoot, parse_json
 
 STATE_DIR_ENV = "HWTUNE_STATE_DIR"
@@ -190,7 +191,7 @@ class JournalStore:
             return self._state_fd
         if self._fs is not None:
             base = self._fs.open("/", fsroot.DIR_FLAGS)  # not O_PATH: a folder made in it is fsynced
-            parts = [p for p in self._rel.split("/") if p]
+            parts = [p for p in (self._rel or "").split("/") if p]
             shown = self._fs.root
         else:
             parent, name = os.path.split(os.path.normpath(str(self.state)))
@@ -317,8 +318,6 @@ class JournalStore:
         return self._load(dfd, f"{jid}.json")
 
     def _load(self, dfd: int, name: str) -> Journal:
-        from hwtune.apply.trust import JournalInvalid, check_journal
-
         path = self.dir / name
         try:
             fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dfd)
@@ -347,6 +346,27 @@ class JournalStore:
         except JournalInvalid as exc:
             raise ConfigError(f"{path}: not a valid hwtune journal: {exc}; nothing was restored") from None
         return Journal(path, data, dfd, steps)
+
+
+def check_journal(data: Any, stem: str) -> list[Step]:
+    """The journal's header checked, then its steps (apply/trust.py); JournalInvalid names the field."""
+    if not isinstance(data, dict):
+        raise JournalInvalid("not a JSON object")
+    if data.get("schema") != SCHEMA:
+        raise JournalInvalid(f"schema is {data.get('schema')!r}, not {SCHEMA}")
+    if not isinstance(data.get("id"), str) or not JOURNAL_ID.fullmatch(data["id"]) or data["id"] != stem:
+        raise JournalInvalid(f"id {data.get('id')!r} is not this journal's id ({stem})")
+    if data.get("state") not in STATES:
+        raise JournalInvalid(f"state {data.get('state')!r} is not a journal state")
+    if not isinstance(data.get("root"), str):
+        raise JournalInvalid("root is missing or not a string")
+    for key in ("boot", "persist", "live"):
+        if key in data and not isinstance(data[key], bool):
+            raise JournalInvalid(f"{key} is not true or false")
+    for key in ("profile", "profile_ref", "started", "finished", "error", "rolled_back"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise JournalInvalid(f"{key} is not a string")
+    return check_steps(data.get("steps"))
 
 
 def _exists(dfd: int, name: str) -> bool:

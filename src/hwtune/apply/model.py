@@ -11,19 +11,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
-# Step kinds: how a step is written and undone (see apply/steps.py).
-VALUE = "value"  # a kernel value in an existing sysfs/procfs file
+# Step kinds: how a step is written and undone, one object each (apply/kinds/). The ones a
+# tunable asks for by name are declared with the tunables: VALUE (a kernel value in an existing
+# sysfs/procfs file), SYSTEMD (a unit's state, "enabled,active"), NVML (per-GPU persistence mode).
+from hwtune.tunables.base import INVALID, NVML, OK, PENDING, SKIP, SYSTEMD, VALUE
+
 FILE = "file"  # hwtune's own file (sysctl.d drop-in, systemd unit); None = absent
 LINK = "link"  # hwtune's own symlink (the unit's `wants` link); None = absent
-SYSTEMD = "systemd"  # a systemd unit's state, "enabled,active"
-NVML = "nvml"  # per-GPU persistence mode through NVML, "Enabled"/"Disabled"
 
-# Item statuses
+# Item statuses: a target's (OK, SKIP, PENDING, INVALID, from the tunables), and a write to make
 CHANGE = "change"
-OK = "ok"  # already at the target
-SKIP = "skip"  # the interface does not exist here, or does not apply
-PENDING = "pending reboot"  # never applied; the item carries the command
-INVALID = "not available"  # the target is not a value this host allows
+
+__all__ = ["CHANGE", "FILE", "INVALID", "LINK", "NVML", "OK", "PENDING", "SKIP", "SYSTEMD", "VALUE",
+           "Item", "Plan", "Step"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Step:
     path: str  # absolute path on the host; a unit name for SYSTEMD; a PCI bus id for NVML
     old: str | None
     new: str | None
-    reader: str  # how the current value is read back (apply/readers.py)
+    reader: str  # how the current value is read back (its kind's; for a kernel file, probe/values.py)
     old_raw_b64: str | None = None  # exact old bytes, restored byte for byte under --root
     created_dirs: tuple[str, ...] = ()  # folders this step creates, removed again on undo
 

@@ -20,6 +20,7 @@ from hwtune.apply.model import CHANGE, FILE, INVALID, LINK, OK, SKIP, Item, Step
 from hwtune.errors import ConfigError
 from hwtune.host import Host
 from hwtune.profile import Profile
+from hwtune.tunables.sysctl import sysctl_value, valid_sysctl_name
 
 LINK_TARGET = f"../{sysfs.UNIT_NAME}"
 RUN_HWTUNE = ("-I", "-m", "hwtune")
@@ -131,8 +132,6 @@ def rebuild_unit(text: str) -> str:
 
 def rebuild_drop_in(text: str) -> str:
     """The drop-in rendered again from validated sysctls; ValueError when `text` is not one hwtune writes."""
-    from hwtune.apply.tunables.sysctl import sysctl_value, valid_sysctl_name
-
     if len(text) > MAX_OWN_FILE_BYTES:
         raise ValueError("too large for a drop-in hwtune writes")
     head = HEADER_RE.match(text)
@@ -173,7 +172,8 @@ def check_boot_profile(files: tuple[str, ...]) -> None:
 
 def plan_persist(host: Host, profile: Profile, profile_ref: str, sysctl_items: list[Item],
                  allow_lower: bool = False, allow_irreversible: bool = False) -> list[Item]:
-    sysctls = [(i.key.removeprefix("sysctl."), i.target) for i in sysctl_items if i.status in (CHANGE, OK)]
+    sysctls = [(i.key.removeprefix("sysctl."), i.target) for i in sysctl_items
+               if i.status in (CHANGE, OK) and i.target is not None]
     flags = tuple(f for f, on in ((ALLOW_LOWER, allow_lower), (ALLOW_IRREVERSIBLE, allow_irreversible)) if on)
     check_text("profile name", profile.name)
     check_text("--profile", profile_ref)

@@ -8,7 +8,8 @@ from typing import Iterable
 from rich.console import Console
 from rich.text import Text
 
-from hwtune.apply.model import CHANGE, FILE, INVALID, LINK, OK, PENDING, SKIP, Item, Plan
+from hwtune.apply.kinds import kind as kind_named
+from hwtune.apply.model import CHANGE, INVALID, OK, PENDING, SKIP, Item, Plan
 from hwtune.apply.transaction import ApplyResult, Check, RollbackResult
 from hwtune.probe.cpufreq import format_policies
 from hwtune.render import print_table
@@ -18,12 +19,12 @@ STATUS_STYLE = {CHANGE: "yellow", OK: "green", SKIP: "dim", PENDING: "magenta", 
 
 
 def _value(value: str | None, kind: str | None = None) -> str:
-    """A plan cell: hwtune's own files and links as installed/enabled, a value that could not be
-    read as "?", a long one cut."""
-    if kind == FILE:
-        return "absent" if value is None else "installed"
-    if kind == LINK:
-        return "not enabled" if value is None else "enabled"
+    """A plan cell: as the step's kind shows it (hwtune's own files and links as installed/enabled),
+    a value that could not be read as "?", a long one cut."""
+    found = kind_named(kind) if kind is not None else None
+    shown = found.show(value) if found is not None else None
+    if shown is not None:
+        return shown
     if value is None:
         return "?"
     return value if len(value) <= 48 else value[:45] + "..."
@@ -50,7 +51,7 @@ def grouped(items: Iterable[Item]) -> list[Item]:
 
 
 def render_plan(console: Console, plan: Plan, title: str) -> None:
-    rows = []
+    rows: list[list[Text | str]] = []
     items = grouped(plan.items)
     for item in items:
         kind = item.step.kind if item.step else None
@@ -78,7 +79,7 @@ def render_pending(console: Console, pending: tuple[Item, ...]) -> None:
 
 
 def render_checks(console: Console, checks: Iterable[Check], title: str) -> None:
-    rows = []
+    rows: list[list[Text | str]] = []
     for check in _grouped_checks(list(checks)):
         kind = check.step.kind
         rows.append([Text("ok" if check.ok else "DIFFERS", style="green" if check.ok else "bold red"),

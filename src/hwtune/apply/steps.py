@@ -13,14 +13,14 @@ They exist for the tests and change nothing when unset.
 
 from __future__ import annotations
 
-import base64
 import errno
 import os
 from dataclasses import dataclass
 
 from hwtune.apply import sysfs
-from hwtune.apply.model import FILE, LINK, NVML, SYSTEMD, VALUE, Step
-from hwtune.apply.readers import SYSTEMCTL_TIMEOUT_S, read_current
+from hwtune.apply.kinds import kind, read_step
+from hwtune.apply.kinds.base import NvmlWriter, StepFailed, StepKind
+from hwtune.apply.model import Step
 from hwtune.atomic import pause_for_crash_test
 from hwtune.host import Host
 
@@ -52,17 +52,10 @@ class Fault:
                                 self.errno_name)
 
 
-class StepFailed(Exception):
-    def __init__(self, step: Step, reason: str) -> None:
-        super().__init__(f"{step.label}: {reason}")
-        self.step = step
-        self.reason = reason
-
-
 class Executor:
     """Writes steps to one root; `live` decides whether undo restores values or exact bytes."""
 
-    def __init__(self, host: Host, live: bool, nvml=None) -> None:
+    def __init__(self, host: Host, live: bool, nvml: NvmlWriter | None = None) -> None:
         self.host = host
         self.root = host.root
         self.live = live
@@ -75,7 +68,7 @@ class Executor:
         self.pause_after = int(pause) if pause.isdigit() else None
 
     def current(self, step: Step) -> str | None:
-        return read_current(self.host, step.reader, step.path, self.nvml)
+        return read_step(self.host, step, self.nvml)
 
     def do(self, step: Step) -> None:
         self.writes += 1
@@ -89,48 +82,26 @@ class Executor:
     def undo(self, step: Step) -> bool:
         """Restore the old value; False when it already was the old value (nothing written)."""
         if self.current(step) == step.old:
-            if step.kind in (FILE, LINK):
-                self._tidy(step)
+            self._kind(step).tidy(self, step)
             return False
         self.undos += 1
         if self.fail_undo and self.fail_undo.at == self.undos:
             raise StepFailed(step, self.fail_undo.error(step).reason)
-        raw = None
-        if step.kind == VALUE and not self.live and step.old_raw_b64 is not None:
-            # under --root the file is a copy, not a kernel interface: restore it byte for byte
-            raw = base64.b64decode(step.old_raw_b64)
-        self._perform(step, step.old, raw=raw, created=())
+        self._perform(step, step.old, raw=self._kind(step).undo_raw(step, self.live), created=())
         self._verify(step, step.old)
-        if step.kind in (FILE, LINK):
-            self._tidy(step)
+        self._kind(step).tidy(self, step)
         return True
 
-    def _tidy(self, step: Step) -> None:
-        """What a killed writer leaves besides the value: its temporary file, then the folders it made."""
-        try:
-            sysfs.remove_leftovers(self.host, step.path)
-        except sysfs.WriteError as exc:
-            raise StepFailed(step, exc.reason) from None
-        sysfs.remove_dirs(self.host, step.created_dirs)
+    @staticmethod
+    def _kind(step: Step) -> StepKind:
+        found = kind(step.kind)
+        if found is None:
+            raise StepFailed(step, f"unknown step kind {step.kind!r}")
+        return found
 
     def _perform(self, step: Step, value: str | None, raw: bytes | None, created: tuple[str, ...]) -> None:
         try:
-            if step.kind == VALUE:
-                if value is None:
-                    raise StepFailed(step, "no value to write")
-                sysfs.write_value(self.host, step.path, raw if raw is not None else (value + "\n").encode())
-            elif step.kind == FILE:
-                sysfs.make_dirs(self.host, created)
-                sysfs.write_own_file(self.host, step.path, value)
-            elif step.kind == LINK:
-                sysfs.make_dirs(self.host, created)
-                sysfs.write_own_link(self.host, step.path, value)
-            elif step.kind == SYSTEMD:
-                self._systemd(step, value)
-            elif step.kind == NVML:
-                self._nvml(step, value)
-            else:
-                raise StepFailed(step, f"unknown step kind {step.kind!r}")
+            self._kind(step).write(self, step, value, raw, created)
         except sysfs.WriteError as exc:
             raise StepFailed(step, exc.reason) from None
 
@@ -138,19 +109,3 @@ class Executor:
         now = self.current(step)
         if now != expected:
             raise StepFailed(step, f"the write was accepted but it reads back {now!r}, not {expected!r}")
-
-    def _systemd(self, step: Step, value: str | None) -> None:
-        from hwtune.apply.nvidia import systemd_commands
-
-        for argv in systemd_commands(step.path, self.current(step), value):
-            result = self.host.run(argv, SYSTEMCTL_TIMEOUT_S)
-            if not result.ok:
-                raise StepFailed(step, f"`{' '.join(argv)}` failed: {result.error}")
-
-    def _nvml(self, step: Step, value: str | None) -> None:
-        if self.nvml is None:
-            raise StepFailed(step, "NVML is not available")
-        error = self.nvml.set_persistence(step.path, value == "Enabled")
-        if error:
-            raise StepFailed(step, error)
-

@@ -17,7 +17,7 @@ import os
 from pathlib import PurePosixPath
 
 from hwtune import atomic, fsroot
-from hwtune.apply.tunables import for_path
+from hwtune.tunables import for_path
 
 DROP_IN = "/etc/sysctl.d/90-hwtune.conf"
 UNIT_NAME = "hwtune-apply.service"
@@ -47,7 +47,7 @@ def errno_reason(exc: OSError) -> tuple[str, str]:
 
 
 def is_kernel_path(abspath: str) -> bool:
-    """A kernel file hwtune may write: one a tunable declaration (apply/tunables/) says it writes."""
+    """A kernel file hwtune may write: one a tunable declaration (hwtune/tunables/) says it writes."""
     return for_path(abspath) is not None
 
 
@@ -72,7 +72,7 @@ def _error(abspath: str, exc: OSError) -> WriteError:
     if exc.errno == errno.EXDEV:
         return WriteError(abspath, "EXDEV (the path leads outside the root: refused)", "EXDEV")
     if isinstance(exc, fsroot.NotRegular):
-        return WriteError(abspath, f"{exc.strerror.split(':')[0]}: refused", "EINVAL")
+        return WriteError(abspath, f"{(exc.strerror or 'not a regular file').split(':')[0]}: refused", "EINVAL")
     name, reason = errno_reason(exc)
     return WriteError(abspath, reason, name)
 

@@ -17,10 +17,10 @@ from hwtune import hints
 from hwtune.apply import hardening, irreversible
 from hwtune.apply import journal as jr
 from hwtune.apply.errors import ApplyFailed, UndoFailed
-from hwtune.apply.model import CHANGE, OK, NVML, Plan, Step
+from hwtune.apply.model import CHANGE, OK, Plan, Step
 from hwtune.apply.nvml import Nvml
 from hwtune.apply.plan import plan_apply
-from hwtune.apply.readers import read_current
+from hwtune.apply.kinds import needs_nvml, read_step
 from hwtune.apply.steps import Executor, StepFailed
 from hwtune.errors import EXIT_USAGE, ConfigError, HwtuneError
 from hwtune.host import Host
@@ -213,7 +213,7 @@ def verify_plan(host: Host, plan: Plan, nvml=None) -> tuple[Check, ...]:
     checks = []
     for item in plan.items:
         if item.step is not None and item.status in (CHANGE, OK):
-            now = read_current(host, item.step.reader, item.step.path, nvml)
+            now = read_step(host, item.step, nvml)
             checks.append(Check(item.step, item.step.new, now))
     return tuple(checks)
 
@@ -228,7 +228,7 @@ def rollback(root: Path, journal_id: str | None = None) -> RollbackResult:
         targets, note = select(store, journals, journal_id, root)
         if not targets:
             return RollbackResult((), (), 0, note)
-        nvml = Nvml() if any(s.kind == NVML for j in targets for s in j.steps) else None
+        nvml = Nvml() if needs_nvml(s for j in targets for s in j.steps) else None
         try:
             restored: list[Check] = []
             already = 0

@@ -21,7 +21,6 @@ def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
     `runtimes` also imports onnxruntime and OpenVINO to list their providers and
     devices (live only; slow, so never on the default `check` path).
     """
-    from hwtune.apply.tunables import probe_tunables
     from hwtune.probe.cpu import probe_cpu
     from hwtune.probe.cpufreq import probe_cpufreq
     from hwtune.probe.gpu import probe_nvidia
@@ -31,6 +30,7 @@ def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
     from hwtune.probe.numa import probe_numa
     from hwtune.probe.os import probe_os
     from hwtune.probe.runtimes import probe_runtime_devices, probe_runtimes
+    from hwtune.probe.values import probe_values
     from hwtune.probe.virt import probe_virt
 
     start_probes(host)  # no-op for what the caller already started
@@ -39,7 +39,7 @@ def probe_facts(host: Host, *, runtimes: bool = False) -> Facts:
                   probe_virt, probe_runtimes):
         probe(host, b)
     probe_nvidia(host, b)
-    probe_tunables(host, b)  # the facts a tunable declaration observes with apply's reader
+    probe_values(host, b)  # the tuned kernel values, read as apply reads them
     probe_health(host, b)
     if runtimes:
         if host.live:

@@ -1,8 +1,7 @@
 """Memory size, and the parsers of the THP and sysctl files.
 
-The THP modes and the sysctls are observed by their tunable declarations
-(apply/tunables/thp.py, sysctl.py) with these parsers, the ones apply plans
-with.
+The THP modes and the sysctls are observed (probe/values.py) with these
+parsers, the ones apply plans with.
 """
 
 from __future__ import annotations
