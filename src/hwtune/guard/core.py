@@ -171,7 +171,7 @@ def execute(ctx: Context, action: Action) -> Action:
     if action.action in ctx.actuator.hold_verbs:
         return _hold(ctx, action)
     if action.action == "resume":
-        return act_.run_hold(ctx.store, ctx.actuator, action)
+        return act_.run_hold(ctx.store, ctx.actuator, action, on_failure=_still_held(ctx))
     if action.action == "reset":
         return _reset(ctx, action)
     if action.action == "reboot":
@@ -210,6 +210,15 @@ def _hold(ctx: Context, action: Action) -> Action:
         act_.journal(db, [back], ctx.store)
     _forget_hold(ctx, done)
     return back
+
+
+def _still_held(ctx: Context) -> Callable[[Any], None]:
+    """A resume the scheduler did not take: the node is still out, so the next judgement asks again
+    (else a refused resume would leave the node drained for good)."""
+    def write(db: Any) -> None:
+        hold = load_memos(ctx.store, ctx.node).get("@hold", Memo())
+        save_memo(db, ctx.node, "@hold", dataclasses.replace(hold, held=True))
+    return write
 
 
 def _forget_hold(ctx: Context, action: Action) -> Action:
