@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from hwtune.errors import ConfigError
+from hwtune.errors import ConfigError, HwtuneError
 from hwtune.facts import Facts
 from hwtune.guard import actions as act_
 from hwtune.guard import breaker
@@ -31,6 +32,7 @@ from hwtune.guard.store import Store
 
 SCHEMA = "hwtune.guard/1"
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
+SLURMD_NODENAME = "SLURMD_NODENAME"
 _MEMO_FIELDS = {f.name for f in dataclasses.fields(Memo)}
 
 
@@ -62,6 +64,13 @@ def node_name(root: Path | None, given: str | None) -> str:
     if root is not None:
         raise ConfigError("a snapshot is judged for a named node: give the name of the node it stands for "
                           "(--node)")
+    # run by slurmd as its HealthCheckProgram: the name Slurm knows this node by (it may differ from the host's)
+    slurm = os.environ.get(SLURMD_NODENAME)
+    if slurm:
+        try:
+            return check_node_name(slurm)
+        except HwtuneError as exc:
+            raise ConfigError(f"{SLURMD_NODENAME}: {exc}") from None
     return check_node_name(socket.gethostname().split(".")[0])
 
 
