@@ -24,7 +24,9 @@ case "$*" in
     if [ -n "$field" ] && ! grep -qx "$field" "$FAKE_SMI/known"; then
       echo "Field \"$field\" is not a valid field to query."; echo; exit 2
     fi
-    [ -f "$FAKE_SMI/lost" ] && { echo "Unable to determine the device handle for GPU0000:3B:00.0: Unknown Error"; exit 15; }
+    if [ -f "$FAKE_SMI/lost" ]; then
+      echo "Unable to determine the device handle for GPU0000:3B:00.0: Unknown Error"; exit 15
+    fi
     if [ -n "$field" ]; then echo "00000000:3B:00.0, $(cat "$FAKE_SMI/value")"; else echo "00000000:3B:00.0"; fi ;;
 esac
 """
