@@ -131,6 +131,21 @@ def test_root_needs_a_node_name():
     assert result.exit_code == 2 and "--node" in result.stderr
 
 
+def test_the_live_node_is_named_as_slurmd_names_it(monkeypatch):
+    from pathlib import Path
+
+    from hwtune.errors import ConfigError
+    from hwtune.guard.core import node_name
+
+    monkeypatch.setenv("SLURMD_NODENAME", "gpu-a07")  # slurmd sets it for its HealthCheckProgram
+    assert node_name(None, None) == "gpu-a07" and node_name(None, "n9") == "n9"
+    with pytest.raises(ConfigError, match="--node"):  # a snapshot never takes the running node's name
+        node_name(Path("/snap"), None)
+    monkeypatch.setenv("SLURMD_NODENAME", "x y;reboot")
+    with pytest.raises(ConfigError, match="SLURMD_NODENAME"):
+        node_name(None, None)
+
+
 def test_bad_rules_file_names_file_and_key(tmp_path):
     from hwtune.guard.rules import RULES
 

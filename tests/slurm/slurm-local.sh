@@ -4,6 +4,7 @@
 # SLURM_CONF=DIR/slurm.conf to be exported; `slurm-local.sh stop DIR` stops what start started,
 # by the pids it recorded. Needs Debian's slurmctld, slurmd, slurm-client and munge, which
 # .ci/run installs with apt; without them it exits 3 and the tests skip, saying so.
+# With HWTUNE_HEALTH_CHECK=PROGRAM in the environment, slurmd runs PROGRAM as its HealthCheckProgram.
 set -euo pipefail
 cmd=$1; d=$2
 if [[ $cmd == stop ]]; then
@@ -49,6 +50,11 @@ SelectType=select/cons_tres
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=all Nodes=$node Default=YES MaxTime=INFINITE State=UP
 CONF
+# HWTUNE_HEALTH_CHECK=PROGRAM: slurmd runs it as its HealthCheckProgram, every few seconds
+if [[ -n ${HWTUNE_HEALTH_CHECK:-} ]]; then
+  printf 'HealthCheckProgram=%s\nHealthCheckInterval=%s\nHealthCheckNodeState=ANY\n' \
+    "$HWTUNE_HEALTH_CHECK" "${HWTUNE_HEALTH_CHECK_INTERVAL:-2}" >> "$d/slurm.conf"
+fi
 export SLURM_CONF=$d/slurm.conf
 /usr/sbin/slurmctld -f "$d/slurm.conf"
 /usr/sbin/slurmd -f "$d/slurm.conf" -N "$node"

@@ -181,8 +181,10 @@ def pending(store: Store, node: str) -> list[Action]:
     return [a for a in history(store, node, 100_000) if a.status == PENDING]
 
 
-def run_hold(store: Store, actuator: Actuator, action: Action, *, check_first: bool = True) -> Action:
-    """A scheduler verb, run once: its effect already in place (a killed run did it) counts as done."""
+def run_hold(store: Store, actuator: Actuator, action: Action, *, check_first: bool = True,
+             on_failure=None) -> Action:
+    """A scheduler verb, run once: its effect already in place (a killed run did it) counts as done.
+    `on_failure(db)` writes what a failure means in the commit that records it."""
     try:
         if check_first and actuator.in_effect(action.action, action.node):
             return finish(store, action, DONE, "already in effect (a run before this one did it)")
@@ -190,7 +192,7 @@ def run_hold(store: Store, actuator: Actuator, action: Action, *, check_first: b
         crash_point("ran")
         return finish(store, action, DONE, result)
     except ActuatorError as exc:
-        return finish(store, action, FAILED, exc.message)
+        return finish(store, action, FAILED, exc.message, on_failure)
 
 
 def undo(store: Store, action_id: str, actuator: Actuator | None = None) -> Action:

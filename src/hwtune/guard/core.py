@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from hwtune.errors import ConfigError
+from hwtune.errors import ConfigError, HwtuneError
 from hwtune.facts import Facts
 from hwtune.guard import actions as act_
 from hwtune.guard import breaker
@@ -31,6 +32,7 @@ from hwtune.guard.store import Store
 
 SCHEMA = "hwtune.guard/1"
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
+SLURMD_NODENAME = "SLURMD_NODENAME"
 _MEMO_FIELDS = {f.name for f in dataclasses.fields(Memo)}
 
 
@@ -62,6 +64,13 @@ def node_name(root: Path | None, given: str | None) -> str:
     if root is not None:
         raise ConfigError("a snapshot is judged for a named node: give the name of the node it stands for "
                           "(--node)")
+    # run by slurmd as its HealthCheckProgram: the name Slurm knows this node by (it may differ from the host's)
+    slurm = os.environ.get(SLURMD_NODENAME)
+    if slurm:
+        try:
+            return check_node_name(slurm)
+        except HwtuneError as exc:
+            raise ConfigError(f"{SLURMD_NODENAME}: {exc}") from None
     return check_node_name(socket.gethostname().split(".")[0])
 
 
@@ -171,7 +180,7 @@ def execute(ctx: Context, action: Action) -> Action:
     if action.action in ctx.actuator.hold_verbs:
         return _hold(ctx, action)
     if action.action == "resume":
-        return act_.run_hold(ctx.store, ctx.actuator, action)
+        return act_.run_hold(ctx.store, ctx.actuator, action, on_failure=_still_held(ctx))
     if action.action == "reset":
         return _reset(ctx, action)
     if action.action == "reboot":
@@ -210,6 +219,15 @@ def _hold(ctx: Context, action: Action) -> Action:
         act_.journal(db, [back], ctx.store)
     _forget_hold(ctx, done)
     return back
+
+
+def _still_held(ctx: Context) -> Callable[[Any], None]:
+    """A resume the scheduler did not take: the node is still out, so the next judgement asks again
+    (else a refused resume would leave the node drained for good)."""
+    def write(db: Any) -> None:
+        hold = load_memos(ctx.store, ctx.node).get("@hold", Memo())
+        save_memo(db, ctx.node, "@hold", dataclasses.replace(hold, held=True))
+    return write
 
 
 def _forget_hold(ctx: Context, action: Action) -> Action:

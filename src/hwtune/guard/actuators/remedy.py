@@ -8,6 +8,7 @@ no further reset. A reboot runs only when the policy allows it, at most
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 from hwtune.guard.actuators import ActuatorError
@@ -26,6 +27,35 @@ class Remedies(Protocol):
     def reboot(self) -> str: ...
 
 
+# What tells that a GPU needs no further recovery, newest first: the driver's recovery action (R570
+# on; "None" when healthy), then the reset flag older drivers have. A driver that knows neither
+# field answers 'Field "..." is not a valid field to query.' (exit 2): the next is asked, and at
+# the end only whether the GPU answers. "[N/A]" or "[Not Supported]": the GPU answered, nothing asked.
+RECOVERY_FIELDS = (("gpu_recovery_action", ("none",)), ("reset_status.reset_required", ("no",)))
+NOT_ASKED = ("[n/a]", "n/a", "[not supported]", "not supported")
+_BUS = re.compile(r"([0-9a-f]{1,8}):([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])")
+
+
+def bus_key(text: str) -> tuple[int, str, str, str] | None:
+    """A PCI address as nvidia-smi ("00000000:3B:00.0") or lspci -D ("0000:3b:00.0") writes it."""
+    m = _BUS.fullmatch(text.strip().lower())
+    return (int(m.group(1), 16), m.group(2), m.group(3), m.group(4)) if m else None
+
+
+def field_of(bus: str, csv_text: str) -> str | None:
+    """The second field of the line for this GPU in `--query-gpu=pci.bus_id,FIELD` output ("" for none)."""
+    want = bus_key(bus)
+    for line in csv_text.splitlines()[:1024]:
+        first, _, rest = line.partition(",")
+        if want is not None and bus_key(first) == want:
+            return rest.strip().lower()
+    return None
+
+
+def _query(bus: str, fields: str):
+    return run_live(("nvidia-smi", f"--query-gpu={fields}", "--format=csv,noheader", "-i", bus), TIMEOUT_S)
+
+
 class NvidiaRemedies:
     """nvidia-smi and systemctl, argv lists with timeouts."""
 
@@ -33,7 +63,7 @@ class NvidiaRemedies:
         result = run_live(("nvidia-smi", "--query-compute-apps=gpu_bus_id", "--format=csv,noheader"), TIMEOUT_S)
         if not result.ok:
             return None
-        return any(bus.split(":", 1)[-1].lower() in line.lower() for line in result.stdout.splitlines())
+        return any(bus_key(line) == bus_key(bus) for line in result.stdout.splitlines()[:4096])
 
     def reset(self, bus: str) -> str:
         result = run_live(("nvidia-smi", "-r", "-i", bus), TIMEOUT_S)
@@ -42,9 +72,15 @@ class NvidiaRemedies:
         return "reset"
 
     def verify(self, bus: str) -> bool:
-        result = run_live(("nvidia-smi", "--query-gpu=pci.bus_id,reset_status.reset_required",
-                           "--format=csv,noheader", "-i", bus), TIMEOUT_S)
-        return result.ok and "yes" not in result.stdout.lower()
+        """The GPU answers, and the driver asks for no further recovery."""
+        for name, fine in RECOVERY_FIELDS:
+            result = _query(bus, f"pci.bus_id,{name}")
+            if "not a valid field" in (result.stdout + result.stderr).lower():
+                continue  # a driver that does not know this field: ask the next
+            value = field_of(bus, result.stdout) if result.ok else None
+            return value is not None and (value in fine or value in NOT_ASKED)
+        result = _query(bus, "pci.bus_id")
+        return result.ok and field_of(bus, result.stdout) is not None
 
     def reboot(self) -> str:
         result = run_live(("systemctl", "reboot"), TIMEOUT_S)
