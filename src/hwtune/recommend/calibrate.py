@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from hwtune.errors import ConfigError, read_json_file
+from hwtune.errors import ConfigError
+from hwtune.files import read_json_file
 from hwtune.recommend.catalog import Catalog, Efficiency, GpuSpec
 from hwtune.recommend.roofline import efficiency_key, resolve_precision
 
