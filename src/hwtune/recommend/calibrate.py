@@ -14,6 +14,7 @@ from pathlib import Path
 from hwtune.errors import ConfigError
 from hwtune.files import read_json_file
 from hwtune.recommend.catalog import Catalog, Efficiency, GpuSpec
+from hwtune.recommend.invalid import InvalidRequest
 from hwtune.recommend.roofline import efficiency_key, resolve_precision
 
 PRECISION_NAMES = {
@@ -55,7 +56,7 @@ def read_bench(path: Path) -> list[BenchPoint]:
     try:
         data = read_json_file(path)
     except ConfigError as exc:
-        raise ConfigError(f"--from-bench: {exc.message}") from None
+        raise InvalidRequest("bench_path", "{why}", why=exc.message) from None
     return parse_bench(data, str(path))
 
 
@@ -67,11 +68,11 @@ def parse_bench(data: object, name: str) -> list[BenchPoint]:
     elif isinstance(data, dict):
         items = [data]
     else:
-        raise ConfigError(f"--from-bench: {name}: expected a result object or a list of them")
+        raise InvalidRequest("bench_path", "{name}: expected a result object or a list of them", name=name)
     points = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise ConfigError(f"--from-bench: {name}: result {i} is not an object")
+            raise InvalidRequest("bench_path", "{name}: result {i} is not an object", name=name, i=i)
         points.append(BenchPoint(
             index=i, device=_device_name(item), model=str(item.get("model", "")),
             precision=str(item.get("precision_executed") or item.get("precision_requested") or ""),
@@ -98,7 +99,8 @@ def _number(item: dict, key: str, name: str, i: int) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"--from-bench: {name}: result {i}, {key}: not a positive number: {value!r}")
+        raise InvalidRequest("bench_path", "{name}: result {i}, {key}: not a positive number: {value!r}",
+                             name=name, i=i, key=key, value=value)
     return float(value)
 
 
