@@ -11,15 +11,19 @@ help formatter hwtune uses (rich help is off: `cli_root.new_app`).
 from __future__ import annotations
 
 import inspect
+import operator
 from dataclasses import MISSING, fields
-from typing import Annotated, Any, Callable, TypeVar, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, Callable, TypeVar, get_args, get_origin, get_type_hints
 
 from typer.core import TyperCommand
 from typer.models import OptionInfo
 
 from hwtune.cli_common import run_command
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 def _typer_hint(hint: Any) -> Any:
@@ -28,7 +32,8 @@ def _typer_hint(hint: Any) -> Any:
         return hint
     inner, *meta = get_args(hint)
     if get_origin(inner) is tuple:
-        return Annotated[(list[get_args(inner)[0]], *meta)]
+        repeated = list.__class_getitem__(get_args(inner)[0])  # list[str], built at run time
+        return operator.getitem(Annotated, (repeated, *meta))
     return hint
 
 
@@ -36,7 +41,7 @@ def command_of(options: type[T], run: Callable[[T], int | None]) -> Callable[...
     """A typer command function taking the fields of `options`, calling `run(options(...))`."""
     hints = get_type_hints(options, include_extras=True)
     params = []
-    for f in fields(options):  # type: ignore[arg-type]  # `options` is a dataclass: checked by fields() itself
+    for f in fields(options):
         default = f.default if f.default is not MISSING else inspect.Parameter.empty
         params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
                                         annotation=_typer_hint(hints[f.name])))
@@ -45,7 +50,7 @@ def command_of(options: type[T], run: Callable[[T], int | None]) -> Callable[...
         given = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
         run_command(lambda: run(options(**given)))
 
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]  # read by typer through inspect.signature
+    setattr(command, "__signature__", inspect.Signature(params))  # what typer reads, through inspect.signature
     command.__annotations__ = {p.name: p.annotation for p in params}
     command.__doc__ = options.__doc__
     return command
@@ -57,7 +62,7 @@ def option_names(options: type) -> dict[str, str]:
     for name, hint in get_type_hints(options, include_extras=True).items():
         info = next((m for m in get_args(hint)[1:] if isinstance(m, OptionInfo)), None)
         # In Annotated, typer takes Option's first argument as the first option name.
-        decls = [d for d in (info.default, *info.param_decls) if isinstance(d, str)] if info else []
+        decls = [d for d in (info.default, *(info.param_decls or ())) if isinstance(d, str)] if info else []
         if decls:
             names[name] = next((d for d in decls if d.startswith("--")), decls[0])
     return names

@@ -5,13 +5,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from hwtune.cli_common import MAX_NUMBER, choice, number, out, print_json, require_extra
 from hwtune.cli_options import PanelledCommand, command_of, option_names
 from hwtune.errors import EXIT_OK, ConfigError
+
+if TYPE_CHECKING:  # the engine is imported when the command runs: `hwtune --help` stays fast
+    from hwtune.recommend.engine import Request
 
 HELP = """Estimate inference throughput per GPU and per dollar, and recommend setups.
 

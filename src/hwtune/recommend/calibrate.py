@@ -175,27 +175,28 @@ def _achieved_flops(p: BenchPoint, catalog: Catalog) -> float | None:
     if not p.throughput_fps:
         return None
     flops = p.flops_per_inference
-    if flops is None and catalog.workload(p.model):
-        flops = catalog.workload(p.model).flops_per_inference
+    if flops is None and (wl := catalog.workload(p.model)) is not None:
+        flops = wl.flops_per_inference
     return p.throughput_fps * flops if flops else None
 
 
 def measured_efficiencies(cals: list[Calibration], base: dict[tuple[str, str], Efficiency],
                           source: str) -> dict[tuple[str, str], Efficiency]:
     """The best accepted measurement per (family, precision), as efficiency rows."""
-    best: dict[tuple[str, str], Calibration] = {}
+    best: dict[tuple[str, str], tuple[float, Calibration]] = {}
     for c in cals:
-        if not c.accepted:
+        # an accepted calibration has all three (calibrate_point)
+        if not c.accepted or c.family is None or c.precision is None or c.efficiency is None:
             continue
         key = (c.family, efficiency_key(c.precision))
-        if key not in best or c.efficiency > best[key].efficiency:
-            best[key] = c
+        if key not in best or c.efficiency > best[key][0]:
+            best[key] = (c.efficiency, c)
     out = {}
-    for key, c in sorted(best.items()):
+    for key, (efficiency, c) in sorted(best.items()):
         memory = base[key].memory if key in base else 0.75
         out[key] = replace(
-            base.get(key) or Efficiency(key[0], key[1], c.efficiency, memory, "measured", ""),
-            compute=c.efficiency, basis="measured",
+            base.get(key) or Efficiency(key[0], key[1], efficiency, memory, "measured", ""),
+            compute=efficiency, basis="measured",
             source=f"{source} result {c.point.index}: {c.point.device}, {c.point.model}, "
                    f"{c.achieved_tops:.2f} TFLOP/s of {c.peak_tops:g}",
         )

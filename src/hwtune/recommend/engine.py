@@ -74,8 +74,7 @@ class Comparison:
 @dataclass(frozen=True)
 class Recommendation:
     request: Request
-    workload: Workload | None  # None for an LLM workload
-    llm: Llm | None
+    subject: Workload | Llm  # what was estimated: a built-in or counted workload, or an LLM
     estimates: tuple[Estimate, ...]  # every GPU, best throughput per dollar first
     calibrations: tuple[Calibration, ...]
     efficiencies: tuple[Efficiency, ...]  # the rows in force, measured ones included
@@ -90,12 +89,21 @@ class Recommendation:
     left_out: tuple[tuple[str, str], ...] = ()  # (GPU, why) for every GPU no plan lists
 
     @property
+    def workload(self) -> Workload | None:
+        """None for an LLM."""
+        return self.subject if isinstance(self.subject, Workload) else None
+
+    @property
+    def llm(self) -> Llm | None:
+        return self.subject if isinstance(self.subject, Llm) else None
+
+    @property
     def unit(self) -> str:
         return "tokens/s" if self.llm else "samples/s"
 
     @property
     def workload_name(self) -> str:
-        return self.llm.name if self.llm else self.workload.name
+        return self.subject.name
 
 
 def resolve_workload(req: Request, catalog: Catalog) -> Workload | Llm:
@@ -251,8 +259,8 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     overrides = dict(req.price_overrides)
     gpus = [g for g in catalog.gpus
             if (not vendors or g.vendor in vendors) and (not classes or g.gpu_class in classes)]
-    if llm:
-        ests = (estimate_llm_gpu(g, llm, req.precision, effs, req.price_basis, overrides,
+    if isinstance(workload, Llm):
+        ests = (estimate_llm_gpu(g, workload, req.precision, effs, req.price_basis, overrides,
                                  req.tpot_ms, req.ttft_ms, largest_replica(g, req.hosts))
                 for g in gpus)
     else:
@@ -299,7 +307,7 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     cloud = tuple(cloud_vs_buy(s, catalog.cloud, by_name, req.usage, req.target_fps)
                   for s in cloud_for)
     return Recommendation(
-        request=req, workload=None if llm else workload, llm=llm, estimates=tuple(estimates),
+        request=req, subject=workload, estimates=tuple(estimates),
         calibrations=tuple(cals), efficiencies=tuple(effs[k] for k in sorted(effs)),
         budget_setups=tuple(budget_setups), value_setups=tuple(by_value(budget_setups)),
         target_setups=tuple(target_setups), comparison=comparison, cloud=cloud,

@@ -32,7 +32,7 @@ def batch_one_shapes(dims: dict[str, list[int | str | None]],
         if name in shapes or all(isinstance(d, int) for d in ds):
             continue
         if ds and not isinstance(ds[0], int) and all(isinstance(d, int) for d in ds[1:]):
-            shapes[name] = (1,) + tuple(ds[1:])  # type: ignore[arg-type]
+            shapes[name] = (1,) + tuple(d for d in ds[1:] if isinstance(d, int))  # all are, as tested
     return shapes
 
 
