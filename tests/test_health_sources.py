@@ -317,3 +317,13 @@ def test_a_truncated_h100_capture_still_parses():
     cut = parse_nvidia_smi_text(text[: len(text) // 3])  # a capture cut mid-GPU, as pasted in bug reports
     assert cut.attached_gpus == 8 and 2 <= len(cut.gpus) < 8
     assert cut.gpus[0].health.throttle_reasons == ("hw_slowdown", "hw_power_brake_slowdown")
+
+
+def test_the_field_table_declares_every_gpuhealth_field_once():
+    from dataclasses import fields
+
+    from hwtune.probe.healthfields import FIELDS
+
+    names = [f.name for f in FIELDS]
+    assert len(names) == len(set(names))
+    assert set(names) == {f.name for f in fields(GpuHealth)}
