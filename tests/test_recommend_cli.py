@@ -264,3 +264,14 @@ def test_every_request_field_has_an_option_to_name_it():
 
     nested = {"hosts", "usage"}  # built from options of their own, none of which the engine names
     assert {f.name for f in fields(Request)} - nested <= set(OPTION_NAMES)
+
+
+def test_no_error_raised_in_the_recommend_package_names_an_option():
+    import re
+    from pathlib import Path
+
+    import hwtune.recommend
+
+    raises = re.compile(r"raise \w+\((?:[^()]|\([^()]*\))*?\"[^\"]*--[a-z]", re.S)
+    for path in Path(hwtune.recommend.__path__[0]).glob("*.py"):
+        assert not raises.search(path.read_text()), path.name
