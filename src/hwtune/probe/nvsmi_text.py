@@ -9,8 +9,8 @@ Active" holds "HW Thermal Slowdown"). Keys are flattened to paths
 """
 
 import re
+from dataclasses import dataclass
 from functools import cache
-from typing import NamedTuple
 
 from hwtune.errors import ParseError
 from hwtune.facts import Gpu
@@ -113,7 +113,8 @@ def _state(value: str | None) -> str | None:
 
 # -- the default nvidia-smi table -------------------------------------------------
 
-class TableReading(NamedTuple):
+@dataclass(frozen=True)
+class TableReading:
     """A GPU the table could not read fully: its row's ERR! fields, or nvidia-smi's error line."""
 
     index: int | None
