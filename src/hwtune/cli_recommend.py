@@ -48,8 +48,8 @@ they were chosen); --from-bench replaces them with a measured one.
 RUN, BUY, PRICES, OUTPUT = "What to run", "What to buy with", "Prices", "Output"
 
 
-def _opt(name: str, panel: str, help: str, *more: str) -> typer.models.OptionInfo:  # noqa: A002 - typer's name
-    return typer.Option(name, *more, help=help, rich_help_panel=panel)
+def _opt(name: str, panel: str, text: str, *more: str) -> typer.models.OptionInfo:
+    return typer.Option(name, *more, help=text, rich_help_panel=panel)
 
 
 @dataclass(frozen=True)
