@@ -19,8 +19,8 @@ MIB = 1024 * KIB
 FILE_CAP = 4 * MIB  # hwtune.host.MAX_READ_BYTES: sysfs, procfs and a tree's files
 OUTPUT_CAP = 16 * MIB  # hwtune.run.MAX_OUTPUT_BYTES: a recorded or live command output
 SUMMARY_CAP = 1_000_000  # the LoadGen summary, cut in bench/loadgen.py
-TOML_CAP = 256 * KIB  # hwtune.errors.MAX_TOML_BYTES: a profile the user names
-JSON_CAP = 8 * MIB  # hwtune.errors.MAX_JSON_BYTES: a check, facts, bench or recommend file the user names
+TOML_CAP = 256 * KIB  # hwtune.files.MAX_TOML_BYTES: a profile the user names
+JSON_CAP = 8 * MIB  # hwtune.files.MAX_JSON_BYTES: a check, facts, bench or recommend file the user names
 
 
 NVSMI_Q_HEAD = "==============NVSMI LOG==============\n\nAttached GPUs : 1\nGPU 00000000:3B:00.0\n"

@@ -333,3 +333,13 @@ def test_a_recorded_log_is_judged_on_the_newest_window_a_live_read_keeps(tmp_pat
     events, _ = match_events(log.lines)
     assert log.source == "dmesg" and [e["code"] for e in events if e["kind"] == "xid"] == ["48"]
     assert all(not ln.continued for ln in log.lines)  # the window starts at a line's start
+
+
+def test_the_field_table_declares_every_gpuhealth_field_once():
+    from dataclasses import fields
+
+    from hwtune.probe.healthfields import FIELDS
+
+    names = [f.name for f in FIELDS]
+    assert len(names) == len(set(names))
+    assert set(names) == {f.name for f in fields(GpuHealth)}

@@ -225,3 +225,53 @@ def test_bad_values_name_the_option_and_the_known_values(args, message):
     r = run(*args)
     assert r.exit_code == 2, r.output
     assert message in r.output and "Traceback" not in r.output
+
+
+def test_help_groups_the_options_in_panels():
+    from hwtune.cli import app as hwtune_app  # the whole CLI, with its plain help formatter
+
+    text = CliRunner().invoke(hwtune_app, ["recommend", "--help"], env={"COLUMNS": "100"}).output
+    panels = ["What to run:", "What to buy with:", "Prices:", "Output:"]
+    at = [text.index(p) for p in panels]
+    assert at == sorted(at)
+    # each option under its own panel: --workload before "What to buy with", --budget after it, ...
+    for option, panel in (("--workload", 0), ("--budget", 1), ("--gpu-price", 2), ("--json", 3)):
+        where = text.index("  " + option)
+        assert at[panel] < where and (panel == 3 or where < at[panel + 1]), option
+
+
+@pytest.mark.parametrize("request_args,field", [
+    ({"workload": "gpt9"}, "workload"),
+    ({"vendors": ("Qualcomm",)}, "vendors"),
+    ({"workload": "llama2-70b", "latency_slo_ms": 50.0}, "latency_slo_ms"),
+    ({"bench_gpu": "Nope"}, "bench_gpu"),
+    ({"budget_usd": -5.0}, "budget_usd"),
+])
+def test_domain_errors_name_the_request_field_not_an_option(request_args, field):
+    from hwtune.recommend.engine import Request, recommend
+    from hwtune.recommend.invalid import InvalidRequest
+
+    with pytest.raises(InvalidRequest) as info:
+        recommend(Request(**request_args))
+    assert info.value.field == field and "--" not in info.value.message
+
+
+def test_every_request_field_has_an_option_to_name_it():
+    from dataclasses import fields
+
+    from hwtune.cli_recommend import OPTION_NAMES
+    from hwtune.recommend.engine import Request
+
+    nested = {"hosts", "usage"}  # built from options of their own, none of which the engine names
+    assert {f.name for f in fields(Request)} - nested <= set(OPTION_NAMES)
+
+
+def test_no_error_raised_in_the_recommend_package_names_an_option():
+    import re
+    from pathlib import Path
+
+    import hwtune.recommend
+
+    raises = re.compile(r"raise \w+\((?:[^()]|\([^()]*\))*?\"[^\"]*--[a-z]", re.S)
+    for path in Path(hwtune.recommend.__path__[0]).glob("*.py"):
+        assert not raises.search(path.read_text()), path.name

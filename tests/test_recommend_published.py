@@ -75,3 +75,14 @@ def test_a100_variants_differ_at_fp16_too():
 
     est = {e.gpu.name: e.throughput_per_s for e in recommend(Request(precision="fp16")).estimates}
     assert est["A100 PCIe 40GB"] < est["A100 PCIe 80GB"] < est["A100 SXM4 80GB"]
+
+
+def test_the_recorded_comparison_in_the_docs_ran_on_todays_data():
+    # docs/recommend.md records a run of benchmarks/recommend_vs_published.py; a row added to
+    # published.csv without running it again makes that record stale, and this fails.
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "recommend.md").read_text()
+    results, pairs = map(int, re.search(r"(\d+) published results, (\d+) \(workload, GPU\) pairs", doc).groups())
+    assert (results, pairs) == (len(ROWS), len(latest_per_gpu(ROWS)))

@@ -172,7 +172,7 @@ def host_at(root: Optional[Path]):
 
 def load_facts(root: Optional[Path], facts_file: Optional[Path], runtimes: bool = False, host=None):
     """Facts from a saved `hwtune facts --json` file, else probed on the host (or snapshot) given."""
-    from hwtune.errors import read_json_file
+    from hwtune.files import read_json_file
     from hwtune.facts import Facts
 
     if facts_file is not None:

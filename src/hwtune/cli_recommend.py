@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from hwtune.cli_common import MAX_NUMBER, choice, number, out, print_json, require_extra, run_command
+from hwtune.cli_common import MAX_NUMBER, choice, number, out, print_json, require_extra
+from hwtune.cli_options import PanelledCommand, command_of, option_names
 from hwtune.errors import EXIT_OK, ConfigError
+
+if TYPE_CHECKING:  # the engine is imported when the command runs: `hwtune --help` stays fast
+    from hwtune.recommend.engine import Request
 
 HELP = """Estimate inference throughput per GPU and per dollar, and recommend setups.
 
@@ -40,7 +45,60 @@ they were chosen); --from-bench replaces them with a measured one.
 """
 
 
-def parse_gpu_prices(values: list[str]) -> tuple[tuple[str, float], ...]:
+RUN, BUY, PRICES, OUTPUT = "What to run", "What to buy with", "Prices", "Output"
+
+
+def _opt(name: str, panel: str, text: str, *more: str) -> typer.models.OptionInfo:
+    return typer.Option(name, *more, help=text, rich_help_panel=panel)
+
+
+@dataclass(frozen=True)
+class RecommendOptions:
+    """The options of `hwtune recommend`, as the user gave them; fields named as in `Request`."""
+
+    workload: Annotated[str, _opt("--workload", RUN, "Built-in workload: resnet50, ssd-mobilenet, ssd-vgg300, bert-base, bert-large (MLPerf SQuAD, unpadded), plate-classifier; LLMs: llama2-70b, llama3.1-8b, gptj-6b, mixtral-8x7b.")] = "resnet50"
+    model_path: Annotated[Optional[Path], _opt("--model", RUN, "ONNX model to count FLOPs and bytes from, instead of --workload.")] = None
+    model_shapes: Annotated[tuple[str, ...], _opt("--shape", RUN, "Shape of a dynamic --model input, NAME=1x128 (repeatable); a dynamic batch dim is taken as 1.")] = ()
+    precision: Annotated[str, _opt("--precision", RUN, "fp32, fp16, bf16, int8, fp8 (Hopper, Ada, MI300, Blackwell, Gaudi) or fp4 (Blackwell, MI355X); a GPU without it falls back, and says so.")] = "fp16"
+    accumulate: Annotated[str, _opt("--accumulate", RUN, "FP16 accumulation: fp32 (framework default) or fp16 (GeForce runs it at twice the rate).")] = "fp32"
+    batch: Annotated[int, _opt("--batch", RUN, "Largest batch; lowered to fit memory and the latency SLO.")] = 32
+    latency_slo_ms: Annotated[Optional[float], _opt("--latency-ms", RUN, "Latency SLO per batch, in ms (limits the batch).")] = None
+    seq_len: Annotated[Optional[float], _opt("--seq-len", RUN, "Tokens per sample for an encoder (bert-base, bert-large), instead of the workload's own count.")] = None
+    ttft_ms: Annotated[Optional[float], _opt("--ttft", RUN, "LLM: time-to-first-token limit in ms (prefill of one prompt).")] = None
+    tpot_ms: Annotated[Optional[float], _opt("--tpot", RUN, "LLM: time-per-output-token limit in ms (limits the sequences decoded together).")] = None
+    input_tokens: Annotated[Optional[float], _opt("--input-tokens", RUN, "LLM: mean prompt tokens per request (default: the workload's dataset).")] = None
+    output_tokens: Annotated[Optional[float], _opt("--output-tokens", RUN, "LLM: mean generated tokens per request (default: the workload's dataset).")] = None
+    bench_path: Annotated[Optional[Path], _opt("--from-bench", RUN, "hwtune bench JSON: calibrate the efficiency with a measured GPU result.")] = None
+    bench_gpu: Annotated[Optional[str], _opt("--bench-gpu", RUN, "Catalog GPU the --from-bench results ran on, when their device names no model (onnxruntime CUDA).")] = None
+
+    budget_usd: Annotated[Optional[float], _opt("--budget", BUY, "Budget in USD for GPUs and hosts.")] = None
+    target_fps: Annotated[Optional[float], _opt("--target-fps", BUY, "Throughput to reach (inferences/s; generated tokens/s for an LLM): the cheapest setup of server GPUs (or of the --class given) that does.")] = None
+    classes: Annotated[tuple[str, ...], _opt("--class", BUY, "Only GPUs of this class (repeatable): server, workstation, desktop. Fleet plans (--target-fps) use server GPUs unless this is given.")] = ()
+    vendors: Annotated[tuple[str, ...], _opt("--vendor", BUY, "Only GPUs of this vendor (repeatable): AMD, Intel, NVIDIA.")] = ()
+    desktop_host_usd: Annotated[float, _opt("--desktop-host-usd", BUY, "Desktop host without GPUs (desktop and workstation cards).")] = 1500.0
+    desktop_max_cards: Annotated[int, _opt("--desktop-max-cards", BUY, "Cards per desktop host (cards wider than 2 slots: 1).")] = 2
+    server_host_usd: Annotated[float, _opt("--server-host-usd", BUY, "PCIe GPU server without GPUs (server PCIe cards).")] = 3500.0
+    server_max_cards: Annotated[int, _opt("--server-max-cards", BUY, "Cards per PCIe server.")] = 4
+    baseboard_usd: Annotated[float, _opt("--baseboard-usd", BUY, "SXM/OAM baseboard server without GPUs.")] = 60000.0
+    baseboard_max_cards: Annotated[int, _opt("--baseboard-max-cards", BUY, "Modules per baseboard server.")] = 8
+
+    price_basis: Annotated[str, _opt("--price-basis", PRICES, "street (what a buyer pays now, December 2026: listings, analyst estimates, system or cloud-derived prices) or list (launch list prices); the others stand in when one is missing.")] = "street"
+    price_overrides: Annotated[tuple[str, ...], _opt("--gpu-price", PRICES, "Your own quote, NAME=USD (repeatable), e.g. 'L4=2100'.")] = ()
+    hours_per_day: Annotated[float, _opt("--hours-per-day", PRICES, "Hours a day at full load (cloud billing and power); 12 = a serving fleet at 50% utilization (docs/recommend.md).")] = 12.0
+    years: Annotated[float, _opt("--years", PRICES, "Years of ownership to compare with renting.")] = 3.0
+    kwh_price: Annotated[float, _opt("--kwh-price", PRICES, "Electricity price, USD per kWh.")] = 0.15
+
+    show_all: Annotated[bool, _opt("--all", OUTPUT, "List every GPU of the catalog.")] = False
+    top: Annotated[int, _opt("--top", OUTPUT, "Rows per table without --all.")] = 10
+    as_json: Annotated[bool, _opt("--json", OUTPUT, "Print every estimate and input as JSON.")] = False
+    wide: Annotated[bool, _opt("--wide", OUTPUT, "Every column, even where the terminal is too narrow (rows are then stacked); by default class, hosts, power and efficiency leave first.", "-v")] = False
+
+
+# How this command spells each field a domain error names; "catalog_listing" is where the GPU names are.
+OPTION_NAMES = {**option_names(RecommendOptions), "catalog_listing": "--all"}
+
+
+def parse_gpu_prices(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
     out = []
     for v in values:
         name, sep, usd = v.rpartition("=")
@@ -54,90 +112,72 @@ def parse_gpu_prices(values: list[str]) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
-def recommend_command(
-    budget: Optional[float] = typer.Option(None, "--budget", help="Budget in USD for GPUs and hosts."),
-    target_fps: Optional[float] = typer.Option(None, "--target-fps", help="Throughput to reach (inferences/s; generated tokens/s for an LLM): the cheapest setup of server GPUs (or of the --class given) that does."),
-    latency_ms: Optional[float] = typer.Option(None, "--latency-ms", help="Latency SLO per batch, in ms (limits the batch)."),
-    workload: str = typer.Option("resnet50", "--workload", help="Built-in workload: resnet50, ssd-mobilenet, ssd-vgg300, bert-base, bert-large (MLPerf SQuAD, unpadded), plate-classifier; LLMs: llama2-70b, llama3.1-8b, gptj-6b, mixtral-8x7b."),
-    seq_len: Optional[float] = typer.Option(None, "--seq-len", help="Tokens per sample for an encoder (bert-base, bert-large), instead of the workload's own count."),
-    ttft: Optional[float] = typer.Option(None, "--ttft", help="LLM: time-to-first-token limit in ms (prefill of one prompt)."),
-    tpot: Optional[float] = typer.Option(None, "--tpot", help="LLM: time-per-output-token limit in ms (limits the sequences decoded together)."),
-    input_tokens: Optional[float] = typer.Option(None, "--input-tokens", help="LLM: mean prompt tokens per request (default: the workload's dataset)."),
-    output_tokens: Optional[float] = typer.Option(None, "--output-tokens", help="LLM: mean generated tokens per request (default: the workload's dataset)."),
-    gpu_class: list[str] = typer.Option([], "--class", help="Only GPUs of this class (repeatable): server, workstation, desktop. Fleet plans (--target-fps) use server GPUs unless this is given."),
-    model: Optional[Path] = typer.Option(None, "--model", help="ONNX model to count FLOPs and bytes from, instead of --workload."),
-    shape: list[str] = typer.Option([], "--shape", help="Shape of a dynamic --model input, NAME=1x128 (repeatable); a dynamic batch dim is taken as 1."),
-    precision: str = typer.Option("fp16", "--precision", help="fp32, fp16, bf16, int8, fp8 (Hopper, Ada, MI300, Blackwell, Gaudi) or fp4 (Blackwell, MI355X); a GPU without it falls back, and says so."),
-    accumulate: str = typer.Option("fp32", "--accumulate", help="FP16 accumulation: fp32 (framework default) or fp16 (GeForce runs it at twice the rate)."),
-    batch: int = typer.Option(32, "--batch", help="Largest batch; lowered to fit memory and the latency SLO."),
-    from_bench: Optional[Path] = typer.Option(None, "--from-bench", help="hwtune bench JSON: calibrate the efficiency with a measured GPU result."),
-    bench_gpu: Optional[str] = typer.Option(None, "--bench-gpu", help="Catalog GPU the --from-bench results ran on, when their device names no model (onnxruntime CUDA)."),
-    show_all: bool = typer.Option(False, "--all", help="List every GPU of the catalog."),
-    top: int = typer.Option(10, "--top", help="Rows per table without --all."),
-    as_json: bool = typer.Option(False, "--json", help="Print every estimate and input as JSON."),
-    wide: bool = typer.Option(False, "--wide", "-v", help="Every column, even where the terminal is too narrow "
-                              "(rows are then stacked); by default class, hosts, power and efficiency leave first."),
-    price_basis: str = typer.Option("street", "--price-basis", help="street (what a buyer pays now, December 2026: listings, analyst estimates, system or cloud-derived prices) or list (launch list prices); the others stand in when one is missing."),
-    gpu_price: list[str] = typer.Option([], "--gpu-price", help="Your own quote, NAME=USD (repeatable), e.g. 'L4=2100'."),
-    vendor: list[str] = typer.Option([], "--vendor", help="Only GPUs of this vendor (repeatable): AMD, Intel, NVIDIA."),
-    hours_per_day: float = typer.Option(12.0, "--hours-per-day", help="Hours a day at full load (cloud billing and power); 12 = a serving fleet at 50% utilization (docs/recommend.md)."),
-    years: float = typer.Option(3.0, "--years", help="Years of ownership to compare with renting."),
-    kwh_price: float = typer.Option(0.15, "--kwh-price", help="Electricity price, USD per kWh."),
-    desktop_host_usd: float = typer.Option(1500.0, "--desktop-host-usd", help="Desktop host without GPUs (desktop and workstation cards)."),
-    desktop_max_cards: int = typer.Option(2, "--desktop-max-cards", help="Cards per desktop host (cards wider than 2 slots: 1)."),
-    server_host_usd: float = typer.Option(3500.0, "--server-host-usd", help="PCIe GPU server without GPUs (server PCIe cards)."),
-    server_max_cards: int = typer.Option(4, "--server-max-cards", help="Cards per PCIe server."),
-    baseboard_usd: float = typer.Option(60000.0, "--baseboard-usd", help="SXM/OAM baseboard server without GPUs."),
-    baseboard_max_cards: int = typer.Option(8, "--baseboard-max-cards", help="Modules per baseboard server."),
-) -> None:
-    def go() -> int:
-        from hwtune.recommend.catalog import PRECISIONS
-        from hwtune.recommend.costs import UsageOptions
-        from hwtune.recommend.engine import Request, recommend
+def check_options(o: RecommendOptions) -> None:
+    """The options' own types and ranges (NaN and infinity are no amount); the engine checks
+    what depends on the catalogue and on each other."""
+    from hwtune.recommend.catalog import PRECISIONS
+
+    if o.model_path is not None:
+        require_extra("--model", ("onnx",))
+        if not o.model_path.is_file():
+            raise ConfigError(f"--model {o.model_path}: no such file")
+    choice("--precision", o.precision, PRECISIONS)
+    choice("--accumulate", o.accumulate, ("fp32", "fp16"))
+    choice("--price-basis", o.price_basis, ("street", "list"))
+    name = OPTION_NAMES
+    for field in ("budget_usd", "target_fps", "latency_slo_ms", "seq_len", "ttft_ms", "tpot_ms",
+                  "input_tokens", "output_tokens"):
+        number(name[field], getattr(o, field))
+    for field in ("desktop_host_usd", "server_host_usd", "baseboard_usd"):
+        number(name[field], getattr(o, field), low=0)
+    for field in ("hours_per_day", "years", "kwh_price", "desktop_max_cards", "server_max_cards",
+                  "baseboard_max_cards", "top"):
+        number(name[field], getattr(o, field), low=0, low_open=True,
+               high=24 if field == "hours_per_day" else MAX_NUMBER)
+
+
+def to_request(o: RecommendOptions) -> Request:
+    from hwtune.recommend.costs import UsageOptions
+    from hwtune.recommend.engine import Request
+    from hwtune.recommend.setups import HostCosts
+
+    return Request(
+        workload=o.workload, model_path=o.model_path, model_shapes=o.model_shapes, precision=o.precision,
+        accumulate=o.accumulate, batch=o.batch, budget_usd=o.budget_usd, target_fps=o.target_fps,
+        latency_slo_ms=o.latency_slo_ms, bench_path=o.bench_path, bench_gpu=o.bench_gpu,
+        price_basis=o.price_basis, price_overrides=parse_gpu_prices(o.price_overrides),
+        vendors=o.vendors, classes=o.classes, seq_len=o.seq_len, ttft_ms=o.ttft_ms, tpot_ms=o.tpot_ms,
+        input_tokens=o.input_tokens, output_tokens=o.output_tokens,
+        hosts=HostCosts(desktop_usd=o.desktop_host_usd, desktop_max_cards=o.desktop_max_cards,
+                        pcie_server_usd=o.server_host_usd, pcie_server_max_cards=o.server_max_cards,
+                        baseboard_usd=o.baseboard_usd, baseboard_max_cards=o.baseboard_max_cards),
+        usage=UsageOptions(hours_per_day=o.hours_per_day, years=o.years, kwh_price_usd=o.kwh_price),
+    )
+
+
+def run_recommend(o: RecommendOptions) -> int:
+    """Check the options, ask the engine, print its answer; a domain error is told with our option names."""
+    from hwtune.recommend.engine import recommend
+    from hwtune.recommend.invalid import InvalidRequest
+
+    check_options(o)
+    try:
+        rec = recommend(to_request(o))
+    except InvalidRequest as exc:
+        raise ConfigError(exc.message_with(OPTION_NAMES)) from None
+    if o.as_json:
         from hwtune.recommend.jsonout import to_json
+
+        print_json(to_json(rec, o.show_all, o.top))
+    else:
         from hwtune.recommend.render import render
-        from hwtune.recommend.setups import HostCosts
 
-        if model is not None:
-            require_extra("--model", ("onnx",))
-            if not model.is_file():
-                raise ConfigError(f"--model {model}: no such file")
-        choice("--precision", precision, PRECISIONS)
-        choice("--accumulate", accumulate, ("fp32", "fp16"))
-        choice("--price-basis", price_basis, ("street", "list"))
-        for label, value in (("--budget", budget), ("--target-fps", target_fps), ("--latency-ms", latency_ms),
-                             ("--seq-len", seq_len), ("--ttft", ttft), ("--tpot", tpot),
-                             ("--input-tokens", input_tokens), ("--output-tokens", output_tokens)):
-            number(label, value)  # NaN and infinity are no amount; the ranges are the engine's
-        for label, value in (("--desktop-host-usd", desktop_host_usd), ("--server-host-usd", server_host_usd),
-                             ("--baseboard-usd", baseboard_usd)):
-            number(label, value, low=0)
-        for label, value in (("--hours-per-day", hours_per_day), ("--years", years),
-                             ("--kwh-price", kwh_price), ("--desktop-max-cards", desktop_max_cards),
-                             ("--server-max-cards", server_max_cards),
-                             ("--baseboard-max-cards", baseboard_max_cards), ("--top", top)):
-            number(label, value, low=0, low_open=True, high=24 if label == "--hours-per-day" else MAX_NUMBER)
-        req = Request(
-            workload=workload, model_path=model, model_shapes=tuple(shape), precision=precision,
-            accumulate=accumulate, batch=batch, budget_usd=budget, target_fps=target_fps, latency_slo_ms=latency_ms,
-            bench_path=from_bench, bench_gpu=bench_gpu, price_basis=price_basis,
-            price_overrides=parse_gpu_prices(gpu_price), vendors=tuple(vendor), classes=tuple(gpu_class),
-            seq_len=seq_len, ttft_ms=ttft, tpot_ms=tpot, input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            hosts=HostCosts(desktop_usd=desktop_host_usd, desktop_max_cards=desktop_max_cards,
-                            pcie_server_usd=server_host_usd, pcie_server_max_cards=server_max_cards,
-                            baseboard_usd=baseboard_usd, baseboard_max_cards=baseboard_max_cards),
-            usage=UsageOptions(hours_per_day=hours_per_day, years=years, kwh_price_usd=kwh_price),
-        )
-        rec = recommend(req)
-        if as_json:
-            print_json(to_json(rec, show_all, top))
-        else:
-            render(rec, out, show_all, top, wide)
-        return EXIT_OK
+        render(rec, out, o.show_all, o.top, o.wide)
+    return EXIT_OK
 
-    run_command(go)
+
+recommend_command = command_of(RecommendOptions, run_recommend)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("recommend", help=HELP)(recommend_command)
+    app.command("recommend", help=HELP, cls=PanelledCommand)(recommend_command)

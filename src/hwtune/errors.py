@@ -65,14 +65,6 @@ class NeedsRoot(HwtuneError):
     exit_code = EXIT_NEEDS_ROOT
 
 
-# Caps for a TOML or JSON file a user names (docs/security.md, "Read caps"): each parses within
-# 1 s of CPU on a 2-vCPU VM whatever it holds (benchmarks/hostile_inputs.py): tomllib is pure
-# Python, ~0.6 s a MiB of arrays of inline tables; json's C parser ~0.2 s for 8 MiB of small
-# objects, and as much again for the lone-surrogate test when the text has a surrogate escape.
-MAX_TOML_BYTES = 256 * 1024
-MAX_JSON_BYTES = 8 * 1024 * 1024
-
-
 def parse_toml(text: str, what: object) -> dict:
     """TOML text, or a ConfigError naming `what`: malformed, nested too deeply, an integer too long."""
     import tomllib
@@ -121,27 +113,3 @@ def _text_only(text: str, doc, what: object) -> None:
         json.dumps(doc, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise ConfigError(f"{what}: not JSON hwtune reads: a lone surrogate (\\ud800-\\udfff) in a string") from None
-
-
-def read_toml(path) -> dict:
-    """A TOML data file, or a ConfigError naming the file (profiles, check texts)."""
-    from hwtune.fsroot import read_path
-
-    try:
-        return parse_toml(read_path(path, MAX_TOML_BYTES).decode("utf-8"), path)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-
-
-def read_json_file(path):
-    """A JSON input file, or a ConfigError naming the file (bench runs, journals, --from-bench)."""
-    from hwtune.fsroot import read_path
-
-    try:
-        return parse_json(read_path(path, MAX_JSON_BYTES).decode("utf-8"), path)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None

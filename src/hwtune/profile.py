@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from hwtune.errors import ConfigError, read_toml
+from hwtune.errors import ConfigError
+from hwtune.files import read_toml
 
 TOP_KEYS = {"description", "include", "checks", "tune", "guard"}  # [guard]: hwtune guard's policy
 # What `hwtune apply` may set is declared once per tunable (hwtune/tunables/):

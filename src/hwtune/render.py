@@ -1,7 +1,8 @@
 """Rendering for people: rich tables for check reports, facts and profiles.
 
-Only the rendering modules and the CLI use rich. Every table goes through
-hwtune.tables: fitted to a terminal's width, plain columns when piped.
+Only the rendering modules and the CLI use rich (docs/contributing.md, "Who prints
+what", names each). Every table goes through hwtune.tables: fitted to a terminal's
+width, plain columns when piped.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from hwtune import atomic
-from hwtune.errors import ConfigError, read_json_file
+from hwtune.errors import ConfigError
+from hwtune.files import read_json_file
 
 RUN_SCHEMA = 1
 DATA_ENV = "HWTUNE_DATA_DIR"

@@ -5,7 +5,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from hwtune.errors import ConfigError, read_toml
+from hwtune.errors import ConfigError
+from hwtune.files import read_toml
 
 TEXT_DIR = Path(__file__).resolve().parent.parent / "checktext"  # the top-level checks/ folder
 FIELDS = ("title", "severity", "rationale", "source", "remediation")

@@ -11,7 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from hwtune.errors import ConfigError, read_toml
+from hwtune.errors import ConfigError
+from hwtune.files import read_toml
 
 RULES = Path(__file__).resolve().parents[1] / "health" / "guard_rules.toml"
 

@@ -9,7 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
-from hwtune.errors import ConfigError, read_toml
+from hwtune.errors import ConfigError
+from hwtune.files import read_toml
 
 PATTERNS = Path(__file__).with_name("kernel_log.toml")
 NEEDLE_SPAN = 512  # a rule's needle lies within the first 512 characters of the message it matches

@@ -1,17 +1,19 @@
-"""Pure parsers for a GPU's health readings in `nvidia-smi -q -x` output.
+"""Pure parsers for a GPU's health readings as nvidia-smi writes them, in XML (`-q -x`) and text (`-q`).
 
-The XML schema changed twice: ECC counters went from single/double bit
-totals (drivers before 525) to SRAM/DRAM correctable/uncorrectable, and
-`clocks_throttle_reasons` became `clocks_event_reasons` in 535. Both shapes
-are read here; a field the driver does not report stays None.
+The value parsers ("33 C" -> 33), and the readings one path cannot give: ECC counters,
+clocks event reasons, power draw, the reset verdict, the unreadable fields. Which field
+comes from where is the table in `probe/healthfields.py`.
+
+The schema changed twice: ECC counters went from single/double bit totals
+(drivers before 525) to SRAM/DRAM correctable/uncorrectable, and "clocks
+throttle reasons" became "clocks event reasons" in 535. Both shapes are read
+here; a field the driver does not report stays None.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Iterable
-
-from hwtune.facts import GpuHealth
+from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
@@ -19,10 +21,34 @@ if TYPE_CHECKING:
 # What nvidia-smi writes where it could not read a field (a broken or lost
 # GPU, an inforom it cannot parse), as opposed to "N/A" (not supported).
 UNREADABLE = ("unknown error", "gpu is lost", "err!", "gpu requires reset")
-# The clocks event (throttle) reasons, with NVML's names (nvmlClocksEventReason*).
-THROTTLE_REASONS = ("gpu_idle", "applications_clocks_setting", "sw_power_cap", "hw_slowdown",
-                    "hw_thermal_slowdown", "hw_power_brake_slowdown", "sync_boost",
-                    "sw_thermal_slowdown", "display_clocks_setting")
+
+
+class Reason(NamedTuple):
+    """A clocks event (throttle) reason as each source names it."""
+
+    name: str  # hwtune's name: NVML's nvmlClocksEventReason* in snake case, the XML tag's suffix
+    bit: int  # NVML's bit (nvml.h; "ClocksThrottleReason" before driver 535)
+    label: str  # its key under "Clocks Event Reasons" in `nvidia-smi -q`
+
+
+# In the order `nvidia-smi -q` lists them.
+THROTTLE_REASONS = (
+    Reason("gpu_idle", 0x1, "Idle"),
+    Reason("applications_clocks_setting", 0x2, "Applications Clocks Setting"),
+    Reason("sw_power_cap", 0x4, "SW Power Cap"),
+    Reason("hw_slowdown", 0x8, "HW Slowdown"),
+    Reason("hw_thermal_slowdown", 0x40, "HW Slowdown/HW Thermal Slowdown"),
+    Reason("hw_power_brake_slowdown", 0x80, "HW Slowdown/HW Power Brake Slowdown"),
+    Reason("sync_boost", 0x10, "Sync Boost"),
+    Reason("sw_thermal_slowdown", 0x20, "SW Thermal Slowdown"),
+    Reason("display_clocks_setting", 0x100, "Display Clock Setting"),
+)
+_REASON_NAMES = {r.name for r in THROTTLE_REASONS}
+
+
+def reasons_of_mask(mask: int) -> tuple[str, ...]:
+    """NVML's clocks event reasons bit mask -> the reasons' names, in bit order."""
+    return tuple(r.name for r in sorted(THROTTLE_REASONS, key=lambda r: r.bit) if mask & r.bit)
 
 
 def is_unreadable(value: str | None) -> bool:
@@ -50,56 +76,16 @@ def active(value: str | None) -> bool | None:
     return {"active": True, "not active": False}.get((value or "").strip().lower())
 
 
+def either(*values: bool | None) -> bool | None:
+    """True if any reading says so; None when none is reported."""
+    known = [v for v in values if v is not None]
+    return any(known) if known else None
+
+
 def total(values: Iterable[int | None]) -> int | None:
     """The sum of the reported counters; None when none is reported."""
     known = [v for v in values if v is not None]
     return sum(known) if known else None
-
-
-# -- nvidia-smi -q -x ---------------------------------------------------------------
-
-def parse_xml_health(gpu: ET.Element) -> GpuHealth:
-    def text(path: str) -> str | None:
-        child = gpu.find(path)
-        return None if child is None or child.text is None else child.text.strip()
-
-    ecc = gpu.find("ecc_errors")
-    power = gpu.find("gpu_power_readings")
-    if power is None:
-        power = gpu.find("power_readings")
-    reasons = gpu.find("clocks_event_reasons")
-    if reasons is None:
-        reasons = gpu.find("clocks_throttle_reasons")
-    return GpuHealth(
-        ecc_volatile_corrected=_xml_ecc(ecc, "volatile", corrected=True),
-        ecc_volatile_uncorrected=_xml_ecc(ecc, "volatile", corrected=False),
-        ecc_aggregate_corrected=_xml_ecc(ecc, "aggregate", corrected=True),
-        ecc_aggregate_uncorrected=_xml_ecc(ecc, "aggregate", corrected=False),
-        retired_pages_sbe=number(text("retired_pages/multiple_single_bit_retirement/retired_count")),
-        retired_pages_dbe=number(text("retired_pages/double_bit_retirement/retired_count")),
-        retired_pages_pending=_either(yes_no(text("retired_pages/pending_retirement")),
-                                      yes_no(text("retired_pages/pending_blacklist"))),
-        remapped_rows_correctable=number(text("remapped_rows/remapped_row_corr")),
-        remapped_rows_uncorrectable=number(text("remapped_rows/remapped_row_unc")),
-        remapped_rows_pending=yes_no(text("remapped_rows/remapped_row_pending")),
-        remapped_rows_failure=yes_no(text("remapped_rows/remapped_row_failure")),
-        reset_required=yes_no(text("gpu_reset_status/reset_required")),
-        throttle_reasons=_xml_reasons(reasons),
-        temp_c=number(text("temperature/gpu_temp"), "C"),
-        temp_slowdown_c=number(text("temperature/gpu_temp_slow_threshold"), "C"),
-        temp_shutdown_c=number(text("temperature/gpu_temp_max_threshold"), "C"),
-        pcie_replays=number(text("pci/replay_counter")),
-        power_draw_w=None if power is None else _first(
-            watts(_child_text(power, name)) for name in ("power_draw", "instant_power_draw", "average_power_draw")),
-        clocks_sm_mhz=number(text("clocks/sm_clock"), "MHz"),
-        clocks_sm_max_mhz=number(text("max_clocks/sm_clock"), "MHz"),
-        clocks_mem_mhz=number(text("clocks/mem_clock"), "MHz"),
-        clocks_mem_max_mhz=number(text("max_clocks/mem_clock"), "MHz"),
-        utilization_gpu_pct=number(text("utilization/gpu_util"), "%"),
-        utilization_mem_pct=number(text("utilization/memory_util"), "%"),
-        memory_used_mib=number(text("fb_memory_usage/used"), "MiB"),
-        unreadable=tuple(sorted({_xml_path(gpu, el) for el in gpu.iter() if is_unreadable(el.text)})),
-    )
 
 
 def _child_text(el: ET.Element, name: str) -> str | None:
@@ -107,7 +93,9 @@ def _child_text(el: ET.Element, name: str) -> str | None:
     return None if child is None else child.text
 
 
-def _xml_ecc(ecc: ET.Element | None, scope: str, *, corrected: bool) -> int | None:
+def xml_ecc(gpu: ET.Element, scope: str, *, corrected: bool) -> int | None:
+    """An ECC counter of <ecc_errors>, both schemas."""
+    ecc = gpu.find("ecc_errors")
     if ecc is None or (block := ecc.find(scope)) is None:
         return None
     old = block.find("single_bit" if corrected else "double_bit")
@@ -119,14 +107,18 @@ def _xml_ecc(ecc: ET.Element | None, scope: str, *, corrected: bool) -> int | No
                  if re.fullmatch(r"(sram|dram)_" + want + r"(_\w+)?", child.tag))
 
 
-def _xml_reasons(reasons: ET.Element | None) -> tuple[str, ...] | None:
+def xml_reasons(gpu: ET.Element) -> tuple[str, ...] | None:
+    """The active clocks event reasons; None when none is reported."""
+    reasons = gpu.find("clocks_event_reasons")
+    if reasons is None:
+        reasons = gpu.find("clocks_throttle_reasons")
     if reasons is None:
         return None
     found, known = [], False
     for child in reasons:
         name = re.sub(r"^clocks_(event|throttle)_reason_", "", child.tag)
         state = active(child.text)
-        if name in THROTTLE_REASONS and state is not None:
+        if name in _REASON_NAMES and state is not None:
             known = True
             if state:
                 found.append(name)
@@ -141,10 +133,74 @@ def _xml_path(root: ET.Element, target: ET.Element) -> str:
     return target.tag
 
 
-def _either(*values: bool | None) -> bool | None:
-    known = [v for v in values if v is not None]
+def xml_text(gpu: ET.Element, path: str) -> str | None:
+    child = gpu.find(path)
+    return None if child is None or child.text is None else child.text.strip()
+
+
+def xml_power_draw(gpu: ET.Element) -> float | None:
+    """<gpu_power_readings> (535+) or <power_readings>: the draw, instant or average."""
+    power = gpu.find("gpu_power_readings")
+    if power is None:
+        power = gpu.find("power_readings")
+    if power is None:
+        return None
+    return next((w for name in ("power_draw", "instant_power_draw", "average_power_draw")
+                 if (w := watts(_child_text(power, name))) is not None), None)
+
+
+def xml_unreadable(gpu: ET.Element) -> tuple[str, ...]:
+    return tuple(sorted({_xml_path(gpu, el) for el in gpu.iter() if is_unreadable(el.text)}))
+
+
+# -- nvidia-smi -q: a GPU's "Key : Value" lines flattened to paths ("ECC Errors/Volatile/...") ---
+
+_NO_VALUE = {"", "n/a", "[n/a]", "not supported", "[not supported]", "none"}
+
+
+def text_value(raw: str | None) -> str | None:
+    """A reported value; None for "N/A", "Not Supported", an unreadable field and the like."""
+    if raw is None or raw.strip().lower() in _NO_VALUE or is_unreadable(raw):
+        return None
+    return raw.strip()
+
+
+def text_get(f: Mapping[str, str], *paths: str) -> str | None:
+    """The first reported value among the paths."""
+    return next((v for p in paths if (v := text_value(f.get(p))) is not None), None)
+
+
+def text_ecc(f: Mapping[str, str], scope: str, *, corrected: bool) -> int | None:
+    prefix = f"ECC Errors/{scope}/"
+    old = f.get(prefix + ("Single Bit" if corrected else "Double Bit") + "/Total")
+    if old is not None:  # drivers before 525
+        return number(old)
+    want = re.compile(r"(SRAM|DRAM) " + ("Correctable" if corrected else r"Uncorrectable( .*)?"))
+    return total(number(v) for k, v in f.items()
+                 if k.startswith(prefix) and want.fullmatch(k[len(prefix):]))
+
+
+def text_reasons(f: Mapping[str, str]) -> tuple[str, ...] | None:
+    """"Clocks Event Reasons" (535+) was "Clocks Throttle Reasons"."""
+    root = next((r for r in ("Clocks Event Reasons", "Clocks Throttle Reasons")
+                 if any(k.startswith(r + "/") for k in f)), None)
+    if root is None:
+        return None
+    states = {r.name: active(f.get(f"{root}/{r.label}")) for r in THROTTLE_REASONS}
+    if not any(s is not None for s in states.values()):
+        return None
+    return tuple(name for name, s in states.items() if s)
+
+
+# "GPU Recovery Action" (driver 550+): what the driver asks before the GPU serves again
+_RECOVERY_RESETS = ("gpu reset required", "reset", "drain and reset", "node reboot required", "drain p2p")
+
+
+def text_reset_required(f: Mapping[str, str]) -> bool | None:
+    flags = [yes_no(text_get(f, "GPU Reset Status/Reset Required")),
+             yes_no(text_get(f, "GPU Reset Status/Drain and Reset Recommended"))]
+    action = (text_get(f, "GPU Recovery Action") or "").strip().lower()
+    if action:
+        flags.append(action in _RECOVERY_RESETS)
+    known = [f for f in flags if f is not None]
     return any(known) if known else None
-
-
-def _first(values: Iterable[float | None]) -> float | None:
-    return next((v for v in values if v is not None), None)

@@ -12,7 +12,7 @@ from typing import NamedTuple, TYPE_CHECKING
 
 from hwtune.errors import ParseError
 from hwtune.facts import Gpu
-from hwtune.probe.gpuhealth import parse_xml_health
+from hwtune.probe.healthfields import health_from_xml
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
@@ -105,7 +105,7 @@ def _xml_gpu(index: int, el: ET.Element) -> Gpu:
         compute_mode=_lower(_text(el, "compute_mode")),
         architecture=_text(el, "product_architecture"),
         virtualization_mode=(el.findtext("gpu_virtualization_mode/virtualization_mode") or "").strip() or None,
-        health=parse_xml_health(el),
+        health=health_from_xml(el),
     )
 
 

@@ -14,6 +14,7 @@ from types import ModuleType, TracebackType
 from typing import Any, Callable
 
 from hwtune.facts import Gpu, GpuHealth
+from hwtune.probe.healthfields import health_from_nvml
 from hwtune.probe.nvidia import NvidiaSmiReport
 
 _MIB = 1024 * 1024
@@ -25,12 +26,6 @@ ARCHITECTURES = {2: "Kepler", 3: "Maxwell", 4: "Pascal", 5: "Volta", 6: "Turing"
 COMPUTE_MODES = {0: "default", 1: "exclusive_thread", 2: "prohibited", 3: "exclusive_process"}
 # nvmlDeviceGetVirtualizationMode -> nvidia-smi's <virtualization_mode>
 VIRTUALIZATION_MODES = {0: "None", 1: "Pass-Through", 2: "VGPU", 3: "Host VGPU", 4: "Host VSGA"}
-# nvmlClocksEventReason* bits (nvml.h; "ClocksThrottleReason" before driver 535) -> hwtune's names
-CLOCKS_EVENT_REASONS = ((0x1, "gpu_idle"), (0x2, "applications_clocks_setting"), (0x4, "sw_power_cap"),
-                        (0x8, "hw_slowdown"), (0x10, "sync_boost"), (0x20, "sw_thermal_slowdown"),
-                        (0x40, "hw_thermal_slowdown"), (0x80, "hw_power_brake_slowdown"),
-                        (0x100, "display_clocks_setting"))
-
 
 # what a host without the driver is told (NVML's own "NVML Shared Library Not Found" names no cause)
 NO_DRIVER = "no NVIDIA driver on this host (libnvidia-ml not found)"
@@ -144,68 +139,11 @@ class NvmlSession:
         except nv.NVMLError as exc:
             return Gpu(index=index, error=f"NVML: {exc}")
 
-    def read_health(self, h: Any, memory: Any = None) -> GpuHealth:
-        """ECC, retired pages, remapped rows, clocks event reasons and the
-        readings `hwtune watch` shows; "not supported" fields are None."""
-        nv = self._nv
-
-        def ecc(error_type: int, counter: int) -> int | None:
-            return _int(self._field(nv.nvmlDeviceGetTotalEccErrors, h, error_type, counter))
-
-        def pages(cause: int) -> int | None:
-            found = self._field(nv.nvmlDeviceGetRetiredPages, h, cause)
-            return None if found is None else len(found)
-
-        remap = self._field(nv.nvmlDeviceGetRemappedRows, h) or (None, None, None, None)
-        reasons_fn = getattr(nv, "nvmlDeviceGetCurrentClocksEventReasons", None) \
-            or nv.nvmlDeviceGetCurrentClocksThrottleReasons
-        reasons = self._field(reasons_fn, h)
-        util = self._field(nv.nvmlDeviceGetUtilizationRates, h)
-        corrected, uncorrected = nv.NVML_MEMORY_ERROR_TYPE_CORRECTED, nv.NVML_MEMORY_ERROR_TYPE_UNCORRECTED
-        return GpuHealth(
-            ecc_volatile_corrected=ecc(corrected, nv.NVML_VOLATILE_ECC),
-            ecc_volatile_uncorrected=ecc(uncorrected, nv.NVML_VOLATILE_ECC),
-            ecc_aggregate_corrected=ecc(corrected, nv.NVML_AGGREGATE_ECC),
-            ecc_aggregate_uncorrected=ecc(uncorrected, nv.NVML_AGGREGATE_ECC),
-            retired_pages_sbe=pages(nv.NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS),
-            retired_pages_dbe=pages(nv.NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR),
-            retired_pages_pending=_flag(self._field(nv.nvmlDeviceGetRetiredPagesPendingStatus, h)),
-            remapped_rows_correctable=_int(remap[0]),
-            remapped_rows_uncorrectable=_int(remap[1]),
-            remapped_rows_pending=None if remap[2] is None else bool(remap[2]),
-            remapped_rows_failure=None if remap[3] is None else bool(remap[3]),
-            throttle_reasons=None if reasons is None else tuple(
-                name for bit, name in CLOCKS_EVENT_REASONS if int(reasons) & bit),
-            temp_c=_int(self._field(nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU)),
-            temp_slowdown_c=_int(self._field(nv.nvmlDeviceGetTemperatureThreshold, h,
-                                             nv.NVML_TEMPERATURE_THRESHOLD_SLOWDOWN)),
-            temp_shutdown_c=_int(self._field(nv.nvmlDeviceGetTemperatureThreshold, h,
-                                             nv.NVML_TEMPERATURE_THRESHOLD_SHUTDOWN)),
-            pcie_replays=_int(self._field(nv.nvmlDeviceGetPcieReplayCounter, h)),
-            power_draw_w=_watts(self._field(nv.nvmlDeviceGetPowerUsage, h)),
-            clocks_sm_mhz=_int(self._field(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_SM)),
-            clocks_sm_max_mhz=_int(self._field(nv.nvmlDeviceGetMaxClockInfo, h, nv.NVML_CLOCK_SM)),
-            clocks_mem_mhz=_int(self._field(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_MEM)),
-            clocks_mem_max_mhz=_int(self._field(nv.nvmlDeviceGetMaxClockInfo, h, nv.NVML_CLOCK_MEM)),
-            utilization_gpu_pct=None if util is None else int(util.gpu),
-            utilization_mem_pct=None if util is None else int(util.memory),
-            memory_used_mib=None if memory is None else int(memory.used) // _MIB,
-            reset_required=self._reset_required(h),
-        )
-
-    def _reset_required(self, h: Any) -> bool | None:
-        """NVML's GPU recovery action (the field behind nvidia-smi's "GPU Reset
-        Status", driver 535+): a reset, a drain-and-reset or a reboot means the
-        GPU must be reset before it serves again. None: not reported."""
-        nv = self._nv
-        field_id = getattr(nv, "NVML_FI_DEV_GET_GPU_RECOVERY_ACTION", None)
-        if field_id is None:  # nvidia-ml-py before 12.560
-            return None
-        values = self._field(nv.nvmlDeviceGetFieldValues, h, [field_id])
-        if not values or int(values[0].nvmlReturn) != nv.NVML_SUCCESS:
-            return None
-        resets = {getattr(nv, f"NVML_GPU_RECOVERY_ACTION_{name}", None) for name in RESET_ACTIONS}
-        return int(values[0].value.uiVal) in resets
+    def read_health(self, h: Any, memory: Any) -> GpuHealth:
+        """ECC, retired pages, remapped rows, clocks event reasons and the readings `hwtune
+        watch` shows (the table in probe/healthfields.py); "not supported" fields are None.
+        `memory`: nvmlDeviceGetMemoryInfo's answer, already asked for the GPU record."""
+        return health_from_nvml(_HealthSource(self, h), {"nvmlDeviceGetMemoryInfo": memory})
 
     def _field(self, fn: Callable[..., Any], *args: Any) -> Any:
         try:
@@ -220,18 +158,23 @@ class NvmlSession:
             return None
 
 
-# nvmlGpuRecoveryAction_t values after which the GPU serves again only once reset or rebooted
-RESET_ACTIONS = ("GPU_RESET", "NODE_REBOOT", "DRAIN_AND_RESET", "BUS_RESET", "SYSTEM_REBOOT")
+class _HealthSource:
+    """One GPU's NVML answers, as probe/healthfields.py asks them."""
+
+    def __init__(self, session: NvmlSession, handle: Any) -> None:
+        self._session, self._handle = session, handle
+
+    def ask(self, call: str, *args: Any) -> Any:
+        return self._session._field(getattr(self._session._nv, call), self._handle, *args)
+
+    def constant(self, name: str) -> Any:
+        return getattr(self._session._nv, name, None)
 
 
 def _text(value: Any) -> str | None:
     if isinstance(value, bytes):  # nvidia-ml-py before 11.5 returned bytes
         value = value.decode("utf-8", errors="replace")
     return value or None
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
 
 
 def _flag(value: Any) -> bool | None:

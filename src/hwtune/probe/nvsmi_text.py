@@ -9,25 +9,16 @@ Active" holds "HW Thermal Slowdown"). Keys are flattened to paths
 """
 
 import re
+from dataclasses import dataclass
 from functools import cache
-from typing import NamedTuple
 
 from hwtune.errors import ParseError
-from hwtune.facts import Gpu, GpuHealth
-from hwtune.probe.gpuhealth import active, is_unreadable, number, total, watts, yes_no
+from hwtune.facts import Gpu
+from hwtune.probe.gpuhealth import is_unreadable, number, text_get, text_value, watts
+from hwtune.probe.healthfields import health_from_text
 from hwtune.probe.nvidia import NvidiaSmiReport
 
 _GPU_HEADER = re.compile(r"^GPU ([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-7])\s*$")
-_NO_VALUE = {"", "n/a", "[n/a]", "not supported", "[not supported]", "none"}
-# "Clocks Event Reasons" (535+) was "Clocks Throttle Reasons"; labels -> NVML's names
-_REASON_LABELS = {
-    "Idle": "gpu_idle", "Applications Clocks Setting": "applications_clocks_setting",
-    "SW Power Cap": "sw_power_cap", "HW Slowdown": "hw_slowdown",
-    "HW Slowdown/HW Thermal Slowdown": "hw_thermal_slowdown",
-    "HW Slowdown/HW Power Brake Slowdown": "hw_power_brake_slowdown",
-    "Sync Boost": "sync_boost", "SW Thermal Slowdown": "sw_thermal_slowdown",
-    "Display Clock Setting": "display_clocks_setting",
-}
 
 
 def parse_nvidia_smi_text(text: str) -> NvidiaSmiReport:
@@ -74,8 +65,8 @@ def parse_nvidia_smi_text(text: str) -> NvidiaSmiReport:
     gpus += [Gpu(index=len(gpus) + n, bus_id=bus, error=f"Unable to determine the device handle: {why}")
              for n, (bus, why) in enumerate((b, w) for b, w in lost if b.lower() not in seen)]
     attached = number(head.get("Attached GPUs"))
-    return NvidiaSmiReport(driver_version=_value(head.get("Driver Version")),
-                           cuda_version=_value(head.get("CUDA Version")),
+    return NvidiaSmiReport(driver_version=text_value(head.get("Driver Version")),
+                           cuda_version=text_value(head.get("CUDA Version")),
                            attached_gpus=attached, gpus=tuple(gpus))
 
 
@@ -85,15 +76,9 @@ def _lost_gpu() -> re.Pattern[str]:
     return re.compile(_HANDLE_ERROR.pattern, re.IGNORECASE)
 
 
-def _value(raw: str | None) -> str | None:
-    if raw is None or raw.strip().lower() in _NO_VALUE or is_unreadable(raw):
-        return None
-    return raw.strip()
-
-
 def _text_gpu(index: int, bus_id: str | None, fields: dict[str, str]) -> Gpu:
     def get(*paths: str) -> str | None:
-        return next((v for p in paths if (v := _value(fields.get(p))) is not None), None)
+        return text_get(fields, *paths)
 
     power = ("GPU Power Readings", "Power Readings")
     return Gpu(
@@ -118,75 +103,8 @@ def _text_gpu(index: int, bus_id: str | None, fields: dict[str, str]) -> Gpu:
         compute_mode=(get("Compute Mode") or "").lower() or None,
         architecture=get("Product Architecture"),
         virtualization_mode=(fields.get("GPU Virtualization Mode/Virtualization Mode") or "").strip() or None,
-        health=_text_health(fields, get),
+        health=health_from_text(fields),
     )
-
-
-def _text_health(f: dict[str, str], get) -> GpuHealth:  # noqa: ANN001 - the accessor above
-    reasons_root = next((r for r in ("Clocks Event Reasons", "Clocks Throttle Reasons")
-                        if any(k.startswith(r + "/") for k in f)), None)
-    reasons = None
-    if reasons_root is not None:
-        states = {name: active(f.get(f"{reasons_root}/{label}")) for label, name in _REASON_LABELS.items()}
-        if any(s is not None for s in states.values()):
-            reasons = tuple(name for name, s in states.items() if s)
-    power = ("GPU Power Readings", "Power Readings")
-    return GpuHealth(
-        ecc_volatile_corrected=_ecc(f, "Volatile", corrected=True),
-        ecc_volatile_uncorrected=_ecc(f, "Volatile", corrected=False),
-        ecc_aggregate_corrected=_ecc(f, "Aggregate", corrected=True),
-        ecc_aggregate_uncorrected=_ecc(f, "Aggregate", corrected=False),
-        retired_pages_sbe=number(get("Retired Pages/Single Bit ECC")),
-        retired_pages_dbe=number(get("Retired Pages/Double Bit ECC")),
-        retired_pages_pending=yes_no(get("Retired Pages/Pending Page Blacklist",
-                                         "Retired Pages/Pending Page Retirement")),
-        remapped_rows_correctable=number(get("Remapped Rows/Correctable Error")),
-        remapped_rows_uncorrectable=number(get("Remapped Rows/Uncorrectable Error")),
-        remapped_rows_pending=yes_no(get("Remapped Rows/Pending")),
-        remapped_rows_failure=yes_no(get("Remapped Rows/Remapping Failure Occurred")),
-        reset_required=_reset_required(get),
-        recovery_action=get("GPU Recovery Action"),
-        throttle_reasons=reasons,
-        temp_c=number(get("Temperature/GPU Current Temp"), "C"),
-        # H100 and newer print "T.Limit" margins instead of absolute thresholds
-        temp_slowdown_c=number(get("Temperature/GPU Slowdown Temp"), "C"),
-        temp_shutdown_c=number(get("Temperature/GPU Shutdown Temp"), "C"),
-        pcie_replays=number(get("PCI/Replays Since Reset")),
-        power_draw_w=watts(get(*(f"{p}/{k}" for p in power for k in ("Power Draw", "Instantaneous Power Draw",
-                                                                      "Average Power Draw")))),
-        clocks_sm_mhz=number(get("Clocks/SM"), "MHz"),
-        clocks_sm_max_mhz=number(get("Max Clocks/SM"), "MHz"),
-        clocks_mem_mhz=number(get("Clocks/Memory"), "MHz"),
-        clocks_mem_max_mhz=number(get("Max Clocks/Memory"), "MHz"),
-        utilization_gpu_pct=number(get("Utilization/Gpu"), "%"),
-        utilization_mem_pct=number(get("Utilization/Memory"), "%"),
-        memory_used_mib=number(get("FB Memory Usage/Used"), "MiB"),
-        unreadable=tuple(sorted(path for path, value in f.items() if is_unreadable(value))),
-    )
-
-
-# "GPU Recovery Action" (driver 550+): what the driver asks before the GPU serves again
-_RECOVERY_RESETS = ("gpu reset required", "reset", "drain and reset", "node reboot required", "drain p2p")
-
-
-def _reset_required(get) -> bool | None:  # noqa: ANN001 - the accessor of _text_gpu
-    flags = [yes_no(get("GPU Reset Status/Reset Required")),
-             yes_no(get("GPU Reset Status/Drain and Reset Recommended"))]
-    action = (get("GPU Recovery Action") or "").strip().lower()
-    if action:
-        flags.append(action in _RECOVERY_RESETS)
-    known = [f for f in flags if f is not None]
-    return any(known) if known else None
-
-
-def _ecc(f: dict[str, str], scope: str, *, corrected: bool) -> int | None:
-    prefix = f"ECC Errors/{scope}/"
-    old = f.get(prefix + ("Single Bit" if corrected else "Double Bit") + "/Total")
-    if old is not None:  # drivers before 525
-        return number(old)
-    want = re.compile(r"(SRAM|DRAM) " + ("Correctable" if corrected else r"Uncorrectable( .*)?"))
-    return total(number(v) for k, v in f.items()
-                 if k.startswith(prefix) and want.fullmatch(k[len(prefix):]))
 
 
 def _state(value: str | None) -> str | None:
@@ -195,7 +113,8 @@ def _state(value: str | None) -> str | None:
 
 # -- the default nvidia-smi table -------------------------------------------------
 
-class TableReading(NamedTuple):
+@dataclass(frozen=True)
+class TableReading:
     """A GPU the table could not read fully: its row's ERR! fields, or nvidia-smi's error line."""
 
     index: int | None

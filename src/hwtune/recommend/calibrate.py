@@ -11,8 +11,10 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from hwtune.errors import ConfigError, read_json_file
+from hwtune.errors import ConfigError
+from hwtune.files import read_json_file
 from hwtune.recommend.catalog import Catalog, Efficiency, GpuSpec
+from hwtune.recommend.invalid import InvalidRequest
 from hwtune.recommend.roofline import efficiency_key, resolve_precision
 
 PRECISION_NAMES = {
@@ -54,7 +56,7 @@ def read_bench(path: Path) -> list[BenchPoint]:
     try:
         data = read_json_file(path)
     except ConfigError as exc:
-        raise ConfigError(f"--from-bench: {exc.message}") from None
+        raise InvalidRequest("bench_path", "{why}", why=exc.message) from None
     return parse_bench(data, str(path))
 
 
@@ -66,11 +68,11 @@ def parse_bench(data: object, name: str) -> list[BenchPoint]:
     elif isinstance(data, dict):
         items = [data]
     else:
-        raise ConfigError(f"--from-bench: {name}: expected a result object or a list of them")
+        raise InvalidRequest("bench_path", "{name}: expected a result object or a list of them", name=name)
     points = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise ConfigError(f"--from-bench: {name}: result {i} is not an object")
+            raise InvalidRequest("bench_path", "{name}: result {i} is not an object", name=name, i=i)
         points.append(BenchPoint(
             index=i, device=_device_name(item), model=str(item.get("model", "")),
             precision=str(item.get("precision_executed") or item.get("precision_requested") or ""),
@@ -97,7 +99,8 @@ def _number(item: dict, key: str, name: str, i: int) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"--from-bench: {name}: result {i}, {key}: not a positive number: {value!r}")
+        raise InvalidRequest("bench_path", "{name}: result {i}, {key}: not a positive number: {value!r}",
+                             name=name, i=i, key=key, value=value)
     return float(value)
 
 
@@ -172,27 +175,28 @@ def _achieved_flops(p: BenchPoint, catalog: Catalog) -> float | None:
     if not p.throughput_fps:
         return None
     flops = p.flops_per_inference
-    if flops is None and catalog.workload(p.model):
-        flops = catalog.workload(p.model).flops_per_inference
+    if flops is None and (wl := catalog.workload(p.model)) is not None:
+        flops = wl.flops_per_inference
     return p.throughput_fps * flops if flops else None
 
 
 def measured_efficiencies(cals: list[Calibration], base: dict[tuple[str, str], Efficiency],
                           source: str) -> dict[tuple[str, str], Efficiency]:
     """The best accepted measurement per (family, precision), as efficiency rows."""
-    best: dict[tuple[str, str], Calibration] = {}
+    best: dict[tuple[str, str], tuple[float, Calibration]] = {}
     for c in cals:
-        if not c.accepted:
+        # an accepted calibration has all three (calibrate_point)
+        if not c.accepted or c.family is None or c.precision is None or c.efficiency is None:
             continue
         key = (c.family, efficiency_key(c.precision))
-        if key not in best or c.efficiency > best[key].efficiency:
-            best[key] = c
+        if key not in best or c.efficiency > best[key][0]:
+            best[key] = (c.efficiency, c)
     out = {}
-    for key, c in sorted(best.items()):
+    for key, (efficiency, c) in sorted(best.items()):
         memory = base[key].memory if key in base else 0.75
         out[key] = replace(
-            base.get(key) or Efficiency(key[0], key[1], c.efficiency, memory, "measured", ""),
-            compute=c.efficiency, basis="measured",
+            base.get(key) or Efficiency(key[0], key[1], efficiency, memory, "measured", ""),
+            compute=efficiency, basis="measured",
             source=f"{source} result {c.point.index}: {c.point.device}, {c.point.model}, "
                    f"{c.achieved_tops:.2f} TFLOP/s of {c.peak_tops:g}",
         )

@@ -166,6 +166,13 @@ class Catalog:
     def gpu(self, name: str) -> GpuSpec | None:
         return next((g for g in self.gpus if g.name == name), None)
 
+    def known_gpu(self, name: str) -> GpuSpec:
+        """A GPU that a data row checked against gpus.csv at load names (published.csv)."""
+        gpu = self.gpu(name)
+        if gpu is None:
+            raise KeyError(f"{name!r} is not in gpus.csv")  # a bug: the row was checked
+        return gpu
+
     def workload(self, name: str) -> Workload | None:
         return next((w for w in self.workloads if w.name == name), None)
 
@@ -195,10 +202,16 @@ class _Row:
             raise self._fail(col, "empty")
         return value
 
-    def num(self, col: str, required: bool = True) -> float | None:
-        raw = self.text(col, required)
-        if not raw:
-            return None
+    def num(self, col: str) -> float:
+        """A positive number the column must hold."""
+        return self._positive(col, self.text(col))
+
+    def maybe_num(self, col: str) -> float | None:
+        """A positive number, or None where the cell is empty."""
+        raw = self.text(col, required=False)
+        return self._positive(col, raw) if raw else None
+
+    def _positive(self, col: str, raw: str) -> float:
         try:
             value = float(raw)
         except ValueError:
@@ -243,18 +256,18 @@ def parse_gpus(text: str, fname: str = "gpus.csv") -> tuple[GpuSpec, ...]:
             form_factor=r.text("form_factor"), host=r.choice("host", HOSTS),
             slots=_whole(r, "slots"),
             memory_gb=r.num("memory_gb"), memory_type=r.text("memory_type"),
-            mem_bw_gbps=r.num("mem_bw_gbps"), fp32_tflops=r.num("fp32_tflops", False),
-            fp16_tensor_tflops=r.num("fp16_tensor_tflops_dense", False),
-            fp16_tensor_fp32acc_tflops=r.num("fp16_tensor_fp32acc_tflops_dense", False),
-            bf16_tensor_tflops=r.num("bf16_tensor_tflops_dense", False),
-            int8_tops=r.num("int8_tops_dense", False), tdp_w=r.num("tdp_w"),
-            launch_msrp_usd=r.num("launch_msrp_usd", False),
+            mem_bw_gbps=r.num("mem_bw_gbps"), fp32_tflops=r.maybe_num("fp32_tflops"),
+            fp16_tensor_tflops=r.maybe_num("fp16_tensor_tflops_dense"),
+            fp16_tensor_fp32acc_tflops=r.maybe_num("fp16_tensor_fp32acc_tflops_dense"),
+            bf16_tensor_tflops=r.maybe_num("bf16_tensor_tflops_dense"),
+            int8_tops=r.maybe_num("int8_tops_dense"), tdp_w=r.num("tdp_w"),
+            launch_msrp_usd=r.maybe_num("launch_msrp_usd"),
             street_price_usd=r.text("street_price_usd", False),
             price_confidence=r.text("price_confidence"), price_as_of=r.text("price_as_of", False),
             estimated_fields=r.text("estimated_fields", False),
             device_aliases=tuple(a.strip() for a in r.text("device_aliases").split(";") if a.strip()),
             notes=r.text("notes", False), source=r.text("source"), checked=r.text("checked"),
-            row=r.line, fp8_tops=r.num("fp8_tops_dense", False), fp4_tops=r.num("fp4_tops_dense", False),
+            row=r.line, fp8_tops=r.maybe_num("fp8_tops_dense"), fp4_tops=r.maybe_num("fp4_tops_dense"),
             interconnect=r.text("interconnect"), interconnect_gbps=r.num("interconnect_gbps"),
         ))
     _unique(fname, [g.name for g in gpus])
@@ -324,7 +337,7 @@ def parse_workloads(text: str, fname: str = "workloads.csv") -> tuple[Workload, 
             row=r.line, compute_scale=_fraction(r, "compute_scale"),
             compute_scale_basis=r.text("compute_scale_basis"), kind=r.choice("kind", KINDS[:2]),
             layers=_whole(r, "layers", False), hidden=_whole(r, "hidden", False),
-            ffn=_whole(r, "ffn", False), seq_len=r.num("seq_len", False) or 0.0,
+            ffn=_whole(r, "ffn", False), seq_len=r.maybe_num("seq_len") or 0.0,
             seq_len_basis=r.text("seq_len_basis", False),
             padded_seq_len=_whole(r, "padded_seq_len", False),
         )
@@ -382,7 +395,7 @@ def parse_llms(text: str, fname: str = "llms.csv") -> tuple[Llm, ...]:
             kv_heads=_whole(r, "kv_heads"), head_dim=_whole(r, "head_dim"),
             max_input_tokens=_whole(r, "max_input_tokens"),
             max_output_tokens=_whole(r, "max_output_tokens"),
-            output_tokens_mean=r.num("output_tokens_mean", False),
+            output_tokens_mean=r.maybe_num("output_tokens_mean"),
             work_per_token=r.num("work_per_token"),
             work_per_token_basis=r.text("work_per_token_basis"), dataset=r.text("dataset"),
             params_source=r.text("params_source"), length_source=r.text("length_source"),

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hwtune.errors import ConfigError
 from hwtune.recommend.calibrate import Calibration, calibrate_point, measured_efficiencies, read_bench
 from hwtune.recommend.catalog import (
     CLASSES, PRECISIONS, Catalog, Efficiency, Llm, Workload, load_catalog,
 )
 from hwtune.recommend.costs import CloudVsBuy, UsageOptions, cloud_vs_buy
 from hwtune.recommend.estimate import EffTable, Estimate, estimate_gpu, estimate_llm_gpu
+from hwtune.recommend.invalid import InvalidRequest
 from hwtune.recommend.llm import with_lengths
 from hwtune.recommend.prices import why_unpriced
 from hwtune.recommend.roofline import encoder_at
@@ -74,8 +74,7 @@ class Comparison:
 @dataclass(frozen=True)
 class Recommendation:
     request: Request
-    workload: Workload | None  # None for an LLM workload
-    llm: Llm | None
+    subject: Workload | Llm  # what was estimated: a built-in or counted workload, or an LLM
     estimates: tuple[Estimate, ...]  # every GPU, best throughput per dollar first
     calibrations: tuple[Calibration, ...]
     efficiencies: tuple[Efficiency, ...]  # the rows in force, measured ones included
@@ -90,12 +89,21 @@ class Recommendation:
     left_out: tuple[tuple[str, str], ...] = ()  # (GPU, why) for every GPU no plan lists
 
     @property
+    def workload(self) -> Workload | None:
+        """None for an LLM."""
+        return self.subject if isinstance(self.subject, Workload) else None
+
+    @property
+    def llm(self) -> Llm | None:
+        return self.subject if isinstance(self.subject, Llm) else None
+
+    @property
     def unit(self) -> str:
         return "tokens/s" if self.llm else "samples/s"
 
     @property
     def workload_name(self) -> str:
-        return self.llm.name if self.llm else self.workload.name
+        return self.subject.name
 
 
 def resolve_workload(req: Request, catalog: Catalog) -> Workload | Llm:
@@ -109,56 +117,61 @@ def resolve_workload(req: Request, catalog: Catalog) -> Workload | Llm:
     wl = catalog.workload(req.workload)
     if wl is None:
         names = ", ".join(catalog.workload_names())
-        raise ConfigError(f"--workload: unknown workload {req.workload!r} (known: {names})")
+        raise InvalidRequest("workload", "unknown workload {name!r} (known: {known})",
+                             name=req.workload, known=names)
     if wl.kind == "encoder":
         seq = req.seq_len or wl.seq_len
         if seq > wl.padded_seq_len:
-            raise ConfigError(f"--seq-len: {seq:g} tokens is more than {wl.name}'s maximum of "
-                              f"{wl.padded_seq_len}")
+            raise InvalidRequest("seq_len", "{seq:g} tokens is more than {name}'s maximum of {most}",
+                                 seq=seq, name=wl.name, most=wl.padded_seq_len)
         wl = encoder_at(wl, seq)
     return wl
 
 
-def _known(label: str, values: tuple[str, ...], known: list[str]) -> tuple[str, ...]:
+def _known(field: str, what: str, values: tuple[str, ...], known: list[str]) -> tuple[str, ...]:
     """Case-insensitive match against the known names, returned as the data spells them."""
     by_lower = {k.lower(): k for k in known}
     out = []
     for v in values:
         if v.lower() not in by_lower:
-            raise ConfigError(f"{label}: unknown {label.strip('-')} {v!r} (known: {', '.join(known)})")
+            raise InvalidRequest(field, "unknown {what} {value!r} (known: {known})",
+                                 what=what, value=v, known=", ".join(known))
         out.append(by_lower[v.lower()])
     return tuple(out)
 
 
 def check_request(req: Request, catalog: Catalog) -> None:
     if req.precision not in PRECISIONS:
-        raise ConfigError(f"--precision: {req.precision!r} is not one of {', '.join(PRECISIONS)}")
-    _known("--vendor", req.vendors, catalog.vendors)
-    _known("--class", req.classes, list(CLASSES))
+        raise InvalidRequest("precision", "{value!r} is not one of {known}",
+                             value=req.precision, known=", ".join(PRECISIONS))
+    _known("vendors", "vendor", req.vendors, catalog.vendors)
+    _known("classes", "class", req.classes, list(CLASSES))
     is_llm = req.model_path is None and catalog.llm(req.workload) is not None
     wl = catalog.workload(req.workload) if req.model_path is None else None
     if req.seq_len is not None and not (wl and wl.kind == "encoder"):
         encoders = ", ".join(w.name for w in catalog.workloads if w.kind == "encoder")
-        raise ConfigError(f"--seq-len: applies to encoder workloads ({encoders}), not {req.workload!r}")
+        raise InvalidRequest("seq_len", "applies to encoder workloads ({encoders}), not {workload!r}",
+                             encoders=encoders, workload=req.workload)
     if is_llm and req.latency_slo_ms is not None:
-        raise ConfigError("--latency-ms: limits a batch of a non-LLM workload; for an LLM give "
-                          "--ttft and/or --tpot")
-    for label, value in (("--ttft", req.ttft_ms), ("--tpot", req.tpot_ms),
-                         ("--input-tokens", req.input_tokens), ("--output-tokens", req.output_tokens)):
+        raise InvalidRequest("latency_slo_ms", "limits a batch of a non-LLM workload; for an LLM give "
+                             "{ttft_ms} and/or {tpot_ms}")
+    for field, value in (("ttft_ms", req.ttft_ms), ("tpot_ms", req.tpot_ms),
+                         ("input_tokens", req.input_tokens), ("output_tokens", req.output_tokens)):
         if value is not None and not is_llm:
-            llms = ", ".join(m.name for m in catalog.llms)
-            raise ConfigError(f"{label}: applies to LLM workloads ({llms}), not {req.workload!r}")
+            raise InvalidRequest(field, "applies to LLM workloads ({llms}), not {workload!r}",
+                                 llms=", ".join(m.name for m in catalog.llms), workload=req.workload)
+    unknown_gpu = "unknown GPU {name!r} (see {catalog_listing} for the names)"
     if req.bench_gpu is not None and catalog.gpu(req.bench_gpu) is None:
-        raise ConfigError(f"--bench-gpu: unknown GPU {req.bench_gpu!r} (see --all for the names)")
+        raise InvalidRequest("bench_gpu", unknown_gpu, name=req.bench_gpu)
     for name, _ in req.price_overrides:
         if catalog.gpu(name) is None:
-            raise ConfigError(f"--gpu-price: unknown GPU {name!r} (see --all for the names)")
-    for label, value in (("--batch", req.batch), ("--budget", req.budget_usd),
-                         ("--target-fps", req.target_fps), ("--latency-ms", req.latency_slo_ms),
-                         ("--seq-len", req.seq_len), ("--ttft", req.ttft_ms), ("--tpot", req.tpot_ms),
-                         ("--input-tokens", req.input_tokens), ("--output-tokens", req.output_tokens)):
-        if value is not None and value <= 0:
-            raise ConfigError(f"{label}: must be positive, got {value:g}")
+            raise InvalidRequest("price_overrides", unknown_gpu, name=name)
+    for field, amount in (("batch", req.batch), ("budget_usd", req.budget_usd),
+                          ("target_fps", req.target_fps), ("latency_slo_ms", req.latency_slo_ms),
+                          ("seq_len", req.seq_len), ("ttft_ms", req.ttft_ms), ("tpot_ms", req.tpot_ms),
+                          ("input_tokens", req.input_tokens), ("output_tokens", req.output_tokens)):
+        if amount is not None and amount <= 0:
+            raise InvalidRequest(field, "must be positive, got {amount:g}", amount=amount)
 
 
 def calibration_line(c: Calibration) -> str:
@@ -226,8 +239,8 @@ def left_out_lines(left: list[tuple[str, str]]) -> list[str]:
 def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     catalog = catalog or load_catalog()
     check_request(req, catalog)
-    vendors = _known("--vendor", req.vendors, catalog.vendors)
-    classes = _known("--class", req.classes, list(CLASSES))
+    vendors = _known("vendors", "vendor", req.vendors, catalog.vendors)
+    classes = _known("classes", "class", req.classes, list(CLASSES))
     workload = resolve_workload(req, catalog)
     llm = workload if isinstance(workload, Llm) else None
     base = efficiency_table(catalog.efficiencies)
@@ -246,8 +259,8 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     overrides = dict(req.price_overrides)
     gpus = [g for g in catalog.gpus
             if (not vendors or g.vendor in vendors) and (not classes or g.gpu_class in classes)]
-    if llm:
-        ests = (estimate_llm_gpu(g, llm, req.precision, effs, req.price_basis, overrides,
+    if isinstance(workload, Llm):
+        ests = (estimate_llm_gpu(g, workload, req.precision, effs, req.price_basis, overrides,
                                  req.tpot_ms, req.ttft_ms, largest_replica(g, req.hosts))
                 for g in gpus)
     else:
@@ -294,7 +307,7 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     cloud = tuple(cloud_vs_buy(s, catalog.cloud, by_name, req.usage, req.target_fps)
                   for s in cloud_for)
     return Recommendation(
-        request=req, workload=None if llm else workload, llm=llm, estimates=tuple(estimates),
+        request=req, subject=workload, estimates=tuple(estimates),
         calibrations=tuple(cals), efficiencies=tuple(effs[k] for k in sorted(effs)),
         budget_setups=tuple(budget_setups), value_setups=tuple(by_value(budget_setups)),
         target_setups=tuple(target_setups), comparison=comparison, cloud=cloud,

@@ -147,7 +147,7 @@ def estimate_llm_gpu(gpu: GpuSpec, m: Llm, precision: str, effs: EffTable, price
     caveats = caveats_for(gpu, path, price)
     if excluded:
         caveats = (excluded,) + caveats
-    elif plan.gpus_per_replica > 1:
+    elif plan is not None and plan.gpus_per_replica > 1:  # plan_llm gives a plan or why not
         caveats = (f"the model needs {plan.gpus_per_replica} GPUs per replica (tensor parallel over "
                    f"{gpu.interconnect}, {plan.comm_ms:.1f} ms of each {plan.step_ms:.1f} ms step)",) + caveats
     roof = as_roofline(plan, m, path) if plan else None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
+from hwtune.recommend.catalog import Llm
 from hwtune.recommend.costs import DAYS_PER_YEAR, CloudQuote, CloudVsBuy, UnitCost, unit_cost
 from hwtune.recommend.engine import Recommendation
 from hwtune.recommend.estimate import Estimate
@@ -79,7 +81,7 @@ def calibrated_by(e: Estimate, rec: Recommendation) -> list[str]:
         g = rec.catalog.gpu(p.gpu)
         same_kind = (rec.catalog.llm(p.workload) is not None) == llm
         if same_kind and p.scenario == "Offline" and p.use == "fit" and (
-                p.gpu == e.gpu.name or g.family == e.gpu.family):
+                p.gpu == e.gpu.name or (g is not None and g.family == e.gpu.family)):
             out.append(f"{p.gpu} {p.workload} {p.round} ({p.submitter} {p.system})")
     return out
 
@@ -145,10 +147,10 @@ def setup_json(s: Setup) -> dict:
         "gpu": s.estimate.gpu.name, "class": s.estimate.gpu.gpu_class, "host": s.estimate.gpu.host,
         "efficiency_judgement": s.estimate.judgement, "gpus_per_replica": s.estimate.gpus_per_replica,
         "cards": s.cards, "hosts": s.hosts, "cards_per_host": s.cards_per_host,
-        "host_type": s.host_type.name if s.host_type else None,
-        "host_gpu_link": s.host_type.gpu_link if s.host_type else None,
-        "host_cpu_cores": s.host_type.cpu_cores if s.host_type else None,
-        "host_memory_gb": s.host_type.memory_gb if s.host_type else None,
+        "host_type": s.host_type.name,
+        "host_gpu_link": s.host_type.gpu_link,
+        "host_cpu_cores": s.host_type.cpu_cores,
+        "host_memory_gb": s.host_type.memory_gb,
         "gpu_cost_usd": _r(s.gpu_cost_usd), "host_cost_usd": _r(s.host_cost_usd),
         "total_cost_usd": _r(s.total_cost_usd), "throughput_per_s": _r(s.throughput_per_s),
         "throughput_per_usd": _r(s.throughput_per_usd), "power_w": _r(s.power_w),
@@ -189,8 +191,7 @@ def cloud_json(c: CloudVsBuy) -> dict:
     }
 
 
-def llm_workload_json(rec: Recommendation) -> dict:
-    m = rec.llm
+def llm_workload_json(m: Llm) -> dict[str, Any]:
     return {
         "name": m.name, "kind": "llm", "description": m.description,
         "total_params": _r(m.total_params), "active_params": _r(m.active_params),
@@ -206,10 +207,9 @@ def llm_workload_json(rec: Recommendation) -> dict:
 
 
 def request_json(rec: Recommendation) -> dict:
-    q = rec.request
-    w = rec.workload
+    q, w = rec.request, rec.subject
     return {
-        "workload": llm_workload_json(rec) if rec.llm else {
+        "workload": llm_workload_json(w) if isinstance(w, Llm) else {
             "name": w.name, "description": w.description, "input": w.input,
             "flops_per_inference": _r(w.flops_per_inference), "params": _r(w.params),
             "activations": _r(w.activations), "flops_source": w.flops_source,

@@ -78,14 +78,14 @@ def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog
     """The catalog with every parameter `gpu`'s results fed recomputed without them."""
     mine = [p for p in published if p.gpu == gpu]
     rest = _offline([p for p in published if p.gpu != gpu])
-    g = cat.gpu(gpu)
+    g = cat.known_gpu(gpu)
     changed_int8 = changed_llm = False
     # 1. Its own efficiency rows go; its family's ResNet-50 fit is recomputed without it.
     if any(e.gpu == gpu for e in cat.efficiencies):
         cat = replace(cat, efficiencies=tuple(e for e in cat.efficiencies if e.gpu != gpu))
     fam = _eff(cat, g.family, "", "int8")
     if any(p.workload == "resnet50" for p in mine) and fam is not None and g.family in FIT_FAMILIES_INT8:
-        members = [p for p in rest if p.workload == "resnet50" and cat.gpu(p.gpu).family == g.family]
+        members = [p for p in rest if p.workload == "resnet50" and cat.known_gpu(p.gpu).family == g.family]
         implied = [fam.compute / c.ratio for c in compare(members, cat) if c.ratio]
         if implied:
             value = math.exp(sum(map(math.log, implied)) / len(implied))
@@ -104,14 +104,14 @@ def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog
     # 2. BERT-large's token count and Hopper's encoder efficiency.
     if any(p.workload == "bert-large" for p in mine):
         bert = _choose([p for p in rest if p.workload == "bert-large"
-                        and cat.gpu(p.gpu).family != "nvidia-hopper"])
+                        and cat.known_gpu(p.gpu).family != "nvidia-hopper"])
         if g.family != "nvidia-hopper" and bert:
             def with_seq(s: float) -> Catalog:
                 return replace(cat, workloads=tuple(replace(w, seq_len=s) if w.name == "bert-large"
                                                     else w for w in cat.workloads))
             cat = with_seq(round(solve(lambda s: geo_ratio(with_seq(s), bert), 16, 384, True)))
         hop = _choose([p for p in rest if p.workload == "bert-large"
-                       and cat.gpu(p.gpu).family == "nvidia-hopper"])
+                       and cat.known_gpu(p.gpu).family == "nvidia-hopper"])
         if g.family == "nvidia-hopper" and hop:
             v = solve(lambda v: geo_ratio(with_eff(cat, "nvidia-hopper", "encoder", "int8", v), hop),
                       0.01, 1.0, False)
@@ -122,8 +122,8 @@ def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog
         fed = any(p.workload == m.name for p in mine) and g.family == "nvidia-hopper" and not plain_pcie(g)
         if not (fed or changed_int8):
             continue
-        rows = _choose([p for p in rest if p.workload == m.name
-                        and cat.gpu(p.gpu).family == "nvidia-hopper" and not plain_pcie(cat.gpu(p.gpu))])
+        rows = _choose([p for p in rest if p.workload == m.name and (h := cat.known_gpu(p.gpu)).family
+                        == "nvidia-hopper" and not plain_pcie(h)])
         if not rows:
             continue
 
@@ -138,7 +138,8 @@ def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog
             continue
         for e in [e for e in cat.efficiencies if (e.family, e.kind, e.gpu) == (family, "llm", "")
                   and e.basis == "fit"]:
-            rows = _choose([p for p in rest if p.workload in llm_names and cat.gpu(p.gpu).family == family])
+            rows = _choose([p for p in rest
+                            if p.workload in llm_names and cat.known_gpu(p.gpu).family == family])
             if rows:
                 v = solve(lambda v: geo_ratio(with_eff(cat, family, "llm", e.precision, v), rows),
                           0.01, 1.0, False)
@@ -152,7 +153,7 @@ def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog
     # 5. The PCIe all-reduce share.
     link = next((e for e in cat.efficiencies if (e.family, e.kind, e.precision) == PCIE_LINK_ROW), None)
     if link is not None and (changed_llm or plain_pcie(g)):
-        rows = _choose([p for p in rest if p.workload in llm_names and plain_pcie(cat.gpu(p.gpu))
+        rows = _choose([p for p in rest if p.workload in llm_names and plain_pcie(cat.known_gpu(p.gpu))
                         and p.gpu != gpu])
         rows = [c.result for c in compare(rows, cat) if c.gpus_per_replica > 1]
         if rows:
@@ -192,16 +193,17 @@ def kind_of(cat: Catalog, workload: str) -> str:
 def error_summary(rows: list[Comparison], cat: Catalog) -> list[tuple[str, int, float, float]]:
     """(workload or 'kind:...', GPUs, median |error|, worst |error|) over the newest Offline
     result of each GPU; error = estimate / published - 1."""
-    newest: dict[tuple[str, str], Comparison] = {}
+    newest: dict[tuple[str, str], tuple[str, float]] = {}  # (when published, estimate / result)
     for c in rows:
-        if c.result.scenario != "Offline" or c.result.workload not in LOO_WORKLOADS or not c.ratio:
+        ratio = c.ratio
+        if c.result.scenario != "Offline" or c.result.workload not in LOO_WORKLOADS or not ratio:
             continue
         k = (c.result.workload, c.result.gpu)
-        if k not in newest or c.result.published > newest[k].result.published:
-            newest[k] = c
+        if k not in newest or c.result.published > newest[k][0]:
+            newest[k] = (c.result.published, ratio)
     groups: dict[str, list[float]] = {}
-    for (w, _), c in sorted(newest.items()):
-        err = abs(c.ratio - 1)
+    for (w, _), (_, ratio) in sorted(newest.items()):
+        err = abs(ratio - 1)
         groups.setdefault(w, []).append(err)
         groups.setdefault(f"kind:{kind_of(cat, w)}", []).append(err)
     return [(k, len(v), statistics.median(v), max(v)) for k, v in groups.items()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hwtune.errors import ConfigError
+from hwtune.recommend.invalid import InvalidRequest
 from hwtune.recommend.catalog import Workload
 
 
@@ -18,7 +18,7 @@ def parse_shapes(values: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
         except ValueError:
             shape = ()
         if not sep or not name or not shape or min(shape) <= 0:
-            raise ConfigError(f"--shape: expected NAME=DxDxD with positive dims, got {v!r}")
+            raise InvalidRequest("model_shapes", "expected NAME=DxDxD with positive dims, got {value!r}", value=v)
         shapes[name] = shape
     return shapes
 
@@ -32,7 +32,7 @@ def batch_one_shapes(dims: dict[str, list[int | str | None]],
         if name in shapes or all(isinstance(d, int) for d in ds):
             continue
         if ds and not isinstance(ds[0], int) and all(isinstance(d, int) for d in ds[1:]):
-            shapes[name] = (1,) + tuple(ds[1:])  # type: ignore[arg-type]
+            shapes[name] = (1,) + tuple(d for d in ds[1:] if isinstance(d, int))  # all are, as tested
     return shapes
 
 
@@ -43,8 +43,8 @@ def workload_from_model(path: Path, shapes: tuple[str, ...] = ()) -> Workload:
     dims = onnxcost.model_input_dims(proto)
     cost = onnxcost.count_cost(proto, batch_one_shapes(dims, parse_shapes(shapes)))
     if cost.flops <= 0:
-        raise ConfigError(f"--model {path}: no FLOPs counted (ops not understood: "
-                          f"{', '.join(cost.unknown_ops) or 'none'})")
+        raise InvalidRequest("model_path", "no FLOPs counted (ops not understood: {ops})", subject=str(path),
+                             ops=", ".join(cost.unknown_ops) or "none")
     bytes_per_param = cost.param_bytes / cost.params if cost.params else 4.0
     lower = (f"; a lower bound: ops counted as 0 FLOPs: {', '.join(cost.unknown_ops)}"
              if cost.unknown_ops else "")

@@ -67,7 +67,7 @@ def parse_prices(text: str, catalog: Catalog, fname: str = "prices.csv") -> tupl
         usd = r.text("usd", basis != "cloud")
         if usd and parse_street(usd) is None:
             raise r._fail("usd", f"not a price or a range: {usd!r}")
-        hourly = r.num("usd_per_gpu_hour", basis == "cloud")
+        hourly = r.num("usd_per_gpu_hour") if basis == "cloud" else r.maybe_num("usd_per_gpu_hour")
         system_gpus = r.text("system_gpus", basis == "system")
         rows.append(PriceRow(gpu, basis, usd, hourly, r.text("system", basis == "system"),
                              int(system_gpus) if system_gpus.isdigit() else 0,
@@ -115,11 +115,12 @@ def _candidates(gpu: GpuSpec, rows: tuple[PriceRow, ...], host_usd: float) -> di
     for p in rows:
         if p.gpu != gpu.name:
             continue
-        if p.basis == "system":
-            per = (parse_street(p.text) - host_usd) / p.system_gpus
-            out["system"] = Price(per, "system", f"{p.system} ${parse_street(p.text):,.0f} / {p.system_gpus}",
+        # a system row's price parses and a cloud row has its hourly price: parse_prices checked both
+        if p.basis == "system" and (system_usd := parse_street(p.text)) is not None:
+            per = (system_usd - host_usd) / p.system_gpus
+            out["system"] = Price(per, "system", f"{p.system} ${system_usd:,.0f} / {p.system_gpus}",
                                   p.note, p.as_of, p.source)
-        elif p.basis == "cloud":
+        elif p.basis == "cloud" and p.usd_per_gpu_hour is not None:
             hours = payback_hours()
             out["cloud-derived"] = Price(p.usd_per_gpu_hour * hours, "cloud-derived",
                                          f"${p.usd_per_gpu_hour:g}/GPU-h x {hours:,.0f} h", p.note,

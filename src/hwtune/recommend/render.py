@@ -11,7 +11,8 @@ from rich.console import Console, Group
 from rich.text import Text
 
 from hwtune.recommend.costs import CloudVsBuy
-from hwtune.recommend.engine import Recommendation
+from hwtune.recommend.catalog import Llm
+from hwtune.recommend.engine import Comparison, Recommendation
 from hwtune.recommend.labels import LABELS
 from hwtune.tables import ID, NUM, Col, Table, layout
 from hwtune.recommend.estimate import GEFORCE_CAVEAT, Estimate
@@ -40,7 +41,7 @@ def _per_k(x: float | None) -> str:
 
 
 def _hosts(s: Setup) -> str:
-    return f"{s.hosts} {s.host_type.name if s.host_type else s.estimate.gpu.host}"
+    return f"{s.hosts} {s.host_type.name}"
 
 
 def _unit(rec: Recommendation) -> str:
@@ -55,10 +56,10 @@ def _eff(e: Estimate) -> str:
 
 
 def render_header(rec: Recommendation) -> Text:
-    q, w = rec.request, rec.workload
+    q, w = rec.request, rec.subject
     t = Text()
-    if rec.llm:
-        m = rec.llm
+    if isinstance(w, Llm):
+        m = w
         t.append(f"Workload {m.name}", style="bold")
         moe = (f", {m.active_params / 1e9:.1f} B of {m.total_params / 1e9:.1f} B parameters active"
                if m.active_params < m.total_params else f", {m.total_params / 1e9:.1f} B parameters")
@@ -134,8 +135,7 @@ def render_setups(setups: list[Setup], title: str, unit: str = "inf/s") -> Table
     return t
 
 
-def render_comparison(rec: Recommendation) -> Table:
-    c = rec.comparison
+def render_comparison(rec: Recommendation, c: Comparison) -> Table:
     t = Table("Best server setup vs best desktop setup",
               (Col(""), Col("server", right=True), Col("desktop", right=True), Col("server / desktop", NUM)))
 
@@ -273,7 +273,7 @@ def render(rec: Recommendation, console: Console, show_all: bool = False, top: i
             show(render_setups(list(rec.target_setups[:top]),
                                f"Cheapest setups reaching {rec.request.target_fps:,.0f} {u} ({fleet} GPUs)", u))
         if rec.comparison:
-            show(render_comparison(rec))
+            show(render_comparison(rec, rec.comparison))
         for c in rec.cloud[:1]:
             show(render_cloud(c))
     if show_all or not (rec.budget_setups or rec.target_setups):

@@ -93,7 +93,7 @@ class Setup:
     gpu_cost_usd: float
     host_cost_usd: float
     power_w: float  # cards at board power plus hosts
-    host_type: HostType | None = None
+    host_type: HostType
 
     @property
     def total_cost_usd(self) -> float:

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from hwtune.recommend.catalog import Catalog, _read_data, _whole, load_catalog, parse_rows
 from hwtune.recommend.engine import Request, recommend
+from hwtune.recommend.estimate import Estimate
 
 BATCH = 128  # largest batch for the non-LLM rows: MLPerf Offline harnesses run large batches
 COLUMNS = ("workload", "gpu", "precision", "system_result_per_s", "gpus", "unit", "round",
@@ -82,7 +83,7 @@ class Comparison:
 def compare(results: tuple[Published, ...] | list[Published], catalog: Catalog | None = None
             ) -> list[Comparison]:
     catalog = catalog or load_catalog()
-    cache: dict[tuple[str, str], dict] = {}
+    cache: dict[tuple[str, str, str], dict[str, Estimate]] = {}
     out = []
     for p in results:
         key = (p.workload, p.precision, p.scenario)

@@ -67,7 +67,7 @@ class Loaded:
 
 
 def read_json(path: Path) -> Any:
-    from hwtune.errors import read_json_file
+    from hwtune.files import read_json_file
 
     return read_json_file(path)
 
