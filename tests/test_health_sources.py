@@ -343,3 +343,15 @@ def test_the_field_table_declares_every_gpuhealth_field_once():
     names = [f.name for f in FIELDS]
     assert len(names) == len(set(names))
     assert set(names) == {f.name for f in fields(GpuHealth)}
+
+
+def test_more_gpu_sections_than_a_host_holds_are_refused_not_read():
+    """A crafted capture of GPU headers (16 MiB of them cost 27 s) is refused at the 65th GPU."""
+    from hwtune.errors import ParseError
+    from hwtune.probe.nvsmi_text import MAX_GPUS
+
+    head = "==============NVSMI LOG==============\n\nAttached GPUs : 8\n"
+    eight = head + "".join(f"GPU 00000000:{i:02X}:00.0\n    Product Name : NVIDIA H100\n" for i in range(8))
+    assert len(parse_nvidia_smi_text(eight).gpus) == 8
+    with pytest.raises(ParseError, match=f"more than {MAX_GPUS} GPU sections"):
+        parse_nvidia_smi_text(head + "GPU 00000000:3B:00.0\n" * 500_000)

@@ -21,6 +21,11 @@ from hwtune.probe.nvidia import NvidiaSmiReport
 _GPU_HEADER = re.compile(r"^GPU ([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-7])\s*$")
 
 
+# More GPU sections than any one host holds (an HGX board has 8, the largest single systems 16):
+# a crafted capture of GPU headers is refused before it costs seconds, not read as 500,000 GPUs.
+MAX_GPUS = 64
+
+
 def parse_nvidia_smi_text(text: str) -> NvidiaSmiReport:
     """`nvidia-smi -q` (or `-a`) -> the same report `parse_nvidia_smi_xml` gives, with health readings.
     An excerpt counts as well as the whole output: one that starts without the banner, at a
@@ -39,9 +44,11 @@ def parse_nvidia_smi_text(text: str) -> NvidiaSmiReport:
             current = {}
             blocks.append((m.group(1), current))
             stack = []
+            _at_most_max_gpus(len(blocks) + len(lost))
             continue
         if "Unable to determine the device handle" in line and (m := _lost_gpu().search(line)):
             lost.append((m.group(1), m.group(2).strip() or "Unknown Error"))
+            _at_most_max_gpus(len(blocks) + len(lost))
             continue
         indent = len(line) - len(line.lstrip(" "))
         if indent and current is head:  # an excerpt that starts inside a GPU's block
@@ -68,6 +75,11 @@ def parse_nvidia_smi_text(text: str) -> NvidiaSmiReport:
     return NvidiaSmiReport(driver_version=text_value(head.get("Driver Version")),
                            cuda_version=text_value(head.get("CUDA Version")),
                            attached_gpus=attached, gpus=tuple(gpus))
+
+
+def _at_most_max_gpus(n: int) -> None:
+    if n > MAX_GPUS:
+        raise ParseError(f"more than {MAX_GPUS} GPU sections: not the nvidia-smi -q output of one host")
 
 
 @cache
