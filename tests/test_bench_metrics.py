@@ -7,7 +7,7 @@ from collections import namedtuple
 import pytest
 
 from hwtune.bench import metrics
-from hwtune.bench.compare import compare_runs
+from hwtune.bench.micro.compare import compare_runs
 from hwtune.bench.measure import StopRule, run_sync, run_threads
 from hwtune.bench.noise import NOISY_FOREIGN_CORES, foreign_load
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hwtune.bench import queueing
+from hwtune.bench.serving import queueing
 
 from bench_helpers import data_dir  # noqa: F401  (fixture)
 from bench_helpers import invoke_bench as invoke

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from hwtune.bench import queueing, servesearch
-from hwtune.bench.loadgen import LoadgenRun, RunSettings
-from hwtune.bench.servesearch import search
-from hwtune.bench.tail import early_stopping_floor, judge, judged_percentile
+from hwtune.bench.serving import queueing, search as servesearch
+from hwtune.bench.serving.loadgen import LoadgenRun, RunSettings
+from hwtune.bench.serving.search import search
+from hwtune.bench.serving.tail import early_stopping_floor, judge, judged_percentile
 
 from bench_helpers import data_dir  # noqa: F401  (fixture)
 from bench_helpers import invoke_bench as invoke
@@ -132,7 +132,7 @@ def test_busy_host_retries_with_backoff_then_reports_the_highest_qps_within_the_
 
 def _fake_cli(monkeypatch, fake: FakeLoadgen) -> None:
     """`bench --scenario server` end to end, LoadGen and the foreign-load meter replaced by fakes."""
-    from hwtune.bench import serving
+    from hwtune.bench.serving import serve as serving
 
     monkeypatch.setattr(serving, "run_loadgen", lambda _sut, settings, _log: fake(settings))
 

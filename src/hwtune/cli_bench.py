@@ -121,8 +121,8 @@ def _bench(a: dict[str, Any]) -> int:
 
 
 def _plan(a: dict[str, Any]) -> Any:
-    from hwtune.bench.runner import BenchPlan
-    from hwtune.bench.tune import TUNE_PRECISIONS
+    from hwtune.bench.micro.runner import BenchPlan
+    from hwtune.bench.micro.tune import TUNE_PRECISIONS
 
     precisions = _strs(a["precision"]) or (TUNE_PRECISIONS if a["tune"] else ("fp32",))
     return BenchPlan(
@@ -134,8 +134,8 @@ def _plan(a: dict[str, Any]) -> Any:
 
 
 def _measure(plan: Any, a: dict[str, Any]) -> int:
-    from hwtune.bench import render
-    from hwtune.bench.runner import run_bench
+    from hwtune.bench.micro import render
+    from hwtune.bench.micro.runner import run_bench
 
     with _progress() as report:
         run = run_bench(plan, report)
@@ -145,9 +145,9 @@ def _measure(plan: Any, a: dict[str, Any]) -> int:
 
 
 def _tune(plan: Any, slo_ms: float | None, a: dict[str, Any]) -> int:
-    from hwtune.bench import advice, render
-    from hwtune.bench.runner import Bench
-    from hwtune.bench.tune import tune_device
+    from hwtune.bench.micro import advice, render
+    from hwtune.bench.micro.runner import Bench
+    from hwtune.bench.micro.tune import tune_device
 
     bench_ = Bench(plan)
     tunes = []
@@ -166,13 +166,14 @@ def _tune(plan: Any, slo_ms: float | None, a: dict[str, Any]) -> int:
 
 def _emit(doc: dict[str, Any], a: dict[str, Any], view: Callable[[], Any]) -> None:
     """Save the run (unless --no-save), then print it as JSON, CSV or the table."""
-    from hwtune.bench import render, store
+    from hwtune.bench import store
+    from hwtune.bench.micro import render
 
     saved = store.save_run(doc) if a["save"] else None
     if a["as_json"]:
         print_json({**doc, "saved_to": str(saved) if saved else None})
     elif a["as_csv"] and "scenario" in doc:
-        from hwtune.bench import serving_render
+        from hwtune.bench.serving import render as serving_render
 
         sys.stdout.write(serving_render.results_csv(doc["results"]))
     elif a["as_csv"]:
@@ -184,14 +185,15 @@ def _emit(doc: dict[str, Any], a: dict[str, Any], view: Callable[[], Any]) -> No
 
 
 def _scenario(a: dict[str, Any]) -> int:
-    from hwtune.bench import serving_render, store
-    from hwtune.bench.loadgen import require_loadgen
+    from hwtune.bench import store
+    from hwtune.bench.serving import render as serving_render
+    from hwtune.bench.serving.loadgen import require_loadgen
 
     o = _scenario_options(a)
     require_loadgen()  # before any model is built: a missing extra is a usage error, said first
-    from hwtune.bench.served import served_models
-    from hwtune.bench.servetune import tune_batching
-    from hwtune.bench.serving import repeat_summary, serve
+    from hwtune.bench.serving.models import served_models
+    from hwtune.bench.serving.tune import tune_batching
+    from hwtune.bench.serving.serve import repeat_summary, serve
 
     models = served_models(_plan({**a, "tune": False}), a["instances"])
     common: dict[str, Any] = dict(duration_s=o["duration_s"], step_s=o["step_s"], log_base=store.bench_dir() / "loadgen")
@@ -230,9 +232,9 @@ def scenario_exit_code(doc: dict[str, Any]) -> int:
 
 def _scenario_options(a: dict[str, Any]) -> dict[str, Any]:
     """The --scenario options, checked before anything is loaded or built."""
-    from hwtune.bench.batcher import Batching
-    from hwtune.bench.loadgen import SCENARIOS
-    from hwtune.bench.serving import parse_duration_s
+    from hwtune.bench.serving.batcher import Batching
+    from hwtune.bench.serving.loadgen import SCENARIOS
+    from hwtune.bench.serving.serve import parse_duration_s
 
     scenario = a["scenario"].strip().lower()
     if scenario not in SCENARIOS:
@@ -281,7 +283,7 @@ def _tune_json(t: Any, settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def _list_devices(as_json: bool) -> int:
-    from hwtune.bench import render
+    from hwtune.bench.micro import render
     from hwtune.bench.devices import list_devices
 
     found = list_devices()
@@ -307,8 +309,9 @@ def _export(name: str, out_path: Path | None, precision: str, as_json: bool) -> 
 
 
 def _compare(refs: tuple[str, str], as_json: bool) -> int:
-    from hwtune.bench import render, store
-    from hwtune.bench.compare import compare_runs
+    from hwtune.bench import store
+    from hwtune.bench.micro import render
+    from hwtune.bench.micro.compare import compare_runs
 
     before, after = (store.load_run(r) for r in refs)
     cmp = compare_runs(before, after, refs[0], refs[1])
@@ -326,7 +329,7 @@ def _show(view: Any) -> None:
 
 def parse_slo(text: str) -> float | None:
     """'40ms', '40 ms', '0.04s', '40' (ms) -> milliseconds."""
-    from hwtune.bench.serving import parse_duration_s
+    from hwtune.bench.serving.serve import parse_duration_s
 
     return parse_duration_s(text, "--latency-slo", positive=True) * 1000 if text else None
 

@@ -56,9 +56,9 @@ def pipeline_command(a: dict[str, Any], progress: Any, emit: Callable[..., None]
 
 
 def _serve(a: dict[str, Any], progress: Any, emit: Callable[..., None], s: dict[str, Any]) -> int:
-    from hwtune.bench.loadgen import require_loadgen
+    from hwtune.bench.serving.loadgen import require_loadgen
     from hwtune.bench.pipeline.serve import ServeSettings, serve_pipeline
-    from hwtune.bench.serving_render import scenario_view
+    from hwtune.bench.serving.render import scenario_view
 
     if s["scenario"] != "server":
         raise ConfigError("--pipeline goes with --scenario server (the max QPS within the p99 budget)")

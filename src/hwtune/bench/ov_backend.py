@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from hwtune.bench.devices import DeviceInfo
+from hwtune.bench.targets import DeviceInfo
 from hwtune.bench.measure import StopRule, Timing, perf, run_sync
 from hwtune.bench.result import Executed, RunConfig
 from hwtune.errors import ConfigError

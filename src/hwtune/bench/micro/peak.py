@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwtune.bench.devices import DeviceInfo
+from hwtune.bench.targets import DeviceInfo
 from hwtune.bench.measure import StopRule
 from hwtune.bench.noise import NOISY_FOREIGN_CORES, LoadMeter
 from hwtune.bench.result import RunConfig
