@@ -7,7 +7,7 @@ latency distribution is known exactly (hwtune.bench.serving.queueing). Two check
 1. Fixed loads: LoadGen runs at utilisations rho for --hold seconds each; the
    measured p50/p90/p99 and mean against the exact M/D/1 values at the rate
    LoadGen actually scheduled (its "Scheduled samples per second").
-2. The search: `serve()` (what `hwtune bench --scenario server` runs) finds the
+2. The search: `serve()` (what `hwtune bench serve --scenario server` runs) finds the
    max QPS with p99 within the budget that LoadGen calls VALID; against the
    theoretical max rate lambda* (p99 = budget) and against lambda_ES, the rate
    at which a run of that length expects no more overlatency queries than

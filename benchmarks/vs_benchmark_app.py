@@ -9,7 +9,7 @@ which neither side saw foreign load (all rounds when none was quiet).
 Target: each ratio between 0.95 and 1.05.
 
 - OpenVINO async: `benchmark_app -hint none -nstreams S -nireq S -api async
-  -shape ... -infer_precision ...` against `hwtune bench --backend openvino
+  -shape ... -infer_precision ...` against `hwtune bench run --backend openvino
   --mode async --streams S`.
 - OpenVINO sync: `benchmark_app -api sync -hint latency` against hwtune's
   sync mode (PERFORMANCE_HINT=LATENCY).

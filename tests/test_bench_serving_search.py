@@ -131,7 +131,7 @@ def test_busy_host_retries_with_backoff_then_reports_the_highest_qps_within_the_
 
 
 def _fake_cli(monkeypatch, fake: FakeLoadgen) -> None:
-    """`bench --scenario server` end to end, LoadGen and the foreign-load meter replaced by fakes."""
+    """`bench serve --scenario server` end to end, LoadGen and the foreign-load meter replaced by fakes."""
     from hwtune.bench.serving import serve as serving
 
     monkeypatch.setattr(serving, "run_loadgen", lambda _sut, settings, _log: fake(settings))

@@ -123,13 +123,13 @@ def test_settings_give_runtime_options_and_a_triton_snippet():
 
 @pytest.mark.parametrize("text,ms", [("40ms", 40.0), ("40 ms", 40.0), ("0.04s", 40.0), ("40", 40.0), ("500us", 0.5)])
 def test_latency_slo_parsing(text, ms):
-    from hwtune.cli_bench import parse_slo
+    from hwtune.cli_bench_common import parse_slo
 
     assert parse_slo(text) == pytest.approx(ms)
 
 
 def test_bad_latency_slo_is_a_config_error():
-    from hwtune.cli_bench import parse_slo
+    from hwtune.cli_bench_common import parse_slo
     from hwtune.errors import ConfigError
 
     with pytest.raises(ConfigError, match="bad --latency-slo"):

@@ -100,7 +100,7 @@ def test_recommend_keeps_what_a_buyer_compares_and_names_what_it_left_out(world,
 
 
 def test_serving_tables_fit(monkeypatch):
-    """bench --scenario's tables (a LoadGen run takes minutes), from a recorded result."""
+    """bench serve's tables (a LoadGen run takes minutes), from a recorded result."""
     from rich.console import Console
 
     from hwtune.bench.serving.render import scenario_view

@@ -95,22 +95,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")
 
 
-def plan(*, model: str, shape: list[str], backend: str, device: str, precision: str, threads: str,
-         pin: bool | None, batch: str = "", mode: str = "sync,async", streams: str = "", time_s: float = 2.0,
-         min_count: int = 10, repeat: int = 1, tune: bool = False) -> Any:
-    """The BenchPlan of these options (list options parsed, then checked by the plan)."""
-    from hwtune.bench.micro.runner import BenchPlan
-    from hwtune.bench.micro.tune import TUNE_PRECISIONS
-
-    precisions = c.strs(precision) or (TUNE_PRECISIONS if tune else ("fp32",))
-    return BenchPlan(
-        model=model, shapes=tuple(shape), backend=backend.lower(), devices=c.strs(device),
-        batches=c.ints(batch, "--batch"), modes=c.strs(mode), precisions=precisions,
-        streams=c.ints(streams, "--streams") or (None,), threads=c.ints(threads, "--threads") or (None,),
-        pin=pin, time_s=time_s, min_count=min_count, repeat=repeat,
-    )
-
-
 def bench_run(
     model: str = c.MODEL, backend: str = c.BACKEND, device: str = c.DEVICE, batch: str = c.BATCH,
     mode: str = c.MODE, streams: str = c.STREAMS, threads: str = c.THREADS, pin: Optional[bool] = c.PIN,
@@ -127,7 +111,7 @@ def bench_run(
         from hwtune.cli_bench_pipeline import pipeline_options
 
         o = c.output(as_json, as_csv, wide, save)
-        the_plan = plan(model=model, shape=shape, backend=backend, device=device, batch=batch, mode=mode,
+        the_plan = c.plan(model=model, shape=shape, backend=backend, device=device, batch=batch, mode=mode,
                         precision=precision, streams=streams, threads=threads, pin=pin, time_s=time_s,
                         min_count=min_count, repeat=repeat)
         if not pipeline:
@@ -170,7 +154,7 @@ def bench_tune(
     """Search streams, threads, batch and precision per device (within the p99 budget)."""
     def options() -> TuneOptions:
         o = c.output(as_json, as_csv, wide, save)
-        the_plan = plan(model=model, shape=shape, backend=backend, device=device, batch=batch, mode=mode,
+        the_plan = c.plan(model=model, shape=shape, backend=backend, device=device, batch=batch, mode=mode,
                         precision=precision, streams=streams, threads=threads, pin=pin, time_s=time_s,
                         min_count=min_count, repeat=repeat, tune=True)
         return TuneOptions(the_plan, c.parse_slo(latency_slo), o)
@@ -230,12 +214,17 @@ def devices(o: DevicesOptions) -> int:
 
 def bench_export(
     model: str = typer.Argument(..., help="A built-in model: plate-classifier, resnet-block, mlp, transformer-encoder."),
-    out_path: Path = typer.Option(..., "--out", help="The ONNX file to write."),
+    out_path: Optional[Path] = typer.Option(None, "--out", help="The ONNX file to write."),
     precision: str = typer.Option("fp32", "--precision", help="fp32, or int8 for its QDQ form."),
     as_json: bool = c.AS_JSON,
 ) -> None:
     """Write a built-in model as ONNX."""
-    run_command(lambda: export(ExportOptions(model, out_path, precision or "fp32", as_json)))
+    def options() -> ExportOptions:
+        if out_path is None:
+            raise ConfigError("bench export needs --out FILE")
+        return ExportOptions(model, out_path, precision or "fp32", as_json)
+
+    run_command(lambda: export(options()))
 
 
 def export(o: ExportOptions) -> int:

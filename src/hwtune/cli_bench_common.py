@@ -85,6 +85,22 @@ def parse_slo(text: str) -> float | None:
     return parse_duration_s(text, "--latency-slo", positive=True) * 1000 if text else None
 
 
+def plan(*, model: str, shape: list[str], backend: str, device: str, precision: str, threads: str,
+         pin: bool | None, batch: str = "", mode: str = "sync,async", streams: str = "", time_s: float = 2.0,
+         min_count: int = 10, repeat: int = 1, tune: bool = False) -> Any:
+    """The BenchPlan of these options (list options parsed, then checked by the plan)."""
+    from hwtune.bench.micro.runner import BenchPlan
+    from hwtune.bench.micro.tune import TUNE_PRECISIONS
+
+    precisions = strs(precision) or (TUNE_PRECISIONS if tune else ("fp32",))
+    return BenchPlan(
+        model=model, shapes=tuple(shape), backend=backend.lower(), devices=strs(device),
+        batches=ints(batch, "--batch"), modes=strs(mode), precisions=precisions,
+        streams=ints(streams, "--streams") or (None,), threads=ints(threads, "--threads") or (None,),
+        pin=pin, time_s=time_s, min_count=min_count, repeat=repeat,
+    )
+
+
 def strs(text: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in text.split(",") if s.strip())
 

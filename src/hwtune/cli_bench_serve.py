@@ -48,7 +48,6 @@ def bench_serve(
         from hwtune.bench.serving.batcher import Batching
         from hwtune.bench.serving.loadgen import SCENARIOS
         from hwtune.bench.serving.serve import parse_duration_s
-        from hwtune.cli_bench import plan
         from hwtune.cli_bench_pipeline import pipeline_options
 
         o = c.output(as_json, as_csv, wide, save)
@@ -61,7 +60,7 @@ def bench_serve(
         if max_batch_size < 1 or instances < 0:
             raise ConfigError("--max-batch-size must be 1 or more, --instances 0 (one per core) or more")
         delay_s = parse_duration_s(max_queue_delay, "--max-queue-delay") if max_queue_delay else 0.0
-        the_plan = plan(model=model, shape=shape, backend=backend, device=device, precision=precision,
+        the_plan = c.plan(model=model, shape=shape, backend=backend, device=device, precision=precision,
                         threads=threads, pin=pin)
         piped = None
         if pipeline:
