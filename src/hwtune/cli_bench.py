@@ -170,10 +170,14 @@ def tune(o: TuneOptions) -> int:
     require_extra("hwtune bench")
     bench_ = Bench(o.plan)
     tunes = []
+    n = len(bench_.targets)
     with c.progress() as report:
         for i, info in enumerate(bench_.targets):
-            tunes.append(tune_device(bench_, info, o.latency_slo_ms, lambda m, i=i: report(m, i, len(bench_.targets))))
-            report(f"{info.backend}/{info.device} done", i + 1, len(bench_.targets))
+            def say(m: str, i: int = i) -> None:
+                report(m, i, n)
+
+            tunes.append(tune_device(bench_, info, o.latency_slo_ms, say))
+            report(f"{info.backend}/{info.device} done", i + 1, n)
     name = bench_.source.name.replace(".onnx", "")
     settings = {f"{t.device.backend}/{t.device.device}": advice.settings(t.best, o.latency_slo_ms, name)
                 for t in tunes if t.best is not None}

@@ -117,7 +117,8 @@ def positive_number(text: str, option: str) -> float:
         value = float(text)
     except ValueError:
         raise ConfigError(f"{option} takes a number, got {text!r}") from None
-    return number(option, value, low=0, low_open=True)
+    number(option, value, low=0, low_open=True)  # raises when out of range
+    return value
 
 
 def plan_json(plan: Any) -> dict[str, Any]:
@@ -136,13 +137,13 @@ class progress:
             return lambda description, done, total: None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=err, transient=True)
-        self.bar.start()
-        self.task = self.bar.add_task("starting", total=None)
+        bar = self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), console=err, transient=True)
+        bar.start()
+        task = bar.add_task("starting", total=None)
 
         def report(description: str, done: int, total: int) -> None:
-            self.bar.update(self.task, description=description, completed=done, total=total)
+            bar.update(task, description=description, completed=done, total=total)
 
         return report
 

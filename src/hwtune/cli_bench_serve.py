@@ -116,18 +116,27 @@ def serve(o: ServeOptions) -> int:
 
     models = served_models(o.plan, o.instances)
     common: dict[str, Any] = dict(duration_s=o.duration_s, step_s=o.step_s, log_base=store.bench_dir() / "loadgen")
-    results, tunes, repeats = [], [], []
+    results: list[Any] = []
+    tunes: list[dict[str, Any]] = []
+    repeats: list[dict[str, Any]] = []
     with c.progress() as report:
         for i, model in enumerate(models):
-            say = lambda m, i=i: report(m, i, len(models))  # noqa: E731
+            def say(m: str, i: int = i) -> None:
+                report(m, i, len(models))
+
             if o.tune:
+                assert o.latency_slo_ms is not None  # --tune is the server scenario's, which needs the budget
                 t = tune_batching(model, o.latency_slo_ms, report=say, **common)
                 tunes.append(t.to_json())
                 results.extend(t.results)
                 continue
-            runs = [serve_one(model, o.scenario, o.batching, latency_slo_ms=o.latency_slo_ms, target_qps=o.qps,
-                              report=lambda m, k=k: say(m if o.repeat == 1 else f"run {k + 1}/{o.repeat}: {m}"),
-                              **common) for k in range(o.repeat)]
+            runs = []
+            for k in range(o.repeat):
+                def say_run(m: str, k: int = k) -> None:
+                    say(m if o.repeat == 1 else f"run {k + 1}/{o.repeat}: {m}")
+
+                runs.append(serve_one(model, o.scenario, o.batching, latency_slo_ms=o.latency_slo_ms,
+                                      target_qps=o.qps, report=say_run, **common))
             results.extend(runs)
             if o.repeat > 1 and o.scenario == "server":
                 repeats.append(repeat_summary(runs))

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from hwtune.bench import metrics, store
-from hwtune.bench.micro import peak
 from hwtune.bench.devices import list_devices, select
-from hwtune.bench.targets import DeviceInfo, DeviceList
 from hwtune.bench.engines import backend, open_engine
 from hwtune.bench.measure import StopRule, warmup_rule
+from hwtune.bench.micro import peak
 from hwtune.bench.modelfile import ModelSource, open_model, precision_path
 from hwtune.bench.noise import LoadMeter
 from hwtune.bench.result import MODES, PRECISIONS, BenchResult, RunConfig, Skipped
+from hwtune.bench.targets import DeviceInfo, DeviceList
 from hwtune.bench.zoo import DEFAULT_MODEL
 from hwtune.errors import ConfigError, ParseError
 

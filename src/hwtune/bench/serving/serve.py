@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from hwtune.bench.noise import NOISY_FOREIGN_CORES, LoadMeter
 from hwtune.bench.serving.batcher import Batching, BatchingSut, FixedService, Service, closed_loop_rate
 from hwtune.bench.serving.loadgen import MLPERF_MIN_DURATION_S, MULTISTREAM_SAMPLES_PER_QUERY, LoadgenRun, RunSettings, run_loadgen
-from hwtune.bench.noise import NOISY_FOREIGN_CORES, LoadMeter
 from hwtune.bench.serving.search import CurvePoint, Report, SearchOutcome, confirm_settings, point_of, search
 from hwtune.errors import ConfigError
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hwtune.bench.serving.batcher import NO_BATCHING, Batching
-from hwtune.bench.micro.advice import triton_config
 from hwtune.bench.engines import backend
+from hwtune.bench.micro.advice import triton_config
 from hwtune.bench.result import Executed
+from hwtune.bench.serving.batcher import NO_BATCHING, Batching
 from hwtune.bench.serving.serve import Model, Report, ServingResult, serve
 
 BATCH_CANDIDATES = (4, 8)
