@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from hwtune import cli_bench_common as c
-from hwtune.bench.options import CompareOptions, DevicesOptions, ExportOptions, RunOptions, TuneOptions
+from hwtune.bench.options import CompareOptions, DevicesOptions, ExportOptions, Output, RunOptions, TuneOptions
 from hwtune.cli_common import fail, out, print_json, require_extra, run_command
 from hwtune.errors import EXIT_NOT_VALID, EXIT_OK, EXIT_USAGE, ConfigError
 
@@ -110,35 +110,34 @@ def bench_run(
     def options() -> RunOptions:
         from hwtune.cli_bench_pipeline import pipeline_options
 
-        o = c.output(as_json, as_csv, wide, save)
         the_plan = c.plan(model=model, shape=shape, backend=backend, device=device, batch=batch, mode=mode,
                         precision=precision, streams=streams, threads=threads, pin=pin, time_s=time_s,
                         min_count=min_count, repeat=repeat)
         if not pipeline:
             if images or decoder or resizer or pin_stages:
                 raise ConfigError("--images, --decoder, --resizer and --pin-stages go with --pipeline image")
-            return RunOptions(the_plan, o)
-        return RunOptions(the_plan, o, pipeline_options(
+            return RunOptions(the_plan)
+        return RunOptions(the_plan, pipeline_options(
             pipeline=pipeline, model=model, backend=backend, device=device, precision=precision, threads=threads,
             pin=pin, images=images, image_size=image_size, image_format=image_format, decoder=decoder,
             resizer=resizer, time_s=time_s, min_count=min_count, pin_stages=pin_stages))
 
-    run_command(lambda: run_micro(options()))
+    run_command(lambda: run_micro(options(), c.output(as_json, as_csv, wide, save)))
 
 
-def run_micro(o: RunOptions) -> int:
+def run_micro(o: RunOptions, shown: Output) -> int:
     require_extra("hwtune bench")
     if o.pipeline is not None:
         from hwtune.cli_bench_pipeline import run_pipeline_command
 
-        return run_pipeline_command(o)
+        return run_pipeline_command(o, shown)
     from hwtune.bench.micro import render
     from hwtune.bench.micro.runner import run_bench
 
     with c.progress() as report:
         run = run_bench(o.plan, report)
     doc = {"command": "bench", "plan": c.plan_json(o.plan), **run.to_json()}
-    c.emit(doc, o.output, lambda: render.render_run(run, o.plan.time_s))
+    c.emit(doc, shown, lambda: render.render_run(run, o.plan.time_s))
     return EXIT_OK
 
 
@@ -153,49 +152,23 @@ def bench_tune(
 ) -> None:
     """Search streams, threads, batch and precision per device (within the p99 budget)."""
     def options() -> TuneOptions:
-        o = c.output(as_json, as_csv, wide, save)
         the_plan = c.plan(model=model, shape=shape, backend=backend, device=device, batch=batch, mode=mode,
                         precision=precision, streams=streams, threads=threads, pin=pin, time_s=time_s,
                         min_count=min_count, repeat=repeat, tune=True)
-        return TuneOptions(the_plan, c.parse_slo(latency_slo), o)
+        return TuneOptions(the_plan, c.parse_slo(latency_slo))
 
-    run_command(lambda: tune(options()))
+    run_command(lambda: tune(options(), c.output(as_json, as_csv, wide, save)))
 
 
-def tune(o: TuneOptions) -> int:
-    from hwtune.bench.micro import advice, render
-    from hwtune.bench.micro.runner import Bench
-    from hwtune.bench.micro.tune import tune_device
+def tune(o: TuneOptions, shown: Output) -> int:
+    from hwtune.bench.micro import render
+    from hwtune.bench.micro.autotune import tune_devices
 
     require_extra("hwtune bench")
-    bench_ = Bench(o.plan)
-    tunes = []
-    n = len(bench_.targets)
     with c.progress() as report:
-        for i, info in enumerate(bench_.targets):
-            def say(m: str, i: int = i) -> None:
-                report(m, i, n)
-
-            tunes.append(tune_device(bench_, info, o.latency_slo_ms, say))
-            report(f"{info.backend}/{info.device} done", i + 1, n)
-    name = bench_.source.name.replace(".onnx", "")
-    settings = {f"{t.device.backend}/{t.device.device}": advice.settings(t.best, o.latency_slo_ms, name)
-                for t in tunes if t.best is not None}
-    run = bench_.run_of([r for t in tunes for r in t.evaluated], [s for t in tunes for s in t.skipped])
-    doc = {"command": "bench --tune", "plan": c.plan_json(o.plan), "latency_slo_ms": o.latency_slo_ms,
-           **run.to_json(), "tune": [_tune_json(t, settings) for t in tunes]}
-    c.emit(doc, o.output, lambda: render.tune_view(tunes, settings))
-    return EXIT_OK if all(t.best is not None for t in tunes) else EXIT_NOT_VALID
-
-
-def _tune_json(t: Any, settings: dict[str, Any]) -> dict[str, Any]:
-    key = f"{t.device.backend}/{t.device.device}"
-    return {
-        "backend": t.device.backend, "device": t.device.device, "latency_slo_ms": t.latency_slo_ms,
-        "best": t.best.to_json() if t.best else None, "settings": settings.get(key),
-        "pareto": [r.to_json() for r in t.pareto], "points_measured": len(t.evaluated),
-        "space_size": t.space_size, "elapsed_s": round(t.elapsed_s, 2),
-    }
+        outcome = tune_devices(o, report)
+    c.emit(outcome.doc, shown, lambda: render.tune_view(list(outcome.tunes), outcome.settings))
+    return EXIT_OK if outcome.all_found else EXIT_NOT_VALID
 
 
 def bench_devices(as_json: bool = c.AS_JSON) -> None:
@@ -217,7 +190,8 @@ def devices(o: DevicesOptions) -> int:
 
 
 def bench_export(
-    model: str = typer.Argument(..., help="A built-in model: plate-classifier, resnet-block, mlp, transformer-encoder."),
+    model: str = typer.Argument(..., help="A built-in model: plate-classifier, resnet-block, mlp, "
+                                "transformer-encoder."),
     out_path: Optional[Path] = typer.Option(None, "--out", help="The ONNX file to write."),
     precision: str = typer.Option("fp32", "--precision", help="fp32, or int8 for its QDQ form."),
     as_json: bool = c.AS_JSON,

@@ -32,7 +32,8 @@ REPEAT = typer.Option(1, "--repeat", help="Repeat each measurement N times; repo
 LATENCY_SLO = typer.Option("", "--latency-slo", help="p99 budget, e.g. 40ms or 0.04s.")
 AS_JSON = typer.Option(False, "--json", help="Print JSON to stdout.")
 AS_CSV = typer.Option(False, "--csv", help="Print CSV to stdout.")
-WIDE = typer.Option(False, "--wide", help="Every column, even where the terminal is too narrow (rows are then stacked).")
+WIDE = typer.Option(False, "--wide", help="Every column, even where the terminal is too narrow "
+                    "(rows are then stacked).")
 SAVE = typer.Option(True, "--save/--no-save", help="Save the run under the user data dir (for bench compare).")
 # the request pipeline (bench run and bench serve)
 PIPELINE = typer.Option("", "--pipeline",

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hwtune import cli_bench_common as c
-from hwtune.bench.options import RunOptions, ServeOptions
+from hwtune.bench.options import Output, RunOptions, ServeOptions
 from hwtune.errors import EXIT_OK, ConfigError
 
 
@@ -35,7 +35,7 @@ def pipeline_options(*, pipeline: str, model: str, backend: str, device: str, pr
         resizer=resizer.strip().lower(), time_s=time_s, min_count=min_count, pin_stages=pin_stages).validate()
 
 
-def run_pipeline_command(o: RunOptions) -> int:
+def run_pipeline_command(o: RunOptions, shown: Output) -> int:
     from hwtune.bench.pipeline.render import pipeline_view
     from hwtune.bench.pipeline.run import run_pipeline
 
@@ -43,11 +43,11 @@ def run_pipeline_command(o: RunOptions) -> int:
     with c.progress() as report:
         run = run_pipeline(o.pipeline, lambda m: report(m, 0, 0))
     doc = {"command": "bench --pipeline", **run.to_json(), "results": []}
-    c.emit(doc, o.output, lambda: pipeline_view(doc))
+    c.emit(doc, shown, lambda: pipeline_view(doc))
     return EXIT_OK if run.decoders_agree else 1
 
 
-def serve_pipeline_command(o: ServeOptions) -> int:
+def serve_pipeline_command(o: ServeOptions, shown: Output) -> int:
     from hwtune.bench.pipeline.serve import ServeSettings, serve_pipeline
     from hwtune.bench.serving.render import scenario_view
 
@@ -57,5 +57,5 @@ def serve_pipeline_command(o: ServeOptions) -> int:
         results = serve_pipeline(o.pipeline, settings, lambda m: report(m, 0, 0))
     doc = {"command": "bench --pipeline --scenario", "scenario": "server", "latency_slo_ms": o.latency_slo_ms,
            "results": results}
-    c.emit(doc, o.output, lambda: scenario_view(doc))
+    c.emit(doc, shown, lambda: scenario_view(doc))
     return EXIT_OK if all(r["valid"] for r in results) else 1

@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 
 from hwtune import cli_bench_common as c
-from hwtune.bench.options import ServeOptions
+from hwtune.bench.options import Output, ServeOptions
 from hwtune.cli_common import require_extra, run_command
 from hwtune.errors import EXIT_NOT_VALID, EXIT_OK, ConfigError
 
@@ -24,7 +24,8 @@ def bench_serve(
     latency_slo: str = typer.Option("", "--latency-slo", help="server: the p99 budget (LoadGen's target latency), "
                                     "e.g. 40ms or 0.04s."),
     qps: str = typer.Option("", "--qps", help="server: one run at this QPS instead of searching the max."),
-    tune: bool = typer.Option(False, "--tune", help="server: search dynamic batching (what it buys within the budget)."),
+    tune: bool = typer.Option(False, "--tune", help="server: search dynamic batching (what it buys within the "
+                              "budget)."),
     max_batch_size: int = typer.Option(1, "--max-batch-size", help="Dynamic batching, as Triton's max_batch_size "
                                        "(1: none)."),
     max_queue_delay: str = typer.Option("", "--max-queue-delay", help="Dynamic batching's max queue delay, "
@@ -50,7 +51,6 @@ def bench_serve(
         from hwtune.bench.serving.serve import parse_duration_s
         from hwtune.cli_bench_pipeline import pipeline_options
 
-        o = c.output(as_json, as_csv, wide, save)
         name = scenario.strip().lower()
         if name not in SCENARIOS:
             raise ConfigError(f"unknown --scenario {scenario!r}; use {', '.join(SCENARIOS)}")
@@ -76,9 +76,9 @@ def bench_serve(
             raise ConfigError("--images, --decoder and --resizer go with --pipeline image")
         return ServeOptions(the_plan, name, slo_ms, rate, Batching(max_batch_size, int(round(delay_s * 1e6))),
                             instances, parse_duration_s(duration, "--duration", bare="s", positive=True),
-                            parse_duration_s(step, "--step", bare="s", positive=True), repeat, tune, o, piped)
+                            parse_duration_s(step, "--step", bare="s", positive=True), repeat, tune, piped)
 
-    run_command(lambda: serve(options()))
+    run_command(lambda: serve(options(), c.output(as_json, as_csv, wide, save)))
 
 
 def _check(scenario: str, slo_ms: float | None, qps: float | None, tune: bool, repeat: int) -> None:
@@ -99,7 +99,7 @@ def _check(scenario: str, slo_ms: float | None, qps: float | None, tune: bool, r
         raise ConfigError(f"--repeat must be 1 or more, got {repeat}")
 
 
-def serve(o: ServeOptions) -> int:
+def serve(o: ServeOptions, shown: Output) -> int:
     from hwtune.bench import store
     from hwtune.bench.serving import render
     from hwtune.bench.serving.loadgen import require_loadgen
@@ -109,44 +109,12 @@ def serve(o: ServeOptions) -> int:
     if o.pipeline is not None:
         from hwtune.cli_bench_pipeline import serve_pipeline_command
 
-        return serve_pipeline_command(o)
-    from hwtune.bench.serving.models import served_models
-    from hwtune.bench.serving.serve import repeat_summary, serve as serve_one
-    from hwtune.bench.serving.tune import tune_batching
+        return serve_pipeline_command(o, shown)
+    from hwtune.bench.serving.scenario import run_scenario
 
-    models = served_models(o.plan, o.instances)
-    common: dict[str, Any] = dict(duration_s=o.duration_s, step_s=o.step_s, log_base=store.bench_dir() / "loadgen")
-    results: list[Any] = []
-    tunes: list[dict[str, Any]] = []
-    repeats: list[dict[str, Any]] = []
     with c.progress() as report:
-        for i, model in enumerate(models):
-            def say(m: str, i: int = i) -> None:
-                report(m, i, len(models))
-
-            if o.tune:
-                assert o.latency_slo_ms is not None  # --tune is the server scenario's, which needs the budget
-                t = tune_batching(model, o.latency_slo_ms, report=say, **common)
-                tunes.append(t.to_json())
-                results.extend(t.results)
-                continue
-            runs = []
-            for k in range(o.repeat):
-                def say_run(m: str, k: int = k) -> None:
-                    say(m if o.repeat == 1 else f"run {k + 1}/{o.repeat}: {m}")
-
-                runs.append(serve_one(model, o.scenario, o.batching, latency_slo_ms=o.latency_slo_ms,
-                                      target_qps=o.qps, report=say_run, **common))
-            results.extend(runs)
-            if o.repeat > 1 and o.scenario == "server":
-                repeats.append(repeat_summary(runs))
-    doc: dict[str, Any] = {"command": "bench --scenario", "scenario": o.scenario, "latency_slo_ms": o.latency_slo_ms,
-                           "results": [r.to_json() for r in results]}
-    if tunes:
-        doc["batching_tune"] = tunes
-    if repeats:
-        doc["repeats"] = repeats
-    c.emit(doc, o.output, lambda: render.scenario_view(doc))
+        doc = run_scenario(o, store.bench_dir() / "loadgen", report)
+    c.emit(doc, shown, lambda: render.scenario_view(doc))
     return scenario_exit_code(doc)
 
 

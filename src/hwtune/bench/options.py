@@ -1,7 +1,7 @@
 """What each `hwtune bench` subcommand is asked for: one frozen value per subcommand, built and
-checked by the CLI (hwtune.cli_bench*), read by the code that measures. Plain values only: the
-types named here are imported for type checking alone, so the CLI imports this module at start-up
-without a runtime."""
+checked by the CLI (hwtune.cli_bench*), read by the code that measures; and `Output`, how the CLI
+shows and keeps the result. Plain values only: the types named here are imported for type
+checking alone, so the CLI imports this module at start-up without a runtime."""
 
 from __future__ import annotations
 
@@ -30,7 +30,6 @@ class RunOptions:
     """`bench run` (and bare `bench`): the model alone per device, or the whole request."""
 
     plan: BenchPlan
-    output: Output
     pipeline: PipelineOptions | None = None  # `--pipeline image`: time the request stage by stage
 
 
@@ -40,7 +39,6 @@ class TuneOptions:
 
     plan: BenchPlan
     latency_slo_ms: float | None
-    output: Output
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,6 @@ class ServeOptions:
     step_s: float
     repeat: int
     tune: bool
-    output: Output
     pipeline: PipelineOptions | None = None  # the request pipeline inside the system under test
 
 
