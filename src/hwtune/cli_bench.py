@@ -67,6 +67,8 @@ class BenchGroup(TyperGroup):
     """`bench OPTIONS` runs `bench run OPTIONS`; an old mode flag is refused with its new spelling."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if ctx.resilient_parsing:  # shell completion: offer the subcommands, refuse nothing
+            return super().parse_args(ctx, args)
         if not args or (args[0].startswith("-") and args[0] != "--help"):
             args = ["run", *args]
         if args[0] == "run":
