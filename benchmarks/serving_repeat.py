@@ -31,7 +31,7 @@ from hwtune.bench.stats import median_interval
 
 
 def one_run(args: argparse.Namespace, data_dir: str) -> dict:
-    cmd = [sys.executable, "-m", "hwtune", "bench", "--scenario", "server", "--latency-slo", args.slo,
+    cmd = [sys.executable, "-m", "hwtune", "bench", "serve", "--scenario", "server", "--latency-slo", args.slo,
            "--json", "--no-save", *(["--backend", args.backend] if args.backend != "all" else []),
            *(["--model", args.model] if args.model else []), *args.extra]
     load_before = os.getloadavg()
