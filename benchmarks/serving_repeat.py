@@ -1,7 +1,7 @@
-"""Does the server search repeat? The same `hwtune bench --scenario server` run N times in a row.
+"""Does the server search repeat? The same `hwtune bench serve --scenario server` run N times in a row.
 
 Each run is a fresh `hwtune` process, as a user would start it (default:
-`hwtune bench --scenario server --latency-slo 40ms`: the built-in
+`hwtune bench serve --scenario server --latency-slo 40ms`: the built-in
 plate-classifier on every backend found, the default search). Per run and
 backend: LoadGen's verdict, the max QPS, its p99, the closed-loop capacity,
 the search's runs and wall time, and the CPU other processes took (the
@@ -31,7 +31,7 @@ from hwtune.bench.stats import median_interval
 
 
 def one_run(args: argparse.Namespace, data_dir: str) -> dict:
-    cmd = [sys.executable, "-m", "hwtune", "bench", "--scenario", "server", "--latency-slo", args.slo,
+    cmd = [sys.executable, "-m", "hwtune", "bench", "serve", "--scenario", "server", "--latency-slo", args.slo,
            "--json", "--no-save", *(["--backend", args.backend] if args.backend != "all" else []),
            *(["--model", args.model] if args.model else []), *args.extra]
     load_before = os.getloadavg()

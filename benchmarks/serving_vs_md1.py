@@ -2,12 +2,12 @@
 
 The built-in fixed-time model (`fixed:D`) serves one request at a time in
 exactly D. Under LoadGen's Poisson arrivals that is an M/D/1 queue, whose
-latency distribution is known exactly (hwtune.bench.queueing). Two checks:
+latency distribution is known exactly (hwtune.bench.serving.queueing). Two checks:
 
 1. Fixed loads: LoadGen runs at utilisations rho for --hold seconds each; the
    measured p50/p90/p99 and mean against the exact M/D/1 values at the rate
    LoadGen actually scheduled (its "Scheduled samples per second").
-2. The search: `serve()` (what `hwtune bench --scenario server` runs) finds the
+2. The search: `serve()` (what `hwtune bench serve --scenario server` runs) finds the
    max QPS with p99 within the budget that LoadGen calls VALID; against the
    theoretical max rate lambda* (p99 = budget) and against lambda_ES, the rate
    at which a run of that length expects no more overlatency queries than
@@ -34,10 +34,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from hwtune.bench import queueing
-from hwtune.bench.batcher import NO_BATCHING
-from hwtune.bench.loadgen import RunSettings
-from hwtune.bench.serving import Server, fixed_model, serve
+from hwtune.bench.serving import queueing
+from hwtune.bench.serving.batcher import NO_BATCHING
+from hwtune.bench.serving.loadgen import RunSettings
+from hwtune.bench.serving.serve import Server, fixed_model, serve
 
 
 def _ratio(measured: float | None, theory: float) -> float | None:

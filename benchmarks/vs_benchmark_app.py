@@ -9,7 +9,7 @@ which neither side saw foreign load (all rounds when none was quiet).
 Target: each ratio between 0.95 and 1.05.
 
 - OpenVINO async: `benchmark_app -hint none -nstreams S -nireq S -api async
-  -shape ... -infer_precision ...` against `hwtune bench --backend openvino
+  -shape ... -infer_precision ...` against `hwtune bench run --backend openvino
   --mode async --streams S`.
 - OpenVINO sync: `benchmark_app -api sync -hint latency` against hwtune's
   sync mode (PERFORMANCE_HINT=LATENCY).
@@ -36,7 +36,7 @@ from hwtune.bench.feeds import make_feeds, read_input_types
 from hwtune.bench.modelfile import export_model, open_model
 from hwtune.bench.noise import LoadMeter, sample_before
 from hwtune.bench.result import BenchResult, RunConfig
-from hwtune.bench.runner import Bench, BenchPlan
+from hwtune.bench.micro.runner import Bench, BenchPlan
 from hwtune.run import Runner
 
 OV_PRECISION = {"fp32": "f32", "bf16": "bf16"}

@@ -18,7 +18,7 @@ KIB = 1024
 MIB = 1024 * KIB
 FILE_CAP = 4 * MIB  # hwtune.host.MAX_READ_BYTES: sysfs, procfs and a tree's files
 OUTPUT_CAP = 16 * MIB  # hwtune.run.MAX_OUTPUT_BYTES: a recorded or live command output
-SUMMARY_CAP = 1_000_000  # the LoadGen summary, cut in bench/loadgen.py
+SUMMARY_CAP = 1_000_000  # the LoadGen summary, cut in bench/serving/loadgen.py
 TOML_CAP = 256 * KIB  # hwtune.files.MAX_TOML_BYTES: a profile the user names
 JSON_CAP = 8 * MIB  # hwtune.files.MAX_JSON_BYTES: a check, facts, bench or recommend file the user names
 
@@ -58,7 +58,7 @@ def _lspci_continuations(n: int) -> str:
 
 
 def _parsers() -> dict[str, Callable[[str], Any]]:
-    from hwtune.bench.loadgen import parse_summary
+    from hwtune.bench.serving.loadgen import parse_summary
     from hwtune.errors import parse_json, parse_toml
     from hwtune.probe import cpu, lspci, memory, nvidia, nvsmi_text
 

@@ -22,6 +22,7 @@ NO_TABLE = {
     ("report",): "writes one HTML page and prints one line naming it",
     ("guard", "history"): "prints the health history as lines, one per event, verdict and action",
     ("guard", "undo"): "prints one line naming the action undone (run against a real Slurm in test_guard_slurm)",
+    ("bench", "export"): "writes an ONNX file and prints one line naming it",
 }
 
 
@@ -97,12 +98,19 @@ RUNS = {
         Run(("apply", "-p", "gpu-inference", "--root", str(fresh_copy(w["base"], GPU)), "--yes"), "Plan:")],
     ("rollback",): lambda w: [Run(("rollback", "--root", str(_applied_copy(w["base"]))), "Rolled back")],
     ("history",): lambda w: [Run(("history", "--root", str(w["applied"])), "hwtune apply history")],
-    ("bench",): lambda w: [
-        Run(("bench", "--compare", str(w["runs"] / "before.json"), str(w["runs"] / "after.json")),
-            str(w["runs"] / "before.json")),
-        Run(("bench", "--model", "mlp", "--backend", "ort", "--mode", "sync,async", "--batch", "1",
-             "--time", "0.15", "--min-count", "3", "--no-save"), "mlp:", slow=True),
-        Run(("bench", "--list-devices"), "backend", slow=True)],
+    ("bench", "run"): lambda w: [
+        Run(("bench", "run", "--model", "mlp", "--backend", "ort", "--mode", "sync,async", "--batch", "1",
+             "--time", "0.15", "--min-count", "3", "--no-save"), "mlp:", slow=True)],
+    ("bench", "tune"): lambda w: [
+        Run(("bench", "tune", "--model", "mlp", "--backend", "ort", "--precision", "fp32", "--batch", "1",
+             "--mode", "sync", "--time", "0.15", "--min-count", "3", "--no-save"), "onnxruntime/CPU:", slow=True)],
+    ("bench", "serve"): lambda w: [
+        Run(("bench", "serve", "--scenario", "singlestream", "--model", "fixed:1ms", "--duration", "0.5s",
+             "--no-save"), "singlestream scenario", slow=True)],
+    ("bench", "compare"): lambda w: [
+        Run(("bench", "compare", str(w["runs"] / "before.json"), str(w["runs"] / "after.json")),
+            str(w["runs"] / "before.json"))],
+    ("bench", "devices"): lambda w: [Run(("bench", "devices"), "backend", slow=True)],
     ("recommend",): lambda w: [
         Run(("recommend", "--budget", "10000"), "Workload resnet50"),
         Run(("recommend", "--budget", "5000", "--all"), "Workload resnet50"),

@@ -6,6 +6,7 @@ import json
 import sys
 
 import onnx
+import pytest
 
 
 from bench_helpers import data_dir  # noqa: F401  (fixture)
@@ -24,8 +25,39 @@ def test_cli_module_imports_no_runtime_at_start_up():
     assert out.strip() == "[]"
 
 
+def test_bare_bench_is_bench_run(data_dir):
+    args = ("--model", "mlp", "--backend", "ort", "--mode", "sync", "--batch", "1", *QUICK, "--json", "--no-save")
+    bare, run = (json.loads(invoke(*pre, *args).stdout) for pre in ((), ("run",)))
+    assert bare["command"] == run["command"] == "bench"  # the saved run's JSON is what it was
+    assert bare["plan"] == run["plan"] and len(bare["results"]) == len(run["results"]) == 1
+
+
+@pytest.mark.parametrize("old, new", [
+    ("--list-devices --json", "hwtune bench devices --json"),
+    ("--tune --latency-slo 40ms --model mlp", "hwtune bench tune --latency-slo 40ms --model mlp"),
+    ("--export-model mlp --out m.onnx", "hwtune bench export mlp --out m.onnx"),
+    ("--compare a.json b.json --json", "hwtune bench compare a.json b.json --json"),
+    ("--scenario server --latency-slo 40ms --tune", "hwtune bench serve --scenario server --latency-slo 40ms --tune"),
+    ("--pipeline image --scenario server", "hwtune bench serve --pipeline image --scenario server"),
+    ("run --tune", "hwtune bench tune"),
+])
+def test_an_old_mode_flag_is_one_line_naming_the_new_command_and_exit_2(old, new, data_dir):
+    r = invoke(*old.split())
+    assert r.exit_code == 2 and r.stdout == "", r.output
+    msg = r.stderr.strip()
+    assert "\n" not in msg and msg.startswith("hwtune: error: ") and msg.endswith(new), msg
+    assert not (data_dir / "bench").exists()  # nothing ran
+
+
+def test_each_subcommand_takes_only_its_own_options(data_dir):
+    for args in (["devices", "--model", "mlp"], ["compare", "a", "b", "--latency-slo", "4ms"],
+                 ["run", "--latency-slo", "40ms"], ["tune", "--scenario", "server"], ["serve", "--batch", "2"]):
+        r = invoke(*args)
+        assert r.exit_code == 2 and "No such option" in r.output, (args, r.output)
+
+
 def test_list_devices_json():
-    r = invoke("--list-devices", "--json")
+    r = invoke("devices", "--json")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     pairs = {(d["backend"], d["device"]) for d in doc["devices"]}
@@ -33,7 +65,7 @@ def test_list_devices_json():
 
 
 def test_json_run_carries_the_promised_fields_and_is_saved(data_dir):
-    r = invoke("--model", "mlp", "--backend", "ort", "--mode", "sync,async", "--batch", "1,2", *QUICK, "--json")
+    r = invoke("run", "--model", "mlp", "--backend", "ort", "--mode", "sync,async", "--batch", "1,2", *QUICK, "--json")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert len(doc["results"]) == 4
@@ -58,7 +90,7 @@ def test_csv_and_compare_of_two_saved_runs(data_dir):
     r = invoke("--model", "mlp", "--backend", "ov", "--mode", "sync", *QUICK, "--json")
     runs = sorted((data_dir / "bench" / "runs").glob("*.json"))
     assert len(runs) == 2
-    r = invoke("--compare", str(runs[0]), runs[1].stem, "--json")
+    r = invoke("compare", str(runs[0]), runs[1].stem, "--json")
     assert r.exit_code == 0, r.output
     cmp = json.loads(r.stdout)
     assert len(cmp["pairs"]) == 1
@@ -77,18 +109,18 @@ def test_table_output(data_dir):
 
 def test_export_model(tmp_path, data_dir):
     out = tmp_path / "rb.onnx"
-    r = invoke("--export-model", "resnet-block", "--out", str(out))
+    r = invoke("export", "resnet-block", "--out", str(out))
     assert r.exit_code == 0, r.output
     model = onnx.load(str(out))
     onnx.checker.check_model(model)
     assert model.graph.input[0].name == "features"
-    r = invoke("--export-model", "resnet-block", "--out", str(tmp_path / "rb8.onnx"), "--precision", "int8")
+    r = invoke("export", "resnet-block", "--out", str(tmp_path / "rb8.onnx"), "--precision", "int8")
     assert r.exit_code == 0
     assert "QuantizeLinear" in {n.op_type for n in onnx.load(str(tmp_path / "rb8.onnx")).graph.node}
 
 
 def test_tune_prints_best_settings_within_the_budget(data_dir):
-    r = invoke("--tune", "--model", "mlp", "--backend", "ov", "--precision", "fp32", "--batch", "1,2",
+    r = invoke("tune", "--model", "mlp", "--backend", "ov", "--precision", "fp32", "--batch", "1,2",
                "--latency-slo", "200ms", *QUICK, "--json")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
@@ -105,18 +137,20 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path, data_dir):
     bad = tmp_path / "bad.onnx"
     bad.write_text("not a model")
     cases = [
-        ["--model", "no-such-model"],
-        ["--model", str(bad)],
-        ["--model", "mlp", "--shape", "x=1x3"],
-        ["--batch", "one"],
-        ["--mode", "turbo"],
-        ["--latency-slo", "soon", "--tune"],
-        ["--device", "TPU"],
-        ["--export-model", "mlp"],
-        ["--compare", str(bad), str(bad)],
+        ["run", "--model", "no-such-model"],
+        ["run", "--model", str(bad)],
+        ["run", "--model", "mlp", "--shape", "x=1x3"],
+        ["run", "--batch", "one"],
+        ["run", "--mode", "turbo"],
+        ["tune", "--latency-slo", "soon"],
+        ["run", "--device", "TPU"],
+        ["export", "mlp"],
+        ["export", "no-such-model", "--out", str(tmp_path / "x.onnx")],
+        ["compare", str(bad), str(bad)],
     ]
     for args in cases:
-        r = invoke(*args, *QUICK, "--no-save")
+        extra = (*QUICK, "--no-save") if args[0] in ("run", "tune") else ()
+        r = invoke(*args, *extra)
         assert r.exit_code == 2, (args, r.output)
         msg = r.stderr.strip()
         assert msg.startswith("hwtune: error: ") and "\n" not in msg, (args, msg)
@@ -133,7 +167,7 @@ def test_bench_without_psutil_is_one_line_naming_the_extra(monkeypatch, data_dir
 
 def test_tune_with_nothing_within_the_budget_is_measured_not_valid_exit_6(data_dir):
     # No inference finishes in a microsecond: every point is measured, none is within the budget.
-    r = invoke("--tune", "--model", "mlp", "--backend", "ov", "--precision", "fp32", "--batch", "1",
+    r = invoke("tune", "--model", "mlp", "--backend", "ov", "--precision", "fp32", "--batch", "1",
                "--latency-slo", "1us", *QUICK, "--json", "--no-save")
     assert r.exit_code == 6, r.output
     (t,) = json.loads(r.stdout)["tune"]

@@ -7,7 +7,7 @@ from collections import namedtuple
 import pytest
 
 from hwtune.bench import metrics
-from hwtune.bench.compare import compare_runs
+from hwtune.bench.micro.compare import compare_runs
 from hwtune.bench.measure import StopRule, run_sync, run_threads
 from hwtune.bench.noise import NOISY_FOREIGN_CORES, foreign_load
 
@@ -141,7 +141,7 @@ def test_compare_speaks_of_medians_where_the_medians_rise_and_the_means_fall(tmp
         path.write_text(json.dumps({"results": [_result(w, 10)]}))
         files.append(str(path))
     monkeypatch.setenv("HWTUNE_DATA_DIR", str(tmp_path / "data"))
-    doc = json.loads(invoke_bench("--compare", *files, "--json").stdout)
+    doc = json.loads(invoke_bench("compare", *files, "--json").stdout)
     (pair,) = doc["pairs"]
     assert (pair["throughput_fps"]["before"], pair["throughput_fps"]["after"]) == (100, 105)
     change = pair["throughput_change"]
@@ -149,7 +149,7 @@ def test_compare_speaks_of_medians_where_the_medians_rise_and_the_means_fall(tmp
     assert change["ci95"][0] <= 0.05 <= change["ci95"][1]
     assert pair["throughput_fps"]["ratio"] == pytest.approx(1.05)
     # The table a user reads: the change column has the columns' sign.
-    table = invoke_bench("--compare", *files).stdout
+    table = invoke_bench("compare", *files).stdout
     row = next(line for line in table.splitlines() if "openvino/CPU" in line)
     assert "+5.0%" in row and "-" not in row.split("+5.0%")[0].split("105.0")[-1]
 

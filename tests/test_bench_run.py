@@ -12,7 +12,7 @@ from hwtune.bench import zoo
 from hwtune.bench.devices import list_devices
 from hwtune.bench.modelfile import open_model, precision_path
 from hwtune.bench.result import BenchResult, RunConfig, Skipped
-from hwtune.bench.runner import Bench, BenchPlan, run_bench
+from hwtune.bench.micro.runner import Bench, BenchPlan, run_bench
 from hwtune.errors import ConfigError
 from hwtune.onnxcost import count_cost
 
@@ -180,7 +180,7 @@ def test_backend_names_are_compared_only_inside_the_backend_modules():
 
 
 def test_every_backend_lists_devices_the_same_way():
-    from hwtune.bench.devices import DeviceInfo
+    from hwtune.bench.targets import DeviceInfo
     from hwtune.bench.engines import backend, backends
 
     for b in backends():

@@ -1,4 +1,4 @@
-"""`hwtune bench --scenario`: the fixed JSON interface, the search against M/D/1, and bad input."""
+"""`hwtune bench serve`: the fixed JSON interface, the search against M/D/1, and bad input."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hwtune.bench import queueing
+from hwtune.bench.serving import queueing
 
 from bench_helpers import data_dir  # noqa: F401  (fixture)
 from bench_helpers import invoke_bench as invoke
@@ -21,7 +21,7 @@ def _loadgen():
 
 def test_server_search_on_the_fixed_model_reports_the_interface_and_agrees_with_md1(data_dir):
     _loadgen()
-    r = invoke("--scenario", "server", "--model", "fixed:1ms", "--latency-slo", "5ms",
+    r = invoke("serve", "--scenario", "server", "--model", "fixed:1ms", "--latency-slo", "5ms",
                "--duration", "1s", "--step", "0.4s", "--json")
     assert r.exit_code in (0, 6), r.output  # 6: measured, but LoadGen called it INVALID
     doc = json.loads(r.stdout)
@@ -45,7 +45,7 @@ def test_server_search_on_the_fixed_model_reports_the_interface_and_agrees_with_
 def test_tune_shows_what_dynamic_batching_buys_and_carries_it_into_the_triton_snippet(data_dir):
     _loadgen()
     # 1 ms a batch plus 0.2 ms a sample: a batch of 8 serves 3.3x the requests of one at a time.
-    r = invoke("--scenario", "server", "--model", "fixed:1ms+0.2ms", "--latency-slo", "20ms", "--tune",
+    r = invoke("serve", "--scenario", "server", "--model", "fixed:1ms+0.2ms", "--latency-slo", "20ms", "--tune",
                "--duration", "0.6s", "--step", "0.3s", "--json", "--no-save")
     assert r.exit_code in (0, 6), r.output  # 6: measured, but LoadGen called it INVALID
     doc = json.loads(r.stdout)
@@ -65,7 +65,7 @@ def test_tune_shows_what_dynamic_batching_buys_and_carries_it_into_the_triton_sn
 
 def test_server_at_a_given_qps_and_table_output(data_dir):
     _loadgen()
-    r = invoke("--scenario", "server", "--model", "fixed:1ms", "--latency-slo", "50ms", "--qps", "400",
+    r = invoke("serve", "--scenario", "server", "--model", "fixed:1ms", "--latency-slo", "50ms", "--qps", "400",
                "--duration", "2s", "--no-save")
     assert r.exit_code == 0, r.output
     assert "VALID" in r.stdout and "QPS vs p99" in r.stdout and "shortened" in r.stdout
@@ -73,7 +73,7 @@ def test_server_at_a_given_qps_and_table_output(data_dir):
 
 def test_offline_with_dynamic_batching(data_dir):
     _loadgen()
-    r = invoke("--scenario", "offline", "--model", "fixed:2ms", "--max-batch-size", "8", "--max-queue-delay", "1ms",
+    r = invoke("serve", "--scenario", "offline", "--model", "fixed:2ms", "--max-batch-size", "8", "--max-queue-delay", "1ms",
                "--duration", "1s", "--json", "--no-save")
     assert r.exit_code == 0, r.output
     (res,) = json.loads(r.stdout)["results"]
@@ -98,7 +98,7 @@ def test_bad_input_is_one_line_and_exit_2(args, needle, data_dir):
     base = {"--scenario": "server", "--latency-slo": "40ms", "--model": "fixed:1ms"}
     for k, v in zip(args[::2], args[1::2]):
         base[k] = v
-    r = invoke(*[x for kv in base.items() for x in kv], "--no-save")
+    r = invoke("serve", *[x for kv in base.items() for x in kv], "--no-save")
     assert r.exit_code == 2, r.output
     msg = r.stderr.strip()
     assert msg.startswith("hwtune: error: ") and "\n" not in msg and needle in msg, msg
@@ -106,7 +106,7 @@ def test_bad_input_is_one_line_and_exit_2(args, needle, data_dir):
 
 def test_scenario_without_the_bench_extra_is_exit_2(monkeypatch, data_dir):
     monkeypatch.setitem(sys.modules, "mlperf_loadgen", None)  # import fails as if not installed
-    r = invoke("--scenario", "server", "--latency-slo", "40ms", "--no-save")
+    r = invoke("serve", "--scenario", "server", "--latency-slo", "40ms", "--no-save")
     assert r.exit_code == 2
     msg = r.stderr.strip()
     assert "\n" not in msg and "hwtune[bench]" in msg, msg
@@ -116,7 +116,7 @@ def test_a_scenario_run_prints_csv_a_spreadsheet_reads(data_dir):
     _loadgen()
     import csv
 
-    r = invoke("--scenario", "singlestream", "--model", "fixed:1ms", "--duration", "0.5s", "--csv", "--no-save")
+    r = invoke("serve", "--scenario", "singlestream", "--model", "fixed:1ms", "--duration", "0.5s", "--csv", "--no-save")
     assert r.exit_code in (0, 6), r.output  # 6: measured, but LoadGen called it INVALID
     (row,) = list(csv.DictReader(r.stdout.splitlines()))
     assert row["scenario"] == "singlestream" and row["model"] == "fixed:1ms"

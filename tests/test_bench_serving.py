@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pytest
 
-from hwtune.bench import queueing
-from hwtune.bench.batcher import Batching, BatchingSut, FixedService
-from hwtune.bench.loadgen import RunSettings, parse_summary, run_of_summary
-from hwtune.bench.serving import Server, fixed_model, parse_fixed
+from hwtune.bench.serving import queueing
+from hwtune.bench.serving.batcher import Batching, BatchingSut, FixedService
+from hwtune.bench.serving.loadgen import RunSettings, parse_summary, run_of_summary
+from hwtune.bench.serving.serve import Server, fixed_model, parse_fixed
 from hwtune.errors import ConfigError
 
 # A real mlperf_log_summary.txt of LoadGen 6.0.17 (server scenario, the fixed 2 ms model at 280 QPS).
@@ -112,8 +112,8 @@ def test_summary_is_read_as_loadgen_wrote_it(tmp_path):
 
 
 def test_triton_snippet_of_a_runtime_model_carries_the_measured_settings(tmp_path):
-    from hwtune.bench.serving import Model, ServingResult
-    from hwtune.bench.servetune import BatchingTune, triton_snippet
+    from hwtune.bench.serving.serve import Model, ServingResult
+    from hwtune.bench.serving.tune import BatchingTune, triton_snippet
 
     model = Model("plate-classifier", "onnxruntime", "CPU", lambda _b: FixedService(0.001), threads=1, instances=2)
     run = run_of_summary(parse_summary(SUMMARY), RunSettings("server", 3.0, target_qps=280, latency_slo_ms=40), tmp_path)
@@ -228,7 +228,7 @@ def test_a_failing_instance_is_one_error_line_not_a_traceback():
 
 
 def test_closed_loop_capacity_of_the_fixed_model_is_one_over_its_service_time():
-    from hwtune.bench.batcher import closed_loop_rate
+    from hwtune.bench.serving.batcher import closed_loop_rate
 
     # Late wake-ups on a busy machine do not slow a timer's back-to-back service.
     assert closed_loop_rate([FixedService(0.002)], 1, 0.3) == pytest.approx(500, rel=0.1)
@@ -272,8 +272,8 @@ def test_loadgen_server_run_of_a_fixed_3ms_model_agrees_with_md1(tmp_path):
 
 
 def test_triton_snippet_of_openvino_and_of_the_fixed_model(tmp_path):
-    from hwtune.bench.serving import Model, ServingResult
-    from hwtune.bench.servetune import BatchingTune, triton_snippet
+    from hwtune.bench.serving.serve import Model, ServingResult
+    from hwtune.bench.serving.tune import BatchingTune, triton_snippet
 
     run = run_of_summary(parse_summary(SUMMARY), RunSettings("server", 3.0, target_qps=280, latency_slo_ms=40), tmp_path)
     ov = Model("m", "openvino", "CPU", lambda _b: FixedService(0.001), threads=3)
@@ -290,7 +290,7 @@ def test_triton_snippet_of_openvino_and_of_the_fixed_model(tmp_path):
 
 
 def test_every_duration_option_reads_the_same_units():
-    from hwtune.bench.serving import parse_duration_s
+    from hwtune.bench.serving.serve import parse_duration_s
     from hwtune.errors import ConfigError
 
     assert parse_duration_s("500us", "--duration", bare="s") == pytest.approx(0.0005)  # was refused there

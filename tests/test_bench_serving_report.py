@@ -1,4 +1,4 @@
-"""`hwtune report` draws the server scenario's QPS-vs-p99 curve from a saved `bench --scenario server` run."""
+"""`hwtune report` draws the server scenario's QPS-vs-p99 curve from a saved `bench serve --scenario server` run."""
 
 from __future__ import annotations
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from hwtune.bench import queueing, servesearch
-from hwtune.bench.loadgen import LoadgenRun, RunSettings
-from hwtune.bench.servesearch import search
-from hwtune.bench.tail import early_stopping_floor, judge, judged_percentile
+from hwtune.bench.serving import queueing, search as servesearch
+from hwtune.bench.serving.loadgen import LoadgenRun, RunSettings
+from hwtune.bench.serving.search import search
+from hwtune.bench.serving.tail import early_stopping_floor, judge, judged_percentile
 
 from bench_helpers import data_dir  # noqa: F401  (fixture)
 from bench_helpers import invoke_bench as invoke
@@ -131,8 +131,8 @@ def test_busy_host_retries_with_backoff_then_reports_the_highest_qps_within_the_
 
 
 def _fake_cli(monkeypatch, fake: FakeLoadgen) -> None:
-    """`bench --scenario server` end to end, LoadGen and the foreign-load meter replaced by fakes."""
-    from hwtune.bench import serving
+    """`bench serve --scenario server` end to end, LoadGen and the foreign-load meter replaced by fakes."""
+    from hwtune.bench.serving import serve as serving
 
     monkeypatch.setattr(serving, "run_loadgen", lambda _sut, settings, _log: fake(settings))
 
@@ -153,20 +153,20 @@ def _fake_cli(monkeypatch, fake: FakeLoadgen) -> None:
 def test_cli_busy_host_is_measured_not_valid_exit_6_with_the_reason(monkeypatch, data_dir):
     pytest.importorskip("mlperf_loadgen", reason="the bench extra (mlcommons-loadgen) is not installed")
     _fake_cli(monkeypatch, FakeLoadgen(busy=lambda s, k: 1.2 if s.min_duration_s == 10.0 else 0.0))
-    r = invoke("--scenario", "server", "--model", "fixed:5ms", "--latency-slo", "40ms", "--json", "--no-save")
+    r = invoke("serve", "--scenario", "server", "--model", "fixed:5ms", "--latency-slo", "40ms", "--json", "--no-save")
     assert r.exit_code == 6, r.output
     (res,) = json.loads(r.stdout)["results"]
     assert res["valid"] is False and res["max_qps"] > 100
     assert res["invalid_reasons"][0] == "measured, not VALID: other processes took 1.20 cores"
     assert res["latency_ms"]["p99"] <= 40
-    table = invoke("--scenario", "server", "--model", "fixed:5ms", "--latency-slo", "40ms", "--no-save").stdout
+    table = invoke("serve", "--scenario", "server", "--model", "fixed:5ms", "--latency-slo", "40ms", "--no-save").stdout
     assert "measured, not VALID: other processes took 1.20 cores" in table.replace("\n", " ")
 
 
 def test_cli_repeat_reports_each_runs_max_qps_and_their_interval(monkeypatch, data_dir):
     pytest.importorskip("mlperf_loadgen", reason="the bench extra (mlcommons-loadgen) is not installed")
     _fake_cli(monkeypatch, FakeLoadgen())
-    r = invoke("--scenario", "server", "--model", "fixed:5ms", "--latency-slo", "40ms", "--repeat", "3",
+    r = invoke("serve", "--scenario", "server", "--model", "fixed:5ms", "--latency-slo", "40ms", "--repeat", "3",
                "--json", "--no-save")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
@@ -181,7 +181,7 @@ def test_cli_repeat_reports_each_runs_max_qps_and_their_interval(monkeypatch, da
 def test_cli_nothing_within_the_budget_is_exit_6_and_no_number(monkeypatch, data_dir):
     pytest.importorskip("mlperf_loadgen", reason="the bench extra (mlcommons-loadgen) is not installed")
     _fake_cli(monkeypatch, FakeLoadgen(stretch=20.0))  # every latency 20x: 5 ms service becomes 100 ms
-    r = invoke("--scenario", "server", "--model", "fixed:5ms", "--latency-slo", "40ms", "--json", "--no-save")
+    r = invoke("serve", "--scenario", "server", "--model", "fixed:5ms", "--latency-slo", "40ms", "--json", "--no-save")
     assert r.exit_code == 6, r.output
     (res,) = json.loads(r.stdout)["results"]
     assert res["max_qps"] is None and res["valid"] is False

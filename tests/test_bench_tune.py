@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from hwtune.bench.advice import queue_delay_us, settings, triton_snippet
-from hwtune.bench.devices import DeviceInfo
+from hwtune.bench.micro.advice import queue_delay_us, settings, triton_snippet
+from hwtune.bench.targets import DeviceInfo
 from hwtune.bench.metrics import LatencyStats
 from hwtune.bench.noise import LoadSample
 from hwtune.bench.result import BenchResult, Executed, RunConfig, Skipped
-from hwtune.bench.runner import BenchPlan
-from hwtune.bench.tune import Space, better, pareto_front, sweep_device, tune_device
+from hwtune.bench.micro.runner import BenchPlan
+from hwtune.bench.micro.tune import Space, better, pareto_front, sweep_device, tune_device
 
 QUIET = LoadSample(1.0, 0.0, 0.0)
 INFO = DeviceInfo("openvino", "CPU", "test cpu", ("fp32", "bf16", "int8", "auto"))
@@ -123,13 +123,13 @@ def test_settings_give_runtime_options_and_a_triton_snippet():
 
 @pytest.mark.parametrize("text,ms", [("40ms", 40.0), ("40 ms", 40.0), ("0.04s", 40.0), ("40", 40.0), ("500us", 0.5)])
 def test_latency_slo_parsing(text, ms):
-    from hwtune.cli_bench import parse_slo
+    from hwtune.cli_bench_common import parse_slo
 
     assert parse_slo(text) == pytest.approx(ms)
 
 
 def test_bad_latency_slo_is_a_config_error():
-    from hwtune.cli_bench import parse_slo
+    from hwtune.cli_bench_common import parse_slo
     from hwtune.errors import ConfigError
 
     with pytest.raises(ConfigError, match="bad --latency-slo"):

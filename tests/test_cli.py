@@ -162,7 +162,7 @@ def test_version_and_module_entry_point():
 
 @pytest.mark.parametrize("args,commands", [
     (["check", "--json"], {"check"}), (["profiles", "list"], {"profiles"}), (["facts", "--json"], {"facts"}),
-    (["bench", "--list-devices"], {"bench"}), (["rollback", "ID"], {"rollback"}),
+    (["bench", "devices"], {"bench"}), (["bench", "--model", "mlp"], {"bench"}), (["rollback", "ID"], {"rollback"}),
     (["fleet", "report", "x"], {"fleet"}), (["--version"], None), (["--help", "check"], None), ([], None),
     (["nope"], None)])
 def test_a_run_of_one_command_converts_only_that_command(args, commands):

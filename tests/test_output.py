@@ -107,7 +107,7 @@ def test_bench_run_lists_no_provider_it_did_not_use_and_int8_in_gop(tmp_path):
 @pytest.mark.slow
 def test_tune_settings_print_as_json_and_pbtxt_that_paste(tmp_path):
     env = {"HWTUNE_DATA_DIR": str(tmp_path / "data")}
-    text = run("bench", "--tune", "--model", "mlp", "--backend", "ov", "--precision", "fp32", "--batch", "1",
+    text = run("bench", "tune", "--model", "mlp", "--backend", "ov", "--precision", "fp32", "--batch", "1",
                "--latency-slo", "500ms", "--time", "0.1", "--min-count", "3", "--no-save", env=env).stdout
     [line] = [line for line in text.splitlines() if line.strip().startswith("openvino_properties: ")]
     props = json.loads(line.split(": ", 1)[1])

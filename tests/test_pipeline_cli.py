@@ -1,4 +1,4 @@
-"""`hwtune bench --pipeline image` end to end, as a user runs it."""
+"""`hwtune bench run --pipeline image` end to end, as a user runs it."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ SHORT = ("--time", "0.3", "--min-count", "3", "--decoder", "pillow")
 
 
 def _json(*args: str) -> dict:
-    r = invoke("--pipeline", "image", *SHORT, "--json", "--no-save", *args)
+    r = invoke("run", "--pipeline", "image", *SHORT, "--json", "--no-save", *args)
     assert r.exit_code == 0, r.output
     return json.loads(r.output)
 
 
 def test_plate_classifier_prints_stages_limiting_stage_and_cores(data_dir):
-    r = invoke("--pipeline", "image", "--model", "plate-classifier", "--backend", "onnxruntime", *SHORT)
+    r = invoke("run", "--pipeline", "image", "--model", "plate-classifier", "--backend", "onnxruntime", *SHORT)
     assert r.exit_code == 0, r.output
     for needle in ("Stages with pillow", "decode", "resize", "normalise", "infer", "postprocess", "end to end",
                    "cores@", "limiting stage:", "QPS on", "NCHW float32 3x64x128", "saved:"):
@@ -49,7 +49,7 @@ def test_the_users_folder_with_hostile_files_is_measured_and_the_refusals_counte
     assert im["count"] == 3 and im["refused_count"] == len(bad)
     assert {r["file"] for r in im["refused"]} == set(bad)
     assert set(doc["decoders"][0]["decode_by_kind"]) == {"160x120 jpeg", "160x120 png", "160x120 webp"}
-    r = invoke("--pipeline", "image", *SHORT, "--model", "fixed:1ms", "--images", str(tmp_path / "in"), "--no-save")
+    r = invoke("run", "--pipeline", "image", *SHORT, "--model", "fixed:1ms", "--images", str(tmp_path / "in"), "--no-save")
     assert r.exit_code == 0 and f"refused: {len(bad)} file(s)" in r.output
 
 
@@ -60,16 +60,21 @@ def test_the_users_folder_with_hostile_files_is_measured_and_the_refusals_counte
     (("--image-size", "8k"), "unknown image size '8k'"),
     (("--image-format", "gif"), "unknown image format 'gif'"),
     (("--resizer", "magick"), "unknown resizer 'magick'"),
-    (("--tune",), "--pipeline goes with a plain run"),
     (("--model", "fixed:2ms+1ms"), "the pipeline runs batch 1"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, needle, tmp_path, data_dir):
     (tmp_path / "empty").mkdir()
     args = tuple(a.replace("{empty}", str(tmp_path / "empty")) for a in args)
-    r = invoke("--pipeline", "image", *SHORT, "--no-save", *args)
+    r = invoke("run", "--pipeline", "image", *SHORT, "--no-save", *args)
     assert r.exit_code == 2, r.output
     assert needle in r.output and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["tune", "compare", "devices", "export"])
+def test_the_pipeline_goes_with_run_and_serve_only(command, data_dir):
+    r = invoke(command, "--pipeline", "image", "--no-save")
+    assert r.exit_code == 2 and "No such option: --pipeline" in r.output, r.output
 
 
 def test_pipeline_options_without_pipeline_are_refused(data_dir):
@@ -90,7 +95,7 @@ def test_pin_stages_measures_the_pipelined_rate_unpinned_and_pinned(data_dir):
 
 def test_server_scenario_reports_the_model_alone_and_behind_the_pipeline(data_dir):
     pytest.importorskip("mlperf_loadgen", reason="the bench extra (mlcommons-loadgen) is not installed")
-    r = invoke("--pipeline", "image", "--decoder", "pillow", "--image-size", "480p", "--scenario", "server",
+    r = invoke("serve", "--pipeline", "image", "--decoder", "pillow", "--image-size", "480p", "--scenario", "server",
                "--model", "fixed:5ms", "--latency-slo", "100ms", "--qps", "20", "--duration", "1s", "--json")
     assert r.exit_code in (0, 1), r.output  # 1: LoadGen called a run INVALID on a busy machine
     doc = json.loads(r.output)

@@ -100,10 +100,10 @@ def test_recommend_keeps_what_a_buyer_compares_and_names_what_it_left_out(world,
 
 
 def test_serving_tables_fit(monkeypatch):
-    """bench --scenario's tables (a LoadGen run takes minutes), from a recorded result."""
+    """bench serve's tables (a LoadGen run takes minutes), from a recorded result."""
     from rich.console import Console
 
-    from hwtune.bench.serving_render import scenario_view
+    from hwtune.bench.serving.render import scenario_view
 
     result = {"scenario": "server", "backend": "onnxruntime", "device": "CPU", "model": "plate-classifier",
               "batching": {"max_batch_size": 8, "max_queue_delay_us": 1500}, "instances": 2, "max_qps": 1234.5,

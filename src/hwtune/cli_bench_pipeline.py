@@ -1,76 +1,61 @@
-"""`hwtune bench --pipeline image`: builds the pipeline's options from bench's and calls one
-domain function (run_pipeline, or serve_pipeline with --scenario server)."""
+"""`hwtune bench run --pipeline image` and `hwtune bench serve --pipeline image`: the pipeline's
+options built from the subcommand's, and one domain call each (run_pipeline, serve_pipeline)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from hwtune import cli_bench_common as c
+from hwtune.bench.options import Output, RunOptions, ServeOptions
 from hwtune.errors import EXIT_OK, ConfigError
 
 
-def pipeline_options(a: dict[str, Any]) -> Any:
+def pipeline_options(*, pipeline: str, model: str, backend: str, device: str, precision: str, threads: str,
+                     pin: bool | None, images: Path | None, image_size: str, image_format: str, decoder: str,
+                     resizer: str, time_s: float = 2.0, min_count: int = 10, pin_stages: bool = False) -> Any:
+    """The PipelineOptions of these option values, checked."""
     from hwtune.bench.pipeline.options import PipelineOptions
 
-    def strs(text: str) -> tuple[str, ...]:
-        return tuple(s.strip() for s in text.split(",") if s.strip())
-
-    threads = strs(a["threads"])
-    if len(threads) > 1 or len(strs(a["precision"])) > 1:
+    if images and (image_size != "1080p" or image_format != "jpeg"):
+        raise ConfigError("--image-size and --image-format choose the built-in images; leave them out with --images")
+    n_threads = c.strs(threads)
+    if len(n_threads) > 1 or len(c.strs(precision)) > 1:
         raise ConfigError("--pipeline runs one configuration: give one --threads and one --precision")
     try:
-        n_threads = int(threads[0]) if threads else None
+        one_thread = int(n_threads[0]) if n_threads else None
     except ValueError:
-        raise ConfigError(f"--threads takes a whole number, got {a['threads']!r}") from None
-    backend = a["backend"].lower()
+        raise ConfigError(f"--threads takes a whole number, got {threads!r}") from None
+    backend = backend.lower()
     return PipelineOptions(
-        pipeline=a["pipeline"].strip().lower(), model=a["model"],
-        backend="onnxruntime" if backend == "all" else backend, device=a["device"] or "CPU",
-        precision=a["precision"] or "fp32", threads=n_threads, pin=a["pin"],
-        images_dir=Path(a["images"]) if a["images"] else None,
-        sizes=strs(a["image_size"]), formats=strs(a["image_format"]), decoders=strs(a["decoder"]),
-        resizer=a["resizer"].strip().lower(), time_s=a["time_s"], min_count=a["min_count"],
-        pin_stages=a["pin_stages"]).validate()
+        pipeline=pipeline.strip().lower(), model=model,
+        backend="onnxruntime" if backend == "all" else backend, device=device or "CPU",
+        precision=precision or "fp32", threads=one_thread, pin=pin, images_dir=Path(images) if images else None,
+        sizes=c.strs(image_size), formats=c.strs(image_format), decoders=c.strs(decoder),
+        resizer=resizer.strip().lower(), time_s=time_s, min_count=min_count, pin_stages=pin_stages).validate()
 
 
-def pipeline_command(a: dict[str, Any], progress: Any, emit: Callable[..., None],
-                     scenario_options: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
-    """Run what the options ask for; `emit(doc, a, view)` saves and prints as bench does, and
-    `scenario_options(a)` reads --scenario's options as bench does (passed in: no import back)."""
+def run_pipeline_command(o: RunOptions, shown: Output) -> int:
     from hwtune.bench.pipeline.render import pipeline_view
     from hwtune.bench.pipeline.run import run_pipeline
 
-    if a["tune"] or a["compare"] or a["export_model"] or a["list_devices"]:
-        raise ConfigError("--pipeline goes with a plain run or --scenario server (not --tune, --compare, "
-                          "--export-model or --list-devices)")
-    if a["images"] and (a["image_size"] != "1080p" or a["image_format"] != "jpeg"):
-        raise ConfigError("--image-size and --image-format choose the built-in images; leave them out with --images")
-    if a["scenario"]:
-        return _serve(a, progress, emit, scenario_options(a))
-    o = pipeline_options(a)
-    with progress() as report:
-        run = run_pipeline(o, lambda m: report(m, 0, 0))
+    assert o.pipeline is not None
+    with c.progress() as report:
+        run = run_pipeline(o.pipeline, lambda m: report(m, 0, 0))
     doc = {"command": "bench --pipeline", **run.to_json(), "results": []}
-    emit(doc, a, lambda: pipeline_view(doc))
+    c.emit(doc, shown, lambda: pipeline_view(doc))
     return EXIT_OK if run.decoders_agree else 1
 
 
-def _serve(a: dict[str, Any], progress: Any, emit: Callable[..., None], s: dict[str, Any]) -> int:
-    from hwtune.bench.loadgen import require_loadgen
+def serve_pipeline_command(o: ServeOptions, shown: Output) -> int:
     from hwtune.bench.pipeline.serve import ServeSettings, serve_pipeline
-    from hwtune.bench.serving_render import scenario_view
+    from hwtune.bench.serving.render import scenario_view
 
-    if s["scenario"] != "server":
-        raise ConfigError("--pipeline goes with --scenario server (the max QPS within the p99 budget)")
-    if a["tune"]:
-        raise ConfigError("--pipeline with --scenario server searches one batching setting; leave out --tune")
-    require_loadgen()
-    o = pipeline_options(a)
-    settings = ServeSettings(s["scenario"], s["batching"], s["slo_ms"], s["qps"], s["duration_s"], s["step_s"],
-                             a["instances"])
-    with progress() as report:
-        results = serve_pipeline(o, settings, lambda m: report(m, 0, 0))
-    doc = {"command": "bench --pipeline --scenario", "scenario": "server", "latency_slo_ms": s["slo_ms"],
+    assert o.pipeline is not None
+    settings = ServeSettings(o.scenario, o.batching, o.latency_slo_ms, o.qps, o.duration_s, o.step_s, o.instances)
+    with c.progress() as report:
+        results = serve_pipeline(o.pipeline, settings, lambda m: report(m, 0, 0))
+    doc = {"command": "bench --pipeline --scenario", "scenario": "server", "latency_slo_ms": o.latency_slo_ms,
            "results": results}
-    emit(doc, a, lambda: scenario_view(doc))
+    c.emit(doc, shown, lambda: scenario_view(doc))
     return EXIT_OK if all(r["valid"] for r in results) else 1

@@ -2,32 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-
 from hwtune.bench.engines import backend as named, backends
+from hwtune.bench.targets import DeviceInfo, DeviceList
 from hwtune.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class DeviceInfo:
-    backend: str
-    device: str  # what --device takes: CPU, CUDA, TensorRT (onnxruntime); CPU, GPU.0, NPU (OpenVINO)
-    name: str  # the runtime's description
-    precisions: tuple[str, ...]
-
-    def to_json(self) -> dict[str, object]:
-        return {"backend": self.backend, "device": self.device, "name": self.name, "precisions": list(self.precisions)}
-
-
-@dataclass(frozen=True)
-class DeviceList:
-    devices: tuple[DeviceInfo, ...]
-    notes: tuple[str, ...]  # providers present but not benchmarked, backends that failed to load
-    problems: tuple[str, ...] = ()  # of the notes, the backends that failed to load: a run reports these
-
-    def to_json(self) -> dict[str, object]:
-        return {"devices": [d.to_json() for d in self.devices], "notes": list(self.notes)}
 
 
 def list_devices() -> DeviceList:
@@ -45,11 +22,6 @@ def list_devices() -> DeviceList:
             devices.extend(found)
             notes.extend(more)
     return DeviceList(tuple(devices), tuple(problems + notes), tuple(problems))
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity), else the machine's count."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def select(found: DeviceList, backend: str = "all", devices: tuple[str, ...] = ()) -> list[DeviceInfo]:

@@ -13,14 +13,12 @@ from __future__ import annotations
 import importlib
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from hwtune.bench.measure import StopRule, Timing
 from hwtune.bench.result import Executed, RunConfig
+from hwtune.bench.targets import DeviceInfo
 from hwtune.errors import ConfigError
-
-if TYPE_CHECKING:
-    from hwtune.bench.devices import DeviceInfo
 
 # Each module defines BACKEND; importing one must not import its runtime (that happens in its methods).
 BACKEND_MODULES = ("hwtune.bench.ort_backend", "hwtune.bench.ov_backend")

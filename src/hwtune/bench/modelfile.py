@@ -106,9 +106,9 @@ def precision_path(source: ModelSource, precision: str, shapes: dict[str, Shape]
 def export_model(name: str, out: Path, precision: str, cache_dir: Path) -> Path:
     """Write a built-in model (fp32, or its QDQ int8 form) to `out`."""
     if name not in zoo.BUILTIN:
-        raise ConfigError(f"--export-model takes a built-in model: {', '.join(zoo.BUILTIN)}")
+        raise ConfigError(f"{name!r} is not a built-in model; built-in: {', '.join(zoo.BUILTIN)}")
     if precision not in ("fp32", "int8"):
-        raise ConfigError("--export-model writes fp32 or int8 models; bf16/fp16 are runtime settings")
+        raise ConfigError("a model is exported in fp32 or int8; bf16/fp16 are runtime settings")
     source = open_model(name, (), cache_dir)
     src = precision_path(source, precision, source.shapes(1), cache_dir)
     try:

@@ -9,9 +9,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from hwtune.bench.devices import DeviceInfo, usable_cpus
 from hwtune.bench.measure import StopRule, Timing, run_sync, run_threads
 from hwtune.bench.result import Executed, RunConfig
+from hwtune.bench.targets import DeviceInfo, usable_cpus
 from hwtune.errors import ConfigError
 
 DEVICE_PROVIDERS = {

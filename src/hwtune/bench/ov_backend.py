@@ -9,9 +9,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from hwtune.bench.devices import DeviceInfo
 from hwtune.bench.measure import StopRule, Timing, perf, run_sync
 from hwtune.bench.result import Executed, RunConfig
+from hwtune.bench.targets import DeviceInfo
 from hwtune.errors import ConfigError
 
 HINTS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16", "int8": "f32"}  # int8: QDQ layers int8, the rest f32

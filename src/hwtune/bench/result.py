@@ -64,7 +64,7 @@ class BenchResult:
     load_before: LoadSample
     load_during: LoadSample  # the worst window among the repeats
     throughput_spread: Spread | None = None
-    throughput_windows: tuple[float, ...] = ()  # each timed window's throughput, for --compare
+    throughput_windows: tuple[float, ...] = ()  # each timed window's throughput, for bench compare
 
     @property
     def gflops_per_s(self) -> float:

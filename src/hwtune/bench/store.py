@@ -1,4 +1,4 @@
-"""Where bench keeps things: saved runs (for --compare) and cached model files.
+"""Where bench keeps things: saved runs (for bench compare) and cached model files.
 
 Every run is saved with a timestamp, a digest of the host's facts and the
 library versions, under platformdirs' user data dir (or HWTUNE_DATA_DIR).

@@ -126,7 +126,7 @@ def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]
 def tuner_points(results: Iterable[Result]) -> dict[str, list[Result]]:
     """model on backend/device -> every point of its newest run (the tuner's trials, or a sweep)."""
     rows = [r for r in results if is_result(r) and _p(r, "p99") == _p(r, "p99")]
-    # a model behind the request pipeline (bench --pipeline --scenario server) shares its chart with the model alone
+    # a model behind the request pipeline (bench serve --pipeline image) shares its chart with the model alone
     groups = newest_run_per(rows, lambda r: f"{r.get('served_model') or r.get('model')} on {r.get('backend')}/"
                                             f"{r.get('device')}")
     return {k: v for k, v in sorted(groups.items()) if len(v) >= 2}
@@ -144,10 +144,10 @@ def config_text(r: Result) -> str:
 
 def serving_curves(results: Iterable[Result]) -> dict[str, dict[str, Any]]:
     """"model on backend/device" -> {"slo_ms", "series": {batching label: [(qps, p99, tip) ...]}, "max": [...]}
-    from the server-scenario results of the newest run that measured each (`hwtune bench --scenario server`)."""
+    from the server-scenario results of the newest run that measured each (`hwtune bench serve --scenario server`)."""
     rows = [r for r in results if r.get("scenario") == "server" and isinstance(r.get("curve"), list)]
     out: dict[str, dict[str, Any]] = {}
-    # a model behind the request pipeline (bench --pipeline --scenario server) shares its chart with the model alone
+    # a model behind the request pipeline (bench serve --pipeline image) shares its chart with the model alone
     groups = newest_run_per(rows, lambda r: f"{r.get('served_model') or r.get('model')} on {r.get('backend')}/"
                                             f"{r.get('device')}")
     for title, rs in sorted(groups.items()):

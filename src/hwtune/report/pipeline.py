@@ -1,6 +1,6 @@
 """The request pipeline on the report page: where the milliseconds of a request go (a stacked bar
 per decoder) and the cores each stage needs at the model's rate, from the newest saved
-`hwtune bench --pipeline` run. Pure: a saved run's dict in, HTML out."""
+`hwtune bench run --pipeline image` run. Pure: a saved run's dict in, HTML out."""
 
 from __future__ import annotations
 

@@ -75,7 +75,7 @@ def open_image_model(plan: Any, threads: int | None) -> ImageModel:
     from hwtune.bench.feeds import make_feeds
     from hwtune.bench.modelfile import precision_path
     from hwtune.bench.result import RunConfig
-    from hwtune.bench.runner import Bench
+    from hwtune.bench.micro.runner import Bench
 
     bench = Bench(replace(plan, measure_peak=False))
     if len(bench.source.input_dims) != 1:

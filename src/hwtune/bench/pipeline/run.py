@@ -106,8 +106,8 @@ def load_images(o: PipelineOptions, report: Report) -> ImageSet:
 
 
 def open_model(o: PipelineOptions) -> ImageModel:
-    from hwtune.bench.runner import BenchPlan
-    from hwtune.bench.serving import parse_fixed
+    from hwtune.bench.micro.runner import BenchPlan
+    from hwtune.bench.serving.serve import parse_fixed
 
     fixed = parse_fixed(o.model)
     if fixed is not None:
@@ -199,7 +199,7 @@ def _compose(stages: list[tuple[str, Callable[[Any], Any]]]) -> Callable[[Any], 
 
 def _decoder_run(d: codecs.Decoder, s: StageSamples, staged: list[Staged], model: ImageModel,
                  image_set: ImageSet) -> DecoderRun:
-    from hwtune.bench.devices import usable_cpus
+    from hwtune.bench.targets import usable_cpus
     from hwtune.bench.metrics import latency_stats
 
     figures = [bn.stage_figures(name, s.wall_s[name], s.cpu_s[name],

@@ -56,8 +56,8 @@ class ServeSettings:
 
 
 def _spec(o: PipelineOptions, plan: Any) -> InputSpec:
-    from hwtune.bench.runner import Bench
-    from hwtune.bench.serving import parse_fixed
+    from hwtune.bench.micro.runner import Bench
+    from hwtune.bench.serving.serve import parse_fixed
 
     if parse_fixed(o.model) is not None:
         _, c, h, w = FIXED_INPUT
@@ -73,9 +73,9 @@ def serve_pipeline(o: PipelineOptions, s: ServeSettings, report: Callable[[str],
     """The model alone, then behind the pipeline (first decoder chosen), as result dicts."""
     from hwtune.bench import store
     from hwtune.bench.pipeline.run import stage_files, choose_backends, load_images
-    from hwtune.bench.runner import BenchPlan
-    from hwtune.bench.served import served_models
-    from hwtune.bench.serving import serve
+    from hwtune.bench.micro.runner import BenchPlan
+    from hwtune.bench.serving.models import served_models
+    from hwtune.bench.serving.serve import serve
 
     o = o.validate()
     plan = BenchPlan(model=o.model, backend=o.backend, devices=(o.device,) if o.device else (),

@@ -31,10 +31,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from hwtune.bench import queueing
-from hwtune.bench.loadgen import LoadgenRun, RunSettings
 from hwtune.bench.noise import NOISY_FOREIGN_CORES
-from hwtune.bench.tail import Judgement, early_stopping_floor, judge, judged_percentile
+from hwtune.bench.serving import queueing
+from hwtune.bench.serving.loadgen import LoadgenRun, RunSettings
+from hwtune.bench.serving.tail import Judgement, early_stopping_floor, judge, judged_percentile
 
 Report = Callable[[str], None]
 RunFn = Callable[[RunSettings], LoadgenRun]

@@ -1,6 +1,6 @@
 """Serving scenarios: LoadGen drives a model behind the dynamic batcher.
 
-The server scenario's search for the max QPS is `hwtune.bench.servesearch`;
+The server scenario's search for the max QPS is `hwtune.bench.serving.search`;
 here are the model instances (`Server`, reused across LoadGen runs), the
 closed-loop capacity the search starts from, and the result.
 """
@@ -14,10 +14,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from hwtune.bench.batcher import Batching, BatchingSut, FixedService, Service, closed_loop_rate
-from hwtune.bench.loadgen import MLPERF_MIN_DURATION_S, MULTISTREAM_SAMPLES_PER_QUERY, LoadgenRun, RunSettings, run_loadgen
 from hwtune.bench.noise import NOISY_FOREIGN_CORES, LoadMeter
-from hwtune.bench.servesearch import CurvePoint, Report, SearchOutcome, confirm_settings, point_of, search
+from hwtune.bench.serving.batcher import Batching, BatchingSut, FixedService, Service, closed_loop_rate
+from hwtune.bench.serving.loadgen import MLPERF_MIN_DURATION_S, MULTISTREAM_SAMPLES_PER_QUERY, LoadgenRun, RunSettings, run_loadgen
+from hwtune.bench.serving.search import CurvePoint, Report, SearchOutcome, confirm_settings, point_of, search
 from hwtune.errors import ConfigError
 
 CAPACITY_WINDOWS = 3  # the closed-loop capacity: the best of three short windows (the least disturbed)

@@ -129,7 +129,7 @@ def _notes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     if changed:
         notes.append("library versions changed: " + ", ".join(changed))
     if any("scenario" in r for r in [*before.get("results", []), *after.get("results", [])]):
-        notes.append("serving-scenario results (bench --scenario) are not compared here")
+        notes.append("serving-scenario results (bench serve) are not compared here")
     return notes
 
 

@@ -8,11 +8,11 @@ from typing import Any
 from rich.console import Group
 from rich.text import Text
 
-from hwtune.bench.compare import Comparison
-from hwtune.bench.devices import DeviceList
 from hwtune.bench.engines import backend
+from hwtune.bench.micro.compare import Comparison
+from hwtune.bench.micro.runner import BenchRun
 from hwtune.bench.result import BenchResult
-from hwtune.bench.runner import BenchRun
+from hwtune.bench.targets import DeviceList
 from hwtune.errors import ConfigError
 from hwtune.text import csv_text
 from hwtune.tables import ID, NUM, Col, Table

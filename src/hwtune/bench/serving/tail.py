@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import Mapping
 
-from hwtune.bench.queueing import binomial_cdf, early_stopping_max_overlatency
+from hwtune.bench.serving.queueing import binomial_cdf, early_stopping_max_overlatency
 
 Z95 = 1.96
 PASS_PROBABILITY = 0.9  # a step judges for a confirming run that passes at least this often

@@ -38,7 +38,7 @@ def require_loadgen() -> Any:
     try:
         import mlperf_loadgen
     except ImportError:
-        raise ConfigError("--scenario needs MLPerf LoadGen: pip install 'hwtune[bench]' "
+        raise ConfigError("bench serve needs MLPerf LoadGen: pip install 'hwtune[bench]' "
                           "(the mlcommons-loadgen package is not installed)") from None
     return mlperf_loadgen
 

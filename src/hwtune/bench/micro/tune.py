@@ -20,10 +20,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from hwtune.bench.devices import DeviceInfo, usable_cpus
 from hwtune.bench.engines import backend
+from hwtune.bench.micro.runner import Bench
 from hwtune.bench.result import BenchResult, RunConfig, Skipped
-from hwtune.bench.runner import Bench
+from hwtune.bench.targets import DeviceInfo, usable_cpus
 
 DEFAULT_BATCHES = (1, 2, 4, 8, 16)
 TUNE_PRECISIONS = ("fp32", "bf16", "fp16", "int8")

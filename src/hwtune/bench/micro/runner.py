@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from hwtune.bench import metrics, peak, store
-from hwtune.bench.devices import DeviceInfo, DeviceList, list_devices, select
+from hwtune.bench import metrics, store
+from hwtune.bench.devices import list_devices, select
 from hwtune.bench.engines import backend, open_engine
 from hwtune.bench.measure import StopRule, warmup_rule
+from hwtune.bench.micro import peak
 from hwtune.bench.modelfile import ModelSource, open_model, precision_path
 from hwtune.bench.noise import LoadMeter
 from hwtune.bench.result import MODES, PRECISIONS, BenchResult, RunConfig, Skipped
+from hwtune.bench.targets import DeviceInfo, DeviceList
 from hwtune.bench.zoo import DEFAULT_MODEL
 from hwtune.errors import ConfigError, ParseError
 

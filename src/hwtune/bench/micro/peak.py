@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwtune.bench.devices import DeviceInfo
 from hwtune.bench.measure import StopRule
 from hwtune.bench.noise import NOISY_FOREIGN_CORES, LoadMeter
 from hwtune.bench.result import RunConfig
+from hwtune.bench.targets import DeviceInfo
 
 GEMM_N = 1024
 CALIBRATION_S = 0.25

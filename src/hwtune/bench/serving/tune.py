@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hwtune.bench.batcher import NO_BATCHING, Batching
-from hwtune.bench.advice import triton_config
 from hwtune.bench.engines import backend
+from hwtune.bench.micro.advice import triton_config
 from hwtune.bench.result import Executed
-from hwtune.bench.serving import Model, Report, ServingResult, serve
+from hwtune.bench.serving.batcher import NO_BATCHING, Batching
+from hwtune.bench.serving.serve import Model, Report, ServingResult, serve
 
 BATCH_CANDIDATES = (4, 8)
 MIN_DELAY_US = 100

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hwtune.bench.batcher import EngineService
-from hwtune.bench.devices import usable_cpus
+from hwtune.bench.micro.runner import Bench, BenchPlan
 from hwtune.bench.result import RunConfig
-from hwtune.bench.runner import Bench, BenchPlan
-from hwtune.bench.serving import Model, fixed_model, parse_fixed
+from hwtune.bench.serving.batcher import EngineService
+from hwtune.bench.serving.serve import Model, fixed_model, parse_fixed
+from hwtune.bench.targets import usable_cpus
 from hwtune.errors import ConfigError
 
 
