@@ -13,7 +13,7 @@ EXIT_USAGE = 2  # bad usage, configuration or input file
 EXIT_NEEDS_ROOT = 3  # the live system needs root for this
 EXIT_APPLY_FAILED = 4  # a write failed; every change was undone
 EXIT_UNDO_FAILED = 5  # a write failed and an undo failed too: the host is partly changed
-EXIT_NOT_VALID = 6  # measured, but not valid (a LoadGen run INVALID, --tune found nothing within the SLO)
+EXIT_NOT_VALID = 6  # measured, but not valid (a LoadGen run INVALID, bench tune or serve --tune found nothing within the SLO)
 EXIT_INTERNAL = 70  # an error hwtune did not foresee: a bug (EX_SOFTWARE of sysexits.h)
 
 # The one table of what each code means: `hwtune --help` prints it, README.md shows it (a test
@@ -25,7 +25,7 @@ EXIT_MEANINGS = {
     EXIT_NEEDS_ROOT: "needs root",
     EXIT_APPLY_FAILED: "apply failed and every change was undone",
     EXIT_UNDO_FAILED: "apply failed and an undo failed too",
-    EXIT_NOT_VALID: "measured but not valid (LoadGen INVALID, --tune found nothing in the SLO)",
+    EXIT_NOT_VALID: "measured but not valid (LoadGen INVALID, a tune found nothing in the SLO)",
     EXIT_INTERNAL: "internal error: a bug (hwtune --debug COMMAND shows its traceback)",
 }
 
