@@ -89,6 +89,7 @@ def recommend_command(
     server_max_cards: int = typer.Option(4, "--server-max-cards", help="Cards per PCIe server."),
     baseboard_usd: float = typer.Option(60000.0, "--baseboard-usd", help="SXM/OAM baseboard server without GPUs."),
     baseboard_max_cards: int = typer.Option(8, "--baseboard-max-cards", help="Modules per baseboard server."),
+    pipeline_result: Optional[Path] = typer.Option(None, "--pipeline-result", help="Saved 'hwtune bench --pipeline image --json': note each setup whose host CPUs cannot feed its GPUs."),
 ) -> None:
     def go() -> int:
         from hwtune.recommend.catalog import PRECISIONS
@@ -123,7 +124,7 @@ def recommend_command(
             bench_path=from_bench, bench_gpu=bench_gpu, price_basis=price_basis,
             price_overrides=parse_gpu_prices(gpu_price), vendors=tuple(vendor), classes=tuple(gpu_class),
             seq_len=seq_len, ttft_ms=ttft, tpot_ms=tpot, input_tokens=input_tokens,
-            output_tokens=output_tokens,
+            output_tokens=output_tokens, pipeline_path=pipeline_result,
             hosts=HostCosts(desktop_usd=desktop_host_usd, desktop_max_cards=desktop_max_cards,
                             pcie_server_usd=server_host_usd, pcie_server_max_cards=server_max_cards,
                             baseboard_usd=baseboard_usd, baseboard_max_cards=baseboard_max_cards),

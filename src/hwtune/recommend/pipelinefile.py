@@ -1,0 +1,91 @@
+"""A saved `hwtune bench --pipeline image` result, read for the CPU time of its host stages.
+
+The file is untrusted input: read capped through the one JSON reader, every key used checked
+for its type, and a wrong one is a ConfigError naming the file and the key. Of the decoders
+the run measured, the one with the least CPU per request is used, never one whose pixels
+disagreed with the reference decoder (a faster decoder must not be a wrong one).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from hwtune.errors import ConfigError, read_json_file
+from hwtune.recommend.feed import HOST_STAGES, PipelineCpu
+
+
+def read_pipeline_cpu(path: Path) -> PipelineCpu:
+    try:
+        doc = read_json_file(path)
+    except ConfigError as exc:
+        raise ConfigError(f"pipeline result {exc.message}") from None
+    return parse_pipeline_cpu(doc, str(path))
+
+
+def _fail(name: str, key: str, why: str) -> ConfigError:
+    return ConfigError(f"pipeline result {name}: {key}: {why}")
+
+
+def _get(obj: dict, key: str, kind: type | tuple[type, ...], name: str, where: str) -> object:
+    value = obj.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        what = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}.get(
+            kind if isinstance(kind, type) else float, "a number")
+        raise _fail(name, f"{where}{key}", f"expected {what}, got {_shown(value)}")
+    return value
+
+
+def _shown(value: object) -> str:
+    text = "nothing" if value is None else type(value).__name__ + " " + repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _stages(run: dict, name: str, where: str) -> tuple[tuple[str, float], ...]:
+    cpu: dict[str, float] = {}
+    for j, st in enumerate(_get(run, "stages", list, name, where)):  # type: ignore[arg-type]
+        at = f"{where}stages[{j}]."
+        if not isinstance(st, dict):
+            raise _fail(name, at[:-1], f"expected an object, got {_shown(st)}")
+        stage = _get(st, "stage", str, name, at)
+        ms = _get(st, "cpu_ms", (int, float), name, at)
+        if not (math.isfinite(ms) and ms >= 0):  # type: ignore[arg-type]
+            raise _fail(name, f"{at}cpu_ms", f"expected 0 or more ms, got {ms!r}")
+        cpu[stage] = float(ms)  # type: ignore[index, arg-type]
+    missing = [s for s in HOST_STAGES if s not in cpu]
+    if missing:
+        raise _fail(name, f"{where}stages", f"no {', '.join(repr(m) for m in missing)} stage "
+                    f"(an image pipeline times {', '.join(HOST_STAGES)} around the model)")
+    return tuple((s, cpu[s]) for s in HOST_STAGES)
+
+
+def parse_pipeline_cpu(doc: object, name: str) -> PipelineCpu:
+    if not isinstance(doc, dict):
+        raise ConfigError(f"pipeline result {name}: expected the JSON object "
+                          "`hwtune bench --pipeline image --json` prints")
+    kind = _get(doc, "pipeline", str, name, "")
+    if kind != "image":
+        raise _fail(name, "pipeline", f"expected 'image', got {_shown(kind)}")
+    disagreed = set()
+    for i, a in enumerate(_get(doc, "agreement", list, name, "")):  # type: ignore[arg-type]
+        if not isinstance(a, dict):
+            raise _fail(name, f"agreement[{i}]", f"expected an object, got {_shown(a)}")
+        if not _get(a, "within", bool, name, f"agreement[{i}]."):
+            disagreed.add(_get(a, "decoder", str, name, f"agreement[{i}]."))
+    runs = _get(doc, "decoders", list, name, "")
+    candidates = []
+    for i, run in enumerate(runs):  # type: ignore[arg-type]
+        if not isinstance(run, dict):
+            raise _fail(name, f"decoders[{i}]", f"expected an object, got {_shown(run)}")
+        decoder = _get(run, "decoder", str, name, f"decoders[{i}].")
+        cpu = _stages(run, name, f"decoders[{i}].")
+        # a run is labelled "simplejpeg (png, webp: pillow)"; agreement names the decoder alone
+        if str(decoder).partition(" ")[0] not in disagreed:
+            candidates.append((sum(ms for _, ms in cpu), i, decoder, cpu))
+    if not candidates:
+        raise _fail(name, "decoders", "no decoder run whose pixels agreed with the reference")
+    images = _get(doc, "images", dict, name, "")
+    kinds = _get(images, "kinds", dict, name, "images.")  # type: ignore[arg-type]
+    _, _, decoder, cpu = min(candidates)
+    return PipelineCpu(cpu_ms=cpu, decoder=str(decoder), images=", ".join(str(k) for k in kinds),
+                       source=name)
