@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 import typer
+from bench_helpers import (
+    data_dir,  # noqa: F401  (fixture)
+    invoke_bench,
+)
 from typer.testing import CliRunner
 
-from bench_helpers import data_dir  # noqa: F401  (fixture)
-from bench_helpers import invoke_bench
 from hwtune.cli_recommend import register
 from hwtune.recommend.feed import HOST_STAGES, PipelineCpu, cpu_feed
 
@@ -165,7 +167,8 @@ def test_end_to_end_from_the_saved_result_of_the_real_command():
     assert "Traceback" not in r.output
 
 
-def test_end_to_end_from_a_pipeline_run_here(tmp_path, data_dir):
+@pytest.mark.usefixtures("data_dir")  # the run's saved-results folder, in tmp_path
+def test_end_to_end_from_a_pipeline_run_here(tmp_path):
     pytest.importorskip("PIL", reason="the pipeline extra (Pillow) is not installed")
     b = invoke_bench("--pipeline", "image", "--model", "fixed:1ms", "--image-size", "640x480", "--time", "0.3",
                      "--min-count", "3", "--decoder", "pillow", "--json", "--no-save")

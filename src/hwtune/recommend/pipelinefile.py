@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 from hwtune.errors import ConfigError, read_json_file
 from hwtune.recommend.feed import HOST_STAGES, PipelineCpu
@@ -27,12 +28,22 @@ def _fail(name: str, key: str, why: str) -> ConfigError:
     return ConfigError(f"pipeline result {name}: {key}: {why}")
 
 
-def _get(obj: dict, key: str, kind: type | tuple[type, ...], name: str, where: str) -> object:
+_WHAT = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}
+
+
+def _get(obj: dict, key: str, kind: type, name: str, where: str) -> Any:
+    """obj[key] when it is of `kind` (a number: int or float, not bool), else the error naming it."""
     value = obj.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        what = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}.get(
-            kind if isinstance(kind, type) else float, "a number")
-        raise _fail(name, f"{where}{key}", f"expected {what}, got {_shown(value)}")
+    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) if kind is float
+          else isinstance(value, kind))
+    if not ok:
+        raise _fail(name, f"{where}{key}", f"expected {_WHAT.get(kind, 'a number')}, got {_shown(value)}")
+    return value
+
+
+def _item(value: object, name: str, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise _fail(name, where, f"expected an object, got {_shown(value)}")
     return value
 
 
@@ -43,15 +54,14 @@ def _shown(value: object) -> str:
 
 def _stages(run: dict, name: str, where: str) -> tuple[tuple[str, float], ...]:
     cpu: dict[str, float] = {}
-    for j, st in enumerate(_get(run, "stages", list, name, where)):  # type: ignore[arg-type]
-        at = f"{where}stages[{j}]."
-        if not isinstance(st, dict):
-            raise _fail(name, at[:-1], f"expected an object, got {_shown(st)}")
-        stage = _get(st, "stage", str, name, at)
-        ms = _get(st, "cpu_ms", (int, float), name, at)
-        if not (math.isfinite(ms) and ms >= 0):  # type: ignore[arg-type]
-            raise _fail(name, f"{at}cpu_ms", f"expected 0 or more ms, got {ms!r}")
-        cpu[stage] = float(ms)  # type: ignore[index, arg-type]
+    for j, raw in enumerate(_get(run, "stages", list, name, where)):
+        at = f"{where}stages[{j}]"
+        st = _item(raw, name, at)
+        stage: str = _get(st, "stage", str, name, at + ".")
+        ms = float(_get(st, "cpu_ms", float, name, at + "."))
+        if not (math.isfinite(ms) and ms >= 0):
+            raise _fail(name, f"{at}.cpu_ms", f"expected 0 or more ms, got {st['cpu_ms']!r}")
+        cpu[stage] = ms
     missing = [s for s in HOST_STAGES if s not in cpu]
     if missing:
         raise _fail(name, f"{where}stages", f"no {', '.join(repr(m) for m in missing)} stage "
@@ -66,26 +76,23 @@ def parse_pipeline_cpu(doc: object, name: str) -> PipelineCpu:
     kind = _get(doc, "pipeline", str, name, "")
     if kind != "image":
         raise _fail(name, "pipeline", f"expected 'image', got {_shown(kind)}")
-    disagreed = set()
-    for i, a in enumerate(_get(doc, "agreement", list, name, "")):  # type: ignore[arg-type]
-        if not isinstance(a, dict):
-            raise _fail(name, f"agreement[{i}]", f"expected an object, got {_shown(a)}")
+    disagreed: set[str] = set()
+    for i, raw in enumerate(_get(doc, "agreement", list, name, "")):
+        a = _item(raw, name, f"agreement[{i}]")
         if not _get(a, "within", bool, name, f"agreement[{i}]."):
             disagreed.add(_get(a, "decoder", str, name, f"agreement[{i}]."))
-    runs = _get(doc, "decoders", list, name, "")
     candidates = []
-    for i, run in enumerate(runs):  # type: ignore[arg-type]
-        if not isinstance(run, dict):
-            raise _fail(name, f"decoders[{i}]", f"expected an object, got {_shown(run)}")
-        decoder = _get(run, "decoder", str, name, f"decoders[{i}].")
+    for i, raw in enumerate(_get(doc, "decoders", list, name, "")):
+        run = _item(raw, name, f"decoders[{i}]")
+        decoder: str = _get(run, "decoder", str, name, f"decoders[{i}].")
         cpu = _stages(run, name, f"decoders[{i}].")
         # a run is labelled "simplejpeg (png, webp: pillow)"; agreement names the decoder alone
-        if str(decoder).partition(" ")[0] not in disagreed:
+        if decoder.partition(" ")[0] not in disagreed:
             candidates.append((sum(ms for _, ms in cpu), i, decoder, cpu))
     if not candidates:
         raise _fail(name, "decoders", "no decoder run whose pixels agreed with the reference")
     images = _get(doc, "images", dict, name, "")
-    kinds = _get(images, "kinds", dict, name, "images.")  # type: ignore[arg-type]
+    kinds = _get(images, "kinds", dict, name, "images.")
     _, _, decoder, cpu = min(candidates)
-    return PipelineCpu(cpu_ms=cpu, decoder=str(decoder), images=", ".join(str(k) for k in kinds),
+    return PipelineCpu(cpu_ms=cpu, decoder=decoder, images=", ".join(str(k) for k in kinds),
                        source=name)
