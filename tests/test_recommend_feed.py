@@ -210,7 +210,9 @@ def _set(path: tuple, value: object):
     (_set(("decoders",), {"pillow": 1}), ": decoders: expected a list, got dict"),
     (_set(("decoders", 0, "stages", 1, "cpu_ms"), "8.8"), ": decoders[0].stages[1].cpu_ms: expected a number, got str '8.8'"),
     (_set(("decoders", 0, "stages", 1, "cpu_ms"), True), ": decoders[0].stages[1].cpu_ms: expected a number, got bool True"),
-    (_set(("decoders", 0, "stages", 1, "cpu_ms"), -1), ": decoders[0].stages[1].cpu_ms: expected 0 or more ms, got -1"),
+    (_set(("decoders", 0, "stages", 1, "cpu_ms"), -1), ": decoders[0].stages[1].cpu_ms: expected 0 to 60,000 ms, got int -1"),
+    (_set(("decoders", 0, "stages", 1, "cpu_ms"), 1e300), ": decoders[0].stages[1].cpu_ms: expected 0 to 60,000 ms, got float 1e+300"),
+    (_set(("decoders", 0, "stages", 0, "stage"), "decode"), ": decoders[0].stages[1].stage: str 'decode' is given twice"),
     (_set(("decoders", 0, "stages", 2), "resize"), ": decoders[0].stages[2]: expected an object, got str 'resize'"),
     (_set(("agreement", 0, "within"), "yes"), ": agreement[0].within: expected true or false, got str 'yes'"),
     (_set(("images", "kinds"), None), ": images.kinds: expected an object, got nothing"),
@@ -246,3 +248,16 @@ def test_a_workload_that_is_not_images_is_one_line_and_exit_2(tmp_path, workload
         assert "an image pipeline feeds image workloads (resnet50, ssd-mobilenet, ssd-vgg300, " \
                f"plate-classifier), {what}" in r.output
         assert len(r.output.strip().splitlines()) == 1
+
+
+def test_names_from_the_file_are_clipped_and_nan_is_refused(tmp_path):
+    doc = fixture_doc()
+    for d in doc["decoders"]:
+        d["decoder"] = "pillow" + "\x1b[31m" * 2000
+    r = run("--budget", "20000", "--json", "--pipeline-result", saved(tmp_path, doc))
+    assert r.exit_code == 0, r.output
+    assert len(json.loads(r.output)["budget_setups"][0]["cpu_feed"]["decoder"]) <= 60
+    text = FIXTURE.read_text().replace('"cpu_ms": 8.8111', '"cpu_ms": NaN', 1)
+    assert "NaN" in text
+    r = run("--budget", "20000", "--pipeline-result", saved(tmp_path, text, "nan.json"))
+    assert r.exit_code == 2 and "nan.json" in r.output and len(r.output.strip().splitlines()) == 1, r.output

@@ -15,6 +15,9 @@ from typing import Any
 from hwtune.errors import ConfigError, read_json_file
 from hwtune.recommend.feed import HOST_STAGES, PipelineCpu
 
+MAX_CPU_MS = 60_000.0  # a minute of CPU per request: more is no image pipeline, and keeps figures printable
+SHOWN_CHARS = 60  # of a name the file gives (decoder, image kinds): they are printed
+
 
 def read_pipeline_cpu(path: Path) -> PipelineCpu:
     try:
@@ -59,8 +62,10 @@ def _stages(run: dict, name: str, where: str) -> tuple[tuple[str, float], ...]:
         st = _item(raw, name, at)
         stage: str = _get(st, "stage", str, name, at + ".")
         ms = float(_get(st, "cpu_ms", float, name, at + "."))
-        if not (math.isfinite(ms) and ms >= 0):
-            raise _fail(name, f"{at}.cpu_ms", f"expected 0 or more ms, got {st['cpu_ms']!r}")
+        if not (math.isfinite(ms) and 0 <= ms <= MAX_CPU_MS):
+            raise _fail(name, f"{at}.cpu_ms", f"expected 0 to {MAX_CPU_MS:,.0f} ms, got {_shown(st['cpu_ms'])}")
+        if stage in cpu:
+            raise _fail(name, f"{at}.stage", f"{_shown(stage)} is given twice")
         cpu[stage] = ms
     missing = [s for s in HOST_STAGES if s not in cpu]
     if missing:
@@ -94,5 +99,9 @@ def parse_pipeline_cpu(doc: object, name: str) -> PipelineCpu:
     images = _get(doc, "images", dict, name, "")
     kinds = _get(images, "kinds", dict, name, "images.")
     _, _, decoder, cpu = min(candidates)
-    return PipelineCpu(cpu_ms=cpu, decoder=decoder, images=", ".join(str(k) for k in kinds),
+    return PipelineCpu(cpu_ms=cpu, decoder=_clip(decoder), images=_clip(", ".join(str(k) for k in kinds)),
                        source=name)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 3] + "..."
