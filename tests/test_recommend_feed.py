@@ -23,7 +23,7 @@ from bench_helpers import (
 from typer.testing import CliRunner
 
 from hwtune.cli_recommend import register
-from hwtune.recommend.feed import HOST_STAGES, PipelineCpu, cpu_feed
+from hwtune.recommend.feed import HOST_STAGES, PipelineCpu, cpu_feed, image_input
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "pipeline" / "bench-pipeline-1080p-fixed20ms.json"
 
@@ -261,3 +261,37 @@ def test_names_from_the_file_are_clipped_and_nan_is_refused(tmp_path):
     assert "NaN" in text
     r = run("--budget", "20000", "--pipeline-result", saved(tmp_path, text, "nan.json"))
     assert r.exit_code == 2 and "nan.json" in r.output and len(r.output.strip().splitlines()) == 1, r.output
+
+
+@pytest.mark.parametrize("inputs, image", [
+    ("x=1x3x224x224", True), ("images=1x224x224x3", True), ("gray=1x1x64x128", True),
+    ("ids=1x128", False), ("x=1x8x32x32", False), ("a=1x3x32x32, b=1x3x32x32", False), ("", False),
+])
+def test_which_counted_models_take_an_image(inputs, image):
+    assert image_input(inputs) is image
+
+
+def _onnx(path: Path, dims: list, op: str) -> str:
+    onnx = pytest.importorskip("onnx")
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    shape = (8, dims[1], 3, 3) if op == "Conv" else (dims[-1], 8)
+    w = numpy_helper.from_array(np.ones(shape, np.float32), "w")
+    graph = helper.make_graph([helper.make_node(op, ["x", "w"], ["y"])], "tiny",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return str(path)
+
+
+def test_a_counted_model_is_fed_only_when_its_input_is_an_image(tmp_path):
+    conv = _onnx(tmp_path / "conv.onnx", [1, 3, 64, 64], "Conv")
+    r = run("--model", conv, "--budget", "20000", "--json", "--pipeline-result", str(FIXTURE))
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["budget_setups"][0]["cpu_feed"]["decoder"]
+    text = _onnx(tmp_path / "text.onnx", [1, 128], "MatMul")
+    r = run("--model", text, "--budget", "20000", "--pipeline-result", str(FIXTURE))
+    assert r.exit_code == 2, r.output
+    assert "an image pipeline feeds a model with one image input (N x 3 x H x W or N x H x W x 3), " \
+           "not x=1x128" in " ".join(r.output.split())

@@ -13,7 +13,7 @@ from hwtune.recommend.catalog import (
 )
 from hwtune.recommend.costs import CloudVsBuy, UsageOptions, cloud_vs_buy
 from hwtune.recommend.estimate import EffTable, Estimate, estimate_gpu, estimate_llm_gpu
-from hwtune.recommend.feed import PipelineCpu
+from hwtune.recommend.feed import PipelineCpu, image_input
 from hwtune.recommend.llm import with_lengths
 from hwtune.recommend.pipelinefile import read_pipeline_cpu
 from hwtune.recommend.prices import why_unpriced
@@ -235,6 +235,9 @@ def read_feed(req: Request, workload: Workload | Llm, catalog: Catalog) -> Pipel
         what = "a language model" if isinstance(workload, Llm) else f"an {workload.kind}: its requests are text"
         raise ConfigError(f"pipeline result {req.pipeline_path}: an image pipeline feeds image "
                           f"workloads ({images}), not {workload.name}, {what}")
+    if req.model_path is not None and not image_input(workload.input):
+        raise ConfigError(f"pipeline result {req.pipeline_path}: an image pipeline feeds a model "
+                          f"with one image input (N x 3 x H x W or N x H x W x 3), not {workload.input}")
     return read_pipeline_cpu(req.pipeline_path)
 
 

@@ -54,6 +54,16 @@ class CpuFeed:
         return min(1.0, self.feeds_per_s / self.rate_per_host)
 
 
+def image_input(inputs: str) -> bool:
+    """Whether a counted model's inputs ("x=1x3x224x224") are one image: 4 dims, 1 or 3
+    channels second or last (the shape `bench --pipeline image` feeds)."""
+    parts = [p for p in inputs.split(", ") if p]
+    if len(parts) != 1:
+        return False
+    dims = parts[0].rpartition("=")[2].split("x")
+    return len(dims) == 4 and (dims[1] in ("1", "3") or dims[3] in ("1", "3"))
+
+
 def cpu_feed(throughput_per_s: float, cards: int, cards_per_host: int, host_cores: int,
              pipeline: PipelineCpu) -> CpuFeed:
     """The feed of a setup of `cards` GPUs serving `throughput_per_s` in all, `cards_per_host`
