@@ -185,7 +185,7 @@ def test_end_to_end_from_a_pipeline_run_here(tmp_path):
 def test_without_a_plan_the_file_is_checked_and_the_user_told():
     r = run("--pipeline-result", str(FIXTURE))
     assert r.exit_code == 0, r.output
-    assert "its CPU feed is checked on planned setups only (--budget or --target-fps)" in " ".join(r.output.split())
+    assert "its CPU feed is checked on planned setups only (with a budget or a target rate)" in " ".join(r.output.split())
 
 
 def _drop_stage(doc: dict) -> dict:

@@ -303,7 +303,7 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
                                               best_of_class(target_setups, ("desktop",)))
     if pipeline and req.budget_usd is None and req.target_fps is None:
         warnings.append(f"pipeline result {pipeline.source}: its CPU feed is checked on planned "
-                        "setups only (--budget or --target-fps)")
+                        "setups only (with a budget or a target rate)")
     left_out: list[tuple[str, str]] = []
     if req.budget_usd is not None or req.target_fps is not None:
         left_out = left_out_of_plan(catalog, gpus, estimates, fleet if req.target_fps is not None
