@@ -70,6 +70,7 @@ class RecommendOptions:
     output_tokens: Annotated[Optional[float], _opt("--output-tokens", RUN, "LLM: mean generated tokens per request (default: the workload's dataset).")] = None
     bench_path: Annotated[Optional[Path], _opt("--from-bench", RUN, "hwtune bench JSON: calibrate the efficiency with a measured GPU result.")] = None
     bench_gpu: Annotated[Optional[str], _opt("--bench-gpu", RUN, "Catalog GPU the --from-bench results ran on, when their device names no model (onnxruntime CUDA).")] = None
+    pipeline_path: Annotated[Optional[Path], _opt("--pipeline-result", RUN, "Saved 'hwtune bench run --pipeline image --json': note each setup whose host CPUs cannot feed its GPUs.")] = None
 
     budget_usd: Annotated[Optional[float], _opt("--budget", BUY, "Budget in USD for GPUs and hosts.")] = None
     target_fps: Annotated[Optional[float], _opt("--target-fps", BUY, "Throughput to reach (inferences/s; generated tokens/s for an LLM): the cheapest setup of server GPUs (or of the --class given) that does.")] = None
@@ -144,7 +145,7 @@ def to_request(o: RecommendOptions) -> Request:
     return Request(
         workload=o.workload, model_path=o.model_path, model_shapes=o.model_shapes, precision=o.precision,
         accumulate=o.accumulate, batch=o.batch, budget_usd=o.budget_usd, target_fps=o.target_fps,
-        latency_slo_ms=o.latency_slo_ms, bench_path=o.bench_path, bench_gpu=o.bench_gpu,
+        latency_slo_ms=o.latency_slo_ms, bench_path=o.bench_path, bench_gpu=o.bench_gpu, pipeline_path=o.pipeline_path,
         price_basis=o.price_basis, price_overrides=parse_gpu_prices(o.price_overrides),
         vendors=o.vendors, classes=o.classes, seq_len=o.seq_len, ttft_ms=o.ttft_ms, tpot_ms=o.tpot_ms,
         input_tokens=o.input_tokens, output_tokens=o.output_tokens,

@@ -13,11 +13,13 @@ from hwtune.recommend.catalog import (
 from hwtune.recommend.costs import CloudVsBuy, UsageOptions, cloud_vs_buy
 from hwtune.recommend.estimate import EffTable, Estimate, estimate_gpu, estimate_llm_gpu
 from hwtune.recommend.invalid import InvalidRequest
+from hwtune.recommend.feed import PipelineCpu, image_input
 from hwtune.recommend.llm import with_lengths
+from hwtune.recommend.pipelinefile import read_pipeline_cpu
 from hwtune.recommend.prices import why_unpriced
 from hwtune.recommend.roofline import encoder_at
 from hwtune.recommend.setups import (
-    HostCosts, Setup, best_of_class, by_value, largest_replica, pack_budget, size_for_target,
+    HostCosts, Setup, best_of_class, by_value, largest_replica, pack_budget, size_for_target, with_feed,
 )
 
 DEFAULT_WORKLOAD = "resnet50"
@@ -49,6 +51,7 @@ class Request:
     tpot_ms: float | None = None
     input_tokens: float | None = None  # LLM: mean prompt tokens per request; None: the dataset's
     output_tokens: float | None = None  # LLM: mean generated tokens per request
+    pipeline_path: Path | None = None  # a saved `bench run --pipeline image` result: the CPU feed per setup
 
 
 @dataclass(frozen=True)
@@ -236,6 +239,21 @@ def left_out_lines(left: list[tuple[str, str]]) -> list[str]:
     return [f"left out ({why}): {', '.join(names)}" for why, names in by_why.items()]
 
 
+def read_feed(req: Request, workload: Workload | Llm, catalog: Catalog) -> PipelineCpu | None:
+    """The measured image pipeline's CPU time, for an image workload only."""
+    if req.pipeline_path is None:
+        return None
+    if isinstance(workload, Llm) or workload.kind != "cnn":
+        images = ", ".join(w.name for w in catalog.workloads if w.kind == "cnn")
+        what = "a language model" if isinstance(workload, Llm) else f"an {workload.kind}: its requests are text"
+        raise ConfigError(f"pipeline result {req.pipeline_path}: an image pipeline feeds image "
+                          f"workloads ({images}), not {workload.name}, {what}")
+    if req.model_path is not None and not image_input(workload.input):
+        raise ConfigError(f"pipeline result {req.pipeline_path}: an image pipeline feeds a model "
+                          f"with one image input (N x 3 x H x W or N x H x W x 3), not {workload.input}")
+    return read_pipeline_cpu(req.pipeline_path)
+
+
 def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     catalog = catalog or load_catalog()
     check_request(req, catalog)
@@ -243,6 +261,7 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     classes = _known("classes", "class", req.classes, list(CLASSES))
     workload = resolve_workload(req, catalog)
     llm = workload if isinstance(workload, Llm) else None
+    pipeline = read_feed(req, workload, catalog)
     base = efficiency_table(catalog.efficiencies)
     cals: list[Calibration] = []
     warnings: list[str] = []
@@ -276,15 +295,15 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     comparison = None
     unit = "tokens/s" if llm else "inferences/s"
     if req.budget_usd is not None:
-        budget_setups = pack_budget(estimates, req.budget_usd, req.hosts)
+        budget_setups = with_feed(pack_budget(estimates, req.budget_usd, req.hosts), pipeline)
         comparison = Comparison(best_of_class(budget_setups, ("server",)),
                                 best_of_class(budget_setups, ("desktop",)))
         if not budget_setups:
             warnings.append(f"no priced GPU setup fits a budget of ${req.budget_usd:,.0f}")
     fleet = fleet_classes(req)
     if req.target_fps is not None:
-        target_setups = size_for_target([e for e in estimates if e.gpu.gpu_class in fleet],
-                                        req.target_fps, req.hosts)
+        target_setups = with_feed(size_for_target([e for e in estimates if e.gpu.gpu_class in fleet],
+                                                  req.target_fps, req.hosts), pipeline)
         if not req.classes:
             warnings.append("fleet plan: server-class (datacenter-licensed) GPUs only; "
                             "--class desktop or --class workstation adds those cards")
@@ -295,6 +314,9 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
                             + (f" within ${req.budget_usd:,.0f}" if req.budget_usd else ""))
         comparison = comparison or Comparison(best_of_class(target_setups, ("server",)),
                                               best_of_class(target_setups, ("desktop",)))
+    if pipeline and req.budget_usd is None and req.target_fps is None:
+        warnings.append(f"pipeline result {pipeline.source}: its CPU feed is checked on planned "
+                        "setups only (with a budget or a target rate)")
     left_out: list[tuple[str, str]] = []
     if req.budget_usd is not None or req.target_fps is not None:
         left_out = left_out_of_plan(catalog, gpus, estimates, fleet if req.target_fps is not None

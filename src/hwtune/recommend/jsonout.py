@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from typing import Any
 
@@ -9,6 +10,7 @@ from hwtune.recommend.catalog import Llm
 from hwtune.recommend.costs import DAYS_PER_YEAR, CloudQuote, CloudVsBuy, UnitCost, unit_cost
 from hwtune.recommend.engine import Recommendation
 from hwtune.recommend.estimate import Estimate
+from hwtune.recommend.feed import CpuFeed
 from hwtune.recommend.labels import EFFICIENCY_LABELS, PRICE_BASES
 from hwtune.recommend.setups import HostCosts, Setup, cheapest_choice
 
@@ -16,6 +18,7 @@ from hwtune.recommend.setups import HostCosts, Setup, cheapest_choice
 # /3: adds expected_error and calibrated_by per estimate, host types (inputs.host_types; per
 # setup host_type, host_gpu_link, host_cpu_cores, host_memory_gb), price_source, left_out,
 # legend, the utilization of a cloud comparison, input/output tokens. Every /2 field is kept.
+# With a measured image pipeline (and only then), each setup has cpu_feed.
 SCHEMA = "hwtune.recommend/3"
 
 
@@ -154,6 +157,18 @@ def setup_json(s: Setup) -> dict:
         "gpu_cost_usd": _r(s.gpu_cost_usd), "host_cost_usd": _r(s.host_cost_usd),
         "total_cost_usd": _r(s.total_cost_usd), "throughput_per_s": _r(s.throughput_per_s),
         "throughput_per_usd": _r(s.throughput_per_usd), "power_w": _r(s.power_w),
+        **({"cpu_feed": feed_json(s.cpu_feed)} if s.cpu_feed else {}),
+    }
+
+
+def feed_json(f: CpuFeed) -> dict:
+    p = f.pipeline
+    return {
+        "needed_cores": _r(f.needed_cores), "host_cores": f.host_cores, "short": f.short,
+        "feeds_fraction": _r(f.feeds_fraction), "rate_per_host": _r(f.rate_per_host),
+        "feeds_per_s": None if math.isinf(f.feeds_per_s) else _r(f.feeds_per_s),
+        "cpu_ms_per_request": {k: _r(v) for k, v in p.cpu_ms}, "decoder": p.decoder,
+        "images": p.images, "source": p.source,
     }
 
 

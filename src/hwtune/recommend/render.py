@@ -132,7 +132,25 @@ def render_setups(setups: list[Setup], title: str, unit: str = "inf/s") -> Table
                   _hosts(s), _usd(s.total_cost_usd),
                   _fps(s.throughput_per_s), _per_k(s.throughput_per_usd), f"{s.power_w:,.0f} W",
                   _eff(s.estimate))
+    t.notes += feed_notes(setups, unit)
     return t
+
+
+def feed_notes(setups: list[Setup], unit: str) -> list[str]:
+    """A line per setup whose hosts' CPUs cannot feed their GPUs, and where the figure is from."""
+    out = []
+    for i, s in enumerate(setups, start=1):
+        f = s.cpu_feed
+        if f is None or not f.short or s.host_type is None:
+            continue
+        out.append(f"CPU feed #{i} {s.cards} x {s.estimate.gpu.name}: at {_fps(f.rate_per_host)} {unit} "
+                   f"a host needs {f.needed_cores:,.1f} cores, a {s.host_type.name} has {f.host_cores}: "
+                   f"it feeds {_fps(f.feeds_per_s)} {unit} ({f.feeds_fraction:.0%} of its GPUs' rate)")
+    if out:
+        p = next(s.cpu_feed.pipeline for s in setups if s.cpu_feed)
+        out.append(f"CPU per request {p.cpu_s_per_request * 1000:.1f} ms (read, decode, resize, normalise, "
+                   f"top-k; {p.decoder}, {p.images}) measured in {p.source}")
+    return out
 
 
 def render_comparison(rec: Recommendation, c: Comparison) -> Table:

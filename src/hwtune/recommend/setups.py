@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from hwtune.recommend.catalog import GpuSpec
 from hwtune.recommend.estimate import Estimate
+from hwtune.recommend.feed import CpuFeed, PipelineCpu, cpu_feed
 from hwtune.recommend.hostdata import HostType, load_hosts
 from hwtune.recommend.llm import cards_for
 
@@ -94,6 +95,7 @@ class Setup:
     host_cost_usd: float
     power_w: float  # cards at board power plus hosts
     host_type: HostType
+    cpu_feed: CpuFeed | None = None  # with a measured image pipeline: can the hosts' CPUs feed it
 
     @property
     def total_cost_usd(self) -> float:
@@ -116,6 +118,15 @@ def make_setup(est: Estimate, cards: int, choice: HostChoice) -> Setup:
         gpu_cost_usd=cards * (est.price.usd or 0.0), host_cost_usd=hosts * h.usd,
         power_w=cards * est.gpu.tdp_w + hosts * h.power_w, host_type=h,
     )
+
+
+def with_feed(setups: list[Setup], pipeline: PipelineCpu | None) -> list[Setup]:
+    """The setups, each with its hosts' CPU feed of the measured pipeline (unchanged without one)."""
+    if pipeline is None:
+        return setups
+    return [replace(s, cpu_feed=cpu_feed(s.throughput_per_s, s.cards, s.cards_per_host,
+                                         s.host_type.cpu_cores, pipeline)) if s.host_type else s
+            for s in setups]
 
 
 def usable(est: Estimate) -> bool:
