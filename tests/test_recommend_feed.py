@@ -205,7 +205,7 @@ def _set(path: tuple, value: object):
 
 @pytest.mark.parametrize("change, needle", [
     (lambda d: "{not json", ": not JSON"),
-    (lambda d: [d], ": expected the JSON object `hwtune bench run --pipeline image --json` prints"),
+    (lambda d: [d], ": expected the JSON object a saved image-pipeline bench result holds"),
     (_set(("pipeline",), "text"), ": pipeline: expected 'image', got str 'text'"),
     (_set(("decoders",), {"pillow": 1}), ": decoders: expected a list, got dict"),
     (_set(("decoders", 0, "stages", 1, "cpu_ms"), "8.8"), ": decoders[0].stages[1].cpu_ms: expected a number, got str '8.8'"),

@@ -246,11 +246,13 @@ def read_feed(req: Request, workload: Workload | Llm, catalog: Catalog) -> Pipel
     if isinstance(workload, Llm) or workload.kind != "cnn":
         images = ", ".join(w.name for w in catalog.workloads if w.kind == "cnn")
         what = "a language model" if isinstance(workload, Llm) else f"an {workload.kind}: its requests are text"
-        raise ConfigError(f"pipeline result {req.pipeline_path}: an image pipeline feeds image "
-                          f"workloads ({images}), not {workload.name}, {what}")
+        raise InvalidRequest("pipeline_path", "an image pipeline feeds image workloads ({images}), "
+                             "not {name}, {what}", str(req.pipeline_path), images=images, name=workload.name,
+                             what=what)
     if req.model_path is not None and not image_input(workload.input):
-        raise ConfigError(f"pipeline result {req.pipeline_path}: an image pipeline feeds a model "
-                          f"with one image input (N x 3 x H x W or N x H x W x 3), not {workload.input}")
+        raise InvalidRequest("pipeline_path", "an image pipeline feeds a model with one image input "
+                             "(N x 3 x H x W or N x H x W x 3), not {shape}", str(req.pipeline_path),
+                             shape=workload.input)
     return read_pipeline_cpu(req.pipeline_path)
 
 

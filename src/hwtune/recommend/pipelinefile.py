@@ -78,7 +78,7 @@ def _stages(run: dict, name: str, where: str) -> tuple[tuple[str, float], ...]:
 def parse_pipeline_cpu(doc: object, name: str) -> PipelineCpu:
     if not isinstance(doc, dict):
         raise ConfigError(f"pipeline result {name}: expected the JSON object "
-                          "`hwtune bench run --pipeline image --json` prints")
+                          "a saved image-pipeline bench result holds")
     kind = _get(doc, "pipeline", str, name, "")
     if kind != "image":
         raise _fail(name, "pipeline", f"expected 'image', got {_shown(kind)}")
