@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
     app.command("history")(history_cmd)
 
 
-def _root(root: Optional[Path]) -> tuple[Path, bool]:
+def _root(root: Path | None) -> tuple[Path, bool]:
     if root is None:
         return Path("/"), True
     return root_dir(root), os.path.realpath(root) == "/"
@@ -61,7 +61,7 @@ def apply_cmd(
                                  "drop-in and a systemd oneshot unit (rollback removes them)."),
     boot: bool = typer.Option(False, "--boot", help="Used by the boot unit: apply without asking, "
                               "install nothing."),
-    root: Optional[Path] = typer.Option(None, "--root", help=ROOT_HELP, file_okay=False),
+    root: Path | None = typer.Option(None, "--root", help=ROOT_HELP, file_okay=False),
     json_out: bool = typer.Option(False, "--json", help="Print the plan and the result as JSON."),
     allow_lower_hardening: bool = typer.Option(False, "--allow-lower-hardening",
                                                help="Apply a profile that lowers kernel hardening (ASLR, "
@@ -89,7 +89,7 @@ class Allow:
     irreversible: bool = False
 
 
-def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, root: Optional[Path],
+def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, root: Path | None,
            json_out: bool, allow: Allow = Allow()) -> int:
     from hwtune import profile as profiles
     from hwtune.apply.transaction import apply_profile, make_plan, refuse_irreversible, refuse_lowered_hardening
@@ -154,9 +154,9 @@ def _show_plan_only(out, plan, dry_run: bool, json_out: bool) -> int:
 
 
 def rollback_cmd(
-    journal_id: Optional[str] = typer.Argument(None, metavar="[ID]", help="Journal id from `hwtune history` "
+    journal_id: str | None = typer.Argument(None, metavar="[ID]", help="Journal id from `hwtune history` "
                                                "(default: the last apply still in effect)."),
-    root: Optional[Path] = typer.Option(None, "--root", help=ROLLBACK_ROOT_HELP, file_okay=False),
+    root: Path | None = typer.Option(None, "--root", help=ROLLBACK_ROOT_HELP, file_okay=False),
     json_out: bool = typer.Option(False, "--json", help="Print what was restored as JSON."),
 ) -> None:
     """Undo an apply: restore the old values from its journal, in reverse order.
@@ -167,7 +167,7 @@ def rollback_cmd(
     run_command(lambda: _rollback(journal_id, root, json_out))
 
 
-def _rollback(journal_id: Optional[str], root: Optional[Path], json_out: bool) -> int:
+def _rollback(journal_id: str | None, root: Path | None, json_out: bool) -> int:
     from hwtune.apply.transaction import rollback
 
     root_path, live = _root(root)
@@ -184,7 +184,7 @@ def _rollback(journal_id: Optional[str], root: Optional[Path], json_out: bool) -
 
 
 def history_cmd(
-    root: Optional[Path] = typer.Option(None, "--root", help=HISTORY_ROOT_HELP, file_okay=False),
+    root: Path | None = typer.Option(None, "--root", help=HISTORY_ROOT_HELP, file_okay=False),
     json_out: bool = typer.Option(False, "--json", help="Print the history as JSON."),
     health: bool = typer.Option(False, "--health", help="hwtune guard's health history instead: events per "
                                 "GPU, verdicts and actions."),

@@ -26,14 +26,14 @@ class CheckFormat(str, Enum):
 
 
 def check(
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile name or .toml path "
+    profile: str | None = typer.Option(None, "--profile", "-p", help="Profile name or .toml path "
                                           "(default: gpu-inference if an NVIDIA GPU or driver is present, "
                                           "else cpu-inference)."),
-    root: Optional[Path] = ROOT_OPT,
-    facts_file: Optional[Path] = typer.Option(None, "--facts", help="Judge facts saved by `hwtune facts --json`."),
+    root: Path | None = ROOT_OPT,
+    facts_file: Path | None = typer.Option(None, "--facts", help="Judge facts saved by `hwtune facts --json`."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON (same as --format json)."),
     fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", help="table, json, junit or prometheus."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Write json, junit or prometheus to this file "
+    output: Path | None = typer.Option(None, "--output", help="Write json, junit or prometheus to this file "
                                           "(replaced atomically) instead of stdout."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Add each check's rationale and source."),
     fail_on: FailOn = typer.Option(FailOn.fail, "--fail-on", help="Exit 1 on FAIL/ERROR (fail) or also on WARN."),
@@ -77,7 +77,7 @@ def check(
     run_command(go)
 
 
-def apply_command(profile: str, root: Optional[Path]) -> str:
+def apply_command(profile: str, root: Path | None) -> str:
     """The `hwtune apply` that fixes what this check found, as a person pastes it: on the same
     --root (a copy of a snapshot is applied to with it), else on this host, with sudo."""
     from hwtune.hints import command
@@ -86,7 +86,7 @@ def apply_command(profile: str, root: Optional[Path]) -> str:
     return command("apply", "--profile", profile, root=None if live else root, live=live)
 
 
-def report_document(report_json: dict, root: Optional[Path], facts_file: Optional[Path]) -> dict:
+def report_document(report_json: dict, root: Path | None, facts_file: Path | None) -> dict:
     """The report as `check --json` prints it: with the host judged, when (UTC) and by which hwtune,
     so that a fleet's reports say where and when they come from."""
     from datetime import datetime, timezone

@@ -158,7 +158,7 @@ def root_dir(root: Path, option: str = "--root") -> Path:
 SNAPSHOT_CONTENTS = ("proc", "sys", "etc", "cmd", "var/log", "observed", "hwtune-snapshot.json")
 
 
-def host_at(root: Optional[Path]):
+def host_at(root: Path | None):
     from hwtune.host import Host
 
     if root is None:
@@ -170,7 +170,7 @@ def host_at(root: Optional[Path]):
     return Host(root)
 
 
-def load_facts(root: Optional[Path], facts_file: Optional[Path], runtimes: bool = False, host=None):
+def load_facts(root: Path | None, facts_file: Path | None, runtimes: bool = False, host=None):
     """Facts from a saved `hwtune facts --json` file, else probed on the host (or snapshot) given."""
     from hwtune.errors import read_json_file
     from hwtune.facts import Facts

@@ -16,11 +16,11 @@ from hwtune.errors import EXIT_OK
 
 
 def facts(
-    root: Optional[Path] = ROOT_OPT,
+    root: Path | None = ROOT_OPT,
     json_out: bool = typer.Option(False, "--json", help="Print {schema, facts, gpus, unavailable} as JSON."),
     runtimes: bool = typer.Option(False, "--runtimes", help="Also import ONNX Runtime and OpenVINO to list "
                                   "their providers and devices (slower)."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Write the JSON to this file (replaced "
+    output: Path | None = typer.Option(None, "--output", help="Write the JSON to this file (replaced "
                                           "atomically, never through a link) instead of stdout."),
 ) -> None:
     """Print every fact probed, nothing judged.
