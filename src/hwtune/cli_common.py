@@ -14,7 +14,8 @@ import os
 import math
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
+from collections.abc import Callable
 
 import typer
 

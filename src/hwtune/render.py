@@ -7,7 +7,8 @@ hwtune.tables: fitted to a terminal's width, plain columns when piped.
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from rich.console import Console
 from rich.text import Text

@@ -13,7 +13,8 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
+from collections.abc import Callable
 
 DEFAULT_TIMEOUT_S = 10.0
 # Output caps (docs/security.md): a recorded or live command output is never

@@ -14,7 +14,7 @@ first, no box characters and nothing cut: what `| head -1` and `| grep` expect.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from collections.abc import Sequence
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions

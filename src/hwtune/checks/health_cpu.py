@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from hwtune.health.events import evidence, log_events, log_read
 from hwtune.checks.registry import Finding, check, passed, problem, skip

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from hwtune.health.events import evidence, log_events, log_read
 from hwtune.checks.gpu import _gpus, _label, no_gpu

@@ -7,7 +7,8 @@ and `message` of the line it came from, and the regex's named groups.
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
+from collections.abc import Iterable
 
 from hwtune.errors import ConfigError, read_toml
 
