@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timezone, UTC
 
 from hwtune.bench.stats import median_interval
 
@@ -82,7 +82,7 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("extra", nargs="*", help="more hwtune bench options, after --")
     args = ap.parse_args()
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     runs = []
     with tempfile.TemporaryDirectory(prefix="hwtune-serving-repeat-") as data_dir:
         for i in range(args.runs):

@@ -31,7 +31,7 @@ import platform
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timezone, UTC
 from pathlib import Path
 
 from hwtune.bench import queueing
@@ -104,7 +104,7 @@ def main() -> int:
     d = args.service_ms / 1e3
     with tempfile.TemporaryDirectory(prefix="hwtune-md1-") as tmp:
         logs = args.logs or Path(tmp)
-        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        started = datetime.now(UTC).isoformat(timespec="seconds")
         print(f"fixed {args.service_ms:g} ms service, p99 budget {args.slo_ms:g} ms: fixed loads", file=sys.stderr)
         loads = fixed_loads(d, args.slo_ms, [float(x) for x in args.rho.split(",")], args.hold, logs)
         print("search", file=sys.stderr)

@@ -11,6 +11,7 @@ import typer
 
 from hwtune.cli_common import ROOT_OPT, host_at, load_facts, out, print_json, run_command
 from hwtune.errors import EXIT_FINDINGS, EXIT_OK
+from datetime import UTC
 
 
 class FailOn(str, Enum):
@@ -94,7 +95,7 @@ def report_document(report_json: dict, root: Path | None, facts_file: Path | Non
     from hwtune import __version__
     from hwtune.report.inputs import host_name
 
-    checked = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    checked = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     host = None if facts_file is not None else host_name(root)  # saved facts name no host
     return {**report_json, "host": host, "time": checked, "hwtune_version": __version__}
 

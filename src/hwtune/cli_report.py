@@ -5,7 +5,7 @@ register(app) adds them to the root Typer app.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timezone, UTC
 from pathlib import Path
 from typing import Optional
 
@@ -16,7 +16,7 @@ from hwtune.errors import EXIT_FINDINGS, EXIT_OK
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
 def report(

@@ -15,7 +15,7 @@ matching the lines against the patterns is `hwtune.health.patterns`' job.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timezone, UTC
 from typing import NamedTuple
 
 from hwtune.host import Host
@@ -177,7 +177,7 @@ def _from_journal(parsed: Parsed, source: str) -> KernelLog:
         coverage = f"the journal's kernel log since boot ({len(lines)} entries)"
     else:
         start = parsed.first_realtime_usec
-        when = (datetime.fromtimestamp(start / 1e6, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if start
+        when = (datetime.fromtimestamp(start / 1e6, UTC).strftime("%Y-%m-%d %H:%M UTC") if start
                 else f"{lines[0].time} s after boot")
         coverage = f"journal from {when}: earlier events of this boot not seen (rotated or vacuumed)"
     return KernelLog(source, lines, provenance=FROM_JOURNAL, coverage=coverage)
@@ -219,11 +219,11 @@ def _btime(host: Host) -> int | None:
 
 def _boot(host: Host) -> str:
     btime = _btime(host)
-    return datetime.fromtimestamp(btime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if btime else "unknown"
+    return datetime.fromtimestamp(btime, UTC).strftime("%Y-%m-%d %H:%M UTC") if btime else "unknown"
 
 
 def _when(host: Host, usec: int) -> str:
     btime = _btime(host)
     if btime is None:
         return f"{usec // 1_000_000} s after boot"
-    return datetime.fromtimestamp(btime + usec // 1_000_000, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(btime + usec // 1_000_000, UTC).strftime("%Y-%m-%d %H:%M UTC")
