@@ -73,7 +73,7 @@ PER_ELEMENT = {
 DTYPE_BYTES_FALLBACK = 4
 
 
-def count_cost(model: "onnx.ModelProto | str | Path", shapes: dict[str, Shape] | None = None) -> ModelCost:
+def count_cost(model: onnx.ModelProto | str | Path, shapes: dict[str, Shape] | None = None) -> ModelCost:
     """The cost of one inference at `shapes` (every dynamic input dimension must be given)."""
     proto = load_model(model)
     graph_inputs = _resolve_inputs(proto, shapes or {})
@@ -98,7 +98,7 @@ def count_cost(model: "onnx.ModelProto | str | Path", shapes: dict[str, Shape] |
 
 # -- loading and shapes ------------------------------------------------------
 
-def load_model(model: Any) -> "onnx.ModelProto":
+def load_model(model: Any) -> onnx.ModelProto:
     """A ModelProto from a path (or as given); a bad file is a one-line ConfigError."""
     import onnx
 
@@ -116,7 +116,7 @@ def load_model(model: Any) -> "onnx.ModelProto":
     return proto
 
 
-def model_input_dims(proto: "onnx.ModelProto") -> dict[str, list[int | str | None]]:
+def model_input_dims(proto: onnx.ModelProto) -> dict[str, list[int | str | None]]:
     """Each real graph input (initializers excluded) with its dims: int, symbol or None."""
     inits = {t.name for t in proto.graph.initializer}
     out: dict[str, list[int | str | None]] = {}
@@ -133,7 +133,7 @@ def model_input_dims(proto: "onnx.ModelProto") -> dict[str, list[int | str | Non
     return out
 
 
-def _resolve_inputs(proto: "onnx.ModelProto", shapes: dict[str, Shape]) -> dict[str, Shape]:
+def _resolve_inputs(proto: onnx.ModelProto, shapes: dict[str, Shape]) -> dict[str, Shape]:
     dims_by_input = model_input_dims(proto)
     for name in shapes:
         if name not in dims_by_input:
@@ -158,7 +158,7 @@ def _resolve_inputs(proto: "onnx.ModelProto", shapes: dict[str, Shape]) -> dict[
     return resolved
 
 
-def _infer(proto: "onnx.ModelProto", inputs: dict[str, Shape]) -> "onnx.ModelProto":
+def _infer(proto: onnx.ModelProto, inputs: dict[str, Shape]) -> onnx.ModelProto:
     import onnx
 
     fixed = onnx.ModelProto()

@@ -32,7 +32,7 @@ class Sampler:
         self._throttle_start: dict[str, int] = {}
         self._last_seq: int | None = None
 
-    def __enter__(self) -> "Sampler":
+    def __enter__(self) -> Sampler:
         from hwtune.probe import nvml
 
         try:
