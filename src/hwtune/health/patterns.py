@@ -5,7 +5,7 @@ and `message` of the line it came from, and the regex's named groups.
 """
 
 import re
-from functools import lru_cache
+from functools import lru_cache, cache
 from pathlib import Path
 from typing import Any, NamedTuple
 from collections.abc import Iterable
@@ -30,7 +30,7 @@ class Rule(NamedTuple):
         return _compiled(self.pattern, self.where)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(pattern: str, where: str) -> re.Pattern[str]:
     # Compiling all the rules costs ~20 ms, a fifth of `hwtune check`; a healthy host's log
     # passes the needle filter with no line, so none is compiled there.
