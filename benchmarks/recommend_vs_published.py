@@ -26,7 +26,13 @@ from hwtune.recommend.catalog import Catalog, load_catalog
 from hwtune.recommend.estimate import plain_pcie
 from hwtune.recommend.loo import geo_ratio, solve, with_eff
 from hwtune.recommend.validate import (
-    BANDS, Comparison, compare, latest_per_gpu, load_published, summarise, within,
+    BANDS,
+    Comparison,
+    compare,
+    latest_per_gpu,
+    load_published,
+    summarise,
+    within,
 )
 
 

@@ -31,7 +31,7 @@ import platform
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone, UTC
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 from hwtune.bench import queueing

@@ -11,15 +11,22 @@ from types import SimpleNamespace
 
 import pytest
 
-from apply_helpers import add_kernel_files, copy_snapshot, invoke, journals, tree_state, write_profile
-from apply_helpers import scratch  # noqa: F401  (fixtures)
+from apply_helpers import (
+    add_kernel_files,
+    copy_snapshot,
+    invoke,
+    journals,
+    scratch,  # noqa: F401  (fixtures)
+    tree_state,
+    write_profile,
+)
 from hwtune.apply import sysfs
 from hwtune.apply.model import CHANGE, OK, SKIP
 from hwtune.apply.nvidia import plan_persistenced, systemd_commands
 from hwtune.apply.persist import render_unit, unit_quote
-from hwtune.probe.cpufreq import format_policies
 from hwtune.apply.steps import Executor
 from hwtune.host import Host
+from hwtune.probe.cpufreq import format_policies
 from hwtune.probe.nvml import import_pynvml
 from hwtune.run import CmdResult, Runner
 

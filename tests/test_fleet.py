@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REPO, snapshot
 from hwtune import profile
 from hwtune.verdict import effective_params
-
-from conftest import REPO, snapshot
-from report_helpers import chromium, check_json, facts_json, invoke, needs_chromium, write_json
+from report_helpers import check_json, chromium, facts_json, invoke, needs_chromium, write_json
 
 HOSTS = {"laptop-a": "laptop-i7-1370p-powersave", "laptop-b": "laptop-i7-1370p-powersave",
          "epyc": "epyc7451-2s-8numa", "vm": "vm-kvm-2vcpu-nocpufreq"}

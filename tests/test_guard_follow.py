@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from hwtune.guard.follow import LogFile, events_of, follow
 from hwtune.guard import kmsg
+from hwtune.guard.follow import LogFile, events_of, follow
 from hwtune.guard.service import GuardOptions
 
 XID79 = "3,2041,{usec},-;NVRM: Xid (PCI:0000:3b:00): 79, pid='<unknown>', name=<unknown>, GPU has fallen off the bus.\n"

@@ -16,7 +16,6 @@ from hwtune.probe.kernellog import format_kmsg, parse_log, parse_log_line, read_
 from hwtune.probe.nvidia import parse_nvidia_smi_xml
 from hwtune.probe.nvsmi_text import parse_nvidia_smi_table, parse_nvidia_smi_text
 
-
 # -- kernel log: every timestamp style -> (time, message) ---------------------------------
 
 @pytest.mark.parametrize("raw, time, message", [
@@ -287,7 +286,8 @@ def test_without_kmsg_the_journal_then_dmesg_are_asked():
 
 # -- hostile or garbled input: a parse error or nothing, never a crash ---------------------------
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 from hwtune.errors import ParseError  # noqa: E402
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import snapshot
-from terminal_helpers import env_for
 from hwtune import hints
+from terminal_helpers import env_for
 
 SCRIPT = Path(sys.executable).parent / "hwtune"  # the console script of this environment
 

@@ -7,7 +7,7 @@ import json
 import re
 import shutil
 import tomllib
-from datetime import datetime, timezone, UTC
+from datetime import UTC, datetime, timezone
 
 import pytest
 from typer.testing import CliRunner

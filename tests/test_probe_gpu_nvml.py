@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 import fake_nvml
+from conftest import snapshot
 from fake_nvml import REAL, ScriptedRunner, use_fake, write_a100_box, write_pci_device
 from hwtune.facts import FactsBuilder, Gpu
 from hwtune.host import Host
 from hwtune.probe import gpu, nvml
 from hwtune.run import Runner
-from conftest import snapshot
 
 GPU_SNAPSHOT = snapshot("gpu-2xa5000-xml")
 A5000_XML = (GPU_SNAPSHOT / "cmd" / "nvidia-smi_-q_-x.xml").read_text()

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hwtune.errors import ParseError
 from conftest import SAMPLES, snapshot
+from hwtune.errors import ParseError
 from hwtune.probe.nvidia import (
     parse_cuda_version_json,
     parse_cuda_version_txt,

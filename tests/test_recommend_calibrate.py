@@ -7,12 +7,11 @@ import re
 
 import pytest
 
+from conftest import SAMPLES, snapshot
 from hwtune.errors import ConfigError
 from hwtune.recommend.calibrate import calibrate_point, match_gpu, parse_bench, read_bench
 from hwtune.recommend.catalog import load_catalog
 from hwtune.recommend.engine import Request, recommend
-from conftest import SAMPLES, snapshot
-
 
 CAT = load_catalog()
 

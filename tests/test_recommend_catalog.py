@@ -8,10 +8,13 @@ import pytest
 
 from hwtune.errors import ConfigError
 from hwtune.recommend.catalog import (
-    GPU_COLUMNS, PRECISIONS, load_catalog, parse_efficiencies, parse_gpus,
+    GPU_COLUMNS,
+    PRECISIONS,
+    load_catalog,
+    parse_efficiencies,
+    parse_gpus,
 )
 from hwtune.recommend.engine import Request, recommend
-
 from recommend_helpers import REFERENCE
 
 CAT = load_catalog()

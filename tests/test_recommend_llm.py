@@ -10,7 +10,6 @@ from hwtune.recommend.catalog import load_catalog
 from hwtune.recommend.engine import Request, recommend
 from hwtune.recommend.llm import MAX_BATCH, max_batch, plan_llm, plan_replica, step_time
 from hwtune.recommend.roofline import resolve_precision
-
 from recommend_helpers import eff, gpu
 
 CAT = load_catalog()

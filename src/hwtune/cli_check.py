@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -11,7 +12,6 @@ import typer
 
 from hwtune.cli_common import ROOT_OPT, host_at, load_facts, out, print_json, run_command
 from hwtune.errors import EXIT_FINDINGS, EXIT_OK
-from datetime import UTC
 
 
 class FailOn(str, Enum):

@@ -10,12 +10,12 @@ command module, so the commands import it plainly and hwtune.cli imports them.
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
-from collections.abc import Callable
 
 import typer
 

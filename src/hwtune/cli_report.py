@@ -5,7 +5,7 @@ register(app) adds them to the root Typer app.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone, UTC
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 from typing import Optional
 

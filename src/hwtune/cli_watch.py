@@ -10,9 +10,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
-from collections.abc import Callable, Iterator
 
 import typer
 from rich.console import Group

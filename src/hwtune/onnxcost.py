@@ -22,10 +22,10 @@ Conventions (the same ones the docs state):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from collections.abc import Callable
 
 from hwtune.errors import ConfigError
 

@@ -7,16 +7,16 @@ hwtune.tables: fitted to a terminal's width, plain columns when piped.
 from __future__ import annotations
 
 import re
-from typing import Any
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
 from hwtune.facts import Facts
 from hwtune.hints import spell
-from hwtune.tables import ID, NUM, Col, Table
 from hwtune.report.text import show
+from hwtune.tables import ID, NUM, Col, Table
 from hwtune.verdict import Report
 
 STATUS_STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red", "SKIP": "dim", "ERROR": "bold magenta"}

@@ -12,9 +12,9 @@ import errno
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
-from collections.abc import Callable
 
 DEFAULT_TIMEOUT_S = 10.0
 # Output caps (docs/security.md): a recorded or live command output is never

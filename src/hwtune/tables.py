@@ -13,8 +13,8 @@ first, no box characters and nothing cut: what `| head -1` and `| grep` expect.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions

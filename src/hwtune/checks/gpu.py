@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Mapping
+from typing import Any
 
 from hwtune.checks.registry import Finding, check, error, passed, problem, skip
 from hwtune.checks.versions import leading_version

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any
 from collections.abc import Mapping
+from typing import Any
 
-from hwtune.health.events import evidence, log_events, log_read
 from hwtune.checks.gpu import _gpus, _label, no_gpu
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts, Gpu, GpuHealth
-from hwtune.probe.lspci import BENIGN_MASKED
+from hwtune.health.events import evidence, log_events, log_read
 from hwtune.health.xid import SEVERITIES, Xid, classify, fix_for
+from hwtune.probe.lspci import BENIGN_MASKED
 
 AREA = "gpu"
 

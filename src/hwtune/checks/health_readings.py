@@ -8,8 +8,8 @@ reset-required lines in the kernel log.
 from __future__ import annotations
 
 import re
-from typing import Any
 from collections.abc import Mapping
+from typing import Any
 
 from hwtune.checks.gpu import _label, no_gpu
 from hwtune.checks.health_gpu import _bus, _gpu_id

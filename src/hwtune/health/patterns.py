@@ -5,10 +5,10 @@ and `message` of the line it came from, and the regex's named groups.
 """
 
 import re
-from functools import lru_cache, cache
+from collections.abc import Iterable
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
-from collections.abc import Iterable
 
 from hwtune.errors import ConfigError, read_toml
 

@@ -15,13 +15,28 @@ matching the lines against the patterns is `hwtune.health.patterns`' job.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone, UTC
+from datetime import UTC, datetime, timezone
 from typing import NamedTuple
 
 from hwtune.host import Host
-from hwtune.probe.logparse import (FROM_JOURNAL, FROM_KMSG, FROM_SYSLOG, NOT_RECORDED, LogLine, Parsed,
-                                   dmesg_text, format_kmsg, is_kmsg_text, kmsg_record_text, log_lines, parse_journal_json,
-                                   parse_kmsg, parse_log, parse_log_line, parse_text)
+from hwtune.probe.logparse import (
+    FROM_JOURNAL,
+    FROM_KMSG,
+    FROM_SYSLOG,
+    NOT_RECORDED,
+    LogLine,
+    Parsed,
+    dmesg_text,
+    format_kmsg,
+    is_kmsg_text,
+    kmsg_record_text,
+    log_lines,
+    parse_journal_json,
+    parse_kmsg,
+    parse_log,
+    parse_log_line,
+    parse_text,
+)
 
 __all__ = ["KernelLog", "LogLine", "read_kernel_log", "parse_log", "parse_log_line", "format_kmsg", "dmesg_text"]
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from functools import cache
 from typing import Any, NamedTuple
-from collections.abc import Iterable
 
 KERN_FACILITY = 0
 # The longest line worth reading: a /dev/kmsg record is at most 8 KiB; the rest of a longer

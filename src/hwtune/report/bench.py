@@ -9,8 +9,8 @@ latency_ms{p50,p90,p99}, noisy. The loader adds `_run` (the run's name) and
 
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 Result = Mapping[str, Any]
 

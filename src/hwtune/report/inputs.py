@@ -17,7 +17,6 @@ from hwtune.errors import ConfigError, parse_json
 from hwtune.report.bench import is_result
 
 
-
 def host_name(root: Path | None) -> str:
     """The live hostname; for a snapshot the name its manifest recorded, else its folder name."""
     if root is None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from typing import Any
 from collections.abc import Mapping
+from typing import Any
 
 from hwtune.report.text import show
 

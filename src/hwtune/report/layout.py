@@ -7,9 +7,9 @@ offline and never calls out when it is mailed to a colleague.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
 from typing import Any
-from collections.abc import Iterable
 
 from hwtune import __version__
 from hwtune.report.text import show

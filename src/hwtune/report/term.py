@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.text import Text
 
 from hwtune.render import STATUS_STYLE
-from hwtune.tables import ID, Col, Table
 from hwtune.report.fleet import HostResult, check_rows, fleet_json
 from hwtune.report.text import show
+from hwtune.tables import ID, Col, Table
 
 NO_REPORT = ("no result", "unreadable")
 MAX_HOST_COLUMNS = 10  # beyond this a check row lists only the hosts that differ
