@@ -31,7 +31,7 @@ import platform
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hwtune.bench import queueing

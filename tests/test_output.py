@@ -7,7 +7,7 @@ import json
 import re
 import shutil
 import tomllib
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner

@@ -6,7 +6,6 @@ import sys
 from datetime import UTC
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -90,7 +89,7 @@ def apply_command(profile: str, root: Path | None) -> str:
 def report_document(report_json: dict, root: Path | None, facts_file: Path | None) -> dict:
     """The report as `check --json` prints it: with the host judged, when (UTC) and by which hwtune,
     so that a fleet's reports say where and when they come from."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from hwtune import __version__
     from hwtune.report.inputs import host_name

@@ -7,7 +7,6 @@ register(app) adds them to the root Typer app.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 

@@ -15,7 +15,7 @@ matching the lines against the patterns is `hwtune.health.patterns`' job.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from hwtune.host import Host
