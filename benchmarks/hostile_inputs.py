@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from _snapshots import probe_median_s, unpack
-from hostile_parsers import KIB, MIB, cases  # noqa: E402  (tests/ is on the path through _snapshots)
+from hostile_parsers import KIB, MIB, cases
 
 
 def os_release_figures(folder: Path) -> None:

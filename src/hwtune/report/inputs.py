@@ -8,6 +8,7 @@ what it says, or it is a one-line error naming it.
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -77,7 +78,8 @@ RESULT_TEXTS = ("title", "message", "fix", "rationale", "source", "area")
 MAX_COUNT = 10 ** 9  # a host runs a few hundred checks
 
 
-def _counts(counts: dict[str, Any], bad) -> None:  # noqa: ANN001 - the error maker of check_report
+def _counts(counts: dict[str, Any], bad: Callable[[str, str, Any], ConfigError]) -> None:
+    # bad: check_report's error maker, which names the file
     for status, n in counts.items():
         if status.upper() not in CHECK_STATUSES:
             raise bad(f"counts.{status}", f"one of {', '.join(CHECK_STATUSES)}", status)
