@@ -50,7 +50,7 @@ def test_a_reset_runs_only_on_a_held_idle_gpu_and_is_verified(tmp_path):
     rem.busy_gpus.clear()
     r = judge_signals(ctx, pending, boot="b1", now=160.0)
     assert verbs(r) == [(GPU, "reset", "done")] and "verified" in r.actions[0].result
-    assert rem.calls == [("reset", GPU)] and dict(r.gpus)[GPU] == "REMEDIATING" or r.state == "QUARANTINED"
+    assert (rem.calls == [("reset", GPU)] and dict(r.gpus)[GPU] == "REMEDIATING") or r.state == "QUARANTINED"
     for now in (220.0, 280.0, 340.0):
         r = judge_signals(ctx, signals(), boot="b1", now=now)
     assert r.state == "HEALTHY" and sched.calls[-1] == ("resume", "n1")

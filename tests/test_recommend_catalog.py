@@ -129,7 +129,7 @@ def test_every_gpu_has_an_efficiency_row_for_its_path(precision):
 
 
 def _gpu_csv(**values) -> str:
-    row = {c: "" for c in GPU_COLUMNS}
+    row = dict.fromkeys(GPU_COLUMNS, "")
     row.update(name="X", vendor="NVIDIA", **{"class": "server"}, architecture="a", family="f",
                launch_year="2020", form_factor="PCIe", host="pcie-server", slots="2",
                memory_gb="16", memory_type="HBM", mem_bw_gbps="900", fp32_tflops="10", tdp_w="250",

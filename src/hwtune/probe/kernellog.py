@@ -38,7 +38,7 @@ from hwtune.probe.logparse import (
     parse_text,
 )
 
-__all__ = ["KernelLog", "LogLine", "read_kernel_log", "parse_log", "parse_log_line", "format_kmsg", "dmesg_text"]
+__all__ = ["KernelLog", "LogLine", "dmesg_text", "format_kmsg", "parse_log", "parse_log_line", "read_kernel_log"]
 
 KMSG = "/dev/kmsg"
 MAX_LOG_BYTES = 4 * 1024 * 1024
