@@ -14,6 +14,7 @@ host name and the hardware's serial numbers (docs/security.md).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -136,10 +137,8 @@ def take_snapshot(out: Path, host: Host | None = None) -> SnapshotSummary:
                               f"({getattr(exc, 'filename', '') or 'a file'})") from None
     except BaseException:
         if made and not os.listdir(top):
-            try:
+            with contextlib.suppress(OSError):
                 os.rmdir(out)
-            except OSError:
-                pass
         raise
     finally:
         os.close(top)

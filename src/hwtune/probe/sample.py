@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from typing import Any
 
 from hwtune.host import Host
@@ -172,10 +172,8 @@ def _cpuinfo(text: str) -> dict[int, dict[str, Any]]:
         elif current is not None and key == "physical id":
             current["physical id"] = value
         elif current is not None and key == "cpu MHz":
-            try:
+            with suppress(ValueError):
                 current["cpu MHz"] = float(value)
-            except ValueError:
-                pass
     return cpus
 
 
