@@ -3,7 +3,11 @@ table, XML health fields, sysfs counters, NVML health through the scenario fake.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fake_nvml
 from conftest import snapshot
@@ -286,10 +290,6 @@ def test_without_kmsg_the_journal_then_dmesg_are_asked():
 
 # -- hostile or garbled input: a parse error or nothing, never a crash ---------------------------
 
-import contextlib
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st
 
 from hwtune.errors import ParseError  # noqa: E402
 

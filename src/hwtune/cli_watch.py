@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import typer
@@ -44,10 +44,8 @@ def watch(
 
         with Sampler(Host("/")) as sampler:
             if once or json_out:
-                try:
+                with suppress(KeyboardInterrupt):  # the way a stream of samples stops: no error
                     _samples(sampler, interval, once, json_out)
-                except KeyboardInterrupt:  # the way a stream of samples stops: no error
-                    pass
                 return EXIT_OK
             _live(sampler, interval)
         return EXIT_OK

@@ -24,6 +24,7 @@ The live host is the same code with the root `/`.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -130,10 +131,8 @@ class RootFS:
             self._fd = None
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # at interpreter shutdown os may already be gone
             self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
 
     # -- resolving ------------------------------------------------------------
     def open(self, abspath: str, flags: int, mode: int = 0o600, *, follow: bool = True) -> int:
