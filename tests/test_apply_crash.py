@@ -18,7 +18,6 @@ from apply_helpers import (
     copy_snapshot,
     invoke,
     run_hwtune,
-    scratch,  # noqa: F401  (fixtures)
     tree_state,
 )
 

@@ -18,7 +18,6 @@ from apply_helpers import (
     copy_snapshot,
     invoke,
     journals,
-    module_scratch,  # noqa: F401  (fixtures)
     tree_state,
     write_profile,
 )

@@ -16,7 +16,6 @@ from apply_helpers import (
     copy_snapshot,
     invoke,
     journals,
-    scratch,  # noqa: F401  (fixtures)
     tree_state,
     write_profile,
 )

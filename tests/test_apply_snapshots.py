@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from apply_helpers import copy_snapshot, invoke, journals, module_scratch, scratch, tree_state  # noqa: F401  (fixtures)
+from apply_helpers import copy_snapshot, invoke, journals, tree_state
 from conftest import SNAPSHOTS, snapshot
 
 CPUFREQ = "sys/devices/system/cpu/cpufreq"
