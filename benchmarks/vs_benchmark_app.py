@@ -137,8 +137,8 @@ def main() -> int:
                                                     streams=args.streams if mode == "async" else None))
                 ours.append(r.throughput_fps)
                 quiet.append(not ref_load.noisy and not r.load_during.noisy)
-            ratios = [o / f for o, f in zip(ours, ref)]
-            kept = [x for x, q in zip(ratios, quiet) if q] or ratios
+            ratios = [o / f for o, f in zip(ours, ref, strict=True)]
+            kept = [x for x, q in zip(ratios, quiet, strict=True) if q] or ratios
             row = {
                 "model": model, "precision": precision, "batch": args.batch,
                 "case": {"async": f"openvino async, {args.streams} streams", "sync": "openvino sync",

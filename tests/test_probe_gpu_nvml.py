@@ -173,7 +173,7 @@ def test_nvml_path_equals_xml_path_for_the_same_gpus(tmp_path, monkeypatch):
 
     assert (from_xml.values["gpu.source"], from_nvml.values["gpu.source"]) == ("nvidia-smi", "nvml")
     assert len(from_xml.gpus) == len(from_nvml.gpus) == 2
-    for x, n in zip(from_xml.gpus, from_nvml.gpus):
+    for x, n in zip(from_xml.gpus, from_nvml.gpus, strict=True):
         for f in fields(Gpu):
             assert getattr(n, f.name) == getattr(x, f.name), f"GPU {x.index} field {f.name}"
     assert [g.numa_node for g in from_nvml.gpus] == [0, 1]

@@ -86,7 +86,7 @@ def test_snapshot_commands_match_the_recorded_file_names():
     commands = gpu.snapshot_commands(Host(GPU_SNAPSHOT))
     assert commands == [["nvidia-smi", "-q", "-x"], ["nvcc", "--version"]]
     recorded = {p.name for p in (GPU_SNAPSHOT / "cmd").iterdir()}
-    assert {cmd_name(c) + suffix for c, suffix in zip(commands, (".xml", ".txt"))} == recorded
+    assert {cmd_name(c) + suffix for c, suffix in zip(commands, (".xml", ".txt"), strict=True)} == recorded
 
 
 # -- the fast path: no NVIDIA device and no driver --------------------------------------

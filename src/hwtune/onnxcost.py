@@ -144,7 +144,7 @@ def _resolve_inputs(proto: onnx.ModelProto, shapes: dict[str, Shape]) -> dict[st
             given = tuple(int(d) for d in shapes[name])
             if len(given) != len(dims):
                 raise ConfigError(f"input {name!r} has rank {len(dims)}, the shape given has {len(given)} dims")
-            for want, got in zip(dims, given):
+            for want, got in zip(dims, given, strict=True):  # ranks compared just above
                 if isinstance(want, int) and want != got:
                     raise ConfigError(f"input {name!r} has fixed shape {_fmt(dims)}; {_fmt(given)} does not fit it")
             resolved[name] = given
@@ -168,7 +168,7 @@ def _infer(proto: onnx.ModelProto, inputs: dict[str, Shape]) -> onnx.ModelProto:
     for vi in fixed.graph.input:
         if vi.name in inputs:
             shape = vi.type.tensor_type.shape
-            for d, value in zip(shape.dim, inputs[vi.name]):
+            for d, value in zip(shape.dim, inputs[vi.name], strict=False):
                 d.Clear()
                 d.dim_value = value
     try:

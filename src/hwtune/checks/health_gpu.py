@@ -50,7 +50,6 @@ def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
     expected = "no Xid event that needs a GPU reset or replacement"
     if events is None:
         return skip(f"kernel log not available: {why}", expected)
-    source = facts.get("kernel.log_source")
     uuids = {_bus(e["bus"]): e["uuid"] for e in events if e["kind"] == "gpu_uuid"}
     per_gpu: dict[str, list[tuple[dict[str, Any], Any]]] = {}
     for e in events:
