@@ -55,7 +55,7 @@ def main() -> None:
         check.append(timed(check_cmd))
     f, z, c = statistics.median(floor), statistics.median(frozen), statistics.median(check)
 
-    unpacked, epyc = unpack("epyc7451-2s-8numa")
+    _unpacked, epyc = unpack("epyc7451-2s-8numa")
     p = probe_median_s(epyc, args.runs)
 
     print(f"command: {' '.join(check_cmd)}")

@@ -54,7 +54,7 @@ def fixed_loads(d: float, slo_ms: float, rhos: list[float], hold_s: float, logs:
             run = server.run(RunSettings("server", hold_s, target_qps=qps, latency_slo_ms=slo_ms))
             rate = run.scheduled_qps or qps
             row = {"rho_target": rho, "qps_target": round(qps, 2), "qps_scheduled": rate,
-                   "queries": int(round(rate * hold_s)), "foreign_cores": round(run.foreign_cores or 0.0, 2),
+                   "queries": round(rate * hold_s), "foreign_cores": round(run.foreign_cores or 0.0, 2),
                    "valid": run.valid}
             for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
                 theory = queueing.sojourn_quantile(q, rate, d) * 1e3

@@ -52,7 +52,7 @@ def benchmark_app_argv() -> list[str]:
 def run_benchmark_app(model: Path, shapes: dict[str, tuple[int, ...]], precision: str, mode: str, streams: int,
                       time_s: float) -> float:
     shape = ",".join(f"{k}[{','.join(map(str, v))}]" for k, v in shapes.items())
-    argv = benchmark_app_argv() + ["-m", str(model), "-d", "CPU", "-shape", shape, "-t", str(int(round(time_s))),
+    argv = benchmark_app_argv() + ["-m", str(model), "-d", "CPU", "-shape", shape, "-t", str(round(time_s)),
                                   "-infer_precision", OV_PRECISION[precision]]
     if mode == "async":
         argv += ["-api", "async", "-hint", "none", "-nstreams", str(streams), "-nireq", str(streams)]

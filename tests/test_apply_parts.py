@@ -58,7 +58,7 @@ def test_a_symlink_on_the_way_out_of_the_root_is_refused(tmp_path):
     root = tmp_path / "root"
     (root / POLICY).parent.mkdir(parents=True)
     os.symlink(outside, root / POLICY)
-    with pytest.raises(sysfs.WriteError, match="ELOOP|symlink"):
+    with pytest.raises(sysfs.WriteError, match=r"ELOOP|symlink"):
         sysfs.write_value(root, f"/{POLICY}/scaling_governor", b"performance\n")
     assert (outside / "scaling_governor").read_text() == "powersave\n"
 
@@ -211,7 +211,7 @@ def test_persistenced_enable_now_and_undo_restore_the_unit_state(tmp_path):
 def test_a_failing_systemctl_is_a_failed_step_with_its_message(tmp_path):
     host = live_host(tmp_path, FakeSystemctl(fail="enable"))
     (item,) = plan_persistenced(host, True, None)
-    with pytest.raises(Exception, match="systemctl enable --now nvidia-persistenced.service.*Access denied"):
+    with pytest.raises(Exception, match=r"systemctl enable --now nvidia-persistenced\.service.*Access denied"):
         Executor(host, True).do(item.step)
 
 
