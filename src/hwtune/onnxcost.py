@@ -109,7 +109,7 @@ def load_model(model: Any) -> onnx.ModelProto:
         proto = onnx.load(str(path))
     except FileNotFoundError:
         raise ConfigError(f"model file {path} does not exist") from None
-    except Exception as exc:  # protobuf raises DecodeError and friends
+    except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and friends, not one base class
         raise ConfigError(f"{path} is not a readable ONNX model: {_first_line(exc)}") from None
     if not proto.graph.node:
         raise ConfigError(f"{path} is not an ONNX model (it has no graph nodes)")
@@ -173,7 +173,7 @@ def _infer(proto: onnx.ModelProto, inputs: dict[str, Shape]) -> onnx.ModelProto:
                 d.dim_value = value
     try:
         return onnx.shape_inference.infer_shapes(fixed, strict_mode=False, data_prop=True)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - onnx raises InferenceError, ValidationError or a C++ RuntimeError
         raise ConfigError(f"ONNX shape inference failed: {_first_line(exc)}") from None
 
 
@@ -195,7 +195,7 @@ def _tensor_info(g: Any) -> dict[str, tuple[Shape | None, int]]:
 def _elem_size(onnx: Any, elem_type: int) -> int:
     try:
         return onnx.helper.tensor_dtype_to_np_dtype(elem_type).itemsize
-    except Exception:  # undefined or exotic types (float8, int4): keep the count going
+    except Exception:  # noqa: BLE001 - undefined or exotic types (float8, int4): keep the count going
         return DTYPE_BYTES_FALLBACK
 
 
