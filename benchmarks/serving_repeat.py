@@ -94,8 +94,8 @@ def main() -> int:
         print(json.dumps(doc, indent=2))
         return 0
     print(f"serving repeatability, p99 budget {args.slo}, {args.runs} runs from {started}\n")
-    print("| run | backend | LoadGen | max QPS | p99 ms | capacity/s | runs | search s | foreign cores (max, confirming) "
-          "| load avg before -> after | exit |")
+    print("| run | backend | LoadGen | max QPS | p99 ms | capacity/s | runs | search s "
+          "| foreign cores (max, confirming) | load avg before -> after | exit |")
     print("|---:|---|---|---:|---:|---:|---:|---:|---|---|---:|")
     for i, run in enumerate(runs, 1):
         if "error" in run:

@@ -78,7 +78,8 @@ def search(d: float, slo_ms: float, step_s: float, duration_s: float, logs: Path
     lam = queueing.max_rate_within(slo_ms / 1e3, 0.99, d)
     lam_es = queueing.max_rate_valid(slo_ms / 1e3, 0.99, d, duration_s)
     out = {"theory_max_qps": round(lam, 2), "theory_valid_qps": round(lam_es, 2), "max_qps": res.max_qps,
-           "valid": res.valid, "max_qps_ratio": _ratio(res.max_qps, lam), "max_qps_ratio_es": _ratio(res.max_qps, lam_es),
+           "valid": res.valid, "max_qps_ratio": _ratio(res.max_qps, lam),
+           "max_qps_ratio_es": _ratio(res.max_qps, lam_es),
            "wall_s": round(wall, 1), "steps": len(res.curve),
            "foreign_cores": round(res.run.foreign_cores, 2) if res.run and res.run.foreign_cores is not None else None,
            "curve": [p.to_json() for p in res.curve]}
@@ -120,7 +121,8 @@ def main() -> int:
           "p99 ratio | foreign cores |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in loads:
-        cells = " | ".join(f"{r[k]['measured_ms']:.2f} ({r[k]['theory_ms']:.2f})" for k in ("p50", "p90", "p99", "mean"))
+        cells = " | ".join(f"{r[k]['measured_ms']:.2f} ({r[k]['theory_ms']:.2f})"
+                           for k in ("p50", "p90", "p99", "mean"))
         print(f"| {r['rho_target']} | {r['qps_scheduled']:.1f} | {r['queries']} | {cells} | {r['p99']['ratio']} | "
               f"{r['foreign_cores']} |")
     f = found
@@ -136,7 +138,8 @@ def main() -> int:
     print(f"\nmax QPS {mq} (LoadGen {'VALID' if f['valid'] else 'INVALID'}); theory: lambda* {f['theory_max_qps']} "
           f"(ratio {f['max_qps_ratio']}), lambda_ES for a {args.duration:g} s run {f['theory_valid_qps']} "
           f"(ratio {f['max_qps_ratio_es']}); p99 there {f.get('p99_ms')} ms vs theory {f.get('p99_theory_ms')} ms "
-          f"at the scheduled {f.get('qps_scheduled')} QPS: ratio {f.get('p99_ratio')}; foreign cores {f['foreign_cores']}")
+          f"at the scheduled {f.get('qps_scheduled')} QPS: ratio {f.get('p99_ratio')}; "
+          f"foreign cores {f['foreign_cores']}")
     return 0
 
 

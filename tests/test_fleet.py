@@ -222,7 +222,8 @@ def test_ansible_playbook_on_two_local_hosts_then_fleet_report(tmp_path):
     inventory.write_text("\n".join(lines) + "\n")
     results = tmp_path / "results"
     # PYTHONPATH would make the hosts' pip see the checkout's hwtune as installed already
-    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+           "ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"), "LC_ALL": "C.UTF-8",
            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
     argv = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(PLAYBOOK), "-e", f"hwtune_results_dir={results}"]

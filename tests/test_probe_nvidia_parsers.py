@@ -105,7 +105,8 @@ def test_cudnn_header_ignores_the_combined_number():
 
 
 def test_cudnn_header_indented_defines():
-    assert parse_cudnn_header("# define CUDNN_MAJOR 7\n#  define CUDNN_MINOR 6\n#define CUDNN_PATCHLEVEL 5\n") == "7.6.5"
+    header = "# define CUDNN_MAJOR 7\n#  define CUDNN_MINOR 6\n#define CUDNN_PATCHLEVEL 5\n"
+    assert parse_cudnn_header(header) == "7.6.5"
 
 
 @pytest.mark.parametrize("name, expected", [

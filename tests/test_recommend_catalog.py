@@ -159,5 +159,6 @@ def test_parser_names_file_row_and_column_of_a_bad_value(col, value, message):
 def test_efficiency_above_one_is_rejected():
     text = ("family,gpu,kind,precision,compute_efficiency,memory_efficiency,basis,source\n"
             "f,,,int8,1.2,0.7,fit,x\n")
-    with pytest.raises(ConfigError, match=r"efficiency\.csv row 2, column compute_efficiency: a fraction of peak is at most 1"):
+    with pytest.raises(ConfigError,
+                       match=r"efficiency\.csv row 2, column compute_efficiency: a fraction of peak is at most 1"):
         parse_efficiencies(text)

@@ -15,7 +15,8 @@ from hwtune.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, NeedsRoot
 ROOT_HELP = "Apply to a mounted image or a copy of a snapshot laid out like / (no root needed)."
 ROLLBACK_ROOT_HELP = ("Roll back an apply made with the same --root (a mounted image or a copy of a snapshot), "
                       "from the journal kept in that tree (no root needed).")
-HISTORY_ROOT_HELP = "List the applies journaled in this tree (a mounted image or a copy of a snapshot) instead of this machine's."
+HISTORY_ROOT_HELP = ("List the applies journaled in this tree (a mounted image or a copy of a snapshot) "
+                     "instead of this machine's.")
 
 
 def register(app: typer.Typer) -> None:

@@ -26,7 +26,8 @@ AREA = "gpu"
 
 def _bus(bus_id: str) -> str:
     """"00000000:19:00.0", "0000:A1:00.0", "0000:19:00" -> "0000:19:00"."""
-    m = re.fullmatch(r"(?:[0-9A-Fa-f]*?)([0-9A-Fa-f]{1,4}):([0-9A-Fa-f]{2}):([0-9A-Fa-f]{2})(?:\.[0-7])?", bus_id.strip())
+    m = re.fullmatch(r"(?:[0-9A-Fa-f]*?)([0-9A-Fa-f]{1,4}):([0-9A-Fa-f]{2}):([0-9A-Fa-f]{2})(?:\.[0-7])?",
+                     bus_id.strip())
     if not m:
         return bus_id.strip().lower()
     return f"{int(m.group(1), 16):04x}:{m.group(2).lower()}:{m.group(3).lower()}"
@@ -121,7 +122,8 @@ def check_ecc_errors(facts: Facts, p: Mapping[str, Any]) -> Finding:
                        action="nothing to do now (none since the driver loaded): if the count grows, run the NVIDIA "
                        "field diagnostic")
     corrected = sum((h.ecc_aggregate_corrected or 0) for _, h in found)
-    return passed(observed, expected, f"correctable errors only ({corrected} over the GPUs' lives)" if corrected else "")
+    return passed(observed, expected,
+                  f"correctable errors only ({corrected} over the GPUs' lives)" if corrected else "")
 
 
 ECC_ACTION = ("drain it and reset it (sudo nvidia-smi -r -i <bus id>) so the row remap or page retirement "

@@ -29,7 +29,8 @@ def finite(value: Any) -> bool:
 
 def is_result(r: Any) -> bool:
     """A saved result whose numbers are numbers (a run file is input like any other)."""
-    if not isinstance(r, Mapping) or not finite(r.get("throughput_fps")) or not isinstance(r.get("latency_ms"), Mapping):
+    if (not isinstance(r, Mapping) or not finite(r.get("throughput_fps"))
+            or not isinstance(r.get("latency_ms"), Mapping)):
         return False
     return all(finite(v) or v is None for v in r["latency_ms"].values())
 
