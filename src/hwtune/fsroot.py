@@ -329,7 +329,7 @@ def read_capped(fd: int, limit: int, chunk: int = 64 * 1024) -> tuple[bytes, boo
 def reason(exc: OSError) -> str:
     """Why a path could not be used, in words a user can act on."""
     if isinstance(exc, NotRegular):
-        return exc.strerror
+        return exc.strerror or "not a regular file"
     if exc.errno == errno.ELOOP:
         return "a symlink loop, or a symlink where none may be"
     if exc.errno == errno.EXDEV:

@@ -160,6 +160,7 @@ def _resolve_inputs(proto: onnx.ModelProto, shapes: dict[str, Shape]) -> dict[st
 
 def _infer(proto: onnx.ModelProto, inputs: dict[str, Shape]) -> onnx.ModelProto:
     import onnx
+    import onnx.inliner  # a submodule `import onnx` does not load
 
     fixed = onnx.ModelProto()
     fixed.CopyFrom(proto)

@@ -14,7 +14,10 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from hwtune.fsroot import RootFS
 
 DEFAULT_TIMEOUT_S = 10.0
 # Output caps (docs/security.md): a recorded or live command output is never
@@ -59,7 +62,7 @@ class Runner:
 
     def __init__(self, snapshot_root: Path | None = None) -> None:
         self.snapshot_root = snapshot_root
-        self._fs = None  # the snapshot root held open (hwtune.fsroot), on first replay
+        self._fs: RootFS | None = None  # the snapshot root held open (hwtune.fsroot), on first replay
         self.record: list[CmdResult] = []  # what ran, for `hwtune snapshot`
         self.observed: dict[str, str] = {}  # what hwtune worked out in-process, for `hwtune snapshot`
         self._started: dict[tuple[str, ...], Started] = {}
@@ -108,6 +111,7 @@ class Runner:
         None when the snapshot has no such file."""
         from hwtune import fsroot
 
+        assert self.snapshot_root is not None  # called only when replaying
         if self._fs is None:
             self._fs = fsroot.RootFS(self.snapshot_root)
         for suffix in suffixes:
@@ -152,6 +156,7 @@ class Started:
 
     def collect(self) -> CmdResult:
         if self.proc is None:
+            assert self.failed is not None  # spawn sets one of the two
             return self.failed
         # One that already ended is read in full even when collected after its deadline.
         finished = self.proc.poll() is not None
@@ -181,6 +186,7 @@ def _read_capped(proc: subprocess.Popen, deadline: float, limit: int) -> tuple[b
     deadline (TimeoutExpired): communicate() would keep a 100 MB output whole in memory."""
     import selectors
 
+    assert proc.stdout is not None and proc.stderr is not None  # both opened with PIPE
     chunks: dict[int, list[bytes]] = {}
     sizes: dict[int, int] = {}
     with selectors.DefaultSelector() as sel:

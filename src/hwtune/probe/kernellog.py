@@ -220,8 +220,7 @@ def _parse_raw(text: str) -> Parsed:
         if not (whole.isdecimal() and frac.isdecimal()):
             continue
         records.append(f"{head[1:]},0,{int(whole) * 1_000_000 + int(frac[:6].ljust(6, '0'))},-;{message}")
-    parsed = parse_kmsg(records)
-    return parsed._replace(first_seq=None)
+    return parse_kmsg(records)._replace(first_seq=None)
 
 
 def _btime(host: Host) -> int | None:

@@ -10,7 +10,7 @@ latency_ms{p50,p90,p99}, noisy. The loader adds `_run` (the run's name) and
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 Result = Mapping[str, Any]
 
@@ -19,7 +19,7 @@ def precision(r: Result) -> str:
     return str(r.get("precision_executed") or r.get("precision_requested") or "?")
 
 
-def finite(value: Any) -> bool:
+def finite(value: Any) -> TypeGuard[float]:
     """A real number a chart can place: not a boolean, NaN, infinite or beyond float range."""
     import math
 
@@ -95,7 +95,7 @@ def _p(r: Result, q: str) -> float:
 def streams_of(r: Result) -> int | None:
     for key in ("streams", "requests_in_flight", "streams_requested"):
         v = r.get(key)
-        if isinstance(v, int) and finite(v) and v > 0:
+        if finite(v) and isinstance(v, int) and v > 0:
             return v
     return None
 
@@ -109,6 +109,8 @@ def throughput_by_streams(results: Iterable[Result]) -> dict[str, dict[str, list
         best: dict[int, float] = {}
         for r in rs:
             s = streams_of(r)
+            if s is None:  # filtered out above already
+                continue
             best[s] = max(best.get(s, 0.0), float(r["throughput_fps"]))
         out.setdefault(str(model), {})[label] = sorted(best.items())
     return out
