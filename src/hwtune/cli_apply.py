@@ -131,6 +131,7 @@ def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, ro
         from hwtune.apply.render import render_apply
         from hwtune.apply.transaction import rollback_hint
 
+        assert result.journal_id is not None  # the plan had steps, so apply journaled them
         render_apply(out, result, rollback_hint(result.journal_id, None if live else str(root)))
     return EXIT_OK if ok else EXIT_FINDINGS
 

@@ -7,6 +7,7 @@ register(app) adds them to the root Typer app.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -77,7 +78,7 @@ def profiles_list(json_out: bool = typer.Option(False, "--json")) -> None:
     def go() -> int:
         from hwtune import profile as profiles
 
-        rows = []
+        rows: list[dict[str, Any]] = []
         for name, path in profiles.available().items():
             p = profiles.load(name)
             rows.append({"name": name, "description": p.description, "includes": list(p.chain[:-1]),

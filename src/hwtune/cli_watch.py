@@ -92,7 +92,11 @@ def _keys() -> Iterator[Callable[[float], bool]]:
     mode (keys without Enter, not echoed) and restored on the way out, however that happens."""
     fd = sys.stdin.fileno() if sys.stdin is not None and sys.stdin.isatty() else None
     if fd is None:  # no keyboard (stdin redirected): only Ctrl-C stops
-        yield lambda seconds: bool(time.sleep(seconds))
+        def sleep(seconds: float) -> bool:
+            time.sleep(seconds)
+            return False
+
+        yield sleep
         return
     import select
     import termios

@@ -118,8 +118,8 @@ def render_report(console: Console, report: Report, *, verbose: bool = False, ho
         line.append(r.message or r.title)
         console.print(line, soft_wrap=not console.is_terminal)
         if r.fix:
-            own = APPLY_FIX.match(r.fix) if apply_command else None
-            fix = apply_command + spell(r.fix[own.end():]) if own else spell(r.fix)
+            own = APPLY_FIX.match(r.fix)
+            fix = apply_command + spell(r.fix[own.end():]) if apply_command and own else spell(r.fix)
             console.print(Text("  fix: " + fix, style="cyan"), soft_wrap=not console.is_terminal)
         if verbose:
             console.print(Text(f"  why: {r.rationale}\n  source: {r.source}", style="dim"),
@@ -133,8 +133,9 @@ def render_report(console: Console, report: Report, *, verbose: bool = False, ho
 
 
 def render_facts(console: Console, facts: Facts) -> None:
-    rows = [[key, Text(show(value)) if value is not None else Text(f"unknown: {facts.reason(key)}", style="dim")]
-            for key, value in sorted(facts.values.items())]
+    rows: list[list[Text | str]] = [
+        [key, Text(show(value)) if value is not None else Text(f"unknown: {facts.reason(key)}", style="dim")]
+        for key, value in sorted(facts.values.items())]
     print_table(console, "hwtune facts", (Col("fact", ID), "value"), rows)
     if facts.gpus:
         gpu_rows: list[list[Text | str]] = []

@@ -118,8 +118,8 @@ def take_snapshot(out: Path, host: Host | None = None) -> SnapshotSummary:
                 os.close(_dir_at(top, _rel_parts(abspath)))
             for abspath, data in sorted(host.files_read.items()):
                 _write(top, _rel_parts(abspath), data)
-            for argv, result in sorted(recorded.items()):
-                stem = cmd_name(argv)
+            for recorded_argv, result in sorted(recorded.items()):
+                stem = cmd_name(recorded_argv)
                 if result.ok:
                     _write(top, ["cmd", stem + suffix_for(result.stdout)], result.stdout.encode("utf-8"))
                 else:

@@ -214,7 +214,7 @@ def check_throttle(facts: Facts, p: Mapping[str, Any]) -> Finding:
         return skip(f"clocks event reasons not reported: {why}", expected)
 
     def describe(g: Gpu, h: GpuHealth) -> str:
-        reasons = ", ".join(h.throttle_reasons) or "none"
+        reasons = ", ".join(h.throttle_reasons or ()) or "none"
         clocks = (f"; SM {h.clocks_sm_mhz} of {h.clocks_sm_max_mhz} MHz" if h.clocks_sm_mhz is not None
                   and h.clocks_sm_max_mhz else "")
         temp = f"; {h.temp_c} C" if h.temp_c is not None else ""
@@ -223,7 +223,7 @@ def check_throttle(facts: Facts, p: Mapping[str, Any]) -> Finding:
     observed = [describe(g, h) for g, h in found]
     hw = [g for g, h in found if _hw_throttled(h)]
     transient = [g for g, h in found if "hw_slowdown" in (h.throttle_reasons or ()) and not _hw_throttled(h)]
-    sw_thermal = [g for g, h in found if "sw_thermal_slowdown" in h.throttle_reasons]
+    sw_thermal = [g for g, h in found if "sw_thermal_slowdown" in (h.throttle_reasons or ())]
     if hw:
         return problem(observed, expected, "hardware slowdown asserted (power brake, thermal or an external "
                        "signal): clocks are cut whatever the load", gpus=", ".join(_gpu_id(g) for g in hw))
@@ -234,7 +234,7 @@ def check_throttle(facts: Facts, p: Mapping[str, Any]) -> Finding:
         return problem(observed, expected, "; ".join(what),
                        severity_key="sw_thermal_severity" if sw_thermal else "transient_severity",
                        gpus=", ".join(_gpu_id(g) for g in sw_thermal + transient))
-    capped = [g for g, h in found if "sw_power_cap" in h.throttle_reasons]
+    capped = [g for g, h in found if "sw_power_cap" in (h.throttle_reasons or ())]
     return passed(observed, expected, f"power cap active on {len(capped)} GPU(s): normal under load" if capped else "")
 
 

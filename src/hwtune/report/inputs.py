@@ -147,7 +147,9 @@ def bench_run(path: Path) -> dict[str, Any]:
     if when is None:
         when = path.stat().st_mtime
     doc = {**doc, "_run": path.stem, "_run_time_s": when}
-    tuner = doc.get("tuner") if isinstance(doc.get("tuner"), dict) else {}
+    tuner = doc.get("tuner")
+    if not isinstance(tuner, dict):
+        tuner = {}
     extra = [r for v in tuner.values() if isinstance(v, list) for r in v if is_result(r)]
     doc["results"] = [{**r, "_run": path.stem, "_run_time_s": when}
                       for r in [*doc["results"], *extra] if is_result(r)]
