@@ -6,11 +6,17 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from hwtune.cli_common import out, print_json, root_dir, run_command
 from hwtune.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, NeedsRoot
+
+if TYPE_CHECKING:  # apply is imported when the command runs, not when the CLI starts
+    from rich.console import Console
+
+    from hwtune.apply.model import Plan
 
 ROOT_HELP = "Apply to a mounted image or a copy of a snapshot laid out like / (no root needed)."
 ROLLBACK_ROOT_HELP = ("Roll back an apply made with the same --root (a mounted image or a copy of a snapshot), "
@@ -136,7 +142,7 @@ def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, ro
     return EXIT_OK if ok else EXIT_FINDINGS
 
 
-def _show_plan_only(out, plan, dry_run: bool, json_out: bool) -> int:
+def _show_plan_only(out: Console, plan: Plan, dry_run: bool, json_out: bool) -> int:
     from hwtune.apply.transaction import refuse_invalid
 
     if json_out:

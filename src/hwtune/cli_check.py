@@ -6,6 +6,7 @@ import sys
 from datetime import UTC
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -86,7 +87,7 @@ def apply_command(profile: str, root: Path | None) -> str:
     return command("apply", "--profile", profile, root=None if live else root, live=live)
 
 
-def report_document(report_json: dict, root: Path | None, facts_file: Path | None) -> dict:
+def report_document(report_json: dict[str, Any], root: Path | None, facts_file: Path | None) -> dict[str, Any]:
     """The report as `check --json` prints it: with the host judged, when (UTC) and by which hwtune,
     so that a fleet's reports say where and when they come from."""
     from datetime import datetime

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from hwtune.cli_common import ROOT_OPT, choice, number, out, print_json, root_dir, run_command
 from hwtune.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
+
+if TYPE_CHECKING:  # guard is imported when the command runs, not when the CLI starts
+    from hwtune.guard.core import GuardResult
 
 GUARD_HELP = """Judge GPU and node health over time and act through the scheduler.
 
@@ -80,7 +84,7 @@ def guard(
     run_command(go)
 
 
-def _show(result, json_out: bool, actuator: str) -> int:
+def _show(result: GuardResult, json_out: bool, actuator: str) -> int:
     if actuator == "npd":
         from hwtune.guard.npd import plugin_answer
 
@@ -97,7 +101,7 @@ def _show(result, json_out: bool, actuator: str) -> int:
     return EXIT_OK if result.healthy else EXIT_FINDINGS
 
 
-def _show_line(result, json_out: bool) -> None:
+def _show_line(result: GuardResult, json_out: bool) -> None:
     """Following: one line per judgement (JSON lines with --json), flushed as it is made."""
     import json
     import sys

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -76,7 +77,8 @@ def report(
     run_command(go)
 
 
-def _facts_and_report(root, facts_file, check_file, profile) -> tuple[dict | None, dict]:
+def _facts_and_report(root: Path | None, facts_file: Path | None, check_file: Path | None,
+                      profile: str | None) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     from hwtune.report.inputs import check_report, read_json
 
     if check_file is not None:

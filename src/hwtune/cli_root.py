@@ -13,12 +13,16 @@ import importlib
 import os
 import select
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from hwtune import __version__
 from hwtune.cli_common import DEBUG, internal_error, out
 from hwtune.errors import EXIT_MEANINGS
+
+if TYPE_CHECKING:
+    from typer.models import CommandInfo
 
 # The one table of exit codes (hwtune.errors), kept as lines ("\b": click does not rewrap them).
 EXIT_CODES_HELP = "\n\b\nExit codes:\n" + "\n".join(f"{code:>3}  {text}" for code, text in EXIT_MEANINGS.items())
@@ -68,8 +72,11 @@ def new_app() -> typer.Typer:
     return root
 
 
-def _name(info) -> str:
-    return info.name or typer.main.get_command_name(info.callback.__name__)
+def _name(info: CommandInfo) -> str:
+    if info.name:
+        return info.name
+    assert info.callback is not None  # app.command() always sets one
+    return typer.main.get_command_name(info.callback.__name__)
 
 
 def app_for(args: list[str]) -> typer.Typer:

@@ -30,6 +30,7 @@ import errno
 import os
 import platform
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 RESOLVE_NO_MAGICLINKS = 0x02
@@ -53,12 +54,12 @@ class _OpenHow(ctypes.Structure):
     _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
 
 
-_syscall = None
+_syscall: Callable[..., int] | None = None
 _openat2_ok: bool | None = None  # None: not tried yet
 _HOW_SIZE = ctypes.sizeof(_OpenHow)
 
 
-def _libc_syscall():
+def _libc_syscall() -> Callable[..., int]:
     global _syscall
     if _syscall is None:
         libc = ctypes.CDLL(None, use_errno=True)

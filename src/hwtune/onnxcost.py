@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import onnx
 
 Shape = tuple[int, ...]
+ShapeOf = Callable[[int], Shape | None]  # a node's i-th input or output shape, None when unknown
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,8 @@ def _tensor_info(g: Any) -> dict[str, tuple[Shape | None, int]]:
 
 def _elem_size(onnx: Any, elem_type: int) -> int:
     try:
-        return onnx.helper.tensor_dtype_to_np_dtype(elem_type).itemsize
+        size: int = onnx.helper.tensor_dtype_to_np_dtype(elem_type).itemsize
+        return size
     except Exception:  # noqa: BLE001 - undefined or exotic types (float8, int4): keep the count going
         return DTYPE_BYTES_FALLBACK
 
@@ -268,7 +270,7 @@ def _attr(node: Any, name: str, default: Any) -> Any:
     return default
 
 
-def _conv(node: Any, inp: Callable, out: Callable) -> int:
+def _conv(node: Any, inp: ShapeOf, out: ShapeOf) -> int:
     w_index = 3 if node.op_type == "QLinearConv" else 1
     w = _need(inp(w_index))
     y = _need(out(0))
@@ -278,7 +280,7 @@ def _conv(node: Any, inp: Callable, out: Callable) -> int:
     return 2 * macs + bias
 
 
-def _conv_transpose(node: Any, inp: Callable, out: Callable) -> int:
+def _conv_transpose(node: Any, inp: ShapeOf, out: ShapeOf) -> int:
     x = _need(inp(0))
     w = _need(inp(1))  # (C_in, M/group, k...)
     y = _need(out(0))
@@ -287,14 +289,14 @@ def _conv_transpose(node: Any, inp: Callable, out: Callable) -> int:
     return 2 * macs + bias
 
 
-def _matmul(node: Any, inp: Callable, out: Callable) -> int:
+def _matmul(node: Any, inp: ShapeOf, out: ShapeOf) -> int:
     a = _need(inp(0))
     y = _need(out(0))
     k = a[-1]
     return 2 * math.prod(y) * k if y else 2 * k  # 1-D x 1-D gives a scalar
 
 
-def _gemm(node: Any, inp: Callable, out: Callable) -> int:
+def _gemm(node: Any, inp: ShapeOf, out: ShapeOf) -> int:
     a = _need(inp(0))
     y = _need(out(0))
     k = a[0] if _attr(node, "transA", 0) else a[1]
@@ -302,11 +304,12 @@ def _gemm(node: Any, inp: Callable, out: Callable) -> int:
     return 2 * math.prod(y) * k + bias
 
 
-def _pool(node: Any, inp: Callable, out: Callable) -> int:
-    return math.prod(_need(out(0))) * math.prod(_attr(node, "kernel_shape", [1]))
+def _pool(node: Any, inp: ShapeOf, out: ShapeOf) -> int:
+    kernel: list[int] = _attr(node, "kernel_shape", [1])
+    return math.prod(_need(out(0))) * math.prod(kernel)
 
 
-_COUNTERS: dict[str, Callable[[Any, Callable, Callable], int]] = {
+_COUNTERS: dict[str, Callable[[Any, ShapeOf, ShapeOf], int]] = {
     "Conv": _conv, "ConvInteger": _conv, "QLinearConv": _conv,
     "ConvTranspose": _conv_transpose,
     "MatMul": _matmul, "MatMulInteger": _matmul, "Gemm": _gemm,

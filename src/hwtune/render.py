@@ -17,7 +17,7 @@ from hwtune.facts import Facts
 from hwtune.hints import spell
 from hwtune.report.text import show
 from hwtune.tables import ID, NUM, Col, Table
-from hwtune.verdict import Report
+from hwtune.verdict import Report, Result
 
 STATUS_STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red", "SKIP": "dim", "ERROR": "bold magenta"}
 
@@ -32,7 +32,7 @@ def print_table(console: Console, title: str, headers: Sequence[str | Col],
     table.print(console)
 
 
-def _observed(r) -> str:
+def _observed(r: Result) -> str:
     if r.status.value == "SKIP" and r.observed is None:
         return f"skipped: {r.message}"
     return show(r.observed)

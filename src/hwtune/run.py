@@ -140,7 +140,7 @@ class Runner:
 class Started:
     """A live command started with `Runner.start` and not yet collected."""
 
-    def __init__(self, argv: tuple[str, ...], timeout_s: float, proc: subprocess.Popen | None,
+    def __init__(self, argv: tuple[str, ...], timeout_s: float, proc: subprocess.Popen[bytes] | None,
                  failed: CmdResult | None) -> None:
         self.argv, self.timeout_s, self.proc, self.failed = argv, timeout_s, proc, failed
         self.deadline = time.monotonic() + timeout_s
@@ -173,7 +173,7 @@ class Started:
         return _finished(self.argv, self.proc.returncode, out, err)
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.kill()
     proc.wait()
     for pipe in (proc.stdout, proc.stderr):
@@ -181,7 +181,7 @@ def _kill(proc: subprocess.Popen) -> None:
             pipe.close()
 
 
-def _read_capped(proc: subprocess.Popen, deadline: float, limit: int) -> tuple[bytes, bytes]:
+def _read_capped(proc: subprocess.Popen[bytes], deadline: float, limit: int) -> tuple[bytes, bytes]:
     """Both pipes read as they fill, never more than `limit` bytes each (OverflowError), by the
     deadline (TimeoutExpired): communicate() would keep a 100 MB output whole in memory."""
     import selectors

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from hwtune.console import inert_text
@@ -66,7 +66,7 @@ class Table:
         # crop=False: an id wider than the whole terminal runs on (the terminal folds it), never cut
         console.print(self, soft_wrap=not console.is_terminal, crop=False)
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions):
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         lines = _terminal_lines(console, self, options.max_width) if console.is_terminal else _plain_lines(self)
         for line in lines:
             line.no_wrap, line.overflow, line.end = True, "ignore", "\n"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -49,7 +49,7 @@ class Parsed(NamedTuple):
     first_realtime_usec: int | None = None  # journal: wall-clock time of the first entry kept
 
 
-def log_lines(text: str, max_line: int = MAX_LINE):
+def log_lines(text: str, max_line: int = MAX_LINE) -> Iterator[str]:
     """The lines of a log, split at "\n" only (the kernel and syslog escape other line breaks),
     each cut at `max_line` characters."""
     pos, size = 0, len(text)

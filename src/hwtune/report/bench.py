@@ -9,7 +9,7 @@ latency_ms{p50,p90,p99}, noisy. The loader adds `_run` (the run's name) and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeGuard
 
 Result = Mapping[str, Any]
@@ -40,7 +40,7 @@ def _time(r: Result) -> float:
     return float(t) if isinstance(t, (int, float)) else float("-inf")
 
 
-def newest_run_per(results: Iterable[Result], key) -> dict[Any, list[Result]]:
+def newest_run_per(results: Iterable[Result], key: Callable[[Result], Any]) -> dict[Any, list[Result]]:
     """For each key, the results of the newest run that measured it (runs are never mixed in a series)."""
     groups: dict[Any, list[Result]] = {}
     for r in results:
@@ -52,7 +52,7 @@ def newest_run_per(results: Iterable[Result], key) -> dict[Any, list[Result]]:
     return out
 
 
-def config_key(r: Result) -> tuple:
+def config_key(r: Result) -> tuple[Any, ...]:
     return (r.get("backend"), r.get("device"), r.get("model"), precision(r), r.get("batch"), r.get("mode"))
 
 
@@ -67,7 +67,7 @@ def device_label(r: Result) -> str:
     return f"{r.get('backend')}/{r.get('device')} {precision(r)}"
 
 
-def latency_by_batch(results: Iterable[Result]) -> dict[str, dict[str, list[tuple[float, float]]]]:
+def latency_by_batch(results: Iterable[Result]) -> dict[str, dict[str, list[tuple[int, float, float, float]]]]:
     """model -> {"backend/device precision": [(batch, p50, p90, p99) ...]} for sync runs.
 
     Sync mode, one request at a time, is where a request's latency is the
@@ -75,7 +75,7 @@ def latency_by_batch(results: Iterable[Result]) -> dict[str, dict[str, list[tupl
     """
     rows = [r for r in results if is_result(r) and r.get("mode") == "sync" and isinstance(r.get("batch"), int)
             and finite(r["batch"])]
-    out: dict[str, dict[str, list]] = {}
+    out: dict[str, dict[str, list[tuple[int, float, float, float]]]] = {}
     groups = newest_run_per(rows, lambda r: (r.get("model"), device_label(r)))
     for (model, label), rs in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0]))):
         best: dict[int, Result] = {}
@@ -100,10 +100,10 @@ def streams_of(r: Result) -> int | None:
     return None
 
 
-def throughput_by_streams(results: Iterable[Result]) -> dict[str, dict[str, list[tuple[float, float]]]]:
+def throughput_by_streams(results: Iterable[Result]) -> dict[str, dict[str, list[tuple[int, float]]]]:
     """model -> {"backend/device precision b<batch>": [(streams, samples/s) ...]} for async runs."""
     rows = [r for r in results if is_result(r) and r.get("mode") == "async" and streams_of(r) is not None]
-    out: dict[str, dict[str, list]] = {}
+    out: dict[str, dict[str, list[tuple[int, float]]]] = {}
     groups = newest_run_per(rows, lambda r: (r.get("model"), device_label(r) + f" b{r.get('batch')}"))
     for (model, label), rs in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0]))):
         best: dict[int, float] = {}

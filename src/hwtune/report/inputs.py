@@ -126,7 +126,8 @@ def facts_doc(doc: Any, path: Path | str) -> dict[str, Any]:
         Facts.from_json(doc)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc.message}") from None
-    return doc
+    checked: dict[str, Any] = doc  # from_json accepts only a mapping: a JSON object
+    return checked
 
 
 def iso_to_epoch(text: Any) -> float | None:
