@@ -149,8 +149,8 @@ def _resolve_inputs(proto: onnx.ModelProto, shapes: dict[str, Shape]) -> dict[st
                 if isinstance(want, int) and want != got:
                     raise ConfigError(f"input {name!r} has fixed shape {_fmt(dims)}; {_fmt(given)} does not fit it")
             resolved[name] = given
-        elif all(isinstance(d, int) for d in dims):
-            resolved[name] = tuple(dims)  # type: ignore[arg-type]
+        elif len(fixed := [d for d in dims if isinstance(d, int)]) == len(dims):
+            resolved[name] = tuple(fixed)
         else:
             raise ConfigError(
                 f"input {name!r} has dynamic dimensions {_fmt(dims)}; give its shape, "
@@ -186,9 +186,9 @@ def _tensor_info(g: Any) -> dict[str, tuple[Shape | None, int]]:
     info: dict[str, tuple[Shape | None, int]] = {}
     for vi in list(g.input) + list(g.value_info) + list(g.output):
         tt = vi.type.tensor_type
-        dims = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim]
-        shape = tuple(dims) if tt.HasField("shape") and None not in dims else None
-        info[vi.name] = (shape, _elem_size(onnx, tt.elem_type))  # type: ignore[assignment]
+        dims = [d.dim_value for d in tt.shape.dim if d.HasField("dim_value")]
+        shape = tuple(dims) if tt.HasField("shape") and len(dims) == len(tt.shape.dim) else None
+        info[vi.name] = (shape, _elem_size(onnx, tt.elem_type))
     for t in g.initializer:
         info[t.name] = (tuple(t.dims), _elem_size(onnx, t.data_type))
     return info
