@@ -18,7 +18,6 @@ removes those of one NAME (rollback does, for hwtune's own files).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import time
@@ -61,8 +60,11 @@ def write_at(dirfd: int, name: str, data: bytes, mode: int = 0o644) -> None:
         _maybe_pause(name)
         os.rename(tmp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
     except BaseException:
-        with contextlib.suppress(OSError):
+        # cleanup after any exception, RecursionError too: no call before the try
+        try:  # noqa: SIM105
             os.unlink(tmp, dir_fd=dirfd)
+        except OSError:
+            pass
         raise
     os.fsync(dirfd)
 

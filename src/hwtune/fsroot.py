@@ -24,7 +24,6 @@ The live host is the same code with the root `/`.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import os
@@ -132,8 +131,12 @@ class RootFS:
             self._fd = None
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):  # at interpreter shutdown os may already be gone
+        # No call before the try (not even contextlib.suppress): __del__ may run at the recursion
+        # limit, and anything raised outside the try is printed as "Exception ignored".
+        try:  # noqa: SIM105
             self.close()
+        except Exception:  # noqa: BLE001 - at interpreter shutdown os may already be gone
+            pass
 
     # -- resolving ------------------------------------------------------------
     def open(self, abspath: str, flags: int, mode: int = 0o600, *, follow: bool = True) -> int:
