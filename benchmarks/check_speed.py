@@ -55,7 +55,7 @@ def main() -> None:
         check.append(timed(check_cmd))
     f, z, c = statistics.median(floor), statistics.median(frozen), statistics.median(check)
 
-    unpacked, epyc = unpack("epyc7451-2s-8numa")
+    _unpacked, epyc = unpack("epyc7451-2s-8numa")
     p = probe_median_s(epyc, args.runs)
 
     print(f"command: {' '.join(check_cmd)}")
@@ -65,8 +65,8 @@ def main() -> None:
     print(f"  the same + gc.freeze()    : {z * 1000:7.1f} ms")
     print(f"hwtune check (process)      : {c * 1000:7.1f} ms   ratio {c / f:.2f} (target <= 1.5); "
           f"like for like (both freeze at exit) {c / z:.2f}")
-    q = statistics.quantiles([b / a for a, b in zip(floor, check)], n=4)
-    qz = statistics.quantiles([b / a for a, b in zip(frozen, check)], n=4)
+    q = statistics.quantiles([b / a for a, b in zip(floor, check, strict=True)], n=4)
+    qz = statistics.quantiles([b / a for a, b in zip(frozen, check, strict=True)], n=4)
     print(f"  per-round ratios, quartiles: {q[0]:.2f} {q[1]:.2f} {q[2]:.2f}; "
           f"like for like {qz[0]:.2f} {qz[1]:.2f} {qz[2]:.2f}")
     print(f"probe EPYC snapshot         : {p * 1000:7.1f} ms   (target <= 50 ms)")

@@ -81,8 +81,8 @@ def main() -> None:
     dup = lost = killed = 0
     with tempfile.TemporaryDirectory(prefix="hwtune-guard-crash-") as tmp:
         for i in range(args.runs):
-            d, l, k = one_run(i, Path(tmp))
-            dup, lost, killed = dup + d, lost + l, killed + k
+            d, lo, k = one_run(i, Path(tmp))
+            dup, lost, killed = dup + d, lost + lo, killed + k
     print(f"{args.runs} runs, {killed} killed by SIGKILL at a step boundary ({len(STEPS)} boundaries x "
           f"{len(PLAN)} judgements), {time.perf_counter() - start:.0f} s: duplicated actions {dup}, "
           f"lost actions {lost}")

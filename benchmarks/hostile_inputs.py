@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from _snapshots import probe_median_s, unpack
-from hostile_parsers import KIB, MIB, cases  # noqa: E402  (tests/ is on the path through _snapshots)
+from hostile_parsers import KIB, MIB, cases
 
 
 def os_release_figures(folder: Path) -> None:
@@ -79,7 +79,7 @@ def recorded_xml_figure(folder: Path) -> None:
 def probe_figures(runs: int) -> None:
     from hwtune import fsroot
 
-    unpacked, epyc = unpack("epyc7451-2s-8numa")
+    _unpacked, epyc = unpack("epyc7451-2s-8numa")
     for label, env in (("openat2", None), ("walk", "1")):
         if env:
             os.environ[fsroot.NO_OPENAT2_ENV] = env

@@ -178,7 +178,7 @@ def main() -> int:
            "stages_vs_end_to_end": stages_vs_e2e(a.repeat, a.seconds),
            "decode_cpu_ms_per_megapixel": photos_vs_builtin(a.seconds),
            "agreement_evidence_mean_p99": tolerance_evidence()}
-    print(json.dumps(doc, indent=1) if a.json else json.dumps(doc, indent=1))
+    print(json.dumps(doc, indent=1))
     return 0
 
 

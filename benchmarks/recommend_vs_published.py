@@ -26,7 +26,13 @@ from hwtune.recommend.catalog import Catalog, load_catalog
 from hwtune.recommend.estimate import plain_pcie
 from hwtune.recommend.loo import geo_ratio, solve, with_eff
 from hwtune.recommend.validate import (
-    BANDS, Comparison, compare, latest_per_gpu, load_published, summarise, within,
+    BANDS,
+    Comparison,
+    compare,
+    latest_per_gpu,
+    load_published,
+    summarise,
+    within,
 )
 
 
@@ -136,11 +142,11 @@ def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
         rows = [p for p in fits if p.workload == m.name and cat.gpu(p.gpu).family == "nvidia-hopper"
                 and not plain_pcie(cat.gpu(p.gpu))]
 
-        def with_k(k: float, name=m.name) -> Catalog:
-            return replace(cat, llms=tuple(replace(x, work_per_token=k) if x.name == name else x
-                                           for x in cat.llms))
+        def with_k(k: float, name: str = m.name, base: Catalog = cat) -> Catalog:
+            return replace(base, llms=tuple(replace(x, work_per_token=k) if x.name == name else x
+                                            for x in base.llms))
 
-        k = _solve(lambda v: _ratio(with_k(v), rows), 0.05, 500, decreasing=True)
+        k = _solve(lambda v, rows=rows: _ratio(with_k(v), rows), 0.05, 500, decreasing=True)
         out.append((f"{m.name} work_per_token", k, m.work_per_token, ", ".join(p.gpu for p in rows)))
         cat = with_k(round(k, 2 if k < 10 else 1))
 
@@ -149,7 +155,7 @@ def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
         rows = [p for p in fits if p.workload in {m.name for m in cat.llms}
                 and cat.gpu(p.gpu).family == family]
         cur = next(e for e in cat.efficiencies if (e.family, e.kind, e.precision) == (family, "llm", prec))
-        eff = _solve(lambda v: _ratio(_with_eff(cat, family, "llm", prec, v), rows), 0.01, 1.0,
+        eff = _solve(lambda v, c=cat, f=family, p=prec, r=rows: _ratio(_with_eff(c, f, "llm", p, v), r), 0.01, 1.0,
                      decreasing=False)
         out.append((f"{family} llm {prec} compute efficiency", eff, cur.compute,
                     ", ".join(f"{p.gpu} {p.workload}" for p in rows)))

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hwtune.bench.stats import median_interval
 
@@ -82,7 +82,7 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("extra", nargs="*", help="more hwtune bench options, after --")
     args = ap.parse_args()
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     runs = []
     with tempfile.TemporaryDirectory(prefix="hwtune-serving-repeat-") as data_dir:
         for i in range(args.runs):
@@ -94,8 +94,8 @@ def main() -> int:
         print(json.dumps(doc, indent=2))
         return 0
     print(f"serving repeatability, p99 budget {args.slo}, {args.runs} runs from {started}\n")
-    print("| run | backend | LoadGen | max QPS | p99 ms | capacity/s | runs | search s | foreign cores (max, confirming) "
-          "| load avg before -> after | exit |")
+    print("| run | backend | LoadGen | max QPS | p99 ms | capacity/s | runs | search s "
+          "| foreign cores (max, confirming) | load avg before -> after | exit |")
     print("|---:|---|---|---:|---:|---:|---:|---:|---|---|---:|")
     for i, run in enumerate(runs, 1):
         if "error" in run:

@@ -31,7 +31,7 @@ import platform
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hwtune.bench.serving import queueing
@@ -54,7 +54,7 @@ def fixed_loads(d: float, slo_ms: float, rhos: list[float], hold_s: float, logs:
             run = server.run(RunSettings("server", hold_s, target_qps=qps, latency_slo_ms=slo_ms))
             rate = run.scheduled_qps or qps
             row = {"rho_target": rho, "qps_target": round(qps, 2), "qps_scheduled": rate,
-                   "queries": int(round(rate * hold_s)), "foreign_cores": round(run.foreign_cores or 0.0, 2),
+                   "queries": round(rate * hold_s), "foreign_cores": round(run.foreign_cores or 0.0, 2),
                    "valid": run.valid}
             for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
                 theory = queueing.sojourn_quantile(q, rate, d) * 1e3
@@ -78,7 +78,8 @@ def search(d: float, slo_ms: float, step_s: float, duration_s: float, logs: Path
     lam = queueing.max_rate_within(slo_ms / 1e3, 0.99, d)
     lam_es = queueing.max_rate_valid(slo_ms / 1e3, 0.99, d, duration_s)
     out = {"theory_max_qps": round(lam, 2), "theory_valid_qps": round(lam_es, 2), "max_qps": res.max_qps,
-           "valid": res.valid, "max_qps_ratio": _ratio(res.max_qps, lam), "max_qps_ratio_es": _ratio(res.max_qps, lam_es),
+           "valid": res.valid, "max_qps_ratio": _ratio(res.max_qps, lam),
+           "max_qps_ratio_es": _ratio(res.max_qps, lam_es),
            "wall_s": round(wall, 1), "steps": len(res.curve),
            "foreign_cores": round(res.run.foreign_cores, 2) if res.run and res.run.foreign_cores is not None else None,
            "curve": [p.to_json() for p in res.curve]}
@@ -104,7 +105,7 @@ def main() -> int:
     d = args.service_ms / 1e3
     with tempfile.TemporaryDirectory(prefix="hwtune-md1-") as tmp:
         logs = args.logs or Path(tmp)
-        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        started = datetime.now(UTC).isoformat(timespec="seconds")
         print(f"fixed {args.service_ms:g} ms service, p99 budget {args.slo_ms:g} ms: fixed loads", file=sys.stderr)
         loads = fixed_loads(d, args.slo_ms, [float(x) for x in args.rho.split(",")], args.hold, logs)
         print("search", file=sys.stderr)
@@ -120,7 +121,8 @@ def main() -> int:
           "p99 ratio | foreign cores |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in loads:
-        cells = " | ".join(f"{r[k]['measured_ms']:.2f} ({r[k]['theory_ms']:.2f})" for k in ("p50", "p90", "p99", "mean"))
+        cells = " | ".join(f"{r[k]['measured_ms']:.2f} ({r[k]['theory_ms']:.2f})"
+                           for k in ("p50", "p90", "p99", "mean"))
         print(f"| {r['rho_target']} | {r['qps_scheduled']:.1f} | {r['queries']} | {cells} | {r['p99']['ratio']} | "
               f"{r['foreign_cores']} |")
     f = found
@@ -136,7 +138,8 @@ def main() -> int:
     print(f"\nmax QPS {mq} (LoadGen {'VALID' if f['valid'] else 'INVALID'}); theory: lambda* {f['theory_max_qps']} "
           f"(ratio {f['max_qps_ratio']}), lambda_ES for a {args.duration:g} s run {f['theory_valid_qps']} "
           f"(ratio {f['max_qps_ratio_es']}); p99 there {f.get('p99_ms')} ms vs theory {f.get('p99_theory_ms')} ms "
-          f"at the scheduled {f.get('qps_scheduled')} QPS: ratio {f.get('p99_ratio')}; foreign cores {f['foreign_cores']}")
+          f"at the scheduled {f.get('qps_scheduled')} QPS: ratio {f.get('p99_ratio')}; "
+          f"foreign cores {f['foreign_cores']}")
     return 0
 
 

@@ -78,12 +78,14 @@ def main() -> int:
     if args.json:
         print(json.dumps(rows, indent=1))
     else:
-        print("\n| model | device | points | sweep s | tune s | time ratio | sweep best | tuner best | fps sweep best | fps tuner best | ratio |")
+        print("\n| model | device | points | sweep s | tune s | time ratio | sweep best | tuner best "
+              "| fps sweep best | fps tuner best | ratio |")
         print("|---|---|---:|---:|---:|---:|---|---|---:|---:|---:|")
         for r in rows:
             print(f"| {r['model']} | {r['device']} | {r['space_points']} | {r['sweep_s']} | {r['tune_s']} | "
                   f"{r['time_ratio']:.2f} | {r.get('sweep_best', '-')} | {r.get('tune_best', '-')} | "
-                  f"{r.get('sweep_best_fps', '-')} | {r.get('tune_best_fps', '-')} | {r.get('throughput_ratio', '-')} |")
+                  f"{r.get('sweep_best_fps', '-')} | {r.get('tune_best_fps', '-')} | "
+                  f"{r.get('throughput_ratio', '-')} |")
     return 0
 
 

@@ -52,7 +52,7 @@ def benchmark_app_argv() -> list[str]:
 def run_benchmark_app(model: Path, shapes: dict[str, tuple[int, ...]], precision: str, mode: str, streams: int,
                       time_s: float) -> float:
     shape = ",".join(f"{k}[{','.join(map(str, v))}]" for k, v in shapes.items())
-    argv = benchmark_app_argv() + ["-m", str(model), "-d", "CPU", "-shape", shape, "-t", str(int(round(time_s))),
+    argv = benchmark_app_argv() + ["-m", str(model), "-d", "CPU", "-shape", shape, "-t", str(round(time_s)),
                                   "-infer_precision", OV_PRECISION[precision]]
     if mode == "async":
         argv += ["-api", "async", "-hint", "none", "-nstreams", str(streams), "-nireq", str(streams)]
@@ -137,8 +137,8 @@ def main() -> int:
                                                     streams=args.streams if mode == "async" else None))
                 ours.append(r.throughput_fps)
                 quiet.append(not ref_load.noisy and not r.load_during.noisy)
-            ratios = [o / f for o, f in zip(ours, ref)]
-            kept = [x for x, q in zip(ratios, quiet) if q] or ratios
+            ratios = [o / f for o, f in zip(ours, ref, strict=True)]
+            kept = [x for x, q in zip(ratios, quiet, strict=True) if q] or ratios
             row = {
                 "model": model, "precision": precision, "batch": args.batch,
                 "case": {"async": f"openvino async, {args.streams} streams", "sync": "openvino sync",

@@ -23,6 +23,11 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 SAMPLES = FIXTURES / "_samples"
 SICK = FIXTURES / "sick"
+# The shared fixtures (scratch, module_scratch, data_dir) are offered to every test module as
+# plugins, so a test names them as arguments without importing them (an import the argument
+# would then shadow).
+pytest_plugins = ("apply_helpers", "bench_helpers")
+
 SNAPSHOTS = ("epyc7451-2s-8numa", "laptop-i7-1370p-powersave", "vm-kvm-2vcpu-nocpufreq", "gpu-2xa5000-xml")
 
 _unpacked: Path | None = None

@@ -11,10 +11,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from guard_helpers import GPU, FakeRemedies, FakeScheduler, reading, signals, xid  # noqa: E402
-from hwtune.guard.core import Context, judge_signals  # noqa: E402
-from hwtune.guard.rules import load_rules  # noqa: E402
-from hwtune.guard.store import Store  # noqa: E402
+from guard_helpers import GPU, FakeRemedies, FakeScheduler, reading, signals, xid
+from hwtune.guard.core import Context, judge_signals
+from hwtune.guard.rules import load_rules
+from hwtune.guard.store import Store
 
 
 def main() -> None:

@@ -12,7 +12,8 @@ gets a case here.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 KIB = 1024
 MIB = 1024 * KIB

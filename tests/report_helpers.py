@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from typer.testing import CliRunner
 
 from conftest import snapshot
@@ -95,7 +94,8 @@ def recommend_doc() -> dict[str, Any]:
             ("RTX 4090", "consumer", "fp16", 8200.0, 1900.0), ("RTX 4060 Ti 16GB", "consumer", "fp16", 2300.0, 450.0),
             ("A100 80GB", "datacenter", "bf16", 9200.0, 15000.0), ("T4", "datacenter", "int8", 1500.0, None)]
     return {"workload": "resnet50", "basis": "street", "estimates": [
-        {"gpu": g, "class": c, "precision": p, "throughput_per_s": t, "price_usd": price} for g, c, p, t, price in rows]}
+        {"gpu": g, "class": c, "precision": p, "throughput_per_s": t, "price_usd": price}
+        for g, c, p, t, price in rows]}
 
 
 def journal(jid: str, started: str, state: str = "applied", n_steps: int = 2) -> dict[str, Any]:

@@ -14,8 +14,12 @@ import signal
 import pytest
 
 import apply_helpers
-from apply_helpers import copy_snapshot, invoke, run_hwtune, tree_state
-from apply_helpers import scratch  # noqa: F401  (fixtures)
+from apply_helpers import (
+    copy_snapshot,
+    invoke,
+    run_hwtune,
+    tree_state,
+)
 
 
 def start_paused_apply(root, k, marker, *args):

@@ -13,8 +13,14 @@ import json
 
 import pytest
 
-from apply_helpers import add_kernel_files, copy_snapshot, invoke, journals, tree_state, write_profile
-from apply_helpers import module_scratch  # noqa: F401  (fixtures)
+from apply_helpers import (
+    add_kernel_files,
+    copy_snapshot,
+    invoke,
+    journals,
+    tree_state,
+    write_profile,
+)
 
 KERNEL_FILES = {
     "proc/sys/vm/swappiness": "60\n",

@@ -11,17 +11,23 @@ from types import SimpleNamespace
 
 import pytest
 
-from apply_helpers import add_kernel_files, copy_snapshot, invoke, journals, tree_state, write_profile
-from apply_helpers import scratch  # noqa: F401  (fixtures)
+from apply_helpers import (
+    add_kernel_files,
+    copy_snapshot,
+    invoke,
+    journals,
+    tree_state,
+    write_profile,
+)
 from hwtune.apply import sysfs
 from hwtune.apply.kinds.systemd import systemd_commands
 from hwtune.apply.model import CHANGE, OK, SKIP
 from hwtune.apply.persist import render_unit, unit_quote
 from hwtune.apply.plan import plan_tune
-from hwtune.probe.cpufreq import format_policies
 from hwtune.apply.steps import Executor
 from hwtune.tunables.base import PlanContext
 from hwtune.host import Host
+from hwtune.probe.cpufreq import format_policies
 from hwtune.probe.nvml import import_pynvml
 from hwtune.run import CmdResult, Runner
 
@@ -59,7 +65,7 @@ def test_a_symlink_on_the_way_out_of_the_root_is_refused(tmp_path):
     root = tmp_path / "root"
     (root / POLICY).parent.mkdir(parents=True)
     os.symlink(outside, root / POLICY)
-    with pytest.raises(sysfs.WriteError, match="ELOOP|symlink"):
+    with pytest.raises(sysfs.WriteError, match=r"ELOOP|symlink"):
         sysfs.write_value(root, f"/{POLICY}/scaling_governor", b"performance\n")
     assert (outside / "scaling_governor").read_text() == "powersave\n"
 
@@ -212,7 +218,7 @@ def test_persistenced_enable_now_and_undo_restore_the_unit_state(tmp_path):
 def test_a_failing_systemctl_is_a_failed_step_with_its_message(tmp_path):
     host = live_host(tmp_path, FakeSystemctl(fail="enable"))
     (item,) = plan_persistenced(host, True, None)
-    with pytest.raises(Exception, match="systemctl enable --now nvidia-persistenced.service.*Access denied"):
+    with pytest.raises(Exception, match=r"systemctl enable --now nvidia-persistenced\.service.*Access denied"):
         Executor(host, True).do(item.step)
 
 

@@ -16,7 +16,6 @@ import subprocess
 import pytest
 
 from apply_helpers import copy_snapshot, invoke, journals, tree_state
-from apply_helpers import module_scratch, scratch  # noqa: F401  (fixtures)
 from conftest import SNAPSHOTS, snapshot
 
 CPUFREQ = "sys/devices/system/cpu/cpufreq"

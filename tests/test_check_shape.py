@@ -130,7 +130,7 @@ def test_every_fact_id_the_code_names_is_catalogued():
 
 
 def test_the_builder_refuses_an_uncatalogued_id():
-    with pytest.raises(factids.UnknownFactId, match="cpu.govenors"):
+    with pytest.raises(factids.UnknownFactId, match=r"cpu\.govenors"):
         FactsBuilder().set("cpu.govenors", {})
     assert factids.known("cpu.flags.avx2") and not factids.known("cpu.flags") and not factids.known("cpu.flags.a.b")
 

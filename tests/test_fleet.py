@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REPO, snapshot
 from hwtune import profile
 from hwtune.verdict import effective_params
-
-from conftest import REPO, snapshot
-from report_helpers import chromium, check_json, facts_json, invoke, needs_chromium, write_json
+from report_helpers import check_json, chromium, facts_json, invoke, needs_chromium, write_json
 
 HOSTS = {"laptop-a": "laptop-i7-1370p-powersave", "laptop-b": "laptop-i7-1370p-powersave",
          "epyc": "epyc7451-2s-8numa", "vm": "vm-kvm-2vcpu-nocpufreq"}
@@ -223,7 +222,8 @@ def test_ansible_playbook_on_two_local_hosts_then_fleet_report(tmp_path):
     inventory.write_text("\n".join(lines) + "\n")
     results = tmp_path / "results"
     # PYTHONPATH would make the hosts' pip see the checkout's hwtune as installed already
-    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+           "ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"), "LC_ALL": "C.UTF-8",
            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
     argv = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(PLAYBOOK), "-e", f"hwtune_results_dir={results}"]

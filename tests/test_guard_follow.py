@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from hwtune.guard.follow import LogFile, events_of, follow
 from hwtune.guard import kmsg
+from hwtune.guard.follow import LogFile, events_of, follow
 from hwtune.guard.service import GuardOptions
 
 XID79 = "3,2041,{usec},-;NVRM: Xid (PCI:0000:3b:00): 79, pid='<unknown>', name=<unknown>, GPU has fallen off the bus.\n"
@@ -53,7 +53,7 @@ def test_a_restart_rereads_the_file_and_counts_nothing_twice(tmp_path):
     log.write_text(XID79.format(usec=5000000))
     for _ in range(2):
         runs = []
-        follow(GuardOptions(log=log, node="n1", interval_s=3600), runs.append, stop=lambda: bool(runs))
+        follow(GuardOptions(log=log, node="n1", interval_s=3600), runs.append, stop=lambda runs=runs: bool(runs))
     with Store(state_dir(None)) as store:
         rows = store.db.execute("SELECT key FROM events").fetchall()
     assert rows == [("s2041",)]

@@ -50,7 +50,7 @@ def test_a_reset_runs_only_on_a_held_idle_gpu_and_is_verified(tmp_path):
     rem.busy_gpus.clear()
     r = judge_signals(ctx, pending, boot="b1", now=160.0)
     assert verbs(r) == [(GPU, "reset", "done")] and "verified" in r.actions[0].result
-    assert rem.calls == [("reset", GPU)] and dict(r.gpus)[GPU] == "REMEDIATING" or r.state == "QUARANTINED"
+    assert (rem.calls == [("reset", GPU)] and dict(r.gpus)[GPU] == "REMEDIATING") or r.state == "QUARANTINED"
     for now in (220.0, 280.0, 340.0):
         r = judge_signals(ctx, signals(), boot="b1", now=now)
     assert r.state == "HEALTHY" and sched.calls[-1] == ("resume", "n1")
@@ -116,7 +116,7 @@ def test_repeated_remediations_escalate(tmp_path):
     ctx = context(tmp_path, remedies=rem, rules_text=rules_with(remediation_limit=3))
     bad = signals(readings=[reading("row_remap_pending")])
     seen = [judge_signals(ctx, bad, boot="b1", now=100.0 + 60 * i) for i in range(5)]
-    assert [c for c in rem.calls] == [("reset", GPU)] * 3
+    assert list(rem.calls) == [("reset", GPU)] * 3
     assert seen[-2].state == "ESCALATED" and ("escalate" in [a.action for a in seen[-2].actions])
     assert seen[-1].actions == [] and seen[-1].state == "ESCALATED"
     # a person replaced the GPU and says so: the escalation undone, the GPU judged afresh, the node back
@@ -205,7 +205,7 @@ def test_a_killed_run_leaves_a_pending_action_that_runs_once(tmp_path):
     sched.run = lambda *a: (_ for _ in ()).throw(KeyboardInterrupt)  # killed while the drain was under way
     with pytest.raises(KeyboardInterrupt):
         judge_signals(ctx, signals(readings=[reading("row_remap_pending")]), boot="b1", now=1.0)
-    assert [a.status for a in actions.history(ctx.store)][0] == "pending"
+    assert next(a.status for a in actions.history(ctx.store)) == "pending"
     sched.run = real
     r = judge_signals(ctx, signals(readings=[reading("row_remap_pending")]), boot="b1", now=2.0)
     assert sched.calls == [("drain", "n1")]

@@ -84,7 +84,7 @@ def test_a_source_that_cannot_be_read_is_unknown_never_healthy():
 
 @pytest.mark.parametrize("name", SNAPSHOTS)
 def test_healthy_machines_get_no_action(name):
-    code, doc = guard_json(snapshot(name))
+    _code, doc = guard_json(snapshot(name))
     assert doc["actions"] == []
     assert doc["node"]["state"] in ("HEALTHY", "UNKNOWN")
     assert all(g["state"] == "HEALTHY" for g in doc["gpus"])

@@ -62,7 +62,8 @@ def test_q_recovery_action_node_reboot_fails_with_the_reboot_fix(tmp_path):
 
 
 def test_q_reset_required_yes_fails_with_the_reset_fix(tmp_path):
-    text = A10_Q.replace("    Remapped Rows\n", "    GPU Reset Status\n        Reset Required                    : Yes\n"
+    text = A10_Q.replace("    Remapped Rows\n",
+                         "    GPU Reset Status\n        Reset Required                    : Yes\n"
                          "        Drain and Reset Recommended       : No\n    Remapped Rows\n", 1)
     row = judge(_q(tmp_path, text))["gpu.readings"]
     assert row["status"] == "FAIL" and "nvidia-smi -r -i 00000000:07:00.0" in row["fix"]
@@ -73,7 +74,8 @@ def test_an_nvrm_reset_line_without_an_xid_fails_with_the_reset_fix(tmp_path):
                            "required [NV_ERR_RESET_REQUIRED] (0x00000062) returned from _gpushareddataSendDataPollRpc"
                            "\n"})
     rows = judge(root)
-    assert rows["gpu.readings"]["status"] == "FAIL" and "GPU0 (the driver's numbering)" in rows["gpu.readings"]["message"]
+    assert rows["gpu.readings"]["status"] == "FAIL"
+    assert "GPU0 (the driver's numbering)" in rows["gpu.readings"]["message"]
     assert "drain the GPU" in rows["gpu.readings"]["fix"]
     # the GPU is there: no check calls the host one without an NVIDIA GPU
     assert all("no NVIDIA GPU on this host" not in str(r["message"]) for r in rows.values())
@@ -101,7 +103,8 @@ def test_each_xid_gets_the_fix_of_its_bucket(tmp_path, code, detail, fix, not_in
 
 def test_a_fatal_machine_check_and_its_panic_are_one_event(tmp_path):
     root = tree(tmp_path, {"cmd/dmesg.txt": "[ 10.000000] mce: [Hardware Error]: CPU 0: Machine Check Exception: "
-                           "5 Bank 4: b200000000070f0f\n[ 10.000001] Kernel panic - not syncing: Fatal machine check\n"})
+                           "5 Bank 4: b200000000070f0f\n"
+                           "[ 10.000001] Kernel panic - not syncing: Fatal machine check\n"})
     row = judge(root)["host.machine_check"]
     assert row["status"] == "FAIL" and row["message"].startswith("1 uncorrected")
     alone = judge(tree(tmp_path / "alone", {"cmd/dmesg.txt": "[ 1.0] Kernel panic - not syncing: Fatal machine "

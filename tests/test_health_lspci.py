@@ -115,7 +115,7 @@ def test_mangled_captures(case, data):
     lines = capture(case).splitlines(keepends=True)
     keep = data.draw(st.lists(st.booleans(), min_size=len(lines), max_size=len(lines)))
     cut = data.draw(st.integers(0, 40))
-    text = "".join(line[:-cut or None] if k else "" for line, k in zip(lines, keep))
+    text = "".join(line[:-cut or None] if k else "" for line, k in zip(lines, keep, strict=True))
     for link in nvidia_link_errors(parse_lspci(text)):
         for bit in link["correctable"] + link["fatal"] + link["nonfatal"] + link["masked"]:
             assert f"{bit}+" in text  # a bit is reported set only where the text shows it set

@@ -3,7 +3,11 @@ table, XML health fields, sysfs counters, NVML health through the scenario fake.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fake_nvml
 from conftest import snapshot
@@ -15,7 +19,6 @@ from hwtune.probe import health, nvml
 from hwtune.probe.kernellog import format_kmsg, parse_log, parse_log_line, read_kernel_log
 from hwtune.probe.nvidia import parse_nvidia_smi_xml
 from hwtune.probe.nvsmi_text import parse_nvidia_smi_table, parse_nvidia_smi_text
-
 
 # -- kernel log: every timestamp style -> (time, message) ---------------------------------
 
@@ -62,7 +65,8 @@ def test_read_records_reads_a_file_without_blocking_and_keeps_the_newest(tmp_pat
     (tmp_path / "dev" / "kmsg").write_bytes(b"a" * 40000)
     records, why = Host(tmp_path).read_records("/dev/kmsg", max_bytes=20000)
     assert why == "" and sum(len(r) for r in records) <= 20000 and records[-1].endswith("a")
-    assert Host(tmp_path).read_records("/dev/nothing", max_bytes=10) == (None, "/dev/nothing: No such file or directory")
+    assert (Host(tmp_path).read_records("/dev/nothing", max_bytes=10)
+            == (None, "/dev/nothing: No such file or directory"))
 
 
 # -- each sick capture: the source found, and the events in it ----------------------------------
@@ -123,8 +127,12 @@ def test_pattern_and_xid_catalogues_load():
 
 # -- nvidia-smi -q text ----------------------------------------------------------------------
 
+def _capture(name: str, file: str) -> str:
+    return (snapshot(name) / "cmd" / file).read_text()
+
+
 def test_h100_text_capture_is_eight_gpus_with_power_brake():
-    report = parse_nvidia_smi_text((snapshot("h100x8-hw-power-brake-slowdown") / "cmd" / "nvidia-smi_-q.txt").read_text())
+    report = parse_nvidia_smi_text(_capture("h100x8-hw-power-brake-slowdown", "nvidia-smi_-q.txt"))
     assert (report.driver_version, report.cuda_version, report.attached_gpus) == ("535.161.08", "12.2", 8)
     assert [g.bus_id[9:11] for g in report.gpus] == ["19", "3B", "4C", "5D", "9B", "BB", "CB", "DB"]
     assert [g.health.pcie_replays for g in report.gpus] == [67, 63, 52, 43, 49, 53, 82, 67]
@@ -137,7 +145,7 @@ def test_h100_text_capture_is_eight_gpus_with_power_brake():
 
 
 def test_a10_text_capture_has_the_pending_remap():
-    gpu = parse_nvidia_smi_text((snapshot("a10-remapped-rows-pending") / "cmd" / "nvidia-smi_-q.txt").read_text()).gpus[0]
+    gpu = parse_nvidia_smi_text(_capture("a10-remapped-rows-pending", "nvidia-smi_-q.txt")).gpus[0]
     h = gpu.health
     assert (h.remapped_rows_correctable, h.remapped_rows_uncorrectable, h.remapped_rows_pending,
             h.remapped_rows_failure) == (0, 4, True, False)
@@ -155,7 +163,7 @@ def test_text_parser_refuses_what_is_not_nvidia_smi_q():
 # -- XML health -------------------------------------------------------------------------------
 
 def test_v100_xml_old_ecc_schema_and_retired_pages():
-    h = parse_nvidia_smi_xml((snapshot("v100-retired-pages-pending") / "cmd" / "nvidia-smi_-q_-x.xml").read_text()).gpus[0].health
+    h = parse_nvidia_smi_xml(_capture("v100-retired-pages-pending", "nvidia-smi_-q_-x.xml")).gpus[0].health
     assert (h.ecc_volatile_corrected, h.ecc_volatile_uncorrected, h.ecc_aggregate_corrected,
             h.ecc_aggregate_uncorrected) == (1, 1, 291, 7627)
     assert (h.retired_pages_sbe, h.retired_pages_dbe, h.retired_pages_pending) == (0, 2, True)
@@ -163,10 +171,10 @@ def test_v100_xml_old_ecc_schema_and_retired_pages():
 
 
 def test_p100_and_t4_xml():
-    p100 = parse_nvidia_smi_xml((snapshot("p100-aggregate-sbe-only") / "cmd" / "nvidia-smi_-q_-x.xml").read_text()).gpus[0]
+    p100 = parse_nvidia_smi_xml(_capture("p100-aggregate-sbe-only", "nvidia-smi_-q_-x.xml")).gpus[0]
     assert (p100.health.ecc_aggregate_corrected, p100.health.ecc_aggregate_uncorrected) == (3, 0)
     assert p100.health.retired_pages_pending is False
-    t4 = parse_nvidia_smi_xml((snapshot("t4-pcie-width-x8-of-x16") / "cmd" / "nvidia-smi_-q_-x.xml").read_text()).gpus[0]
+    t4 = parse_nvidia_smi_xml(_capture("t4-pcie-width-x8-of-x16", "nvidia-smi_-q_-x.xml")).gpus[0]
     assert (t4.pcie_width_current, t4.pcie_width_max, t4.virtualization_mode) == (8, 16, "Pass-Through")
 
 
@@ -287,7 +295,6 @@ def test_without_kmsg_the_journal_then_dmesg_are_asked():
 
 # -- hostile or garbled input: a parse error or nothing, never a crash ---------------------------
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from hwtune.errors import ParseError  # noqa: E402
 
@@ -306,14 +313,12 @@ def test_log_parsing_and_matching_never_crash(text):
 @given(_TEXT)
 def test_nvidia_smi_text_and_table_parsers_never_crash(text):
     parse_nvidia_smi_table(text)
-    try:
+    with contextlib.suppress(ParseError):
         parse_nvidia_smi_text("==============NVSMI LOG==============\n" + text)
-    except ParseError:
-        pass
 
 
 def test_a_truncated_h100_capture_still_parses():
-    text = (snapshot("h100x8-hw-power-brake-slowdown") / "cmd" / "nvidia-smi_-q.txt").read_text()
+    text = _capture("h100x8-hw-power-brake-slowdown", "nvidia-smi_-q.txt")
     cut = parse_nvidia_smi_text(text[: len(text) // 3])  # a capture cut mid-GPU, as pasted in bug reports
     assert cut.attached_gpus == 8 and 2 <= len(cut.gpus) < 8
     assert cut.gpus[0].health.throttle_reasons == ("hw_slowdown", "hw_power_brake_slowdown")

@@ -40,7 +40,8 @@ def test_watch_once_json_on_this_machine():
 def test_bad_interval_is_a_usage_error():
     res = subprocess.run([sys.executable, "-m", "hwtune", "watch", "--interval", "0.01"], capture_output=True,
                          text=True, timeout=60, env=ENV)
-    assert res.returncode == 2 and res.stderr.strip() == "hwtune: error: --interval: 0.01 is out of range (must be >= 0.2 and <= 86400)"
+    assert res.returncode == 2
+    assert res.stderr.strip() == "hwtune: error: --interval: 0.01 is out of range (must be >= 0.2 and <= 86400)"
 
 
 def test_gpu_rows_through_the_nvml_fake(monkeypatch):

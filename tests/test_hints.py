@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import snapshot
-from terminal_helpers import env_for
 from hwtune import hints
+from terminal_helpers import env_for
 
 SCRIPT = Path(sys.executable).parent / "hwtune"  # the console script of this environment
 
@@ -79,7 +79,8 @@ def shlex_quote(text: str) -> str:
 @pytest.mark.parametrize("argv0, on_path, sudo, expected", [
     (".venv/bin/hwtune", None, True, ".venv/bin/hwtune"),  # typed as a path: the same path again
     ("/srv/venv/bin/hwtune", None, True, "/srv/venv/bin/hwtune"),  # absolute, not on PATH
-    ("/home/ann/.local/bin/hwtune", "/home/ann/.local/bin/hwtune", True, '"$(command -v hwtune)"'),  # sudo's PATH lacks it
+    # sudo's PATH lacks it
+    ("/home/ann/.local/bin/hwtune", "/home/ann/.local/bin/hwtune", True, '"$(command -v hwtune)"'),
     ("/home/ann/.local/bin/hwtune", "/home/ann/.local/bin/hwtune", False, "hwtune"),  # no sudo: found by name
     ("/usr/local/bin/hwtune", "/usr/local/bin/hwtune", True, "hwtune"),  # in sudo's secure_path
     ("/x/lib/python3.11/site-packages/hwtune/__main__.py", None, True, "/opt/py/bin/python3 -m hwtune"),

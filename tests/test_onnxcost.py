@@ -111,3 +111,17 @@ def test_model_from_path(tmp_path):
     onnx.save(m, str(path))
     assert count_cost(path).flops == 10
     assert count_cost(str(path)).flops == 10
+
+
+def test_a_model_with_local_functions_is_counted_after_inlining():
+    # exporters (torch.onnx dynamo) wrap layers in model-local functions; they are inlined first
+    relu = helper.make_function("local", "MyRelu", ["a"], ["b"], [helper.make_node("Relu", ["a"], ["b"])],
+                                [helper.make_opsetid("", 17)])
+    graph = helper.make_graph([helper.make_node("MyRelu", ["x"], ["y"], domain="local")], "g",
+                              [_x("x", [1, 4, 8])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    m = helper.make_model(graph, functions=[relu],
+                          opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("local", 1)])
+    plain = count_cost(_model([helper.make_node("Relu", ["x"], ["y"])], [_x("x", [1, 4, 8])]))
+    cost = count_cost(m)
+    assert cost.flops == plain.flops > 0
+    assert cost.unknown_ops == ()

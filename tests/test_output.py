@@ -7,7 +7,7 @@ import json
 import re
 import shutil
 import tomllib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner
@@ -29,7 +29,7 @@ def test_check_json_says_which_host_when_and_which_hwtune():
     assert doc["host"] and doc["hwtune_version"] == __version__
     when = datetime.fromisoformat(doc["time"].replace("Z", "+00:00"))
     assert doc["time"].endswith("Z") and when.tzinfo is not None
-    assert abs((datetime.now(timezone.utc) - when).total_seconds()) < 600
+    assert abs((datetime.now(UTC) - when).total_seconds()) < 600
 
 
 def test_a_host_without_nvidia_gpu_says_so_once():

@@ -7,7 +7,6 @@ import os
 
 import pytest
 
-from bench_helpers import data_dir  # noqa: F401  (fixture)
 from bench_helpers import invoke_bench as invoke
 from pipeline_helpers import hostile_folder
 

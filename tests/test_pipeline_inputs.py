@@ -8,7 +8,6 @@ import pytest
 
 from hwtune.bench.pipeline import inputs
 from hwtune.errors import ConfigError
-
 from pipeline_helpers import hostile_folder, png_bomb, small_jpeg
 
 pytest.importorskip("PIL", reason="the pipeline extra (Pillow) is not installed")

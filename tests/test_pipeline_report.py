@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from bench_helpers import data_dir  # noqa: F401  (fixture)
 from bench_helpers import invoke_bench as invoke
 
 pytest.importorskip("PIL", reason="the pipeline extra (Pillow) is not installed")

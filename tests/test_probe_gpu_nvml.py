@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 import fake_nvml
+from conftest import snapshot
 from fake_nvml import REAL, ScriptedRunner, use_fake, write_a100_box, write_pci_device
 from hwtune.facts import FactsBuilder, Gpu
 from hwtune.host import Host
 from hwtune.probe import gpu, nvml
 from hwtune.run import Runner
-from conftest import snapshot
 
 GPU_SNAPSHOT = snapshot("gpu-2xa5000-xml")
 A5000_XML = (GPU_SNAPSHOT / "cmd" / "nvidia-smi_-q_-x.xml").read_text()
@@ -173,7 +173,7 @@ def test_nvml_path_equals_xml_path_for_the_same_gpus(tmp_path, monkeypatch):
 
     assert (from_xml.values["gpu.source"], from_nvml.values["gpu.source"]) == ("nvidia-smi", "nvml")
     assert len(from_xml.gpus) == len(from_nvml.gpus) == 2
-    for x, n in zip(from_xml.gpus, from_nvml.gpus):
+    for x, n in zip(from_xml.gpus, from_nvml.gpus, strict=True):
         for f in fields(Gpu):
             assert getattr(n, f.name) == getattr(x, f.name), f"GPU {x.index} field {f.name}"
     assert [g.numa_node for g in from_nvml.gpus] == [0, 1]

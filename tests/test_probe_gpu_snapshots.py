@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 import fake_nvml
+from conftest import SAMPLES, snapshot
 from fake_nvml import ScriptedRunner, write_pci_device
 from hwtune.facts import FactsBuilder
 from hwtune.host import Host
 from hwtune.probe import gpu
 from hwtune.run import cmd_name
-from conftest import SAMPLES, snapshot
 
 GPU_SNAPSHOT = snapshot("gpu-2xa5000-xml")
 NVCC_12_8 = (SAMPLES / "nvcc-version" / "cuda-12.8.txt").read_text()
@@ -86,7 +86,7 @@ def test_snapshot_commands_match_the_recorded_file_names():
     commands = gpu.snapshot_commands(Host(GPU_SNAPSHOT))
     assert commands == [["nvidia-smi", "-q", "-x"], ["nvcc", "--version"]]
     recorded = {p.name for p in (GPU_SNAPSHOT / "cmd").iterdir()}
-    assert {cmd_name(c) + suffix for c, suffix in zip(commands, (".xml", ".txt"))} == recorded
+    assert {cmd_name(c) + suffix for c, suffix in zip(commands, (".xml", ".txt"), strict=True)} == recorded
 
 
 # -- the fast path: no NVIDIA device and no driver --------------------------------------

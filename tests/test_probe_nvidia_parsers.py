@@ -3,12 +3,14 @@ malformed input: the parsers raise ParseError and nothing else."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hwtune.errors import ParseError
 from conftest import SAMPLES, snapshot
+from hwtune.errors import ParseError
 from hwtune.probe.nvidia import (
     parse_cuda_version_json,
     parse_cuda_version_txt,
@@ -103,7 +105,8 @@ def test_cudnn_header_ignores_the_combined_number():
 
 
 def test_cudnn_header_indented_defines():
-    assert parse_cudnn_header("# define CUDNN_MAJOR 7\n#  define CUDNN_MINOR 6\n#define CUDNN_PATCHLEVEL 5\n") == "7.6.5"
+    header = "# define CUDNN_MAJOR 7\n#  define CUDNN_MINOR 6\n#define CUDNN_PATCHLEVEL 5\n"
+    assert parse_cudnn_header(header) == "7.6.5"
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -227,10 +230,8 @@ garbage = st.one_of(
 @given(text=garbage)
 def test_parsers_raise_only_parse_error(text):
     for parse in PARSERS:
-        try:
+        with contextlib.suppress(ParseError):
             parse(text)
-        except ParseError:
-            pass
 
 
 XML_TEXT = A5000_XML.read_text()
@@ -261,7 +262,5 @@ def test_huge_numbers_are_not_a_crash(digits):
         (parse_nvidia_smi_xml, f"<nvidia_smi_log><gpu><fb_memory_usage><total>{big} MiB</total>"
                                f"</fb_memory_usage></gpu></nvidia_smi_log>"),
     ]:
-        try:
+        with contextlib.suppress(ParseError):
             parse(text)
-        except ParseError:
-            pass

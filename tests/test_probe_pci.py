@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import snapshot
 from fake_nvml import write_a100_box, write_pci_device
 from hwtune.host import Host
 from hwtune.probe import pci
-from conftest import snapshot
-
 
 
 def test_vm_snapshot_sysfs_lists_virtio_and_cirrus_and_no_nvidia():

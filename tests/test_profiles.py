@@ -31,7 +31,7 @@ def test_shipped_profiles_load_with_their_chain():
 
 
 def test_unknown_profile_lists_known():
-    with pytest.raises(ConfigError, match="unknown profile 'nope'; known profiles: .*gpu-inference"):
+    with pytest.raises(ConfigError, match=r"unknown profile 'nope'; known profiles: .*gpu-inference"):
         profile.load("nope")
 
 

@@ -62,8 +62,6 @@ def _file(tar, tarfile, io, name, data=b"x", mode=0o644):
 
 @pytest.mark.parametrize("case", ["dotdot", "absolute", "device", "setuid", "through_link", "hardlink"])
 def test_safe_extraction_refuses_what_would_leave_the_folder(tmp_path, case):
-    import tarfile
-
     import safetar
 
     def add(tar, tarfile, io):

@@ -7,12 +7,11 @@ import re
 
 import pytest
 
+from conftest import SAMPLES, snapshot
 from hwtune.errors import ConfigError
 from hwtune.recommend.calibrate import calibrate_point, match_gpu, parse_bench, read_bench
 from hwtune.recommend.catalog import load_catalog
 from hwtune.recommend.engine import Request, recommend
-from conftest import SAMPLES, snapshot
-
 
 CAT = load_catalog()
 
@@ -34,7 +33,8 @@ def test_accepts_one_result_a_list_or_a_results_object(doc):
 
 def test_device_names_from_the_real_nvidia_smi_fixtures_match_the_catalog():
     names = set()
-    for xml in [snapshot("gpu-2xa5000-xml") / "cmd" / "nvidia-smi_-q_-x.xml"] + sorted(SAMPLES.glob("nvidia-smi-xml/*.xml")):
+    xmls = [snapshot("gpu-2xa5000-xml") / "cmd" / "nvidia-smi_-q_-x.xml", *sorted(SAMPLES.glob("nvidia-smi-xml/*.xml"))]
+    for xml in xmls:
         names |= set(re.findall(r"<product_name>([^<]+)</product_name>", xml.read_text()))
     assert len(names) >= 3  # the A5000 snapshot and the XML samples
     for name in names:

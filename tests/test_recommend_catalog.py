@@ -8,10 +8,13 @@ import pytest
 
 from hwtune.errors import ConfigError
 from hwtune.recommend.catalog import (
-    GPU_COLUMNS, PRECISIONS, load_catalog, parse_efficiencies, parse_gpus,
+    GPU_COLUMNS,
+    PRECISIONS,
+    load_catalog,
+    parse_efficiencies,
+    parse_gpus,
 )
 from hwtune.recommend.engine import Request, recommend
-
 from recommend_helpers import REFERENCE
 
 CAT = load_catalog()
@@ -126,7 +129,7 @@ def test_every_gpu_has_an_efficiency_row_for_its_path(precision):
 
 
 def _gpu_csv(**values) -> str:
-    row = {c: "" for c in GPU_COLUMNS}
+    row = dict.fromkeys(GPU_COLUMNS, "")
     row.update(name="X", vendor="NVIDIA", **{"class": "server"}, architecture="a", family="f",
                launch_year="2020", form_factor="PCIe", host="pcie-server", slots="2",
                memory_gb="16", memory_type="HBM", mem_bw_gbps="900", fp32_tflops="10", tdp_w="250",
@@ -156,5 +159,6 @@ def test_parser_names_file_row_and_column_of_a_bad_value(col, value, message):
 def test_efficiency_above_one_is_rejected():
     text = ("family,gpu,kind,precision,compute_efficiency,memory_efficiency,basis,source\n"
             "f,,,int8,1.2,0.7,fit,x\n")
-    with pytest.raises(ConfigError, match="efficiency.csv row 2, column compute_efficiency: a fraction of peak is at most 1"):
+    with pytest.raises(ConfigError,
+                       match=r"efficiency\.csv row 2, column compute_efficiency: a fraction of peak is at most 1"):
         parse_efficiencies(text)

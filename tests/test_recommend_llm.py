@@ -10,7 +10,6 @@ from hwtune.recommend.catalog import load_catalog
 from hwtune.recommend.engine import Request, recommend
 from hwtune.recommend.llm import MAX_BATCH, max_batch, plan_llm, plan_replica, step_time
 from hwtune.recommend.roofline import resolve_precision
-
 from recommend_helpers import eff, gpu
 
 CAT = load_catalog()
@@ -64,7 +63,7 @@ def test_step_time_by_hand():
     m = replace(LLAMA70, total_params=10e9, active_params=5e9, work_per_token=2.0, layers=10,
                 hidden=1000, max_input_tokens=600, max_output_tokens=400, output_tokens_mean=None)
     e = eff(compute=0.5, memory=0.5)
-    step, memory, compute, comm = step_time(g, m, path, e, 2, 100, 1.0)
+    step, _memory, compute, comm = step_time(g, m, path, e, 2, 100, 1.0)
     bw = 2 * 1000e9 * 0.5
     weights = 10e9 / bw
     kv = 2 * 10 * 8 * 128 * 400 * 100 / bw  # 400 = the prompt (300) and half the answer (100)

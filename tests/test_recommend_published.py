@@ -7,7 +7,13 @@ import pytest
 
 from hwtune.recommend.catalog import load_catalog
 from hwtune.recommend.validate import (
-    BANDS, compare, latest_per_gpu, load_published, spearman, summarise, within,
+    BANDS,
+    compare,
+    latest_per_gpu,
+    load_published,
+    spearman,
+    summarise,
+    within,
 )
 
 ROWS = compare(load_published())

@@ -8,7 +8,6 @@ from hwtune.recommend.catalog import load_catalog
 from hwtune.recommend.engine import Request, recommend
 from hwtune.recommend.estimate import parse_street, price_of
 from hwtune.recommend.roofline import best_roofline, resolve_precision, roofline
-
 from recommend_helpers import eff, gpu, workload
 
 

@@ -13,9 +13,13 @@ from hwtune.recommend.costs import UsageOptions, cloud_vs_buy
 from hwtune.recommend.engine import Request, recommend
 from hwtune.recommend.estimate import estimate_gpu
 from hwtune.recommend.setups import (
-    HostCosts, host_choices, make_setup, max_cards_within, pack_budget, size_for_target,
+    HostCosts,
+    host_choices,
+    make_setup,
+    max_cards_within,
+    pack_budget,
+    size_for_target,
 )
-
 from recommend_helpers import effs, gpu, workload
 
 HOSTS = HostCosts(desktop_usd=1500, desktop_max_cards=2, desktop_power_w=100,

@@ -144,10 +144,10 @@ def test_a_journal_or_state_folder_writable_by_others_is_refused(applied, what):
 
 
 def test_a_journal_folder_swapped_for_one_the_user_owns_is_refused(applied):
-    root, journal, _ = applied
+    root, _journal, _ = applied
     os.rename(root / STATE, root / "var/lib/hwtune.away")
     shutil.copytree(root / "var/lib/hwtune.away", root / STATE)
-    for folder, dirs, files in os.walk(root / STATE):
+    for folder, _dirs, files in os.walk(root / STATE):
         for name in [folder] + [os.path.join(folder, n) for n in files]:
             os.chown(name, NOBODY, NOBODY)
     assert_refused(rollback(root), "owned by uid 65534")

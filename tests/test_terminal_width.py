@@ -11,9 +11,9 @@ from rich.cells import cell_len
 from typer.testing import CliRunner
 
 import fake_nvml
-from terminal_commands import NO_TABLE, RUNS, command_paths, journal_ids, make_world, runs_for
 from hwtune import tables
 from hwtune.cli_common import out
+from terminal_commands import NO_TABLE, RUNS, command_paths, journal_ids, make_world, runs_for
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 WIDTHS = (80, 60)

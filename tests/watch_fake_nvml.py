@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import fake_nvml  # noqa: E402
-from hwtune.probe import nvml  # noqa: E402
+import fake_nvml
+from hwtune.probe import nvml
 
 
 def main() -> None:

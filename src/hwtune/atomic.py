@@ -60,7 +60,8 @@ def write_at(dirfd: int, name: str, data: bytes, mode: int = 0o644) -> None:
         _maybe_pause(name)
         os.rename(tmp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
     except BaseException:
-        try:
+        # cleanup after any exception, RecursionError too: no call before the try
+        try:  # noqa: SIM105
             os.unlink(tmp, dir_fd=dirfd)
         except OSError:
             pass

@@ -6,17 +6,23 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING
 
 import typer
 
 from hwtune.cli_common import out, print_json, root_dir, run_command
 from hwtune.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, NeedsRoot
 
+if TYPE_CHECKING:  # apply is imported when the command runs, not when the CLI starts
+    from rich.console import Console
+
+    from hwtune.apply.model import Plan
+
 ROOT_HELP = "Apply to a mounted image or a copy of a snapshot laid out like / (no root needed)."
 ROLLBACK_ROOT_HELP = ("Roll back an apply made with the same --root (a mounted image or a copy of a snapshot), "
                       "from the journal kept in that tree (no root needed).")
-HISTORY_ROOT_HELP = "List the applies journaled in this tree (a mounted image or a copy of a snapshot) instead of this machine's."
+HISTORY_ROOT_HELP = ("List the applies journaled in this tree (a mounted image or a copy of a snapshot) "
+                     "instead of this machine's.")
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +31,7 @@ def register(app: typer.Typer) -> None:
     app.command("history")(history_cmd)
 
 
-def _root(root: Optional[Path]) -> tuple[Path, bool]:
+def _root(root: Path | None) -> tuple[Path, bool]:
     if root is None:
         return Path("/"), True
     return root_dir(root), os.path.realpath(root) == "/"
@@ -61,7 +67,7 @@ def apply_cmd(
                                  "drop-in and a systemd oneshot unit (rollback removes them)."),
     boot: bool = typer.Option(False, "--boot", help="Used by the boot unit: apply without asking, "
                               "install nothing."),
-    root: Optional[Path] = typer.Option(None, "--root", help=ROOT_HELP, file_okay=False),
+    root: Path | None = typer.Option(None, "--root", help=ROOT_HELP, file_okay=False),
     json_out: bool = typer.Option(False, "--json", help="Print the plan and the result as JSON."),
     allow_lower_hardening: bool = typer.Option(False, "--allow-lower-hardening",
                                                help="Apply a profile that lowers kernel hardening (ASLR, "
@@ -89,7 +95,7 @@ class Allow:
     irreversible: bool = False
 
 
-def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, root: Optional[Path],
+def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, root: Path | None,
            json_out: bool, allow: Allow = Allow()) -> int:
     from hwtune import profile as profiles
     from hwtune.apply.transaction import apply_profile, make_plan, refuse_irreversible, refuse_lowered_hardening
@@ -131,11 +137,12 @@ def _apply(profile: str, dry_run: bool, yes: bool, persist: bool, boot: bool, ro
         from hwtune.apply.render import render_apply
         from hwtune.apply.transaction import rollback_hint
 
+        assert result.journal_id is not None  # the plan had steps, so apply journaled them
         render_apply(out, result, rollback_hint(result.journal_id, None if live else str(root)))
     return EXIT_OK if ok else EXIT_FINDINGS
 
 
-def _show_plan_only(out, plan, dry_run: bool, json_out: bool) -> int:
+def _show_plan_only(out: Console, plan: Plan, dry_run: bool, json_out: bool) -> int:
     from hwtune.apply.transaction import refuse_invalid
 
     if json_out:
@@ -154,9 +161,9 @@ def _show_plan_only(out, plan, dry_run: bool, json_out: bool) -> int:
 
 
 def rollback_cmd(
-    journal_id: Optional[str] = typer.Argument(None, metavar="[ID]", help="Journal id from `hwtune history` "
+    journal_id: str | None = typer.Argument(None, metavar="[ID]", help="Journal id from `hwtune history` "
                                                "(default: the last apply still in effect)."),
-    root: Optional[Path] = typer.Option(None, "--root", help=ROLLBACK_ROOT_HELP, file_okay=False),
+    root: Path | None = typer.Option(None, "--root", help=ROLLBACK_ROOT_HELP, file_okay=False),
     json_out: bool = typer.Option(False, "--json", help="Print what was restored as JSON."),
 ) -> None:
     """Undo an apply: restore the old values from its journal, in reverse order.
@@ -167,7 +174,7 @@ def rollback_cmd(
     run_command(lambda: _rollback(journal_id, root, json_out))
 
 
-def _rollback(journal_id: Optional[str], root: Optional[Path], json_out: bool) -> int:
+def _rollback(journal_id: str | None, root: Path | None, json_out: bool) -> int:
     from hwtune.apply.transaction import rollback
 
     root_path, live = _root(root)
@@ -184,7 +191,7 @@ def _rollback(journal_id: Optional[str], root: Optional[Path], json_out: bool) -
 
 
 def history_cmd(
-    root: Optional[Path] = typer.Option(None, "--root", help=HISTORY_ROOT_HELP, file_okay=False),
+    root: Path | None = typer.Option(None, "--root", help=HISTORY_ROOT_HELP, file_okay=False),
     json_out: bool = typer.Option(False, "--json", help="Print the history as JSON."),
     health: bool = typer.Option(False, "--health", help="hwtune guard's health history instead: events per "
                                 "GPU, verdicts and actions."),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import typer
 
@@ -26,14 +27,14 @@ class CheckFormat(str, Enum):
 
 
 def check(
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile name or .toml path "
+    profile: str | None = typer.Option(None, "--profile", "-p", help="Profile name or .toml path "
                                           "(default: gpu-inference if an NVIDIA GPU or driver is present, "
                                           "else cpu-inference)."),
-    root: Optional[Path] = ROOT_OPT,
-    facts_file: Optional[Path] = typer.Option(None, "--facts", help="Judge facts saved by `hwtune facts --json`."),
+    root: Path | None = ROOT_OPT,
+    facts_file: Path | None = typer.Option(None, "--facts", help="Judge facts saved by `hwtune facts --json`."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON (same as --format json)."),
     fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", help="table, json, junit or prometheus."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Write json, junit or prometheus to this file "
+    output: Path | None = typer.Option(None, "--output", help="Write json, junit or prometheus to this file "
                                           "(replaced atomically) instead of stdout."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Add each check's rationale and source."),
     fail_on: FailOn = typer.Option(FailOn.fail, "--fail-on", help="Exit 1 on FAIL/ERROR (fail) or also on WARN."),
@@ -77,7 +78,7 @@ def check(
     run_command(go)
 
 
-def apply_command(profile: str, root: Optional[Path]) -> str:
+def apply_command(profile: str, root: Path | None) -> str:
     """The `hwtune apply` that fixes what this check found, as a person pastes it: on the same
     --root (a copy of a snapshot is applied to with it), else on this host, with sudo."""
     from hwtune.hints import command
@@ -86,15 +87,15 @@ def apply_command(profile: str, root: Optional[Path]) -> str:
     return command("apply", "--profile", profile, root=None if live else root, live=live)
 
 
-def report_document(report_json: dict, root: Optional[Path], facts_file: Optional[Path]) -> dict:
+def report_document(report_json: dict[str, Any], root: Path | None, facts_file: Path | None) -> dict[str, Any]:
     """The report as `check --json` prints it: with the host judged, when (UTC) and by which hwtune,
     so that a fleet's reports say where and when they come from."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from hwtune import __version__
     from hwtune.report.inputs import host_name
 
-    checked = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    checked = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     host = None if facts_file is not None else host_name(root)  # saved facts name no host
     return {**report_json, "host": host, "time": checked, "hwtune_version": __version__}
 

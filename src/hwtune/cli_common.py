@@ -10,16 +10,21 @@ command module, so the commands import it plainly and hwtune.cli imports them.
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from hwtune.console import InertConsole
 from hwtune.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, ConfigError, HwtuneError
+
+if TYPE_CHECKING:  # imported where used: `hwtune --help` starts without them
+    from hwtune.facts import Facts
+    from hwtune.host import Host
 
 # Piped output is never cut: a file or a pipe gets lines as long as their content.
 PIPED_WIDTH = 10_000
@@ -158,7 +163,7 @@ def root_dir(root: Path, option: str = "--root") -> Path:
 SNAPSHOT_CONTENTS = ("proc", "sys", "etc", "cmd", "var/log", "observed", "hwtune-snapshot.json")
 
 
-def host_at(root: Optional[Path]):
+def host_at(root: Path | None) -> Host:
     from hwtune.host import Host
 
     if root is None:
@@ -170,7 +175,8 @@ def host_at(root: Optional[Path]):
     return Host(root)
 
 
-def load_facts(root: Optional[Path], facts_file: Optional[Path], runtimes: bool = False, host=None):
+def load_facts(root: Path | None, facts_file: Path | None, runtimes: bool = False,
+               host: Host | None = None) -> Facts:
     """Facts from a saved `hwtune facts --json` file, else probed on the host (or snapshot) given."""
     from hwtune.files import read_json_file
     from hwtune.facts import Facts

@@ -7,7 +7,7 @@ register(app) adds them to the root Typer app.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import typer
 
@@ -16,11 +16,11 @@ from hwtune.errors import EXIT_OK
 
 
 def facts(
-    root: Optional[Path] = ROOT_OPT,
+    root: Path | None = ROOT_OPT,
     json_out: bool = typer.Option(False, "--json", help="Print {schema, facts, gpus, unavailable} as JSON."),
     runtimes: bool = typer.Option(False, "--runtimes", help="Also import ONNX Runtime and OpenVINO to list "
                                   "their providers and devices (slower)."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Write the JSON to this file (replaced "
+    output: Path | None = typer.Option(None, "--output", help="Write the JSON to this file (replaced "
                                           "atomically, never through a link) instead of stdout."),
 ) -> None:
     """Print every fact probed, nothing judged.
@@ -78,7 +78,7 @@ def profiles_list(json_out: bool = typer.Option(False, "--json")) -> None:
     def go() -> int:
         from hwtune import profile as profiles
 
-        rows = []
+        rows: list[dict[str, Any]] = []
         for name, path in profiles.available().items():
             p = profiles.load(name)
             rows.append({"name": name, "description": p.description, "includes": list(p.chain[:-1]),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING
 
 import typer
 
 from hwtune.cli_common import ROOT_OPT, choice, number, out, print_health_history, print_json, root_dir, run_command
 from hwtune.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
+
+if TYPE_CHECKING:  # guard is imported when the command runs, not when the CLI starts
+    from hwtune.guard.core import GuardResult
 
 GUARD_HELP = """Judge GPU and node health over time and act through the scheduler.
 
@@ -30,22 +33,22 @@ def guard(
     ctx: typer.Context,
     once: bool = typer.Option(False, "--once", help="Judge (and act) once, then exit: for cron and Slurm's "
                               "HealthCheckProgram. Without it: a service following the kernel log."),
-    root: Optional[Path] = ROOT_OPT,
+    root: Path | None = ROOT_OPT,
     actuator: str = typer.Option("none", "--actuator", help="slurm, kubernetes, npd or none (decide and report)."),
-    node: Optional[str] = typer.Option(None, "--node", help="The node's name in the scheduler (default: the "
+    node: str | None = typer.Option(None, "--node", help="The node's name in the scheduler (default: the "
                                        "host name; needed with --root)."),
     act: bool = typer.Option(False, "--act", help="Execute the actions (default: shadow, print them only)."),
     json_out: bool = typer.Option(False, "--json", help="Print hwtune.guard/1 JSON."),
-    log: Optional[Path] = typer.Option(None, "--log", help="Follow this kmsg-format file instead of /dev/kmsg.",
+    log: Path | None = typer.Option(None, "--log", help="Follow this kmsg-format file instead of /dev/kmsg.",
                                        dir_okay=False),
-    rules: Optional[Path] = typer.Option(None, "--rules", help="Rules and policy TOML (default: the shipped "
+    rules: Path | None = typer.Option(None, "--rules", help="Rules and policy TOML (default: the shipped "
                                          "health/guard_rules.toml).", dir_okay=False),
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="A profile whose [guard] table sets "
+    profile: str | None = typer.Option(None, "--profile", "-p", help="A profile whose [guard] table sets "
                                           "the policy (clean checks, reboots, breaker, ...)."),
     interval: float = typer.Option(60.0, "--interval", help="Seconds between counter samples when following."),
-    textfile: Optional[Path] = typer.Option(None, "--textfile", help="Write the metrics to this node_exporter "
+    textfile: Path | None = typer.Option(None, "--textfile", help="Write the metrics to this node_exporter "
                                             "textfile (replaced atomically).", dir_okay=False),
-    listen: Optional[str] = typer.Option(None, "--listen", help="Serve the metrics on HOST:PORT while following "
+    listen: str | None = typer.Option(None, "--listen", help="Serve the metrics on HOST:PORT while following "
                                          "(e.g. 127.0.0.1:9101)."),
 ) -> None:
     if ctx.invoked_subcommand is not None:
@@ -81,7 +84,7 @@ def guard(
     run_command(go)
 
 
-def _show(result, json_out: bool, actuator: str) -> int:
+def _show(result: GuardResult, json_out: bool, actuator: str) -> int:
     if actuator == "npd":
         from hwtune.guard.npd import plugin_answer
 
@@ -98,7 +101,7 @@ def _show(result, json_out: bool, actuator: str) -> int:
     return EXIT_OK if result.healthy else EXIT_FINDINGS
 
 
-def _show_line(result, json_out: bool) -> None:
+def _show_line(result: GuardResult, json_out: bool) -> None:
     """Following: one line per judgement (JSON lines with --json), flushed as it is made."""
     import json
     import sys
@@ -132,7 +135,7 @@ def undo(action_id: str = typer.Argument(..., help="The action's id (see `hwtune
 
 @guard_app.command("history")
 def history(
-    node: Optional[str] = typer.Option(None, "--node", help="Only this node."),
+    node: str | None = typer.Option(None, "--node", help="Only this node."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The health history: events per GPU, verdicts and actions."""

@@ -5,9 +5,9 @@ register(app) adds them to the root Typer app.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import typer
 
@@ -16,26 +16,26 @@ from hwtune.errors import EXIT_FINDINGS, EXIT_OK
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
 def report(
     out_file: Path = typer.Option(Path("hwtune-report.html"), "--out", "-o", help="HTML file to write."),
-    root: Optional[Path] = typer.Option(None, "--root", help="Report on a recorded snapshot instead of this "
+    root: Path | None = typer.Option(None, "--root", help="Report on a recorded snapshot instead of this "
                                         "machine (its journals are read from ROOT/var/lib/hwtune).",
                                         file_okay=False),
-    facts_file: Optional[Path] = typer.Option(None, "--facts", help="Facts saved by `hwtune facts --json`."),
-    check_file: Optional[Path] = typer.Option(None, "--check", help="A saved `hwtune check --json` report "
+    facts_file: Path | None = typer.Option(None, "--facts", help="Facts saved by `hwtune facts --json`."),
+    check_file: Path | None = typer.Option(None, "--check", help="A saved `hwtune check --json` report "
                                               "(default: judge the facts now)."),
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile name or .toml path."),
-    bench_dir: Optional[Path] = typer.Option(None, "--bench-dir", help="Folder of saved bench runs (default: "
+    profile: str | None = typer.Option(None, "--profile", "-p", help="Profile name or .toml path."),
+    bench_dir: Path | None = typer.Option(None, "--bench-dir", help="Folder of saved bench runs (default: "
                                              "hwtune bench's, unless --root is given).", file_okay=False),
     bench_runs: list[Path] = typer.Option([], "--bench-run", help="A saved bench run file; repeatable."),
-    recommend_file: Optional[Path] = typer.Option(None, "--recommend", help="Output of `hwtune recommend "
+    recommend_file: Path | None = typer.Option(None, "--recommend", help="Output of `hwtune recommend "
                                                   "--json`, for the performance-per-dollar chart."),
-    journal_dir: Optional[Path] = typer.Option(None, "--journal-dir", help="Folder of apply journals "
+    journal_dir: Path | None = typer.Option(None, "--journal-dir", help="Folder of apply journals "
                                                "(default: ROOT/var/lib/hwtune/journal).", file_okay=False),
-    host: Optional[str] = typer.Option(None, "--host", help="Host name on the page."),
+    host: str | None = typer.Option(None, "--host", help="Host name on the page."),
     json_out: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
     """Write one self-contained HTML page: host summary, findings with fixes, bench charts,
@@ -77,7 +77,8 @@ def report(
     run_command(go)
 
 
-def _facts_and_report(root, facts_file, check_file, profile) -> tuple[Optional[dict], dict]:
+def _facts_and_report(root: Path | None, facts_file: Path | None, check_file: Path | None,
+                      profile: str | None) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     from hwtune.report.inputs import check_report, read_json
 
     if check_file is not None:
@@ -100,7 +101,7 @@ fleet_app = typer.Typer(help="Many hosts at once: results fetched by contrib/ans
 @fleet_app.command("report")
 def fleet_report(
     results_dir: Path = typer.Argument(..., help="Folder with one <host>/check.json per host."),
-    out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the table as one HTML page."),
+    out_file: Path | None = typer.Option(None, "--out", "-o", help="Also write the table as one HTML page."),
     json_out: bool = typer.Option(False, "--json", help="Print hosts, checks, majorities and outliers as JSON."),
 ) -> None:
     """One table of hosts x checks: status of every check on every host, the majority,
@@ -134,7 +135,7 @@ def fleet_report(
 def diff(
     a: Path = typer.Argument(..., help="check or facts JSON, a fleet host folder, or a snapshot folder"),
     b: Path = typer.Argument(..., help="the same kinds as A"),
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile for snapshot folders."),
+    profile: str | None = typer.Option(None, "--profile", "-p", help="Profile for snapshot folders."),
     json_out: bool = typer.Option(False, "--json", help="Print the differences as JSON."),
 ) -> None:
     """What differs between two hosts, or one host at two times: facts and verdicts.

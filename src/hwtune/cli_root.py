@@ -13,12 +13,16 @@ import importlib
 import os
 import select
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from hwtune import __version__
 from hwtune.cli_common import DEBUG, internal_error, out
 from hwtune.errors import EXIT_MEANINGS
+
+if TYPE_CHECKING:
+    from typer.models import CommandInfo
 
 # The one table of exit codes (hwtune.errors), kept as lines ("\b": click does not rewrap them).
 EXIT_CODES_HELP = "\n\b\nExit codes:\n" + "\n".join(f"{code:>3}  {text}" for code, text in EXIT_MEANINGS.items())
@@ -68,8 +72,11 @@ def new_app() -> typer.Typer:
     return root
 
 
-def _name(info) -> str:
-    return info.name or typer.main.get_command_name(info.callback.__name__)
+def _name(info: CommandInfo) -> str:
+    if info.name:
+        return info.name
+    assert info.callback is not None  # app.command() always sets one
+    return typer.main.get_command_name(info.callback.__name__)
 
 
 def full_app() -> typer.Typer:
@@ -111,7 +118,7 @@ def run() -> None:
     The pipe breaks either inside the command (the CLI library turns that into exit 1) or at
     the final flush; either way stdout is pointed at /dev/null so that Python's own flush at
     exit finds nothing to complain about."""
-    code: object = 0
+    code: str | int | None = 0
     # Speed trick 2 of 2. At exit the interpreter runs full garbage collections while it
     # unloads the modules, each walking every object still alive: ~30 ms after a `hwtune
     # check` on a 2-vCPU VM, ~20 ms of it what any typer/rich program pays; ~5 ms once they
@@ -121,7 +128,8 @@ def run() -> None:
     # atexit handlers and the flushing of stdout and stderr still run; objects left in
     # reference cycles are not finalized (hwtune's __del__ methods only close descriptors,
     # which the exit closes anyway). Hence not in `main`, which a caller may go on after.
-    out.on_broken_pipe = _raise_broken_pipe  # rich's own answer is exit 1; the answer is made here
+    # rich's own answer is exit 1; the answer is made here. rich offers no other hook than this method.
+    out.on_broken_pipe = _raise_broken_pipe  # type: ignore[method-assign]
     try:
         main()
     except SystemExit as exc:

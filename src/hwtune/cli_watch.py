@@ -10,8 +10,9 @@ import json
 import os
 import sys
 import time
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
 
 import typer
 from rich.console import Group
@@ -43,10 +44,8 @@ def watch(
 
         with Sampler(Host("/")) as sampler:
             if once or json_out:
-                try:
+                with suppress(KeyboardInterrupt):  # the way a stream of samples stops: no error
                     _samples(sampler, interval, once, json_out)
-                except KeyboardInterrupt:  # the way a stream of samples stops: no error
-                    pass
                 return EXIT_OK
             _live(sampler, interval)
         return EXIT_OK
@@ -93,7 +92,11 @@ def _keys() -> Iterator[Callable[[float], bool]]:
     mode (keys without Enter, not echoed) and restored on the way out, however that happens."""
     fd = sys.stdin.fileno() if sys.stdin is not None and sys.stdin.isatty() else None
     if fd is None:  # no keyboard (stdin redirected): only Ctrl-C stops
-        yield lambda seconds: bool(time.sleep(seconds))
+        def sleep(seconds: float) -> bool:
+            time.sleep(seconds)
+            return False
+
+        yield sleep
         return
     import select
     import termios

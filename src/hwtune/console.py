@@ -12,7 +12,8 @@ stay what hwtune's own code gives its text (rich emits their codes after this).
 from __future__ import annotations
 
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.segment import Segment

@@ -29,6 +29,7 @@ import errno
 import os
 import platform
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 RESOLVE_NO_MAGICLINKS = 0x02
@@ -52,12 +53,12 @@ class _OpenHow(ctypes.Structure):
     _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
 
 
-_syscall = None
+_syscall: Callable[..., int] | None = None
 _openat2_ok: bool | None = None  # None: not tried yet
 _HOW_SIZE = ctypes.sizeof(_OpenHow)
 
 
-def _libc_syscall():
+def _libc_syscall() -> Callable[..., int]:
     global _syscall
     if _syscall is None:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -130,9 +131,11 @@ class RootFS:
             self._fd = None
 
     def __del__(self) -> None:
-        try:
+        # No call before the try (not even contextlib.suppress): __del__ may run at the recursion
+        # limit, and anything raised outside the try is printed as "Exception ignored".
+        try:  # noqa: SIM105
             self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
+        except Exception:  # noqa: BLE001 - at interpreter shutdown os may already be gone
             pass
 
     # -- resolving ------------------------------------------------------------
@@ -330,7 +333,7 @@ def read_capped(fd: int, limit: int, chunk: int = 64 * 1024) -> tuple[bytes, boo
 def reason(exc: OSError) -> str:
     """Why a path could not be used, in words a user can act on."""
     if isinstance(exc, NotRegular):
-        return exc.strerror
+        return exc.strerror or "not a regular file"
     if exc.errno == errno.ELOOP:
         return "a symlink loop, or a symlink where none may be"
     if exc.errno == errno.EXDEV:

@@ -138,9 +138,8 @@ class Host:
         are kept. Never recorded in `files_read` (the caller records what it
         makes of them). (None, why) when it cannot be opened."""
         import errno
-        from collections import deque
-
         import stat
+        from collections import deque
 
         try:
             fd = self.fs.open(abspath, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)

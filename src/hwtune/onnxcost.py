@@ -22,9 +22,10 @@ Conventions (the same ones the docs state):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from hwtune.errors import ConfigError
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     import onnx
 
 Shape = tuple[int, ...]
+ShapeOf = Callable[[int], Shape | None]  # a node's i-th input or output shape, None when unknown
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ PER_ELEMENT = {
 DTYPE_BYTES_FALLBACK = 4
 
 
-def count_cost(model: "onnx.ModelProto | str | Path", shapes: dict[str, Shape] | None = None) -> ModelCost:
+def count_cost(model: onnx.ModelProto | str | Path, shapes: dict[str, Shape] | None = None) -> ModelCost:
     """The cost of one inference at `shapes` (every dynamic input dimension must be given)."""
     proto = load_model(model)
     graph_inputs = _resolve_inputs(proto, shapes or {})
@@ -97,7 +99,7 @@ def count_cost(model: "onnx.ModelProto | str | Path", shapes: dict[str, Shape] |
 
 # -- loading and shapes ------------------------------------------------------
 
-def load_model(model: Any) -> "onnx.ModelProto":
+def load_model(model: Any) -> onnx.ModelProto:
     """A ModelProto from a path (or as given); a bad file is a one-line ConfigError."""
     import onnx
 
@@ -108,14 +110,14 @@ def load_model(model: Any) -> "onnx.ModelProto":
         proto = onnx.load(str(path))
     except FileNotFoundError:
         raise ConfigError(f"model file {path} does not exist") from None
-    except Exception as exc:  # protobuf raises DecodeError and friends
+    except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and friends, not one base class
         raise ConfigError(f"{path} is not a readable ONNX model: {_first_line(exc)}") from None
     if not proto.graph.node:
         raise ConfigError(f"{path} is not an ONNX model (it has no graph nodes)")
     return proto
 
 
-def model_input_dims(proto: "onnx.ModelProto") -> dict[str, list[int | str | None]]:
+def model_input_dims(proto: onnx.ModelProto) -> dict[str, list[int | str | None]]:
     """Each real graph input (initializers excluded) with its dims: int, symbol or None."""
     inits = {t.name for t in proto.graph.initializer}
     out: dict[str, list[int | str | None]] = {}
@@ -132,7 +134,7 @@ def model_input_dims(proto: "onnx.ModelProto") -> dict[str, list[int | str | Non
     return out
 
 
-def _resolve_inputs(proto: "onnx.ModelProto", shapes: dict[str, Shape]) -> dict[str, Shape]:
+def _resolve_inputs(proto: onnx.ModelProto, shapes: dict[str, Shape]) -> dict[str, Shape]:
     dims_by_input = model_input_dims(proto)
     for name in shapes:
         if name not in dims_by_input:
@@ -143,12 +145,12 @@ def _resolve_inputs(proto: "onnx.ModelProto", shapes: dict[str, Shape]) -> dict[
             given = tuple(int(d) for d in shapes[name])
             if len(given) != len(dims):
                 raise ConfigError(f"input {name!r} has rank {len(dims)}, the shape given has {len(given)} dims")
-            for want, got in zip(dims, given):
+            for want, got in zip(dims, given, strict=True):  # ranks compared just above
                 if isinstance(want, int) and want != got:
                     raise ConfigError(f"input {name!r} has fixed shape {_fmt(dims)}; {_fmt(given)} does not fit it")
             resolved[name] = given
-        elif all(isinstance(d, int) for d in dims):
-            resolved[name] = tuple(dims)  # type: ignore[arg-type]
+        elif len(fixed := [d for d in dims if isinstance(d, int)]) == len(dims):
+            resolved[name] = tuple(fixed)
         else:
             raise ConfigError(
                 f"input {name!r} has dynamic dimensions {_fmt(dims)}; give its shape, "
@@ -157,8 +159,9 @@ def _resolve_inputs(proto: "onnx.ModelProto", shapes: dict[str, Shape]) -> dict[
     return resolved
 
 
-def _infer(proto: "onnx.ModelProto", inputs: dict[str, Shape]) -> "onnx.ModelProto":
+def _infer(proto: onnx.ModelProto, inputs: dict[str, Shape]) -> onnx.ModelProto:
     import onnx
+    import onnx.inliner  # a submodule `import onnx` does not load
 
     fixed = onnx.ModelProto()
     fixed.CopyFrom(proto)
@@ -167,12 +170,12 @@ def _infer(proto: "onnx.ModelProto", inputs: dict[str, Shape]) -> "onnx.ModelPro
     for vi in fixed.graph.input:
         if vi.name in inputs:
             shape = vi.type.tensor_type.shape
-            for d, value in zip(shape.dim, inputs[vi.name]):
+            for d, value in zip(shape.dim, inputs[vi.name], strict=False):
                 d.Clear()
                 d.dim_value = value
     try:
         return onnx.shape_inference.infer_shapes(fixed, strict_mode=False, data_prop=True)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - onnx raises InferenceError, ValidationError or a C++ RuntimeError
         raise ConfigError(f"ONNX shape inference failed: {_first_line(exc)}") from None
 
 
@@ -183,9 +186,9 @@ def _tensor_info(g: Any) -> dict[str, tuple[Shape | None, int]]:
     info: dict[str, tuple[Shape | None, int]] = {}
     for vi in list(g.input) + list(g.value_info) + list(g.output):
         tt = vi.type.tensor_type
-        dims = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim]
-        shape = tuple(dims) if tt.HasField("shape") and None not in dims else None
-        info[vi.name] = (shape, _elem_size(onnx, tt.elem_type))  # type: ignore[assignment]
+        dims = [d.dim_value for d in tt.shape.dim if d.HasField("dim_value")]
+        shape = tuple(dims) if tt.HasField("shape") and len(dims) == len(tt.shape.dim) else None
+        info[vi.name] = (shape, _elem_size(onnx, tt.elem_type))
     for t in g.initializer:
         info[t.name] = (tuple(t.dims), _elem_size(onnx, t.data_type))
     return info
@@ -193,8 +196,9 @@ def _tensor_info(g: Any) -> dict[str, tuple[Shape | None, int]]:
 
 def _elem_size(onnx: Any, elem_type: int) -> int:
     try:
-        return onnx.helper.tensor_dtype_to_np_dtype(elem_type).itemsize
-    except Exception:  # undefined or exotic types (float8, int4): keep the count going
+        size: int = onnx.helper.tensor_dtype_to_np_dtype(elem_type).itemsize
+        return size
+    except Exception:  # noqa: BLE001 - undefined or exotic types (float8, int4): keep the count going
         return DTYPE_BYTES_FALLBACK
 
 
@@ -266,7 +270,7 @@ def _attr(node: Any, name: str, default: Any) -> Any:
     return default
 
 
-def _conv(node: Any, inp: Callable, out: Callable) -> int:
+def _conv(node: Any, inp: ShapeOf, out: ShapeOf) -> int:
     w_index = 3 if node.op_type == "QLinearConv" else 1
     w = _need(inp(w_index))
     y = _need(out(0))
@@ -276,7 +280,7 @@ def _conv(node: Any, inp: Callable, out: Callable) -> int:
     return 2 * macs + bias
 
 
-def _conv_transpose(node: Any, inp: Callable, out: Callable) -> int:
+def _conv_transpose(node: Any, inp: ShapeOf, out: ShapeOf) -> int:
     x = _need(inp(0))
     w = _need(inp(1))  # (C_in, M/group, k...)
     y = _need(out(0))
@@ -285,14 +289,14 @@ def _conv_transpose(node: Any, inp: Callable, out: Callable) -> int:
     return 2 * macs + bias
 
 
-def _matmul(node: Any, inp: Callable, out: Callable) -> int:
+def _matmul(node: Any, inp: ShapeOf, out: ShapeOf) -> int:
     a = _need(inp(0))
     y = _need(out(0))
     k = a[-1]
     return 2 * math.prod(y) * k if y else 2 * k  # 1-D x 1-D gives a scalar
 
 
-def _gemm(node: Any, inp: Callable, out: Callable) -> int:
+def _gemm(node: Any, inp: ShapeOf, out: ShapeOf) -> int:
     a = _need(inp(0))
     y = _need(out(0))
     k = a[0] if _attr(node, "transA", 0) else a[1]
@@ -300,11 +304,12 @@ def _gemm(node: Any, inp: Callable, out: Callable) -> int:
     return 2 * math.prod(y) * k + bias
 
 
-def _pool(node: Any, inp: Callable, out: Callable) -> int:
-    return math.prod(_need(out(0))) * math.prod(_attr(node, "kernel_shape", [1]))
+def _pool(node: Any, inp: ShapeOf, out: ShapeOf) -> int:
+    kernel: list[int] = _attr(node, "kernel_shape", [1])
+    return math.prod(_need(out(0))) * math.prod(kernel)
 
 
-_COUNTERS: dict[str, Callable[[Any, Callable, Callable], int]] = {
+_COUNTERS: dict[str, Callable[[Any, ShapeOf, ShapeOf], int]] = {
     "Conv": _conv, "ConvInteger": _conv, "QLinearConv": _conv,
     "ConvTranspose": _conv_transpose,
     "MatMul": _matmul, "MatMulInteger": _matmul, "Gemm": _gemm,

@@ -8,7 +8,8 @@ width, plain columns when piped.
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
@@ -17,7 +18,7 @@ from hwtune.facts import Facts
 from hwtune.hints import spell
 from hwtune.tables import ID, NUM, Col, Table
 from hwtune.text import show
-from hwtune.verdict import Report
+from hwtune.verdict import Report, Result
 
 STATUS_STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red", "SKIP": "dim", "ERROR": "bold magenta"}
 
@@ -32,7 +33,7 @@ def print_table(console: Console, title: str, headers: Sequence[str | Col],
     table.print(console)
 
 
-def _observed(r) -> str:
+def _observed(r: Result) -> str:
     if r.status.value == "SKIP" and r.observed is None:
         return f"skipped: {r.message}"
     return show(r.observed)
@@ -118,8 +119,8 @@ def render_report(console: Console, report: Report, *, verbose: bool = False, ho
         line.append(r.message or r.title)
         console.print(line, soft_wrap=not console.is_terminal)
         if r.fix:
-            own = APPLY_FIX.match(r.fix) if apply_command else None
-            fix = apply_command + spell(r.fix[own.end():]) if own else spell(r.fix)
+            own = APPLY_FIX.match(r.fix)
+            fix = apply_command + spell(r.fix[own.end():]) if apply_command and own else spell(r.fix)
             console.print(Text("  fix: " + fix, style="cyan"), soft_wrap=not console.is_terminal)
         if verbose:
             console.print(Text(f"  why: {r.rationale}\n  source: {r.source}", style="dim"),
@@ -133,8 +134,9 @@ def render_report(console: Console, report: Report, *, verbose: bool = False, ho
 
 
 def render_facts(console: Console, facts: Facts) -> None:
-    rows = [[key, Text(show(value)) if value is not None else Text(f"unknown: {facts.reason(key)}", style="dim")]
-            for key, value in sorted(facts.values.items())]
+    rows: list[list[Text | str]] = [
+        [key, Text(show(value)) if value is not None else Text(f"unknown: {facts.reason(key)}", style="dim")]
+        for key, value in sorted(facts.values.items())]
     print_table(console, "hwtune facts", (Col("fact", ID), "value"), rows)
     if facts.gpus:
         gpu_rows: list[list[Text | str]] = []

@@ -12,8 +12,12 @@ import errno
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from hwtune.fsroot import RootFS
 
 DEFAULT_TIMEOUT_S = 10.0
 # Output caps (docs/security.md): a recorded or live command output is never
@@ -58,7 +62,7 @@ class Runner:
 
     def __init__(self, snapshot_root: Path | None = None) -> None:
         self.snapshot_root = snapshot_root
-        self._fs = None  # the snapshot root held open (hwtune.fsroot), on first replay
+        self._fs: RootFS | None = None  # the snapshot root held open (hwtune.fsroot), on first replay
         self.record: list[CmdResult] = []  # what ran, for `hwtune snapshot`
         self.observed: dict[str, str] = {}  # what hwtune worked out in-process, for `hwtune snapshot`
         self._started: dict[tuple[str, ...], Started] = {}
@@ -107,6 +111,7 @@ class Runner:
         None when the snapshot has no such file."""
         from hwtune import fsroot
 
+        assert self.snapshot_root is not None  # called only when replaying
         if self._fs is None:
             self._fs = fsroot.RootFS(self.snapshot_root)
         for suffix in suffixes:
@@ -135,7 +140,7 @@ class Runner:
 class Started:
     """A live command started with `Runner.start` and not yet collected."""
 
-    def __init__(self, argv: tuple[str, ...], timeout_s: float, proc: subprocess.Popen | None,
+    def __init__(self, argv: tuple[str, ...], timeout_s: float, proc: subprocess.Popen[bytes] | None,
                  failed: CmdResult | None) -> None:
         self.argv, self.timeout_s, self.proc, self.failed = argv, timeout_s, proc, failed
         self.deadline = time.monotonic() + timeout_s
@@ -151,6 +156,7 @@ class Started:
 
     def collect(self) -> CmdResult:
         if self.proc is None:
+            assert self.failed is not None  # spawn sets one of the two
             return self.failed
         # One that already ended is read in full even when collected after its deadline.
         finished = self.proc.poll() is not None
@@ -167,7 +173,7 @@ class Started:
         return _finished(self.argv, self.proc.returncode, out, err)
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.kill()
     proc.wait()
     for pipe in (proc.stdout, proc.stderr):
@@ -175,11 +181,12 @@ def _kill(proc: subprocess.Popen) -> None:
             pipe.close()
 
 
-def _read_capped(proc: subprocess.Popen, deadline: float, limit: int) -> tuple[bytes, bytes]:
+def _read_capped(proc: subprocess.Popen[bytes], deadline: float, limit: int) -> tuple[bytes, bytes]:
     """Both pipes read as they fill, never more than `limit` bytes each (OverflowError), by the
     deadline (TimeoutExpired): communicate() would keep a 100 MB output whole in memory."""
     import selectors
 
+    assert proc.stdout is not None and proc.stderr is not None  # both opened with PIPE
     chunks: dict[int, list[bytes]] = {}
     sizes: dict[int, int] = {}
     with selectors.DefaultSelector() as sel:

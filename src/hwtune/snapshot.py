@@ -14,6 +14,7 @@ host name and the hardware's serial numbers (docs/security.md).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -117,8 +118,8 @@ def take_snapshot(out: Path, host: Host | None = None) -> SnapshotSummary:
                 os.close(_dir_at(top, _rel_parts(abspath)))
             for abspath, data in sorted(host.files_read.items()):
                 _write(top, _rel_parts(abspath), data)
-            for argv, result in sorted(recorded.items()):
-                stem = cmd_name(argv)
+            for recorded_argv, result in sorted(recorded.items()):
+                stem = cmd_name(recorded_argv)
                 if result.ok:
                     _write(top, ["cmd", stem + suffix_for(result.stdout)], result.stdout.encode("utf-8"))
                 else:
@@ -136,10 +137,8 @@ def take_snapshot(out: Path, host: Host | None = None) -> SnapshotSummary:
                               f"({getattr(exc, 'filename', '') or 'a file'})") from None
     except BaseException:
         if made and not os.listdir(top):
-            try:
+            with contextlib.suppress(OSError):
                 os.rmdir(out)
-            except OSError:
-                pass
         raise
     finally:
         os.close(top)

@@ -13,11 +13,11 @@ first, no box characters and nothing cut: what `| head -1` and `| grep` expect.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from hwtune.console import inert_text
@@ -66,7 +66,7 @@ class Table:
         # crop=False: an id wider than the whole terminal runs on (the terminal folds it), never cut
         console.print(self, soft_wrap=not console.is_terminal, crop=False)
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions):
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         lines = _terminal_lines(console, self, options.max_width) if console.is_terminal else _plain_lines(self)
         for line in lines:
             line.no_wrap, line.overflow, line.end = True, "ignore", "\n"
@@ -87,7 +87,7 @@ def _plain_lines(t: Table) -> list[Text]:
 
 def _join(cells: list[Text], widths: list[int], cols: Sequence[Col], strip: bool = False) -> Text:
     line = Text()
-    for i, (cell, w, col) in enumerate(zip(cells, widths, cols)):
+    for i, (cell, w, col) in enumerate(zip(cells, widths, cols, strict=False)):  # a row may be longer
         if i:
             line.append(" " * GAP)
         pad = " " * max(0, w - cell.cell_len)
@@ -185,7 +185,7 @@ def _wrap(console: Console, text: Text, width: int) -> list[Text]:
 def _cell_lines(console: Console, cells: list[Text], widths: list[int], cols: Sequence[Col],
                 header: bool = False) -> list[Text]:
     wrapped = []
-    for cell, w, col in zip(cells, widths, cols):
+    for cell, w, col in zip(cells, widths, cols, strict=True):
         if col.kind in (ID, NUM) and not header:
             wrapped.append([cell])
         else:
@@ -203,7 +203,7 @@ def _stacked_lines(console: Console, t: Table, width: int) -> list[Text]:
     for n, row in enumerate(t.rows):
         if n:
             lines.append(Text(""))
-        for col, cell in zip(t.cols, row):
+        for col, cell in zip(t.cols, row, strict=False):
             head = Text(f"{col.header}:".ljust(label), style="bold")
             if col.kind in (ID, NUM) and cell.cell_len > room:  # whole, on a line of its own
                 lines += [head, cell]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
 # C0 controls but tab and newline (the lines' own structure), DEL and C1 (0x9b is a one-byte CSI),
 # and the Unicode bidirectional controls (a "Trojan Source" name reads as something else).
 _CONTROLS = [c for c in range(0x20) if c not in (0x09, 0x0A)] + list(range(0x7F, 0xA0))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts

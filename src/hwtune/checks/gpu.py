@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from hwtune.checks.registry import Finding, check, error, passed, problem, skip
 from hwtune.checks.versions import leading_version
@@ -114,14 +115,15 @@ def check_pcie_link(facts: Facts, p: Mapping[str, Any]) -> Finding:
         return skip(gpus, "every link at its maximum width and generation")
     narrow, slow, unknown, passthrough = [], [], [], []
     for g in gpus:
-        if None in (g.pcie_width_current, g.pcie_width_max, g.pcie_gen_current, g.pcie_gen_max):
+        width, width_max, gen, gen_max = g.pcie_width_current, g.pcie_width_max, g.pcie_gen_current, g.pcie_gen_max
+        if width is None or width_max is None or gen is None or gen_max is None:
             unknown.append(_label(g))
             continue
-        if g.pcie_width_current < g.pcie_width_max:
-            narrow.append(f"{_label(g)} x{g.pcie_width_current} of x{g.pcie_width_max}")
+        if width < width_max:
+            narrow.append(f"{_label(g)} x{width} of x{width_max}")
             passthrough.append((g.virtualization_mode or "").lower() in ("pass-through", "vgpu"))
-        if g.pcie_gen_current < g.pcie_gen_max:
-            slow.append(f"{_label(g)} gen{g.pcie_gen_current} of gen{g.pcie_gen_max}")
+        if gen < gen_max:
+            slow.append(f"{_label(g)} gen{gen} of gen{gen_max}")
     if len(unknown) == len(gpus):
         return skip("PCIe link state unknown for every GPU", "every link at its maximum width and generation")
     observed = "; ".join(narrow + slow) or "every link at its maximum"
@@ -174,13 +176,13 @@ def check_ecc(facts: Facts, p: Mapping[str, Any]) -> Finding:
         return skip(gpus, "pending ECC mode = current")
     pending = [f"{_label(g)} {g.ecc_current} -> {g.ecc_pending}" for g in gpus
                if g.ecc_current and g.ecc_pending and g.ecc_current != g.ecc_pending]
-    known = [g for g in gpus if g.ecc_current]
+    known = [g.ecc_current for g in gpus if g.ecc_current]
     if not known:
         return skip("no GPU reports an ECC mode (not supported on these cards)", "pending ECC mode = current")
     if pending:
         return problem("; ".join(pending), "pending ECC mode = current",
                        "an ECC mode change waits for a GPU reset or reboot")
-    return passed(", ".join(sorted({g.ecc_current for g in known})), "pending ECC mode = current")
+    return passed(", ".join(sorted(set(known))), "pending ECC mode = current")
 
 
 @check("gpu.mig")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from hwtune.health.events import evidence, log_events, log_read
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts
+from hwtune.health.events import evidence, log_events, log_read
 
 AREA = "cpu"
 
@@ -22,7 +23,8 @@ def check_thermal_throttle(facts: Facts, p: Mapping[str, Any]) -> Finding:
     observed = []
     if counters is not None:
         packages = ", ".join(f"package {k}: {v}" for k, v in sorted(counters["package_events"].items()))
-        observed.append(f"core throttle events {counters['core_events']} (per physical core)" + (f"; {packages}" if packages else ""))
+        observed.append(f"core throttle events {counters['core_events']} (per physical core)"
+                        + (f"; {packages}" if packages else ""))
     observed += [evidence(e) for e in (events or [])[:5]]
     hot = bool(counters and (counters["core_events"] or any(counters["package_events"].values()))) or bool(events)
     if hot:

@@ -11,21 +11,23 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from hwtune.health.events import evidence, log_events, log_read
 from hwtune.checks.gpu import _gpus, _label, no_gpu
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts, Gpu, GpuHealth
-from hwtune.probe.lspci import BENIGN_MASKED
+from hwtune.health.events import evidence, log_events, log_read
 from hwtune.health.xid import SEVERITIES, Xid, classify, fix_for
+from hwtune.probe.lspci import BENIGN_MASKED
 
 AREA = "gpu"
 
 
 def _bus(bus_id: str) -> str:
     """"00000000:19:00.0", "0000:A1:00.0", "0000:19:00" -> "0000:19:00"."""
-    m = re.fullmatch(r"(?:[0-9A-Fa-f]*?)([0-9A-Fa-f]{1,4}):([0-9A-Fa-f]{2}):([0-9A-Fa-f]{2})(?:\.[0-7])?", bus_id.strip())
+    m = re.fullmatch(r"(?:[0-9A-Fa-f]*?)([0-9A-Fa-f]{1,4}):([0-9A-Fa-f]{2}):([0-9A-Fa-f]{2})(?:\.[0-7])?",
+                     bus_id.strip())
     if not m:
         return bus_id.strip().lower()
     return f"{int(m.group(1), 16):04x}:{m.group(2).lower()}:{m.group(3).lower()}"
@@ -49,7 +51,6 @@ def check_xid(facts: Facts, p: Mapping[str, Any]) -> Finding:
     expected = "no Xid event that needs a GPU reset or replacement"
     if events is None:
         return skip(f"kernel log not available: {why}", expected)
-    source = facts.get("kernel.log_source")
     uuids = {_bus(e["bus"]): e["uuid"] for e in events if e["kind"] == "gpu_uuid"}
     per_gpu: dict[str, list[tuple[dict[str, Any], Any]]] = {}
     for e in events:
@@ -121,7 +122,8 @@ def check_ecc_errors(facts: Facts, p: Mapping[str, Any]) -> Finding:
                        action="nothing to do now (none since the driver loaded): if the count grows, run the NVIDIA "
                        "field diagnostic")
     corrected = sum((h.ecc_aggregate_corrected or 0) for _, h in found)
-    return passed(observed, expected, f"correctable errors only ({corrected} over the GPUs' lives)" if corrected else "")
+    return passed(observed, expected,
+                  f"correctable errors only ({corrected} over the GPUs' lives)" if corrected else "")
 
 
 ECC_ACTION = ("drain it and reset it (sudo nvidia-smi -r -i <bus id>) so the row remap or page retirement "
@@ -212,7 +214,7 @@ def check_throttle(facts: Facts, p: Mapping[str, Any]) -> Finding:
         return skip(f"clocks event reasons not reported: {why}", expected)
 
     def describe(g: Gpu, h: GpuHealth) -> str:
-        reasons = ", ".join(h.throttle_reasons) or "none"
+        reasons = ", ".join(h.throttle_reasons or ()) or "none"
         clocks = (f"; SM {h.clocks_sm_mhz} of {h.clocks_sm_max_mhz} MHz" if h.clocks_sm_mhz is not None
                   and h.clocks_sm_max_mhz else "")
         temp = f"; {h.temp_c} C" if h.temp_c is not None else ""
@@ -221,7 +223,7 @@ def check_throttle(facts: Facts, p: Mapping[str, Any]) -> Finding:
     observed = [describe(g, h) for g, h in found]
     hw = [g for g, h in found if _hw_throttled(h)]
     transient = [g for g, h in found if "hw_slowdown" in (h.throttle_reasons or ()) and not _hw_throttled(h)]
-    sw_thermal = [g for g, h in found if "sw_thermal_slowdown" in h.throttle_reasons]
+    sw_thermal = [g for g, h in found if "sw_thermal_slowdown" in (h.throttle_reasons or ())]
     if hw:
         return problem(observed, expected, "hardware slowdown asserted (power brake, thermal or an external "
                        "signal): clocks are cut whatever the load", gpus=", ".join(_gpu_id(g) for g in hw))
@@ -232,7 +234,7 @@ def check_throttle(facts: Facts, p: Mapping[str, Any]) -> Finding:
         return problem(observed, expected, "; ".join(what),
                        severity_key="sw_thermal_severity" if sw_thermal else "transient_severity",
                        gpus=", ".join(_gpu_id(g) for g in sw_thermal + transient))
-    capped = [g for g, h in found if "sw_power_cap" in h.throttle_reasons]
+    capped = [g for g, h in found if "sw_power_cap" in (h.throttle_reasons or ())]
     return passed(observed, expected, f"power cap active on {len(capped)} GPU(s): normal under load" if capped else "")
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from hwtune.health.events import evidence, log_events, log_read
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts
+from hwtune.health.events import evidence, log_events, log_read
 
 AREA = "memory"
 

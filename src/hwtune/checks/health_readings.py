@@ -8,7 +8,8 @@ reset-required lines in the kernel log.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from hwtune.checks.gpu import _label, no_gpu
 from hwtune.checks.health_gpu import _bus, _gpu_id
@@ -52,7 +53,7 @@ def check_readings(facts: Facts, p: Mapping[str, Any]) -> Finding:
             observed.append(f"{_label(g)}: " + (f"GPU Recovery Action: {action}" if action else
                                                  "reset required (GPU Reset Status: Reset Required: Yes)"))
         if h is not None and h.unreadable:
-            faulty, hidden = _split_hidden(g, facts)
+            faulty, hidden = _split_hidden(g, h.unreadable, facts)
             if faulty:
                 fields[_gpu_id(g)] = faulty
                 observed.append(f"{_label(g)}: unreadable {', '.join(faulty)}")
@@ -85,11 +86,11 @@ def check_readings(facts: Facts, p: Mapping[str, Any]) -> Finding:
                   "" if not observed else f"{count} GPU(s) answer every reading")
 
 
-def _split_hidden(g: Gpu, facts: Facts) -> tuple[list[str], list[str]]:
+def _split_hidden(g: Gpu, unreadable: tuple[str, ...], facts: Facts) -> tuple[list[str], list[str]]:
     """The GPU's unreadable fields: (faults, fields a hypervisor hides from a VM)."""
     virtual = bool(facts.get("cpu.hypervisor")) or (g.virtualization_mode or "none").lower() not in ("none", "")
-    hidden = [f for f in g.health.unreadable if virtual and f.rsplit("/", 1)[-1] in HIDDEN_IN_VM]
-    return [f for f in g.health.unreadable if f not in hidden], hidden
+    hidden = [f for f in unreadable if virtual and f.rsplit("/", 1)[-1] in HIDDEN_IN_VM]
+    return [f for f in unreadable if f not in hidden], hidden
 
 
 def _lost_or_reset(observed: list[str], expected: str, lost: list[str], reset: list[str],

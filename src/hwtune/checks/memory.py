@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from hwtune.checks.registry import Finding, check, passed, problem, skip
+from hwtune.facts import Facts
 
 
 @check("mm.thp", fix=("mode",), allowed=["always", "madvise"], target="madvise")
-def check_thp(facts, p: Mapping[str, Any]) -> Finding:
+def check_thp(facts: Facts, p: Mapping[str, Any]) -> Finding:
     mode = facts.get("mm.thp_enabled")
     expected = " or ".join(p["allowed"])
     if mode is None:
@@ -29,7 +31,7 @@ THP_COST = {
 
 
 @check("vm.swappiness", fix=("value",), max=10)
-def check_swappiness(facts, p: Mapping[str, Any]) -> Finding:
+def check_swappiness(facts: Facts, p: Mapping[str, Any]) -> Finding:
     value = facts.get("vm.swappiness")
     expected = f"<= {p['max']}"
     if value is None:
@@ -40,7 +42,7 @@ def check_swappiness(facts, p: Mapping[str, Any]) -> Finding:
 
 
 @check("kernel.numa_balancing", fix=("value",), expected=0)
-def check_numa_balancing(facts, p: Mapping[str, Any]) -> Finding:
+def check_numa_balancing(facts: Facts, p: Mapping[str, Any]) -> Finding:
     value = facts.get("kernel.numa_balancing")
     nodes = facts.get("numa.nodes")
     if nodes is not None and nodes < 2:

@@ -8,10 +8,11 @@ check names for one kind of problem), in `verdict.evaluate`.
 """
 
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from hwtune.errors import ConfigError
 from hwtune.facts import Facts

@@ -5,9 +5,10 @@ and `message` of the line it came from, and the regex's named groups.
 """
 
 import re
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 from hwtune.errors import ConfigError
 from hwtune.files import read_toml
@@ -30,7 +31,7 @@ class Rule(NamedTuple):
         return _compiled(self.pattern, self.where)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(pattern: str, where: str) -> re.Pattern[str]:
     # Compiling all the rules costs ~20 ms, a fifth of `hwtune check`; a healthy host's log
     # passes the needle filter with no line, so none is compiled there.

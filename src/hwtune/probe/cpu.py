@@ -118,8 +118,9 @@ def _probe_identity(info: CpuInfo | None, reason: str, b: FactsBuilder) -> None:
         return
     b.set("cpu.arch", arch_of(info), "/proc/cpuinfo names no architecture hwtune knows")
     vendor = info.first("vendor_id")
-    if vendor is None and info.first("CPU implementer"):
-        code = info.first("CPU implementer").lower()
+    implementer = info.first("CPU implementer")
+    if vendor is None and implementer:
+        code = implementer.lower()
         vendor = ARM_IMPLEMENTERS.get(code, code)
     b.set("cpu.vendor", vendor, "/proc/cpuinfo has no vendor_id or CPU implementer")
     b.set("cpu.model", info.first("model name"), "/proc/cpuinfo has no 'model name' (common on ARM)")

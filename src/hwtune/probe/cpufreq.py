@@ -37,7 +37,7 @@ def format_policies(names: list[str]) -> str:
     per-CPU layout -> "cpu0-63"); other names are joined."""
     split = [_numbered(n) for n in names]
     if len(names) < 2 or len({p for p, _ in split}) != 1 or not all(
-            n.startswith(p) and x.isdecimal() for n, (p, x) in zip(names, split)):
+            n.startswith(p) and x.isdecimal() for n, (p, x) in zip(names, split, strict=True)):
         return ", ".join(names)
     return split[0][0] + format_cpulist({int(x) for _, x in split})
 

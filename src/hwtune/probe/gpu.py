@@ -145,7 +145,8 @@ def _read_recorded_text(host: Host, why: str) -> tuple[NvidiaSmiReport | None, s
         result = host.run(argv)
         # "Unable to determine the device handle ..." comes on the error output (exit 255), which a
         # snapshot keeps as the command's error
-        text = result.stdout or (result.error if "device handle" in (result.error or "") else "")
+        error = result.error or ""
+        text = result.stdout or (error if "device handle" in error else "")
         if not text.strip():
             continue
         try:
@@ -273,9 +274,9 @@ def probe_cudnn(host: Host, b: FactsBuilder) -> None:
         for name in host.listdir(folder) or ():
             if not name.startswith("libcudnn.so."):  # lib folders hold thousands of files
                 continue
-            version = parse_cudnn_lib_name(name)
-            if version is not None:
-                found.append((tuple(int(p) for p in version.split(".")), version, f"{folder}/{name}"))
+            lib_version = parse_cudnn_lib_name(name)
+            if lib_version is not None:
+                found.append((tuple(int(p) for p in lib_version.split(".")), lib_version, f"{folder}/{name}"))
     if found:
         _, version, path = max(found)
         b.set("cudnn.version", version)

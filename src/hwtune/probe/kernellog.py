@@ -15,15 +15,30 @@ matching the lines against the patterns is `hwtune.health.patterns`' job.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from hwtune.host import Host
-from hwtune.probe.logparse import (FROM_JOURNAL, FROM_KMSG, FROM_SYSLOG, NOT_RECORDED, LogLine, Parsed,
-                                   dmesg_text, format_kmsg, is_kmsg_text, kmsg_record_text, log_lines, parse_journal_json,
-                                   parse_kmsg, parse_log, parse_log_line, parse_text)
+from hwtune.probe.logparse import (
+    FROM_JOURNAL,
+    FROM_KMSG,
+    FROM_SYSLOG,
+    NOT_RECORDED,
+    LogLine,
+    Parsed,
+    dmesg_text,
+    format_kmsg,
+    is_kmsg_text,
+    kmsg_record_text,
+    log_lines,
+    parse_journal_json,
+    parse_kmsg,
+    parse_log,
+    parse_log_line,
+    parse_text,
+)
 
-__all__ = ["KernelLog", "LogLine", "read_kernel_log", "parse_log", "parse_log_line", "format_kmsg", "dmesg_text"]
+__all__ = ["KernelLog", "LogLine", "dmesg_text", "format_kmsg", "parse_log", "parse_log_line", "read_kernel_log"]
 
 KMSG = "/dev/kmsg"
 MAX_LOG_BYTES = 4 * 1024 * 1024
@@ -186,7 +201,7 @@ def _from_journal(parsed: Parsed, source: str) -> KernelLog:
         coverage = f"the journal's kernel log since boot ({len(lines)} entries)"
     else:
         start = parsed.first_realtime_usec
-        when = (datetime.fromtimestamp(start / 1e6, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if start
+        when = (datetime.fromtimestamp(start / 1e6, UTC).strftime("%Y-%m-%d %H:%M UTC") if start
                 else f"{lines[0].time} s after boot")
         coverage = f"journal from {when}: earlier events of this boot not seen (rotated or vacuumed)"
     return KernelLog(source, lines, provenance=FROM_JOURNAL, coverage=coverage)
@@ -214,8 +229,7 @@ def _parse_raw(text: str) -> Parsed:
         if not (whole.isdecimal() and frac.isdecimal()):
             continue
         records.append(f"{head[1:]},0,{int(whole) * 1_000_000 + int(frac[:6].ljust(6, '0'))},-;{message}")
-    parsed = parse_kmsg(records)
-    return parsed._replace(first_seq=None)
+    return parse_kmsg(records)._replace(first_seq=None)
 
 
 def _btime(host: Host) -> int | None:
@@ -228,11 +242,11 @@ def _btime(host: Host) -> int | None:
 
 def _boot(host: Host) -> str:
     btime = _btime(host)
-    return datetime.fromtimestamp(btime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if btime else "unknown"
+    return datetime.fromtimestamp(btime, UTC).strftime("%Y-%m-%d %H:%M UTC") if btime else "unknown"
 
 
 def _when(host: Host, usec: int) -> str:
     btime = _btime(host)
     if btime is None:
         return f"{usec // 1_000_000} s after boot"
-    return datetime.fromtimestamp(btime + usec // 1_000_000, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(btime + usec // 1_000_000, UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 from functools import cache
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 KERN_FACILITY = 0
 # The longest line worth reading: a /dev/kmsg record is at most 8 KiB; the rest of a longer
@@ -48,7 +49,7 @@ class Parsed(NamedTuple):
     first_realtime_usec: int | None = None  # journal: wall-clock time of the first entry kept
 
 
-def log_lines(text: str, max_line: int = MAX_LINE):
+def log_lines(text: str, max_line: int = MAX_LINE) -> Iterator[str]:
     """The lines of a log, split at "\n" only (the kernel and syslog escape other line breaks),
     each cut at `max_line` characters."""
     pos, size = 0, len(text)

@@ -151,6 +151,7 @@ def upstream_bridges(devices: list[LspciDevice], gpu: LspciDevice) -> list[Lspci
     """The bridges whose secondary..subordinate range holds the GPU's bus, nearest first."""
     above = [d for d in devices if d.secondary is not None and d.subordinate is not None
              and d.domain == gpu.domain and d.address != gpu.address and d.secondary <= gpu.bus <= d.subordinate]
+    # ignored below: both bus numbers are ints, filtered above; mypy does not carry that into the key
     return sorted(above, key=lambda d: (d.subordinate - d.secondary, -d.secondary))  # type: ignore[operator]
 
 

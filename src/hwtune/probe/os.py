@@ -32,7 +32,8 @@ def probe_os(host: Host, b: FactsBuilder) -> None:
     texts = [(p, host.read(p, limit=OS_RELEASE_MAX_BYTES)) for p in OS_RELEASE_FILES]
     present = [(p, t) for p, t in texts if t is not None]
     reason = "no /etc/os-release or /usr/lib/os-release"
-    why = [f"{p}: {host.why(p)}" for p, t in texts if t is None and host.why(p) not in (None, "No such file or directory")]
+    why = [f"{p}: {host.why(p)}" for p, t in texts
+           if t is None and host.why(p) not in (None, "No such file or directory")]
     if why:
         reason += " (" + "; ".join(why) + ")"
     release: dict[str, str] = {}
@@ -50,7 +51,8 @@ def probe_os(host: Host, b: FactsBuilder) -> None:
     codename = release.get("codename", "")
     b.set("os.id", release.get("id") or None, reason if not found else "os-release has no ID")
     b.set("os.version_id", release.get("version_id") or None, reason if not found else "os-release has no VERSION_ID")
-    b.set("os.pretty_name", release.get("pretty_name") or None, reason if not found else "os-release has no PRETTY_NAME")
+    b.set("os.pretty_name", release.get("pretty_name") or None,
+          reason if not found else "os-release has no PRETTY_NAME")
     b.set("os.codename", codename or None, reason if not found else "no codename")
     like = release.get("id_like")
     b.set("os.like", like.split() if like else [] if found else None, reason)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from typing import Any
 
 from hwtune.host import Host
@@ -32,7 +32,7 @@ class Sampler:
         self._throttle_start: dict[str, int] = {}
         self._last_seq: int | None = None
 
-    def __enter__(self) -> "Sampler":
+    def __enter__(self) -> Sampler:
         from hwtune.probe import nvml
 
         try:
@@ -172,10 +172,8 @@ def _cpuinfo(text: str) -> dict[int, dict[str, Any]]:
         elif current is not None and key == "physical id":
             current["physical id"] = value
         elif current is not None and key == "cpu MHz":
-            try:
+            with suppress(ValueError):
                 current["cpu MHz"] = float(value)
-            except ValueError:
-                pass
     return cpus
 
 

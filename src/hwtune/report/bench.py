@@ -9,7 +9,8 @@ latency_ms{p50,p90,p99}, noisy. The loader adds `_run` (the run's name) and
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeGuard
 
 Result = Mapping[str, Any]
 
@@ -18,7 +19,7 @@ def precision(r: Result) -> str:
     return str(r.get("precision_executed") or r.get("precision_requested") or "?")
 
 
-def finite(value: Any) -> bool:
+def finite(value: Any) -> TypeGuard[float]:
     """A real number a chart can place: not a boolean, NaN, infinite or beyond float range."""
     import math
 
@@ -28,7 +29,8 @@ def finite(value: Any) -> bool:
 
 def is_result(r: Any) -> bool:
     """A saved result whose numbers are numbers (a run file is input like any other)."""
-    if not isinstance(r, Mapping) or not finite(r.get("throughput_fps")) or not isinstance(r.get("latency_ms"), Mapping):
+    if (not isinstance(r, Mapping) or not finite(r.get("throughput_fps"))
+            or not isinstance(r.get("latency_ms"), Mapping)):
         return False
     return all(finite(v) or v is None for v in r["latency_ms"].values())
 
@@ -38,7 +40,7 @@ def _time(r: Result) -> float:
     return float(t) if isinstance(t, (int, float)) else float("-inf")
 
 
-def newest_run_per(results: Iterable[Result], key) -> dict[Any, list[Result]]:
+def newest_run_per(results: Iterable[Result], key: Callable[[Result], Any]) -> dict[Any, list[Result]]:
     """For each key, the results of the newest run that measured it (runs are never mixed in a series)."""
     groups: dict[Any, list[Result]] = {}
     for r in results:
@@ -50,7 +52,7 @@ def newest_run_per(results: Iterable[Result], key) -> dict[Any, list[Result]]:
     return out
 
 
-def config_key(r: Result) -> tuple:
+def config_key(r: Result) -> tuple[Any, ...]:
     return (r.get("backend"), r.get("device"), r.get("model"), precision(r), r.get("batch"), r.get("mode"))
 
 
@@ -65,7 +67,7 @@ def device_label(r: Result) -> str:
     return f"{r.get('backend')}/{r.get('device')} {precision(r)}"
 
 
-def latency_by_batch(results: Iterable[Result]) -> dict[str, dict[str, list[tuple[float, float]]]]:
+def latency_by_batch(results: Iterable[Result]) -> dict[str, dict[str, list[tuple[int, float, float, float]]]]:
     """model -> {"backend/device precision": [(batch, p50, p90, p99) ...]} for sync runs.
 
     Sync mode, one request at a time, is where a request's latency is the
@@ -73,7 +75,7 @@ def latency_by_batch(results: Iterable[Result]) -> dict[str, dict[str, list[tupl
     """
     rows = [r for r in results if is_result(r) and r.get("mode") == "sync" and isinstance(r.get("batch"), int)
             and finite(r["batch"])]
-    out: dict[str, dict[str, list]] = {}
+    out: dict[str, dict[str, list[tuple[int, float, float, float]]]] = {}
     groups = newest_run_per(rows, lambda r: (r.get("model"), device_label(r)))
     for (model, label), rs in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0]))):
         best: dict[int, Result] = {}
@@ -93,20 +95,22 @@ def _p(r: Result, q: str) -> float:
 def streams_of(r: Result) -> int | None:
     for key in ("streams", "requests_in_flight", "streams_requested"):
         v = r.get(key)
-        if isinstance(v, int) and finite(v) and v > 0:
+        if finite(v) and isinstance(v, int) and v > 0:
             return v
     return None
 
 
-def throughput_by_streams(results: Iterable[Result]) -> dict[str, dict[str, list[tuple[float, float]]]]:
+def throughput_by_streams(results: Iterable[Result]) -> dict[str, dict[str, list[tuple[int, float]]]]:
     """model -> {"backend/device precision b<batch>": [(streams, samples/s) ...]} for async runs."""
     rows = [r for r in results if is_result(r) and r.get("mode") == "async" and streams_of(r) is not None]
-    out: dict[str, dict[str, list]] = {}
+    out: dict[str, dict[str, list[tuple[int, float]]]] = {}
     groups = newest_run_per(rows, lambda r: (r.get("model"), device_label(r) + f" b{r.get('batch')}"))
     for (model, label), rs in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0]))):
         best: dict[int, float] = {}
         for r in rs:
             s = streams_of(r)
+            if s is None:  # filtered out above already
+                continue
             best[s] = max(best.get(s, 0.0), float(r["throughput_fps"]))
         out.setdefault(str(model), {})[label] = sorted(best.items())
     return out

@@ -80,7 +80,7 @@ def _facts_diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
             "only_b": [{"id": k, "value": b[k]} for k in sorted(b.keys() - a.keys())]}
 
 
-def _checks_diff(a: dict[str, dict], b: dict[str, dict]) -> dict[str, Any]:
+def _checks_diff(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> dict[str, Any]:
     changed = []
     for cid in [k for k in a if k in b]:
         ra, rb = a[cid], b[cid]

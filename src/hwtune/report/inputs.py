@@ -8,6 +8,7 @@ what it says, or it is a one-line error naming it.
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,6 @@ from typing import Any
 
 from hwtune.errors import ConfigError, parse_json
 from hwtune.report.bench import is_result
-
 
 
 def host_name(root: Path | None) -> str:
@@ -78,7 +78,8 @@ RESULT_TEXTS = ("title", "message", "fix", "rationale", "source", "area")
 MAX_COUNT = 10 ** 9  # a host runs a few hundred checks
 
 
-def _counts(counts: dict[str, Any], bad) -> None:  # noqa: ANN001 - the error maker of check_report
+def _counts(counts: dict[str, Any], bad: Callable[[str, str, Any], ConfigError]) -> None:
+    # bad: check_report's error maker, which names the file
     for status, n in counts.items():
         if status.upper() not in CHECK_STATUSES:
             raise bad(f"counts.{status}", f"one of {', '.join(CHECK_STATUSES)}", status)
@@ -125,7 +126,8 @@ def facts_doc(doc: Any, path: Path | str) -> dict[str, Any]:
         Facts.from_json(doc)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc.message}") from None
-    return doc
+    checked: dict[str, Any] = doc  # from_json accepts only a mapping: a JSON object
+    return checked
 
 
 def iso_to_epoch(text: Any) -> float | None:
@@ -146,7 +148,9 @@ def bench_run(path: Path) -> dict[str, Any]:
     if when is None:
         when = path.stat().st_mtime
     doc = {**doc, "_run": path.stem, "_run_time_s": when}
-    tuner = doc.get("tuner") if isinstance(doc.get("tuner"), dict) else {}
+    tuner = doc.get("tuner")
+    if not isinstance(tuner, dict):
+        tuner = {}
     extra = [r for v in tuner.values() if isinstance(v, list) for r in v if is_result(r)]
     doc["results"] = [{**r, "_run": path.stem, "_run_time_s": when}
                       for r in [*doc["results"], *extra] if is_result(r)]

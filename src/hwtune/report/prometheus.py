@@ -9,7 +9,8 @@ status with the current one at 1 (the `node_systemd_unit_state` pattern), so
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from hwtune import __version__
 from hwtune.report.bench import latest_by_config

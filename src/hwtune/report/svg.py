@@ -50,7 +50,7 @@ def fmt(v: float) -> str:
 
 def nice_step(span: float, count: int) -> float:
     raw = span / max(count, 1)
-    mag = 10 ** math.floor(math.log10(raw))
+    mag: float = 10 ** math.floor(math.log10(raw))
     for m in (1, 2, 2.5, 5, 10):
         if raw <= m * mag:
             return m * mag

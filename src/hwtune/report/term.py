@@ -8,8 +8,8 @@ from rich.console import Console
 from rich.text import Text
 
 from hwtune.render import STATUS_STYLE
-from hwtune.tables import ID, Col, Table
 from hwtune.report.fleet import HostResult, check_rows, fleet_json
+from hwtune.tables import ID, Col, Table
 from hwtune.text import show
 
 NO_REPORT = ("no result", "unreadable")
