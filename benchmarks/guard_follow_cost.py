@@ -45,12 +45,12 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def start(folder: Path, log: Path | None) -> tuple[subprocess.Popen, "queue.Queue[float]"]:
+def start(folder: Path, log: Path | None) -> tuple[subprocess.Popen, queue.Queue[float]]:
     env = dict(os.environ, HWTUNE_STATE_DIR=str(folder / "state"), PYTHONPATH=str(REPO / "src"))
     argv = [sys.executable, "-m", "hwtune", "guard", "--node", "n1", "--json", "--interval", "3600"]
     argv += ["--log", str(log)] if log is not None else []
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-    lines: "queue.Queue[float]" = queue.Queue()
+    lines: queue.Queue[float] = queue.Queue()
 
     def read() -> None:
         for _ in proc.stdout:

@@ -18,9 +18,9 @@ import json
 import statistics
 import sys
 
-from hwtune.bench.result import BenchResult
 from hwtune.bench.micro.runner import Bench, BenchPlan
 from hwtune.bench.micro.tune import TUNE_PRECISIONS, space_for, sweep_device, tune_device
+from hwtune.bench.result import BenchResult
 
 
 def remeasure(bench: Bench, a: BenchResult, b: BenchResult, rounds: int, time_s: float) -> tuple[float, float]:

@@ -33,10 +33,10 @@ from pathlib import Path
 
 from hwtune.bench import store
 from hwtune.bench.feeds import make_feeds, read_input_types
+from hwtune.bench.micro.runner import Bench, BenchPlan
 from hwtune.bench.modelfile import export_model, open_model
 from hwtune.bench.noise import LoadMeter, sample_before
 from hwtune.bench.result import BenchResult, RunConfig
-from hwtune.bench.micro.runner import Bench, BenchPlan
 from hwtune.run import Runner
 
 OV_PRECISION = {"fp32": "f32", "bf16": "bf16"}

@@ -25,11 +25,11 @@ from hwtune.apply.model import CHANGE, OK, SKIP
 from hwtune.apply.persist import render_unit, unit_quote
 from hwtune.apply.plan import plan_tune
 from hwtune.apply.steps import Executor
-from hwtune.tunables.base import PlanContext
 from hwtune.host import Host
 from hwtune.probe.cpufreq import format_policies
 from hwtune.probe.nvml import import_pynvml
 from hwtune.run import CmdResult, Runner
+from hwtune.tunables.base import PlanContext
 
 POLICY = "sys/devices/system/cpu/cpufreq/policy0"
 

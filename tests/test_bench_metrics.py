@@ -7,8 +7,8 @@ from collections import namedtuple
 import pytest
 
 from hwtune.bench import metrics
-from hwtune.bench.micro.compare import compare_runs
 from hwtune.bench.measure import StopRule, run_sync, run_threads
+from hwtune.bench.micro.compare import compare_runs
 from hwtune.bench.noise import NOISY_FOREIGN_CORES, foreign_load
 
 

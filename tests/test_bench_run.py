@@ -8,15 +8,14 @@ import numpy as np
 import onnx
 import pytest
 
+from bench_helpers import SHORT, data_dir  # noqa: F401  (fixture)
 from hwtune.bench import zoo
 from hwtune.bench.devices import list_devices
+from hwtune.bench.micro.runner import Bench, BenchPlan, run_bench
 from hwtune.bench.modelfile import open_model, precision_path
 from hwtune.bench.result import BenchResult, RunConfig, Skipped
-from hwtune.bench.micro.runner import Bench, BenchPlan, run_bench
 from hwtune.errors import ConfigError
 from hwtune.onnxcost import count_cost
-
-from bench_helpers import SHORT, data_dir  # noqa: F401  (fixture)
 
 FOUND = list_devices()
 BACKENDS = sorted({d.backend for d in FOUND.devices if d.device == "CPU"})
@@ -180,8 +179,8 @@ def test_backend_names_are_compared_only_inside_the_backend_modules():
 
 
 def test_every_backend_lists_devices_the_same_way():
-    from hwtune.bench.targets import DeviceInfo
     from hwtune.bench.engines import backend, backends
+    from hwtune.bench.targets import DeviceInfo
 
     for b in backends():
         devices, notes = b.devices()

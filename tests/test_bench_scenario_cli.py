@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hwtune.bench.serving import queueing
-
 from bench_helpers import data_dir  # noqa: F401  (fixture)
 from bench_helpers import invoke_bench as invoke
+from hwtune.bench.serving import queueing
 
 
 def _loadgen():

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from hwtune.bench.serving import queueing, search as servesearch
+from bench_helpers import data_dir  # noqa: F401  (fixture)
+from bench_helpers import invoke_bench as invoke
+from hwtune.bench.serving import queueing
+from hwtune.bench.serving import search as servesearch
 from hwtune.bench.serving.loadgen import LoadgenRun, RunSettings
 from hwtune.bench.serving.search import search
 from hwtune.bench.serving.tail import early_stopping_floor, judge, judged_percentile
-
-from bench_helpers import data_dir  # noqa: F401  (fixture)
-from bench_helpers import invoke_bench as invoke
 
 D, SLO_MS = 0.005, 40.0  # fixed 5 ms service, p99 budget 40 ms: lambda* = 143.7 QPS
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
+from bench_helpers import data_dir  # noqa: F401  (fixture)
 from hwtune.bench import store
 from hwtune.errors import ConfigError
-
-from bench_helpers import data_dir  # noqa: F401  (fixture)
 
 
 def test_host_digest_is_canonical():
@@ -21,7 +20,7 @@ def test_host_digest_is_canonical():
 
 
 def test_save_and_load_a_run(data_dir):
-    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     path = store.save_run({"results": [{"backend": "openvino"}]}, when)
     assert path.parent == data_dir / "bench" / "runs"
     assert path.name.startswith("20260102T030405-")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from hwtune.bench.micro.advice import queue_delay_us, settings, triton_snippet
-from hwtune.bench.targets import DeviceInfo
 from hwtune.bench.metrics import LatencyStats
-from hwtune.bench.noise import LoadSample
-from hwtune.bench.result import BenchResult, Executed, RunConfig, Skipped
+from hwtune.bench.micro.advice import queue_delay_us, settings, triton_snippet
 from hwtune.bench.micro.runner import BenchPlan
 from hwtune.bench.micro.tune import Space, better, pareto_front, sweep_device, tune_device
+from hwtune.bench.noise import LoadSample
+from hwtune.bench.result import BenchResult, Executed, RunConfig, Skipped
+from hwtune.bench.targets import DeviceInfo
 
 QUIET = LoadSample(1.0, 0.0, 0.0)
 INFO = DeviceInfo("openvino", "CPU", "test cpu", ("fp32", "bf16", "int8", "auto"))

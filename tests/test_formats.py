@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from junitparser import Failure, JUnitXml, Skipped
@@ -178,7 +178,7 @@ def test_prometheus_output_of_the_live_host_carries_saved_bench_runs(tmp_path, m
     fams = samples(out.read_text())
     assert len(fams["hwtune_bench_throughput_samples_per_second"]) == 12  # 2 runtimes x (5 sync batches + async)
     (stamp,) = {s.value for s in fams["hwtune_bench_timestamp_seconds"]}
-    assert stamp == datetime(2026, 11, 20, 10, tzinfo=timezone.utc).timestamp()  # the run's created_utc
+    assert stamp == datetime(2026, 11, 20, 10, tzinfo=UTC).timestamp()  # the run's created_utc
 
 
 def test_write_atomic_replaces_whole_and_cleans_up_on_failure(tmp_path):

@@ -24,10 +24,10 @@ def test_an_xid45_storm_on_three_nodes_for_three_hours_drains_nothing(tmp_path):
     # 672 Xid 45 records on 3 nodes within 3 hours, no hardware Xid before them: the job's
     # channels being torn down, an application fault. Judged every five minutes as they arrive.
     names = ("n1", "n2", "n3")
-    sched = FakeScheduler(nodes={n: ("idle", "") for n in names + ("n4", "n5", "n6", "n7", "n8", "n9", "n10")})
+    sched = FakeScheduler(nodes=dict.fromkeys(names + ("n4", "n5", "n6", "n7", "n8", "n9", "n10"), ("idle", "")))
     ctxs = fleet(tmp_path, names, sched)
     per_node, span = 224, 3 * 3600.0
-    worst = {n: "HEALTHY" for n in names}
+    worst = dict.fromkeys(names, "HEALTHY")
     for tick in range(1, 37):
         now = tick * 300.0
         for n, ctx in ctxs.items():
@@ -37,7 +37,7 @@ def test_an_xid45_storm_on_three_nodes_for_three_hours_drains_nothing(tmp_path):
             worst[n] = max(worst[n], r.state, key=RANK.__getitem__)
             assert r.actions == []
     assert sum(len(ctx.store.events(n, "b1")) for n, ctx in ctxs.items()) == 3 * per_node
-    assert worst == {n: "SUSPECT" for n in names}  # watched: 20+ within the hour on one GPU
+    assert worst == dict.fromkeys(names, "SUSPECT")  # watched: 20+ within the hour on one GPU
     assert sched.calls == []
 
 
@@ -45,7 +45,7 @@ def test_one_job_crash_across_77_nodes_drains_none(tmp_path):
     # one distributed job dies: each of its 77 nodes logs the job's Xid 13, 43 and 45 at once.
     # The breaker is opened wide so that the rules alone are what keeps the nodes in.
     names = tuple(f"n{i}" for i in range(77))
-    sched = FakeScheduler(nodes={n: ("idle", "") for n in names})
+    sched = FakeScheduler(nodes=dict.fromkeys(names, ("idle", "")))
     ctxs = fleet(tmp_path, names, sched, breaker_fraction=1.0)
     crash = [xid(1, 13, 100.0), xid(2, 13, 100.0), xid(3, 43, 100.5), xid(4, 45, 101.0), xid(5, 45, 101.0)]
     states = {n: judge_signals(ctx, signals(crash), boot="b1", now=102.0).state for n, ctx in ctxs.items()}

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 import typer
+from typer.testing import CliRunner
+
 from bench_helpers import (
     data_dir,  # noqa: F401  (fixture)
     invoke_bench,
 )
-from typer.testing import CliRunner
-
 from hwtune.cli_recommend import register
 from hwtune.recommend.feed import HOST_STAGES, PipelineCpu, cpu_feed, image_input
 

@@ -8,8 +8,13 @@ import re
 
 import pytest
 
-from apply_helpers import add_kernel_files, copy_snapshot, invoke, write_profile
-from apply_helpers import scratch  # noqa: F401  (fixture)
+from apply_helpers import (
+    add_kernel_files,
+    copy_snapshot,
+    invoke,
+    scratch,  # noqa: F401  (fixture)
+    write_profile,
+)
 from conftest import SNAPSHOTS
 from hwtune import profile, tunables
 from hwtune.apply import sysfs

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
@@ -99,11 +99,11 @@ def register(app: typer.Typer) -> None:
 
 def bench_run(
     model: str = c.MODEL, backend: str = c.BACKEND, device: str = c.DEVICE, batch: str = c.BATCH,
-    mode: str = c.MODE, streams: str = c.STREAMS, threads: str = c.THREADS, pin: Optional[bool] = c.PIN,
+    mode: str = c.MODE, streams: str = c.STREAMS, threads: str = c.THREADS, pin: bool | None = c.PIN,
     precision: str = typer.Option("", "--precision", help="fp32, bf16, fp16, int8, auto; comma list. Default fp32."),
     shape: list[str] = c.SHAPE, time_s: float = c.TIME, min_count: int = c.MIN_COUNT, repeat: int = c.REPEAT,
     as_json: bool = c.AS_JSON, as_csv: bool = c.AS_CSV, wide: bool = c.WIDE, save: bool = c.SAVE,
-    pipeline: str = c.PIPELINE, images: Optional[Path] = c.IMAGES, image_size: str = c.IMAGE_SIZE,
+    pipeline: str = c.PIPELINE, images: Path | None = c.IMAGES, image_size: str = c.IMAGE_SIZE,
     image_format: str = c.IMAGE_FORMAT, decoder: str = c.DECODER, resizer: str = c.RESIZER,
     pin_stages: bool = typer.Option(False, "--pin-stages", help="--pipeline: also run preprocessing and the model "
                                     "as two threads, unpinned and pinned to cores."),
@@ -146,7 +146,7 @@ def run_micro(o: RunOptions, shown: Output) -> int:
 def bench_tune(
     latency_slo: str = typer.Option("", "--latency-slo", help="p99 budget per request, e.g. 40ms or 0.04s."),
     model: str = c.MODEL, backend: str = c.BACKEND, device: str = c.DEVICE, batch: str = c.BATCH,
-    mode: str = c.MODE, streams: str = c.STREAMS, threads: str = c.THREADS, pin: Optional[bool] = c.PIN,
+    mode: str = c.MODE, streams: str = c.STREAMS, threads: str = c.THREADS, pin: bool | None = c.PIN,
     precision: str = typer.Option("", "--precision", help="fp32, bf16, fp16, int8, auto; comma list. "
                                   "Default: all the device runs."),
     shape: list[str] = c.SHAPE, time_s: float = c.TIME, min_count: int = c.MIN_COUNT, repeat: int = c.REPEAT,
@@ -194,7 +194,7 @@ def devices(o: DevicesOptions) -> int:
 def bench_export(
     model: str = typer.Argument(..., help="A built-in model: plate-classifier, resnet-block, mlp, "
                                 "transformer-encoder."),
-    out_path: Optional[Path] = typer.Option(None, "--out", help="The ONNX file to write."),
+    out_path: Path | None = typer.Option(None, "--out", help="The ONNX file to write."),
     precision: str = typer.Option("fp32", "--precision", help="fp32, or int8 for its QDQ form."),
     as_json: bool = c.AS_JSON,
 ) -> None:

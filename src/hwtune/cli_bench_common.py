@@ -4,7 +4,8 @@ duration options into typed values, the progress bar, and saving and printing a 
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import typer
 

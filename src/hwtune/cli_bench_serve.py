@@ -4,7 +4,7 @@ search), the request pipeline inside the system under test with --pipeline image
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -37,11 +37,11 @@ def bench_serve(
     step: str = typer.Option("2s", "--step", help="server: LoadGen's min duration for each search step."),
     repeat: int = typer.Option(1, "--repeat", help="server: N searches, each run's max QPS and their interval."),
     model: str = c.MODEL, backend: str = c.BACKEND, device: str = c.DEVICE, threads: str = c.THREADS,
-    pin: Optional[bool] = c.PIN,
+    pin: bool | None = c.PIN,
     precision: str = typer.Option("", "--precision", help="fp32, bf16, fp16, int8, auto (one). Default fp32."),
     shape: list[str] = c.SHAPE,
     as_json: bool = c.AS_JSON, as_csv: bool = c.AS_CSV, wide: bool = c.WIDE, save: bool = c.SAVE,
-    pipeline: str = c.PIPELINE, images: Optional[Path] = c.IMAGES, image_size: str = c.IMAGE_SIZE,
+    pipeline: str = c.PIPELINE, images: Path | None = c.IMAGES, image_size: str = c.IMAGE_SIZE,
     image_format: str = c.IMAGE_FORMAT, decoder: str = c.DECODER, resizer: str = c.RESIZER,
 ) -> None:
     """Serve the model under a MLPerf LoadGen scenario: the max QPS within the p99 budget (server)."""

@@ -178,8 +178,8 @@ def host_at(root: Path | None) -> Host:
 def load_facts(root: Path | None, facts_file: Path | None, runtimes: bool = False,
                host: Host | None = None) -> Facts:
     """Facts from a saved `hwtune facts --json` file, else probed on the host (or snapshot) given."""
-    from hwtune.files import read_json_file
     from hwtune.facts import Facts
+    from hwtune.files import read_json_file
 
     if facts_file is not None:
         try:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import inspect
 import operator
+from collections.abc import Callable
 from dataclasses import MISSING, fields
-from typing import TYPE_CHECKING, Annotated, Any, Callable, TypeVar, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args, get_origin, get_type_hints
 
 from typer.core import TyperCommand
 from typer.models import OptionInfo
@@ -50,7 +51,7 @@ def command_of(options: type[T], run: Callable[[T], int | None]) -> Callable[...
         given = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
         run_command(lambda: run(options(**given)))
 
-    setattr(command, "__signature__", inspect.Signature(params))  # what typer reads, through inspect.signature
+    command.__signature__ = inspect.Signature(params)  # what typer reads, through inspect.signature
     command.__annotations__ = {p.name: p.annotation for p in params}
     command.__doc__ = options.__doc__
     return command

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -57,23 +57,23 @@ class RecommendOptions:
     """The options of `hwtune recommend`, as the user gave them; fields named as in `Request`."""
 
     workload: Annotated[str, _opt("--workload", RUN, "Built-in workload: resnet50, ssd-mobilenet, ssd-vgg300, bert-base, bert-large (MLPerf SQuAD, unpadded), plate-classifier; LLMs: llama2-70b, llama3.1-8b, gptj-6b, mixtral-8x7b.")] = "resnet50"
-    model_path: Annotated[Optional[Path], _opt("--model", RUN, "ONNX model to count FLOPs and bytes from, instead of --workload.")] = None
+    model_path: Annotated[Path | None, _opt("--model", RUN, "ONNX model to count FLOPs and bytes from, instead of --workload.")] = None
     model_shapes: Annotated[tuple[str, ...], _opt("--shape", RUN, "Shape of a dynamic --model input, NAME=1x128 (repeatable); a dynamic batch dim is taken as 1.")] = ()
     precision: Annotated[str, _opt("--precision", RUN, "fp32, fp16, bf16, int8, fp8 (Hopper, Ada, MI300, Blackwell, Gaudi) or fp4 (Blackwell, MI355X); a GPU without it falls back, and says so.")] = "fp16"
     accumulate: Annotated[str, _opt("--accumulate", RUN, "FP16 accumulation: fp32 (framework default) or fp16 (GeForce runs it at twice the rate).")] = "fp32"
     batch: Annotated[int, _opt("--batch", RUN, "Largest batch; lowered to fit memory and the latency SLO.")] = 32
-    latency_slo_ms: Annotated[Optional[float], _opt("--latency-ms", RUN, "Latency SLO per batch, in ms (limits the batch).")] = None
-    seq_len: Annotated[Optional[float], _opt("--seq-len", RUN, "Tokens per sample for an encoder (bert-base, bert-large), instead of the workload's own count.")] = None
-    ttft_ms: Annotated[Optional[float], _opt("--ttft", RUN, "LLM: time-to-first-token limit in ms (prefill of one prompt).")] = None
-    tpot_ms: Annotated[Optional[float], _opt("--tpot", RUN, "LLM: time-per-output-token limit in ms (limits the sequences decoded together).")] = None
-    input_tokens: Annotated[Optional[float], _opt("--input-tokens", RUN, "LLM: mean prompt tokens per request (default: the workload's dataset).")] = None
-    output_tokens: Annotated[Optional[float], _opt("--output-tokens", RUN, "LLM: mean generated tokens per request (default: the workload's dataset).")] = None
-    bench_path: Annotated[Optional[Path], _opt("--from-bench", RUN, "hwtune bench JSON: calibrate the efficiency with a measured GPU result.")] = None
-    bench_gpu: Annotated[Optional[str], _opt("--bench-gpu", RUN, "Catalog GPU the --from-bench results ran on, when their device names no model (onnxruntime CUDA).")] = None
-    pipeline_path: Annotated[Optional[Path], _opt("--pipeline-result", RUN, "Saved 'hwtune bench run --pipeline image --json': note each setup whose host CPUs cannot feed its GPUs.")] = None
+    latency_slo_ms: Annotated[float | None, _opt("--latency-ms", RUN, "Latency SLO per batch, in ms (limits the batch).")] = None
+    seq_len: Annotated[float | None, _opt("--seq-len", RUN, "Tokens per sample for an encoder (bert-base, bert-large), instead of the workload's own count.")] = None
+    ttft_ms: Annotated[float | None, _opt("--ttft", RUN, "LLM: time-to-first-token limit in ms (prefill of one prompt).")] = None
+    tpot_ms: Annotated[float | None, _opt("--tpot", RUN, "LLM: time-per-output-token limit in ms (limits the sequences decoded together).")] = None
+    input_tokens: Annotated[float | None, _opt("--input-tokens", RUN, "LLM: mean prompt tokens per request (default: the workload's dataset).")] = None
+    output_tokens: Annotated[float | None, _opt("--output-tokens", RUN, "LLM: mean generated tokens per request (default: the workload's dataset).")] = None
+    bench_path: Annotated[Path | None, _opt("--from-bench", RUN, "hwtune bench JSON: calibrate the efficiency with a measured GPU result.")] = None
+    bench_gpu: Annotated[str | None, _opt("--bench-gpu", RUN, "Catalog GPU the --from-bench results ran on, when their device names no model (onnxruntime CUDA).")] = None
+    pipeline_path: Annotated[Path | None, _opt("--pipeline-result", RUN, "Saved 'hwtune bench run --pipeline image --json': note each setup whose host CPUs cannot feed its GPUs.")] = None
 
-    budget_usd: Annotated[Optional[float], _opt("--budget", BUY, "Budget in USD for GPUs and hosts.")] = None
-    target_fps: Annotated[Optional[float], _opt("--target-fps", BUY, "Throughput to reach (inferences/s; generated tokens/s for an LLM): the cheapest setup of server GPUs (or of the --class given) that does.")] = None
+    budget_usd: Annotated[float | None, _opt("--budget", BUY, "Budget in USD for GPUs and hosts.")] = None
+    target_fps: Annotated[float | None, _opt("--target-fps", BUY, "Throughput to reach (inferences/s; generated tokens/s for an LLM): the cheapest setup of server GPUs (or of the --class given) that does.")] = None
     classes: Annotated[tuple[str, ...], _opt("--class", BUY, "Only GPUs of this class (repeatable): server, workstation, desktop. Fleet plans (--target-fps) use server GPUs unless this is given.")] = ()
     vendors: Annotated[tuple[str, ...], _opt("--vendor", BUY, "Only GPUs of this vendor (repeatable): AMD, Intel, NVIDIA.")] = ()
     desktop_host_usd: Annotated[float, _opt("--desktop-host-usd", BUY, "Desktop host without GPUs (desktop and workstation cards).")] = 1500.0

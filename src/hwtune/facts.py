@@ -9,8 +9,9 @@ on, so Facts round-trip through JSON unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 
 from hwtune.errors import ConfigError
 from hwtune.factids import entry as catalogued
@@ -59,7 +60,7 @@ class GpuHealth:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "GpuHealth":
+    def from_json(cls, data: Mapping[str, Any]) -> GpuHealth:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         for key in ("throttle_reasons", "unreadable"):
@@ -100,7 +101,7 @@ class Gpu:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Gpu":
+    def from_json(cls, data: Mapping[str, Any]) -> Gpu:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         if isinstance(values.get("health"), Mapping):
@@ -136,7 +137,7 @@ class Facts:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Facts":
+    def from_json(cls, data: Mapping[str, Any]) -> Facts:
         """Facts from a `hwtune facts --json` document; a ConfigError names the first key of a wrong type."""
         if not isinstance(data, Mapping) or data.get("schema") != SCHEMA or "facts" not in data:
             raise ConfigError(f"not a hwtune facts document of schema {SCHEMA}")

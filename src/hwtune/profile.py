@@ -10,9 +10,10 @@ the file and the key.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from hwtune.errors import ConfigError
 from hwtune.files import read_toml

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import hwtune.checks  # noqa: F401  (registers every check)
 from hwtune.checks.registry import PROBLEM, REGISTRY, CheckSpec, Finding, Status, is_severity_key

@@ -10,8 +10,9 @@ these values raise hardening, or are not hardening at all).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from hwtune.apply.model import CHANGE, Item
 from hwtune.host import Host

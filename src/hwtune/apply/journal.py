@@ -26,11 +26,12 @@ import os
 import re
 import stat
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from hwtune import atomic, fsroot
 from hwtune.apply.errors import Busy
@@ -61,12 +62,12 @@ def state_dir(root: Path) -> Path:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_id() -> str:
     t = time.time()
-    stamp = datetime.fromtimestamp(t, timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.fromtimestamp(t, UTC).strftime("%Y%m%d-%H%M%S")
     return f"{stamp}-{int(t * 1e6) % 1_000_000:06d}"
 
 
@@ -168,7 +169,7 @@ class JournalStore:
         self._dir_fd: int | None = None
 
     @classmethod
-    def for_root(cls, root: Path, fs: fsroot.RootFS | None = None) -> "JournalStore":
+    def for_root(cls, root: Path, fs: fsroot.RootFS | None = None) -> JournalStore:
         override = os.environ.get(STATE_DIR_ENV)
         if override:
             if not os.path.isabs(override) or any(ord(c) < 32 for c in override):

@@ -8,8 +8,9 @@ reason, or something that needs a reboot (with the command).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 # Step kinds: how a step is written and undone, one object each (apply/kinds/). The ones a
 # tunable asks for by name are declared with the tunables: VALUE (a kernel value in an existing
@@ -44,7 +45,7 @@ class Step:
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Step":
+    def from_json(cls, data: Mapping[str, Any]) -> Step:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["created_dirs"] = tuple(values.get("created_dirs", ()))

@@ -7,7 +7,8 @@ step kind's own plan: apply/kinds/).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from hwtune.apply import hardening, irreversible
 from hwtune.apply.kinds import kind

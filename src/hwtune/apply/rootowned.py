@@ -16,8 +16,8 @@ import os
 import stat
 import sys
 import sysconfig
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from hwtune.fsroot import read_path
 

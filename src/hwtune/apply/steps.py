@@ -36,7 +36,7 @@ class Fault:
     env: str
 
     @classmethod
-    def from_env(cls, name: str) -> "Fault | None":
+    def from_env(cls, name: str) -> Fault | None:
         raw = os.environ.get(name, "").strip()
         if not raw:
             return None

@@ -17,10 +17,10 @@ from hwtune import hints
 from hwtune.apply import hardening, irreversible
 from hwtune.apply import journal as jr
 from hwtune.apply.errors import ApplyFailed, UndoFailed
+from hwtune.apply.kinds import needs_nvml, read_step
 from hwtune.apply.model import CHANGE, OK, Plan, Step
 from hwtune.apply.nvml import Nvml
 from hwtune.apply.plan import plan_apply
-from hwtune.apply.kinds import needs_nvml, read_step
 from hwtune.apply.steps import Executor, StepFailed
 from hwtune.errors import EXIT_USAGE, ConfigError, HwtuneError
 from hwtune.host import Host

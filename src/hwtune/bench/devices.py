@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hwtune.bench.engines import backend as named, backends
+from hwtune.bench.engines import backend as named
+from hwtune.bench.engines import backends
 from hwtune.bench.targets import DeviceInfo, DeviceList
 from hwtune.errors import ConfigError
 

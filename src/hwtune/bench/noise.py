@@ -49,7 +49,7 @@ class LoadMeter:
         self._sys0: object = None
         self._own0 = 0.0
 
-    def start(self) -> "LoadMeter":
+    def start(self) -> LoadMeter:
         self._t0 = time.perf_counter()
         self._sys0 = self._psutil.cpu_times()
         self._own0 = self._own()

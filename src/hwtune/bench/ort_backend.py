@@ -50,7 +50,7 @@ class OrtBackend:
     def unsupported(self, cfg: RunConfig) -> str | None:
         return None
 
-    def compile(self, cfg: RunConfig, path: Path, feeds: dict[str, Any]) -> "OrtEngine":
+    def compile(self, cfg: RunConfig, path: Path, feeds: dict[str, Any]) -> OrtEngine:
         return OrtEngine(cfg, path, feeds)
 
     def balanced_threads(self, cpus: int, requests: int) -> int:

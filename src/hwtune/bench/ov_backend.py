@@ -52,7 +52,7 @@ class OvBackend:
             return f"{cfg.streams} OpenVINO streams need at least as many threads (got {cfg.threads})"
         return None
 
-    def compile(self, cfg: RunConfig, path: Path, feeds: dict[str, Any]) -> "OvEngine":
+    def compile(self, cfg: RunConfig, path: Path, feeds: dict[str, Any]) -> OvEngine:
         return OvEngine(cfg, path, feeds)
 
     def balanced_threads(self, cpus: int, requests: int) -> int:

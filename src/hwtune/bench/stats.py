@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 import random
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 MIN_WINDOWS = 3
 RESAMPLES = 4000

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def library_versions() -> dict[str, str | None]:
 
 def save_run(document: dict[str, Any], when: datetime | None = None) -> Path:
     """Write a run document (results plus host/versions header) and return its path."""
-    when = when or datetime.now(timezone.utc)
+    when = when or datetime.now(UTC)
     host = host_identity()
     doc = {
         "schema": RUN_SCHEMA,

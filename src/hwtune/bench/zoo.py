@@ -7,8 +7,9 @@ same bytes. The batch dimension is dynamic (`batch`); the other dims are fixed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from hwtune.errors import ConfigError
 
@@ -23,7 +24,7 @@ IR_VERSION = 8
 class BuiltinModel:
     name: str
     description: str
-    build: Callable[[], "onnx.ModelProto"]
+    build: Callable[[], onnx.ModelProto]
 
 
 class _Graph:
@@ -74,7 +75,7 @@ class _Graph:
     def dense(self, x: str, nin: int, nout: int) -> str:
         return self.op("Add", [self.op("MatMul", [x, self.weight((nin, nout), nin)]), self.bias(nout)])
 
-    def model(self, name: str, inputs: dict[str, list[Any]], output: str, out_dims: list[Any]) -> "onnx.ModelProto":
+    def model(self, name: str, inputs: dict[str, list[Any]], output: str, out_dims: list[Any]) -> onnx.ModelProto:
         from onnx import TensorProto, helper
 
         ins = [helper.make_tensor_value_info(k, TensorProto.FLOAT, v) for k, v in inputs.items()]
@@ -85,7 +86,7 @@ class _Graph:
         return proto
 
 
-def build_plate_classifier() -> "onnx.ModelProto":
+def build_plate_classifier() -> onnx.ModelProto:
     """4 x [Conv3x3 + ReLU + MaxPool2x2] (32/64/128/128 ch) on a 64x128 crop, then a dense head."""
     g = _Graph(seed=1)
     x, cin = "image", 3
@@ -97,7 +98,7 @@ def build_plate_classifier() -> "onnx.ModelProto":
     return g.model("plate-classifier", {"image": ["batch", 3, 64, 128]}, g.dense(x, 256, 36), ["batch", 36])
 
 
-def build_resnet_block() -> "onnx.ModelProto":
+def build_resnet_block() -> onnx.ModelProto:
     """Two ResNet basic blocks (conv3x3-relu-conv3x3 + identity, relu) at 64 ch, 56x56."""
     g = _Graph(seed=2)
     x = "features"
@@ -107,7 +108,7 @@ def build_resnet_block() -> "onnx.ModelProto":
     return g.model("resnet-block", {"features": ["batch", 64, 56, 56]}, x, ["batch", 64, 56, 56])
 
 
-def build_mlp() -> "onnx.ModelProto":
+def build_mlp() -> onnx.ModelProto:
     """784 -> 2048 -> 2048 -> 10 with ReLU."""
     g = _Graph(seed=3)
     x = g.op("Relu", [g.dense("x", 784, 2048)])
@@ -115,7 +116,7 @@ def build_mlp() -> "onnx.ModelProto":
     return g.model("mlp", {"x": ["batch", 784]}, g.dense(x, 2048, 10), ["batch", 10])
 
 
-def build_transformer_encoder(seq: int = 128, d: int = 256, heads: int = 4, ffn: int = 1024) -> "onnx.ModelProto":
+def build_transformer_encoder(seq: int = 128, d: int = 256, heads: int = 4, ffn: int = 1024) -> onnx.ModelProto:
     """One post-LN encoder layer: multi-head self-attention and a GELU feed-forward block."""
     g = _Graph(seed=4)
     dh = d // heads
@@ -141,7 +142,7 @@ def _layer_norm(g: _Graph, x: str, d: int) -> str:
     return g.op("LayerNormalization", [x, g.const(g.np.ones(d)), g.const(g.np.zeros(d))], axis=-1, epsilon=1e-5)
 
 
-def build_gemm(n: int) -> "onnx.ModelProto":
+def build_gemm(n: int) -> onnx.ModelProto:
     """A square n x n x n MatMul: the peak calibration workload."""
     g = _Graph(seed=5)
     return g.model(f"gemm-{n}", {"a": [n, n]}, g.op("MatMul", ["a", g.weight((n, n), n)]), [n, n])

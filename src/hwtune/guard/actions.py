@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from hwtune.errors import ConfigError
 from hwtune.guard.actuators import NODE_NAME, Actuator, ActuatorError, make
@@ -77,7 +78,7 @@ class Action:
 def new_id(now: float) -> str:
     global _seq
     _seq = (_seq + 1) % 1000
-    stamp = datetime.fromtimestamp(now, timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d-%H%M%S")
     return f"{stamp}-{int(now * 1e6) % 1_000_000:06d}-{_seq:03d}"
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from hwtune.guard.actuators import Actuator
 from hwtune.guard.rules import Policy

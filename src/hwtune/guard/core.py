@@ -14,9 +14,10 @@ import json
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hwtune.errors import ConfigError, HwtuneError
 from hwtune.facts import Facts
@@ -25,7 +26,8 @@ from hwtune.guard import breaker
 from hwtune.guard.actions import DONE, FAILED, PENDING, SKIPPED, Action
 from hwtune.guard.actuators import Actuator, ActuatorError
 from hwtune.guard.actuators.remedy import Remedies
-from hwtune.guard.machine import RANK, REMEDIATING, Memo, findings, judge as judge_targets
+from hwtune.guard.machine import RANK, REMEDIATING, Memo, findings
+from hwtune.guard.machine import judge as judge_targets
 from hwtune.guard.rules import Rules
 from hwtune.guard.signals import NODE, Signals, collect
 from hwtune.guard.store import Store
@@ -154,7 +156,7 @@ def decide(ctx: Context, signals: Signals, *, boot: str, now: float, finished: l
     answers = {g: signals.gpus_readable and g not in lost for g in signals.gpus}
     found = findings(ctx.rules, events, signals.readings, now, {t: m.resets for t, m in memos.items()}, answers)
     readable = {NODE: signals.log_readable}  # the node's own evidence is the kernel's log
-    readable |= {g: signals.gpus_readable or signals.log_readable for g in signals.gpus}
+    readable |= dict.fromkeys(signals.gpus, signals.gpus_readable or signals.log_readable)
     j = judge_targets(ctx.rules, memos, hold, found, gpus=signals.gpus, readable=readable, boot=boot, now=now)
     planned = act_.plan(j.intents, ctx.actuator, ctx.node, now, act=ctx.act, snapshot=ctx.snapshot)
     with ctx.store.transaction() as db:

@@ -15,7 +15,7 @@ import errno
 import os
 import stat
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from hwtune.guard import kmsg
 from hwtune.guard.core import Context, GuardResult, judge_signals

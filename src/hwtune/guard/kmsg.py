@@ -9,7 +9,8 @@ one partition and one bounded split per line.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, NamedTuple
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 MAX_RECORD_CHARS = 8192  # the kernel caps a record near 1 KiB (PRINTK_MESSAGE_MAX); longer is not its
 

@@ -13,8 +13,8 @@ record, or fell out of their window; its reading came back clean) and then
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping
 
 from hwtune.guard.rules import Policy, Rule, Rules
 from hwtune.guard.signals import NODE, Reading, fields_of, xid_class

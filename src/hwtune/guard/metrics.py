@@ -15,7 +15,8 @@ Written to a node_exporter textfile (atomically, by prometheus-client's own writ
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from hwtune.guard.machine import HOLDING, RANK
 from hwtune.guard.store import Store

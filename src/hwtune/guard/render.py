@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from hwtune.guard.core import GuardResult
@@ -51,10 +52,10 @@ def health_history(store: Store, node: str | None) -> dict[str, Any]:
 
 
 def render_history(doc: dict[str, Any]) -> list[str]:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     def when(t: float) -> str:
-        return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
     lines = []
     for target, events in sorted(doc["events"].items()):

@@ -6,10 +6,11 @@ or value is a ConfigError naming the file, the rule and the key.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from hwtune.errors import ConfigError
 from hwtune.files import read_toml

@@ -50,7 +50,6 @@ def metrics_for(options: GuardOptions):
 
 def open_context(options: GuardOptions, store: Store, remedies=None) -> Context:
     from hwtune.guard.actuators.remedy import NvidiaRemedies
-
     from hwtune.guard.rules import with_profile
 
     live = options.root is None

@@ -24,10 +24,11 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from hwtune import fsroot
 from hwtune.errors import ConfigError, NeedsRoot
@@ -177,7 +178,7 @@ class Store:
             os.close(self._dirfd)
             self._dirfd = -1
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -13,7 +13,8 @@ here; a field the driver does not report stays None.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET

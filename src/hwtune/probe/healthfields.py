@@ -13,8 +13,9 @@ source's record (`probe/gpuhealth.py`). An empty column: the source does not rep
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hwtune.facts import GpuHealth
 from hwtune.probe import gpuhealth as smi

@@ -10,8 +10,9 @@ scenario fake (tests/fake_nvml.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType, TracebackType
-from typing import Any, Callable
+from typing import Any
 
 from hwtune.facts import Gpu, GpuHealth
 from hwtune.probe.healthfields import health_from_nvml
@@ -47,7 +48,7 @@ class Nvml:
     def __init__(self) -> None:
         self._nv: Any = None
 
-    def __enter__(self) -> "NvmlSession":
+    def __enter__(self) -> NvmlSession:
         try:
             nv = import_pynvml()
         except ImportError as exc:

@@ -9,7 +9,7 @@ tunable declaration (hwtune/tunables/) names its reader by the keys of PARSERS.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from hwtune.errors import ParseError
 from hwtune.factids import entry

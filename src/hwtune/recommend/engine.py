@@ -8,18 +8,31 @@ from pathlib import Path
 
 from hwtune.recommend.calibrate import Calibration, calibrate_point, measured_efficiencies, read_bench
 from hwtune.recommend.catalog import (
-    CLASSES, PRECISIONS, Catalog, Efficiency, Llm, Workload, load_catalog,
+    CLASSES,
+    PRECISIONS,
+    Catalog,
+    Efficiency,
+    Llm,
+    Workload,
+    load_catalog,
 )
 from hwtune.recommend.costs import CloudVsBuy, UsageOptions, cloud_vs_buy
 from hwtune.recommend.estimate import EffTable, Estimate, estimate_gpu, estimate_llm_gpu
-from hwtune.recommend.invalid import InvalidRequest
 from hwtune.recommend.feed import PipelineCpu, image_input
+from hwtune.recommend.invalid import InvalidRequest
 from hwtune.recommend.llm import with_lengths
 from hwtune.recommend.pipelinefile import read_pipeline_cpu
 from hwtune.recommend.prices import why_unpriced
 from hwtune.recommend.roofline import encoder_at
 from hwtune.recommend.setups import (
-    HostCosts, Setup, best_of_class, by_value, largest_replica, pack_budget, size_for_target, with_feed,
+    HostCosts,
+    Setup,
+    best_of_class,
+    by_value,
+    largest_replica,
+    pack_budget,
+    size_for_target,
+    with_feed,
 )
 
 DEFAULT_WORKLOAD = "resnet50"

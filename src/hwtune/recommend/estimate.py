@@ -10,7 +10,11 @@ from hwtune.recommend.labels import RANKED_LAST
 from hwtune.recommend.llm import LlmPlan, as_roofline, plan_llm
 from hwtune.recommend.prices import Price, parse_street, price_of  # noqa: F401 (re-exported)
 from hwtune.recommend.roofline import (
-    PrecisionPath, Roofline, best_roofline, efficiency_chain, resolve_precision,
+    PrecisionPath,
+    Roofline,
+    best_roofline,
+    efficiency_chain,
+    resolve_precision,
 )
 
 # (scope, kind, precision): scope is a GPU name (its own published result) or a family;

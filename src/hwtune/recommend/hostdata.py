@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from hwtune.recommend.catalog import HOSTS, _Row, _read_data, _unique, _whole, parse_rows
+from hwtune.recommend.catalog import HOSTS, _read_data, _Row, _unique, _whole, parse_rows
 
 COLUMNS = ("name", "mount", "max_gpus", "max_wide_gpus", "sold_full", "gpu_link", "cpu_cores",
            "memory_gb", "usd", "power_w", "source", "as_of", "note")

@@ -30,7 +30,10 @@ from dataclasses import dataclass, replace
 
 from hwtune.recommend.catalog import Efficiency, GpuSpec, Llm
 from hwtune.recommend.roofline import (
-    BYTES_PER_ELEMENT, USABLE_MEMORY_FRACTION, PrecisionPath, Roofline,
+    BYTES_PER_ELEMENT,
+    USABLE_MEMORY_FRACTION,
+    PrecisionPath,
+    Roofline,
 )
 
 # Sequences in flight per replica: the largest batch in MLPerf v5.0 NVIDIA llama2-70b configs

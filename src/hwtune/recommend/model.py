@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hwtune.recommend.invalid import InvalidRequest
 from hwtune.recommend.catalog import Workload
+from hwtune.recommend.invalid import InvalidRequest
 
 
 def parse_shapes(values: tuple[str, ...]) -> dict[str, tuple[int, ...]]:

@@ -10,14 +10,14 @@ from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.text import Text
 
-from hwtune.recommend.costs import CloudVsBuy
 from hwtune.recommend.catalog import Llm
+from hwtune.recommend.costs import CloudVsBuy
 from hwtune.recommend.engine import Comparison, Recommendation
-from hwtune.recommend.labels import LABELS
-from hwtune.tables import ID, NUM, Col, Table, layout
 from hwtune.recommend.estimate import GEFORCE_CAVEAT, Estimate
 from hwtune.recommend.jsonout import card_unit_cost, selected_estimates
+from hwtune.recommend.labels import LABELS
 from hwtune.recommend.setups import Setup
+from hwtune.tables import ID, NUM, Col, Table, layout
 
 BAR_WIDTH = 40
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 import importlib
 import os
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from hwtune.checks.registry import REGISTRY
 from hwtune.factids import known

@@ -11,8 +11,9 @@ imports apply/.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 # What a target asks of apply. WRITE: apply reads the current value, compares and journals the
 # write; the others are plan rows as they are (the same words as apply's plan statuses).

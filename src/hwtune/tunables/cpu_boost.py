@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from hwtune.host import Host
 from hwtune.probe.cpufreq import BOOST_SWITCHES, boost_switch, boost_word

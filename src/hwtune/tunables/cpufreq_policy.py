@@ -11,11 +11,19 @@ some kernels and a plain folder on others.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from hwtune.host import Host
-from hwtune.probe.cpufreq import (CPU_DIR, CPUFREQ_DIR, epp_pinned, governor_choices, list_policies, policy_dir,
-                                  resolve_governor)
+from hwtune.probe.cpufreq import (
+    CPU_DIR,
+    CPUFREQ_DIR,
+    epp_pinned,
+    governor_choices,
+    list_policies,
+    policy_dir,
+    resolve_governor,
+)
 from hwtune.tunables.base import OK, WRITE, PlanContext, Target, Tunable, Verify, invalid, skip, write
 
 WORD = re.compile(r"[a-z0-9_]+")

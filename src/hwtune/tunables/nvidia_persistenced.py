@@ -7,7 +7,8 @@ hwtune leaves to the user).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from hwtune.host import Host
 from hwtune.tunables.base import NVML, SYSTEMD, Nvml, PlanContext, Target, Tunable, Verify, skip, write

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from hwtune.errors import ConfigError
 from hwtune.host import Host

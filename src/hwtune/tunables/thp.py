@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from hwtune.errors import ParseError
 from hwtune.host import Host
 from hwtune.probe.memory import THP_DIR, parse_bracketed, parse_choices
-from hwtune.tunables.base import PlanContext, Plan, Target, Tunable, Verify, invalid, skip, write
+from hwtune.tunables.base import Plan, PlanContext, Target, Tunable, Verify, invalid, skip, write
 
 # The modes the kernel knows (Documentation/admin-guide/mm/transhuge.rst); a host lists its own.
 # what a THP file may hold (and rollback restore): one mode word (within_size on shmem, ...)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 from hwtune.apply.kinds.base import NvmlWriter, StepKind
 from hwtune.apply.model import Step

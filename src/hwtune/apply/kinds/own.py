@@ -7,7 +7,8 @@ writes what apply/persist.py rebuilds from the validated values.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from hwtune.apply import sysfs
 from hwtune.apply.kinds.base import JournalInvalid, NvmlWriter, StepFailed, StepKind, Writer

@@ -3,8 +3,9 @@ the settings that deploy its best point, and the saved run's JSON."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 from hwtune.bench.micro import advice
 from hwtune.bench.micro.runner import Bench

@@ -14,8 +14,8 @@ from hwtune.bench.micro.runner import BenchRun
 from hwtune.bench.result import BenchResult
 from hwtune.bench.targets import DeviceList
 from hwtune.errors import ConfigError
-from hwtune.text import csv_text
 from hwtune.tables import ID, NUM, Col, Table
+from hwtune.text import csv_text
 
 CSV_FIELDS = (
     "backend", "device", "model", "batch", "mode", "precision_requested", "precision_executed",

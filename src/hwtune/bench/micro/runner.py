@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import itertools
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hwtune.bench import metrics, store
 from hwtune.bench.devices import list_devices, select

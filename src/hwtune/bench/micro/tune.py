@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from hwtune.bench.engines import backend
 from hwtune.bench.micro.runner import Bench

@@ -21,8 +21,9 @@ file. The tolerance, per format, on the absolute difference of 8-bit values:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from hwtune.bench.pipeline.codecs import Decoder
 from hwtune.bench.pipeline.images import EncodedImage

@@ -14,8 +14,9 @@ adapter is tested through a fake torch (tests/test_pipeline_codecs.py).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from hwtune.errors import ConfigError
 

@@ -4,8 +4,9 @@ fixed-time model (`fixed:20ms`), a timer standing for an accelerator that uses n
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 from hwtune.errors import ConfigError
 
@@ -73,9 +74,9 @@ def open_image_model(plan: Any, threads: int | None) -> ImageModel:
     """The first device the bench plan selects, compiled for batch 1, fed through `infer_on`."""
     from hwtune.bench.engines import open_engine
     from hwtune.bench.feeds import make_feeds
+    from hwtune.bench.micro.runner import Bench
     from hwtune.bench.modelfile import precision_path
     from hwtune.bench.result import RunConfig
-    from hwtune.bench.micro.runner import Bench
 
     bench = Bench(replace(plan, measure_peak=False))
     if len(bench.source.input_dims) != 1:

@@ -31,7 +31,7 @@ class PipelineOptions:
     min_count: int = 10
     pin_stages: bool = False
 
-    def validate(self) -> "PipelineOptions":
+    def validate(self) -> PipelineOptions:
         """Checked and normalised (size aliases resolved); raises ConfigError naming the value."""
         if self.pipeline not in PIPELINES:
             raise ConfigError(f"unknown pipeline {self.pipeline!r}; pipelines: {', '.join(PIPELINES)}")

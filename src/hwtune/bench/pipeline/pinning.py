@@ -17,8 +17,9 @@ import queue
 import statistics
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from hwtune.errors import ConfigError
 

@@ -15,8 +15,9 @@ with their load, and CPU times much less.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from hwtune.bench.measure import StopRule
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hwtune.bench.measure import StopRule
-from hwtune.bench.pipeline import agree, bottleneck as bn, codecs, images as imgs
+from hwtune.bench.pipeline import agree, codecs
+from hwtune.bench.pipeline import bottleneck as bn
+from hwtune.bench.pipeline import images as imgs
 from hwtune.bench.pipeline.inputs import ImageSet, read_images
 from hwtune.bench.pipeline.model import ImageModel, fixed_image_model, open_image_model
 from hwtune.bench.pipeline.options import PipelineOptions
@@ -199,8 +202,8 @@ def _compose(stages: list[tuple[str, Callable[[Any], Any]]]) -> Callable[[Any], 
 
 def _decoder_run(d: codecs.Decoder, s: StageSamples, staged: list[Staged], model: ImageModel,
                  image_set: ImageSet) -> DecoderRun:
-    from hwtune.bench.targets import usable_cpus
     from hwtune.bench.metrics import latency_stats
+    from hwtune.bench.targets import usable_cpus
 
     figures = [bn.stage_figures(name, s.wall_s[name], s.cpu_s[name],
                                 on_host=model.uses_host_cpu or name != MODEL_STAGE) for name in s.wall_s]

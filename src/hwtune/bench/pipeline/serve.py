@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from hwtune.bench.pipeline import codecs
 from hwtune.bench.pipeline.model import FIXED_INPUT, InputSpec, input_spec
 from hwtune.bench.pipeline.options import PipelineOptions
 from hwtune.bench.pipeline.stages import Staged, image_stages
@@ -72,8 +72,8 @@ def _spec(o: PipelineOptions, plan: Any) -> InputSpec:
 def serve_pipeline(o: PipelineOptions, s: ServeSettings, report: Callable[[str], None]) -> list[dict[str, Any]]:
     """The model alone, then behind the pipeline (first decoder chosen), as result dicts."""
     from hwtune.bench import store
-    from hwtune.bench.pipeline.run import stage_files, choose_backends, load_images
     from hwtune.bench.micro.runner import BenchPlan
+    from hwtune.bench.pipeline.run import choose_backends, load_images, stage_files
     from hwtune.bench.serving.models import served_models
     from hwtune.bench.serving.serve import serve
 

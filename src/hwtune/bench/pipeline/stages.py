@@ -8,9 +8,10 @@ uint8 input is only laid out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hwtune.bench.pipeline.codecs import Decoder, Resizer
 from hwtune.bench.pipeline.images import EncodedImage

@@ -10,9 +10,10 @@ verdict back from LoadGen's own `mlperf_log_summary.txt`, kept with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from hwtune.errors import ConfigError
 

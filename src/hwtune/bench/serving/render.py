@@ -7,8 +7,8 @@ from typing import Any
 from rich.console import Group
 from rich.text import Text
 
-from hwtune.text import csv_text
 from hwtune.tables import ID, NUM, Col, Table
+from hwtune.text import csv_text
 
 CSV_FIELDS = ("scenario", "backend", "device", "model", "max_batch_size", "max_queue_delay_us", "instances",
               "max_qps", "samples_per_s", "p50_ms", "p90_ms", "p99_ms", "latency_slo_ms", "valid", "shortened",

@@ -3,8 +3,9 @@ the server search's spread), or the batching search; the saved run's JSON."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hwtune.bench.options import ServeOptions
 from hwtune.bench.serving.models import served_models

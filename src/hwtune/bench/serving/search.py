@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from hwtune.bench.noise import NOISY_FOREIGN_CORES
 from hwtune.bench.serving import queueing

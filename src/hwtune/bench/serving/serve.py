@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hwtune.bench.noise import NOISY_FOREIGN_CORES, LoadMeter
 from hwtune.bench.serving.batcher import Batching, BatchingSut, FixedService, Service, closed_loop_rate
-from hwtune.bench.serving.loadgen import MLPERF_MIN_DURATION_S, MULTISTREAM_SAMPLES_PER_QUERY, LoadgenRun, RunSettings, run_loadgen
+from hwtune.bench.serving.loadgen import (
+    MLPERF_MIN_DURATION_S,
+    MULTISTREAM_SAMPLES_PER_QUERY,
+    LoadgenRun,
+    RunSettings,
+    run_loadgen,
+)
 from hwtune.bench.serving.search import CurvePoint, Report, SearchOutcome, confirm_settings, point_of, search
 from hwtune.errors import ConfigError
 
@@ -185,7 +192,7 @@ class Server:
 
 
 def log_root_for(base: Path, model: Model, batching: Batching) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
     tag = re.sub(r"[^A-Za-z0-9.+-]+", "_", f"{model.name}-{model.backend}-{model.device}")
     return base / f"{stamp}-{tag}-b{batching.max_batch_size}"
 

@@ -24,8 +24,8 @@ percentile to the q whose latency is the budget).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from hwtune.bench.serving.queueing import binomial_cdf, early_stopping_max_overlatency
 
@@ -73,7 +73,7 @@ class Tail:
     points: tuple[tuple[float, float], ...]  # (x, latency ms), x increasing
 
     @classmethod
-    def of(cls, latency_ms: Mapping[str, float]) -> "Tail | None":
+    def of(cls, latency_ms: Mapping[str, float]) -> Tail | None:
         pts = [(-math.log(1 - q), float(latency_ms[k])) for q, k in POINTS if latency_ms.get(k) is not None]
         if len(pts) < 2:
             return None

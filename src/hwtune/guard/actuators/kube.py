@@ -13,7 +13,7 @@ the kubeconfig.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from hwtune.errors import ConfigError
@@ -68,7 +68,7 @@ class Kubernetes:
         self._call(f"patch node {node}", self.api.patch_node, node, body, _content_type=MERGE)
 
     def _condition(self, node: str, healthy: bool, reason: str) -> None:
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         condition = {"type": CONDITION, "status": "True" if healthy else "False",
                      "reason": "HwtuneHealthy" if healthy else "HwtuneQuarantined", "message": reason,
                      "lastHeartbeatTime": now, "lastTransitionTime": now}
