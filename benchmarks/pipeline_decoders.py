@@ -11,15 +11,17 @@ built-in images decode like photographs, and how far apart are right and wrong d
 2. Stages vs end to end: the whole pipeline (plate-classifier on onnxruntime)
    per decoder: the stage means summed over the plain loop's mean, measured on
    its own. Target: within 5%. --repeat runs.
-3. Built-in vs real photographs: decode CPU ms per megapixel of scikit-image's
-   photographs (public domain: astronaut, rocket; CC0: coffee, chelsea) and
-   of a built-in image made at the same size, both JPEG q85 4:2:0; and the
-   built-in sizes themselves. Needs scikit-image (pip install scikit-image).
+3. Built-in vs real photographs: decode CPU ms per megapixel of real
+   photographs and of a built-in image made at the same size, both JPEG q85
+   4:2:0; and the built-in sizes themselves. The photographs: the 1080p and
+   4K crops in benchmarks/photos/ (CC0, see its SOURCES.md) and, if
+   scikit-image is installed, its astronaut, rocket (public domain), coffee
+   and chelsea (CC0).
 4. Decoder agreement: mean and p99 of |difference| from Pillow for a faster
    but right decoder (fast IDCT, plain upsampling) and wrong ones (a row off,
    red and blue swapped): the evidence behind agree.TOLERANCE.
 
-Usage: python benchmarks/pipeline_decoders.py [--rounds 5] [--seconds 1] [--repeat 3] [--json]
+Usage: python benchmarks/pipeline_decoders.py [--rounds 5] [--seconds 1] [--repeat 3] [--only photos]
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import argparse
 import io
 import json
 import os
+import pathlib
 import platform
 import statistics
 import sys
@@ -128,26 +131,53 @@ def stages_vs_e2e(repeat: int, seconds: float) -> dict:
     return out
 
 
-def photos_vs_builtin(seconds: float) -> dict:
+PHOTOS = pathlib.Path(__file__).parent / "photos"
+
+
+def photo_jpegs() -> tuple[dict, list[str]]:
+    """Real photographs as JPEG q85 4:2:0 bytes by name, and what was not available."""
+    out, missing = {}, []
+    for path in sorted(PHOTOS.glob("*.jpg")):  # already cropped and encoded (photos/SOURCES.md)
+        out[path.stem] = path.read_bytes()
     try:
         import skimage.data as sk
     except ImportError:
-        return {"skipped": "scikit-image is not installed (pip install scikit-image)"}
-    out = {}
-    photos = {n: getattr(sk, n)() for n in ("astronaut", "coffee", "chelsea", "rocket")}
-    photos.update({f"built-in {s}": images.photo_like(*images.SIZES[s]) for s in images.SIZES})
-    for name, px in photos.items():
-        h, w = px.shape[:2]
-        same = images.photo_like(w, h)
-        row = {"size": f"{w}x{h}"}
-        for label, pixels in (("photo", px), ("built-in same size", same)):
-            if name.startswith("built-in") and label != "photo":
-                continue
-            data = images.encode(pixels, "jpeg")
-            row[label] = {"bits_per_pixel": round(len(data) * 8 / (w * h), 3)}
-            for dec, fn in bare_calls(data).items():
-                row[label][dec] = round(tight(fn, seconds / 4)[1] / (w * h / 1e6), 3)
-        out[name] = row
+        missing.append("scikit-image's photographs: not installed (pip install scikit-image)")
+    else:
+        out.update({n: images.encode(getattr(sk, n)(), "jpeg") for n in ("astronaut", "coffee", "chelsea", "rocket")})
+    return out, missing
+
+
+def per_megapixel(data: bytes, w: int, h: int, seconds: float) -> dict:
+    row = {"bits_per_pixel": round(len(data) * 8 / (w * h), 3)}
+    for dec, fn in bare_calls(data).items():
+        row[dec] = round(tight(fn, seconds / 4)[1] / (w * h / 1e6), 3)
+    return row
+
+
+def photos_vs_builtin(seconds: float, repeat: int) -> dict:
+    """Each figure as [median, min, max] over `repeat` rounds; photo and built-in alternate in a round."""
+    from PIL import Image
+
+    photos, missing = photo_jpegs()
+    pairs = {}
+    for name, data in photos.items():
+        w, h = Image.open(io.BytesIO(data)).size
+        pairs[name] = (w, h, data, images.encode(images.photo_like(w, h), "jpeg"))
+    for s, (w, h) in images.SIZES.items():
+        pairs[f"built-in {s}"] = (w, h, images.encode(images.photo_like(w, h), "jpeg"), None)
+    rounds: dict = {}
+    for _ in range(repeat):
+        for name, (w, h, photo, same) in pairs.items():
+            for label, data in (("photo", photo), ("built-in same size", same)):
+                if data is not None:
+                    for k, v in per_megapixel(data, w, h, seconds).items():
+                        rounds.setdefault(name, {"size": f"{w}x{h}"}).setdefault(label, {}).setdefault(k, []).append(v)
+    out: dict = {"not measured": missing} if missing else {}
+    for name, row in rounds.items():
+        out[name] = {label: (v if label == "size" else
+                             {k: [statistics.median(xs), min(xs), max(xs)] for k, xs in v.items()})
+                     for label, v in row.items()}
     return out
 
 
@@ -171,13 +201,15 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--seconds", type=float, default=1.0)
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="kept for old command lines: the output is JSON anyway")
+    p.add_argument("--only", choices=("harness", "stages", "photos", "agreement"), help="run one part")
     a = p.parse_args()
-    doc = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-           "harness_vs_tight_loop_1080p_jpeg": harness_vs_tight(a.rounds, a.seconds),
-           "stages_vs_end_to_end": stages_vs_e2e(a.repeat, a.seconds),
-           "decode_cpu_ms_per_megapixel": photos_vs_builtin(a.seconds),
-           "agreement_evidence_mean_p99": tolerance_evidence()}
+    parts = {"harness_vs_tight_loop_1080p_jpeg": ("harness", lambda: harness_vs_tight(a.rounds, a.seconds)),
+             "stages_vs_end_to_end": ("stages", lambda: stages_vs_e2e(a.repeat, a.seconds)),
+             "decode_cpu_ms_per_megapixel": ("photos", lambda: photos_vs_builtin(a.seconds, a.repeat)),
+             "agreement_evidence_mean_p99": ("agreement", tolerance_evidence)}
+    doc = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"}
+    doc.update({key: run() for key, (name, run) in parts.items() if a.only in (None, name)})
     print(json.dumps(doc, indent=1))
     return 0
 
