@@ -195,7 +195,7 @@ def load_facts(root: Path | None, facts_file: Path | None, runtimes: bool = Fals
     return probe_facts(host or host_at(root), runtimes=runtimes)
 
 
-def print_health_history(node: Optional[str], json_out: bool) -> int:
+def print_health_history(node: str | None, json_out: bool) -> int:
     """`hwtune guard history` and `hwtune history --health`: events per GPU, verdicts, actions."""
     from hwtune.guard.render import health_history, render_history
     from hwtune.guard.store import Store, state_dir

@@ -51,7 +51,8 @@ def command_of(options: type[T], run: Callable[[T], int | None]) -> Callable[...
         given = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
         run_command(lambda: run(options(**given)))
 
-    command.__signature__ = inspect.Signature(params)  # what typer reads, through inspect.signature
+    # what typer reads, through inspect.signature; typeshed declares no __signature__ on functions
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}
     command.__doc__ = options.__doc__
     return command

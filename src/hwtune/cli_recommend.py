@@ -56,43 +56,104 @@ def _opt(name: str, panel: str, text: str, *more: str) -> typer.models.OptionInf
 class RecommendOptions:
     """The options of `hwtune recommend`, as the user gave them; fields named as in `Request`."""
 
-    workload: Annotated[str, _opt("--workload", RUN, "Built-in workload: resnet50, ssd-mobilenet, ssd-vgg300, bert-base, bert-large (MLPerf SQuAD, unpadded), plate-classifier; LLMs: llama2-70b, llama3.1-8b, gptj-6b, mixtral-8x7b.")] = "resnet50"
-    model_path: Annotated[Path | None, _opt("--model", RUN, "ONNX model to count FLOPs and bytes from, instead of --workload.")] = None
-    model_shapes: Annotated[tuple[str, ...], _opt("--shape", RUN, "Shape of a dynamic --model input, NAME=1x128 (repeatable); a dynamic batch dim is taken as 1.")] = ()
-    precision: Annotated[str, _opt("--precision", RUN, "fp32, fp16, bf16, int8, fp8 (Hopper, Ada, MI300, Blackwell, Gaudi) or fp4 (Blackwell, MI355X); a GPU without it falls back, and says so.")] = "fp16"
-    accumulate: Annotated[str, _opt("--accumulate", RUN, "FP16 accumulation: fp32 (framework default) or fp16 (GeForce runs it at twice the rate).")] = "fp32"
+    workload: Annotated[str, _opt(
+        "--workload", RUN,
+        "Built-in workload: resnet50, ssd-mobilenet, ssd-vgg300, bert-base, bert-large (MLPerf "
+        "SQuAD, unpadded), plate-classifier; LLMs: llama2-70b, llama3.1-8b, gptj-6b, "
+        "mixtral-8x7b.")] = "resnet50"
+    model_path: Annotated[Path | None, _opt(
+        "--model", RUN,
+        "ONNX model to count FLOPs and bytes from, instead of --workload.")] = None
+    model_shapes: Annotated[tuple[str, ...], _opt(
+        "--shape", RUN,
+        "Shape of a dynamic --model input, NAME=1x128 (repeatable); a dynamic batch dim is taken "
+        "as 1.")] = ()
+    precision: Annotated[str, _opt(
+        "--precision", RUN,
+        "fp32, fp16, bf16, int8, fp8 (Hopper, Ada, MI300, Blackwell, Gaudi) or fp4 (Blackwell, "
+        "MI355X); a GPU without it falls back, and says so.")] = "fp16"
+    accumulate: Annotated[str, _opt(
+        "--accumulate", RUN,
+        "FP16 accumulation: fp32 (framework default) or fp16 (GeForce runs it at twice the rate).")] = "fp32"
     batch: Annotated[int, _opt("--batch", RUN, "Largest batch; lowered to fit memory and the latency SLO.")] = 32
-    latency_slo_ms: Annotated[float | None, _opt("--latency-ms", RUN, "Latency SLO per batch, in ms (limits the batch).")] = None
-    seq_len: Annotated[float | None, _opt("--seq-len", RUN, "Tokens per sample for an encoder (bert-base, bert-large), instead of the workload's own count.")] = None
-    ttft_ms: Annotated[float | None, _opt("--ttft", RUN, "LLM: time-to-first-token limit in ms (prefill of one prompt).")] = None
-    tpot_ms: Annotated[float | None, _opt("--tpot", RUN, "LLM: time-per-output-token limit in ms (limits the sequences decoded together).")] = None
-    input_tokens: Annotated[float | None, _opt("--input-tokens", RUN, "LLM: mean prompt tokens per request (default: the workload's dataset).")] = None
-    output_tokens: Annotated[float | None, _opt("--output-tokens", RUN, "LLM: mean generated tokens per request (default: the workload's dataset).")] = None
-    bench_path: Annotated[Path | None, _opt("--from-bench", RUN, "hwtune bench JSON: calibrate the efficiency with a measured GPU result.")] = None
-    bench_gpu: Annotated[str | None, _opt("--bench-gpu", RUN, "Catalog GPU the --from-bench results ran on, when their device names no model (onnxruntime CUDA).")] = None
-    pipeline_path: Annotated[Path | None, _opt("--pipeline-result", RUN, "Saved 'hwtune bench run --pipeline image --json': note each setup whose host CPUs cannot feed its GPUs.")] = None
+    latency_slo_ms: Annotated[float | None, _opt(
+        "--latency-ms", RUN,
+        "Latency SLO per batch, in ms (limits the batch).")] = None
+    seq_len: Annotated[float | None, _opt(
+        "--seq-len", RUN,
+        "Tokens per sample for an encoder (bert-base, bert-large), instead of the workload's own "
+        "count.")] = None
+    ttft_ms: Annotated[float | None, _opt(
+        "--ttft", RUN,
+        "LLM: time-to-first-token limit in ms (prefill of one prompt).")] = None
+    tpot_ms: Annotated[float | None, _opt(
+        "--tpot", RUN,
+        "LLM: time-per-output-token limit in ms (limits the sequences decoded together).")] = None
+    input_tokens: Annotated[float | None, _opt(
+        "--input-tokens", RUN,
+        "LLM: mean prompt tokens per request (default: the workload's dataset).")] = None
+    output_tokens: Annotated[float | None, _opt(
+        "--output-tokens", RUN,
+        "LLM: mean generated tokens per request (default: the workload's dataset).")] = None
+    bench_path: Annotated[Path | None, _opt(
+        "--from-bench", RUN,
+        "hwtune bench JSON: calibrate the efficiency with a measured GPU result.")] = None
+    bench_gpu: Annotated[str | None, _opt(
+        "--bench-gpu", RUN,
+        "Catalog GPU the --from-bench results ran on, when their device names no model "
+        "(onnxruntime CUDA).")] = None
+    pipeline_path: Annotated[Path | None, _opt(
+        "--pipeline-result", RUN,
+        "Saved 'hwtune bench run --pipeline image --json': note each setup whose host CPUs cannot "
+        "feed its GPUs.")] = None
 
     budget_usd: Annotated[float | None, _opt("--budget", BUY, "Budget in USD for GPUs and hosts.")] = None
-    target_fps: Annotated[float | None, _opt("--target-fps", BUY, "Throughput to reach (inferences/s; generated tokens/s for an LLM): the cheapest setup of server GPUs (or of the --class given) that does.")] = None
-    classes: Annotated[tuple[str, ...], _opt("--class", BUY, "Only GPUs of this class (repeatable): server, workstation, desktop. Fleet plans (--target-fps) use server GPUs unless this is given.")] = ()
-    vendors: Annotated[tuple[str, ...], _opt("--vendor", BUY, "Only GPUs of this vendor (repeatable): AMD, Intel, NVIDIA.")] = ()
-    desktop_host_usd: Annotated[float, _opt("--desktop-host-usd", BUY, "Desktop host without GPUs (desktop and workstation cards).")] = 1500.0
-    desktop_max_cards: Annotated[int, _opt("--desktop-max-cards", BUY, "Cards per desktop host (cards wider than 2 slots: 1).")] = 2
-    server_host_usd: Annotated[float, _opt("--server-host-usd", BUY, "PCIe GPU server without GPUs (server PCIe cards).")] = 3500.0
+    target_fps: Annotated[float | None, _opt(
+        "--target-fps", BUY,
+        "Throughput to reach (inferences/s; generated tokens/s for an LLM): the cheapest setup of "
+        "server GPUs (or of the --class given) that does.")] = None
+    classes: Annotated[tuple[str, ...], _opt(
+        "--class", BUY,
+        "Only GPUs of this class (repeatable): server, workstation, desktop. Fleet plans "
+        "(--target-fps) use server GPUs unless this is given.")] = ()
+    vendors: Annotated[tuple[str, ...], _opt(
+        "--vendor", BUY,
+        "Only GPUs of this vendor (repeatable): AMD, Intel, NVIDIA.")] = ()
+    desktop_host_usd: Annotated[float, _opt(
+        "--desktop-host-usd", BUY,
+        "Desktop host without GPUs (desktop and workstation cards).")] = 1500.0
+    desktop_max_cards: Annotated[int, _opt(
+        "--desktop-max-cards", BUY,
+        "Cards per desktop host (cards wider than 2 slots: 1).")] = 2
+    server_host_usd: Annotated[float, _opt(
+        "--server-host-usd", BUY,
+        "PCIe GPU server without GPUs (server PCIe cards).")] = 3500.0
     server_max_cards: Annotated[int, _opt("--server-max-cards", BUY, "Cards per PCIe server.")] = 4
     baseboard_usd: Annotated[float, _opt("--baseboard-usd", BUY, "SXM/OAM baseboard server without GPUs.")] = 60000.0
     baseboard_max_cards: Annotated[int, _opt("--baseboard-max-cards", BUY, "Modules per baseboard server.")] = 8
 
-    price_basis: Annotated[str, _opt("--price-basis", PRICES, "street (what a buyer pays now, December 2026: listings, analyst estimates, system or cloud-derived prices) or list (launch list prices); the others stand in when one is missing.")] = "street"
-    price_overrides: Annotated[tuple[str, ...], _opt("--gpu-price", PRICES, "Your own quote, NAME=USD (repeatable), e.g. 'L4=2100'.")] = ()
-    hours_per_day: Annotated[float, _opt("--hours-per-day", PRICES, "Hours a day at full load (cloud billing and power); 12 = a serving fleet at 50% utilization (docs/recommend.md).")] = 12.0
+    price_basis: Annotated[str, _opt(
+        "--price-basis", PRICES,
+        "street (what a buyer pays now, December 2026: listings, analyst estimates, system or "
+        "cloud-derived prices) or list (launch list prices); the others stand in when one is "
+        "missing.")] = "street"
+    price_overrides: Annotated[tuple[str, ...], _opt(
+        "--gpu-price", PRICES,
+        "Your own quote, NAME=USD (repeatable), e.g. 'L4=2100'.")] = ()
+    hours_per_day: Annotated[float, _opt(
+        "--hours-per-day", PRICES,
+        "Hours a day at full load (cloud billing and power); 12 = a serving fleet at 50% "
+        "utilization (docs/recommend.md).")] = 12.0
     years: Annotated[float, _opt("--years", PRICES, "Years of ownership to compare with renting.")] = 3.0
     kwh_price: Annotated[float, _opt("--kwh-price", PRICES, "Electricity price, USD per kWh.")] = 0.15
 
     show_all: Annotated[bool, _opt("--all", OUTPUT, "List every GPU of the catalog.")] = False
     top: Annotated[int, _opt("--top", OUTPUT, "Rows per table without --all.")] = 10
     as_json: Annotated[bool, _opt("--json", OUTPUT, "Print every estimate and input as JSON.")] = False
-    wide: Annotated[bool, _opt("--wide", OUTPUT, "Every column, even where the terminal is too narrow (rows are then stacked); by default class, hosts, power and efficiency leave first.", "-v")] = False
+    wide: Annotated[bool, _opt(
+        "--wide", OUTPUT,
+        "Every column, even where the terminal is too narrow (rows are then stacked); by default "
+        "class, hosts, power and efficiency leave first.", "-v")] = False
 
 
 # How this command spells each field a domain error names; "catalog_listing" is where the GPU names are.

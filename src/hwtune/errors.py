@@ -13,7 +13,8 @@ EXIT_USAGE = 2  # bad usage, configuration or input file
 EXIT_NEEDS_ROOT = 3  # the live system needs root for this
 EXIT_APPLY_FAILED = 4  # a write failed; every change was undone
 EXIT_UNDO_FAILED = 5  # a write failed and an undo failed too: the host is partly changed
-EXIT_NOT_VALID = 6  # measured, but not valid (a LoadGen run INVALID, bench tune or serve --tune found nothing within the SLO)
+# measured, but not valid (a LoadGen run INVALID, bench tune or serve --tune found nothing within the SLO)
+EXIT_NOT_VALID = 6
 EXIT_INTERNAL = 70  # an error hwtune did not foresee: a bug (EX_SOFTWARE of sysexits.h)
 
 # The one table of what each code means: `hwtune --help` prints it, README.md shows it (a test

@@ -51,7 +51,8 @@ CATALOGUE: tuple[FactId, ...] = (
     _f("os.pretty_name", "str", "", "os-release PRETTY_NAME"),
     _f("os.codename", "str", "", "release codename (os-release VERSION_CODENAME or distro)"),
     _f("os.like", "list", "", "os-release ID_LIKE, split into ids"),
-    _f("cpu.arch", "str", "", "CPU architecture as /proc/cpuinfo states it, in uname -m's words (x86_64, aarch64, riscv64, loongarch64, ppc64le, s390x)"),
+    _f("cpu.arch", "str", "", "CPU architecture as /proc/cpuinfo states it, in uname -m's words "
+       "(x86_64, aarch64, riscv64, loongarch64, ppc64le, s390x)"),
     _f("cpu.vendor", "str", "", "CPU vendor (GenuineIntel, AuthenticAMD, or the Arm implementer)"),
     _f("cpu.model", "str", "", "CPU model name from /proc/cpuinfo"),
     _f("cpu.hypervisor", "bool", "", "the x86 hypervisor flag: this is a virtual machine"),

@@ -27,7 +27,7 @@ import re
 import stat
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -180,10 +180,8 @@ class JournalStore:
     def __del__(self) -> None:
         for fd in (self._dir_fd, self._state_fd):
             if fd is not None:
-                try:
+                with suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
 
     # -- opening the state, once ---------------------------------------------
     def _open_state(self, create: bool) -> int:

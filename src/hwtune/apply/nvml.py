@@ -8,6 +8,7 @@ whose call fails answers for itself alone.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 
@@ -80,7 +81,5 @@ class Nvml:
     def close(self) -> None:
         nv, self._nv = self._nv, None
         if nv is not None:
-            try:
+            with suppress(nv.NVMLError):
                 nv.nvmlShutdown()
-            except nv.NVMLError:
-                pass

@@ -100,7 +100,8 @@ def _grouped_checks(checks: list[Check]) -> list[Check]:
             continue
         out.append(c)
         wheres.append([c.step.where])
-    return [Check(replace(c.step, where=format_policies(w)), c.expected, c.now) for c, w in zip(out, wheres)]
+    return [Check(replace(c.step, where=format_policies(w)), c.expected, c.now)
+            for c, w in zip(out, wheres, strict=True)]
 
 
 def render_apply(console: Console, result: ApplyResult, undo: str) -> None:

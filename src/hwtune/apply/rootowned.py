@@ -36,11 +36,11 @@ def _judge_entry(path: str, st: os.stat_result, parent: os.stat_result | None, l
     A sticky folder on the way may be world-writable (its entries are then judged), not the last one."""
     if st.st_uid != 0:
         return f"{path} is owned by uid {st.st_uid}, not root"
-    if parent is not None and parent.st_mode & 0o022:
-        # another user may rename entries here, unless the sticky bit keeps root's entries root's
-        if not (parent.st_mode & stat.S_ISVTX and stat.S_ISDIR(st.st_mode)):
-            return (f"{os.path.dirname(path) or '/'} (mode {_mode(parent)}) may be written by group or others, "
-                    f"who could replace {path}")
+    # another user may rename entries here, unless the sticky bit keeps root's entries root's
+    if parent is not None and parent.st_mode & 0o022 \
+            and not (parent.st_mode & stat.S_ISVTX and stat.S_ISDIR(st.st_mode)):
+        return (f"{os.path.dirname(path) or '/'} (mode {_mode(parent)}) may be written by group or others, "
+                f"who could replace {path}")
     sticky_on_the_way = not last and stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX
     if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o022 and not sticky_on_the_way:
         return f"{path} is writable by group or others (mode {_mode(st)})"

@@ -10,6 +10,7 @@ values from the journal in reverse, whatever state the journal is in.
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,10 +179,8 @@ def fail(journal: jr.Journal, executor: Executor, made: list[Step], step: Step, 
 
 
 def _set_state(journal: jr.Journal, state: str, **extra) -> None:
-    try:
+    with suppress(OSError):  # the journal's steps are on disk already; only its summary is stale
         journal.set_state(state, finished=jr.now_iso(), **extra)
-    except OSError:
-        pass  # the journal's steps are on disk already; only its summary is stale
 
 
 def undo_steps(executor: Executor, steps: list[Step]) -> list[tuple[Step, str | None, str]]:

@@ -14,7 +14,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,7 +89,8 @@ def _check_memo(raw: Any, where: str) -> Memo:
     if not isinstance(raw, dict) or set(raw) - _MEMO_FIELDS or raw.get("state") not in RANK:
         raise ConfigError(f"{where}: not a guard state hwtune wrote; refused")
     try:
-        memo = Memo(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+        given: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+        memo = Memo(**given)
     except TypeError:
         raise ConfigError(f"{where}: not a guard state hwtune wrote; refused") from None
     if memo.remedy not in ("none", "reset", "reboot", "escalate") or not all(
@@ -145,7 +146,7 @@ def judge_signals(ctx: Context, signals: Signals, *, boot: str, now: float) -> G
     return decide(ctx, signals, boot=boot, now=now, finished=finished)
 
 
-def decide(ctx: Context, signals: Signals, *, boot: str, now: float, finished: list[Action] = ()) -> GuardResult:
+def decide(ctx: Context, signals: Signals, *, boot: str, now: float, finished: Sequence[Action] = ()) -> GuardResult:
     """The state machine over this boot's stored events and the current readings, then the actions."""
     memos = load_memos(ctx.store, ctx.node)
     hold_key = "@hold" if ctx.act else "@hold-shadow"  # shadow's idea of the hold never stands for a real one

@@ -227,7 +227,7 @@ def node_step(node: Memo, targets: Mapping[str, Memo], *, boot: str, now: float)
     holding = sorted(((t, m) for t, m in targets.items() if m.state in HOLDING), key=lambda tm: -RANK[tm[1].state])
     node = replace(node, boot=boot)
     if holding and not node.held:
-        target, m = holding[0]
+        _, m = holding[0]
         return replace(node, held=True, since=now, reason=m.reason, evidence=m.evidence, check=m.check), [
             Intent(NODE, "hold", m.check, m.reason, m.evidence)]
     if not holding and node.held:

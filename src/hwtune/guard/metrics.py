@@ -16,6 +16,7 @@ Written to a node_exporter textfile (atomically, by prometheus-client's own writ
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import Any
 
 from hwtune.guard.machine import HOLDING, RANK
@@ -53,10 +54,8 @@ class GuardCollector:
 
         for target, current, memo in rows:
             check = ""
-            try:
+            with suppress(ValueError, AttributeError):
                 check = str(json.loads(memo).get("check", ""))[:64]
-            except (ValueError, AttributeError):
-                pass
             fault.add_metric([node, target, check], 1.0 if current in HOLDING else 0.0)
             for name in RANK:
                 state.add_metric([node, target, name], 1.0 if name == current else 0.0)

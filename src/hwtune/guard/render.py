@@ -46,7 +46,7 @@ def health_history(store: Store, node: str | None) -> dict[str, Any]:
         per_target.setdefault(f"{n} {target}", []).append(
             {"node": n, "boot": boot, "time": t, "kind": kind, "code": code, "evidence": ev})
     return {"events": per_target,
-            "verdicts": [dict(zip(("node", "time", "target", "state", "reason"), v)) for v in verdicts],
+            "verdicts": [dict(zip(("node", "time", "target", "state", "reason"), v, strict=True)) for v in verdicts],
             "actions": [a.to_json() | {"node": a.node, "time": a.t, "status": a.status}
                         for a in history(store, node)]}
 

@@ -101,7 +101,8 @@ def collect(facts: Facts, boot: str, now: float) -> Signals:
     else:
         keys = [f"s{r['seq']}" if isinstance(r.get("seq"), int) else None for r in raws]
         digests = _digest_keys(raws)
-        events = [log_event(boot, k or d, now, i, r) for i, (r, k, d) in enumerate(zip(raws, keys, digests))]
+        events = [log_event(boot, k or d, now, i, r)
+                  for i, (r, k, d) in enumerate(zip(raws, keys, digests, strict=True))]
     readings, samples, gpus = _gpu_readings(facts)
     readings += _host_readings(facts)
     samples += _host_samples(facts)

@@ -11,6 +11,7 @@ scenario fake (tests/fake_nvml.py).
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from types import ModuleType, TracebackType
 from typing import Any
 
@@ -65,10 +66,8 @@ class Nvml:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         nv, self._nv = self._nv, None
-        try:
+        with suppress(nv.NVMLError):  # nothing useful to do: the answers are already read
             nv.nvmlShutdown()
-        except nv.NVMLError:
-            pass  # nothing useful to do: the answers are already read
 
 
 def read_nvml_report() -> NvidiaSmiReport:

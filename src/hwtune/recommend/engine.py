@@ -171,10 +171,10 @@ def check_request(req: Request, catalog: Catalog) -> None:
     if is_llm and req.latency_slo_ms is not None:
         raise InvalidRequest("latency_slo_ms", "limits a batch of a non-LLM workload; for an LLM give "
                              "{ttft_ms} and/or {tpot_ms}")
-    for field, value in (("ttft_ms", req.ttft_ms), ("tpot_ms", req.tpot_ms),
-                         ("input_tokens", req.input_tokens), ("output_tokens", req.output_tokens)):
+    for key, value in (("ttft_ms", req.ttft_ms), ("tpot_ms", req.tpot_ms),
+                       ("input_tokens", req.input_tokens), ("output_tokens", req.output_tokens)):
         if value is not None and not is_llm:
-            raise InvalidRequest(field, "applies to LLM workloads ({llms}), not {workload!r}",
+            raise InvalidRequest(key, "applies to LLM workloads ({llms}), not {workload!r}",
                                  llms=", ".join(m.name for m in catalog.llms), workload=req.workload)
     unknown_gpu = "unknown GPU {name!r} (see {catalog_listing} for the names)"
     if req.bench_gpu is not None and catalog.gpu(req.bench_gpu) is None:
@@ -182,12 +182,12 @@ def check_request(req: Request, catalog: Catalog) -> None:
     for name, _ in req.price_overrides:
         if catalog.gpu(name) is None:
             raise InvalidRequest("price_overrides", unknown_gpu, name=name)
-    for field, amount in (("batch", req.batch), ("budget_usd", req.budget_usd),
-                          ("target_fps", req.target_fps), ("latency_slo_ms", req.latency_slo_ms),
-                          ("seq_len", req.seq_len), ("ttft_ms", req.ttft_ms), ("tpot_ms", req.tpot_ms),
-                          ("input_tokens", req.input_tokens), ("output_tokens", req.output_tokens)):
+    for key, amount in (("batch", req.batch), ("budget_usd", req.budget_usd),
+                        ("target_fps", req.target_fps), ("latency_slo_ms", req.latency_slo_ms),
+                        ("seq_len", req.seq_len), ("ttft_ms", req.ttft_ms), ("tpot_ms", req.tpot_ms),
+                        ("input_tokens", req.input_tokens), ("output_tokens", req.output_tokens)):
         if amount is not None and amount <= 0:
-            raise InvalidRequest(field, "must be positive, got {amount:g}", amount=amount)
+            raise InvalidRequest(key, "must be positive, got {amount:g}", amount=amount)
 
 
 def calibration_line(c: Calibration) -> str:

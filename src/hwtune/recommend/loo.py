@@ -127,10 +127,11 @@ def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog
         if not rows:
             continue
 
-        def with_k(k: float, name=m.name) -> Catalog:
-            return replace(cat, llms=tuple(replace(x, work_per_token=k) if x.name == name else x
-                                           for x in cat.llms))
-        cat = with_k(solve(lambda v: geo_ratio(with_k(v), rows), 0.05, 500, True))
+        # Defaults bind this round's catalog and rows: both are rebound by the next round.
+        def with_k(k: float, name: str = m.name, base: Catalog = cat) -> Catalog:
+            return replace(base, llms=tuple(replace(x, work_per_token=k) if x.name == name else x
+                                            for x in base.llms))
+        cat = with_k(solve(lambda v, rows=rows: geo_ratio(with_k(v), rows), 0.05, 500, True))
         changed_llm = True
     # 4. The LLM efficiency of the other fitted families.
     for family in LLM_FAMILIES:
@@ -141,8 +142,8 @@ def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog
             rows = _choose([p for p in rest
                             if p.workload in llm_names and cat.known_gpu(p.gpu).family == family])
             if rows:
-                v = solve(lambda v: geo_ratio(with_eff(cat, family, "llm", e.precision, v), rows),
-                          0.01, 1.0, False)
+                v = solve(lambda v, cat=cat, family=family, prec=e.precision, rows=rows:
+                          geo_ratio(with_eff(cat, family, "llm", prec, v), rows), 0.01, 1.0, False)
                 basis = "fit"
             else:
                 v = statistics.median(x.compute for x in cat.efficiencies if x.kind == "llm"

@@ -70,7 +70,8 @@ def plan_persistenced(host: Host, want: bool, nvml: Nvml | None) -> list[Target]
 def plan_unit(host: Host) -> Target:
     current = read_systemd(host, UNIT)
     if current is None:
-        return skip(KEY, UNIT, "enabled,active", mode="persistent", reason="systemctl gave no answer for the unit's state")
+        return skip(KEY, UNIT, "enabled,active", mode="persistent",
+                    reason="systemctl gave no answer for the unit's state")
     return write(KEY, UNIT, UNIT, target_state(current), current=current, mode="persistent", kind=SYSTEMD)
 
 

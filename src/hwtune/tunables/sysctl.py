@@ -85,5 +85,6 @@ def plan_sysctl(host: Host, tune: Mapping[str, Any], ctx: PlanContext) -> list[T
 TUNABLES = (
     Tunable("sysctl", dict, order=40, plan=plan_sysctl, example={"vm.swappiness": 10}, verifies=VERIFIES,
             refuse=refuse, writes=(r"/proc/sys/(vm|kernel|net/core)(/[a-z0-9_]+)+",), reader="sysctl",
-            writable=lambda v: bool(VALUE.fullmatch(v)) and v == " ".join(v.split()), facts=("vm.swappiness", "kernel.numa_balancing")),
+            writable=lambda v: bool(VALUE.fullmatch(v)) and v == " ".join(v.split()),
+            facts=("vm.swappiness", "kernel.numa_balancing")),
 )

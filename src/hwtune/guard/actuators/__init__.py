@@ -43,7 +43,7 @@ class NoActuator:
     """`--actuator none`: decide and report; nothing to execute."""
 
     name = "none"
-    hold_verbs = ("drain",)
+    hold_verbs: tuple[str, ...] = ("drain",)
 
     def run(self, verb: str, node: str, reason: str) -> str:
         return "not executed: --actuator none decides and reports only"

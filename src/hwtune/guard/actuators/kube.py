@@ -44,7 +44,7 @@ def default_api() -> Any:
 
 class Kubernetes:
     name = "kubernetes"
-    hold_verbs = ("cordon", "taint")
+    hold_verbs: tuple[str, ...] = ("cordon", "taint")
 
     def __init__(self, api: Any = None) -> None:
         self.api = api if api is not None else default_api()

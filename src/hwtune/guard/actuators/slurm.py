@@ -34,7 +34,7 @@ def parse_nodes(text: str) -> dict[str, tuple[str, str]]:
 
 class Slurm:
     name = "slurm"
-    hold_verbs = ("drain",)
+    hold_verbs: tuple[str, ...] = ("drain",)
 
     def nodes(self) -> dict[str, tuple[str, str]]:
         return parse_nodes(_call(["sinfo", "-h", "-N", "-o", "%N|%T|%E"]).stdout)
