@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hwtune.checks.registry import REGISTRY
 from hwtune.errors import ConfigError
 from hwtune.files import read_toml
+from hwtune.tunables import registry, verified
 
 TOP_KEYS = {"description", "include", "checks", "tune", "guard"}  # [guard]: hwtune guard's policy
 # What `hwtune apply` may set is declared once per tunable (hwtune/tunables/):
@@ -112,8 +114,6 @@ def read_document(path: Path) -> dict[str, Any]:
 
 
 def validate_document(path: Path, doc: Mapping[str, Any]) -> None:
-    from hwtune.checks.registry import REGISTRY
-
     for key in doc:
         if key not in TOP_KEYS:
             raise ConfigError(f"{path}: unknown key '{key}' (allowed: {', '.join(sorted(TOP_KEYS))})")
@@ -139,8 +139,6 @@ def validate_document(path: Path, doc: Mapping[str, Any]) -> None:
 
 
 def _validate_tune(path: Path, tune: Any) -> None:
-    from hwtune.tunables import registry
-
     if not isinstance(tune, Mapping):
         raise ConfigError(f"{path}: 'tune' must be a table")
     known = registry()
@@ -158,7 +156,6 @@ def _validate_tune(path: Path, tune: Any) -> None:
 def _check_agreement(merged: Mapping[str, Any], chain: tuple[str, ...], docs: Mapping[str, Any]) -> None:
     """Refuse a profile whose [checks] expect other values than its [tune] sets: `check` after
     `apply` would fail on what apply did. Names the file of each side and both keys."""
-    from hwtune.tunables import registry, verified
 
     checks = merged.get("checks", {})
     for key, value in merged.get("tune", {}).items():

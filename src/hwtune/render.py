@@ -14,6 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from hwtune.checks.gpu import gpu_seen
 from hwtune.facts import Facts
 from hwtune.hints import spell
 from hwtune.tables import ID, NUM, Col, Table
@@ -63,8 +64,6 @@ GPU_CHECK_PREFIXES = ("gpu.", "nvidia.", "cuda.", "cudnn.")
 
 
 def _no_nvidia_gpu(facts: Facts | None) -> bool:
-    from hwtune.checks.gpu import gpu_seen
-
     return facts is not None and not facts.gpus and (
         facts.values.get("gpu.count") == 0 or facts.values.get("pci.nvidia_devices") == []) and gpu_seen(facts) is None
 

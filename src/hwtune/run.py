@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from hwtune import fsroot
+
 if TYPE_CHECKING:
     from hwtune.fsroot import RootFS
 
@@ -109,7 +111,6 @@ class Runner:
         """A recorded output, read through the snapshot root held open: a link in cmd/ cannot
         lead outside it, a FIFO is not waited on, and nothing is read past MAX_OUTPUT_BYTES.
         None when the snapshot has no such file."""
-        from hwtune import fsroot
 
         assert self.snapshot_root is not None  # called only when replaying
         if self._fs is None:

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwtune import __version__, atomic, fsroot
+from hwtune import __version__, atomic, fsroot, probe
 from hwtune.errors import ConfigError
 from hwtune.facts import Facts
 from hwtune.host import Host
@@ -101,15 +101,13 @@ def _write(top: int, parts: list[str], data: bytes) -> None:
 
 
 def take_snapshot(out: Path, host: Host | None = None) -> SnapshotSummary:
-    from hwtune.probe import probe_facts, snapshot_commands
-
     out = Path(out)
     top, made = open_out(out)
     try:
         host = host or Host("/")
-        facts = probe_facts(host)
+        facts = probe.probe_facts(host)
         recorded = {r.argv: r for r in host.runner.record}
-        for argv in snapshot_commands(host):
+        for argv in probe.snapshot_commands(host):
             if tuple(argv) not in recorded:  # e.g. nvidia-smi when the facts came from NVML
                 result = host.run(argv)
                 recorded[result.argv] = result

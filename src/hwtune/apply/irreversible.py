@@ -15,7 +15,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from hwtune.apply.model import CHANGE, Item
+from hwtune.errors import ParseError
 from hwtune.host import Host
+from hwtune.probe.memory import parse_meminfo
 
 ALLOW_OPTION = "--allow-irreversible"
 NO_ROLLBACK = "CANNOT BE ROLLED BACK BEFORE A REBOOT"
@@ -94,8 +96,6 @@ def commit_limit_kib(meminfo: Mapping[str, int], ratio: int, kbytes: int) -> int
 def strict_commit_risk(host: Host, values: Mapping[str, Any]) -> str | None:
     """Why strict overcommit, as the plan leaves it, would fail allocations the host already holds;
     None when it would not (or the host is not left in strict overcommit)."""
-    from hwtune.errors import ParseError
-    from hwtune.probe.memory import parse_meminfo
 
     if _int_sysctl(host, values, "vm.overcommit_memory") != 2:
         return None

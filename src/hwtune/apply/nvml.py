@@ -11,6 +11,8 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Any
 
+from hwtune.probe import nvml as probe_nvml
+
 
 class Nvml:
     def __init__(self) -> None:
@@ -19,10 +21,8 @@ class Nvml:
 
     def _lib(self) -> Any:
         if self._nv is None and self.error is None:
-            from hwtune.probe.nvml import import_pynvml
-
             try:
-                nv = import_pynvml()
+                nv = probe_nvml.import_pynvml()
             except ImportError as exc:
                 self.error = f"pynvml (nvidia-ml-py) cannot be imported: {exc}"
                 return None

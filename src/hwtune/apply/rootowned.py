@@ -19,6 +19,7 @@ import sysconfig
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import hwtune
 from hwtune.fsroot import read_path
 
 MAX_LINKS = 40  # the kernel's MAXSYMLINKS
@@ -132,7 +133,6 @@ def _pth_dirs(site: str) -> list[str]:
 def install_paths() -> Iterator[tuple[str, str, bool]]:
     """(what, path, whole tree) for everything the unit's `python -I -m hwtune` runs or imports. The
     .pth files are read only after their site-packages passed (the caller stops at the first fault)."""
-    import hwtune
 
     paths = sysconfig.get_paths()
     sites = list(dict.fromkeys(paths[k] for k in ("purelib", "platlib")))

@@ -5,6 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+from hwtune.checks.registry import REGISTRY
 from hwtune.errors import ConfigError
 from hwtune.files import read_toml
 
@@ -62,8 +63,6 @@ def load_text_file(path: Path) -> dict[str, CheckText]:
 
 @lru_cache(maxsize=4)
 def load_texts(folder: Path = TEXT_DIR) -> dict[str, CheckText]:
-    from hwtune.checks.registry import REGISTRY
-
     texts: dict[str, CheckText] = {}
     for path in sorted(folder.glob("*.toml")):
         for check_id, text in load_text_file(path).items():

@@ -24,7 +24,7 @@ from hwtune.facts import Facts
 from hwtune.guard import actions as act_
 from hwtune.guard import breaker
 from hwtune.guard.actions import DONE, FAILED, PENDING, SKIPPED, Action
-from hwtune.guard.actuators import Actuator, ActuatorError
+from hwtune.guard.actuators import Actuator, ActuatorError, check_node_name
 from hwtune.guard.actuators.remedy import Remedies
 from hwtune.guard.machine import RANK, REMEDIATING, Memo, findings
 from hwtune.guard.machine import judge as judge_targets
@@ -59,8 +59,6 @@ class GuardResult:
 
 
 def node_name(root: Path | None, given: str | None) -> str:
-    from hwtune.guard.actuators import check_node_name
-
     if given:
         return check_node_name(given)
     if root is not None:

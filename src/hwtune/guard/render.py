@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
+from hwtune.guard.actions import history
 from hwtune.guard.core import GuardResult
 from hwtune.guard.store import Store
 
@@ -34,7 +35,6 @@ def render_result(result: GuardResult) -> list[str]:
 
 def health_history(store: Store, node: str | None) -> dict[str, Any]:
     """Events per target, verdicts and actions, oldest first (at most 1000 of each)."""
-    from hwtune.guard.actions import history
 
     where, args = (" WHERE node=?", (node,)) if node else ("", ())
     events = store.db.execute("SELECT node,boot,t,kind,target,code,evidence FROM events" + where

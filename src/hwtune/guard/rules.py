@@ -14,6 +14,7 @@ from typing import Any
 
 from hwtune.errors import ConfigError
 from hwtune.files import read_toml
+from hwtune.profile import load
 
 RULES = Path(__file__).resolve().parents[1] / "health" / "guard_rules.toml"
 
@@ -190,7 +191,6 @@ def _rule(where: str, table: Any) -> Rule:
 
 def with_profile(rules: Rules, profile_name: str) -> Rules:
     """The rules with a profile's [guard] table over their [policy] (validated the same way)."""
-    from hwtune.profile import load
 
     profile = load(profile_name)
     if not profile.guard:

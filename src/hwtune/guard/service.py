@@ -11,10 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from hwtune.errors import ConfigError
 from hwtune.guard.actuators import make
+from hwtune.guard.actuators.remedy import NvidiaRemedies
 from hwtune.guard.core import Context, GuardResult, boot_id, judge, node_name
-from hwtune.guard.rules import RULES, load_rules
+from hwtune.guard.metrics import Metrics
+from hwtune.guard.rules import RULES, load_rules, with_profile
 from hwtune.guard.store import Store, state_dir
+from hwtune.host import Host
+from hwtune.probe import probe_facts
 
 ACTUATORS = ("none", "slurm", "kubernetes", "npd")
 
@@ -39,19 +44,14 @@ def metrics_for(options: GuardOptions):
         return None
     from importlib.util import find_spec
 
-    from hwtune.errors import ConfigError
 
     if find_spec("prometheus_client") is None:
         raise ConfigError("guard's metrics need prometheus-client: pip install 'hwtune[metrics]'")
-    from hwtune.guard.metrics import Metrics
 
     return Metrics(str(options.textfile) if options.textfile else None, options.listen)
 
 
 def open_context(options: GuardOptions, store: Store, remedies=None) -> Context:
-    from hwtune.guard.actuators.remedy import NvidiaRemedies
-    from hwtune.guard.rules import with_profile
-
     live = options.root is None
     rules = load_rules(options.rules)
     if options.profile:
@@ -63,8 +63,6 @@ def open_context(options: GuardOptions, store: Store, remedies=None) -> Context:
 
 def probe(options: GuardOptions):
     """(facts, boot id) of the host or the snapshot."""
-    from hwtune.host import Host
-    from hwtune.probe import probe_facts
 
     host = Host(options.root if options.root is not None else "/")
     return probe_facts(host), boot_id(lambda p: host.read(p, record=False))

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from hwtune import fsroot
+from hwtune.apply.journal import _open_child, _refuse, _trusted
 from hwtune.errors import ConfigError, NeedsRoot
 
 STATE_DIR_ENV = "HWTUNE_STATE_DIR"
@@ -99,7 +100,6 @@ def state_dir(snapshot_root: Path | None = None) -> Path:
 
 def _open_state_dir(path: Path) -> int:
     """The state folder, made 0700 where absent, held open and trusted (apply's rules)."""
-    from hwtune.apply.journal import _open_child, _refuse, _trusted
 
     parent, name = os.path.split(os.path.normpath(str(path)))
     try:
@@ -120,7 +120,6 @@ def _open_state_dir(path: Path) -> int:
 
 def _check_db_file(dirfd: int, path: Path) -> None:
     """The database file, created 0600 where absent; refused unless it is ours (apply's rules)."""
-    from hwtune.apply.journal import _refuse, _trusted
 
     for name in (DB_NAME, DB_NAME + "-journal"):
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | (os.O_CREAT if name == DB_NAME else 0)

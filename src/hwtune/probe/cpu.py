@@ -11,7 +11,7 @@ from typing import NamedTuple
 from hwtune.errors import ParseError
 from hwtune.facts import FactsBuilder
 from hwtune.host import Host
-from hwtune.probe.cpulist import parse_cpulist
+from hwtune.probe.cpulist import format_cpulist, parse_cpulist
 
 # Flags reported as cpu.flags.<name>; matched as whole tokens (avx_vnni is not avx512_vnni).
 X86_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "avx512_fp16",
@@ -186,6 +186,4 @@ def _probe_topology(host: Host, info: CpuInfo | None, b: FactsBuilder) -> None:
 
 
 def _fmt(cpus: list[int] | None) -> str | None:
-    from hwtune.probe.cpulist import format_cpulist
-
     return format_cpulist(set(cpus)) if cpus else None

@@ -25,6 +25,7 @@ from hwtune.probe.nvidia import (
     parse_nvidia_smi_xml,
     parse_proc_driver_version,
 )
+from hwtune.probe.nvsmi_text import parse_nvidia_smi_text, table_report
 
 NVIDIA_SMI = ["nvidia-smi", "-q", "-x"]
 # Read from snapshots only: real captures come as `nvidia-smi -q` text too.
@@ -138,7 +139,6 @@ def _read_nvidia_smi(host: Host) -> tuple[NvidiaSmiReport | None, str]:
 def _read_recorded_text(host: Host, why: str) -> tuple[NvidiaSmiReport | None, str]:
     """A snapshot without the XML: `nvidia-smi -q` (or `-a`) text, whole or an excerpt, then the
     default table, which lists the GPUs (index, name, bus id, persistence) and what it could not read."""
-    from hwtune.probe.nvsmi_text import parse_nvidia_smi_text, table_report
 
     reasons = [why]
     for argv in TEXT_CAPTURES:

@@ -18,6 +18,7 @@ from hwtune.host import Host
 from hwtune.probe import pci
 from hwtune.probe.kernellog import read_kernel_log
 from hwtune.probe.logparse import NOT_RECORDED
+from hwtune.probe.nvsmi_text import parse_nvidia_smi_table
 
 EDAC_MC = "/sys/devices/system/edac/mc"
 CPU_DIR = "/sys/devices/system/cpu"
@@ -207,7 +208,6 @@ def probe_nvidia_smi_table(host: Host, b: FactsBuilder) -> None:
     `nvidia-smi -q -x` say which readings fail, per field."""
     if host.live:
         return
-    from hwtune.probe.nvsmi_text import parse_nvidia_smi_table
 
     result = host.run(NVIDIA_SMI_TABLE)
     # nvidia-smi exits 255 on "Unable to determine the device handle ...": a

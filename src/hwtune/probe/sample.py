@@ -14,8 +14,10 @@ import time
 from contextlib import ExitStack, suppress
 from typing import Any
 
+from hwtune.health.patterns import match_events
 from hwtune.host import Host
-from hwtune.probe.kernellog import KMSG, MAX_LOG_BYTES
+from hwtune.probe import nvml
+from hwtune.probe.kernellog import KMSG, MAX_LOG_BYTES, LogLine
 from hwtune.probe.logparse import KERN_FACILITY, parse_kmsg_record
 
 CPU_DIR = "/sys/devices/system/cpu"
@@ -33,8 +35,6 @@ class Sampler:
         self._last_seq: int | None = None
 
     def __enter__(self) -> Sampler:
-        from hwtune.probe import nvml
-
         try:
             self._nvml = self._stack.enter_context(nvml.Nvml())
         except nvml.NvmlUnavailable as exc:
@@ -57,7 +57,6 @@ class Sampler:
     def _gpus(self) -> tuple[list[dict[str, Any]], str]:
         if self._nvml is None:
             return [], self._nvml_reason or "NVML is not available"
-        from hwtune.probe import nvml
 
         try:
             count = self._nvml.device_count()
@@ -134,9 +133,6 @@ class Sampler:
         return max((seq for seq, _, _ in records), default=-1) if records is not None else None
 
     def _new_events(self) -> tuple[list[dict[str, Any]], str]:
-        from hwtune.health.patterns import match_events
-        from hwtune.probe.kernellog import LogLine
-
         records, why = self._kmsg()
         if records is None:
             return [], f"kernel log not readable: {why}"

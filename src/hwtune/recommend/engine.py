@@ -21,6 +21,7 @@ from hwtune.recommend.estimate import EffTable, Estimate, estimate_gpu, estimate
 from hwtune.recommend.feed import PipelineCpu, image_input
 from hwtune.recommend.invalid import InvalidRequest
 from hwtune.recommend.llm import with_lengths
+from hwtune.recommend.model import workload_from_model
 from hwtune.recommend.pipelinefile import read_pipeline_cpu
 from hwtune.recommend.prices import why_unpriced
 from hwtune.recommend.roofline import encoder_at
@@ -124,8 +125,6 @@ class Recommendation:
 
 def resolve_workload(req: Request, catalog: Catalog) -> Workload | Llm:
     if req.model_path is not None:
-        from hwtune.recommend.model import workload_from_model
-
         return workload_from_model(req.model_path, req.model_shapes)
     m = catalog.llm(req.workload)
     if m is not None:

@@ -12,7 +12,9 @@ from hwtune.recommend.engine import Recommendation
 from hwtune.recommend.estimate import Estimate
 from hwtune.recommend.feed import CpuFeed
 from hwtune.recommend.labels import EFFICIENCY_LABELS, PRICE_BASES
+from hwtune.recommend.loo import expected_error
 from hwtune.recommend.setups import HostCosts, Setup, cheapest_choice
+from hwtune.recommend.validate import load_published
 
 # /2: adds unit, gpus_per_replica, efficiency_judgement, llm, cost_per_million; fp8/fp4.
 # /3: adds expected_error and calibrated_by per estimate, host types (inputs.host_types; per
@@ -76,7 +78,6 @@ def llm_json(e: Estimate) -> dict | None:
 def calibrated_by(e: Estimate, rec: Recommendation) -> list[str]:
     """The published results behind this GPU's efficiency: its own and its family's, for the
     same kind of workload (LLM or not)."""
-    from hwtune.recommend.validate import load_published
 
     llm = rec.llm is not None
     out = []
@@ -92,8 +93,6 @@ def calibrated_by(e: Estimate, rec: Recommendation) -> list[str]:
 def expected_error_json(rec: Recommendation, e: Estimate) -> dict | None:
     """The error measured for GPUs without a result of their own (leave-one-out); a GPU with
     its own published result for this workload says so (its estimate was fitted near it)."""
-    from hwtune.recommend.loo import expected_error
-    from hwtune.recommend.validate import load_published
 
     a = expected_error(rec.catalog, rec.workload_name, rec.request.model_path is not None)
     if a is None:

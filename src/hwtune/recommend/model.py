@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hwtune import onnxcost
 from hwtune.recommend.catalog import Workload
 from hwtune.recommend.invalid import InvalidRequest
 
@@ -37,8 +38,6 @@ def batch_one_shapes(dims: dict[str, list[int | str | None]],
 
 
 def workload_from_model(path: Path, shapes: tuple[str, ...] = ()) -> Workload:
-    from hwtune import onnxcost
-
     proto = onnxcost.load_model(path)
     dims = onnxcost.model_input_dims(proto)
     cost = onnxcost.count_cost(proto, batch_one_shapes(dims, parse_shapes(shapes)))

@@ -11,9 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hwtune import profile as profiles
 from hwtune.errors import ConfigError
+from hwtune.host import Host
+from hwtune.probe import probe_facts
 from hwtune.report.fleet import CHECK_FILE, FACTS_FILE
 from hwtune.report.inputs import check_report, facts_doc, read_json
+from hwtune.verdict import choose_profile, evaluate
 
 SCHEMA = 1
 
@@ -63,11 +67,6 @@ def load_side(path: Path, profile: str | None = None) -> Side:
 
 
 def _probe_snapshot(path: Path, profile: str | None) -> Side:
-    from hwtune import profile as profiles
-    from hwtune.host import Host
-    from hwtune.probe import probe_facts
-    from hwtune.verdict import choose_profile, evaluate
-
     facts = probe_facts(Host(path))
     report = evaluate(facts, profiles.load(profile or choose_profile(facts)))
     return _from_docs(str(path), report.to_json(), facts.to_json())

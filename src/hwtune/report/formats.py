@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from hwtune.errors import ConfigError
+from hwtune.report.atomic import write_atomic
+from hwtune.report.junit import render_junit
+from hwtune.report.prometheus import render_prometheus
 
 FORMATS = ("json", "junit", "prometheus")
 
@@ -21,13 +24,9 @@ def render_check(fmt: str, report_json: dict[str, Any], facts_json: dict[str, An
     if fmt == "json":
         return json.dumps(report_json, indent=2, default=str) + "\n"
     if fmt == "junit":
-        from hwtune.report.junit import render_junit
-
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now_s))
         return render_junit(report_json, hostname, timestamp=stamp)
     if fmt == "prometheus":
-        from hwtune.report.prometheus import render_prometheus
-
         return render_prometheus(report_json, facts_json, bench_results, now_s)
     raise ConfigError(f"--output writes {', '.join(FORMATS)}; add --format (not {fmt})")
 
@@ -40,7 +39,7 @@ def write_check(fmt: str, report_json: dict[str, Any], facts_json: dict[str, Any
     The newest bench results are exported only for the live host: with --root
     the saved runs on this machine are not the snapshot's.
     """
-    from hwtune.report import inputs
+    from hwtune.report import inputs  # start-up: it reads journals and saved runs; `check` needs it only here
 
     bench_results: list[dict[str, Any]] = []
     if fmt == "prometheus" and root is None:
@@ -48,7 +47,6 @@ def write_check(fmt: str, report_json: dict[str, Any], facts_json: dict[str, Any
     text = render_check(fmt, report_json, facts_json, inputs.host_name(root), bench_results, time.time())
     if output is None:
         return text
-    from hwtune.report.atomic import write_atomic
 
     write_atomic(output, text)
     return None

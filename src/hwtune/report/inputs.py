@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from hwtune.errors import ConfigError, parse_json
+from hwtune.facts import Facts, json_type
+from hwtune.files import read_json_file
+from hwtune.fsroot import RootFS, reason
 from hwtune.report.bench import is_result
 
 
@@ -23,8 +26,6 @@ def host_name(root: Path | None) -> str:
     if root is None:
         return socket.gethostname()
     try:
-        from hwtune.fsroot import RootFS
-
         # inside a tree someone else recorded: resolved inside it, a regular file, capped
         data, _more = RootFS(root).read_file("/hwtune-snapshot.json", 1024 * 1024)
         manifest = parse_json(data.decode("utf-8"), "hwtune-snapshot.json")
@@ -37,14 +38,14 @@ def host_name(root: Path | None) -> str:
 
 def bench_runs_dir() -> Path:
     """Where `hwtune bench` saves runs."""
-    from hwtune.bench.store import runs_dir
+    from hwtune.bench.store import runs_dir  # start-up: `check` reads this module for host_name alone
 
     return runs_dir()
 
 
 def journal_dir(root: Path) -> Path:
     """Where `hwtune apply` keeps its journals for this root."""
-    from hwtune.apply.journal import state_dir
+    from hwtune.apply.journal import state_dir  # start-up: as above
 
     return state_dir(Path(root)) / "journal"
 
@@ -67,8 +68,6 @@ class Loaded:
 
 
 def read_json(path: Path) -> Any:
-    from hwtune.files import read_json_file
-
     return read_json_file(path)
 
 
@@ -89,7 +88,6 @@ def _counts(counts: dict[str, Any], bad: Callable[[str, str, Any], ConfigError])
 
 def check_report(doc: Any, path: Path | str) -> dict[str, Any]:
     """A saved `hwtune check --json` report, its types checked; else a ConfigError naming the file and key."""
-    from hwtune.facts import json_type
 
     def bad(key: str, wanted: str, value: Any) -> ConfigError:
         return ConfigError(f"{path}: key {key!r}: expected {wanted}, got {json_type(value)}")
@@ -120,7 +118,6 @@ def check_report(doc: Any, path: Path | str) -> dict[str, Any]:
 
 def facts_doc(doc: Any, path: Path | str) -> dict[str, Any]:
     """A saved `hwtune facts --json` document, its types checked (naming the key); else a ConfigError."""
-    from hwtune.facts import Facts
 
     try:
         Facts.from_json(doc)
@@ -197,8 +194,7 @@ def load_root_journals(root: Path) -> Loaded:
     tree never leads to a folder outside it); $HWTUNE_STATE_DIR is a path on this machine."""
     import os
 
-    from hwtune.apply.journal import MAX_JOURNAL_BYTES, STATE_DIR_ENV, STATE_SUBDIR
-    from hwtune.fsroot import RootFS, reason
+    from hwtune.apply.journal import MAX_JOURNAL_BYTES, STATE_DIR_ENV, STATE_SUBDIR  # start-up: as above
 
     if os.environ.get(STATE_DIR_ENV):
         return load_journals(journal_dir(root))

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hwtune.errors import ConfigError
-from hwtune.guard.actuators import ActuatorError, check_node_name, reason_text
+from hwtune.guard.actuators.base import ActuatorError, check_node_name, reason_text
 
 TAINT_KEY = "hwtune.io/unhealthy"
 CORDONED = "hwtune.io/cordoned"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from hwtune.guard.actuators import ActuatorError
+from hwtune.guard.actuators.base import ActuatorError
 from hwtune.run import run_live
 
 TIMEOUT_S = 60.0

@@ -8,7 +8,7 @@ a node is resumed only while its reason carries that prefix.
 
 from __future__ import annotations
 
-from hwtune.guard.actuators import PREFIX, ActuatorError, check_node_name, reason_text
+from hwtune.guard.actuators.base import PREFIX, ActuatorError, check_node_name, reason_text
 from hwtune.run import CmdResult, run_live
 
 TIMEOUT_S = 15.0
