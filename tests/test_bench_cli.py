@@ -8,7 +8,6 @@ import sys
 import onnx
 import pytest
 
-from bench_helpers import data_dir  # noqa: F401  (fixture)
 from bench_helpers import invoke_bench as invoke
 
 QUICK = ["--time", "0.1", "--min-count", "3"]

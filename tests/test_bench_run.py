@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 import pytest
 
-from bench_helpers import SHORT, data_dir  # noqa: F401  (fixture)
+from bench_helpers import SHORT
 from hwtune.bench import zoo
 from hwtune.bench.devices import list_devices
 from hwtune.bench.micro.runner import Bench, BenchPlan, run_bench

@@ -18,10 +18,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bench_helpers import (
-    data_dir,  # noqa: F401  (fixture)
-    invoke_bench,
-)
+from bench_helpers import invoke_bench
 from hwtune.cli_recommend import register
 from hwtune.recommend.feed import HOST_STAGES, PipelineCpu, cpu_feed, image_input
 
