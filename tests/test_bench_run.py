@@ -183,6 +183,6 @@ def test_every_backend_lists_devices_the_same_way():
     from hwtune.bench.targets import DeviceInfo
 
     for b in backends():
-        devices, notes = b.devices()
+        devices, _notes = b.devices()
         assert all(isinstance(d, DeviceInfo) and d.backend == b.name and "auto" in d.precisions for d in devices)
         assert backend(b.short) is b and backend(b.name.upper()) is b
