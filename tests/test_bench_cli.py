@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import onnx
 import pytest
 
-from bench_helpers import data_dir  # noqa: F401  (fixture)
 from bench_helpers import invoke_bench as invoke
 
 QUICK = ["--time", "0.1", "--min-count", "3"]
@@ -74,7 +74,7 @@ def test_json_run_carries_the_promised_fields_and_is_saved(data_dir):
             assert key in res
         assert {"p50", "p90", "p99"} <= set(res["latency_ms"])
         assert res["gflops_per_s"] > 0 and res["peak_fraction"] > 0
-    saved = json.loads(open(doc["saved_to"]).read())
+    saved = json.loads(Path(doc["saved_to"]).read_text())
     assert saved["host"]["source"] == "probe_facts" and len(saved["host"]["digest"]) == 64
     assert saved["versions"]["onnxruntime"] and saved["created_utc"]
     assert str(data_dir) in doc["saved_to"]

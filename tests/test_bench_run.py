@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 import pytest
 
-from bench_helpers import SHORT, data_dir  # noqa: F401  (fixture)
+from bench_helpers import SHORT
 from hwtune.bench import zoo
 from hwtune.bench.devices import list_devices
 from hwtune.bench.micro.runner import Bench, BenchPlan, run_bench
@@ -183,6 +183,6 @@ def test_every_backend_lists_devices_the_same_way():
     from hwtune.bench.targets import DeviceInfo
 
     for b in backends():
-        devices, notes = b.devices()
+        devices, _notes = b.devices()
         assert all(isinstance(d, DeviceInfo) and d.backend == b.name and "auto" in d.precisions for d in devices)
         assert backend(b.short) is b and backend(b.name.upper()) is b

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from bench_helpers import data_dir  # noqa: F401  (fixture)
 from bench_helpers import invoke_bench as invoke
 from hwtune.bench.serving import queueing
 
@@ -72,8 +71,8 @@ def test_server_at_a_given_qps_and_table_output(data_dir):
 
 def test_offline_with_dynamic_batching(data_dir):
     _loadgen()
-    r = invoke("serve", "--scenario", "offline", "--model", "fixed:2ms", "--max-batch-size", "8", "--max-queue-delay", "1ms",
-               "--duration", "1s", "--json", "--no-save")
+    r = invoke("serve", "--scenario", "offline", "--model", "fixed:2ms", "--max-batch-size", "8",
+               "--max-queue-delay", "1ms", "--duration", "1s", "--json", "--no-save")
     assert r.exit_code == 0, r.output
     (res,) = json.loads(r.stdout)["results"]
     assert res["batching"] == {"max_batch_size": 8, "max_queue_delay_us": 1000}
@@ -95,7 +94,7 @@ def test_offline_with_dynamic_batching(data_dir):
 ])
 def test_bad_input_is_one_line_and_exit_2(args, needle, data_dir):
     base = {"--scenario": "server", "--latency-slo": "40ms", "--model": "fixed:1ms"}
-    for k, v in zip(args[::2], args[1::2]):
+    for k, v in zip(args[::2], args[1::2], strict=True):
         base[k] = v
     r = invoke("serve", *[x for kv in base.items() for x in kv], "--no-save")
     assert r.exit_code == 2, r.output
@@ -115,7 +114,8 @@ def test_a_scenario_run_prints_csv_a_spreadsheet_reads(data_dir):
     _loadgen()
     import csv
 
-    r = invoke("serve", "--scenario", "singlestream", "--model", "fixed:1ms", "--duration", "0.5s", "--csv", "--no-save")
+    r = invoke("serve", "--scenario", "singlestream", "--model", "fixed:1ms", "--duration", "0.5s", "--csv",
+               "--no-save")
     assert r.exit_code in (0, 6), r.output  # 6: measured, but LoadGen called it INVALID
     (row,) = list(csv.DictReader(r.stdout.splitlines()))
     assert row["scenario"] == "singlestream" and row["model"] == "fixed:1ms"

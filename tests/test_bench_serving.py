@@ -111,19 +111,26 @@ def test_summary_is_read_as_loadgen_wrote_it(tmp_path):
     assert run.invalid_reasons() == ["too few queries for early stopping to vouch for the percentile"]
 
 
+def _summary_run(tmp_path):
+    """The LoadGen run of SUMMARY, as a server run at 280 QPS against a 40 ms SLO."""
+    return run_of_summary(parse_summary(SUMMARY), RunSettings("server", 3.0, target_qps=280, latency_slo_ms=40),
+                          tmp_path)
+
+
 def test_triton_snippet_of_a_runtime_model_carries_the_measured_settings(tmp_path):
     from hwtune.bench.serving.serve import Model, ServingResult
     from hwtune.bench.serving.tune import BatchingTune, triton_snippet
 
     model = Model("plate-classifier", "onnxruntime", "CPU", lambda _b: FixedService(0.001), threads=1, instances=2)
-    run = run_of_summary(parse_summary(SUMMARY), RunSettings("server", 3.0, target_qps=280, latency_slo_ms=40), tmp_path)
+    run = _summary_run(tmp_path)
     none = ServingResult("server", model, Batching(), run, 40.0, 600.0, max_qps=250.0)
     batched = ServingResult("server", model, Batching(8, 1500), run, 40.0, 900.0, max_qps=280.0)
     tune = BatchingTune(model, 40.0, (none, batched))
     assert tune.best is batched and tune.gain == pytest.approx(280 / 250)
     text = triton_snippet(tune)
     for line in ('backend: "onnxruntime"', "max_batch_size: 8", "max_queue_delay_microseconds: 1500",
-                 "instance_group [ { count: 2, kind: KIND_CPU } ]", '"intra_op_thread_count" value: { string_value: "1" }',
+                 "instance_group [ { count: 2, kind: KIND_CPU } ]",
+                 '"intra_op_thread_count" value: { string_value: "1" }',
                  '"inter_op_thread_count" value: { string_value: "1" }',  # as bench --tune's snippet has it
                  "280.0 QPS at p99 10.39 ms, VALID; without batching 250.0 QPS"):
         assert line in text, (line, text)
@@ -222,7 +229,7 @@ def test_a_failing_instance_is_one_error_line_not_a_traceback():
     deadline = time.perf_counter() + 5
     while len(done) < 2 and time.perf_counter() < deadline:
         time.sleep(0.01)
-    with pytest.raises(ConfigError, match="^a model instance failed while serving: device lost$"):
+    with pytest.raises(ConfigError, match=r"^a model instance failed while serving: device lost$"):
         sut.close()
     assert sorted(done) == [1, 2]
 
@@ -275,7 +282,7 @@ def test_triton_snippet_of_openvino_and_of_the_fixed_model(tmp_path):
     from hwtune.bench.serving.serve import Model, ServingResult
     from hwtune.bench.serving.tune import BatchingTune, triton_snippet
 
-    run = run_of_summary(parse_summary(SUMMARY), RunSettings("server", 3.0, target_qps=280, latency_slo_ms=40), tmp_path)
+    run = _summary_run(tmp_path)
     ov = Model("m", "openvino", "CPU", lambda _b: FixedService(0.001), threads=3)
     text = triton_snippet(BatchingTune(ov, 40.0, (ServingResult("server", ov, Batching(), run, 40.0, 600.0,
                                                                       max_qps=250.0),)))

@@ -9,7 +9,8 @@ from hwtune.report import bench, inputs, page
 
 def _server_result(batch: int, points: list[tuple[float, float, bool]], max_qps: float | None) -> dict:
     return {"scenario": "server", "backend": "onnxruntime", "device": "CPU", "model": "plate-classifier",
-            "mode": "server", "batch": batch, "batching": {"max_batch_size": batch, "max_queue_delay_us": 1500 if batch > 1 else 0},
+            "mode": "server", "batch": batch,
+            "batching": {"max_batch_size": batch, "max_queue_delay_us": 1500 if batch > 1 else 0},
             "max_qps": max_qps, "valid": max_qps is not None, "throughput_fps": max_qps or 10.0, "latency_slo_ms": 40.0,
             "latency_ms": {"p50": 5.0, "p90": 12.0, "p99": 31.5},
             "curve": [{"qps": q, "latency_ms": {"p50": 3.0, "p90": 9.0, "p99": p}, "within_slo": p <= 40, "valid": v,

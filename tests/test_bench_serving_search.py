@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
-from bench_helpers import data_dir  # noqa: F401  (fixture)
 from bench_helpers import invoke_bench as invoke
 from hwtune.bench.serving import queueing
 from hwtune.bench.serving import search as servesearch
@@ -115,7 +115,7 @@ def test_a_failed_confirming_run_on_a_quiet_host_steps_down_and_confirms_again()
     confirms = [p for p in found.curve if p.confirming]
     assert found.valid and len(confirms) >= 2
     assert found.max_qps <= 0.8 * lam_es and confirms[-1].valid
-    assert all(b.qps < a.qps for a, b in zip(confirms, confirms[1:]))
+    assert all(b.qps < a.qps for a, b in pairwise(confirms))
 
 
 def test_busy_host_retries_with_backoff_then_reports_the_highest_qps_within_the_budget():

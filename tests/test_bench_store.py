@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bench_helpers import data_dir  # noqa: F401  (fixture)
 from hwtune.bench import store
 from hwtune.errors import ConfigError
 

@@ -33,9 +33,10 @@ def landscape(cfg: RunConfig) -> tuple[float, float]:
     # requests x threads couple. onnxruntime (threads per run): 2 runs of 1 thread fill 2 cores best,
     # 2 x 2 oversubscribes. OpenVINO (threads shared by streams): 2 streams on 2 threads best.
     if cfg.backend == "onnxruntime":
-        par = {(1, 1): 0.5, (1, 2): 0.8, (2, 1): 1.0, (2, 2): 0.7, (4, 1): 0.9, (4, 2): 0.6}[(cfg.streams or 1, cfg.threads)]
+        pars = {(1, 1): 0.5, (1, 2): 0.8, (2, 1): 1.0, (2, 2): 0.7, (4, 1): 0.9, (4, 2): 0.6}
     else:
-        par = {(1, 1): 0.5, (1, 2): 0.8, (2, 2): 1.0}[(cfg.streams or 1, cfg.threads)]
+        pars = {(1, 1): 0.5, (1, 2): 0.8, (2, 2): 1.0}
+    par = pars[(cfg.streams or 1, cfg.threads)]
     fps = 1000 * prec * batch * par
     p99 = cfg.batch * (cfg.streams or 1) / fps * 1000 * 1.2
     return fps, p99
@@ -107,7 +108,8 @@ def test_pareto_front_keeps_only_undominated_points():
 def test_settings_give_runtime_options_and_a_triton_snippet():
     ov = result(RunConfig("openvino", "CPU", 8, "async", "bf16", streams=2, threads=2), 500, 12.0)
     s = settings(ov, slo_ms=40.0, model_name="plates")
-    assert s["openvino_properties"] == {"INFERENCE_PRECISION_HINT": "bf16", "NUM_STREAMS": "2", "INFERENCE_NUM_THREADS": "2"}
+    assert s["openvino_properties"] == {"INFERENCE_PRECISION_HINT": "bf16", "NUM_STREAMS": "2",
+                                        "INFERENCE_NUM_THREADS": "2"}
     snippet = s["triton_config"]
     assert 'backend: "openvino"' in snippet and "max_batch_size: 8" in snippet
     assert "preferred_batch_size: [ 8 ]" in snippet

@@ -61,7 +61,7 @@ def test_junit_error_is_a_failure_and_control_characters_are_escaped(tmp_path):
          "observed": None, "expected": None, "fix": None}]}
     path = tmp_path / "e.xml"
     path.write_text(render_junit(report, 'h"<x>'), encoding="utf-8")
-    (case,) = list(list(JUnitXml.fromfile(str(path)))[0])
+    (case,) = list(next(iter(JUnitXml.fromfile(str(path)))))
     (failure,) = case.result
     assert isinstance(failure, Failure) and failure.type == "ERROR"
     assert failure.message == "check failed: KeyError ? <&>"
@@ -159,7 +159,7 @@ def test_check_format_output_writes_files_atomically(tmp_path):
     invoke("check", "--root", snapshot(LAPTOP), "--json", "--output", js)
     report = json.loads(js.read_text())
     assert report["status"] == "fail"
-    assert len(list(list(JUnitXml.fromfile(str(junit)))[0])) == len(report["results"])  # one testcase per check
+    assert len(list(next(iter(JUnitXml.fromfile(str(junit)))))) == len(report["results"])  # one testcase per check
 
 
 def test_check_format_on_stdout_and_output_with_table_is_a_usage_error(tmp_path):
@@ -189,7 +189,7 @@ def test_write_atomic_replaces_whole_and_cleans_up_on_failure(tmp_path):
     (tmp_path / "dir.prom").mkdir()  # rename over a folder fails: the temp file must go
     from hwtune.errors import HwtuneError
 
-    with pytest.raises(HwtuneError, match="dir.prom"):
+    with pytest.raises(HwtuneError, match=r"dir\.prom"):
         write_atomic(tmp_path / "dir.prom", "x")
     assert sorted(os.listdir(tmp_path)) == ["a.prom", "dir.prom"]
     with pytest.raises(HwtuneError, match="cannot write"):

@@ -89,5 +89,5 @@ def test_reset_runs_on_that_gpu_and_a_failure_is_an_actuator_error(smi):
     rem = NvidiaRemedies()
     assert rem.reset(GPU) == "reset" and calls(smi) == [f"-r -i {GPU}"]
     (smi / "reset-rc").write_text("3")
-    with pytest.raises(ActuatorError, match="nvidia-smi -r -i 0000:3b:00.0"):
+    with pytest.raises(ActuatorError, match=r"nvidia-smi -r -i 0000:3b:00\.0"):
         rem.reset(GPU)

@@ -48,7 +48,8 @@ def test_the_users_folder_with_hostile_files_is_measured_and_the_refusals_counte
     assert im["count"] == 3 and im["refused_count"] == len(bad)
     assert {r["file"] for r in im["refused"]} == set(bad)
     assert set(doc["decoders"][0]["decode_by_kind"]) == {"160x120 jpeg", "160x120 png", "160x120 webp"}
-    r = invoke("run", "--pipeline", "image", *SHORT, "--model", "fixed:1ms", "--images", str(tmp_path / "in"), "--no-save")
+    r = invoke("run", "--pipeline", "image", *SHORT, "--model", "fixed:1ms", "--images", str(tmp_path / "in"),
+               "--no-save")
     assert r.exit_code == 0 and f"refused: {len(bad)} file(s)" in r.output
 
 

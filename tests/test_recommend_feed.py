@@ -18,10 +18,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bench_helpers import (
-    data_dir,  # noqa: F401  (fixture)
-    invoke_bench,
-)
+from bench_helpers import invoke_bench
 from hwtune.cli_recommend import register
 from hwtune.recommend.feed import HOST_STAGES, PipelineCpu, cpu_feed, image_input
 
@@ -185,7 +182,8 @@ def test_end_to_end_from_a_pipeline_run_here(tmp_path):
 def test_without_a_plan_the_file_is_checked_and_the_user_told():
     r = run("--pipeline-result", str(FIXTURE))
     assert r.exit_code == 0, r.output
-    assert "its CPU feed is checked on planned setups only (with a budget or a target rate)" in " ".join(r.output.split())
+    told = "its CPU feed is checked on planned setups only (with a budget or a target rate)"
+    assert told in " ".join(r.output.split())
 
 
 def _drop_stage(doc: dict) -> dict:
@@ -203,16 +201,20 @@ def _set(path: tuple, value: object):
     return change
 
 
+CPU_MS = ("decoders", 0, "stages", 1, "cpu_ms")
+
+
 @pytest.mark.parametrize("change, needle", [
     (lambda d: "{not json", ": not JSON"),
     (lambda d: [d], ": expected the JSON object a saved image-pipeline bench result holds"),
     (_set(("pipeline",), "text"), ": pipeline: expected 'image', got str 'text'"),
     (_set(("decoders",), {"pillow": 1}), ": decoders: expected a list, got dict"),
-    (_set(("decoders", 0, "stages", 1, "cpu_ms"), "8.8"), ": decoders[0].stages[1].cpu_ms: expected a number, got str '8.8'"),
-    (_set(("decoders", 0, "stages", 1, "cpu_ms"), True), ": decoders[0].stages[1].cpu_ms: expected a number, got bool True"),
-    (_set(("decoders", 0, "stages", 1, "cpu_ms"), -1), ": decoders[0].stages[1].cpu_ms: expected 0 to 60,000 ms, got int -1"),
-    (_set(("decoders", 0, "stages", 1, "cpu_ms"), 1e300), ": decoders[0].stages[1].cpu_ms: expected 0 to 60,000 ms, got float 1e+300"),
-    (_set(("decoders", 0, "stages", 0, "stage"), "decode"), ": decoders[0].stages[1].stage: str 'decode' is given twice"),
+    (_set(CPU_MS, "8.8"), ": decoders[0].stages[1].cpu_ms: expected a number, got str '8.8'"),
+    (_set(CPU_MS, True), ": decoders[0].stages[1].cpu_ms: expected a number, got bool True"),
+    (_set(CPU_MS, -1), ": decoders[0].stages[1].cpu_ms: expected 0 to 60,000 ms, got int -1"),
+    (_set(CPU_MS, 1e300), ": decoders[0].stages[1].cpu_ms: expected 0 to 60,000 ms, got float 1e+300"),
+    (_set(("decoders", 0, "stages", 0, "stage"), "decode"),
+     ": decoders[0].stages[1].stage: str 'decode' is given twice"),
     (_set(("decoders", 0, "stages", 2), "resize"), ": decoders[0].stages[2]: expected an object, got str 'resize'"),
     (_set(("agreement", 0, "within"), "yes"), ": agreement[0].within: expected true or false, got str 'yes'"),
     (_set(("images", "kinds"), None), ": images.kinds: expected an object, got nothing"),

@@ -12,7 +12,6 @@ from apply_helpers import (
     add_kernel_files,
     copy_snapshot,
     invoke,
-    scratch,  # noqa: F401  (fixture)
     write_profile,
 )
 from conftest import SNAPSHOTS
