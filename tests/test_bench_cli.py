@@ -24,6 +24,14 @@ def test_cli_module_imports_no_runtime_at_start_up():
     assert out.strip() == "[]"
 
 
+def test_backend_help_names_every_backend_module():
+    # a new backend is its module and its line in BACKEND_MODULES: --backend's help follows
+    from hwtune.bench.engines import backends
+
+    text = " ".join(invoke("run", "--help").stdout.replace("│", " ").split())  # unwrapped from the panel
+    assert all(n in text for b in backends() for n in (b.name, *b.aliases))
+
+
 def test_bare_bench_is_bench_run(data_dir):
     args = ("--model", "mlp", "--backend", "ort", "--mode", "sync", "--batch", "1", *QUICK, "--json", "--no-save")
     bare, run = (json.loads(invoke(*pre, *args).stdout) for pre in ((), ("run",)))

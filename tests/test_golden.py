@@ -1,6 +1,6 @@
 """Golden check reports: one per snapshot and profile, compared whole.
 
-Regenerate on purpose only: HWTUNE_REGEN_GOLDEN=1 python -m pytest tests/test_golden.py
+Regenerate on purpose only: python tests/regen.py (or HWTUNE_REGEN_GOLDEN=1 python -m pytest tests/test_golden.py)
 and review the diff like code.
 """
 
@@ -29,5 +29,5 @@ def test_golden_report(snap, profile_name):
     path = GOLDEN / f"{snap}__{profile_name}.json"
     if os.environ.get("HWTUNE_REGEN_GOLDEN"):
         path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    assert path.is_file(), f"{path} missing: regenerate with HWTUNE_REGEN_GOLDEN=1"
+    assert path.is_file(), f"{path} missing: regenerate with python tests/regen.py"
     assert report == json.loads(path.read_text())

@@ -90,6 +90,18 @@ def test_check_text_unknown_key(tmp_path):
         load_text_file(path)
 
 
+def test_check_text_judges_is_optional_and_must_be_text(tmp_path):
+    path = tmp_path / "x.toml"
+    base = '["cpu.governor"]\ntitle = "t"\nseverity = "fail"\nrationale = "r"\nsource = "s"\nremediation = "x"\n'
+    path.write_text(base)
+    assert load_text_file(path)["cpu.governor"].judges == ""
+    path.write_text(base + 'judges = "every policy performance"\n')
+    assert load_text_file(path)["cpu.governor"].judges == "every policy performance"
+    path.write_text(base + "judges = 5\n")
+    with pytest.raises(ConfigError, match=r"x.toml: 'cpu.governor.judges' is missing or not a string"):
+        load_text_file(path)
+
+
 def test_unreadable_profile_folder_is_a_one_line_error(tmp_path, monkeypatch):
     # As an unprivileged user, Path.is_file() raises PermissionError for a file
     # inside a folder the user may not enter; root can enter any, so simulate it.

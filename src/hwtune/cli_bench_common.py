@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from hwtune.bench.engines import spellings
 from hwtune.bench.options import Output
 from hwtune.cli_common import err, number, out, print_json
 from hwtune.errors import ConfigError
@@ -18,7 +19,7 @@ from hwtune.tables import widen
 
 MODEL = typer.Option("plate-classifier", "--model", "-m",
                      help="Built-in model (plate-classifier, resnet-block, mlp, transformer-encoder) or an .onnx file.")
-BACKEND = typer.Option("all", "--backend", help="onnxruntime (ort), openvino (ov) or all.")
+BACKEND = typer.Option("all", "--backend", help=f"{spellings()} or all.")
 DEVICE = typer.Option("", "--device", help="Comma list: CPU, GPU, NPU, CUDA, TensorRT. Default: every device found.")
 BATCH = typer.Option("", "--batch", help="Comma list of batch sizes, e.g. 1,2,4,8.")
 MODE = typer.Option("sync,async", "--mode", help="sync (one request at a time), async (N in flight), or both.")

@@ -82,8 +82,12 @@ def backend(name: str, what: str = "backend") -> Backend:
     for b in backends():
         if wanted == b.name or wanted in b.aliases:
             return b
-    known = ", ".join(f"{b.name} ({', '.join(b.aliases)})" if b.aliases else b.name for b in backends())
-    raise ConfigError(f"unknown {what} {name!r}; use {known} or all")
+    raise ConfigError(f"unknown {what} {name!r}; use {spellings()} or all")
+
+
+def spellings() -> str:
+    """Every backend as --backend takes it: "onnxruntime (ort), openvino (ov)"."""
+    return ", ".join(f"{b.name} ({', '.join(b.aliases)})" if b.aliases else b.name for b in backends())
 
 
 def open_engine(cfg: RunConfig, path: Path, feeds: dict[str, Any]) -> Engine:

@@ -1,4 +1,4 @@
-"""Check text (title, severity, rationale, source, remediation) from the data folder."""
+"""Check text (title, severity, rationale, source, remediation; judges, optional) from the data folder."""
 
 import string
 from functools import lru_cache
@@ -11,6 +11,8 @@ from hwtune.files import read_toml
 
 TEXT_DIR = Path(__file__).resolve().parent.parent / "checktext"  # the top-level checks/ folder
 FIELDS = ("title", "severity", "rationale", "source", "remediation")
+# what passes, in one line: the check's row in docs/check.md (python tests/regen.py writes it)
+OPTIONAL = ("judges",)
 
 
 class CheckText(NamedTuple):
@@ -19,6 +21,7 @@ class CheckText(NamedTuple):
     rationale: str
     source: str
     remediation: str
+    judges: str = ""
 
     @property
     def placeholders(self) -> frozenset[str]:
@@ -50,14 +53,15 @@ def load_text_file(path: Path) -> dict[str, CheckText]:
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: '{check_id}' must be a table")
         for key in table:
-            if key not in FIELDS:
-                raise ConfigError(f"{path}: unknown key '{check_id}.{key}' (allowed: {', '.join(FIELDS)})")
-        for key in FIELDS:
+            if key not in FIELDS + OPTIONAL:
+                raise ConfigError(f"{path}: unknown key '{check_id}.{key}' "
+                                  f"(allowed: {', '.join(FIELDS + OPTIONAL)})")
+        for key in FIELDS + tuple(k for k in OPTIONAL if k in table):
             if not isinstance(table.get(key), str) or not table[key].strip():
                 raise ConfigError(f"{path}: '{check_id}.{key}' is missing or not a string")
         if table["severity"] not in ("fail", "warn"):
             raise ConfigError(f"{path}: '{check_id}.severity' must be \"fail\" or \"warn\"")
-        out[check_id] = CheckText(**{k: table[k] for k in FIELDS})
+        out[check_id] = CheckText(**{k: table[k] for k in FIELDS + OPTIONAL if k in table})
     return out
 
 
