@@ -74,7 +74,7 @@ def bench_serve(
                                      resizer=resizer)
         elif images or decoder or resizer:
             raise ConfigError("--images, --decoder and --resizer go with --pipeline image")
-        return ServeOptions(the_plan, name, slo_ms, rate, Batching(max_batch_size, int(round(delay_s * 1e6))),
+        return ServeOptions(the_plan, name, slo_ms, rate, Batching(max_batch_size, round(delay_s * 1e6)),
                             instances, parse_duration_s(duration, "--duration", bare="s", positive=True),
                             parse_duration_s(step, "--step", bare="s", positive=True), repeat, tune, piped)
 

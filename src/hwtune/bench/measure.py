@@ -74,7 +74,7 @@ def run_threads(infers: list[Callable[[], object]], stop: StopRule) -> Timing:
                 t1 = perf()
                 with lock:
                     latencies.append(t1 - t0)
-        except BaseException as exc:  # surfaced in the caller's thread below
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it
             errors.append(exc)
         ends.append(perf())
 

@@ -67,7 +67,8 @@ def open_model(model: str, shape_args: list[str] | tuple[str, ...], cache_dir: P
     else:
         path = Path(model).expanduser()
         if not path.exists():
-            raise ConfigError(f"no built-in model {model!r} and no file {path}; built-in models: {', '.join(zoo.BUILTIN)}")
+            raise ConfigError(f"no built-in model {model!r} and no file {path}; "
+                              f"built-in models: {', '.join(zoo.BUILTIN)}")
         builtin = False
     proto = load_model(path)
     dims = model_input_dims(proto)

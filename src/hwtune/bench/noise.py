@@ -2,8 +2,8 @@
 
 psutil's system CPU times minus this process's own CPU time (all its
 threads, so the runtimes' worker pools count as ours), over the window before
-a timed run (model preparation, compile, warm-up) and over the run itself. Steal time counts as foreign: on a VM it is CPU
-the hypervisor gave to someone else.
+a timed run (model preparation, compile, warm-up) and over the run itself.
+Steal time counts as foreign: on a VM it is CPU the hypervisor gave to someone else.
 
 Deliberately outside probe/: this is a measurement taken while a benchmark
 runs, not a fact about the host.

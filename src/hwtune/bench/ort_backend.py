@@ -111,7 +111,7 @@ class OrtEngine:
         t0 = time.perf_counter()
         try:
             self.session = ort.InferenceSession(str(path), so, providers=providers)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's errors (Fail, InvalidGraph, ...) derive from Exception
             raise ConfigError(f"onnxruntime cannot load {path.name} on {cfg.device}: {_first_line(exc)}") from None
         self.load_ms = (time.perf_counter() - t0) * 1000
         self.executed = Executed(
@@ -159,7 +159,7 @@ class OrtEngine:
         return run_threads([lambda: run(None, feeds)] * self.requests, stop)
 
     def close(self) -> None:
-        self.session = None  # type: ignore[assignment]
+        self.session = None
         self._tmp.cleanup()
 
 

@@ -41,7 +41,7 @@ class OvBackend:
             try:
                 name = str(core().get_property(dev, "FULL_DEVICE_NAME"))
                 caps = core().get_property(dev, "OPTIMIZATION_CAPABILITIES")
-            except Exception:  # a device that cannot answer is still listed, with what we know
+            except RuntimeError:  # OpenVINO's errors; a device that cannot answer is still listed, with what we know
                 name, caps = dev, ["FP32"]
             precisions = tuple(CAPABILITY_PRECISIONS[c] for c in caps if c in CAPABILITY_PRECISIONS)
             found.append(DeviceInfo(self.name, dev, name, precisions + ("auto",)))
@@ -99,7 +99,7 @@ class OvEngine:
             model = core().read_model(str(path))
             model.reshape({name: list(arr.shape) for name, arr in feeds.items()})
             self.compiled = core().compile_model(model, cfg.device, config)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reading/reshaping/compiling a user's model may fail any way
             raise ConfigError(f"OpenVINO cannot compile {path.name} for {cfg.device}: {_first_line(exc)}") from None
         self.load_ms = (time.perf_counter() - t0) * 1000
         self.tensors = {name: ov.Tensor(arr) for name, arr in feeds.items()}
@@ -121,7 +121,7 @@ class OvEngine:
     def _prop(self, key: str) -> Any:
         try:
             return self.compiled.get_property(key)
-        except Exception:  # not every device plugin supports every property
+        except RuntimeError:  # OpenVINO's error: not every device plugin supports every property
             return None
 
     def _runtime_precision(self) -> str:
@@ -129,7 +129,7 @@ class OvEngine:
         counts: Counter[str] = Counter()
         try:
             ops = self.compiled.get_runtime_model().get_ordered_ops()
-        except Exception:
+        except RuntimeError:  # OpenVINO's error: a plugin without a runtime graph
             ops = []
         for op in ops:
             info = op.get_rt_info()

@@ -151,10 +151,12 @@ def build_gemm(n: int) -> onnx.ModelProto:
 BUILTIN: dict[str, BuiltinModel] = {
     m.name: m
     for m in (
-        BuiltinModel("plate-classifier", "4 x conv3x3/relu/maxpool (32-128 ch) on 3x64x128 + dense head", build_plate_classifier),
+        BuiltinModel("plate-classifier", "4 x conv3x3/relu/maxpool (32-128 ch) on 3x64x128 + dense head",
+                     build_plate_classifier),
         BuiltinModel("resnet-block", "two ResNet basic blocks, 64 ch at 56x56", build_resnet_block),
         BuiltinModel("mlp", "MLP 784-2048-2048-10", build_mlp),
-        BuiltinModel("transformer-encoder", "one encoder layer: seq 128, d 256, 4 heads, FFN 1024", build_transformer_encoder),
+        BuiltinModel("transformer-encoder", "one encoder layer: seq 128, d 256, 4 heads, FFN 1024",
+                     build_transformer_encoder),
     )
 }
 DEFAULT_MODEL = "plate-classifier"

@@ -23,7 +23,8 @@ def settings(result: BenchResult, slo_ms: float | None = None, model_name: str =
                            "batch": cfg.batch, "requests_in_flight": ex.requests}
     out.update(backend(cfg.backend).deploy_settings(cfg, ex))
     if cfg.precision == "int8":
-        out["model_note"] = "int8 = the QDQ model (onnxruntime quantize_static, per-channel int8 weights, uint8 activations)"
+        out["model_note"] = ("int8 = the QDQ model (onnxruntime quantize_static, per-channel int8 weights, "
+                             "uint8 activations)")
     out["triton_config"] = triton_snippet(result, slo_ms, model_name)
     return out
 
@@ -32,7 +33,7 @@ def queue_delay_us(result: BenchResult, slo_ms: float | None) -> int:
     delay_ms = result.latency.p50_ms
     if slo_ms is not None:
         delay_ms = min(delay_ms, max(0.0, slo_ms - result.latency.p99_ms))
-    return max(MIN_QUEUE_DELAY_US, int(round(delay_ms * 1000)))
+    return max(MIN_QUEUE_DELAY_US, round(delay_ms * 1000))
 
 
 def triton_snippet(result: BenchResult, slo_ms: float | None, model_name: str = "model") -> str:
@@ -52,8 +53,10 @@ def triton_config(name: str, backend_name: str | None, max_batch: int, delay_us:
              f'backend: "{backend_name}"' if backend_name else "# backend: none (hwtune's built-in fixed-time model)",
              f"max_batch_size: {max_batch}"]
     if delay_us is not None:
-        lines += (["dynamic_batching {"] + ([f"  preferred_batch_size: [ {preferred_batch} ]"] if preferred_batch else [])
-                  + [f"  max_queue_delay_microseconds: {delay_us}", "}"])
+        lines.append("dynamic_batching {")
+        if preferred_batch:
+            lines.append(f"  preferred_batch_size: [ {preferred_batch} ]")
+        lines += [f"  max_queue_delay_microseconds: {delay_us}", "}"]
     lines.append(f"instance_group [ {{ count: {instances}, kind: {'KIND_GPU' if gpu else 'KIND_CPU'} }} ]")
     lines += [f'parameters: {{ key: "{key}" value: {{ string_value: "{value}" }} }}' for key, value in params.items()]
     return lines

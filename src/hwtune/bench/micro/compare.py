@@ -20,7 +20,8 @@ from typing import Any
 
 from hwtune.bench.stats import MIN_WINDOWS, Difference, relative_difference
 
-KEY_FIELDS = ("backend", "device", "model", "batch", "mode", "precision_requested", "streams_requested", "threads_requested")
+KEY_FIELDS = ("backend", "device", "model", "batch", "mode", "precision_requested", "streams_requested",
+              "threads_requested")
 
 
 def _windows(r: dict[str, Any] | None) -> list[float]:
@@ -78,12 +79,13 @@ class Pair:
     def to_json(self) -> dict[str, Any]:
         d = self.difference
         return {
-            "key": dict(zip(KEY_FIELDS, self.key)),
+            "key": dict(zip(KEY_FIELDS, self.key, strict=True)),
             "throughput_fps": {"before": _median_fps(self.before), "after": _median_fps(self.after),
                                "ratio": _r(self.throughput_ratio), "statistic": "median over windows"},
             "throughput_change": None if d is None else {
                 "relative": _r(d.relative), "ci95": [_r(d.low), _r(d.high)],
-                "windows": {"before": d.windows[0], "after": d.windows[1]}, "method": "bootstrap of the median over windows"},
+                "windows": {"before": d.windows[0], "after": d.windows[1]},
+                "method": "bootstrap of the median over windows"},
             "p99_ms": {"before": ((self.before or {}).get("latency_ms") or {}).get("p99"),
                        "after": ((self.after or {}).get("latency_ms") or {}).get("p99"), "ratio": _r(self.p99_ratio)},
             "verdict": self.verdict,

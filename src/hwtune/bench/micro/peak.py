@@ -48,7 +48,7 @@ def calibrate(devices: list[DeviceInfo], precision: str, cache_dir: Path, time_s
     from hwtune.bench.feeds import make_feeds
 
     path = _gemm_path(cache_dir)
-    shapes = {"a": (GEMM_N, GEMM_N)}
+    shapes: dict[str, tuple[int, ...]] = {"a": (GEMM_N, GEMM_N)}
     if precision == "int8":
         from hwtune.bench.quant import int8_path
 

@@ -102,7 +102,8 @@ def tune_view(tunes: list[Any], settings_by_device: dict[str, dict[str, Any]]) -
         dev = f"{tune.device.backend}/{tune.device.device}"
         slo = f" p99 <= {tune.latency_slo_ms:g} ms" if tune.latency_slo_ms is not None else ""
         parts.append(results_table(list(tune.pareto), f"{dev}: throughput vs p99 Pareto front "
-                                   f"({len(tune.evaluated)} of {tune.space_size} points measured, {tune.elapsed_s:.0f} s)"))
+                                   f"({len(tune.evaluated)} of {tune.space_size} points measured, "
+                                   f"{tune.elapsed_s:.0f} s)"))
         if tune.best is None:
             parts.append(Text(f"{dev}: no configuration met{slo or ' the search'}", style="bold red"))
             continue
@@ -114,7 +115,8 @@ def tune_view(tunes: list[Any], settings_by_device: dict[str, dict[str, Any]]) -
             if key not in ("backend", "device", "precision", "batch", "requests_in_flight", "triton_config"):
                 # a mapping as JSON, to paste into code or a config as is
                 parts.append(Text(f"  {key}: {json.dumps(value) if isinstance(value, dict) else value}"))
-        parts.append(Text("  Triton config.pbtxt:\n" + "\n".join("    " + line for line in s.get("triton_config", "").splitlines())))
+        snippet = s.get("triton_config", "").splitlines()
+        parts.append(Text("  Triton config.pbtxt:\n" + "\n".join("    " + line for line in snippet)))
     return Group(*parts)
 
 
@@ -123,7 +125,8 @@ def comparison_table(cmp: Comparison) -> Group:
         Col("configuration"), Col("fps before", NUM), Col("fps after", NUM), Col("change (95% CI)", NUM),
         Col("p99 before", NUM, drop=1), Col("p99 after", NUM, drop=1), Col("verdict")), wide_option="--wide")
     for p in cmp.pairs:
-        k = dict(zip(("backend", "device", "model", "batch", "mode", "precision", "streams", "threads"), p.key))
+        names = ("backend", "device", "model", "batch", "mode", "precision", "streams", "threads")
+        k = dict(zip(names, p.key, strict=True))
         label = f"{k['backend']}/{k['device']} {k['model']} {k['precision']} b{k['batch']} {k['mode']}"
         if k["streams"] is not None:
             label += f" s{k['streams']}"
@@ -136,8 +139,8 @@ def comparison_table(cmp: Comparison) -> Group:
         else:
             shown = "-" if ratio is None else f"{ratio - 1:+.1%} (no CI)"
         style = {"faster": "green", "slower": "red"}.get(p.verdict.split()[0], "")
-        t.add_row(label, _fmt(j["throughput_fps"]["before"], 1), _fmt(j["throughput_fps"]["after"], 1), shown, _fmt(j["p99_ms"]["before"]), _fmt(j["p99_ms"]["after"]),
-                  Text(p.verdict, style=style))
+        t.add_row(label, _fmt(j["throughput_fps"]["before"], 1), _fmt(j["throughput_fps"]["after"], 1), shown,
+                  _fmt(j["p99_ms"]["before"]), _fmt(j["p99_ms"]["after"]), Text(p.verdict, style=style))
     return Group(t, *(Text(n, style="dim") for n in cmp.notes))
 
 

@@ -248,7 +248,11 @@ def run_bench(plan: BenchPlan, progress: Progress | None = None, found: DeviceLi
     results: list[BenchResult] = []
     skipped: list[Skipped] = []
     for i, cfg in enumerate(todo):
-        out = bench.evaluate(cfg, lambda ph, i=i, cfg=cfg: report(f"{cfg.label()}: {ph}", i, len(todo)))
+
+        def phase(ph: str, i: int = i, cfg: RunConfig = cfg) -> None:
+            report(f"{cfg.label()}: {ph}", i, len(todo))
+
+        out = bench.evaluate(cfg, phase)
         (skipped if isinstance(out, Skipped) else results).append(out)  # type: ignore[arg-type]
         report(cfg.label(), i + 1, len(todo))
     return bench.run_of(results, skipped)

@@ -7,9 +7,9 @@ one axis at a time to the better neighbour (coordinate descent over ordered
 axes) until a full pass moves nowhere, with shorter measurement windows (a
 window another process disturbed is measured once more); the three best
 points found are then measured again at full length (their new figures
-replace the short ones) and the best of all points measured wins. A point is better when it meets the latency budget (p99)
-and the other does not, or when both do and its throughput is higher; two
-points over budget compare by p99. `sweep` measures every point of the same
+replace the short ones) and the best of all points measured wins. A point is
+better when it meets the latency budget (p99) and the other does not, or when
+both do and its throughput is higher; two points over budget compare by p99. `sweep` measures every point of the same
 space at full length, for benchmarks/tune_vs_sweep.py.
 """
 
@@ -19,6 +19,7 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from hwtune.bench.engines import backend
 from hwtune.bench.micro.runner import Bench
@@ -61,7 +62,9 @@ class DeviceTune:
 
     @property
     def meets_slo(self) -> bool:
-        return self.best is not None and (self.latency_slo_ms is None or self.best.latency.p99_ms <= self.latency_slo_ms)
+        if self.best is None:
+            return False
+        return self.latency_slo_ms is None or self.best.latency.p99_ms <= self.latency_slo_ms
 
 
 def space_for(bench: Bench, info: DeviceInfo) -> Space:
@@ -77,7 +80,8 @@ def space_for(bench: Bench, info: DeviceInfo) -> Space:
 def config_of(info: DeviceInfo, point: Point, pin: bool | None) -> RunConfig:
     precision, batch, requests, threads = point
     mode = "sync" if requests == 1 else "async"
-    return RunConfig(info.backend, info.device, batch, mode, precision, None if requests == 1 else requests, threads, pin)
+    streams = None if requests == 1 else requests
+    return RunConfig(info.backend, info.device, batch, mode, precision, streams, threads, pin)
 
 
 def better(a: BenchResult, b: BenchResult | None, slo_ms: float | None, margin: float = 0.0) -> bool:
@@ -95,7 +99,7 @@ def better(a: BenchResult, b: BenchResult | None, slo_ms: float | None, margin: 
 
 def pareto_front(results: list[BenchResult]) -> list[BenchResult]:
     """Points no other point beats on both throughput (higher) and p99 (lower), by p99."""
-    front = []
+    front: list[BenchResult] = []
     for r in sorted(results, key=lambda r: (r.latency.p99_ms, -r.throughput_fps)):
         if not front or r.throughput_fps > front[-1].throughput_fps:
             front.append(r)
@@ -142,10 +146,11 @@ class _Search:
         values = list(axes[axis])
         i = values.index(p[axis])
         near = values if axis == 0 else values[max(0, i - 1): i + 2]
-        out = [p[:axis] + (v,) + p[axis + 1:] for v in near if v != p[axis]]
+        # the same shape as p: mypy cannot follow a slice at a variable index
+        out = [cast(Point, p[:axis] + (v,) + p[axis + 1:]) for v in near if v != p[axis]]
         if axis == 2:
             out += [(p[0], p[1], q[2], self.balanced(q[2])) for q in list(out)]
-        return list(dict.fromkeys(out))  # type: ignore[arg-type]
+        return list(dict.fromkeys(out))
 
     def run(self) -> list[BenchResult]:
         sp = self.space
@@ -154,7 +159,7 @@ class _Search:
         best_point, best = None, None
         for precision in sp.precisions:  # precision is categorical: screen them all
             point = (precision,) + start[1:]
-            r = self.eval(point)  # type: ignore[arg-type]
+            r = self.eval(point)
             if r is not None and better(r, best, self.slo):
                 best_point, best = point, r
         for point in self.space.points():  # the start cannot run here: begin from any point that can
@@ -169,7 +174,7 @@ class _Search:
         while moved:
             moved = False
             for axis in (1, 2, 3, 0):
-                for point in self.moves(best_point, axis):  # type: ignore[arg-type]
+                for point in self.moves(best_point, axis):
                     r = self.eval(point)
                     if r is not None and better(r, best, self.slo, MOVE_MARGIN):
                         best_point, best, moved = point, r, True
@@ -226,5 +231,6 @@ def sweep_device(bench: Bench, info: DeviceInfo, slo_ms: float | None,
 
 def _rank(results: list[BenchResult], slo_ms: float | None) -> list[BenchResult]:
     ok = sorted((r for r in results if slo_ms is None or r.latency.p99_ms <= slo_ms), key=lambda r: -r.throughput_fps)
-    over = sorted((r for r in results if slo_ms is not None and r.latency.p99_ms > slo_ms), key=lambda r: r.latency.p99_ms)
+    over = sorted((r for r in results if slo_ms is not None and r.latency.p99_ms > slo_ms),
+                  key=lambda r: r.latency.p99_ms)
     return ok + over

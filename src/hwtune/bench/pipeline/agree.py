@@ -72,10 +72,10 @@ def check_decoders(reference: Decoder, decoders: Sequence[Decoder], images: Sequ
     for dec in decoders:
         if dec.name == reference.name:
             continue
-        for img, ref in zip(sample, refs):
+        for img, ref in zip(sample, refs, strict=True):
             try:
                 got = dec.decode(img.data, img.fmt)
-            except Exception as exc:  # any library's failure is this decoder's finding, not a crash
+            except Exception as exc:  # noqa: BLE001 - any decoder library's failure is its finding, not a crash
                 out.append(Agreement(dec.name, img.name, img.fmt, None, None, None, f"failed: {_first_line(exc)}"))
                 continue
             if getattr(got, "shape", None) != ref.shape:

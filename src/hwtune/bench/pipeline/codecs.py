@@ -159,7 +159,7 @@ def _pillow_resizer() -> Resizer:
 
     def resize(rgb: Any, out_h: int, out_w: int) -> Any:
         box = crop_box(rgb.shape[1], rgb.shape[0], out_w, out_h)
-        return np.asarray(Image.fromarray(rgb).resize((out_w, out_h), Image.BILINEAR, box=box))
+        return np.asarray(Image.fromarray(rgb).resize((out_w, out_h), Image.Resampling.BILINEAR, box=box))
 
     return Resizer("pillow", PIL.__version__, resize)
 

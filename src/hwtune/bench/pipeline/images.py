@@ -60,7 +60,8 @@ def photo_like(width: int, height: int, seed: int = SEED) -> Any:
     from PIL import Image, ImageDraw, ImageFilter
 
     rng = np.random.default_rng(seed + width * 7919 + height)
-    base = Image.fromarray(rng.uniform(30, 225, size=(6, 8, 3)).astype(np.uint8)).resize((width, height), Image.BICUBIC)
+    coarse = Image.fromarray(rng.uniform(30, 225, size=(6, 8, 3)).astype(np.uint8))
+    base = coarse.resize((width, height), Image.Resampling.BICUBIC)
     canvas = base.copy()
     draw = ImageDraw.Draw(canvas)
     scale = min(width, height)
@@ -80,7 +81,7 @@ def photo_like(width: int, height: int, seed: int = SEED) -> Any:
     # texture is mostly luminance, as in a photograph: one field for all channels, a little colour
     size = (max(1, height // 4), max(1, width // 4))
     small = (rng.normal(0, 24, size=size)[..., None] + rng.normal(0, 8, size=size + (3,))).astype(np.float32)
-    texture = np.stack([np.asarray(Image.fromarray(small[..., c]).resize((width, height), Image.BILINEAR))
+    texture = np.stack([np.asarray(Image.fromarray(small[..., c]).resize((width, height), Image.Resampling.BILINEAR))
                         for c in range(3)], axis=-1)
     rows = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
     img += texture * np.clip((rows - 0.45) * 4, 0, 1)  # texture in the lower half, fading in
@@ -108,7 +109,7 @@ def encode(pixels: Any, fmt: str) -> bytes:
 
 def builtin_images(sizes: tuple[str, ...], formats: tuple[str, ...]) -> list[EncodedImage]:
     """The built-in images for these sizes ("1920x1080") and formats, each made once."""
-    out = []
+    out: list[EncodedImage] = []
     for size in sizes:
         w, h = SIZES[size]
         pixels = photo_like(w, h)

@@ -82,7 +82,7 @@ def open_image_model(plan: Any, threads: int | None) -> ImageModel:
     if len(bench.source.input_dims) != 1:
         raise ConfigError(f"{bench.source.name} has {len(bench.source.input_dims)} inputs; the image pipeline "
                           "feeds models with one image input")
-    name, dims = next(iter(bench.source.input_dims.items()))
+    name = next(iter(bench.source.input_dims))
     shapes = bench.source.shapes(1)
     import numpy as np
 

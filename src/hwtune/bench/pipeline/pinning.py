@@ -17,7 +17,7 @@ import queue
 import statistics
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,7 @@ class PinResult:
                 "pinned_rps_median": round(statistics.median(self.pinned_rps), 2)}
 
 
-def split_cores(cpus: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def split_cores(cpus: Iterable[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     cores = tuple(sorted(cpus))
     if len(cores) < 2:
         raise ConfigError("placing the stages on cores needs 2 usable cores or more; this process has "
@@ -72,7 +72,7 @@ def pipelined_rps(pre: Callable[[Any], Any], post: Callable[[Any], Any], inputs:
                         break
                     except queue.Full:
                         continue
-        except BaseException as exc:  # surfaced in the caller's thread below
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it
             errors.append(exc)
             stop.set()
 
@@ -87,7 +87,7 @@ def pipelined_rps(pre: Callable[[Any], Any], post: Callable[[Any], Any], inputs:
                     continue
                 post(x)
                 done.append(time.perf_counter())
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it
             errors.append(exc)
             stop.set()
 

@@ -94,7 +94,7 @@ def _plain(fns: list[Callable[[Any], Any]], x: Any) -> Any:
 def _staged(names: list[str], fns: list[Callable[[Any], Any]], x: Any,
             walls: dict[str, list[float]], cpus: dict[str, list[float]]) -> None:
     t, c = perf(), cpu()
-    for name, f in zip(names, fns):
+    for name, f in zip(names, fns, strict=True):
         x = f(x)
         t2, c2 = perf(), cpu()
         walls[name].append(t2 - t)

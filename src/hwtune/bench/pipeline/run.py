@@ -115,7 +115,8 @@ def open_model(o: PipelineOptions) -> ImageModel:
     fixed = parse_fixed(o.model)
     if fixed is not None:
         if fixed[1]:
-            raise ConfigError(f"model {o.model}: the pipeline runs batch 1; give the fixed model one time, e.g. fixed:20ms")
+            raise ConfigError(f"model {o.model}: the pipeline runs batch 1; "
+                              "give the fixed model one time, e.g. fixed:20ms")
         return fixed_image_model(o.model, fixed[0])
     threads = o.threads if o.threads is not None else (1 if o.pin_stages else None)
     plan = BenchPlan(model=o.model, backend=o.backend, devices=(o.device,) if o.device else (),
@@ -157,8 +158,11 @@ def run_pipeline(o: PipelineOptions, report: Report | None = None) -> PipelineRu
             for d in decoders:
                 say(f"{d.name}: measuring")
                 stages = image_stages(d, resizer, model)
-                samples = run_stages(stages, staged, StopRule(o.time_s / 2, o.min_count),
-                                     lambda m, d=d: say(f"{d.name}: {m}"))
+
+                def said(m: str, d: codecs.Decoder = d) -> None:
+                    say(f"{d.name}: {m}")
+
+                samples = run_stages(stages, staged, StopRule(o.time_s / 2, o.min_count), said)
                 runs.append(_decoder_run(d, samples, staged, model, image_set))
             pin = None
             if o.pin_stages:

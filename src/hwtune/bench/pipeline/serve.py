@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,7 @@ def serve_pipeline(o: PipelineOptions, s: ServeSettings, report: Callable[[str],
     from hwtune.bench.micro.runner import BenchPlan
     from hwtune.bench.pipeline.run import choose_backends, load_images, stage_files
     from hwtune.bench.serving.models import served_models
-    from hwtune.bench.serving.serve import serve
+    from hwtune.bench.serving.serve import Model, serve
 
     o = o.validate()
     plan = BenchPlan(model=o.model, backend=o.backend, devices=(o.device,) if o.device else (),
@@ -97,13 +97,19 @@ def serve_pipeline(o: PipelineOptions, s: ServeSettings, report: Callable[[str],
         staged = stage_files(Path(tmp), image_set)
         for model in served_models(plan, s.instances):
             counter = iter(range(1 << 30))
-            piped = replace(model, name=f"{model.name}+pipeline", open_service=lambda mb, m=model: PipelineService(
-                pre, staged, m.open_service(mb), next(counter) * 7))
+
+            def open_piped(mb: int, m: Model = model, c: Iterator[int] = counter) -> PipelineService:
+                return PipelineService(pre, staged, m.open_service(mb), next(c) * 7)
+
+            piped = replace(model, name=f"{model.name}+pipeline", open_service=open_piped)
             for served, tag in ((model, None), (piped, label)):
+
+                def tagged(m: str, t: str | None = tag) -> None:
+                    report(f"{'with pipeline: ' if t else 'model alone: '}{m}")
+
                 result = serve(served, s.scenario, s.batching, latency_slo_ms=s.latency_slo_ms,
                                duration_s=s.duration_s, step_s=s.step_s, target_qps=s.target_qps,
-                               log_base=s.log_base or store.bench_dir() / "loadgen",
-                               report=lambda m, t=tag: report(f"{'with pipeline: ' if t else 'model alone: '}{m}"))
+                               log_base=s.log_base or store.bench_dir() / "loadgen", report=tagged)
                 doc = result.to_json()
                 doc["pipeline"] = tag
                 doc["served_model"] = model.name  # the report draws both curves on one chart

@@ -32,7 +32,9 @@ class Batching:
         return self.max_batch_size > 1
 
     def label(self) -> str:
-        return f"batch <= {self.max_batch_size}, delay <= {self.max_queue_delay_us} us" if self.enabled else "no batching"
+        if not self.enabled:
+            return "no batching"
+        return f"batch <= {self.max_batch_size}, delay <= {self.max_queue_delay_us} us"
 
     def to_json(self) -> dict[str, int]:
         return {"max_batch_size": self.max_batch_size, "max_queue_delay_us": self.max_queue_delay_us}
@@ -167,7 +169,7 @@ class BatchingSut:
             ids, ready_at = got
             try:
                 service.run(len(ids), ready_at)
-            except BaseException as exc:  # surfaced by close(); LoadGen still gets its completions
+            except BaseException as exc:  # noqa: BLE001 - raised by close(); LoadGen still gets its completions
                 self.errors.append(exc)
             with self.cond:
                 self.batches += 1

@@ -4,6 +4,7 @@ instance and batch bucket, or the built-in fixed-time model."""
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 from hwtune.bench.micro.runner import Bench, BenchPlan
 from hwtune.bench.result import RunConfig
@@ -33,7 +34,9 @@ def served_models(plan: BenchPlan, instances: int = 0) -> list[Model]:
     for info in bench.targets:
         count = instances or (usable_cpus() if info.device.upper().startswith("CPU") else 1)
         # Instances run side by side: each gets its share of the cores unless --threads says otherwise.
-        threads = plan.threads[0] if plan.threads[0] is not None else (None if count == 1 else max(1, usable_cpus() // count))
+        threads = plan.threads[0]
+        if threads is None and count > 1:
+            threads = max(1, usable_cpus() // count)
 
         def open_engine(batch: int, info=info, threads=threads):
             from hwtune.bench.engines import open_engine as open_
@@ -49,6 +52,6 @@ def served_models(plan: BenchPlan, instances: int = 0) -> list[Model]:
                          make_feeds(shapes, bench.types))
 
         models.append(Model(bench.source.name, info.backend, info.device,
-                            lambda max_batch, o=open_engine: EngineService(o, max_batch), precision, threads,
+                            partial(EngineService, open_engine), precision, threads,
                             instances=count))
     return models

@@ -34,11 +34,12 @@ def waiting_cdf(t_s: float, rate_per_s: float, service_s: float) -> float:
     lam, t, d = Decimal(rate_per_s), Decimal(t_s), Decimal(service_s)
     total = Decimal(0)
     factorial = Decimal(1)
-    for k in range(int(math.floor(t_s / service_s + 1e-12)) + 1):
+    for k in range(math.floor(t_s / service_s + 1e-12) + 1):
         if k:
             factorial = ctx.multiply(factorial, Decimal(k))
         x = ctx.multiply(lam, ctx.subtract(ctx.multiply(Decimal(k), d), t))  # lambda (kD - t) <= 0
-        total = ctx.add(total, ctx.divide(ctx.multiply(ctx.power(x, k) if k else Decimal(1), ctx.exp(ctx.minus(x))), factorial))
+        term = ctx.multiply(ctx.power(x, k) if k else Decimal(1), ctx.exp(ctx.minus(x)))
+        total = ctx.add(total, ctx.divide(term, factorial))
     return min(1.0, max(0.0, float(ctx.multiply(Decimal(1) - Decimal(rho), total))))
 
 

@@ -67,7 +67,8 @@ def scenario_view(doc: dict[str, Any]) -> Group:
         gain = t.get("batching_gain")
         label = f"{t['model']} on {t['backend']}/{t['device']}"
         if t["best"] is None:
-            parts.append(Text(f"{label}: no batching setting reached a VALID max QPS within {slo:g} ms", style="bold red"))
+            parts.append(Text(f"{label}: no batching setting reached a VALID max QPS within {slo:g} ms",
+                              style="bold red"))
             continue
         base = t["max_qps_without_batching"]
         parts.append(Text(f"{label}: dynamic batching buys {_gain_text(gain)} within p99 <= {slo:g} ms "
@@ -98,7 +99,7 @@ def _invalid_line(r: dict[str, Any]) -> str:
 
 def _repeat_line(rep: dict[str, Any]) -> str:
     each = ", ".join("-" if q is None else f"{q:,.1f}" + ("" if ok else " (not VALID)")
-                     for q, ok in zip(rep["max_qps"], rep["valid"]))
+                     for q, ok in zip(rep["max_qps"], rep["valid"], strict=True))
     label = f"{rep['model']} ({rep['backend']}/{rep['device']}): max QPS of {rep['runs']} runs: {each}"
     if rep["median_qps"] is None:
         return label

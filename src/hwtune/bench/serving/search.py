@@ -198,7 +198,7 @@ class Search:
         run: LoadgenRun | None = None
         busy = 0
         for _ in range(MAX_CONFIRMS):
-            retry = f" (again: other processes took {run.foreign_cores:.2f} cores)" if busy else ""
+            retry = f" (again: other processes took {run.foreign_cores:.2f} cores)" if busy and run is not None else ""
             self.report(f"confirming {qps:,.1f} QPS for {self.duration_s:g} s{retry}")
             settings = confirm_settings(qps, self.slo_ms, self.duration_s)
             run = self._run(settings)

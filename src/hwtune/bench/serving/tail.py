@@ -50,7 +50,8 @@ def early_stopping_floor(percentile: float = 0.99) -> int:
     return hi
 
 
-def judged_percentile(confirm_queries: int, percentile: float = 0.99, pass_probability: float = PASS_PROBABILITY) -> float:
+def judged_percentile(confirm_queries: int, percentile: float = 0.99,
+                      pass_probability: float = PASS_PROBABILITY) -> float:
     """The percentile whose latency must be within the budget for a run of `confirm_queries` to pass
     LoadGen's early stopping with `pass_probability`: 1 - f, f the largest over-budget fraction with
     P(Binomial(n, f) <= t(n)) >= pass_probability."""

@@ -83,10 +83,11 @@ def triton_snippet(tune: BatchingTune) -> str:
     gpu = not fixed and not m.device.upper().startswith("CPU")
     # each instance is one engine with m.threads: the backend's parameters for one instance
     params = {} if fixed else backend(m.backend).triton_parameters(Executed(m.precision, 1, threads=m.threads), 1, gpu)
-    lines = triton_config(m.name, None if fixed else m.backend, best.batching.max_batch_size,
-                          best.batching.max_queue_delay_us if best.batching.enabled else None, best.instances, gpu, params)
+    delay_us = best.batching.max_queue_delay_us if best.batching.enabled else None
+    lines = triton_config(m.name, None if fixed else m.backend, best.batching.max_batch_size, delay_us,
+                          best.instances, gpu, params)
     p99 = best.run.latency_ms.get("p99") if best.run else None
+    baseline = f"without batching {tune.baseline.max_qps:,.1f} QPS" if tune.gain else "without batching: no VALID QPS"
     lines.append(f"# measured by hwtune (MLPerf LoadGen server, p99 <= {tune.latency_slo_ms:g} ms): "
-                 f"{best.max_qps:,.1f} QPS at p99 {p99:.2f} ms, VALID; " + (
-                     f"without batching {tune.baseline.max_qps:,.1f} QPS" if tune.gain else "without batching: no VALID QPS"))
+                 f"{best.max_qps:,.1f} QPS at p99 {p99:.2f} ms, VALID; " + baseline)
     return "\n".join(lines)
