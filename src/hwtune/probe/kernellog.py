@@ -77,8 +77,8 @@ def read_kernel_log(host: Host) -> KernelLog:
 
 
 def _newest(text: str) -> str:
-    """The newest MAX_LOG_BYTES of a recorded log, from a line's start: the window a live read
-    keeps, so a replay judges what the live host would have (and a 16 MiB recording costs no more)."""
+    """The newest MAX_LOG_BYTES of a log, from a line's start: one window for a live command's output
+    and a recording, so a replay judges what the live host would have (and 16 MiB costs no more)."""
     if len(text) <= MAX_LOG_BYTES:
         return text
     return text[text.find("\n", len(text) - MAX_LOG_BYTES) + 1:]
@@ -142,7 +142,7 @@ def _read_live(host: Host) -> KernelLog:
     for argv, form in ((JOURNALCTL, "json"), (DMESG, "raw")):
         result = host.run(argv, timeout_s=LOG_TIMEOUT_S)
         if result.ok:
-            log = _parse_form(" ".join(argv), result.stdout[-MAX_LOG_BYTES:], form)
+            log = _parse_form(" ".join(argv), _newest(result.stdout), form)
             if log.source is not None:
                 return log
             reasons.append(f"{' '.join(argv[:3])}: {log.reason}" + (
