@@ -12,7 +12,7 @@ import typer
 from hwtune.bench.engines import spellings
 from hwtune.bench.options import Output
 from hwtune.cli_common import err, number, out, print_json
-from hwtune.errors import ConfigError
+from hwtune.errors import EXIT_NOT_VALID, EXIT_OK, ConfigError
 from hwtune.tables import widen
 
 # -- options more than one subcommand takes (one declaration, one help text) -------------------------
@@ -153,3 +153,11 @@ class progress:
     def __exit__(self, *exc: Any) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def scenario_exit_code(doc: dict[str, Any]) -> int:
+    """0: every answer VALID; 6 (measured, not VALID): any other answer, including a search that
+    found nothing within the budget. Errors never get here (their own codes)."""
+    if doc.get("batching_tune"):
+        return EXIT_OK if all(t["best"] for t in doc["batching_tune"]) else EXIT_NOT_VALID
+    return EXIT_OK if all(r["valid"] for r in doc["results"]) else EXIT_NOT_VALID

@@ -48,14 +48,13 @@ def run_pipeline_command(o: RunOptions, shown: Output) -> int:
 
 
 def serve_pipeline_command(o: ServeOptions, shown: Output) -> int:
-    from hwtune.bench.pipeline.serve import ServeSettings, serve_pipeline
+    from hwtune.bench.pipeline.serve import serve_pipeline
     from hwtune.bench.serving.render import scenario_view
 
     assert o.pipeline is not None
-    settings = ServeSettings(o.scenario, o.batching, o.latency_slo_ms, o.qps, o.duration_s, o.step_s, o.instances)
     with c.progress() as report:
-        results = serve_pipeline(o.pipeline, settings, lambda m: report(m, 0, 0))
+        results = serve_pipeline(o, lambda m: report(m, 0, 0))
     doc = {"command": "bench --pipeline --scenario", "scenario": "server", "latency_slo_ms": o.latency_slo_ms,
            "results": results}
     c.emit(doc, shown, lambda: scenario_view(doc))
-    return EXIT_OK if all(r["valid"] for r in results) else 1
+    return c.scenario_exit_code(doc)

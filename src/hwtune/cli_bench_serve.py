@@ -4,14 +4,13 @@ search), the request pipeline inside the system under test with --pipeline image
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from hwtune import cli_bench_common as c
 from hwtune.bench.options import Output, ServeOptions
 from hwtune.cli_common import require_extra, run_command
-from hwtune.errors import EXIT_NOT_VALID, EXIT_OK, ConfigError
+from hwtune.errors import ConfigError
 
 
 def register(app: typer.Typer) -> None:
@@ -115,12 +114,4 @@ def serve(o: ServeOptions, shown: Output) -> int:
     with c.progress() as report:
         doc = run_scenario(o, store.bench_dir() / "loadgen", report)
     c.emit(doc, shown, lambda: render.scenario_view(doc))
-    return scenario_exit_code(doc)
-
-
-def scenario_exit_code(doc: dict[str, Any]) -> int:
-    """0: every answer VALID; 6 (measured, not VALID): any other answer, including a search that
-    found nothing within the budget. Errors never get here (their own codes)."""
-    if doc.get("batching_tune"):
-        return EXIT_OK if all(t["best"] for t in doc["batching_tune"]) else EXIT_NOT_VALID
-    return EXIT_OK if all(r["valid"] for r in doc["results"]) else EXIT_NOT_VALID
+    return c.scenario_exit_code(doc)

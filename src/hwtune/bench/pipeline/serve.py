@@ -14,13 +14,16 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hwtune.bench.pipeline.model import FIXED_INPUT, InputSpec, input_spec
 from hwtune.bench.pipeline.options import PipelineOptions
 from hwtune.bench.pipeline.stages import Staged, image_stages
+
+if TYPE_CHECKING:  # the options name this package's own types: annotations only
+    from hwtune.bench.options import ServeOptions
 
 perf = time.perf_counter
 
@@ -43,17 +46,6 @@ class PipelineService:
         self.inner.close()
 
 
-@dataclass(frozen=True)
-class ServeSettings:
-    scenario: str
-    batching: Any  # batcher.Batching
-    latency_slo_ms: float | None
-    target_qps: float | None
-    duration_s: float
-    step_s: float
-    instances: int = 0
-    log_base: Path | None = None
-
 
 def _spec(o: PipelineOptions, plan: Any) -> InputSpec:
     from hwtune.bench.micro.runner import Bench
@@ -69,7 +61,7 @@ def _spec(o: PipelineOptions, plan: Any) -> InputSpec:
     return input_spec(name, list(bench.source.shapes(1)[name]), str(np.dtype(bench.types[name])))
 
 
-def serve_pipeline(o: PipelineOptions, s: ServeSettings, report: Callable[[str], None]) -> list[dict[str, Any]]:
+def serve_pipeline(s: ServeOptions, report: Callable[[str], None]) -> list[dict[str, Any]]:
     """The model alone, then behind the pipeline (first decoder chosen), as result dicts."""
     from hwtune.bench import store
     from hwtune.bench.micro.runner import BenchPlan
@@ -77,7 +69,8 @@ def serve_pipeline(o: PipelineOptions, s: ServeSettings, report: Callable[[str],
     from hwtune.bench.serving.models import served_models
     from hwtune.bench.serving.serve import Model, serve
 
-    o = o.validate()
+    assert s.pipeline is not None  # `bench serve` calls this only with --pipeline image
+    o = s.pipeline.validate()
     plan = BenchPlan(model=o.model, backend=o.backend, devices=(o.device,) if o.device else (),
                      precisions=(o.precision,), threads=(o.threads,), pin=o.pin)
     decoders, resizer, _ = choose_backends(o)
@@ -108,8 +101,8 @@ def serve_pipeline(o: PipelineOptions, s: ServeSettings, report: Callable[[str],
                     report(f"{'with pipeline: ' if t else 'model alone: '}{m}")
 
                 result = serve(served, s.scenario, s.batching, latency_slo_ms=s.latency_slo_ms,
-                               duration_s=s.duration_s, step_s=s.step_s, target_qps=s.target_qps,
-                               log_base=s.log_base or store.bench_dir() / "loadgen", report=tagged)
+                               duration_s=s.duration_s, step_s=s.step_s, target_qps=s.qps,
+                               log_base=store.bench_dir() / "loadgen", report=tagged)
                 doc = result.to_json()
                 doc["pipeline"] = tag
                 doc["served_model"] = model.name  # the report draws both curves on one chart
