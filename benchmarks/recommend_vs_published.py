@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import argparse
 import platform
+import statistics
 import sys
 import time
 from dataclasses import replace
 
 from hwtune.recommend.catalog import Catalog, load_catalog
 from hwtune.recommend.estimate import plain_pcie
-from hwtune.recommend.loo import geo_ratio, solve, with_eff
+from hwtune.recommend.loo import fp4_scaled, geo_ratio, solve, with_eff
 from hwtune.recommend.validate import (
     BANDS,
+    LIMITS,
     Comparison,
     compare,
     latest_per_gpu,
@@ -61,43 +63,16 @@ def print_summaries(rows: list[Comparison]) -> None:
             print(f"  {use:<9} {workload:<13} within +-{band:.0%}: {s.gpus_within}/{s.gpus} GPUs "
                   f"({s.share_within:.0%}), Spearman rho {rho}")
     print()
-    print("Every row (all rounds):")
+    print("Every Offline row (all rounds):")
     for workload, band in BANDS.items():
         for use in ("fit", "held-back"):
-            part = [c for c in rows if c.result.workload == workload and c.result.use == use]
+            part = [c for c in rows if c.result.workload == workload and c.result.use == use
+                    and c.result.scenario == "Offline"]
             if part:
                 ratios = [c.ratio for c in part if c.ratio]
                 ok = sum(1 for c in part if within(c, band))
                 print(f"  {workload:<13} {use:<9} {ok}/{len(part)} rows within +-{band:.0%}; "
                       f"est/pub min {min(ratios):.2f}, max {max(ratios):.2f}")
-
-
-# llama2-70b Interactive (MLPerf v5.0+: TTFT <= 450 ms and TPOT <= 40 ms at the 99th
-# percentile): what `--ttft 450 --tpot 40` is compared with. Not used to fit anything.
-INTERACTIVE = [  # (GPU, precision, system tokens/s, GPUs, round, submitter/system, source)
-    ("H200 SXM 141GB", "fp8", 19424.2, 8, "v5.0", "NVIDIA H200-SXM-141GBx8_TRT",
-     "github.com/mlcommons/inference_results_v5.0 closed/NVIDIA/results/H200-SXM-141GBx8_TRT/README.md"),
-    ("H200 SXM 141GB", "fp8", 21915.6, 8, "v5.1", "Dell XE9680_H200_SXM_141GBx8_TRT",
-     "github.com/mlcommons/inference_results_v5.1 closed/Dell/results/XE9680_H200_SXM_141GBx8_TRT/README.md"),
-    ("B200 SXM 180GB", "fp4", 59545.4, 8, "v5.1", "NVIDIA B200-SXM-180GBx8_TRT",
-     "github.com/mlcommons/inference_results_v5.1 closed/NVIDIA/results/B200-SXM-180GBx8_TRT/README.md"),
-    ("Instinct MI300X", "fp8", 8455.14, 8, "v5.1", "Dell XE9680_MI300X_192GBx8",
-     "github.com/mlcommons/inference_results_v5.1 closed/Dell/results/XE9680_MI300X_192GBx8/README.md"),
-]
-
-
-def print_interactive(cat: Catalog) -> None:
-    from hwtune.recommend.engine import Request, recommend
-
-    print()
-    print("llama2-70b Interactive (TTFT 450 ms, TPOT 40 ms, p99) vs --ttft 450 --tpot 40 "
-          "(not fitted; v5.0/v5.1 pages read from the public mirrors):")
-    for gpu, prec, total, n, rnd, system, _source in INTERACTIVE:
-        rec = recommend(Request(workload="llama2-70b", precision=prec, ttft_ms=450, tpot_ms=40), cat)
-        e = next(x for x in rec.estimates if x.gpu.name == gpu)
-        pub = total / n
-        print(f"  {gpu:<16} {rnd} {prec}  published/GPU {pub:8,.0f}  estimate {e.throughput_per_s:8,.0f}"
-              f"  est/pub {e.throughput_per_s / pub:5.2f}  ({system})")
 
 
 # --- fitting ---------------------------------------------------------------------------------
@@ -153,13 +128,26 @@ def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
     # 4. LLM efficiency of the other families with a fit row (Blackwell at FP4, CDNA 3 at FP8).
     for family, prec in (("nvidia-blackwell-dc", "fp4"), ("amd-cdna", "fp8"), ("intel-gaudi", "fp8")):
         rows = [p for p in fits if p.workload in {m.name for m in cat.llms}
-                and cat.gpu(p.gpu).family == family]
+                and cat.gpu(p.gpu).family == family and not fp4_scaled(cat, p)]
         cur = next(e for e in cat.efficiencies if (e.family, e.kind, e.precision) == (family, "llm", prec))
         eff = _solve(lambda v, c=cat, f=family, p=prec, r=rows: _ratio(_with_eff(c, f, "llm", p, v), r), 0.01, 1.0,
                      decreasing=False)
         out.append((f"{family} llm {prec} compute efficiency", eff, cur.compute,
                     ", ".join(f"{p.gpu} {p.workload}" for p in rows)))
         cat = _with_eff(cat, family, "llm", prec, round(eff, 2))
+
+    # 4b. The FP4 work scale of a model whose FP4 results gain less than the FP4 rate.
+    for m in cat.llms:
+        rows = [p for p in fits if p.workload == m.name and fp4_scaled(cat, p)]
+        if not rows:
+            continue
+
+        def with_s(v: float, name: str = m.name, base: Catalog = cat) -> Catalog:
+            return replace(base, llms=tuple(replace(x, fp4_work_scale=v) if x.name == name else x
+                                            for x in base.llms))
+        v = _solve(lambda v, rows=rows: _ratio(with_s(v), rows), 0.2, 5.0, decreasing=True)
+        out.append((f"{m.name} fp4_work_scale", v, m.fp4_work_scale, ", ".join(p.gpu for p in rows)))
+        cat = with_s(round(v, 2))
 
     # 5. The share of PCIe bandwidth a tensor-parallel all-reduce achieves, on the LLM results
     #    of cards whose replica spans GPUs without a GPU-to-GPU link.
@@ -173,16 +161,25 @@ def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
     return out
 
 
-def print_server(rows: list[Comparison]) -> None:
-    server = [c for c in rows if c.result.scenario == "Server"]
-    if not server:
-        return
-    print()
-    print("Server (estimate within the round's TTFT/TPOT limits vs published Server tokens/s):")
-    for c in server:
-        p = c.result
-        print(f"  {p.workload:<12} {p.gpu:<16} {p.round} {p.precision}  published/GPU {p.per_gpu:8,.0f}"
-              f"  estimate {c.estimate_per_s or 0:8,.0f}  est/pub {c.ratio or 0:5.2f}  ({p.submitter} {p.system})")
+def print_serving(rows: list[Comparison]) -> None:
+    """Server and Interactive results against the estimate within the same TTFT/TPOT limits
+    (met on the mean step and one idle prefill: see docs/recommend.md), newest per GPU."""
+    for scenario, limits in LIMITS.items():
+        newest = latest_per_gpu(rows, scenario)
+        if not newest:
+            continue
+        print()
+        lim = ", ".join(f"{w} TTFT {t:g} ms / TPOT {p:g} ms" for w, (t, p) in limits.items())
+        print(f"{scenario}, newest result per GPU ({lim}, p99), estimate with the same limits:")
+        for c in newest:
+            p = c.result
+            print(f"  {p.workload:<12} {p.gpu[:24]:<24} {p.round} {p.precision}  published/GPU "
+                  f"{p.per_gpu:7,.0f}  estimate {c.estimate_per_s or 0:7,.0f}  est/pub {c.ratio or 0:5.2f}")
+        for workload in sorted({c.result.workload for c in newest}):
+            rs = [c.ratio for c in newest if c.result.workload == workload and c.ratio]
+            ok = sum(1 for r in rs if abs(r - 1) <= 0.35)
+            print(f"  {workload:<12} within +-35%: {ok}/{len(rs)} GPUs; est/pub median "
+                  f"{statistics.median(rs):.2f}, min {min(rs):.2f}, max {max(rs):.2f}")
 
 
 def print_loo(cat: Catalog, write: bool) -> None:
@@ -231,8 +228,7 @@ def main() -> None:
     rows = compare(load_published(), cat)
     print_table(rows)
     print_summaries(rows)
-    print_server(rows)
-    print_interactive(cat)
+    print_serving(rows)
     newest = latest_per_gpu(rows)
     print(f"\n{len(rows)} published results, {len(newest)} (workload, GPU) pairs.")
 

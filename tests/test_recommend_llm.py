@@ -68,7 +68,9 @@ def test_step_time_by_hand():
     weights = 10e9 / bw
     kv = 2 * 10 * 8 * 128 * 400 * 100 / bw  # 400 = the prompt (300) and half the answer (100)
     matmul = 100 * 2 * 5e9 * 2.0 / (2 * 500e12 * 0.5)
-    ar = 4 * 10 * 100 * 1000 * 2 * 0.5 / 100e9
+    # two all-reduces per layer for every token processed: 1 + prompt (300) / answer (200)
+    # tokens per generated token, since prefill all-reduces the prompt's tokens too
+    ar = 4 * 10 * 100 * 2.5 * 1000 * 2 * 0.5 / 100e9
     assert compute == pytest.approx(matmul)
     assert comm == pytest.approx(ar)
     assert step == pytest.approx(weights + matmul + kv + ar)

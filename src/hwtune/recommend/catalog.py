@@ -128,6 +128,11 @@ class Llm:
     row: int
     prompt_tokens: float = 0.0  # a prompt's tokens when the user gave them; 0: the dataset's
     lengths_basis: str = ""  # "" for the dataset's lengths
+    # The work per token on the FP4 path against the FP8 one, where the published FP4
+    # results show it gaining less than the FP4 rate (a mixture of experts: fitted, see
+    # fp4_work_basis); 1 elsewhere.
+    fp4_work_scale: float = 1.0
+    fp4_work_basis: str = ""
 
     @property
     def dataset_prompt_tokens(self) -> float:
@@ -380,6 +385,7 @@ LLM_COLUMNS = (
     "name", "description", "total_params_b", "active_params_b", "layers", "hidden", "kv_heads",
     "head_dim", "max_input_tokens", "max_output_tokens", "output_tokens_mean", "work_per_token",
     "work_per_token_basis", "dataset", "params_source", "length_source", "checked",
+    "fp4_work_scale", "fp4_work_basis",
 )
 
 
@@ -399,7 +405,8 @@ def parse_llms(text: str, fname: str = "llms.csv") -> tuple[Llm, ...]:
             work_per_token=r.num("work_per_token"),
             work_per_token_basis=r.text("work_per_token_basis"), dataset=r.text("dataset"),
             params_source=r.text("params_source"), length_source=r.text("length_source"),
-            row=r.line,
+            row=r.line, fp4_work_scale=r.maybe_num("fp4_work_scale") or 1.0,
+            fp4_work_basis=r.text("fp4_work_basis", False),
         ))
     _unique(fname, [m.name for m in llms])
     return tuple(llms)

@@ -17,7 +17,13 @@ from hwtune.recommend.catalog import (
     load_catalog,
 )
 from hwtune.recommend.costs import CloudVsBuy, UsageOptions, cloud_vs_buy
-from hwtune.recommend.estimate import EffTable, Estimate, estimate_gpu, estimate_llm_gpu
+from hwtune.recommend.estimate import (
+    POWER_REFERENCE,
+    EffTable,
+    Estimate,
+    estimate_gpu,
+    estimate_llm_gpu,
+)
 from hwtune.recommend.feed import PipelineCpu, image_input
 from hwtune.recommend.invalid import InvalidRequest
 from hwtune.recommend.llm import with_lengths
@@ -293,8 +299,10 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     gpus = [g for g in catalog.gpus
             if (not vendors or g.vendor in vendors) and (not classes or g.gpu_class in classes)]
     if isinstance(workload, Llm):
+        refs = {f: catalog.gpu(name) for f, name in POWER_REFERENCE.items()}
         ests = (estimate_llm_gpu(g, workload, req.precision, effs, req.price_basis, overrides,
-                                 req.tpot_ms, req.ttft_ms, largest_replica(g, req.hosts))
+                                 req.tpot_ms, req.ttft_ms, largest_replica(g, req.hosts),
+                                 refs.get(g.family))
                 for g in gpus)
     else:
         ests = (estimate_gpu(g, workload, req.precision, req.accumulate, effs, req.batch,

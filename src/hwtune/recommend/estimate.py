@@ -134,14 +134,42 @@ def estimate_gpu(gpu: GpuSpec, workload: Workload, precision: str, accumulate: s
     return Estimate(gpu, path, eff, source, roof, excluded, price, caveats)
 
 
+# The card each fitted LLM efficiency was chosen on (efficiency.csv, published.csv): its board
+# power per peak tensor TOPS is what the family's efficiency assumes.
+POWER_REFERENCE = {"nvidia-hopper": "H200 SXM 141GB", "nvidia-blackwell-dc": "B200 SXM 180GB",
+                   "amd-cdna": "Instinct MI300X", "intel-gaudi": "Gaudi 2"}
+# Modules whose listed power also feeds a CPU and its memory (Grace): not comparable.
+POWER_INCLUDES_CPU = ("GH200 144GB", "GB200 (B200 186GB, NVL72)")
+
+
+def power_share(gpu: GpuSpec, path: PrecisionPath, reference: GpuSpec | None) -> float:
+    """How much of the family's fitted LLM efficiency this card sustains, by board power.
+
+    A large batch of LLM work keeps the tensor units busy until the board reaches its power
+    limit, so a card sustains tensor throughput in proportion to its watts per peak TOPS of
+    the path, against the family's reference card (H100 PCIe at 350 W and H100 NVL at 400 W
+    against H200 SXM at 700 W: 0.65 and 0.68; MI325X at 1,000 W against MI300X at 750 W,
+    same silicon: 1.33). Never more than the path's peak; 1 where the family has no
+    reference, for the reference itself, and for modules whose power includes a CPU."""
+    if reference is None or gpu.name in POWER_INCLUDES_CPU or not (gpu.tdp_w and reference.tdp_w):
+        return 1.0
+    ref_path = resolve_precision(reference, path.requested, "fp32")
+    if ref_path.executed != path.executed or not ref_path.peak_tops or not path.peak_tops:
+        return 1.0
+    return (gpu.tdp_w / path.peak_tops) / (reference.tdp_w / ref_path.peak_tops)
+
+
 def estimate_llm_gpu(gpu: GpuSpec, m: Llm, precision: str, effs: EffTable, price_basis: str,
                      price_overrides: dict[str, float], tpot_ms: float | None,
-                     ttft_ms: float | None, max_gpus: int = 8) -> Estimate:
+                     ttft_ms: float | None, max_gpus: int = 8,
+                     power_reference: GpuSpec | None = None) -> Estimate:
     path = resolve_precision(gpu, precision, "fp32")
     price = price_of(gpu, price_basis, price_overrides)
     if path.executed == "none":
         return _no_path(gpu, path, price, "tokens/s")
     eff = find_efficiency(effs, gpu, path.executed, "llm")
+    if (share := power_share(gpu, path, power_reference)) != 1.0:
+        eff = replace(eff, compute=min(1.0, eff.compute * share))
     link = effs.get(PCIE_LINK_ROW)
     run_on = replace(gpu, interconnect_gbps=gpu.interconnect_gbps * link.compute) \
         if link is not None and plain_pcie(gpu) else gpu

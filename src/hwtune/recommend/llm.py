@@ -10,9 +10,11 @@ other, so their times add.
                (decode's weight reads and the compute-bound prefill work run one after the
                other: a max() here, full overlap, put PCIe cards 1.5-2x above MLPerf)
     attention: B x context x KV bytes per token / (n x bandwidth x mem eff)
-    comm:      4 x layers x B x hidden x (n - 1) / n bytes / link bandwidth   (two FP16
-               all-reduces per layer, ring algorithm; 0 on one GPU; over plain PCIe the
-               link bandwidth is scaled by the fitted all-reduce share, efficiency.csv)
+    comm:      4 x layers x B x T x hidden x (n - 1) / n bytes / link bandwidth   (two FP16
+               all-reduces per layer, ring algorithm, for each of the T tokens processed per
+               generated token: 1 + prompt / answer, since prefill all-reduces every prompt
+               token too; 0 on one GPU; over plain PCIe the link bandwidth is scaled by the
+               fitted all-reduce share, efficiency.csv)
 
     step = matmul + attention + comm;   generated tokens/s per GPU = B / step / n
 
@@ -77,6 +79,17 @@ def resident_tokens(m: Llm) -> float:
     return (m.prompt_tokens or m.dataset_prompt_tokens) + m.dataset_output_tokens / 2
 
 
+def work_per_token(m: Llm, path: PrecisionPath) -> float:
+    """The fitted work per generated token, with the model's FP4 scale on the FP4 path."""
+    return m.work_per_token * (m.fp4_work_scale if path.executed == "fp4" else 1.0)
+
+
+def tokens_per_generated(m: Llm) -> float:
+    """Tokens a replica processes per generated token: the answer's own, and its share of the
+    prompt (prefill runs the same layers, and the same all-reduces, once per prompt token)."""
+    return 1 + (m.prompt_tokens or m.dataset_prompt_tokens) / m.dataset_output_tokens
+
+
 def step_time(gpu: GpuSpec, m: Llm, path: PrecisionPath, eff: Efficiency, n: int, batch: int,
               kv_bpv: float) -> tuple[float, float, float, float]:
     """(step, memory, compute, comm) seconds for one decode step of `batch` sequences; memory
@@ -84,10 +97,11 @@ def step_time(gpu: GpuSpec, m: Llm, path: PrecisionPath, eff: Efficiency, n: int
     bw = n * gpu.mem_bw_gbps * 1e9 * eff.memory
     weights = m.total_params * BYTES_PER_ELEMENT[path.executed] / bw
     attention = m.kv_bytes_per_token(kv_bpv) * resident_tokens(m) * batch / bw
-    compute = batch * 2 * m.active_params * m.work_per_token / (n * path.peak_tops * 1e12 * eff.compute)
+    compute = batch * 2 * m.active_params * work_per_token(m, path) / (n * path.peak_tops * 1e12 * eff.compute)
     comm = 0.0
-    if n > 1:
-        comm = 4 * m.layers * batch * m.hidden * ACTIVATION_BYTES * (n - 1) / n / (gpu.interconnect_gbps * 1e9)
+    if n > 1:  # every token processed, prompt or generated, is all-reduced twice per layer
+        comm = (4 * m.layers * batch * tokens_per_generated(m) * m.hidden * ACTIVATION_BYTES
+                * (n - 1) / n / (gpu.interconnect_gbps * 1e9))
     return weights + compute + attention + comm, weights + attention, compute, comm
 
 
@@ -154,7 +168,7 @@ def plan_llm(gpu: GpuSpec, m: Llm, path: PrecisionPath, eff: Efficiency,
 def as_roofline(p: LlmPlan, m: Llm, path: PrecisionPath) -> Roofline:
     """The plan in the shape every estimate has: per GPU, one 'inference' is one generated token."""
     return Roofline(
-        batch=p.batch, flops_per_inference=2 * m.active_params * m.work_per_token,
+        batch=p.batch, flops_per_inference=2 * m.active_params * work_per_token(m, path),
         bytes_per_inference=(p.weights_gb * 1e9 / p.batch
                              + m.kv_bytes_per_token(p.kv_bytes_per_value) * resident_tokens(m)),
         compute_limit_per_s=p.compute_limit_per_s, memory_limit_per_s=p.memory_limit_per_s,

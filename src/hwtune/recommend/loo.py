@@ -11,6 +11,7 @@ The fitted parameters, and the published rows each is chosen from (the same rule
 - each LLM's work per token: its Hopper results on GPUs with a GPU-to-GPU link;
 - a family's LLM efficiency: its members' LLM results; with none left, the median of the
   other families' LLM efficiencies (borrowed);
+- a model's FP4 work scale (llms.csv): its FP4 results; with none left, 1 (the full FP4 rate);
 - the PCIe all-reduce share: LLM results of cards without a GPU-to-GPU link; with none left,
   the row is dropped (the link's full bandwidth).
 
@@ -62,6 +63,12 @@ def with_eff(cat: Catalog, family: str, kind: str, precision: str, value: float,
 def _eff(cat: Catalog, family: str, kind: str, precision: str) -> Efficiency | None:
     return next((e for e in cat.efficiencies
                  if (e.family, e.kind, e.precision, e.gpu) == (family, kind, precision, "")), None)
+
+
+def fp4_scaled(cat: Catalog, p: Published) -> bool:
+    """An FP4 result of a model whose FP4 work scale is fitted (llms.csv fp4_work_basis)."""
+    m = cat.llm(p.workload)
+    return p.precision == "fp4" and m is not None and m.fp4_work_basis.startswith("fit")
 
 
 def _choose(rows: list[Published]) -> list[Published]:
@@ -139,8 +146,8 @@ def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog
             continue
         for e in [e for e in cat.efficiencies if (e.family, e.kind, e.gpu) == (family, "llm", "")
                   and e.basis == "fit"]:
-            rows = _choose([p for p in rest
-                            if p.workload in llm_names and cat.known_gpu(p.gpu).family == family])
+            rows = _choose([p for p in rest if p.workload in llm_names and not fp4_scaled(cat, p)
+                            and cat.known_gpu(p.gpu).family == family])
             if rows:
                 v = solve(lambda v, cat=cat, family=family, prec=e.precision, rows=rows:
                           geo_ratio(with_eff(cat, family, "llm", prec, v), rows), 0.01, 1.0, False)
@@ -151,6 +158,20 @@ def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog
                 basis = "borrowed"
             for x in [x for x in cat.efficiencies if (x.family, x.kind, x.gpu) == (family, "llm", "")]:
                 cat = with_eff(cat, family, "llm", x.precision, v, basis if x is e else None)
+    # 4b. A model's FP4 work scale, on its FP4 results.
+    for m in cat.llms:
+        if not m.fp4_work_basis.startswith("fit"):
+            continue
+        fed = any(p.workload == m.name and p.precision == "fp4" for p in mine)
+        if not (fed or changed_llm or g.family in LLM_FAMILIES):
+            continue
+        rows = _choose([p for p in rest if p.workload == m.name and fp4_scaled(cat, p)])
+
+        def with_s(v: float, name: str = m.name, base: Catalog = cat) -> Catalog:
+            return replace(base, llms=tuple(replace(x, fp4_work_scale=v) if x.name == name else x
+                                            for x in base.llms))
+        cat = with_s(solve(lambda v, rows=rows: geo_ratio(with_s(v), rows), 0.2, 5.0, True)
+                     if rows else 1.0)
     # 5. The PCIe all-reduce share.
     link = next((e for e in cat.efficiencies if (e.family, e.kind, e.precision) == PCIE_LINK_ROW), None)
     if link is not None and (changed_llm or plain_pcie(g)):

@@ -18,9 +18,13 @@ from hwtune.recommend.estimate import Estimate
 BATCH = 128  # largest batch for the non-LLM rows: MLPerf Offline harnesses run large batches
 COLUMNS = ("workload", "gpu", "precision", "system_result_per_s", "gpus", "unit", "round",
            "published", "submitter", "system", "source", "use", "note", "scenario")
-# MLPerf's Server limits (TTFT, TPOT in ms, at the 99th percentile) for the LLM rows kept here:
-# llama2-70b from v4.0 on (the test parameters of every Server summary read).
-SERVER_LIMITS = {"llama2-70b": (2000.0, 200.0)}
+# MLPerf's latency limits (TTFT, TPOT in ms, at the 99th percentile) for the LLM rows kept here,
+# as the test parameters of every summary read give them: Server from v4.0 (llama2-70b),
+# v4.1 (mixtral-8x7b) and v5.1 (llama3.1-8b); Interactive from v5.0 (llama2-70b) and v5.1.
+SERVER_LIMITS = {"llama2-70b": (2000.0, 200.0), "mixtral-8x7b": (2000.0, 200.0),
+                 "llama3.1-8b": (2000.0, 100.0)}
+INTERACTIVE_LIMITS = {"llama2-70b": (450.0, 40.0), "llama3.1-8b": (500.0, 30.0)}
+LIMITS = {"Server": SERVER_LIMITS, "Interactive": INTERACTIVE_LIMITS}
 
 
 @dataclass(frozen=True)
@@ -57,10 +61,11 @@ def parse_published(text: str, catalog: Catalog, fname: str = "published.csv") -
             system=r.text("system"), source=r.text("source"),
             use=r.choice("use", ("fit", "held-back")),
             note=r.text("note", False), row=r.line,
-            scenario=r.choice("scenario", ("Offline", "Server")),
+            scenario=r.choice("scenario", ("Offline", "Server", "Interactive")),
         ))
-        if out[-1].scenario == "Server" and out[-1].workload not in SERVER_LIMITS:
-            raise r._fail("scenario", f"no Server limits known for {out[-1].workload}")
+        scenario = out[-1].scenario
+        if scenario != "Offline" and out[-1].workload not in LIMITS[scenario]:
+            raise r._fail("scenario", f"no {scenario} limits known for {out[-1].workload}")
     return out
 
 
@@ -88,7 +93,7 @@ def compare(results: tuple[Published, ...] | list[Published], catalog: Catalog |
     for p in results:
         key = (p.workload, p.precision, p.scenario)
         if key not in cache:
-            ttft, tpot = SERVER_LIMITS[p.workload] if p.scenario == "Server" else (None, None)
+            ttft, tpot = LIMITS[p.scenario][p.workload] if p.scenario != "Offline" else (None, None)
             rec = recommend(Request(workload=p.workload, precision=p.precision, batch=BATCH,
                                     ttft_ms=ttft, tpot_ms=tpot), catalog)
             cache[key] = {e.gpu.name: e for e in rec.estimates}
