@@ -101,14 +101,11 @@ def summaries(rs: list[dict]) -> None:
     for r in ok:
         groups.setdefault((r["model"], r["gpu"], r["n"]), []).append(r)
     shape_ok = shape_all = 0
-    worst = []
     for key, g in sorted(groups.items()):
         gm = math.exp(sum(math.log(r["ratio"]) for r in g) / len(g))
         rel = [r["ratio"] / gm for r in g]
         shape_all += len(rel)
         shape_ok += sum(1 for x in rel if abs(x - 1) <= BAND)
-        w = max(g, key=lambda r: abs(math.log(r["ratio"] / gm)))
-        worst.append((abs(math.log(w["ratio"] / gm)), key, w, gm))
         print(f"  {key[0]:<13} {key[1][:14]:<14} TP{key[2]}  level {gm:4.2f}  shape "
               + " ".join(f"{x:4.2f}" for x in rel))
     print(f"  lengths in shape within +-{BAND:.0%}: {shape_ok}/{shape_all}")
@@ -120,7 +117,7 @@ def summaries(rs: list[dict]) -> None:
     for r in ok:
         by.setdefault((r["model"], r["n"], r["i"], r["o"]), {})[r["gpu"]] = r["ratio"]
     per_gpu: dict[str, list[float]] = {}
-    for key, g in sorted(by.items()):
+    for _key, g in sorted(by.items()):
         if "H100 SXM5 80GB" not in g or len(g) < 2:
             continue
         for gpu, ratio in g.items():
