@@ -86,51 +86,65 @@ def spread(ratios: list[float]) -> float:
     return max(ratios) / min(ratios)
 
 
+def length_shape(rs: list[dict]) -> dict[tuple[str, str, int], tuple[float, list[float]]]:
+    """Per (model, GPU, TP): the geometric mean of est/pub over the lengths (the level) and
+    each length's est/pub divided by it (1.00: the length-to-length shape is exact)."""
+    groups: dict[tuple[str, str, int], list[dict]] = {}
+    for r in rs:
+        if r["ratio"]:
+            groups.setdefault((r["model"], r["gpu"], r["n"]), []).append(r)
+    out = {}
+    for key, g in sorted(groups.items()):
+        gm = math.exp(sum(math.log(r["ratio"]) for r in g) / len(g))
+        out[key] = (gm, [r["ratio"] / gm for r in g])
+    return out
+
+
+def gpu_shape(rs: list[dict], base: str = "H100 SXM5 80GB") -> dict[str, list[float]]:
+    """Per GPU: its est/pub divided by the base GPU's at the same model, TP and lengths
+    (1.00: the GPU-to-GPU ratio is exact)."""
+    by: dict[tuple[str, int, int, int], dict[str, float]] = {}
+    for r in rs:
+        if r["ratio"]:
+            by.setdefault((r["model"], r["n"], r["i"], r["o"]), {})[r["gpu"]] = r["ratio"]
+    out: dict[str, list[float]] = {}
+    for g in by.values():
+        if base in g:
+            for gpu, ratio in g.items():
+                if gpu != base:
+                    out.setdefault(gpu, []).append(ratio / g[base])
+    return out
+
+
+def within(xs: list[float]) -> int:
+    return sum(1 for x in xs if abs(x - 1) <= BAND)
+
+
 def summaries(rs: list[dict]) -> None:
     ok = [r for r in rs if r["ratio"]]
     print(f"{len(rs)} published rows, {len(ok)} estimated "
           f"({len(rs) - len(ok)} do not fit in the row's GPUs by this model)")
-    within = sum(1 for r in ok if abs(r["ratio"] - 1) <= BAND)
-    print(f"within +-{BAND:.0%} of the published figure: {within}/{len(ok)} rows; "
-          f"est/pub median {statistics.median(r['ratio'] for r in ok):.2f}, "
+    print(f"within +-{BAND:.0%} of the published figure: {within([r['ratio'] for r in ok])}/{len(ok)} "
+          f"rows; est/pub median {statistics.median(r['ratio'] for r in ok):.2f}, "
           f"min {min(r['ratio'] for r in ok):.2f}, max {max(r['ratio'] for r in ok):.2f}")
     print()
     print("Shape across lengths: per (model, GPU, TP), est/pub at each length divided by its")
     print("geometric mean over the lengths (1.00 = the length-to-length shape is exact):")
-    groups: dict[tuple[str, str, int], list[dict]] = {}
-    for r in ok:
-        groups.setdefault((r["model"], r["gpu"], r["n"]), []).append(r)
-    shape_ok = shape_all = 0
-    for key, g in sorted(groups.items()):
-        gm = math.exp(sum(math.log(r["ratio"]) for r in g) / len(g))
-        rel = [r["ratio"] / gm for r in g]
-        shape_all += len(rel)
-        shape_ok += sum(1 for x in rel if abs(x - 1) <= BAND)
-        print(f"  {key[0]:<13} {key[1][:14]:<14} TP{key[2]}  level {gm:4.2f}  shape "
+    shapes = length_shape(rs)
+    for (model, gpu, n), (level, rel) in shapes.items():
+        print(f"  {model:<13} {gpu[:14]:<14} TP{n}  level {level:4.2f}  shape "
               + " ".join(f"{x:4.2f}" for x in rel))
-    print(f"  lengths in shape within +-{BAND:.0%}: {shape_ok}/{shape_all}")
+    rels = [x for _, rel in shapes.values() for x in rel]
+    print(f"  lengths in shape within +-{BAND:.0%}: {within(rels)}/{len(rels)}")
     print()
     print("Shape across GPUs: per (model, TP, lengths) with two or more GPUs, est/pub of each")
     print("GPU divided by the H100's (1.00 = the GPU-to-GPU ratio is exact):")
-    cross_ok = cross_all = 0
-    by: dict[tuple[str, int, int, int], dict[str, float]] = {}
-    for r in ok:
-        by.setdefault((r["model"], r["n"], r["i"], r["o"]), {})[r["gpu"]] = r["ratio"]
-    per_gpu: dict[str, list[float]] = {}
-    for _key, g in sorted(by.items()):
-        if "H100 SXM5 80GB" not in g or len(g) < 2:
-            continue
-        for gpu, ratio in g.items():
-            if gpu == "H100 SXM5 80GB":
-                continue
-            rel = ratio / g["H100 SXM5 80GB"]
-            per_gpu.setdefault(gpu, []).append(rel)
-            cross_all += 1
-            cross_ok += abs(rel - 1) <= BAND
+    per_gpu = gpu_shape(rs)
     for gpu, rel in sorted(per_gpu.items()):
         print(f"  {gpu:<16} vs H100: median {statistics.median(rel):4.2f}, "
               f"min {min(rel):4.2f}, max {max(rel):4.2f} ({len(rel)} points)")
-    print(f"  GPU-to-GPU ratios within +-{BAND:.0%}: {cross_ok}/{cross_all}")
+    cross = [x for rel in per_gpu.values() for x in rel]
+    print(f"  GPU-to-GPU ratios within +-{BAND:.0%}: {within(cross)}/{len(cross)}")
 
 
 def main() -> int:

@@ -33,7 +33,6 @@ from dataclasses import dataclass, replace
 from hwtune.recommend.catalog import Efficiency, GpuSpec, Llm
 from hwtune.recommend.roofline import (
     BYTES_PER_ELEMENT,
-    USABLE_MEMORY_FRACTION,
     PrecisionPath,
     Roofline,
 )
@@ -43,6 +42,12 @@ from hwtune.recommend.roofline import (
 MAX_BATCH = 2048
 REPLICA_SIZES = (1, 2, 4, 8)
 ACTIVATION_BYTES = 2  # all-reduced activations stay FP16/BF16
+# The KV cache takes this share of the memory the weights and the runtime leave free, as
+# TensorRT-LLM's kv_cache_free_gpu_mem_fraction and vLLM's gpu_memory_utilization do (0.9 is
+# both defaults' neighbourhood; MLPerf configurations run 0.90-0.97), after a reserve per GPU
+# for the CUDA context, activations and communication buffers.
+KV_FREE_FRACTION = 0.9
+RUNTIME_RESERVE_GB = 2.0
 # A larger tensor-parallel group is chosen only when it gives at least this much more per GPU:
 # a smaller replica is simpler to run and survives a GPU failure with less capacity lost.
 LARGER_REPLICA_GAIN = 1.05
@@ -107,7 +112,7 @@ def step_time(gpu: GpuSpec, m: Llm, path: PrecisionPath, eff: Efficiency, n: int
 
 def max_batch(gpu: GpuSpec, m: Llm, path: PrecisionPath, n: int, kv_bpv: float) -> int:
     weights = m.total_params * BYTES_PER_ELEMENT[path.executed]
-    free = n * gpu.memory_gb * 1e9 * USABLE_MEMORY_FRACTION - weights
+    free = KV_FREE_FRACTION * (n * (gpu.memory_gb - RUNTIME_RESERVE_GB) * 1e9 - weights)
     if free < m.kv_bytes_per_token(kv_bpv) * sequence_tokens(m):
         return 0  # not even one sequence of the longest length fits
     return min(MAX_BATCH, int(free // (m.kv_bytes_per_token(kv_bpv) * resident_tokens(m))))
