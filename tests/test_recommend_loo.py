@@ -23,7 +23,8 @@ def _estimates(published: list, gpu: str) -> list[float]:
     return [c.estimate_per_s for c in leave_one_out(CAT, published, gpu)]
 
 
-@pytest.mark.parametrize("gpu", ["H200 SXM 141GB", "Instinct MI300X", "H100 PCIe 80GB", "Tesla T4"])
+@pytest.mark.parametrize("gpu", ["H200 SXM 141GB", "Instinct MI300X", "H100 PCIe 80GB", "Tesla T4",
+                                 "B200 SXM 180GB", "RTX PRO 6000 Blackwell Server Edition"])
 def test_a_gpus_own_results_do_not_move_its_leave_one_out_estimate(gpu):
     assert _estimates(PUB, gpu) == _estimates(_scaled(gpu, 3.0), gpu)
 
@@ -33,6 +34,13 @@ def test_another_gpus_results_do_move_it():
     # refit must see a change there (else the test above could not fail).
     before = _estimates(PUB, "H100 SXM5 80GB")
     after = _estimates(_scaled("H200 SXM 141GB", 3.0), "H100 SXM5 80GB")
+    assert before != after
+
+
+def test_mixtrals_fp4_scale_is_refitted_without_the_gpu_it_was_fitted_on():
+    # B200's Mixtral FP4 result fitted the scale; without it, RTX PRO 6000's result does
+    before = _estimates(PUB, "B200 SXM 180GB")
+    after = _estimates(_scaled("RTX PRO 6000 Blackwell Server Edition", 3.0), "B200 SXM 180GB")
     assert before != after
 
 

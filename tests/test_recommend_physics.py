@@ -5,6 +5,7 @@ the FP4 rate; and the shape across sequence lengths and GPUs against a published
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,53 @@ def test_mixture_of_experts_takes_its_fp4_work_scale_on_fp4_only():
 
     assert flops("mixtral-8x7b", "fp4") == pytest.approx(m.fp4_work_scale * flops("mixtral-8x7b", "fp8"))
     assert flops("llama2-70b", "fp4") == pytest.approx(flops("llama2-70b", "fp8"))
+    # and it is what the throughput pays: the full FP4 rate would give more
+    full = replace(CAT, llms=tuple(replace(x, fp4_work_scale=1.0) for x in CAT.llms))
+
+    def b200(cat) -> float:
+        return next(e.throughput_per_s for e in recommend(
+            Request(workload="mixtral-8x7b", precision="fp4"), cat).estimates
+            if e.gpu.name == "B200 SXM 180GB")
+
+    assert b200(full) > 1.2 * b200(CAT)
+
+
+def test_other_chip_generations_of_a_family_are_not_scaled_by_its_reference():
+    # MI210 (CDNA 2) and Gaudi 3 share a family with MI300X and Gaudi 2, not their silicon;
+    # and the path run decides, not the one asked for (MI210 runs FP8 as FP16)
+    assert share("Instinct MI210", "fp16") == 1.0 and share("Instinct MI210", "fp8") == 1.0
+    assert share("Gaudi 3") == 1.0 and share("B300 SXM 288GB", "fp4") == 1.0
+
+
+def test_prompt_tokens_are_all_reduced_in_throughput_and_in_ttft():
+    from hwtune.recommend.llm import allreduce_seconds, step_time, with_lengths
+
+    g = CAT.gpu("L40S")
+    path = resolve_precision(g, "fp8")
+    e = next(x for x in CAT.efficiencies if (x.family, x.kind) == ("intel-gaudi", "llm"))
+    base = CAT.llm("llama2-70b")
+    long_prompt, long_answer = with_lengths(base, 4000, 200), with_lengths(base, 200, 2000)
+    comm = [step_time(g, m, path, e, 4, 64, 1.0)[3] for m in (long_prompt, long_answer)]
+    # per generated token 1 + 4000/200 = 21 tokens cross the link, against 1 + 200/2000 = 1.1
+    assert comm[0] / comm[1] == pytest.approx(21 / 1.1)
+    # and a prompt's own all-reduces add to the time to its first token
+    est = next(x for x in recommend(Request(workload="llama2-70b", precision="fp8",
+                                            input_tokens=4000, output_tokens=200)).estimates
+               if x.gpu.name == "L40S")
+    n = est.gpus_per_replica
+    assert n > 1
+    compute_only = 4000 * 2 * base.active_params / (n * path.peak_tops * 1e12 * est.efficiency.compute)
+    pcie = replace(g, interconnect_gbps=g.interconnect_gbps * 0.57)
+    assert est.llm.ttft_ms / 1000 > compute_only + 0.9 * allreduce_seconds(pcie, base, n, 4000)
+
+
+def test_interactive_rows_are_judged_under_mlperfs_interactive_limits():
+    from hwtune.recommend.validate import compare, load_published
+
+    row = next(p for p in load_published() if p.scenario == "Interactive" and p.workload == "llama2-70b")
+    est = next(e for e in recommend(Request(workload="llama2-70b", precision=row.precision,
+                                            ttft_ms=450, tpot_ms=40)).estimates if e.gpu.name == row.gpu)
+    assert compare([row])[0].estimate_per_s == pytest.approx(est.throughput_per_s)
 
 
 def _lengths_benchmark():

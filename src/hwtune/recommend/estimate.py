@@ -142,18 +142,26 @@ POWER_REFERENCE = {"nvidia-hopper": "H200 SXM 141GB", "nvidia-blackwell-dc": "B2
 POWER_INCLUDES_CPU = ("GH200 144GB", "GB200 (B200 186GB, NVL72)")
 
 
+def _silicon(gpu: GpuSpec) -> str:
+    """The chip generation a card's architecture names: "Hopper (GH100) + Grace" is Hopper."""
+    return gpu.architecture.split(" (")[0].split(" +")[0].strip()
+
+
 def power_share(gpu: GpuSpec, path: PrecisionPath, reference: GpuSpec | None) -> float:
     """How much of the family's fitted LLM efficiency this card sustains, by board power.
 
     A large batch of LLM work keeps the tensor units busy until the board reaches its power
     limit, so a card sustains tensor throughput in proportion to its watts per peak TOPS of
-    the path, against the family's reference card (H100 PCIe at 350 W and H100 NVL at 400 W
-    against H200 SXM at 700 W: 0.65 and 0.68; MI325X at 1,000 W against MI300X at 750 W,
-    same silicon: 1.33). Never more than the path's peak; 1 where the family has no
-    reference, for the reference itself, and for modules whose power includes a CPU."""
-    if reference is None or gpu.name in POWER_INCLUDES_CPU or not (gpu.tdp_w and reference.tdp_w):
+    the path it runs, against the family's reference card of the same chip generation (H100
+    PCIe at 350 W and H100 NVL at 400 W against H200 SXM at 700 W: 0.65 and 0.68; MI325X at
+    1,000 W against MI300X at 750 W, the same silicon: 1.33). Never more than the path's
+    peak; 1 where the family has no reference, for another generation than the reference's
+    (MI210 against MI300X, Gaudi 3 against Gaudi 2, B300 against B200), for the reference
+    itself, and for modules whose power also feeds a CPU."""
+    if (reference is None or gpu.name in POWER_INCLUDES_CPU or not (gpu.tdp_w and reference.tdp_w)
+            or _silicon(gpu) != _silicon(reference)):
         return 1.0
-    ref_path = resolve_precision(reference, path.requested, "fp32")
+    ref_path = resolve_precision(reference, path.executed, "fp32")
     if ref_path.executed != path.executed or not ref_path.peak_tops or not path.peak_tops:
         return 1.0
     return (gpu.tdp_w / path.peak_tops) / (reference.tdp_w / ref_path.peak_tops)

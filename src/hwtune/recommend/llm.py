@@ -22,7 +22,8 @@ other, so their times add.
 per generated token, in units of a decode pass; it is fitted on published results because
 the datasets' mean input lengths are not published in the sources read. B is what the KV
 cache leaves room for at the dataset's maximum lengths (capped at MAX_BATCH); a TPOT limit
-lowers it; a TTFT limit can exclude a replica whose prefill of one prompt is too slow.
+lowers it; a TTFT limit can exclude a replica whose prefill of one prompt (its arithmetic and
+its all-reduces) is too slow.
 """
 
 from __future__ import annotations
@@ -95,6 +96,14 @@ def tokens_per_generated(m: Llm) -> float:
     return 1 + (m.prompt_tokens or m.dataset_prompt_tokens) / m.dataset_output_tokens
 
 
+def allreduce_seconds(gpu: GpuSpec, m: Llm, n: int, tokens: float) -> float:
+    """Two FP16 ring all-reduces per layer of each token's activations across n GPUs."""
+    if n <= 1:
+        return 0.0
+    return (4 * m.layers * tokens * m.hidden * ACTIVATION_BYTES * (n - 1) / n
+            / (gpu.interconnect_gbps * 1e9))
+
+
 def step_time(gpu: GpuSpec, m: Llm, path: PrecisionPath, eff: Efficiency, n: int, batch: int,
               kv_bpv: float) -> tuple[float, float, float, float]:
     """(step, memory, compute, comm) seconds for one decode step of `batch` sequences; memory
@@ -103,10 +112,8 @@ def step_time(gpu: GpuSpec, m: Llm, path: PrecisionPath, eff: Efficiency, n: int
     weights = m.total_params * BYTES_PER_ELEMENT[path.executed] / bw
     attention = m.kv_bytes_per_token(kv_bpv) * resident_tokens(m) * batch / bw
     compute = batch * 2 * m.active_params * work_per_token(m, path) / (n * path.peak_tops * 1e12 * eff.compute)
-    comm = 0.0
-    if n > 1:  # every token processed, prompt or generated, is all-reduced twice per layer
-        comm = (4 * m.layers * batch * tokens_per_generated(m) * m.hidden * ACTIVATION_BYTES
-                * (n - 1) / n / (gpu.interconnect_gbps * 1e9))
+    # every token processed, prompt or generated, is all-reduced twice per layer
+    comm = allreduce_seconds(gpu, m, n, batch * tokens_per_generated(m))
     return weights + compute + attention + comm, weights + attention, compute, comm
 
 
@@ -127,7 +134,8 @@ def plan_replica(gpu: GpuSpec, m: Llm, path: PrecisionPath, eff: Efficiency, n: 
         return None, (f"{need:.0f} GB of weights plus one sequence's KV cache do not fit in "
                       f"{n} x {gpu.memory_gb:g} GB")
     prefill_tokens = m.prompt_tokens or m.dataset_prompt_tokens
-    ttft = prefill_tokens * 2 * m.active_params / (n * path.peak_tops * 1e12 * eff.compute) * 1000
+    ttft = (prefill_tokens * 2 * m.active_params / (n * path.peak_tops * 1e12 * eff.compute)
+            + allreduce_seconds(gpu, m, n, prefill_tokens)) * 1000
     if ttft_ms is not None and ttft > ttft_ms:
         return None, f"TTFT {ttft:.0f} ms for a {prefill_tokens:.0f}-token prompt exceeds {ttft_ms:g} ms"
     batch = b_max
