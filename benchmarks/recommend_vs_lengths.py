@@ -31,13 +31,7 @@ from pathlib import Path
 
 from hwtune.recommend.catalog import Catalog, Llm, load_catalog
 from hwtune.recommend.engine import efficiency_table
-from hwtune.recommend.estimate import (
-    PCIE_LINK_ROW,
-    POWER_REFERENCE,
-    find_efficiency,
-    plain_pcie,
-    power_share,
-)
+from hwtune.recommend.estimate import POWER_REFERENCE, llm_efficiency
 from hwtune.recommend.llm import plan_replica, with_lengths
 from hwtune.recommend.roofline import resolve_precision
 
@@ -58,14 +52,9 @@ def estimate(cat: Catalog, m: Llm, gpu_name: str, precision: str, n: int, i: int
     """Tokens/s per GPU of one replica of n GPUs, as `recommend` computes it."""
     gpu = cat.gpu(gpu_name)
     assert gpu is not None, gpu_name
-    effs = efficiency_table(cat.efficiencies)
     path = resolve_precision(gpu, precision, "fp32")
-    eff = find_efficiency(effs, gpu, path.executed, "llm")
     ref = cat.gpu(POWER_REFERENCE[gpu.family]) if gpu.family in POWER_REFERENCE else None
-    eff = replace(eff, compute=min(1.0, eff.compute * power_share(gpu, path, ref)))
-    link = effs.get(PCIE_LINK_ROW)
-    run_on = replace(gpu, interconnect_gbps=gpu.interconnect_gbps * link.compute) \
-        if link is not None and plain_pcie(gpu) else gpu
+    eff, run_on = llm_efficiency(gpu, path, efficiency_table(cat.efficiencies), ref)
     plan, _ = plan_replica(run_on, with_lengths(m, i, o), path, eff, n, None, None)
     return plan.tokens_per_s if plan else None
 

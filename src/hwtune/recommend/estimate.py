@@ -167,6 +167,20 @@ def power_share(gpu: GpuSpec, path: PrecisionPath, reference: GpuSpec | None) ->
     return (gpu.tdp_w / path.peak_tops) / (reference.tdp_w / ref_path.peak_tops)
 
 
+def llm_efficiency(gpu: GpuSpec, path: PrecisionPath, effs: EffTable,
+                   power_reference: GpuSpec | None) -> tuple[Efficiency, GpuSpec]:
+    """The efficiency an LLM plan runs at on this card, its power share applied (not to a
+    row fitted on the card itself), and the card with its PCIe all-reduce share applied to
+    the link where GPUs talk over plain PCIe."""
+    eff = find_efficiency(effs, gpu, path.executed, "llm")
+    if eff.gpu != gpu.name and (share := power_share(gpu, path, power_reference)) != 1.0:
+        eff = replace(eff, compute=min(1.0, eff.compute * share))
+    link = effs.get(PCIE_LINK_ROW)
+    run_on = replace(gpu, interconnect_gbps=gpu.interconnect_gbps * link.compute) \
+        if link is not None and plain_pcie(gpu) else gpu
+    return eff, run_on
+
+
 def estimate_llm_gpu(gpu: GpuSpec, m: Llm, precision: str, effs: EffTable, price_basis: str,
                      price_overrides: dict[str, float], tpot_ms: float | None,
                      ttft_ms: float | None, max_gpus: int = 8,
@@ -175,12 +189,7 @@ def estimate_llm_gpu(gpu: GpuSpec, m: Llm, precision: str, effs: EffTable, price
     price = price_of(gpu, price_basis, price_overrides)
     if path.executed == "none":
         return _no_path(gpu, path, price, "tokens/s")
-    eff = find_efficiency(effs, gpu, path.executed, "llm")
-    if (share := power_share(gpu, path, power_reference)) != 1.0:
-        eff = replace(eff, compute=min(1.0, eff.compute * share))
-    link = effs.get(PCIE_LINK_ROW)
-    run_on = replace(gpu, interconnect_gbps=gpu.interconnect_gbps * link.compute) \
-        if link is not None and plain_pcie(gpu) else gpu
+    eff, run_on = llm_efficiency(gpu, path, effs, power_reference)
     plan, excluded = plan_llm(run_on, m, path, eff, tpot_ms, ttft_ms, max_gpus)
     if excluded and max_gpus < 8:
         excluded += f" (one host takes at most {max_gpus} of this card; a replica stays in one host)"
