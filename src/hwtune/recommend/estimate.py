@@ -138,13 +138,16 @@ def estimate_gpu(gpu: GpuSpec, workload: Workload, precision: str, accumulate: s
 # power per peak tensor TOPS is what the family's efficiency assumes.
 POWER_REFERENCE = {"nvidia-hopper": "H200 SXM 141GB", "nvidia-blackwell-dc": "B200 SXM 180GB",
                    "amd-cdna": "Instinct MI300X", "intel-gaudi": "Gaudi 2"}
-# Modules whose listed power also feeds a CPU and its memory (Grace): not comparable.
-POWER_INCLUDES_CPU = ("GH200 144GB", "GB200 (B200 186GB, NVL72)")
 
 
 def _silicon(gpu: GpuSpec) -> str:
     """The chip generation a card's architecture names: "Hopper (GH100) + Grace" is Hopper."""
     return gpu.architecture.split(" (")[0].split(" +")[0].strip()
+
+
+def _power_feeds_a_cpu(gpu: GpuSpec) -> bool:
+    """A superchip module ("Hopper (GH100) + Grace"): its listed power also feeds the CPU."""
+    return " + " in gpu.architecture
 
 
 def power_share(gpu: GpuSpec, path: PrecisionPath, reference: GpuSpec | None) -> float:
@@ -158,7 +161,7 @@ def power_share(gpu: GpuSpec, path: PrecisionPath, reference: GpuSpec | None) ->
     peak; 1 where the family has no reference, for another generation than the reference's
     (MI210 against MI300X, Gaudi 3 against Gaudi 2, B300 against B200), for the reference
     itself, and for modules whose power also feeds a CPU."""
-    if (reference is None or gpu.name in POWER_INCLUDES_CPU or not (gpu.tdp_w and reference.tdp_w)
+    if (reference is None or _power_feeds_a_cpu(gpu) or not (gpu.tdp_w and reference.tdp_w)
             or _silicon(gpu) != _silicon(reference)):
         return 1.0
     ref_path = resolve_precision(reference, path.executed, "fp32")
