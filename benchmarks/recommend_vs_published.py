@@ -21,11 +21,10 @@ import platform
 import statistics
 import sys
 import time
-from dataclasses import replace
 
 from hwtune.recommend.catalog import Catalog, load_catalog
 from hwtune.recommend.estimate import plain_pcie
-from hwtune.recommend.loo import fp4_scaled, geo_ratio, solve, with_eff
+from hwtune.recommend.loo import fp4_scaled, geo_ratio, solve, with_eff, with_llm, with_workload
 from hwtune.recommend.validate import (
     BANDS,
     LIMITS,
@@ -77,14 +76,6 @@ def print_summaries(rows: list[Comparison]) -> None:
 
 # --- fitting ---------------------------------------------------------------------------------
 
-_solve = solve
-_ratio = geo_ratio
-
-
-def _with_eff(cat: Catalog, family: str, kind: str, precision: str, value: float) -> Catalog:
-    return with_eff(cat, family, kind, precision, value)
-
-
 def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
     """(parameter, fitted value, value in the data, fitted on) in the order they depend on each other."""
     out = []
@@ -94,67 +85,56 @@ def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
     #    BERT fit rows is 1, with the ResNet-50-fitted INT8 efficiencies unchanged.
     bert = [p for p in fits if p.workload == "bert-large" and cat.gpu(p.gpu).family != "nvidia-hopper"]
 
-    def with_seq(seq: float) -> Catalog:
-        return replace(cat, workloads=tuple(replace(w, seq_len=seq) if w.name == "bert-large" else w
-                                            for w in cat.workloads))
-
-    seq = _solve(lambda s: _ratio(with_seq(s), bert), 16, 384, decreasing=True)
+    seq = solve(lambda s: geo_ratio(with_workload(cat, "bert-large", seq_len=s), bert), 16, 384, decreasing=True)
     out.append(("bert-large seq_len (tokens)", seq, cat.workload("bert-large").seq_len,
                 ", ".join(p.gpu for p in bert)))
-    cat = with_seq(round(seq))
+    cat = with_workload(cat, "bert-large", seq_len=round(seq))
 
     # 2. Hopper's encoder efficiency, on the H100 SXM BERT result.
     hop = [p for p in fits if p.workload == "bert-large" and cat.gpu(p.gpu).family == "nvidia-hopper"]
     cur = next(e for e in cat.efficiencies if (e.family, e.kind) == ("nvidia-hopper", "encoder"))
-    eff = _solve(lambda v: _ratio(_with_eff(cat, "nvidia-hopper", "encoder", "int8", v), hop),
+    eff = solve(lambda v: geo_ratio(with_eff(cat, "nvidia-hopper", "encoder", "int8", v), hop),
                  0.01, 1.0, decreasing=False)
     out.append(("nvidia-hopper encoder int8 compute efficiency", eff, cur.compute, ", ".join(p.gpu for p in hop)))
-    cat = _with_eff(cat, "nvidia-hopper", "encoder", "int8", round(eff, 2))
+    cat = with_eff(cat, "nvidia-hopper", "encoder", "int8", round(eff, 2))
 
     # 3. Work per generated token of each LLM, on its Hopper (H200) result, with Hopper's
     #    LLM efficiency anchored at its ResNet-50 INT8 fit.
     for m in cat.llms:
         rows = [p for p in fits if p.workload == m.name and cat.gpu(p.gpu).family == "nvidia-hopper"
                 and not plain_pcie(cat.gpu(p.gpu))]
-
-        def with_k(k: float, name: str = m.name, base: Catalog = cat) -> Catalog:
-            return replace(base, llms=tuple(replace(x, work_per_token=k) if x.name == name else x
-                                            for x in base.llms))
-
-        k = _solve(lambda v, rows=rows: _ratio(with_k(v), rows), 0.05, 500, decreasing=True)
+        k = solve(lambda v, c=cat, name=m.name, rows=rows: geo_ratio(with_llm(c, name, work_per_token=v), rows),
+                  0.05, 500, decreasing=True)
         out.append((f"{m.name} work_per_token", k, m.work_per_token, ", ".join(p.gpu for p in rows)))
-        cat = with_k(round(k, 2 if k < 10 else 1))
+        cat = with_llm(cat, m.name, work_per_token=round(k, 2 if k < 10 else 1))
 
     # 4. LLM efficiency of the other families with a fit row (Blackwell at FP4, CDNA 3 at FP8).
     for family, prec in (("nvidia-blackwell-dc", "fp4"), ("amd-cdna", "fp8"), ("intel-gaudi", "fp8")):
         rows = [p for p in fits if p.workload in {m.name for m in cat.llms}
                 and cat.gpu(p.gpu).family == family and not fp4_scaled(cat, p)]
         cur = next(e for e in cat.efficiencies if (e.family, e.kind, e.precision) == (family, "llm", prec))
-        eff = _solve(lambda v, c=cat, f=family, p=prec, r=rows: _ratio(_with_eff(c, f, "llm", p, v), r), 0.01, 1.0,
+        eff = solve(lambda v, c=cat, f=family, p=prec, r=rows: geo_ratio(with_eff(c, f, "llm", p, v), r), 0.01, 1.0,
                      decreasing=False)
         out.append((f"{family} llm {prec} compute efficiency", eff, cur.compute,
                     ", ".join(f"{p.gpu} {p.workload}" for p in rows)))
-        cat = _with_eff(cat, family, "llm", prec, round(eff, 2))
+        cat = with_eff(cat, family, "llm", prec, round(eff, 2))
 
     # 4b. The FP4 work scale of a model whose FP4 results gain less than the FP4 rate.
     for m in cat.llms:
         rows = [p for p in fits if p.workload == m.name and fp4_scaled(cat, p)]
         if not rows:
             continue
-
-        def with_s(v: float, name: str = m.name, base: Catalog = cat) -> Catalog:
-            return replace(base, llms=tuple(replace(x, fp4_work_scale=v) if x.name == name else x
-                                            for x in base.llms))
-        v = _solve(lambda v, rows=rows: _ratio(with_s(v), rows), 0.2, 5.0, decreasing=True)
+        v = solve(lambda v, c=cat, name=m.name, rows=rows: geo_ratio(with_llm(c, name, fp4_work_scale=v), rows),
+                  0.2, 5.0, decreasing=True)
         out.append((f"{m.name} fp4_work_scale", v, m.fp4_work_scale, ", ".join(p.gpu for p in rows)))
-        cat = with_s(round(v, 2))
+        cat = with_llm(cat, m.name, fp4_work_scale=round(v, 2))
 
     # 5. The share of PCIe bandwidth a tensor-parallel all-reduce achieves, on the LLM results
     #    of cards whose replica spans GPUs without a GPU-to-GPU link.
     rows = [p for p in fits if p.workload in {m.name for m in cat.llms} and plain_pcie(cat.gpu(p.gpu))]
     if rows:
         cur = next(e for e in cat.efficiencies if e.family == "pcie-link")
-        eff = _solve(lambda v: _ratio(_with_eff(cat, "pcie-link", "llm", "fp8", v), rows), 0.005, 1.0,
+        eff = solve(lambda v: geo_ratio(with_eff(cat, "pcie-link", "llm", "fp8", v), rows), 0.005, 1.0,
                      decreasing=False)
         out.append(("pcie-link all-reduce share of link bandwidth", eff, cur.compute,
                     ", ".join(f"{p.gpu} {p.workload}" for p in rows)))

@@ -26,6 +26,7 @@ import math
 import statistics
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 from hwtune.recommend.catalog import Catalog, Efficiency, _read_data, parse_rows
 from hwtune.recommend.estimate import PCIE_LINK_ROW, plain_pcie
@@ -58,6 +59,17 @@ def with_eff(cat: Catalog, family: str, kind: str, precision: str, value: float,
                  if (e.family, e.kind, e.precision, e.gpu) == (family, kind, precision, gpu) else e
                  for e in cat.efficiencies)
     return replace(cat, efficiencies=effs)
+
+
+def with_llm(cat: Catalog, name: str, **fields: Any) -> Catalog:
+    """The catalog with these fields of one LLM replaced (a fitted parameter's trial value)."""
+    return replace(cat, llms=tuple(replace(x, **fields) if x.name == name else x for x in cat.llms))
+
+
+def with_workload(cat: Catalog, name: str, **fields: Any) -> Catalog:
+    """The catalog with these fields of one workload replaced."""
+    return replace(cat, workloads=tuple(replace(w, **fields) if w.name == name else w
+                                        for w in cat.workloads))
 
 
 def _eff(cat: Catalog, family: str, kind: str, precision: str) -> Efficiency | None:
@@ -113,10 +125,8 @@ def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog
         bert = _choose([p for p in rest if p.workload == "bert-large"
                         and cat.known_gpu(p.gpu).family != "nvidia-hopper"])
         if g.family != "nvidia-hopper" and bert:
-            def with_seq(s: float) -> Catalog:
-                return replace(cat, workloads=tuple(replace(w, seq_len=s) if w.name == "bert-large"
-                                                    else w for w in cat.workloads))
-            cat = with_seq(round(solve(lambda s: geo_ratio(with_seq(s), bert), 16, 384, True)))
+            seq = solve(lambda s: geo_ratio(with_workload(cat, "bert-large", seq_len=s), bert), 16, 384, True)
+            cat = with_workload(cat, "bert-large", seq_len=round(seq))
         hop = _choose([p for p in rest if p.workload == "bert-large"
                        and cat.known_gpu(p.gpu).family == "nvidia-hopper"])
         if g.family == "nvidia-hopper" and hop:
@@ -135,10 +145,9 @@ def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog
             continue
 
         # Defaults bind this round's catalog and rows: both are rebound by the next round.
-        def with_k(k: float, name: str = m.name, base: Catalog = cat) -> Catalog:
-            return replace(base, llms=tuple(replace(x, work_per_token=k) if x.name == name else x
-                                            for x in base.llms))
-        cat = with_k(solve(lambda v, rows=rows: geo_ratio(with_k(v), rows), 0.05, 500, True))
+        k = solve(lambda v, c=cat, name=m.name, rows=rows: geo_ratio(with_llm(c, name, work_per_token=v), rows),
+                  0.05, 500, True)
+        cat = with_llm(cat, m.name, work_per_token=k)
         changed_llm = True
     # 4. The LLM efficiency of the other fitted families.
     for family in LLM_FAMILIES:
@@ -166,12 +175,9 @@ def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog
         if not (fed or changed_llm or g.family in LLM_FAMILIES):
             continue
         rows = _choose([p for p in rest if p.workload == m.name and fp4_scaled(cat, p)])
-
-        def with_s(v: float, name: str = m.name, base: Catalog = cat) -> Catalog:
-            return replace(base, llms=tuple(replace(x, fp4_work_scale=v) if x.name == name else x
-                                            for x in base.llms))
-        cat = with_s(solve(lambda v, rows=rows: geo_ratio(with_s(v), rows), 0.2, 5.0, True)
-                     if rows else 1.0)
+        scale = solve(lambda v, c=cat, name=m.name, rows=rows:
+                      geo_ratio(with_llm(c, name, fp4_work_scale=v), rows), 0.2, 5.0, True) if rows else 1.0
+        cat = with_llm(cat, m.name, fp4_work_scale=scale)
     # 5. The PCIe all-reduce share.
     link = next((e for e in cat.efficiencies if (e.family, e.kind, e.precision) == PCIE_LINK_ROW), None)
     if link is not None and (changed_llm or plain_pcie(g)):
