@@ -15,6 +15,7 @@ Written to a node_exporter textfile (atomically, by prometheus-client's own writ
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import suppress
 from typing import Any
@@ -32,26 +33,16 @@ class GuardCollector:
     def update(self, store: Store, node: str, breaker_open: bool) -> None:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-        xid = CounterMetricFamily("hwtune_guard_xid_events", "Kernel Xid records seen, each once, across boots",
-                                  labels=["node", "gpu", "xid"])
-        for key, n in sorted(_family(store, "xid_total").items()):
-            parts = key.split("|")
-            if len(parts) == 3 and parts[0] == node:
-                xid.add_metric(parts, n)
-        actions = CounterMetricFamily("hwtune_guard_actions", "guard actions by outcome",
-                                      labels=["node", "action", "status"])
-        for key, n in sorted(_family(store, "actions_total").items()):
-            parts = key.split("|")
-            if len(parts) == 3 and parts[0] == node:
-                actions.add_metric(parts, n)
+        xid = _counter(CounterMetricFamily("hwtune_guard_xid_events", "Kernel Xid records seen, each once, "
+                                           "across boots", labels=["node", "gpu", "xid"]), store, "xid_total", node)
+        actions = _counter(CounterMetricFamily("hwtune_guard_actions", "guard actions by outcome",
+                                               labels=["node", "action", "status"]), store, "actions_total", node)
         fault = GaugeMetricFamily("hwtune_guard_active_fault", "1 while a target is held out; 0 after verified "
                                   "recovery", labels=["node", "target", "check"])
         state = GaugeMetricFamily("hwtune_guard_state", "The target's guard state (1 for the current one)",
                                   labels=["node", "target", "state"])
         rows = store.db.execute("SELECT target, state, memo FROM targets WHERE node=? AND target NOT LIKE '@%' "
                                 "ORDER BY target", (node,)).fetchall()
-        import json
-
         for target, current, memo in rows:
             check = ""
             with suppress(ValueError, AttributeError):
@@ -66,6 +57,15 @@ class GuardCollector:
 
     def collect(self) -> Iterator[Any]:
         yield from self._families
+
+
+def _counter(family: Any, store: Store, meta: str, node: str) -> Any:
+    """A counter family filled from the store's running totals `meta` (keys "node|label|label")."""
+    for key, n in sorted(_family(store, meta).items()):
+        parts = key.split("|")
+        if len(parts) == 3 and parts[0] == node:
+            family.add_metric(parts, n)
+    return family
 
 
 def _family(store: Store, name: str) -> dict[str, int]:
