@@ -85,7 +85,7 @@ def test_pcie_only_parts(name):
 # One-way host-link bandwidth, GB/s: PCIe 3.0 x16 16, 4.0 x16 32, 5.0 x16 64. Ada is PCIe 4.0
 # (the data said 64 for every Ada card until 2026-12); Hopper PCIe cards and GB202 are 5.0; Pascal to Turing 3.0.
 PCIE_ONE_WAY = {"L40S": 32, "L4": 32, "GeForce RTX 4090": 32, "RTX 6000 Ada Generation": 32,
-                "GeForce RTX 4060 Ti 16GB": 16, "Tesla T4": 16, "Tesla V100 PCIe 32GB": 16,
+                "GeForce RTX 4060 Ti 16GB": 16, "A2": 16, "Tesla T4": 16, "Tesla V100 PCIe 32GB": 16,
                 "A100 PCIe 80GB": 32, "H100 PCIe 80GB": 64, "GeForce RTX 5090": 64,
                 "RTX PRO 6000 Blackwell Server Edition": 64}
 
