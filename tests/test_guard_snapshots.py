@@ -126,6 +126,14 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_snapshot_is_judged_once_never_followed(tmp_path, monkeypatch):
+    # following reads this machine's kernel log: with a snapshot's facts it would mix two hosts
+    monkeypatch.setenv("HWTUNE_STATE_DIR", str(tmp_path / "state"))
+    result = invoke("guard", "--root", snapshot("xid79-fallen-off-bus-gpu-lost"), "--node", "n1")
+    assert result.exit_code == 2 and "--once" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "state").exists()  # refused before anything was written
+
+
 def test_root_needs_a_node_name():
     result = invoke("guard", "--once", "--root", snapshot("geforce-fan-err"))
     assert result.exit_code == 2 and "--node" in result.stderr

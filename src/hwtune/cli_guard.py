@@ -73,6 +73,9 @@ def guard(
                                listen=address, profile=profile)
         if root is not None and log is not None:
             raise ConfigError("--log and --root: give one source (a followed log, or a snapshot)")
+        if root is not None and not once:
+            raise ConfigError("--root judges a snapshot once: add --once (following reads this "
+                              "machine's kernel log, not the snapshot's)")
         if not once:
             from hwtune.guard.follow import follow
 

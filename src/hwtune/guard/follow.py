@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable
 
 from hwtune.guard import kmsg
 from hwtune.guard.core import Context, GuardResult, judge_signals
-from hwtune.guard.service import metrics_for, open_context, probe
+from hwtune.guard.service import probe, session
 from hwtune.guard.signals import Signals, collect, log_event
-from hwtune.guard.store import Event, Store, state_dir
+from hwtune.guard.store import Event
 from hwtune.health.patterns import match_events
 from hwtune.probe.kernellog import LogLine
 
@@ -103,9 +103,7 @@ def events_of(records: Iterable[kmsg.Record], boot: str, now: float) -> list[Eve
 def follow(options, report: Callable[[GuardResult], None], *, remedies=None, stop: Callable[[], bool] = lambda: False,
            clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
     source = LogFile(str(options.log)) if options.log is not None else Kmsg()
-    with Store(state_dir(None)) as store:
-        ctx = open_context(options, store, remedies)
-        metrics = metrics_for(options)
+    with session(options, remedies) as (store, ctx, metrics):
 
         def report_(result: GuardResult) -> None:
             if metrics is not None:

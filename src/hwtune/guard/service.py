@@ -8,6 +8,8 @@ never run.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,11 +70,18 @@ def probe(options: GuardOptions):
     return probe_facts(host), boot_id(lambda p: host.read(p, record=False))
 
 
-def run_once(options: GuardOptions, *, remedies=None, now: float | None = None) -> GuardResult:
-    load_rules(options.rules)  # a bad rules file is an error before anything is read or written
+@contextmanager
+def session(options: GuardOptions, remedies=None) -> Iterator[tuple[Store, Context, Metrics | None]]:
+    """The store, context and metrics writer both modes judge with: the rules are checked
+    before anything is read or written, and the state folder is guard's own, never inside a
+    snapshot root."""
+    load_rules(options.rules)
     with Store(state_dir(options.root)) as store:
-        ctx = open_context(options, store, remedies)
-        metrics = metrics_for(options)
+        yield store, open_context(options, store, remedies), metrics_for(options)
+
+
+def run_once(options: GuardOptions, *, remedies=None, now: float | None = None) -> GuardResult:
+    with session(options, remedies) as (store, ctx, metrics):
         facts, boot = probe(options)
         result = judge(ctx, facts, boot=boot, now=now)
         store.prune()
