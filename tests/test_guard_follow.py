@@ -78,6 +78,15 @@ def test_events_keep_their_records_sequence_numbers():
     assert [(e.key, e.kind, e.code) for e in events] == [("s2041", "xid", 79), ("s12", "gpu_off_bus", None)]
 
 
+def test_following_judges_the_kinds_once_does_and_no_others():
+    # an OOM kill is the workload's and a CPU throttle line the cooling's: --once never collects
+    # them, so following must not either (a rule naming them is refused when the rules load)
+    lines = ["3,20,5,-;Out of memory: Killed process 15784 (python3) total-vm:11964kB, anon-rss:0kB",
+             "4,21,6,-;CPU3: Core temperature above threshold, cpu clock throttled",
+             "4,22,7,-;NVRM: GPU 0000:3b:00.0: GPU has fallen off the bus."]
+    assert [e.kind for e in events_of(kmsg.kernel_records(lines), "b1", 0.0)] == ["gpu_off_bus"]
+
+
 def test_the_command_follows_a_file_and_prints_json_lines(tmp_path):
     log = tmp_path / "kmsg.log"
     log.write_text("6,1,1,-;boot\n")

@@ -50,3 +50,14 @@ def test_clears_on_recovery_action_none(tmp_path):
     assert findings(rules, dbe, (), 20.0, answers={GPU: True}) == []
     # a GPU nobody could ask is not taken as answering
     assert len(findings(rules, dbe, (), 20.0)) == 1
+
+
+def test_a_rule_on_a_kind_guard_does_not_judge_is_refused(tmp_path):
+    import pytest
+
+    from hwtune.errors import ConfigError
+
+    path = tmp_path / "rules.toml"
+    path.write_text(RULE.replace('kind = ["xid"]', 'kind = ["oom_kill"]').format(code=31, effect="suspect"))
+    with pytest.raises(ConfigError, match="oom_kill"):
+        load_rules(path)

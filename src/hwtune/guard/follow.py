@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from hwtune.guard import kmsg
 from hwtune.guard.core import Context, GuardResult, judge_signals
 from hwtune.guard.service import probe, session
-from hwtune.guard.signals import Signals, collect, log_event
+from hwtune.guard.signals import LOG_KINDS, Signals, collect, log_event
 from hwtune.guard.store import Event
 from hwtune.health.patterns import match_events
 from hwtune.probe.kernellog import LogLine
@@ -93,7 +93,7 @@ def events_of(records: Iterable[kmsg.Record], boot: str, now: float) -> list[Eve
     records = list(records)
     raws, _dropped = match_events([LogLine(str(i), r.message) for i, r in enumerate(records)])
     out = []
-    for raw in raws:
+    for raw in (r for r in raws if r.get("kind") in LOG_KINDS):
         record = records[int(raw["time"])]
         raw["time"] = record.time
         out.append(log_event(boot, f"s{record.seq}", now, record.seq, raw))

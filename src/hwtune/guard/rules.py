@@ -14,6 +14,7 @@ from typing import Any
 
 from hwtune.errors import ConfigError
 from hwtune.files import read_toml
+from hwtune.guard.signals import LOG_KINDS
 from hwtune.profile import load
 
 RULES = Path(__file__).resolve().parents[1] / "health" / "guard_rules.toml"
@@ -22,8 +23,6 @@ EFFECTS = ("suspect", "quarantine")
 REMEDIES = ("reset", "reboot", "escalate", "none", "catalogue")
 CLEARS = ("reboot", "gpu_reset", "recovery_action_none", "clean_checks")
 SOURCES = ("log", "reading")
-LOG_KINDS = ("xid", "gpu_off_bus", "mce_logged", "mce_uncorrected", "mce_corrected", "memory_failure", "edac",
-             "ghes", "aer", "pcie_bus_error", "oom_kill", "cpu_throttle")
 READING_KINDS = ("gpu_lost", "reset_required", "ecc_uncorrected_volatile", "row_remap_pending", "row_remap_failure",
                  "retired_pages_pending", "retired_pages_limit", "hw_power_brake", "hw_thermal_slowdown",
                  "pcie_replays", "field_unreadable", "edac_ue", "aer_fatal")

@@ -25,6 +25,8 @@ NODE = "node"
 RETIRED_PAGES_LIMIT = 60  # as gpu.retired_pages: DCGM's DCGM_LIMIT_MAX_RETIRED_PAGES
 LOST_WORDS = ("gpu is lost", "unknown error", "device handle", "gpu requires reset")
 _BUS = re.compile(r"(?:[0-9A-Fa-f]*?)([0-9A-Fa-f]{1,4}):([0-9A-Fa-f]{2}):([0-9A-Fa-f]{2})(?:\.([0-7]))?")
+# The kernel-log kinds guard judges, once or following, and the only ones a rule may name: the
+# hardware's own messages (an OOM kill or a CPU throttle line is the workload's or the cooling's).
 LOG_KINDS = ("xid", "gpu_off_bus", "mce_logged", "mce_uncorrected", "mce_corrected", "memory_failure", "edac",
              "ghes", "aer", "pcie_bus_error")
 
