@@ -31,7 +31,6 @@ SHAPE = typer.Option([], "--shape", help="Input shape for dynamic dims, NAME=1x3
 TIME = typer.Option(2.0, "--time", help="Seconds per configuration (the run also needs --min-count requests).")
 MIN_COUNT = typer.Option(10, "--min-count", help="Minimum requests per configuration.")
 REPEAT = typer.Option(1, "--repeat", help="Repeat each measurement N times; report the median and the spread.")
-LATENCY_SLO = typer.Option("", "--latency-slo", help="p99 budget, e.g. 40ms or 0.04s.")
 AS_JSON = typer.Option(False, "--json", help="Print JSON to stdout.")
 AS_CSV = typer.Option(False, "--csv", help="Print CSV to stdout.")
 WIDE = typer.Option(False, "--wide", help="Every column, even where the terminal is too narrow "

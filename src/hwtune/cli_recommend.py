@@ -178,6 +178,7 @@ def check_options(o: RecommendOptions) -> None:
     """The options' own types and ranges (NaN and infinity are no amount); the engine checks
     what depends on the catalogue and on each other."""
     from hwtune.recommend.catalog import PRECISIONS
+    from hwtune.recommend.prices import BASES
 
     if o.model_path is not None:
         require_extra("--model", ("onnx",))
@@ -185,7 +186,7 @@ def check_options(o: RecommendOptions) -> None:
             raise ConfigError(f"--model {o.model_path}: no such file")
     choice("--precision", o.precision, PRECISIONS)
     choice("--accumulate", o.accumulate, ("fp32", "fp16"))
-    choice("--price-basis", o.price_basis, ("street", "list"))
+    choice("--price-basis", o.price_basis, BASES)
     name = OPTION_NAMES
     for field in ("budget_usd", "target_fps", "latency_slo_ms", "seq_len", "ttft_ms", "tpot_ms",
                   "input_tokens", "output_tokens"):

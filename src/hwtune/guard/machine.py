@@ -236,10 +236,6 @@ def node_step(node: Memo, targets: Mapping[str, Memo], *, boot: str, now: float)
     return node, []
 
 
-def node_state(targets: Mapping[str, Memo]) -> str:
-    return max((m.state for m in targets.values()), key=lambda s: RANK[s], default=HEALTHY)
-
-
 @dataclass
 class Judgement:
     """One judgement of a node: every target's memo and the intents, in order."""
