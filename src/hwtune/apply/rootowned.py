@@ -20,9 +20,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import hwtune
-from hwtune.fsroot import read_path
+from hwtune.fsroot import MAX_LINKS, read_path
 
-MAX_LINKS = 40  # the kernel's MAXSYMLINKS
 MAX_PTH_BYTES = 64 * 1024
 INSTALL_FIX = ("install hwtune root-owned: sudo python3 -m venv /opt/hwtune && "
                "sudo /opt/hwtune/bin/pip install .")
