@@ -111,6 +111,12 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json_text(data))
 
 
+def print_json_line(data: Any) -> None:
+    """One JSON document on one line, flushed: what a following command (watch, guard) streams."""
+    sys.stdout.write(json.dumps(data, separators=(",", ":"), default=str) + "\n")
+    sys.stdout.flush()
+
+
 # -- input checks: by type and range, NaN and infinity included ---------------------------------------
 
 # No option of hwtune means more than this (a trillion USD, samples/s, ms; 30,000 years in seconds);

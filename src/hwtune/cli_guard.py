@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from hwtune.cli_common import ROOT_OPT, choice, number, out, print_health_history, print_json, root_dir, run_command
+from hwtune.cli_common import (
+    ROOT_OPT,
+    choice,
+    number,
+    out,
+    print_health_history,
+    print_json,
+    print_json_line,
+    root_dir,
+    run_command,
+)
 from hwtune.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
 
 if TYPE_CHECKING:  # guard is imported when the command runs, not when the CLI starts
@@ -106,17 +116,14 @@ def _show(result: GuardResult, json_out: bool, actuator: str) -> int:
 
 def _show_line(result: GuardResult, json_out: bool) -> None:
     """Following: one line per judgement (JSON lines with --json), flushed as it is made."""
-    import json
-    import sys
-
     if json_out:
-        sys.stdout.write(json.dumps(result.to_json(), separators=(",", ":")) + "\n")
-    else:
-        from hwtune.guard.render import render_result
+        print_json_line(result.to_json())
+        return
+    from hwtune.guard.render import render_result
 
-        sys.stdout.write(render_result(result)[0] + "".join(
-            f"; {a.action} {a.target}" for a in result.actions) + "\n")
-    sys.stdout.flush()
+    out.print(render_result(result)[0] + "".join(f"; {a.action} {a.target}" for a in result.actions),
+              markup=False, highlight=False, soft_wrap=True)
+    out.file.flush()
 
 
 @guard_app.command("undo")

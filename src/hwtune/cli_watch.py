@@ -6,7 +6,6 @@ until q, Esc or Ctrl-C (or once with --once) and judges nothing; `hwtune check` 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -18,7 +17,7 @@ import typer
 from rich.console import Group
 from rich.text import Text
 
-from hwtune.cli_common import number, out, run_command
+from hwtune.cli_common import number, out, print_json_line, run_command
 from hwtune.errors import EXIT_OK
 from hwtune.tables import ID, NUM, Col, Table
 
@@ -57,8 +56,7 @@ def _samples(sampler: Any, interval: float, once: bool, json_out: bool) -> None:
     while True:
         sample = sampler.sample()
         if json_out:
-            sys.stdout.write(json.dumps(sample) + "\n")
-            sys.stdout.flush()
+            print_json_line(sample)
         else:
             out.print(render_watch(sample, []), soft_wrap=not out.is_terminal)
         if once:
