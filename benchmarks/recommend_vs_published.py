@@ -24,7 +24,7 @@ import time
 
 from hwtune.recommend.catalog import Catalog, load_catalog
 from hwtune.recommend.estimate import plain_pcie
-from hwtune.recommend.loo import fp4_scaled, geo_ratio, solve, with_eff, with_llm, with_workload
+from hwtune.recommend.loo import LLM_FAMILIES, LLM_FITS, fp4_scaled, geo_ratio, solve, with_eff, with_llm, with_workload
 from hwtune.recommend.validate import (
     BANDS,
     LIMITS,
@@ -108,8 +108,9 @@ def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
         out.append((f"{m.name} work_per_token", k, m.work_per_token, ", ".join(p.gpu for p in rows)))
         cat = with_llm(cat, m.name, work_per_token=round(k, 2 if k < 10 else 1))
 
-    # 4. LLM efficiency of the other families with a fit row (Blackwell at FP4, CDNA 3 at FP8).
-    for family, prec in (("nvidia-blackwell-dc", "fp4"), ("amd-cdna", "fp8"), ("intel-gaudi", "fp8")):
+    # 4. LLM efficiency of the other families with a fit row (Blackwell at FP4, CDNA 3 and
+    #    Gaudi at FP8).
+    for family, prec in LLM_FITS:
         rows = [p for p in fits if p.workload in {m.name for m in cat.llms}
                 and cat.gpu(p.gpu).family == family and not fp4_scaled(cat, p)]
         cur = next(e for e in cat.efficiencies if (e.family, e.kind, e.precision) == (family, "llm", prec))
@@ -131,7 +132,10 @@ def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
 
     # 5. The share of PCIe bandwidth a tensor-parallel all-reduce achieves, on the LLM results
     #    of cards whose replica spans GPUs without a GPU-to-GPU link.
-    rows = [p for p in fits if p.workload in {m.name for m in cat.llms} and plain_pcie(cat.gpu(p.gpu))]
+    #    A family whose LLM efficiency step 4 fitted on these rows is not counted twice.
+    rows = [p for p in fits if p.workload in {m.name for m in cat.llms} and plain_pcie(cat.gpu(p.gpu))
+            and cat.gpu(p.gpu).family not in LLM_FAMILIES]
+    rows = [c.result for c in compare(rows, cat) if c.gpus_per_replica > 1]  # one card: no all-reduce
     if rows:
         cur = next(e for e in cat.efficiencies if e.family == "pcie-link")
         eff = solve(lambda v: geo_ratio(with_eff(cat, "pcie-link", "llm", "fp8", v), rows), 0.005, 1.0,

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from hwtune.recommend.catalog import load_catalog
-from hwtune.recommend.loo import error_summary, leave_one_out, load_accuracy, loo_rows
+from hwtune.recommend.loo import LLM_FAMILIES, error_summary, leave_one_out, load_accuracy, loo_rows
 from hwtune.recommend.validate import load_published
 
 CAT = load_catalog()
@@ -24,7 +24,8 @@ def _estimates(published: list, gpu: str) -> list[float]:
 
 
 @pytest.mark.parametrize("gpu", ["H200 SXM 141GB", "Instinct MI300X", "H100 PCIe 80GB", "Tesla T4",
-                                 "B200 SXM 180GB", "RTX PRO 6000 Blackwell Server Edition"])
+                                 "B200 SXM 180GB", "RTX PRO 6000 Blackwell Server Edition", "L40S",
+                                 "Instinct MI355X"])
 def test_a_gpus_own_results_do_not_move_its_leave_one_out_estimate(gpu):
     assert _estimates(PUB, gpu) == _estimates(_scaled(gpu, 3.0), gpu)
 
@@ -69,3 +70,19 @@ def test_json_estimates_carry_their_expected_error():
     for key in ("throughput_per_s", "unit", "gpus_per_replica", "efficiency_judgement", "llm",
                 "cost_per_million", "fp8_tops", "fp4_tops"):
         assert key in e
+
+
+def test_a_family_with_llm_results_has_its_llm_efficiency_fitted_on_them():
+    # Carried from a family's ResNet-50 fit, the LLM efficiency overrated the L40S 1.6x and the
+    # RTX PRO 6000 1.15-1.35x: ResNet-50 says little of how near a card's LLM kernels run to
+    # its peak. Every family with a published LLM result has its own LLM row, fitted on one of
+    # them and refitted in leave-one-out; Hopper's is the anchor the work factors are fitted on.
+    llms = {m.name for m in CAT.llms}
+    families = {CAT.known_gpu(p.gpu).family for p in PUB if p.workload in llms}
+    assert {"nvidia-ada", "nvidia-blackwell", "amd-cdna4"} <= families
+    for family in families - {"nvidia-hopper"}:
+        rows = [e for e in CAT.efficiencies if (e.family, e.kind, e.gpu) == (family, "llm", "")]
+        assert [e for e in rows if e.basis == "fit"], family
+        assert family in LLM_FAMILIES, family
+        assert [p for p in PUB if p.use == "fit" and p.workload in llms
+                and CAT.known_gpu(p.gpu).family == family], family

@@ -12,7 +12,8 @@ The fitted parameters, and the published rows each is chosen from (the same rule
 - a family's LLM efficiency: its members' LLM results; with none left, the median of the
   other families' LLM efficiencies (borrowed);
 - a model's FP4 work scale (llms.csv): its FP4 results; with none left, 1 (the full FP4 rate);
-- the PCIe all-reduce share: LLM results of cards without a GPU-to-GPU link; with none left,
+- the PCIe all-reduce share: LLM results of cards without a GPU-to-GPU link whose family's LLM
+  efficiency is not itself fitted on its results (Hopper's PCIe cards); with none left,
   the row is dropped (the link's full bandwidth).
 
 A parameter is chosen from the rows marked `fit` where any remain after the removal, else from
@@ -32,7 +33,12 @@ from hwtune.recommend.catalog import Catalog, Efficiency, _read_data, parse_rows
 from hwtune.recommend.estimate import PCIE_LINK_ROW, plain_pcie
 from hwtune.recommend.validate import Comparison, Published, compare
 
-LLM_FAMILIES = ("nvidia-blackwell-dc", "amd-cdna", "intel-gaudi")
+# Families whose LLM efficiency is fitted on their own LLM results, at the precision their
+# published results ran (the family's other LLM rows carry that value). Hopper's is not among
+# them: it is the anchor the LLM work factors are fitted against.
+LLM_FITS = (("nvidia-blackwell-dc", "fp4"), ("nvidia-blackwell", "fp4"), ("nvidia-ada", "fp8"),
+            ("amd-cdna", "fp8"), ("amd-cdna4", "fp4"), ("intel-gaudi", "fp8"))
+LLM_FAMILIES = tuple(f for f, _ in LLM_FITS)
 FIT_FAMILIES_INT8 = ("nvidia-turing", "nvidia-ampere", "nvidia-ampere-ga100", "nvidia-ada", "nvidia-hopper")
 
 
@@ -181,8 +187,8 @@ def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog
     # 5. The PCIe all-reduce share.
     link = next((e for e in cat.efficiencies if (e.family, e.kind, e.precision) == PCIE_LINK_ROW), None)
     if link is not None and (changed_llm or plain_pcie(g)):
-        rows = _choose([p for p in rest if p.workload in llm_names and plain_pcie(cat.known_gpu(p.gpu))
-                        and p.gpu != gpu])
+        rows = _choose([p for p in rest if p.workload in llm_names and plain_pcie(h := cat.known_gpu(p.gpu))
+                        and h.family not in LLM_FAMILIES and p.gpu != gpu])
         rows = [c.result for c in compare(rows, cat) if c.gpus_per_replica > 1]
         if rows:
             v = solve(lambda v: geo_ratio(with_eff(cat, *PCIE_LINK_ROW, v), rows), 0.005, 1.0, False)
