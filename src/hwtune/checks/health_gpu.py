@@ -9,11 +9,11 @@ counter. The kernel log's events carry the bus as the driver prints it
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from hwtune import pciaddr
 from hwtune.checks.gpu import _gpus, _label, no_gpu
 from hwtune.checks.registry import Finding, check, passed, problem, skip
 from hwtune.facts import Facts, Gpu, GpuHealth
@@ -25,12 +25,10 @@ AREA = "gpu"
 
 
 def _bus(bus_id: str) -> str:
-    """"00000000:19:00.0", "0000:A1:00.0", "0000:19:00" -> "0000:19:00"."""
-    m = re.fullmatch(r"(?:[0-9A-Fa-f]*?)([0-9A-Fa-f]{1,4}):([0-9A-Fa-f]{2}):([0-9A-Fa-f]{2})(?:\.[0-7])?",
-                     bus_id.strip())
-    if not m:
-        return bus_id.strip().lower()
-    return f"{int(m.group(1), 16):04x}:{m.group(2).lower()}:{m.group(3).lower()}"
+    """"00000000:19:00.0", "0000:A1:00.0", "0000:19:00" -> "0000:19:00" (the kernel's Xid
+    lines name the device, not the function)."""
+    address = pciaddr.parse(bus_id)
+    return address.slot if address is not None else bus_id.strip().lower()
 
 
 def _with_health(facts: Facts, field: str) -> tuple[list[tuple[Gpu, GpuHealth]], str]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from hwtune import pciaddr
 from hwtune.facts import Facts
 from hwtune.guard.store import Event
 from hwtune.health.events import evidence, log_events
@@ -24,7 +24,6 @@ from hwtune.health.xid import classify
 NODE = "node"
 RETIRED_PAGES_LIMIT = 60  # as gpu.retired_pages: DCGM's DCGM_LIMIT_MAX_RETIRED_PAGES
 LOST_WORDS = ("gpu is lost", "unknown error", "device handle", "gpu requires reset")
-_BUS = re.compile(r"(?:[0-9A-Fa-f]*?)([0-9A-Fa-f]{1,4}):([0-9A-Fa-f]{2}):([0-9A-Fa-f]{2})(?:\.([0-7]))?")
 # The kernel-log kinds guard judges, once or following, and the only ones a rule may name: the
 # hardware's own messages (an OOM kill or a CPU throttle line is the workload's or the cooling's).
 LOG_KINDS = ("xid", "gpu_off_bus", "mce_logged", "mce_uncorrected", "mce_corrected", "memory_failure", "edac",
@@ -33,10 +32,8 @@ LOG_KINDS = ("xid", "gpu_off_bus", "mce_logged", "mce_uncorrected", "mce_correct
 
 def bus_id(text: str) -> str:
     """"00000000:19:00.0", "0000:A1:00.0", "0000:19:00", "PCI:0000:19:00" -> "0000:19:00.0"."""
-    m = _BUS.fullmatch(text.strip().removeprefix("PCI:"))
-    if not m:
-        return text.strip().lower()
-    return f"{int(m.group(1), 16):04x}:{m.group(2).lower()}:{m.group(3).lower()}.{m.group(4) or '0'}"
+    address = pciaddr.parse(text)
+    return str(address) if address is not None else text.strip().lower()
 
 
 @dataclass(frozen=True)

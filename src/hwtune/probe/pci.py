@@ -8,6 +8,7 @@ import posixpath
 import re
 from typing import NamedTuple
 
+from hwtune import pciaddr
 from hwtune.host import Host
 
 SYSFS_PCI = "/sys/bus/pci/devices"
@@ -62,12 +63,9 @@ def read_numa_node(host: Host, address: str) -> int | None:
 
 
 def sysfs_address(bus_id: str) -> str | None:
-    """nvidia-smi's "00000000:81:00.0" -> sysfs "0000:81:00.0"."""
-    m = re.fullmatch(r"([0-9A-Fa-f]{4,8}):([0-9A-Fa-f]{2}):([0-9A-Fa-f]{2})\.([0-7])", bus_id.strip())
-    if not m:
-        return None
-    domain, bus, dev, fn = m.groups()
-    return f"{int(domain, 16):04x}:{bus.lower()}:{dev.lower()}.{fn}"
+    """nvidia-smi's "00000000:81:00.0" -> sysfs "0000:81:00.0" (a function is needed)."""
+    address = pciaddr.parse(bus_id)
+    return str(address) if address is not None and address.function is not None else None
 
 
 def device_folder(host: Host, address: str) -> str | None:

@@ -8,9 +8,9 @@ no further reset. A reboot runs only when the policy allows it, at most
 
 from __future__ import annotations
 
-import re
 from typing import Protocol
 
+from hwtune import pciaddr
 from hwtune.guard.actuators.base import ActuatorError
 from hwtune.run import run_live
 
@@ -33,21 +33,12 @@ class Remedies(Protocol):
 # the end only whether the GPU answers. "[N/A]" or "[Not Supported]": the GPU answered, nothing asked.
 RECOVERY_FIELDS = (("gpu_recovery_action", ("none",)), ("reset_status.reset_required", ("no",)))
 NOT_ASKED = ("[n/a]", "n/a", "[not supported]", "not supported")
-_BUS = re.compile(r"([0-9a-f]{1,8}):([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])")
-
-
-def bus_key(text: str) -> tuple[int, str, str, str] | None:
-    """A PCI address as nvidia-smi ("00000000:3B:00.0") or lspci -D ("0000:3b:00.0") writes it."""
-    m = _BUS.fullmatch(text.strip().lower())
-    return (int(m.group(1), 16), m.group(2), m.group(3), m.group(4)) if m else None
-
-
 def field_of(bus: str, csv_text: str) -> str | None:
     """The second field of the line for this GPU in `--query-gpu=pci.bus_id,FIELD` output ("" for none)."""
-    want = bus_key(bus)
+    want = pciaddr.parse(bus)
     for line in csv_text.splitlines()[:1024]:
         first, _, rest = line.partition(",")
-        if want is not None and bus_key(first) == want:
+        if want is not None and pciaddr.parse(first) == want:
             return rest.strip().lower()
     return None
 
@@ -63,7 +54,7 @@ class NvidiaRemedies:
         result = run_live(("nvidia-smi", "--query-compute-apps=gpu_bus_id", "--format=csv,noheader"), TIMEOUT_S)
         if not result.ok:
             return None
-        return any(bus_key(line) == bus_key(bus) for line in result.stdout.splitlines()[:4096])
+        return any(pciaddr.parse(line) == pciaddr.parse(bus) for line in result.stdout.splitlines()[:4096])
 
     def reset(self, bus: str) -> str:
         result = run_live(("nvidia-smi", "-r", "-i", bus), TIMEOUT_S)
