@@ -19,9 +19,12 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
 
-# What nvidia-smi writes where it could not read a field (a broken or lost
-# GPU, an inforom it cannot parse), as opposed to "N/A" (not supported).
+# nvidia-smi's words for a field with no value, with or without brackets ("[N/A]"), in three
+# meanings: the GPU could not read it (a broken or lost GPU, an inforom it cannot parse); the GPU
+# answered and has none ("N/A", "Not Supported"); nvidia-smi did not ask (this driver or user).
 UNREADABLE = ("unknown error", "gpu is lost", "err!", "gpu requires reset")
+NOT_REPORTED = ("n/a", "not supported")
+NOT_ASKED = ("requested functionality has been deprecated", "insufficient permissions")
 
 
 class Reason(NamedTuple):
@@ -52,8 +55,23 @@ def reasons_of_mask(mask: int) -> tuple[str, ...]:
     return tuple(r.name for r in sorted(THROTTLE_REASONS, key=lambda r: r.bit) if mask & r.bit)
 
 
+def _bare(value: str) -> str:
+    return value.strip().strip("[]").strip().lower()
+
+
 def is_unreadable(value: str | None) -> bool:
-    return value is not None and value.strip().strip("[]").strip().lower() in UNREADABLE
+    return value is not None and _bare(value) in UNREADABLE
+
+
+def is_not_reported(value: str | None) -> bool:
+    """"N/A", "[Not Supported]": the GPU answered and has no value for the field."""
+    return value is not None and _bare(value) in NOT_REPORTED
+
+
+def no_value(value: str | None) -> bool:
+    """Nothing to read in the field, for whichever reason ("", "None" included)."""
+    return (value is None or _bare(value) in ("", "none") or is_not_reported(value)
+            or is_unreadable(value) or _bare(value) in NOT_ASKED)
 
 
 def number(value: str | None, unit: str = "") -> int | None:
@@ -156,14 +174,9 @@ def xml_unreadable(gpu: ET.Element) -> tuple[str, ...]:
 
 # -- nvidia-smi -q: a GPU's "Key : Value" lines flattened to paths ("ECC Errors/Volatile/...") ---
 
-_NO_VALUE = {"", "n/a", "[n/a]", "not supported", "[not supported]", "none"}
-
-
 def text_value(raw: str | None) -> str | None:
     """A reported value; None for "N/A", "Not Supported", an unreadable field and the like."""
-    if raw is None or raw.strip().lower() in _NO_VALUE or is_unreadable(raw):
-        return None
-    return raw.strip()
+    return None if raw is None or no_value(raw) else raw.strip()
 
 
 def text_get(f: Mapping[str, str], *paths: str) -> str | None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from hwtune.errors import ParseError
 from hwtune.facts import Gpu
+from hwtune.probe.gpuhealth import no_value
 from hwtune.probe.healthfields import health_from_xml
 
 if TYPE_CHECKING:
@@ -36,14 +37,6 @@ class DriverModule(NamedTuple):
 
 
 # -- nvidia-smi -q -x ---------------------------------------------------------------
-
-# nvidia-smi writes one of these where it has no value; all of them mean "unknown".
-_NO_VALUE = {
-    "", "n/a", "[n/a]", "not supported", "[not supported]", "unknown error", "[unknown error]",
-    "requested functionality has been deprecated", "insufficient permissions",
-    "[insufficient permissions]", "gpu is lost", "[gpu is lost]", "[gpu requires reset]", "none",
-}
-
 
 def parse_nvidia_smi_xml(text: str) -> NvidiaSmiReport:
     root = _xml_root(text)
@@ -112,8 +105,7 @@ def _xml_gpu(index: int, el: ET.Element) -> Gpu:
 def _value(raw: str | None) -> str | None:
     if raw is None:
         return None
-    value = raw.strip()
-    return None if value.lower() in _NO_VALUE else value
+    return None if no_value(raw) else raw.strip()
 
 
 def _text(el: ET.Element, path: str) -> str | None:
