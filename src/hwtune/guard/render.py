@@ -8,11 +8,13 @@ from typing import Any
 from hwtune.guard.actions import history
 from hwtune.guard.core import GuardResult
 from hwtune.guard.store import Store
+from hwtune.text import inert
 
 
 def _safe(text: Any, width: int = 200) -> str:
-    """Control characters shown as '?': a log line or a reason is data, never terminal input."""
-    s = "".join(c if c.isprintable() else "?" for c in str(text))
+    """A log line or a reason is data, never terminal input: controls written out as everywhere
+    in hwtune (text.inert), then cut to the width."""
+    s = inert(str(text))
     return s if len(s) <= width else s[:width - 3] + "..."
 
 
