@@ -1,16 +1,18 @@
-"""Kernel log records in /dev/kmsg's format: "PRIORITY,SEQ,USEC,FLAGS[,...];TEXT".
+"""Kernel log records in /dev/kmsg's format: "PRIORITY,SEQ,USEC,FLAGS[,...];TEXT", as guard
+follows them: one parser with `check`'s (probe/logparse), kept to what the kernel wrote.
 
-Only records the kernel wrote count (facility 0: PRIORITY < 8); a record a
-process wrote to /dev/kmsg has facility 1 (user) or more, and is dropped here
-(Documentation/ABI/testing/dev-kmsg). The " KEY=value" dictionary lines that
-follow a record, and anything unparseable, are skipped. Linear in the input:
-one partition and one bounded split per line.
+Only records the kernel wrote count (facility 0: PRIORITY < 8); a record a process wrote to
+/dev/kmsg has facility 1 (user) or more, and is dropped here (Documentation/ABI/testing/dev-kmsg).
+The " KEY=value" dictionary lines that follow a record, and anything unparseable, are skipped.
+Linear in the input: one bounded match per line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
+
+from hwtune.probe.logparse import KERN_FACILITY, parse_kmsg_record, seconds
 
 MAX_RECORD_CHARS = 8192  # the kernel caps a record near 1 KiB (PRINTK_MESSAGE_MAX); longer is not its
 
@@ -24,23 +26,17 @@ class Record(NamedTuple):
     @property
     def time(self) -> str:
         """As `dmesg` prints it: seconds since boot."""
-        return f"{self.usec // 1_000_000}.{self.usec % 1_000_000:06d}"
+        return seconds(self.usec)
 
 
 def parse_record(line: str) -> Record | None:
     """One kernel-written record, or None (another facility, a dictionary line, not a record)."""
-    if len(line) > MAX_RECORD_CHARS or line[:1] in (" ", ""):
+    if len(line) > MAX_RECORD_CHARS:
         return None
-    head, sep, text = line.partition(";")
-    if not sep:
+    record = parse_kmsg_record(line)
+    if record is None or record.facility != KERN_FACILITY:
         return None
-    fields = head.split(",", 4)
-    if len(fields) < 4 or not all(f.isdigit() and len(f) <= 20 for f in fields[:3]):
-        return None
-    priority = int(fields[0])
-    if priority >> 3 != 0:  # facility 0 is the kernel's own
-        return None
-    return Record(int(fields[1]), int(fields[2]), priority & 7, text.rstrip("\r\n"))
+    return Record(record.seq, record.usec, record.priority & 7, record.text.rstrip("\r\n"))
 
 
 def kernel_records(lines: Iterable[str]) -> Iterator[Record]:
