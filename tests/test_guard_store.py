@@ -101,6 +101,10 @@ def test_retention_and_size_cap_bound_the_store(tmp_path):
     ("3,1024,5000000,-;NVRM: Xid (PCI:0000:3b:00): 79, GPU has fallen off the bus.",
      kmsg.Record(1024, 5000000, 3, "NVRM: Xid (PCI:0000:3b:00): 79, GPU has fallen off the bus.")),
     ("4,7,12,c,more;text;with;semicolons", kmsg.Record(7, 12, 4, "text;with;semicolons")),
+    # CONFIG_PRINTK_CALLER adds a field after the flags; a 7-digit pid makes it 17 characters
+    ("4,100,200,-,caller=T1234567;NVRM: Xid (PCI:0000:19:00): 79, GPU has fallen off the bus.",
+     kmsg.Record(100, 200, 4, "NVRM: Xid (PCI:0000:19:00): 79, GPU has fallen off the bus.")),
+    ("4,101,201,-,caller=C12,future=" + "f" * 200 + ";text", kmsg.Record(101, 201, 4, "text")),
     # a process writing to /dev/kmsg gets facility 1 (user) or more: not the kernel's
     ("12,1025,5000001,-;NVRM: Xid (PCI:0000:3b:00): 79, forged", None),
     ("14,1025,5000001,-;NVRM: Xid (PCI:0000:3b:00): 79, forged", None),

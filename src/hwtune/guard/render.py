@@ -2,36 +2,56 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC
 from typing import Any
 
 from hwtune.guard.actions import history
 from hwtune.guard.core import GuardResult
 from hwtune.guard.store import Store
-from hwtune.text import inert
+
+
+def _escaped(c: str) -> str:
+    if c in "\n\t":
+        return "\\n" if c == "\n" else "\\t"
+    n = ord(c)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+
+
+def _cells(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
 
 
 def _safe(text: Any, width: int = 200) -> str:
-    """A log line or a reason is data, never terminal input: controls written out as everywhere
-    in hwtune (text.inert), then cut to the width."""
-    s = inert(str(text))
-    return s if len(s) <= width else s[:width - 3] + "..."
+    """A log line or a reason is data, never terminal input: every character Python does not
+    call printable (controls, newline and tab too: one value stays on its line) written out as
+    text.inert writes controls, then cut to `width` terminal columns (a wide character is two)."""
+    pieces = [c if c.isprintable() else _escaped(c) for c in str(text)]
+    if sum(_cells(p) for p in pieces) <= width:
+        return "".join(pieces)
+    out, cells = [], 0
+    for p in pieces:
+        if cells + _cells(p) > width - 3:
+            break
+        out.append(p)
+        cells += _cells(p)
+    return "".join(out) + "..."
 
 
 def render_result(result: GuardResult) -> list[str]:
     lines = [f"node {_safe(result.node, 40)}: {result.state} ({result.mode})"]
-    lines += [f"  GPU {bus}: {state}" for bus, state in result.gpus]
+    lines += [f"  GPU {_safe(bus, 40)}: {_safe(state, 30)}" for bus, state in result.gpus]
     lines += [f"  unreadable: {_safe(r, 66)}" for r in result.reasons]
     if not result.actions:
         lines.append("no action")
     for a in result.actions:
         done = "executed" if a.executed else "not executed"
-        lines.append(f"{a.action} {a.target} [{a.check}] {done}")
+        lines.append(f"{_safe(a.action, 16)} {_safe(a.target, 24)} [{_safe(a.check, 20)}] {done}")
         lines.append(f"  reason: {_safe(a.reason, 70)}")
         lines.append(f"  evidence: {_safe(a.evidence, 68)}")
         if a.result:
             lines.append(f"  result: {_safe(a.result, 70)}")
-        lines.append(f"  id: {a.id}")
+        lines.append(f"  id: {_safe(a.id, 70)}")
     return lines
 
 
@@ -64,7 +84,8 @@ def render_history(doc: dict[str, Any]) -> list[str]:
         lines.append(f"{_safe(target, 60)}: {len(events)} event(s)")
         lines += [f"  {when(e['time'])} {_safe(e['evidence'], 56)}" for e in events[-20:]]
     for v in doc["verdicts"]:
-        lines.append(f"{when(v['time'])} {_safe(v['node'], 20)} {v['target']}: {v['state']}")
+        lines.append(f"{when(v['time'])} {_safe(v['node'], 20)} {_safe(v['target'], 24)}: {_safe(v['state'], 12)}")
     for a in doc["actions"]:
-        lines.append(f"{when(a['time'])} {a['id']} {a['action']} {a['target']} {a['status']}")
+        lines.append(f"{when(a['time'])} {_safe(a['id'], 14)} {_safe(a['action'], 12)} {_safe(a['target'], 20)} "
+                     f"{_safe(a['status'], 10)}")
     return lines or ["no history yet"]

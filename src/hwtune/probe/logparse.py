@@ -63,7 +63,10 @@ def log_lines(text: str, max_line: int = MAX_LINE) -> Iterator[str]:
 
 # -- /dev/kmsg records ----------------------------------------------------------------
 
-_KMSG_RECORD = re.compile(r"(\d{1,6}),(\d{1,20}),(\d{1,20}),[^;]{0,16};")
+# FLAGS and the fields after it, e.g. "-,caller=T4194303" (CONFIG_PRINTK_CALLER): the ABI
+# says to ignore fields it does not name, so they are skipped, up to a bound that keeps the
+# match linear.
+_KMSG_RECORD = re.compile(r"(\d{1,6}),(\d{1,20}),(\d{1,20}),[^;]{0,256};")
 
 
 class KmsgRecord(NamedTuple):

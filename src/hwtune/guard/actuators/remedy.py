@@ -53,9 +53,10 @@ class NvidiaRemedies:
 
     def busy(self, bus: str) -> bool | None:
         result = run_live(("nvidia-smi", "--query-compute-apps=gpu_bus_id", "--format=csv,noheader"), TIMEOUT_S)
-        if not result.ok:
-            return None
-        return any(pciaddr.parse(line) == pciaddr.parse(bus) for line in result.stdout.splitlines()[:4096])
+        want = pciaddr.parse(bus)
+        if not result.ok or want is None:
+            return None  # cannot tell (an unparseable address would match every unparseable line)
+        return any(pciaddr.parse(line) == want for line in result.stdout.splitlines()[:4096])
 
     def reset(self, bus: str) -> str:
         result = run_live(("nvidia-smi", "-r", "-i", bus), TIMEOUT_S)
