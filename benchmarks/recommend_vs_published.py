@@ -108,8 +108,23 @@ def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
         out.append((f"{m.name} work_per_token", k, m.work_per_token, ", ".join(p.gpu for p in rows)))
         cat = with_llm(cat, m.name, work_per_token=round(k, 2 if k < 10 else 1))
 
-    # 4. LLM efficiency of the other families with a fit row (Blackwell at FP4, CDNA 3 and
-    #    Gaudi at FP8).
+    # 4. The share of PCIe bandwidth a tensor-parallel all-reduce achieves, on the LLM results
+    #    of cards whose replica spans GPUs without a GPU-to-GPU link, before the family
+    #    efficiencies of step 5 (L40S's result runs two cards over PCIe). A family whose LLM
+    #    efficiency step 5 fits on its own rows is not counted here too.
+    rows = [p for p in fits if p.workload in {m.name for m in cat.llms} and plain_pcie(cat.gpu(p.gpu))
+            and cat.gpu(p.gpu).family not in LLM_FAMILIES]
+    rows = [c.result for c in compare(rows, cat) if c.gpus_per_replica > 1]  # one card: no all-reduce
+    if rows:
+        cur = next(e for e in cat.efficiencies if e.family == "pcie-link")
+        eff = solve(lambda v: geo_ratio(with_eff(cat, "pcie-link", "llm", "fp8", v), rows), 0.005, 1.0,
+                     decreasing=False)
+        out.append(("pcie-link all-reduce share of link bandwidth", eff, cur.compute,
+                    ", ".join(f"{p.gpu} {p.workload}" for p in rows)))
+        cat = with_eff(cat, "pcie-link", "llm", "fp8", round(eff, 2))
+
+    # 5. LLM efficiency of the other families with a fit row (Blackwell at FP4, Ada, CDNA 3 and
+    #    Gaudi at FP8, CDNA 4 at FP4).
     for family, prec in LLM_FITS:
         rows = [p for p in fits if p.workload in {m.name for m in cat.llms}
                 and cat.gpu(p.gpu).family == family and not fp4_scaled(cat, p)]
@@ -120,7 +135,7 @@ def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
                     ", ".join(f"{p.gpu} {p.workload}" for p in rows)))
         cat = with_eff(cat, family, "llm", prec, round(eff, 2))
 
-    # 4b. The FP4 work scale of a model whose FP4 results gain less than the FP4 rate.
+    # 5b. The FP4 work scale of a model whose FP4 results gain less than the FP4 rate.
     for m in cat.llms:
         rows = [p for p in fits if p.workload == m.name and fp4_scaled(cat, p)]
         if not rows:
@@ -130,18 +145,6 @@ def fit(cat: Catalog) -> list[tuple[str, float, float, str]]:
         out.append((f"{m.name} fp4_work_scale", v, m.fp4_work_scale, ", ".join(p.gpu for p in rows)))
         cat = with_llm(cat, m.name, fp4_work_scale=round(v, 2))
 
-    # 5. The share of PCIe bandwidth a tensor-parallel all-reduce achieves, on the LLM results
-    #    of cards whose replica spans GPUs without a GPU-to-GPU link.
-    #    A family whose LLM efficiency step 4 fitted on these rows is not counted twice.
-    rows = [p for p in fits if p.workload in {m.name for m in cat.llms} and plain_pcie(cat.gpu(p.gpu))
-            and cat.gpu(p.gpu).family not in LLM_FAMILIES]
-    rows = [c.result for c in compare(rows, cat) if c.gpus_per_replica > 1]  # one card: no all-reduce
-    if rows:
-        cur = next(e for e in cat.efficiencies if e.family == "pcie-link")
-        eff = solve(lambda v: geo_ratio(with_eff(cat, "pcie-link", "llm", "fp8", v), rows), 0.005, 1.0,
-                     decreasing=False)
-        out.append(("pcie-link all-reduce share of link bandwidth", eff, cur.compute,
-                    ", ".join(f"{p.gpu} {p.workload}" for p in rows)))
     return out
 
 

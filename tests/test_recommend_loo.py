@@ -86,3 +86,25 @@ def test_a_family_with_llm_results_has_its_llm_efficiency_fitted_on_them():
         assert family in LLM_FAMILIES, family
         assert [p for p in PUB if p.use == "fit" and p.workload in llms
                 and CAT.known_gpu(p.gpu).family == family], family
+
+
+@pytest.mark.parametrize("gpu", ["L40S", "RTX PRO 6000 Blackwell Server Edition", "Instinct MI355X",
+                                 "B200 SXM 180GB", "Instinct MI300X", "Gaudi 2"])
+def test_the_family_value_its_results_fitted_is_refitted_without_them(gpu):
+    # Scaling a GPU's results cannot show a parameter that was fitted on them and never
+    # refitted (the catalog's value stays): spoil the value itself instead.
+    family = CAT.known_gpu(gpu).family
+    spoiled = replace(CAT, efficiencies=tuple(
+        replace(e, compute=0.9) if (e.family, e.kind, e.gpu) == (family, "llm", "") else e
+        for e in CAT.efficiencies))
+    assert _estimates_on(spoiled, gpu) == pytest.approx(_estimates_on(CAT, gpu))
+
+
+def test_the_pcie_share_its_result_fitted_is_refitted_without_it():
+    spoiled = replace(CAT, efficiencies=tuple(
+        replace(e, compute=0.05) if e.family == "pcie-link" else e for e in CAT.efficiencies))
+    assert _estimates_on(spoiled, "H100 PCIe 80GB") == pytest.approx(_estimates_on(CAT, "H100 PCIe 80GB"))
+
+
+def _estimates_on(cat, gpu: str) -> list[float]:
+    return [c.estimate_per_s for c in leave_one_out(cat, PUB, gpu)]

@@ -124,8 +124,8 @@ def test_the_shape_across_lengths_and_gpus_follows_the_published_table():
     # fits are MLPerf submissions, a tuned stack well above that table's defaults.
     # Across GPUs 85%, not 90%: the table's per-GPU rate on NVLink falls faster with the
     # tensor-parallel size than the model's (H100's est/pub rises from 1.06 at TP1 to 1.76 at
-    # TP8), so the L40S against H100 at TP8 sits at 0.55-0.75 (docs/recommend.md). On one
-    # GPU, where no link is involved, every L40S point is within the band.
+    # TP8), so the L40S against H100 at TP4 and TP8 (the 70B, Mixtral) sits at 0.55-0.79
+    # (docs/recommend.md). On one GPU, where no link is involved, every L40S point is within.
     bench = _lengths_benchmark()
     rows = bench.rows(CAT)
     rel = [x for _, xs in bench.length_shape(rows).values() for x in xs]

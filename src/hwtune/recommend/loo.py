@@ -9,12 +9,13 @@ The fitted parameters, and the published rows each is chosen from (the same rule
 - BERT-large's token count: the non-Hopper BERT rows marked fit;
 - Hopper's encoder efficiency: Hopper BERT rows;
 - each LLM's work per token: its Hopper results on GPUs with a GPU-to-GPU link;
-- a family's LLM efficiency: its members' LLM results; with none left, the median of the
-  other families' LLM efficiencies (borrowed);
-- a model's FP4 work scale (llms.csv): its FP4 results; with none left, 1 (the full FP4 rate);
 - the PCIe all-reduce share: LLM results of cards without a GPU-to-GPU link whose family's LLM
   efficiency is not itself fitted on its results (Hopper's PCIe cards); with none left,
-  the row is dropped (the link's full bandwidth).
+  the row is dropped (the link's full bandwidth);
+- a family's LLM efficiency (after the PCIe share: a member's replica may span PCIe): its
+  members' LLM results; with none left, the median of the other families' fitted values,
+  one per family (borrowed);
+- a model's FP4 work scale (llms.csv): its FP4 results; with none left, 1 (the full FP4 rate).
 
 A parameter is chosen from the rows marked `fit` where any remain after the removal, else from
 the held-back rows its rule selects. Only the parameters the GPU's rows fed, and those fitted
@@ -155,9 +156,22 @@ def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog
                   0.05, 500, True)
         cat = with_llm(cat, m.name, work_per_token=k)
         changed_llm = True
-    # 4. The LLM efficiency of the other fitted families.
+    # 4. The PCIe all-reduce share, before the family efficiencies fitted through it.
+    changed_link = False
+    link = next((e for e in cat.efficiencies if (e.family, e.kind, e.precision) == PCIE_LINK_ROW), None)
+    if link is not None and (changed_llm or plain_pcie(g)):
+        rows = _choose([p for p in rest if p.workload in llm_names and plain_pcie(h := cat.known_gpu(p.gpu))
+                        and h.family not in LLM_FAMILIES and p.gpu != gpu])
+        rows = [c.result for c in compare(rows, cat) if c.gpus_per_replica > 1]
+        if rows:
+            v = solve(lambda v: geo_ratio(with_eff(cat, *PCIE_LINK_ROW, v), rows), 0.005, 1.0, False)
+            cat = with_eff(cat, *PCIE_LINK_ROW, v)
+        else:
+            cat = replace(cat, efficiencies=tuple(e for e in cat.efficiencies if e is not link))
+        changed_link = True
+    # 5. The LLM efficiency of the other fitted families.
     for family in LLM_FAMILIES:
-        if not (changed_llm or g.family == family):
+        if not (changed_llm or changed_link or g.family == family):
             continue
         for e in [e for e in cat.efficiencies if (e.family, e.kind, e.gpu) == (family, "llm", "")
                   and e.basis == "fit"]:
@@ -169,32 +183,22 @@ def refit_without(cat: Catalog, published: list[Published], gpu: str) -> Catalog
                 basis = "fit"
             else:
                 v = statistics.median(x.compute for x in cat.efficiencies if x.kind == "llm"
-                                      and x.family != family and not x.gpu and x.family != "pcie-link")
+                                      and x.basis == "fit" and not x.gpu and x.family != family
+                                      and x.family in LLM_FAMILIES)
                 basis = "borrowed"
             for x in [x for x in cat.efficiencies if (x.family, x.kind, x.gpu) == (family, "llm", "")]:
                 cat = with_eff(cat, family, "llm", x.precision, v, basis if x is e else None)
-    # 4b. A model's FP4 work scale, on its FP4 results.
+    # 5b. A model's FP4 work scale, on its FP4 results.
     for m in cat.llms:
         if not m.fp4_work_basis.startswith("fit"):
             continue
         fed = any(p.workload == m.name and p.precision == "fp4" for p in mine)
-        if not (fed or changed_llm or g.family in LLM_FAMILIES):
+        if not (fed or changed_llm or changed_link or g.family in LLM_FAMILIES):
             continue
         rows = _choose([p for p in rest if p.workload == m.name and fp4_scaled(cat, p)])
         scale = solve(lambda v, c=cat, name=m.name, rows=rows:
                       geo_ratio(with_llm(c, name, fp4_work_scale=v), rows), 0.2, 5.0, True) if rows else 1.0
         cat = with_llm(cat, m.name, fp4_work_scale=scale)
-    # 5. The PCIe all-reduce share.
-    link = next((e for e in cat.efficiencies if (e.family, e.kind, e.precision) == PCIE_LINK_ROW), None)
-    if link is not None and (changed_llm or plain_pcie(g)):
-        rows = _choose([p for p in rest if p.workload in llm_names and plain_pcie(h := cat.known_gpu(p.gpu))
-                        and h.family not in LLM_FAMILIES and p.gpu != gpu])
-        rows = [c.result for c in compare(rows, cat) if c.gpus_per_replica > 1]
-        if rows:
-            v = solve(lambda v: geo_ratio(with_eff(cat, *PCIE_LINK_ROW, v), rows), 0.005, 1.0, False)
-            cat = with_eff(cat, *PCIE_LINK_ROW, v)
-        else:
-            cat = replace(cat, efficiencies=tuple(e for e in cat.efficiencies if e is not link))
     return cat
 
 
