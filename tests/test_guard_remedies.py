@@ -27,7 +27,8 @@ case "$*" in
     if [ -f "$FAKE_SMI/lost" ]; then
       echo "Unable to determine the device handle for GPU0000:3B:00.0: Unknown Error"; exit 15
     fi
-    if [ -n "$field" ]; then echo "00000000:3B:00.0, $(cat "$FAKE_SMI/value")"; else echo "00000000:3B:00.0"; fi ;;
+    value="$FAKE_SMI/value"; [ -f "$FAKE_SMI/value.$field" ] && value="$FAKE_SMI/value.$field"
+    if [ -n "$field" ]; then echo "00000000:3B:00.0, $(cat "$value")"; else echo "00000000:3B:00.0"; fi ;;
 esac
 """
 
@@ -78,6 +79,16 @@ def test_verify_asks_the_driver_what_recovery_it_still_wants(smi, known, value, 
     order = ["--query-gpu=pci.bus_id,gpu_recovery_action", "--query-gpu=pci.bus_id,reset_status.reset_required",
              "--query-gpu=pci.bus_id"]
     assert asked == order[:len(asked)] and all(c.endswith(f"-i {GPU}") for c in calls(smi))
+
+
+def test_a_recovery_action_without_a_value_leaves_the_reset_flag_to_say(smi):
+    # "[N/A]" for the recovery action is no answer: the older flag is asked, and it decides
+    (smi / "known").write_text("gpu_recovery_action\nreset_status.reset_required\n")
+    (smi / "value.gpu_recovery_action").write_text("[N/A]")
+    (smi / "value.reset_status.reset_required").write_text("Yes")
+    assert NvidiaRemedies().verify(GPU) is False
+    (smi / "value.reset_status.reset_required").write_text("No")
+    assert NvidiaRemedies().verify(GPU) is True
 
 
 def test_a_gpu_that_does_not_answer_is_not_verified(smi):

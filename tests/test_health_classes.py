@@ -61,6 +61,25 @@ def test_q_recovery_action_node_reboot_fails_with_the_reboot_fix(tmp_path):
     assert "node reboot required: drain the host and reboot it" in row["fix"] and "nvidia-smi -r" not in row["fix"]
 
 
+@pytest.mark.parametrize("action, fix", [("Reboot", "node reboot required"), ("Reset", "nvidia-smi -r"),
+                                         ("Drain and Reset", "nvidia-smi -r")])
+def test_q_recovery_action_as_nvidia_smi_spells_it_fails(tmp_path, action, fix):
+    # nvidia-smi -q writes NVML's actions short: "Reboot" is a GPU that serves again only after
+    # the node reboots, never a healthy one
+    text = A10_Q.replace("    Remapped Rows\n", f"    GPU Recovery Action                   : {action}\n"
+                         "    Remapped Rows\n", 1)
+    row = judge(_q(tmp_path, text))["gpu.readings"]
+    assert row["status"] == "FAIL" and f"GPU Recovery Action: {action}" in row["observed"][0]
+    assert fix in row["fix"]
+
+
+@pytest.mark.parametrize("action", ["None", "Drain P2P"])
+def test_q_recovery_action_without_a_reset_passes(tmp_path, action):
+    text = A10_Q.replace("    Remapped Rows\n", f"    GPU Recovery Action                   : {action}\n"
+                         "    Remapped Rows\n", 1)
+    assert judge(_q(tmp_path, text))["gpu.readings"]["status"] == "PASS"
+
+
 def test_q_reset_required_yes_fails_with_the_reset_fix(tmp_path):
     text = A10_Q.replace("    Remapped Rows\n",
                          "    GPU Reset Status\n        Reset Required                    : Yes\n"

@@ -206,8 +206,12 @@ def text_reasons(f: Mapping[str, str]) -> tuple[str, ...] | None:
     return tuple(name for name, s in states.items() if s)
 
 
-# "GPU Recovery Action" (driver 550+): what the driver asks before the GPU serves again
-_RECOVERY_RESETS = ("gpu reset required", "reset", "drain and reset", "node reboot required", "drain p2p")
+# "GPU Recovery Action" (driver 550+): what the driver asks before the GPU serves again, as
+# nvidia-smi -q spells NVML's nvmlGpuRecoveryAction_t ("Reset", "Reboot", "Drain and Reset";
+# the kernel's Xid 154 line says "GPU Reset Required", "Node Reboot Required"): the same actions
+# as probe/healthfields.RESET_ACTIONS. "Drain P2P" quiesces peer traffic and needs no reset.
+_RECOVERY_RESETS = ("reset", "gpu reset", "gpu reset required", "drain and reset", "bus reset",
+                    "reboot", "node reboot", "node reboot required", "system reboot")
 
 
 def text_reset_required(f: Mapping[str, str]) -> bool | None:

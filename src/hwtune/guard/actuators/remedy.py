@@ -31,8 +31,8 @@ class Remedies(Protocol):
 # What tells that a GPU needs no further recovery, newest first: the driver's recovery action (R570
 # on; "None" when healthy), then the reset flag older drivers have. A driver that knows neither
 # field answers 'Field "..." is not a valid field to query.' (exit 2): the next is asked, and at
-# the end only whether the GPU answers. "[N/A]" or "[Not Supported]": the GPU answered and has no
-# value for the field (probe/gpuhealth.is_not_reported), which asks for nothing.
+# the end only whether the GPU answers. "[N/A]" or "[Not Supported]" (probe/gpuhealth.is_not_reported):
+# the GPU answered with no value for that field, so the next one is asked too.
 RECOVERY_FIELDS = (("gpu_recovery_action", ("none",)), ("reset_status.reset_required", ("no",)))
 def field_of(bus: str, csv_text: str) -> str | None:
     """The second field of the line for this GPU in `--query-gpu=pci.bus_id,FIELD` output ("" for none)."""
@@ -71,7 +71,9 @@ class NvidiaRemedies:
             if "not a valid field" in (result.stdout + result.stderr).lower():
                 continue  # a driver that does not know this field: ask the next
             value = field_of(bus, result.stdout) if result.ok else None
-            return value is not None and (value in fine or is_not_reported(value))
+            if value is not None and is_not_reported(value):
+                continue  # the GPU answered with no value for it: the next field may say
+            return value is not None and value in fine
         result = _query(bus, "pci.bus_id")
         return result.ok and field_of(bus, result.stdout) is not None
 
