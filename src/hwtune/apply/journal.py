@@ -24,7 +24,6 @@ import fcntl
 import json
 import os
 import re
-import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -38,6 +37,7 @@ from hwtune.apply.errors import Busy
 from hwtune.apply.model import Step
 from hwtune.apply.trust import JournalInvalid, check_steps
 from hwtune.errors import ConfigError, NeedsRoot, parse_json
+from hwtune.ownstate import open_child, refuse, trusted
 
 STATE_DIR_ENV = "HWTUNE_STATE_DIR"
 STATE_SUBDIR = "var/lib/hwtune"
@@ -114,47 +114,6 @@ class Journal:
             "changes": len(self.data["steps"])}
 
 
-def _untrusted(what: Path, st: os.stat_result) -> str | None:
-    """Why a folder or file of the state cannot be trusted; None when it is this user's own."""
-    euid = os.geteuid()
-    if st.st_uid != euid:
-        return f"{what} is owned by uid {st.st_uid}, not by the user running hwtune (uid {euid})"
-    if st.st_mode & 0o022:
-        return f"{what} is writable by others (mode {stat.S_IMODE(st.st_mode):04o})"
-    return None
-
-
-def _trusted(fd: int, what: Path, regular: bool = False) -> int:
-    """`fd` when it holds this user's own folder or file (a regular file where asked); else `fd`
-    is closed and the refusal raised."""
-    try:
-        st = os.fstat(fd)
-        why = _untrusted(what, st) or (f"{what} is not a regular file" if regular and not stat.S_ISREG(st.st_mode)
-                                       else None)
-        if why:
-            raise _refuse(why)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def _refuse(why: str) -> ConfigError:
-    return ConfigError(f"{why}: refused, nothing was written or restored "
-                       f"(hwtune trusts only its own state; see docs/security.md)")
-
-
-def _open_child(parent_fd: int, name: str, create: bool) -> int:
-    """A folder of the state, opened with O_NOFOLLOW under a held folder; created 0700 when asked."""
-    flags = fsroot.DIR_FLAGS | os.O_NOFOLLOW
-    try:
-        return os.open(name, flags, dir_fd=parent_fd)
-    except FileNotFoundError:
-        if not create:
-            raise
-    return fsroot.make_dir_at(parent_fd, name, 0o700)[0]
-
-
 class JournalStore:
     """The journals of one root. `fs`/`rel`: the state folder inside the root; else `state` is a
     path on this machine ($HWTUNE_STATE_DIR)."""
@@ -204,11 +163,11 @@ class JournalStore:
             fd = base
             for part in parts:
                 shown = shown / part
-                fd = _open_child(fd, part, create)
+                fd = open_child(fd, part, create)
                 fds.append(fd)
         except OSError as exc:
             if exc.errno == errno.ELOOP or (exc.errno == errno.ENOTDIR and create):
-                raise _refuse(f"{shown} is a symlink or not a folder") from None
+                raise refuse(f"{shown} is a symlink or not a folder") from None
             if isinstance(exc, PermissionError):
                 raise NeedsRoot(f"cannot use {shown}: {exc.strerror} (run with sudo)") from None
             if isinstance(exc, FileNotFoundError):
@@ -218,23 +177,23 @@ class JournalStore:
             for f in fds[:-1]:
                 os.close(f)
             os.close(base)
-        self._state_fd = _trusted(fds[-1], self.state)
+        self._state_fd = trusted(fds[-1], self.state)
         return self._state_fd
 
     def _open_dir(self, create: bool) -> int:
         if self._dir_fd is None:
             try:
                 state_fd = self._open_state(create)
-                fd = _open_child(state_fd, "journal", create)
+                fd = open_child(state_fd, "journal", create)
             except PermissionError:
                 raise NeedsRoot(f"{self.dir} is readable by root only: run with sudo") from None
             except FileNotFoundError:
                 raise
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise _refuse(f"{self.dir} is a symlink or not a folder") from None
+                    raise refuse(f"{self.dir} is a symlink or not a folder") from None
                 raise ConfigError(f"cannot use the journal folder {self.dir}: {exc.strerror}") from None
-            self._dir_fd = _trusted(fd, self.dir)
+            self._dir_fd = trusted(fd, self.dir)
         return self._dir_fd
 
     def _ensure(self) -> int:
@@ -244,7 +203,7 @@ class JournalStore:
     def _open_lock(self, create: bool) -> int:
         state_fd = self._open_state(create)
         flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | (os.O_CREAT if create else 0)
-        return _trusted(os.open("lock", flags, 0o600, dir_fd=state_fd), self.lock_path, regular=True)
+        return trusted(os.open("lock", flags, 0o600, dir_fd=state_fd), self.lock_path, regular=True)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -253,7 +212,7 @@ class JournalStore:
             fd = self._open_lock(create=True)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise _refuse(f"{self.lock_path} is a symlink") from None
+                raise refuse(f"{self.lock_path} is a symlink") from None
             raise ConfigError(f"cannot open the lock {self.lock_path}: {exc.strerror}") from None
         try:
             try:
@@ -325,7 +284,7 @@ class JournalStore:
         except OSError as exc:
             raise ConfigError(f"{path}: not a readable hwtune journal: {fsroot.reason(exc)}; "
                               "nothing was restored") from None
-        _trusted(fd, path, regular=True)
+        trusted(fd, path, regular=True)
         try:
             raw, more = fsroot.read_capped(fd, MAX_JOURNAL_BYTES)
         finally:

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from hwtune import fsroot
-from hwtune.apply.journal import _open_child, _refuse, _trusted
 from hwtune.errors import ConfigError, NeedsRoot
+from hwtune.ownstate import open_child, refuse, trusted
 
 STATE_DIR_ENV = "HWTUNE_STATE_DIR"
 ROOT_STATE_DIR = Path("/var/lib/hwtune/guard")
@@ -106,16 +106,16 @@ def _open_state_dir(path: Path) -> int:
         os.makedirs(parent, mode=0o700, exist_ok=True)
         base = os.open(parent, fsroot.DIR_FLAGS)  # the admin's own path: its links are followed
         try:
-            fd = _open_child(base, name, create=True)
+            fd = open_child(base, name, create=True)
         finally:
             os.close(base)
     except PermissionError as exc:
         raise NeedsRoot(f"cannot use {path}: {exc.strerror} (run with sudo, or set {STATE_DIR_ENV})") from None
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise _refuse(f"{path} is a symlink or not a folder") from None
+            raise refuse(f"{path} is a symlink or not a folder") from None
         raise ConfigError(f"cannot use the state folder {path}: {exc.strerror}") from None
-    return _trusted(fd, path)
+    return trusted(fd, path)
 
 
 def _check_db_file(dirfd: int, path: Path) -> None:
@@ -129,9 +129,9 @@ def _check_db_file(dirfd: int, path: Path) -> None:
             continue
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise _refuse(f"{path / name} is a symlink") from None
+                raise refuse(f"{path / name} is a symlink") from None
             raise ConfigError(f"cannot open {path / name}: {exc.strerror}") from None
-        os.close(_trusted(fd, path / name, regular=True))
+        os.close(trusted(fd, path / name, regular=True))
 
 
 class Store:
