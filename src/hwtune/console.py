@@ -11,7 +11,6 @@ stay what hwtune's own code gives its text (rich emits their codes after this).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -45,15 +44,7 @@ def inert_renderable(renderable: Any) -> Any:
         return inert_text(renderable)
     if isinstance(renderable, Group):
         return Group(*(inert_renderable(r) for r in renderable.renderables), fit=renderable.fit)
-    # rich.table is imported only by a command that draws a table (not `check` piped): no table otherwise
-    table = sys.modules.get("rich.table")
-    if table is not None and isinstance(renderable, table.Table):
-        renderable.title = inert_renderable(renderable.title)
-        renderable.caption = inert_renderable(renderable.caption)
-        for column in renderable.columns:
-            column.header = inert_renderable(column.header)
-            column._cells = [inert_renderable(c) for c in column._cells]  # rich keeps a column's cells here
-    return renderable
+    return renderable  # hwtune's tables (hwtune.tables) are made inert as their rows are added
 
 
 class InertConsole(Console):

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich import box
 from rich.console import Group
-from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from hwtune.bench.pipeline.agree import TOLERANCE
+from hwtune.tables import ID, NUM, Col, Table
 
 
 def _f(x: Any, digits: int = 1) -> str:
     return "-" if x is None else f"{x:,.{digits}f}"
 
 
-def _table(title: str, cols: tuple[str, ...]) -> Table:
-    t = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for i, c in enumerate(cols):
-        t.add_column(c, justify="left" if i == 0 else "right")
-    return t
+def _table(title: str, cols: tuple[str, ...], last: str = NUM) -> Table:
+    """The first column names the row; the others are numbers (the last may be a name)."""
+    kinds = [ID] + [NUM] * (len(cols) - 2) + [last]
+    return Table(title, [Col(c, k) for c, k in zip(cols, kinds, strict=True)])
 
 
 def stage_table(run: dict[str, Any]) -> Table:
@@ -39,10 +36,10 @@ def stage_table(run: dict[str, Any]) -> Table:
 
 
 def decoder_table(doc: dict[str, Any]) -> Table:
-    t = _table("Decoders", ("decoder", "decode p50", "decode CPU", "e2e p50", "host QPS", "limit"))
+    t = _table("Decoders", ("decoder", "decode p50", "decode CPU", "e2e p50", "host QPS", "limit"), last=ID)
     for r in doc["decoders"]:
         d = next(s for s in r["stages"] if s["stage"] == "decode")
-        t.add_row(escape(r["decoder"]), _f(d["p50_ms"], 2), _f(d["cpu_ms"], 2), _f(r["end_to_end_ms"]["p50"], 2),
+        t.add_row(r["decoder"], _f(d["p50_ms"], 2), _f(d["cpu_ms"], 2), _f(r["end_to_end_ms"]["p50"], 2),
                   _f(r["bottleneck"]["host_qps"], 0), r["bottleneck"]["limiting_stage"])
     return t
 
@@ -68,7 +65,7 @@ def pipeline_view(doc: dict[str, Any]) -> Group:
     kinds = ", ".join(f"{n} x {k}" for k, n in im["kinds"].items())
     head = [Text(f"pipeline {doc['pipeline']}: {m['name']} on {m['backend']}/{m['device']} ({m['input']}), "
                  f"resizer {doc['resizer']}"),
-            Text(f"images: {escape(im['source'])}: {kinds}")]
+            Text(f"images: {im['source']}: {kinds}")]
     if im["refused_count"]:
         reasons = ", ".join(f"{n} {k}" for k, n in im["refused_by_reason"].items())
         head.append(Text(f"refused: {im['refused_count']} file(s): {reasons}", style="yellow"))
