@@ -24,7 +24,7 @@ from hwtune.errors import ConfigError
 from hwtune.guard.actuators import NODE_NAME, Actuator, ActuatorError, make
 from hwtune.guard.machine import Intent
 from hwtune.guard.signals import NODE
-from hwtune.guard.store import Store
+from hwtune.guard.store import HOLD, Store
 
 ACTION_ID = re.compile(r"\d{8}-\d{6}-\d{6}-\d{3}")
 TARGET = re.compile(r"node|[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]")
@@ -114,17 +114,15 @@ def journal(db: Any, actions: Iterable[Action], store: Store | None = None) -> N
     actions = list(actions)
     if store is not None:
         _count(store, db, [a for a in actions if a.status != PENDING])
-    db.executemany("INSERT INTO actions VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                   [(a.id, a.node, a.t, a.target, a.action, a.actuator, a.check, a.reason, a.evidence, a.status,
-                     a.result, a.undo, None if a.status == PENDING else a.t) for a in actions])
+    Store.add_actions(db, [(a.id, a.node, a.t, a.target, a.action, a.actuator, a.check, a.reason, a.evidence,
+                            a.status, a.result, a.undo, None if a.status == PENDING else a.t) for a in actions])
 
 
 def finish(store: Store, action: Action, status: str, result: str, extra=None) -> Action:
     """Mark an action's outcome durably; `extra(db)` writes what goes with it in the same commit."""
     done = replace(action, status=status, result=result[:MAX_TEXT])
     with store.transaction() as db:
-        db.execute("UPDATE actions SET status=?, result=?, finished=? WHERE id=?",
-                   (done.status, done.result, time.time(), done.id))
+        Store.set_action(db, done.id, done.status, done.result, time.time())
         _count(store, db, [done])
         if extra is not None:
             extra(db)
@@ -167,15 +165,14 @@ _COLUMNS = "id,node,t,target,action,actuator,check_id,reason,evidence,status,res
 def load(store: Store, action_id: str) -> Action:
     if not ACTION_ID.fullmatch(action_id):
         raise ConfigError(f"'{action_id}' is not a guard action id (see `hwtune guard history`)")
-    row = store.db.execute(f"SELECT {_COLUMNS} FROM actions WHERE id=?", (action_id,)).fetchone()
-    if row is None:
+    rows = store.action_rows(_COLUMNS, action_id=action_id)
+    if not rows:
         raise ConfigError(f"no guard action '{action_id}' in {store.path}")
-    return check_row(row)
+    return check_row(rows[0])
 
 
 def history(store: Store, node: str | None = None, limit: int = 1000) -> list[Action]:
-    sql = f"SELECT {_COLUMNS} FROM actions" + (" WHERE node=?" if node else "") + " ORDER BY t, id LIMIT ?"
-    return [check_row(r) for r in store.db.execute(sql, ((node,) if node else ()) + (limit,))]
+    return [check_row(r) for r in store.action_rows(_COLUMNS, node=node, limit=limit)]
 
 
 def pending(store: Store, node: str) -> list[Action]:
@@ -215,9 +212,9 @@ def undo(store: Store, action_id: str, actuator: Actuator | None = None) -> Acti
                      action.check, f"undo of {action_id}", action.reason, DONE, result, "")
     with store.transaction() as db:
         journal(db, [reverse])
-        db.execute("UPDATE actions SET status=? WHERE id=?", (UNDONE, action_id))
+        Store.set_action(db, action_id, UNDONE)
         if action.target == NODE and action.undo != "none":  # the hold is gone: a later quarantine holds again
-            db.execute("DELETE FROM targets WHERE node=? AND target='@hold'", (action.node,))
+            Store.drop_target(db, action.node, HOLD)
         if action.undo == "none":
-            db.execute("DELETE FROM targets WHERE node=? AND target=?", (action.node, action.target))
+            Store.drop_target(db, action.node, action.target)
     return reverse

@@ -30,7 +30,7 @@ from hwtune.guard.machine import RANK, REMEDIATING, Memo, findings
 from hwtune.guard.machine import judge as judge_targets
 from hwtune.guard.rules import Rules
 from hwtune.guard.signals import NODE, Signals, collect
-from hwtune.guard.store import Store
+from hwtune.guard.store import HOLD, HOLD_SHADOW, Store
 
 SCHEMA = "hwtune.guard/1"
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
@@ -98,9 +98,8 @@ def _check_memo(raw: Any, where: str) -> Memo:
 
 
 def load_memos(store: Store, node: str) -> dict[str, Memo]:
-    rows = store.db.execute("SELECT target, memo FROM targets WHERE node=?", (node,)).fetchall()
     out = {}
-    for target, text in rows:
+    for target, text in store.target_memos(node):
         try:
             raw = json.loads(text)
         except ValueError:
@@ -109,9 +108,9 @@ def load_memos(store: Store, node: str) -> dict[str, Memo]:
     return out
 
 
-def save_memo(db: Any, node: str, target: str, memo: Memo) -> None:
-    db.execute("INSERT OR REPLACE INTO targets VALUES(?,?,?,?,?,?,?)",
-               (node, target, memo.state, memo.since, memo.clean, memo.boot, json.dumps(dataclasses.asdict(memo))))
+def save_memo(store: Store, db: Any, node: str, target: str, memo: Memo) -> None:
+    Store.put_target(db, node, target, memo.state, memo.since, memo.clean, memo.boot,
+                     json.dumps(dataclasses.asdict(memo)))
 
 
 # -- the judgement --------------------------------------------------------------------------
@@ -147,7 +146,7 @@ def judge_signals(ctx: Context, signals: Signals, *, boot: str, now: float) -> G
 def decide(ctx: Context, signals: Signals, *, boot: str, now: float, finished: Sequence[Action] = ()) -> GuardResult:
     """The state machine over this boot's stored events and the current readings, then the actions."""
     memos = load_memos(ctx.store, ctx.node)
-    hold_key = "@hold" if ctx.act else "@hold-shadow"  # shadow's idea of the hold never stands for a real one
+    hold_key = HOLD if ctx.act else HOLD_SHADOW
     hold = memos.pop(hold_key, Memo())
     memos = {t: m for t, m in memos.items() if not t.startswith("@")}
     events = ctx.store.events(ctx.node, boot)
@@ -162,9 +161,9 @@ def decide(ctx: Context, signals: Signals, *, boot: str, now: float, finished: S
         for target, memo in j.memos.items():
             before = memos.get(target)
             if before is None or before.state != memo.state:
-                db.execute("INSERT INTO verdicts VALUES(?,?,?,?,?)", (ctx.node, now, target, memo.state, memo.reason))
-            save_memo(db, ctx.node, target, memo)
-        save_memo(db, ctx.node, hold_key, j.node)
+                Store.add_verdict(db, ctx.node, now, target, memo.state, memo.reason)
+            save_memo(ctx.store, db, ctx.node, target, memo)
+        save_memo(ctx.store, db, ctx.node, hold_key, j.node)
         act_.journal(db, planned, ctx.store)
     act_.crash_point("decided")
     done = list(finished) + [execute(ctx, a) if a.status == PENDING else a for a in planned]
@@ -226,14 +225,14 @@ def _still_held(ctx: Context) -> Callable[[Any], None]:
     """A resume the scheduler did not take: the node is still out, so the next judgement asks again
     (else a refused resume would leave the node drained for good)."""
     def write(db: Any) -> None:
-        hold = load_memos(ctx.store, ctx.node).get("@hold", Memo())
-        save_memo(db, ctx.node, "@hold", dataclasses.replace(hold, held=True))
+        hold = load_memos(ctx.store, ctx.node).get(HOLD, Memo())
+        save_memo(ctx.store, db, ctx.node, HOLD, dataclasses.replace(hold, held=True))
     return write
 
 
 def _forget_hold(ctx: Context, action: Action) -> Action:
     with ctx.store.transaction() as db:
-        db.execute("DELETE FROM targets WHERE node=? AND target='@hold'", (ctx.node,))
+        Store.drop_target(db, ctx.node, HOLD)
     return action
 
 
@@ -243,7 +242,7 @@ def _remediated(ctx: Context, target: str, now: float, *, reset: bool) -> Callab
         memo = load_memos(ctx.store, ctx.node).get(target, Memo())
         memo = dataclasses.replace(memo, state=REMEDIATING, since=now, remediations=memo.remediations + (now,),
                                    resets=memo.resets + ((now,) if reset else ()))
-        save_memo(db, ctx.node, target, memo)
+        save_memo(ctx.store, db, ctx.node, target, memo)
     return write
 
 

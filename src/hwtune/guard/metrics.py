@@ -41,9 +41,7 @@ class GuardCollector:
                                   "recovery", labels=["node", "target", "check"])
         state = GaugeMetricFamily("hwtune_guard_state", "The target's guard state (1 for the current one)",
                                   labels=["node", "target", "state"])
-        rows = store.db.execute("SELECT target, state, memo FROM targets WHERE node=? AND target NOT LIKE '@%' "
-                                "ORDER BY target", (node,)).fetchall()
-        for target, current, memo in rows:
+        for target, current, memo in store.target_states(node):
             check = ""
             with suppress(ValueError, AttributeError):
                 check = str(json.loads(memo).get("check", ""))[:64]

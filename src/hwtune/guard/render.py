@@ -58,11 +58,7 @@ def render_result(result: GuardResult) -> list[str]:
 def health_history(store: Store, node: str | None) -> dict[str, Any]:
     """Events per target, verdicts and actions, oldest first (at most 1000 of each)."""
 
-    where, args = (" WHERE node=?", (node,)) if node else ("", ())
-    events = store.db.execute("SELECT node,boot,t,kind,target,code,evidence FROM events" + where
-                              + " ORDER BY t, ord LIMIT 1000", args).fetchall()
-    verdicts = store.db.execute("SELECT node,t,target,state,reason FROM verdicts" + where
-                                + " ORDER BY t LIMIT 1000", args).fetchall()
+    events, verdicts = store.history_rows(node)
     per_target: dict[str, list[dict[str, Any]]] = {}
     for n, boot, t, kind, target, code, ev in events:
         per_target.setdefault(f"{n} {target}", []).append(

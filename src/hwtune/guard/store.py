@@ -40,6 +40,9 @@ DB_NAME = "guard.sqlite"
 MAX_BYTES = 64 * 1024 * 1024
 RETENTION_S = 90 * 86400
 SCHEMA_VERSION = 1
+# The node's own memos among its targets: the hold guard put on it, and shadow mode's idea of one
+# (which never stands for a real hold). No GPU or port is named with "@".
+HOLD, HOLD_SHADOW = "@hold", "@hold-shadow"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events(node TEXT NOT NULL, boot TEXT NOT NULL, key TEXT NOT NULL, t REAL NOT NULL,
@@ -234,6 +237,63 @@ class Store:
     def add_samples(self, node: str, t: float, samples: Iterable[tuple[str, str, float | None]]) -> None:
         with self.transaction() as db:
             db.executemany("INSERT INTO samples VALUES(?,?,?,?,?)", [(node, t, *s) for s in samples])
+
+    # -- targets: each one's memo (a GPU's bus id, "node", or a node key such as HOLD) ----
+    def target_memos(self, node: str) -> list[tuple[str, str]]:
+        """(target, memo JSON) of every target of the node, node keys included."""
+        return self.db.execute("SELECT target, memo FROM targets WHERE node=?", (node,)).fetchall()
+
+    def target_states(self, node: str) -> list[tuple[str, str, str]]:
+        """(target, state, memo JSON) of the node's GPUs and the node itself, by target."""
+        return self.db.execute("SELECT target, state, memo FROM targets WHERE node=? AND target NOT LIKE '@%' "
+                               "ORDER BY target", (node,)).fetchall()
+
+    @staticmethod
+    def put_target(db: sqlite3.Connection, node: str, target: str, state: str, since: float, clean: int,
+                   boot: str, memo: str) -> None:
+        db.execute("INSERT OR REPLACE INTO targets VALUES(?,?,?,?,?,?,?)",
+                   (node, target, state, since, clean, boot, memo))
+
+    @staticmethod
+    def drop_target(db: sqlite3.Connection, node: str, target: str) -> None:
+        db.execute("DELETE FROM targets WHERE node=? AND target=?", (node, target))
+
+    @staticmethod
+    def add_verdict(db: sqlite3.Connection, node: str, t: float, target: str, state: str,
+                    reason: str) -> None:
+        db.execute("INSERT INTO verdicts VALUES(?,?,?,?,?)", (node, t, target, state, reason))
+
+    def history_rows(self, node: str | None, limit: int = 1000) -> tuple[list[tuple], list[tuple]]:
+        """(events, verdicts) of one node or all, oldest first, at most `limit` of each."""
+        where, args = (" WHERE node=?", (node,)) if node else ("", ())
+        events = self.db.execute("SELECT node,boot,t,kind,target,code,evidence FROM events" + where
+                                 + " ORDER BY t, ord LIMIT ?", (*args, limit)).fetchall()
+        verdicts = self.db.execute("SELECT node,t,target,state,reason FROM verdicts" + where
+                                   + " ORDER BY t LIMIT ?", (*args, limit)).fetchall()
+        return events, verdicts
+
+    # -- actions ------------------------------------------------------------------
+    @staticmethod
+    def add_actions(db: sqlite3.Connection, rows: Iterable[tuple]) -> None:
+        db.executemany(f"INSERT INTO actions VALUES({','.join('?' * 13)})", list(rows))
+
+    @staticmethod
+    def set_action(db: sqlite3.Connection, action_id: str, status: str, result: str | None = None,
+                   finished: float | None = None) -> None:
+        """An action's new status; with a result, its outcome and when it finished."""
+        if result is None:
+            db.execute("UPDATE actions SET status=? WHERE id=?", (status, action_id))
+        else:
+            db.execute("UPDATE actions SET status=?, result=?, finished=? WHERE id=?",
+                       (status, result, finished, action_id))
+
+    def action_rows(self, columns: str, node: str | None = None, action_id: str | None = None,
+                    limit: int = 1000) -> list[tuple]:
+        """Actions' `columns`, by time: one id, one node's, or all."""
+        if action_id is not None:
+            return self.db.execute(f"SELECT {columns} FROM actions WHERE id=?", (action_id,)).fetchall()
+        sql = f"SELECT {columns} FROM actions" + (" WHERE node=?" if node else "") + " ORDER BY t, id LIMIT ?"
+        return self.db.execute(sql, ((node,) if node else ()) + (limit,)).fetchall()
 
     # -- meta ------------------------------------------------------------------
     def get_meta(self, key: str, default: Any = None) -> Any:
