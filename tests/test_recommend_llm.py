@@ -140,7 +140,7 @@ def test_user_lengths_move_kv_cache_batch_and_prefill():
         rec = recommend(Request(workload="llama2-70b", precision="fp8", **kw))
         return next(e for e in rec.estimates if e.gpu.name == "H200 SXM 141GB")
 
-    base, long_prompt, long_answer = h200(), h200(input_tokens=4000, output_tokens=200), \
+    base, long_prompt, long_answer = h200(), h200(input_tokens=3000, output_tokens=200), \
         h200(input_tokens=200, output_tokens=2000)
     # a longer sequence keeps more KV cache per sequence: fewer sequences fit
     assert long_prompt.llm.kv_gb_per_sequence > base.llm.kv_gb_per_sequence
@@ -155,3 +155,53 @@ def test_user_lengths_move_kv_cache_batch_and_prefill():
     same = recommend(Request(workload="llama2-70b", input_tokens=m.dataset_prompt_tokens,
                              output_tokens=m.dataset_output_tokens)).llm
     assert same.work_per_token == pytest.approx(m.work_per_token)
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--workload", "llama2-70b", "--input-tokens", "4000", "--output-tokens", "200"],
+     "--input-tokens: 4000 prompt and 200 answer tokens exceed llama2-70b's 4,096-token window"),
+    (["--workload", "gptj-6b", "--output-tokens", "3000"], "exceed gptj-6b's 2,048-token window"),
+])
+def test_a_request_longer_than_the_models_window_is_refused(args, said):
+    from typer.testing import CliRunner
+
+    from hwtune.cli import app
+
+    r = CliRunner().invoke(app, ["recommend", "--precision", "fp8", *args])
+    assert r.exit_code == 2 and said in r.output and "Traceback" not in r.output
+
+
+def test_the_plan_names_the_lengths_it_was_sized_for():
+    from typer.testing import CliRunner
+
+    from hwtune.cli import app
+
+    r = CliRunner().invoke(app, ["recommend", "--workload", "llama3.1-8b", "--precision", "fp8",
+                                 "--input-tokens", "3000", "--output-tokens", "500", "--tpot", "40"])
+    head = " ".join(r.output.split("Best setups")[0].split("\n")[:4])
+    assert r.exit_code == 0 and "3000 prompt and 500 answer tokens per request" in " ".join(head.split())
+    assert "within TPOT 40 ms" in " ".join(head.split()) and "TTFT -" not in r.output
+
+
+def test_an_empty_plan_names_the_limit_no_gpu_meets_not_the_budget():
+    from typer.testing import CliRunner
+
+    from hwtune.cli import app
+
+    r = CliRunner().invoke(app, ["recommend", "--workload", "llama2-70b", "--precision", "fp8",
+                                 "--budget", "100000", "--tpot", "1"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 0 and "no GPU meets TPOT 1 ms: the fastest," in text
+    assert "no priced GPU setup fits a budget" not in text
+
+
+def test_setups_past_the_table_are_named():
+    from hwtune.recommend.engine import Request, recommend
+    from hwtune.recommend.render import more_note
+
+    rec = recommend(Request(workload="llama2-70b", precision="fp8", budget_usd=1_000_000))
+    assert len(rec.budget_setups) > 10
+    note = " ".join(more_note(list(rec.budget_setups), 10))
+    assert f"{len(rec.budget_setups) - 10} more not shown (--top {len(rec.budget_setups)} shows them)" in note
+    assert all(s.estimate.gpu.name in note for s in rec.budget_setups[10:])
+    assert more_note(list(rec.budget_setups), len(rec.budget_setups)) == []

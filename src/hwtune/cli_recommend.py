@@ -36,7 +36,7 @@ Examples:
 
   hwtune recommend --workload llama3.1-8b --precision fp8 --target-fps 50000 --tpot 40
 
-  hwtune recommend --workload llama2-70b --precision fp8 --input-tokens 4000 --output-tokens 200 --budget 500000
+  hwtune recommend --workload llama2-70b --precision fp8 --input-tokens 3000 --output-tokens 200 --budget 500000
 
   hwtune recommend --workload bert-large --precision int8 --seq-len 256 --class server
 

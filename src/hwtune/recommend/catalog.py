@@ -133,6 +133,7 @@ class Llm:
     # fp4_work_basis); 1 elsewhere.
     fp4_work_scale: float = 1.0
     fp4_work_basis: str = ""
+    context_tokens: int = 0  # the model's window: a prompt and its answer together fit in it
 
     @property
     def dataset_prompt_tokens(self) -> float:
@@ -385,7 +386,7 @@ LLM_COLUMNS = (
     "name", "description", "total_params_b", "active_params_b", "layers", "hidden", "kv_heads",
     "head_dim", "max_input_tokens", "max_output_tokens", "output_tokens_mean", "work_per_token",
     "work_per_token_basis", "dataset", "params_source", "length_source", "checked",
-    "fp4_work_scale", "fp4_work_basis",
+    "fp4_work_scale", "fp4_work_basis", "context_tokens", "context_source",
 )
 
 
@@ -406,8 +407,10 @@ def parse_llms(text: str, fname: str = "llms.csv") -> tuple[Llm, ...]:
             work_per_token_basis=r.text("work_per_token_basis"), dataset=r.text("dataset"),
             params_source=r.text("params_source"), length_source=r.text("length_source"),
             row=r.line, fp4_work_scale=r.maybe_num("fp4_work_scale") or 1.0,
-            fp4_work_basis=r.text("fp4_work_basis", False),
+            fp4_work_basis=r.text("fp4_work_basis", False), context_tokens=_whole(r, "context_tokens"),
         ))
+        if llms[-1].max_input_tokens + llms[-1].max_output_tokens > llms[-1].context_tokens:
+            raise r._fail("context_tokens", "smaller than the dataset's longest prompt and answer")
     _unique(fname, [m.name for m in llms])
     return tuple(llms)
 

@@ -3,6 +3,7 @@ the packaged data and the files the request names."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,6 +194,28 @@ def check_request(req: Request, catalog: Catalog) -> None:
                         ("input_tokens", req.input_tokens), ("output_tokens", req.output_tokens)):
         if amount is not None and amount <= 0:
             raise InvalidRequest(key, "must be positive, got {amount:g}", amount=amount)
+    m = catalog.llm(req.workload) if is_llm else None
+    if m is not None and (req.input_tokens or req.output_tokens):
+        prompt = req.input_tokens or m.dataset_prompt_tokens
+        answer = req.output_tokens or m.dataset_output_tokens
+        if prompt + answer > m.context_tokens:
+            field = "input_tokens" if req.input_tokens else "output_tokens"
+            raise InvalidRequest(field, "{prompt:g} prompt and {answer:g} answer tokens exceed {model}'s "
+                                 "{context:,}-token window", prompt=prompt, answer=answer, model=m.name,
+                                 context=m.context_tokens)
+
+
+def _why_no_setup(estimates: list[Estimate], req: Request) -> str:
+    """Why a budget plan is empty: the limits, where no GPU meets them, else the budget."""
+    if any(e.roof is not None for e in estimates):
+        return f"no priced GPU setup fits a budget of ${req.budget_usd:,.0f}"
+    for limit, given in (("TPOT", req.tpot_ms), ("TTFT", req.ttft_ms)):
+        fastest = min(((float(m.group(1)), e.gpu.name) for e in estimates if e.excluded
+                       and (m := re.match(limit + r" ([0-9.]+) ms", e.excluded))), default=None)
+        if given and fastest:
+            return (f"no GPU meets {limit} {given:g} ms: the fastest, {fastest[1]}, takes {fastest[0]:g} ms "
+                    + ("a step with one sequence" if limit == "TPOT" else "for one prompt"))
+    return "no GPU can run it as asked (each GPU's reason is above)"
 
 
 def calibration_line(c: Calibration) -> str:
@@ -312,7 +335,7 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
         warnings.append("--ttft/--tpot are met on the mean decode step and one idle prefill; MLPerf "
                         "applies them at the 99th percentile under load: its Server results (2 s / "
                         "100-200 ms) are mostly within 35% of this estimate, its Interactive ones "
-                        "(0.5 s / 30-40 ms) 1.0-2.5x below it (docs/recommend.md)")
+                        "(0.5 s / 30-40 ms) up to 2.5x below it (docs/recommend.md)")
     budget_setups: list[Setup] = []
     target_setups: list[Setup] = []
     comparison = None
@@ -322,7 +345,7 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
         comparison = Comparison(best_of_class(budget_setups, ("server",)),
                                 best_of_class(budget_setups, ("desktop",)))
         if not budget_setups:
-            warnings.append(f"no priced GPU setup fits a budget of ${req.budget_usd:,.0f}")
+            warnings.append(_why_no_setup(estimates, req))
     fleet = fleet_classes(req)
     if req.target_fps is not None:
         target_setups = with_feed(size_for_target([e for e in estimates if e.gpu.gpu_class in fleet],

@@ -64,8 +64,11 @@ def render_header(rec: Recommendation) -> Text:
         moe = (f", {m.active_params / 1e9:.1f} B of {m.total_params / 1e9:.1f} B parameters active"
                if m.active_params < m.total_params else f", {m.total_params / 1e9:.1f} B parameters")
         t.append(f" ({m.description}{moe}); precision {q.precision}; generated tokens/s per GPU, Offline")
-        if q.ttft_ms or q.tpot_ms:
-            t.append(f"; within TTFT {q.ttft_ms or '-'} ms, TPOT {q.tpot_ms or '-'} ms")
+        if m.lengths_basis:
+            t.append(f"; {m.prompt_tokens:g} prompt and {m.dataset_output_tokens:g} answer tokens per request")
+        limits = [f"{name} {ms:g} ms" for name, ms in (("TTFT", q.ttft_ms), ("TPOT", q.tpot_ms)) if ms]
+        if limits:
+            t.append("; within " + ", ".join(limits))
         t.append(f". Prices: {q.price_basis} basis.")
         return t
     t.append(f"Workload {w.name}", style="bold")
@@ -136,6 +139,15 @@ def render_setups(setups: list[Setup], title: str, unit: str = "inf/s") -> Table
     return t
 
 
+def more_note(setups: list[Setup], top: int) -> list[str]:
+    """The setups past the table's last row, named: no GPU leaves a plan silently."""
+    rest = setups[top:]
+    if not rest:
+        return []
+    names = ", ".join(s.estimate.gpu.name for s in rest)
+    return [f"{len(rest)} more not shown (--top {len(setups)} shows them): {names}"]
+
+
 def feed_notes(setups: list[Setup], unit: str) -> list[str]:
     """A line per setup whose hosts' CPUs cannot feed their GPUs, and where the figure is from."""
     out = []
@@ -200,8 +212,10 @@ def render_cloud(c: CloudVsBuy) -> Text:
         t.append("No current cloud offer maps to an estimated GPU.")
         return t
     q = c.quotes[0]
+    rented = q.instances * q.offer.gpu_count
+    needed = f", {q.gpus_needed} of them needed" if rented != q.gpus_needed else ""
     t.append(f"Cheapest cloud: {q.instances} x {q.offer.provider} {q.offer.instance_type} "
-             f"({q.gpus_needed} x {q.estimate.gpu.name}, ${q.offer.price_usd_per_hour:g}/h, "
+             f"({rented} x {q.estimate.gpu.name}{needed}, ${q.offer.price_usd_per_hour:g}/h, "
              f"as of {q.offer.as_of}) = {_usd(q.usd_per_year)} a year. ")
     t.append(f"Owning over {u.years:g} years: {_usd(s.total_cost_usd)} + power "
              f"{c.power_kwh_per_year:,.0f} kWh/yr at ${u.kwh_price_usd:g}/kWh = "
@@ -280,16 +294,20 @@ def render(rec: Recommendation, console: Console, show_all: bool = False, top: i
     width = console.width if console.is_terminal else None
     if rec.budget_setups or rec.target_setups:
         if rec.budget_setups:
-            show(render_setups(list(rec.budget_setups[:top]),
-                               f"Best setups within ${rec.request.budget_usd:,.0f}, by total throughput", u))
+            table = render_setups(list(rec.budget_setups[:top]),
+                                  f"Best setups within ${rec.request.budget_usd:,.0f}, by total throughput", u)
+            table.notes += more_note(list(rec.budget_setups), top)
+            show(table)
             show(render_bars(
                 [(f"{s.cards} x {s.estimate.gpu.name}" + ("!" if s.estimate.judgement else ""),
                   s.throughput_per_usd) for s in rec.value_setups[:top]],
                 f"Throughput per dollar of the whole setup ({u} per $1k; ! = judgement efficiency)", width))
         if rec.target_setups:
             fleet = ", ".join(rec.fleet_classes)
-            show(render_setups(list(rec.target_setups[:top]),
-                               f"Cheapest setups reaching {rec.request.target_fps:,.0f} {u} ({fleet} GPUs)", u))
+            table = render_setups(list(rec.target_setups[:top]),
+                                  f"Cheapest setups reaching {rec.request.target_fps:,.0f} {u} ({fleet} GPUs)", u)
+            table.notes += more_note(list(rec.target_setups), top)
+            show(table)
         if rec.comparison:
             show(render_comparison(rec, rec.comparison))
         for c in rec.cloud[:1]:
