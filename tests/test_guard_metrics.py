@@ -49,6 +49,28 @@ def test_textfile_of_a_sick_snapshot(tmp_path, monkeypatch):
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_the_textfile_is_never_written_through_a_link_planted_in_its_folder(tmp_path):
+    # A user who can write the collector's folder learns a running service's temporary name and
+    # links it to a root file: the metrics must land in the textfile only (hwtune's writer: a
+    # random O_EXCL|O_NOFOLLOW temporary, renamed), never through the link.
+    import threading
+
+    from hwtune.guard.metrics import Metrics
+
+    ctx = context(tmp_path)
+    folder = tmp_path / "collector"
+    folder.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("root's own\n")
+    prom = folder / "hwtune.prom"
+    for name in (f"hwtune.prom.{os.getpid()}.{threading.get_ident()}", f".hwtune.prom.{os.getpid()}"):
+        (folder / name).symlink_to(victim)
+    Metrics(str(prom)).publish(ctx.store, "n1", False)
+    assert victim.read_text() == "root's own\n"
+    assert "hwtune_guard_" in prom.read_text() and not prom.is_symlink()
+    assert oct(prom.stat().st_mode & 0o777) == "0o644"
+
+
 def test_fault_gauge_clears_only_after_verified_recovery_and_counters_only_grow(tmp_path):
     ctx = context(tmp_path)
     collector = GuardCollector()

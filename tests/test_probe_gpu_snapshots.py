@@ -182,6 +182,17 @@ def test_persistenced_found_by_scan_records_only_the_match(tmp_path):
     assert comms == {"/proc/1/comm", "/proc/99/comm", "/proc/731/comm"}  # 900 was read, not recorded
 
 
+def test_a_user_process_named_like_the_daemon_is_not_the_daemon(tmp_path):
+    # any user can name a process so; the daemon runs as root or its own system user
+    for pid, comm in (("1", "systemd"), ("5150", "nvidia-persiste")):
+        write(tmp_path, f"/proc/{pid}/comm", comm + "\n")
+    write(tmp_path, "/proc/5150/status", "Name:\tnvidia-persiste\nUid:\t65534\t65534\t65534\t65534\n")
+    facts, _ = persistenced(tmp_path)
+    assert facts.values["nvidia.persistenced"] is False
+    write(tmp_path, "/proc/5150/status", "Name:\tnvidia-persiste\nUid:\t117\t117\t117\t117\n")
+    assert persistenced(tmp_path)[0].values["nvidia.persistenced"] is True
+
+
 def test_persistenced_not_running(tmp_path):
     for pid, comm in (("1", "systemd"), ("2", "kthreadd"), ("512", "nvidia-smi")):
         write(tmp_path, f"/proc/{pid}/comm", comm + "\n")

@@ -9,7 +9,7 @@
 - `hwtune_guard_actions_total{node,action,status}`: actions by outcome: only grows.
 - `hwtune_guard_breaker_open{node}`: 1 when the circuit breaker kept a hold from running.
 
-Written to a node_exporter textfile (atomically, by prometheus-client's own writer), or served on
+Written to a node_exporter textfile (atomically, by hwtune's own writer, hwtune.atomic), or served on
 `--listen 127.0.0.1:PORT`.
 """
 
@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import suppress
 from typing import Any
 
+from hwtune import atomic
 from hwtune.guard.machine import HOLDING, RANK
 from hwtune.guard.store import Store
 
@@ -91,9 +92,13 @@ class Metrics:
     def publish(self, store: Store, node: str, breaker_open: bool) -> None:
         self.collector.update(store, node, breaker_open)
         if self.textfile:
-            from prometheus_client import write_to_textfile
+            # hwtune's one writer, not prometheus-client's: that one opens a temporary name that
+            # stays the same for a running service (NAME.PID.THREAD) with a plain open(), which a
+            # user who can write the collector's folder can plant a link under (atomic.write_at:
+            # O_EXCL|O_NOFOLLOW, a random name, renamed in the held folder)
+            from prometheus_client import generate_latest
 
-            write_to_textfile(self.textfile, self.registry)
+            atomic.write_file(self.textfile, generate_latest(self.registry), 0o644)
 
 
 def parse_listen(text: str) -> tuple[str, int]:

@@ -205,9 +205,12 @@ def probe_persistenced(host: Host, b: FactsBuilder) -> None:
         if pid.isdigit() and _is_persistenced(host, pid, record=True):
             b.set("nvidia.persistenced", True)
             return
-    # Read every comm without recording it, so a snapshot keeps only the match.
+    # Read every comm without recording it, so a snapshot keeps only the match. Any user can
+    # name a process "nvidia-persistenced": one found by name counts only when a system
+    # account runs it (the daemon runs as root or as its own system user; the pid file above
+    # is written where only they can).
     for pid in pids:
-        if _is_persistenced(host, pid, record=False):
+        if _is_persistenced(host, pid, record=False) and _system_account(host, pid):
             host.read(f"/proc/{pid}/comm")
             b.set("nvidia.persistenced", True)
             return
@@ -221,6 +224,20 @@ def probe_persistenced(host: Host, b: FactsBuilder) -> None:
 def _is_persistenced(host: Host, pid: str, *, record: bool) -> bool:
     comm = host.read(f"/proc/{pid}/comm", record=record)
     return comm is not None and comm.strip() == PERSISTENCED_COMM
+
+
+# the highest uid of a system account (login.defs SYS_UID_MAX on Debian, Ubuntu and RHEL)
+SYS_UID_MAX = 999
+
+
+def _system_account(host: Host, pid: str) -> bool:
+    """The process's real uid is a system account's. A snapshot that kept no status of it
+    (snapshots before this check) is taken at its name, as before."""
+    status = host.read(f"/proc/{pid}/status")
+    if status is None:
+        return not host.live
+    uid = next((line.split()[1:2] for line in status.splitlines()[:64] if line.startswith("Uid:")), [])
+    return bool(uid) and uid[0].isdigit() and int(uid[0]) <= SYS_UID_MAX
 
 
 # -- CUDA toolkit and cuDNN ---------------------------------------------------------
