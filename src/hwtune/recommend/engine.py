@@ -265,9 +265,9 @@ def left_out_of_plan(catalog: Catalog, gpus: list, estimates: list[Estimate],
     for e in estimates:
         if e.gpu.name in listed:
             continue
-        why = _why_left_out(e)
-        if not why and fleet and e.gpu.gpu_class not in fleet:
-            why = f"class {e.gpu.gpu_class}: the fleet plan takes {', '.join(fleet)} GPUs"
+        # a fleet plan alone takes its classes only: that is the first reason for any other card
+        why = (f"class {e.gpu.gpu_class}: the fleet plan takes {', '.join(fleet)} GPUs"
+               if fleet and e.gpu.gpu_class not in fleet else _why_left_out(e))
         out.append((e.gpu.name, why or "no setup of it fits the budget"))
     return out
 

@@ -8,7 +8,7 @@ from hwtune.errors import ConfigError
 from hwtune.recommend.catalog import Efficiency, GpuSpec, Llm, Workload
 from hwtune.recommend.labels import RANKED_LAST
 from hwtune.recommend.llm import LlmPlan, as_roofline, plan_llm
-from hwtune.recommend.prices import Price, parse_street, price_of  # noqa: F401 (re-exported)
+from hwtune.recommend.prices import Price, parse_street, price_of, why_unpriced  # noqa: F401 (re-exported)
 from hwtune.recommend.roofline import (
     PrecisionPath,
     Roofline,
@@ -106,7 +106,7 @@ def caveats_for(gpu: GpuSpec, path: PrecisionPath, price: Price) -> tuple[str, .
         out.append(f"price is an estimate ({price.basis}, {price.confidence}"
                    + (f", {price.as_of}" if price.as_of else "") + ")")
     if not price.usd:
-        out.append("no current price: give one with --gpu-price to rank it")
+        out.append(f"{why_unpriced(gpu)}: give one with --gpu-price to rank it")
     if gpu.estimated_fields:
         out.append(f"estimated or unverified figures: {gpu.estimated_fields}")
     return tuple(out)

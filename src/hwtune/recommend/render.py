@@ -238,12 +238,14 @@ def _headline(rec: Recommendation) -> list[Estimate]:
 def collect_caveats(rec: Recommendation, shown: list[Estimate]) -> list[str]:
     out: list[str] = []
     names = {s.estimate.gpu.name for s in rec.budget_setups[:10] + rec.target_setups[:10]}
+    # a plan names each unpriced GPU in its "left out" lines: its caveat would say it twice
+    unpriced = ("no current price", "no public price") if rec.left_out else ()
     shown_names = {e.gpu.name for e in shown}
     for e in shown:
         if e.gpu.name.startswith("GeForce") and GEFORCE_CAVEAT not in out:
             out.append(GEFORCE_CAVEAT)
         for c in e.caveats:
-            if c.startswith(("price is", "no public price", "estimated or", "GeForce")):
+            if c.startswith(("price is", "estimated or", "GeForce", *unpriced)):
                 continue
             line = f"{e.gpu.name}: {c}"
             if (e.roof is None or e.path.note or e.gpu.name in names) and line not in out:
@@ -317,6 +319,12 @@ def render(rec: Recommendation, console: Console, show_all: bool = False, top: i
         show(render_bars(
             [(e.gpu.name + ("!" if e.judgement else ""), e.throughput_per_usd or 0.0) for e in shown],
             f"Throughput per dollar of card price ({u} per $1k; ! = judgement efficiency)", width))
+    if (rec.budget_setups or rec.target_setups) and not show_all:
+        # a plan's caveats speak of the GPUs its tables show, not of the estimates it did not draw
+        listed = list(rec.budget_setups[:top]) + list(rec.target_setups[:top])
+        if rec.comparison:
+            listed += [s for s in (rec.comparison.server, rec.comparison.desktop) if s]
+        shown = list({s.estimate.gpu.name: s.estimate for s in listed}.values())
     show(Text("Caveats", style="bold"))
     for line in collect_caveats(rec, shown):
         show(Text(f"- {line}"))
