@@ -205,3 +205,20 @@ def test_setups_past_the_table_are_named():
     assert f"{len(rec.budget_setups) - 10} more not shown (--top {len(rec.budget_setups)} shows them)" in note
     assert all(s.estimate.gpu.name in note for s in rec.budget_setups[10:])
     assert more_note(list(rec.budget_setups), len(rec.budget_setups)) == []
+
+
+def test_a_plans_caveats_speak_of_the_gpus_it_shows():
+    from typer.testing import CliRunner
+
+    from hwtune.cli import app
+
+    r = CliRunner().invoke(app, ["recommend", "--budget", "20000", "--workload", "mixtral-8x7b",
+                                 "--precision", "fp4"], env={"COLUMNS": "200"})
+    caveats = r.output.split("Caveats")[1]
+    table = r.output.split("Caveats")[0]
+    named = {line[2:].split(":")[0] for line in caveats.splitlines() if line.startswith("- ") and ":" in line
+             and not line.startswith(("- left out", "- Prices", "- Throughput", "- GeForce driver"))}
+    # each GPU a caveat names is in the plan's table, or is named with its reason for being left out
+    assert named and all(name in table or "do not fit" in caveats.split(name + ":")[1].split("\n")[0]
+                         for name in named)
+    assert "H100 NVL 94GB: no FP4 units" not in caveats  # not in the plan: named once, in "left out"
