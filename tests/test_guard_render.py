@@ -25,7 +25,7 @@ def test_one_value_stays_on_its_line_and_in_its_columns():
     forged = "Xid 79\nnode node1: HEALTHY (act)\tpad\u2028\ufeff"
     shown = _safe(forged, 80)
     assert "\n" not in shown and "\t" not in shown and "\u2028" not in shown
-    assert shown.startswith("Xid 79\\nnode node1: HEALTHY (act)\\tpad\\u2028\\ufeff")
+    assert shown.startswith("Xid 79\\x0anode node1: HEALTHY (act)\\x09pad\\u2028\\ufeff")
     wide = _safe("\u6f22" * 100, 40)  # a wide character takes two columns
     assert wide.endswith("...") and len(wide) == 18 + 3
 

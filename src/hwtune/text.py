@@ -20,6 +20,16 @@ def inert(text: str) -> str:
     return text if text.isprintable() else text.translate(INERT)
 
 
+def printable(text: str) -> str:
+    """`text` with every character Python does not call printable written out ("\\x09",
+    "\\u2028", "\\U000e0001"): stricter than `inert`, newline and tab included, so one value
+    stays one line (a file name, a kernel line quoted in a one-line verdict)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 0x100
+                   else f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}" for c in text)
+
+
 def show(value: Any, limit: int = 8) -> str:
     """One line for a fact or observed value; a large per-CPU map becomes its distinct values."""
     if value is None:

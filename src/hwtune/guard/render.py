@@ -2,40 +2,25 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import UTC
 from typing import Any
+
+from rich.cells import cell_len, set_cell_size
 
 from hwtune.guard.actions import history
 from hwtune.guard.core import GuardResult
 from hwtune.guard.store import Store
-
-
-def _escaped(c: str) -> str:
-    if c in "\n\t":
-        return "\\n" if c == "\n" else "\\t"
-    n = ord(c)
-    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
-
-
-def _cells(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+from hwtune.text import printable
 
 
 def _safe(text: Any, width: int = 200) -> str:
     """A log line or a reason is data, never terminal input: every character Python does not
-    call printable (controls, newline and tab too: one value stays on its line) written out as
-    text.inert writes controls, then cut to `width` terminal columns (a wide character is two)."""
-    pieces = [c if c.isprintable() else _escaped(c) for c in str(text)]
-    if sum(_cells(p) for p in pieces) <= width:
-        return "".join(pieces)
-    out, cells = [], 0
-    for p in pieces:
-        if cells + _cells(p) > width - 3:
-            break
-        out.append(p)
-        cells += _cells(p)
-    return "".join(out) + "..."
+    call printable written out (text.printable: newline and tab too, one value stays on its
+    line), then cut to `width` terminal columns (a wide character is two)."""
+    shown = printable(str(text))
+    if cell_len(shown) <= width:
+        return shown
+    return set_cell_size(shown, width - 3).rstrip(" ") + "..."  # no pad where a wide character did not fit
 
 
 def render_result(result: GuardResult) -> list[str]:

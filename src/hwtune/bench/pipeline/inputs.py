@@ -22,6 +22,7 @@ from pathlib import Path
 from hwtune import fsroot
 from hwtune.bench.pipeline.images import EncodedImage
 from hwtune.errors import ConfigError
+from hwtune.text import printable
 
 MAX_FILES = 10_000  # directory entries looked at
 MAX_IMAGES = 1_000  # images kept
@@ -120,13 +121,6 @@ def read_images(folder: Path) -> ImageSet:
         why = f"; refused: {refused[0].name}: {refused[0].reason}" if refused else ""
         raise ConfigError(f"--images {folder}: no JPEG, PNG or WebP image to use ({len(names)} entries{why})")
     return ImageSet(tuple(kept), tuple(refused[:MAX_REASONS]), len(refused), tuple(notes))
-
-
-def printable(name: str) -> str:
-    """A file name as it may be shown: a control character (an escape sequence someone put in a
-    name for the terminal of whoever runs hwtune) becomes its \\x or \\u code."""
-    return "".join(c if c.isprintable() else (f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}")
-                   for c in name)
 
 
 def _read(path: Path) -> bytes:
