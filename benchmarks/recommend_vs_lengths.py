@@ -31,7 +31,7 @@ from pathlib import Path
 
 from hwtune.recommend.catalog import Catalog, Llm, load_catalog
 from hwtune.recommend.engine import efficiency_table
-from hwtune.recommend.estimate import POWER_REFERENCE, llm_efficiency
+from hwtune.recommend.estimate import llm_efficiency, power_reference
 from hwtune.recommend.llm import plan_replica, with_lengths
 from hwtune.recommend.roofline import resolve_precision
 
@@ -53,8 +53,7 @@ def estimate(cat: Catalog, m: Llm, gpu_name: str, precision: str, n: int, i: int
     gpu = cat.gpu(gpu_name)
     assert gpu is not None, gpu_name
     path = resolve_precision(gpu, precision, "fp32")
-    ref = cat.gpu(POWER_REFERENCE[gpu.family]) if gpu.family in POWER_REFERENCE else None
-    eff, run_on = llm_efficiency(gpu, path, efficiency_table(cat.efficiencies), ref)
+    eff, run_on = llm_efficiency(gpu, path, efficiency_table(cat.efficiencies), power_reference(cat, gpu))
     plan, _ = plan_replica(run_on, with_lengths(m, i, o), path, eff, n, None, None)
     return plan.tokens_per_s if plan else None
 

@@ -12,7 +12,7 @@ import pytest
 
 from hwtune.recommend.catalog import load_catalog
 from hwtune.recommend.engine import Request, recommend
-from hwtune.recommend.estimate import POWER_REFERENCE, power_share
+from hwtune.recommend.estimate import power_reference, power_share
 from hwtune.recommend.roofline import resolve_precision
 
 CAT = load_catalog()
@@ -20,8 +20,7 @@ CAT = load_catalog()
 
 def share(name: str, precision: str = "fp8") -> float:
     g = CAT.gpu(name)
-    ref = CAT.gpu(POWER_REFERENCE[g.family]) if g.family in POWER_REFERENCE else None
-    return power_share(g, resolve_precision(g, precision), ref)
+    return power_share(g, resolve_precision(g, precision), power_reference(CAT, g))
 
 
 def test_power_limited_cards_get_their_share_of_the_reference_rate():

@@ -19,11 +19,11 @@ from hwtune.recommend.catalog import (
 )
 from hwtune.recommend.costs import CloudVsBuy, UsageOptions, cloud_vs_buy
 from hwtune.recommend.estimate import (
-    POWER_REFERENCE,
     EffTable,
     Estimate,
     estimate_gpu,
     estimate_llm_gpu,
+    power_reference,
 )
 from hwtune.recommend.feed import PipelineCpu, image_input
 from hwtune.recommend.invalid import InvalidRequest
@@ -322,10 +322,9 @@ def recommend(req: Request, catalog: Catalog | None = None) -> Recommendation:
     gpus = [g for g in catalog.gpus
             if (not vendors or g.vendor in vendors) and (not classes or g.gpu_class in classes)]
     if isinstance(workload, Llm):
-        refs = {f: catalog.gpu(name) for f, name in POWER_REFERENCE.items()}
         ests = (estimate_llm_gpu(g, workload, req.precision, effs, req.price_basis, overrides,
                                  req.tpot_ms, req.ttft_ms, largest_replica(g, req.hosts),
-                                 refs.get(g.family))
+                                 power_reference(catalog, g))
                 for g in gpus)
     else:
         ests = (estimate_gpu(g, workload, req.precision, req.accumulate, effs, req.batch,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from hwtune.errors import ConfigError
-from hwtune.recommend.catalog import Efficiency, GpuSpec, Llm, Workload
+from hwtune.recommend.catalog import Catalog, Efficiency, GpuSpec, Llm, Workload
 from hwtune.recommend.labels import RANKED_LAST
 from hwtune.recommend.llm import LlmPlan, as_roofline, plan_llm
 from hwtune.recommend.prices import Price, parse_street, price_of, why_unpriced  # noqa: F401 (re-exported)
@@ -138,6 +138,11 @@ def estimate_gpu(gpu: GpuSpec, workload: Workload, precision: str, accumulate: s
 # power per peak tensor TOPS is what the family's efficiency assumes.
 POWER_REFERENCE = {"nvidia-hopper": "H200 SXM 141GB", "nvidia-blackwell-dc": "B200 SXM 180GB",
                    "amd-cdna": "Instinct MI300X", "intel-gaudi": "Gaudi 2"}
+
+
+def power_reference(catalog: Catalog, gpu: GpuSpec) -> GpuSpec | None:
+    """The card the family's LLM efficiency was fitted on, where the family has one."""
+    return catalog.gpu(POWER_REFERENCE[gpu.family]) if gpu.family in POWER_REFERENCE else None
 
 
 def _silicon(gpu: GpuSpec) -> str:
